@@ -1,0 +1,89 @@
+/**
+ * The log's entry types and their `data`. SPEC §5 is the contract; every field users rely on
+ * is here. The log is the truth: everything in `src/project` is derived from these.
+ */
+
+export type ErrorKind = 'transient' | 'permanent' | 'rate_limited';
+
+export interface DeliveryError {
+  kind: ErrorKind;
+  /** A short machine code: `http_503`, `timeout`, `channel_not_found`, `no_contact`, … */
+  code: string;
+  message: string;
+  /** HTTP status when the failure came with one. */
+  status?: number;
+}
+
+export interface EventReceived {
+  event_id: string;
+  event_type: string;
+  org_id: string;
+  created_at: string;
+  received_at: string;
+  /** The exact bytes received, as text (the body is valid UTF-8 by the time it is logged). */
+  body: string;
+}
+
+export interface DeliveryPlanned {
+  delivery_id: string;
+  event_id: string;
+  /** `seq` of the `event.received` entry this plan comes from. */
+  event_seq: number;
+  event_type: string;
+  rule_id: string;
+  action_index: number;
+  sink: string;
+  /** The rendered action, exactly what the sink will send. Never holds secrets. */
+  request: Record<string, unknown>;
+  /** Deliveries with the same sink and order_key go out in log order. */
+  order_key: string | null;
+  rules_hash: string;
+  /** Set by `replay --force`: plans again under a new id. */
+  generation?: string;
+}
+
+export interface DeliveryAttempted {
+  delivery_id: string;
+  attempt: number;
+  outcome: 'succeeded' | 'failed';
+  duration_ms: number;
+  error: DeliveryError | null;
+  /** When the next attempt is due (ISO), if there will be one. */
+  retry_at: string | null;
+  /** What the sink returned that later steps need (Slack channel/ts, HubSpot object id). */
+  result: Record<string, unknown> | null;
+}
+
+export interface DeliveryDead {
+  delivery_id: string;
+  reason: string;
+}
+
+export interface DeliveryRetried {
+  delivery_id: string;
+  reason: string;
+}
+
+export interface RulesLoaded {
+  rules_hash: string;
+  path: string;
+}
+
+export interface EntryDataByType {
+  'event.received': EventReceived;
+  'delivery.planned': DeliveryPlanned;
+  'delivery.attempted': DeliveryAttempted;
+  'delivery.dead': DeliveryDead;
+  'delivery.retried': DeliveryRetried;
+  'rules.loaded': RulesLoaded;
+}
+
+export type EntryType = keyof EntryDataByType;
+
+/** An entry to append: the log assigns `seq` and `at`. */
+export type NewEntry = {
+  [T in EntryType]: { type: T; data: EntryDataByType[T] };
+}[EntryType];
+
+/** An entry as stored: what `log --json` prints, one per line. */
+export type Entry = NewEntry & { seq: number; at: string };

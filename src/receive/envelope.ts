@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * The HuskyVoice envelope (SPEC §1). `data` keeps every field it was sent with: only
+ * `call_id`, `agent_id` and `status` are promised, everything else is optional.
+ */
+export const envelopeSchema = z.object({
+  event_id: z.string().min(1),
+  event_type: z.string().min(1),
+  // Lenient on format (a call must not be refused over a timestamp style), strict on meaning.
+  created_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a date-time'),
+  org_id: z.string().min(1),
+  data: z.looseObject({
+    call_id: z.string().min(1),
+    agent_id: z.string().min(1),
+    status: z.string().min(1),
+  }),
+});
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** The five event types HuskyVoice documents; others are accepted and stored. */
+export const KNOWN_EVENT_TYPES = [
+  'call.initiated',
+  'call.answered',
+  'call.completed',
+  'call.failed',
+  'call.disallowed',
+] as const;
+
+export interface EnvelopeProblem {
+  path: string;
+  message: string;
+}
+
+export function parseEnvelope(value: unknown): { ok: true; envelope: Envelope } | { ok: false; details: EnvelopeProblem[] } {
+  const parsed = envelopeSchema.safeParse(value);
+  if (parsed.success) return { ok: true, envelope: parsed.data };
+  return {
+    ok: false,
+    details: parsed.error.issues.map((issue) => ({
+      path: issue.path.length ? issue.path.join('.') : '(root)',
+      message: issue.message,
+    })),
+  };
+}

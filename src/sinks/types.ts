@@ -1,0 +1,110 @@
+import type { DeliveryError } from '../log/types.js';
+
+/**
+ * One small interface for every sink. A sink turns a rendered request into one attempt
+ * and classifies what happened (SPEC §7); it never retries by itself and never throws
+ * for a delivery failure (only for a bug).
+ */
+
+/** Options every sink declaration may carry in rules.yaml (SPEC §6, §7). Durations in ms. */
+export interface SinkCommonOptions {
+  rate_limit?: { per_second: number; burst?: number };
+  /** Attempts in flight at once for deliveries without an order_key. (Default: 4) */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Per-request timeout. (Default: 10 s) */
+  timeout_ms?: number;
+}
+
+export interface RetryPolicy {
+  /** Failed attempts after which the delivery is dead. (Default: 12) */
+  max_attempts: number;
+  /** Wait before the second attempt; doubles each time. (Default: 10 s) */
+  initial_delay_ms: number;
+  /** The longest wait between two attempts. (Default: 1 h) */
+  max_delay_ms: number;
+}
+
+export interface SlackSinkConfig extends SinkCommonOptions {
+  type: 'slack';
+  token: string;
+}
+
+export interface HubspotSinkConfig extends SinkCommonOptions {
+  type: 'hubspot';
+  access_token: string;
+}
+
+export interface HttpSinkConfig extends SinkCommonOptions {
+  type: 'http';
+  url: string;
+  /** Standard Webhooks secret (`whsec_…` base64, or any string used as raw bytes). */
+  secret?: string;
+  headers?: Record<string, string>;
+}
+
+export interface LogSinkConfig extends SinkCommonOptions {
+  type: 'log';
+}
+
+export type SinkConfig = SlackSinkConfig | HubspotSinkConfig | HttpSinkConfig | LogSinkConfig;
+export type SinkType = SinkConfig['type'];
+
+/** Rendered actions: `delivery.planned.request`, exactly what is sent. No secrets. */
+export interface SlackRequest {
+  channel: string;
+  text?: string;
+  blocks?: unknown[];
+  thread_key?: string;
+  replace?: boolean;
+  broadcast?: boolean;
+}
+
+export interface HubspotRequest {
+  create: 'call' | 'note';
+  contact: { id?: string; email?: string; phone?: string };
+  if_no_contact: 'fail' | 'skip' | 'create';
+  /** Final properties: defaults of SPEC §6 merged with the rule's `properties`. */
+  properties: Record<string, string>;
+  upsert_key?: string;
+}
+
+export interface HttpRequest {
+  method: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export type LogRequest = Record<string, unknown>;
+
+export interface AttemptContext {
+  /** Standard Webhooks `webhook-id`; also an idempotency hint for sinks that take one. */
+  deliveryId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /**
+   * What the first successful delivery with the same sink and order_key returned
+   * (Slack `{channel, ts}`, HubSpot `{object_type, object_id}`), or null if this is the first.
+   * Threads, live cards and upserts are built on it.
+   */
+  keyState: Record<string, unknown> | null;
+  /** Aborted when the relay shuts down hard. The sink also enforces its own timeout. */
+  signal?: AbortSignal;
+}
+
+export type AttemptOutcome =
+  /** A deliberate no-op (HubSpot `if_no_contact: skip`) succeeds with `{skipped: reason}`. */
+  | { outcome: 'succeeded'; result: Record<string, unknown> | null }
+  | { outcome: 'failed'; error: DeliveryError; /** From Retry-After, if the sink was told. */ retry_after_ms?: number };
+
+export interface Sink {
+  readonly name: string;
+  readonly type: SinkType;
+  send(request: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome>;
+}
+
+/** Where the SDKs point: SPEC §3. Tests aim these at local fakes. */
+export interface SinkEnvironment {
+  slackApiUrl: string;
+  hubspotBaseUrl: string;
+}
