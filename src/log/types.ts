@@ -20,6 +20,8 @@ export interface EventReceived {
   org_id: string;
   created_at: string;
   received_at: string;
+  /** `data.call_id`, kept beside the body so projections need not parse it again. */
+  call_id: string;
   /** The exact bytes received, as text (the body is valid UTF-8 by the time it is logged). */
   body: string;
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerLog } from './commands/log.js';
+import { registerServe } from './commands/serve.js';
+import { registerSignSend } from './commands/sign-send.js';
+import { loadDotEnv } from './config.js';
+import { UserError } from './errors.js';
+
+loadDotEnv();
+
+const program = new Command('husky-relay')
+  .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
+  .option('--db <path>', 'the SQLite log (env HUSKY_RELAY_DB, default ./data/husky-relay.db)')
+  .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServe(program);
+registerLog(program);
+registerSignSend(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // help and version exit 0; usage errors are the user's (exit 1)
+    process.exit(error.exitCode === 0 ? 0 : 1);
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`husky-relay: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`husky-relay: internal error: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../errors.js';
+import type { Entry } from '../log/types.js';
+import { globalsOf, openExistingLog } from './globals.js';
+import { table } from './table.js';
+
+interface LogOptions {
+  since?: string;
+  type?: string[];
+  follow?: boolean;
+  json?: boolean;
+}
+
+/** One line of what an entry is about, for the human table. */
+export function summarize(entry: Entry): string {
+  switch (entry.type) {
+    case 'event.received':
+      return `${entry.data.event_type} ${entry.data.event_id} call=${entry.data.call_id}`;
+    case 'delivery.planned':
+      return `${entry.data.delivery_id} ${entry.data.sink} rule=${entry.data.rule_id} event=${entry.data.event_id}`;
+    case 'delivery.attempted': {
+      const d = entry.data;
+      const error = d.error ? ` ${d.error.kind} ${d.error.code}` : '';
+      const retry = d.retry_at ? ` retry at ${d.retry_at}` : '';
+      return `${d.delivery_id} #${d.attempt} ${d.outcome}${error} ${d.duration_ms}ms${retry}`;
+    }
+    case 'delivery.dead':
+    case 'delivery.retried':
+      return `${entry.data.delivery_id} ${entry.data.reason}`;
+    case 'rules.loaded':
+      return `${entry.data.path} ${entry.data.rules_hash.slice(0, 12)}`;
+  }
+}
+
+function sinceIso(since: string | undefined): string | undefined {
+  if (since === undefined) return undefined;
+  const ms = Date.parse(since);
+  if (Number.isNaN(ms)) throw new UserError(`--since: "${since}" is not an ISO-8601 date-time (e.g. 2026-06-01T09:00:00Z)`);
+  return new Date(ms).toISOString();
+}
+
+export function registerLog(program: Command): void {
+  program
+    .command('log')
+    .description('print log entries, oldest first')
+    .option('--since <iso>', 'only entries appended at or after this time')
+    .option('--type <type...>', 'only entries of these types (globs allowed: "delivery.*")')
+    .option('--follow', 'keep printing new entries as they are appended')
+    .option('--json', 'one JSON object per line: {"seq","type","at","data"}')
+    .action(async (opts: LogOptions) => {
+      const log = openExistingLog(globalsOf(program).dbPath);
+      const filter = { types: opts.type, since: sinceIso(opts.since), limit: 5000 };
+      const print = (entries: Entry[], header: boolean): void => {
+        if (entries.length === 0) return;
+        if (opts.json) {
+          process.stdout.write(entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+          return;
+        }
+        const rows = entries.map((e) => [String(e.seq), e.at, e.type, summarize(e)]);
+        const text = table(['SEQ', 'AT', 'TYPE', 'ABOUT'], rows);
+        process.stdout.write((header ? text : text.split('\n').slice(1).join('\n')) + '\n');
+      };
+      let after = 0;
+      let header = true;
+      let stop = false;
+      process.once('SIGINT', () => (stop = true));
+      for (;;) {
+        const entries = log.read(after, filter);
+        print(entries, header);
+        if (entries.length > 0) {
+          after = entries[entries.length - 1]!.seq;
+          header = false;
+        }
+        if (entries.length === filter.limit) continue;
+        if (!opts.follow || stop) break;
+        await sleep(250);
+      }
+      log.close();
+    });
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { DEFAULTS } from '../config.js';
+import { UserError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { resolveSecrets } from '../receive/secrets.js';
+import { startRelay } from '../serve.js';
+import { globalsOf } from './globals.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: "${value}" is not a port number`);
+  return port;
+}
+
+function parseBytes(value: string): number {
+  const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(value.trim());
+  if (!match) throw new UserError(`--max-body: "${value}" is not a size (e.g. 1MiB, 512KiB, 65536)`);
+  const unit = (match[2] ?? 'b').toLowerCase();
+  const factor = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
+  return Number(match[1]) * factor;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('receive webhooks, route them through the rules and deliver them, in one process')
+    .option('--port <n>', 'port to listen on (env PORT)', parsePort)
+    .option('--host <h>', 'address to listen on (env HOST)')
+    .option('--max-body <size>', 'largest body accepted (default 1MiB)', parseBytes)
+    .action(async (opts: { port?: number; host?: string; maxBody?: number }) => {
+      const g = globalsOf(program);
+      const logger = createLogger();
+      const resolved = resolveSecrets(g.env, g.dbPath, true)!;
+      if (resolved.generated) {
+        process.stderr.write(
+          [
+            '',
+            `  No HUSKY_WEBHOOK_SECRET was set, so husky-relay generated one and saved it (mode 0600) in:`,
+            `    ${resolved.file}`,
+            `  Paste its contents into HuskyVoice: Dashboard → Integrations → Outbound Webhooks → your endpoint → Secret.`,
+            `  Print it with:  cat ${resolved.file}`,
+            '',
+          ].join('\n') + '\n',
+        );
+      } else if (resolved.source === 'file') {
+        logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
+      }
+      let secrets = resolved.secrets;
+      const relay = await startRelay({
+        dbPath: g.dbPath,
+        secrets: () => secrets,
+        logger,
+        port: opts.port ?? (g.env['PORT'] ? parsePort(g.env['PORT']) : DEFAULTS.port),
+        host: opts.host ?? g.env['HOST'] ?? DEFAULTS.host,
+        maxBodyBytes: opts.maxBody,
+      });
+      logger.info({ url: `${relay.url}/webhooks/husky`, db: g.dbPath }, 'husky-relay is listening');
+
+      process.on('SIGHUP', () => {
+        const again = resolveSecrets(process.env, g.dbPath, false);
+        if (again) secrets = again.secrets;
+        logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');
+      });
+      const stop = async (signal: string) => {
+        logger.info({ signal }, 'stopping: no new requests; answering those in flight');
+        await relay.close();
+        logger.info('stopped cleanly');
+        logger.flush();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DEFAULTS } from '../config.js';
+import { UserError } from '../errors.js';
+import { resolveSecrets } from '../receive/secrets.js';
+import { sign } from '../receive/verify-signature.js';
+import { globalsOf } from './globals.js';
+
+function readFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UserError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function firstSecret(dbPath: string, env: NodeJS.ProcessEnv): string {
+  const resolved = resolveSecrets(env, dbPath, false);
+  if (!resolved) {
+    throw new UserError(
+      'no webhook secret: set HUSKY_WEBHOOK_SECRET, or run `husky-relay serve` once to generate one beside the database',
+    );
+  }
+  return resolved.secrets[0]!;
+}
+
+export function registerSignSend(program: Command): void {
+  program
+    .command('sign')
+    .description("print the X-Husky-Signature of FILE's exact bytes with the first webhook secret")
+    .argument('<file>', 'the event body to sign')
+    .action((file: string) => {
+      const g = globalsOf(program);
+      process.stdout.write(`${sign(readFile(file), firstSecret(g.dbPath, g.env))}\n`);
+    });
+
+  program
+    .command('send')
+    .description('sign FILE and POST it, as HuskyVoice would (the curl example of its docs, built in)')
+    .argument('<file>', 'the event body to send')
+    .option('--url <url>', 'where to send it (default: this machine’s serve)')
+    .action(async (file: string, opts: { url?: string }) => {
+      const g = globalsOf(program);
+      const body = readFile(file);
+      const url = opts.url ?? `http://127.0.0.1:${g.env['PORT'] ?? DEFAULTS.port}/webhooks/husky`;
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, firstSecret(g.dbPath, g.env)) },
+          body,
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+        throw new UserError(`cannot reach ${url} (${cause}): is \`husky-relay serve\` running?`);
+      }
+      const text = await response.text();
+      process.stdout.write(`${response.status} ${text}\n`);
+      if (!response.ok) process.exitCode = 1;
+    });
+}

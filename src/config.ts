@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Every default of the relay, in one place (SPEC §2, §3, §4, §7). */
+export const DEFAULTS = {
+  /** Where the log lives. (Default: ./data/husky-relay.db) */
+  db: './data/husky-relay.db',
+  /** The rules file; ./rules.example.yaml is used, with a warning, if this is missing. */
+  rules: './rules.yaml',
+  exampleRules: './rules.example.yaml',
+  port: 3000,
+  host: '0.0.0.0',
+  /** Largest webhook body accepted. (Default: 1 MiB) */
+  maxBodyBytes: 1024 * 1024,
+  slackApiUrl: 'https://slack.com/api/',
+  hubspotBaseUrl: 'https://api.hubapi.com',
+  /** How long running attempts may take to finish on shutdown. (Default: 10 s) */
+  shutdownGraceMs: 10_000,
+} as const;
+
+/** `.env` in the working directory, if present; variables already set win. */
+export function loadDotEnv(cwd = process.cwd()): void {
+  const file = resolve(cwd, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return resolve(flag ?? env['HUSKY_RELAY_DB'] ?? DEFAULTS.db);
+}
+
+/** The rules file, and a warning if the example stands in for a missing rules.yaml. */
+export function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; warning?: string } {
+  const chosen = flag ?? env['HUSKY_RELAY_RULES'];
+  if (chosen) return { path: resolve(chosen) };
+  if (existsSync(DEFAULTS.rules) || !existsSync(DEFAULTS.exampleRules)) return { path: resolve(DEFAULTS.rules) };
+  return {
+    path: resolve(DEFAULTS.exampleRules),
+    warning: `no ./rules.yaml: using ./rules.example.yaml (copy it to rules.yaml and edit it)`,
+  };
+}

@@ -1,0 +1,119 @@
+import type { Database, Statement, Transaction } from 'better-sqlite3';
+import { projector, type ApplyEntry } from '../project/apply-entry.js';
+import { openDatabase, type OpenLogOptions } from './open-log.js';
+import type { Entry, NewEntry } from './types.js';
+
+export type Appended = { seq: number; duplicate: false } | { seq: null; duplicate: true };
+
+export interface LogOptions extends OpenLogOptions {
+  /** The clock that stamps `at`. Tests inject one. */
+  now?: () => Date;
+}
+
+interface Row {
+  seq: number;
+  type: string;
+  at: string;
+  data: string;
+}
+
+/**
+ * The log: the only module that writes `entries`. Every append runs in one transaction with
+ * the projections of what it appends, and with any checkpoint it advances, so derived state
+ * is never ahead of or behind the log.
+ */
+export class Log {
+  readonly db: Database;
+  private readonly now: () => Date;
+  private readonly project: ApplyEntry;
+  private readonly insert: Statement;
+  private readonly setCheckpoint: Statement;
+  private readonly appendTx: Transaction<(entries: NewEntry[], checkpoint?: { name: string; seq: number }) => Appended[]>;
+
+  constructor(
+    readonly path: string,
+    options: LogOptions = {},
+  ) {
+    this.db = openDatabase(path, options);
+    this.now = options.now ?? (() => new Date());
+    this.project = projector(this.db);
+    this.insert = this.db.prepare(
+      `INSERT INTO entries (type, at, data, dedupe_key) VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+    );
+    this.setCheckpoint = this.db.prepare(
+      `INSERT INTO p_checkpoints (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+    );
+    this.appendTx = this.db.transaction((entries: NewEntry[], checkpoint?: { name: string; seq: number }) => {
+      const at = this.now().toISOString();
+      const results = entries.map((entry): Appended => {
+        const info = this.insert.run(entry.type, at, JSON.stringify(entry.data), dedupeKey(entry));
+        if (info.changes === 0) return { seq: null, duplicate: true };
+        const seq = Number(info.lastInsertRowid);
+        this.project({ ...entry, seq, at } as Entry);
+        return { seq, duplicate: false };
+      });
+      if (checkpoint) this.setCheckpoint.run(checkpoint.name, checkpoint.seq);
+      return results;
+    });
+  }
+
+  /**
+   * Appends entries in one transaction (all or none). An `event.received` whose event_id is
+   * already in the log, or a `delivery.planned` whose delivery_id is, appends nothing and
+   * comes back as a duplicate. Throws if the commit fails; nothing of it remains then.
+   */
+  append(entries: NewEntry[], checkpoint?: { name: string; seq: number }): Appended[] {
+    return this.appendTx.immediate(entries, checkpoint);
+  }
+
+  checkpoint(name: string): number {
+    const row = this.db.prepare(`SELECT seq FROM p_checkpoints WHERE name = ?`).get(name) as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  lastSeq(): number {
+    const row = this.db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
+    return row.seq ?? 0;
+  }
+
+  /** The body first logged for an event_id (to tell a true retry from a changed duplicate). */
+  bodyOf(eventId: string): string | null {
+    const row = this.db
+      .prepare(`SELECT data ->> '$.body' AS body FROM entries WHERE dedupe_key = ?`)
+      .get(`event:${eventId}`) as { body: string } | undefined;
+    return row?.body ?? null;
+  }
+
+  /** Entries after `afterSeq`, in order, optionally of some types, at most `limit`. */
+  read(afterSeq: number, options: { types?: string[]; limit?: number; since?: string } = {}): Entry[] {
+    const where = ['seq > ?'];
+    const params: unknown[] = [afterSeq];
+    if (options.types?.length) {
+      where.push(`(${options.types.map(() => 'type GLOB ?').join(' OR ')})`);
+      params.push(...options.types);
+    }
+    if (options.since) {
+      where.push('at >= ?');
+      params.push(options.since);
+    }
+    params.push(options.limit ?? -1);
+    const rows = this.db
+      .prepare(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
+      .all(...params) as Row[];
+    return rows.map(toEntry);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function toEntry(row: Row): Entry {
+  return { seq: row.seq, type: row.type, at: row.at, data: JSON.parse(row.data) } as Entry;
+}
+
+function dedupeKey(entry: NewEntry): string | null {
+  if (entry.type === 'event.received') return `event:${entry.data.event_id}`;
+  if (entry.type === 'delivery.planned') return `delivery:${entry.data.delivery_id}`;
+  return null;
+}

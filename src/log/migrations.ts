@@ -1,0 +1,96 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` is the version reached.
+ * The `entries` table is the log: append-only (triggers refuse UPDATE and DELETE), global
+ * order `seq`. Tables named `p_*` are projections: derived from the log, rebuildable.
+ */
+const MIGRATIONS: string[] = [
+  // 1: the log and its projections
+  `
+  CREATE TABLE entries (
+    seq        INTEGER PRIMARY KEY,
+    type       TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    data       TEXT NOT NULL CHECK (json_valid(data)),
+    -- 'event:<event_id>' or 'delivery:<delivery_id>': the last line of defence against
+    -- double appends, forever and across restarts
+    dedupe_key TEXT UNIQUE
+  );
+  CREATE INDEX entries_type_seq ON entries (type, seq);
+  CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be updated'); END;
+  CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;
+
+  CREATE TABLE p_events_by_type (
+    event_type TEXT PRIMARY KEY,
+    n          INTEGER NOT NULL
+  );
+  CREATE TABLE p_calls (
+    call_id         TEXT PRIMARY KEY,
+    org_id          TEXT,
+    last_event_type TEXT NOT NULL,
+    last_event_seq  INTEGER NOT NULL,
+    events          INTEGER NOT NULL
+  );
+  CREATE TABLE p_deliveries (
+    delivery_id     TEXT PRIMARY KEY,
+    seq             INTEGER NOT NULL UNIQUE,
+    event_id        TEXT NOT NULL,
+    event_seq       INTEGER NOT NULL,
+    event_type      TEXT NOT NULL,
+    rule_id         TEXT NOT NULL,
+    action_index    INTEGER NOT NULL,
+    sink            TEXT NOT NULL,
+    order_key       TEXT,
+    key_scope       TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    round_failures  INTEGER NOT NULL,
+    last_error      TEXT,
+    next_attempt_at TEXT,
+    planned_at      TEXT NOT NULL,
+    result          TEXT
+  );
+  CREATE INDEX p_deliveries_status ON p_deliveries (status, sink, seq);
+  CREATE INDEX p_deliveries_key ON p_deliveries (sink, order_key, seq) WHERE order_key IS NOT NULL;
+  CREATE TABLE p_key_state (
+    sink      TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    key_scope TEXT NOT NULL,
+    result    TEXT NOT NULL,
+    PRIMARY KEY (sink, order_key, key_scope)
+  );
+  CREATE TABLE p_sink_health (
+    sink                 TEXT PRIMARY KEY,
+    last_success_at      TEXT,
+    last_error           TEXT,
+    last_error_at        TEXT,
+    consecutive_failures INTEGER NOT NULL
+  );
+  CREATE TABLE p_checkpoints (
+    name TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the database is at schema version ${current}, newer than this husky-relay knows (${SCHEMA_VERSION}): upgrade husky-relay`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      // another process (serve and a CLI started together) may have migrated meanwhile
+      if ((db.pragma('user_version', { simple: true }) as number) > version) return;
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

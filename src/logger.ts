@@ -1,0 +1,37 @@
+import { pino, type Logger } from 'pino';
+
+/** Keys whose values never reach a log line, wherever they appear. */
+export const REDACT_PATHS = [
+  'secret',
+  'secrets',
+  'token',
+  'access_token',
+  'authorization',
+  '*.secret',
+  '*.token',
+  '*.access_token',
+  '*.authorization',
+  'headers.authorization',
+  'headers["x-husky-signature"]',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  /** Human-readable lines (on a TTY). */
+  pretty?: boolean;
+  /** Where lines go; tests pass a stream to read them. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const base = {
+    level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  if (options.destination) return pino(base, options.destination as pino.DestinationStream);
+  if (options.pretty ?? process.stdout.isTTY) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  }
+  return pino(base);
+}

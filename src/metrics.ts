@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric of the relay, on its own registry (no global state between tests). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'husky_relay_' });
+  return {
+    registry,
+    eventsReceived: new Counter({
+      name: 'husky_relay_events_received_total',
+      help: 'Webhook requests answered, by event type and outcome (accepted, duplicate, or the error code)',
+      labelNames: ['event_type', 'outcome'],
+      registers: [registry],
+    }),
+    ingestSeconds: new Histogram({
+      name: 'husky_relay_ingest_seconds',
+      help: 'Time from request to answer for POST /webhooks/husky, including the durable commit',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    commitBatch: new Histogram({
+      name: 'husky_relay_commit_batch_size',
+      help: 'Entries per group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 512, 2000],
+      registers: [registry],
+    }),
+    lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
