@@ -1,0 +1,86 @@
+import autocannon from 'autocannon';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sign } from '../receive/verify-signature.js';
+import { startChild } from './processes.js';
+
+const SECRET = 'bench-secret';
+const DIST = new URL('..', import.meta.url).pathname;
+
+export interface LoadResult {
+  requests_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  non_2xx: number;
+  errors: number;
+}
+
+export interface IngestResult {
+  bare_koa: LoadResult & { peak_rss_mb: number };
+  relay: LoadResult & { peak_rss_mb: number };
+  ratio: number;
+  steady_1000: LoadResult;
+}
+
+let n = 0;
+/** A signed, unique event per request: what HuskyVoice sends, never a duplicate. */
+function signedEvent(request: autocannon.Request): autocannon.Request {
+  n += 1;
+  const body = JSON.stringify({
+    event_id: `evt_bench_${process.pid}_${n}`,
+    event_type: 'call.completed',
+    created_at: '2026-06-01T10:00:00Z',
+    org_id: 'org_bench',
+    data: { call_id: `call_${n % 5000}`, agent_id: 'agent_alpha', status: 'completed', duration_seconds: 124, summary: 'Customer confirmed appointment.' },
+  });
+  return { ...request, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } };
+}
+
+async function load(url: string, seconds: number, rate?: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${url}/webhooks/husky`,
+    connections: 32,
+    duration: seconds,
+    overallRate: rate,
+    requests: [{ setupRequest: signedEvent }],
+  });
+  return {
+    requests_per_s: Math.round(result.requests.average),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    non_2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** Durable ingest against the real server beside a bare Koa handler, same load, same run. */
+export async function benchIngest(seconds: number): Promise<IngestResult> {
+  const bare = await startChild([join(DIST, 'bench/bare-koa.js')], process.env);
+  await load(bare.url, 1); // warm-up
+  const bareLoad = await load(bare.url, seconds);
+  const bareRss = bare.peakRssMb();
+  await bare.stop();
+
+  const dir = mkdtempSync(join(tmpdir(), 'husky-bench-'));
+  try {
+    const env = { ...process.env, HUSKY_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'warn', HUSKY_RELAY_RULES: join(dir, 'none.yaml') };
+    const relay = await startChild(
+      [join(DIST, 'cli.js'), '--db', join(dir, 'bench.db'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      { ...env, LOG_LEVEL: 'info' },
+    );
+    await load(relay.url, 1);
+    const relayLoad = await load(relay.url, seconds);
+    const steady = await load(relay.url, seconds, 1000);
+    const relayRss = relay.peakRssMb();
+    await relay.stop();
+    return {
+      bare_koa: { ...bareLoad, peak_rss_mb: bareRss },
+      relay: { ...relayLoad, peak_rss_mb: relayRss },
+      ratio: Math.round((relayLoad.requests_per_s / bareLoad.requests_per_s) * 100) / 100,
+      steady_1000: steady,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

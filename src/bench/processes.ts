@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  /** Peak resident memory so far, in MB (VmHWM). */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a node script and waits for the first stdout line that tells its port (the relay's
+ * "listening" log line, or the bare handler's `{"port":N}`).
+ */
+export async function startChild(args: string[], env: NodeJS.ProcessEnv): Promise<Child> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before listening`)));
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { port?: number; url?: string };
+        if (parsed.port) resolve(`http://127.0.0.1:${parsed.port}`);
+        else if (parsed.url) resolve(new URL(parsed.url).origin);
+      } catch {
+        // not a JSON line
+      }
+    });
+  });
+  lines.on('line', () => {}); // keep draining
+  return {
+    process: child,
+    url,
+    peakRssMb: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return Math.round(kb / 1024);
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

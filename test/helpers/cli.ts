@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI, as `husky-relay` runs it from `bin` (HUSKY_RELAY_TEST_CLI points at another build). */
+export const CLI = process.env['HUSKY_RELAY_TEST_CLI'] ?? fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** CLI tests run the build (`npm install` / `npm ci` make it through `prepare`). */
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: run \`npm run build\` first (npm install / npm ci build it through "prepare")`);
+  }
+}
+
+/**
+ * A clean environment for a child: nothing of the caller's HUSKY_*, PORT or HOST leaks in,
+ * so a developer's shell cannot change what a test sees.
+ */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'info' };
+  for (const key of ['HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[key]) env[key] = process.env[key];
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node dist/cli.js ...args` to completion. Asynchronous on purpose: a relay in this
+ * process must keep answering while the child talks to it.
+ */
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number },
+): Promise<CliResult> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: options.env ?? cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`husky-relay ${args.join(' ')} did not finish in ${options.timeoutMs ?? 10_000} ms\n${stderr}`));
+    }, options.timeoutMs ?? 10_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `http://127.0.0.1:PORT/webhooks/husky` */
+  webhookUrl: string;
+  /** Everything printed so far (stdout: JSON log lines; stderr: messages to the operator). */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited, with everything it printed. */
+  exited: Promise<CliResult>;
+}
+
+/** A port free right now on 127.0.0.1 (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The URL in the "husky-relay is listening" line, once it has been printed. */
+export function listeningUrl(stdout: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const parsed = JSON.parse(line) as { msg?: string; url?: string };
+      if (parsed.msg === 'husky-relay is listening' && parsed.url) return parsed.url;
+    } catch {
+      // a partial line: not yet
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Starts `husky-relay --db DB serve --host 127.0.0.1 --port P` and waits, polling with a
+ * bounded loop, until it answers. With `port: 0` the only way to learn the port is the
+ * "husky-relay is listening" line, so that line is waited for; otherwise a free port is
+ * chosen and GET /healthz is polled.
+ */
+export async function startServe(options: {
+  dbPath: string;
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+  port?: number;
+  timeoutMs?: number;
+}): Promise<ServeProcess> {
+  assertBuilt();
+  const port = options.port ?? (await freePort());
+  const args = [CLI, '--db', options.dbPath, 'serve', '--port', String(port), '--host', '127.0.0.1', ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let spawnError: Error | undefined;
+  child.on('error', (error) => (spawnError = error));
+  const exited = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  const fail = (why: string): never => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw new Error(`husky-relay serve ${why}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  };
+  for (;;) {
+    if (spawnError) fail(`could not start: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) fail(`exited (${child.exitCode ?? child.signalCode}) before answering`);
+    if (Date.now() > deadline) {
+      fail(port === 0 ? `did not print "husky-relay is listening" within ${timeoutMs} ms` : `did not answer within ${timeoutMs} ms`);
+    }
+    let webhookUrl: string | undefined;
+    if (port === 0) webhookUrl = listeningUrl(stdout);
+    else if (await answers(`http://127.0.0.1:${port}/healthz`)) webhookUrl = `http://127.0.0.1:${port}/webhooks/husky`;
+    if (webhookUrl) {
+      return { child, url: new URL(webhookUrl).origin, webhookUrl, stdout: () => stdout, stderr: () => stderr, exited };
+    }
+    await delay(25);
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** The JSON log lines a process printed on stdout (pino, one object per line). */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
