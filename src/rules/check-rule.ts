@@ -61,6 +61,7 @@ export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, repo
       reportIssues(parsed.error.issues, path, reporter, {
         knownKeys: (p) => knownKeys(schema, raw, p.slice(path.length)),
         keyContext: ` for a ${type} action (sink "${raw.sink}")`,
+        data: raw,
       });
       return;
     }

@@ -12,7 +12,7 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** ` (did you mean "slack"?)` for the closest candidate within a third of its length, else ``. */
+/** ` (did you mean "slack"?)` for the closest candidate within a third of the longer name, else ``. */
 export function didYouMean(name: string, candidates: readonly string[]): string {
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -21,6 +21,6 @@ export function didYouMean(name: string, candidates: readonly string[]): string 
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   if (best === undefined) return '';
-  const limit = Math.max(2, Math.ceil(best.length / 3));
+  const limit = Math.max(2, Math.ceil(Math.max(name.length, best.length) / 3));
   return bestDistance <= limit ? ` (did you mean "${best}"?)` : '';
 }

@@ -10,7 +10,7 @@ import { sortProblems, type Problem } from './problem.js';
 import { Reporter } from './reporter.js';
 import { ACTION_SCHEMAS, actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
 import type { CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
-import { reportIssues, valueAtPath } from './zod-problems.js';
+import { reportIssues } from './zod-problems.js';
 
 /** Reads and loads a rules file. `env` stands for the environment: `${VAR}` comes from it. */
 export async function loadRules(
@@ -72,7 +72,7 @@ export function loadRulesFromText(
     reportIssues(top.error.issues, [], reporter, {
       knownKeys: (p) => knownKeys(rulesFileSchema, value, p),
       skip: isUnset,
-      valueAt: (p) => valueAtPath(value, p),
+      data: value,
     });
   }
 

@@ -16,11 +16,11 @@ export function reportIssues(
     skip?: (path: YamlPath) => boolean;
     /** Said after an unknown key, e.g. ` for a slack action`. */
     keyContext?: string;
-    /** The data at a path: zod leaves `input` out of some issues. */
-    valueAt?: (path: YamlPath) => unknown;
+    /** The data at `base`: zod leaves `input` out of some issues. */
+    data?: unknown;
   } = {},
 ): void {
-  const { knownKeys = () => [], skip = () => false, keyContext = '', valueAt = () => undefined } = options;
+  const { knownKeys = () => [], skip = () => false, keyContext = '', data } = options;
   for (const issue of issues) {
     const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (skip(path)) continue;
@@ -30,12 +30,14 @@ export function reportIssues(
       }
       continue;
     }
-    reporter.error(path, describe(issue, path, 'input' in issue && issue.input !== undefined ? issue.input : valueAt(path)));
+    reporter.error(path, describe(issue, path, 'input' in issue && issue.input !== undefined ? issue.input : valueAtPath(data, path.slice(base.length))));
   }
 }
 
 function describe(issue: z.core.$ZodIssue, path: YamlPath, input: unknown): string {
-  const where = path.length ? `${path.join('.')}: ` : '';
+  // The position already says where; name the key so the message reads on its own.
+  const key = [...path].reverse().find((p) => typeof p === 'string');
+  const where = key !== undefined ? `${key}: ` : '';
   switch (issue.code) {
     case 'invalid_type': {
       if (input === undefined) return `missing required key "${String(path[path.length - 1])}"`;
@@ -51,6 +53,7 @@ function describe(issue: z.core.$ZodIssue, path: YamlPath, input: unknown): stri
         : `${where}expected a string, a number or true/false`;
     }
     case 'invalid_value':
+      if (input === undefined) return `missing required key "${String(path[path.length - 1])}"`;
       return `${where}unknown value ${JSON.stringify(input)} (expected ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
     default:
       return `${where}${issue.message}`;
