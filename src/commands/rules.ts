@@ -1,0 +1,169 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseEnvelope, type Envelope } from '../receive/envelope.js';
+import { explainEvent } from '../route/plan-event.js';
+import { loadRules } from '../rules/load-rules.js';
+import { formatProblem } from '../rules/problem.js';
+import { rulesJsonSchema } from '../rules/schema.js';
+import type { LoadOptions } from '../rules/types.js';
+
+/** Where command output goes; tests pass collectors, the CLI passes stdout/stderr. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const stdio: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+type Env = Record<string, string | undefined>;
+
+/** `rules check`: every problem as FILE:LINE:COL: message. 0 when the file loads, else 1. */
+export async function rulesCheck(path: string, env: Env, opts: LoadOptions, io: Output = stdio): Promise<number> {
+  const result = await loadRules(path, env, opts);
+  const problems = result.ok ? result.warnings : result.problems;
+  for (const p of problems) io.err(formatProblem(p));
+  if (!result.ok) {
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    io.err(`${path}: ${errors} error${errors === 1 ? '' : 's'}`);
+    return 1;
+  }
+  const { sinks, rules } = result.rules;
+  const enabled = Object.values(sinks).filter((s) => s.enabled).length;
+  io.out(`${path}: ok (${rules.length} rules, ${Object.keys(sinks).length} sinks, ${enabled} enabled)`);
+  return 0;
+}
+
+/** `rules schema`: the JSON Schema of the rules file, from the same zod definitions the loader uses. */
+export function rulesSchema(io: Output = stdio): number {
+  io.out(JSON.stringify(rulesJsonSchema(), null, 2));
+  return 0;
+}
+
+export interface TestEvent {
+  seq: number;
+  received_at: string;
+  envelope: Envelope;
+}
+
+/**
+ * Reads EVENT.json: a bare envelope (seq 0, received now), or a `log --json` line of an
+ * `event.received` entry (its own seq, received_at and body).
+ */
+export function parseTestEvent(text: string, now: () => Date): { ok: true; event: TestEvent } | { ok: false; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, message: `not JSON: ${(error as Error).message}` };
+  }
+  let seq = 0;
+  let received_at = now().toISOString();
+  const entry = value as { type?: unknown; seq?: unknown; data?: { body?: unknown; received_at?: unknown } };
+  if (entry && entry.type === 'event.received' && typeof entry.data?.body === 'string') {
+    seq = typeof entry.seq === 'number' ? entry.seq : 0;
+    if (typeof entry.data.received_at === 'string') received_at = entry.data.received_at;
+    try {
+      value = JSON.parse(entry.data.body);
+    } catch {
+      return { ok: false, message: 'the entry body is not JSON' };
+    }
+  }
+  const parsed = parseEnvelope(value);
+  if (!parsed.ok) {
+    return { ok: false, message: `not a HuskyVoice envelope: ${parsed.details.map((d) => `${d.path}: ${d.message}`).join('; ')}` };
+  }
+  return { ok: true, event: { seq, received_at, envelope: parsed.envelope } };
+}
+
+/**
+ * `rules test EVENT.json`: the rules that match, each action rendered exactly as it would be
+ * sent (pretty JSON), then the rules that do not and why. Sends nothing.
+ */
+export async function rulesTest(
+  rulesPath: string,
+  eventPath: string,
+  env: Env,
+  io: Output = stdio,
+  now: () => Date = () => new Date(),
+): Promise<number> {
+  const result = await loadRules(rulesPath, env);
+  if (!result.ok) {
+    for (const p of result.problems) io.err(formatProblem(p));
+    return 1;
+  }
+  for (const p of result.warnings) io.err(formatProblem(p));
+  let text: string;
+  try {
+    text = await readFile(eventPath, 'utf8');
+  } catch (error) {
+    io.err(`${eventPath}: cannot read: ${(error as Error).message}`);
+    return 1;
+  }
+  const parsed = parseTestEvent(text, now);
+  if (!parsed.ok) {
+    io.err(`${eventPath}: ${parsed.message}`);
+    return 1;
+  }
+  const { envelope } = parsed.event;
+  const verdicts = explainEvent(result.rules, parsed.event);
+  const matched = verdicts.filter((v) => v.matched);
+  io.out(`event ${envelope.event_id} (${envelope.event_type}): ${matched.length} of ${verdicts.length} rules match`);
+  for (const v of verdicts) {
+    if (!v.matched) continue;
+    io.out('');
+    io.out(`✓ ${v.rule_id}`);
+    for (const plan of v.plans) {
+      const sink = result.rules.sinks[plan.sink];
+      const state = sink && !sink.enabled ? ` (disabled: ${sink.disabled_reason}; would wait as pending)` : '';
+      io.out(`  action ${plan.action_index} → ${plan.sink} [${sink?.config.type ?? '?'}]${state}`);
+      io.out(`  delivery ${plan.delivery_id}, order key ${plan.order_key ?? '(none)'}`);
+      io.out(indent(JSON.stringify(plan.request, null, 2), '  '));
+    }
+    for (const e of v.render_errors) io.out(`  action ${e.action_index}: could not render: ${e.message}`);
+  }
+  const unmatched = verdicts.filter((v) => !v.matched);
+  if (unmatched.length) io.out('');
+  for (const v of unmatched) if (!v.matched) io.out(`✗ ${v.rule_id}: ${v.message}`);
+  return 0;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+}
+
+/** Adds `rules check|test|schema` to the program; the lead's cli.ts owns the global options. */
+export function registerRulesCommands(
+  program: Command,
+  getGlobal: () => { rulesPath: string; env: Record<string, string | undefined> },
+): Command {
+  const rules = program.command('rules').description('check, try and describe the rules file');
+  rules
+    .command('check')
+    .description('validate the rules file; problems as FILE:LINE:COL: message')
+    .option('--strict', 'a sink whose ${VAR} is unset is an error, not a warning')
+    .action(async (opts: { strict?: boolean }) => {
+      const { rulesPath, env } = getGlobal();
+      process.exitCode = await rulesCheck(rulesPath, env, { strict: opts.strict === true });
+    });
+  rules
+    .command('test')
+    .description('show which rules match an event and the fully rendered actions; sends nothing')
+    .argument('<EVENT.json>', 'a HuskyVoice envelope, or an event.received line of `log --json`')
+    .action(async (eventPath: string) => {
+      const { rulesPath, env } = getGlobal();
+      process.exitCode = await rulesTest(rulesPath, eventPath, env);
+    });
+  rules
+    .command('schema')
+    .description('print the JSON Schema of the rules file')
+    .action(() => {
+      process.exitCode = rulesSchema();
+    });
+  return rules;
+}

@@ -1,0 +1,41 @@
+import type { Envelope } from '../receive/envelope.js';
+
+/** HubSpot's call statuses for our event types (SPEC §6). */
+const CALL_STATUS: Record<string, string> = {
+  'call.completed': 'COMPLETED',
+  'call.failed': 'FAILED',
+  'call.disallowed': 'CANCELED',
+  'call.answered': 'IN_PROGRESS',
+  'call.initiated': 'CONNECTING',
+};
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/**
+ * Properties a call or note gets before the rule's own `properties` override them.
+ * `hs_timestamp` is ISO-8601 (HubSpot takes ISO or epoch ms); a field the event lacks is left out.
+ */
+export function hubspotDefaults(create: 'call' | 'note', envelope: Envelope): Record<string, string> {
+  const data = envelope.data as Record<string, unknown>;
+  const out: Record<string, string> = { hs_timestamp: new Date(envelope.created_at).toISOString() };
+  const summary = text(data.summary);
+  if (create === 'note') {
+    if (summary !== undefined) out.hs_note_body = summary;
+    return out;
+  }
+  const seconds = Number(text(data.duration_seconds));
+  if (text(data.duration_seconds) !== undefined && Number.isFinite(seconds) && seconds >= 0) {
+    out.hs_call_duration = String(Math.round(seconds * 1000));
+  }
+  const status = CALL_STATUS[envelope.event_type];
+  if (status) out.hs_call_status = status;
+  if (summary !== undefined) out.hs_call_body = summary;
+  out.hs_call_direction = 'OUTBOUND';
+  const to = text(data.to_number);
+  if (to !== undefined) out.hs_call_to_number = to;
+  return out;
+}

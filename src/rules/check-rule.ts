@@ -1,0 +1,89 @@
+import type { SinkType } from '../sinks/types.js';
+import { compileWhen, type CompiledWhen } from './cel.js';
+import { compileAction } from './compile-action.js';
+import { didYouMean } from './did-you-mean.js';
+import { compileOn, matchesKnownType } from './event-matcher.js';
+import { knownKeys } from './known-keys.js';
+import type { Reporter } from './reporter.js';
+import { ACTION_SCHEMAS, type RuleItem } from './schema.js';
+import type { CompiledAction, CompiledRule } from './types.js';
+import { KNOWN_EVENT_TYPES } from '../receive/envelope.js';
+import { reportIssues } from './zod-problems.js';
+
+/** A rule's well-formed parts; a part that is missing or malformed is undefined (or a null action). */
+export interface RuleParts {
+  id: string | undefined;
+  description: string | undefined;
+  on: RuleItem['on'] | undefined;
+  when: string | undefined;
+  actions: (RuleItem['actions'][number] | null)[];
+}
+
+/** Sinks by name; `type` is null for a sink that is declared but itself invalid. */
+export type SinkTypes = Map<string, SinkType | null>;
+
+/**
+ * Checks the meaning of one shape-valid rule and compiles it: `on` names a known type
+ * (warning), `when` compiles to a boolean, each action names a declared sink and fits its type,
+ * every template parses. Everything found is reported; the result is only used if nothing was.
+ */
+export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, reporter: Reporter): CompiledRule | undefined {
+  const at = ['rules', index];
+  const patterns = rule.on === undefined ? [] : typeof rule.on === 'string' ? [rule.on] : rule.on;
+  patterns.forEach((pattern, i) => {
+    if (matchesKnownType(pattern)) return;
+    const path = typeof rule.on === 'string' ? [...at, 'on'] : [...at, 'on', i];
+    reporter.warn(path, `"${pattern}" matches no known event type${didYouMean(pattern, KNOWN_EVENT_TYPES)}`);
+  });
+
+  let when: CompiledWhen | undefined;
+  if (rule.when !== undefined) {
+    try {
+      when = compileWhen(rule.when);
+    } catch (error) {
+      reporter.error([...at, 'when'], `invalid CEL in "when": ${(error as Error).message}`);
+    }
+  }
+
+  const actions: CompiledAction[] = [];
+  rule.actions.forEach((raw, j) => {
+    if (!raw) return;
+    const path = [...at, 'actions', j];
+    if (!sinks.has(raw.sink)) {
+      reporter.error([...path, 'sink'], `unknown sink "${raw.sink}"${didYouMean(raw.sink, [...sinks.keys()])}`);
+      return;
+    }
+    const type = sinks.get(raw.sink);
+    if (!type) return; // the sink's own problems are reported where it is declared
+    const schema = ACTION_SCHEMAS[type];
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      reportIssues(parsed.error.issues, path, reporter, {
+        knownKeys: (p) => knownKeys(schema, raw, p.slice(path.length)),
+        keyContext: ` for a ${type} action (sink "${raw.sink}")`,
+        data: raw,
+      });
+      return;
+    }
+    const action = parsed.data as Record<string, unknown>;
+    if (type === 'slack') {
+      if (action.text === undefined && action.blocks === undefined) reporter.error(path, 'a slack action needs "text" or "blocks"');
+      if (action.replace === true && action.thread_key === undefined) {
+        reporter.error([...path, 'replace'], '"replace: true" needs a "thread_key" (the message to replace)');
+      }
+    }
+    if (type === 'hubspot' && Object.keys(action.contact as object).length === 0) {
+      reporter.error([...path, 'contact'], 'contact needs at least one of "id", "email", "phone"');
+    }
+    actions.push(compileAction(type, action, j, (p, message) => reporter.error([...path, ...p], message)));
+  });
+
+  if (rule.id === undefined || rule.on === undefined) return undefined;
+  return {
+    id: rule.id,
+    ...(rule.description !== undefined && { description: rule.description }),
+    on: compileOn(rule.on),
+    ...(when && { when }),
+    actions,
+  };
+}

@@ -1,0 +1,90 @@
+import type { z } from 'zod';
+import type { SinkType } from '../sinks/types.js';
+import type { YamlPath } from './interpolate.js';
+import { compileTemplate, type CompiledTemplate, type TemplateKind } from './liquid.js';
+import type { httpActionSchema, hubspotActionSchema, logActionSchema, slackActionSchema } from './schema.js';
+import type { CompiledAction, TemplateTree } from './types.js';
+
+export type Report = (path: YamlPath, message: string) => void;
+
+/**
+ * Parses every template of one action (already shape-checked against its sink's action
+ * schema). Bad templates are reported at their own path; compiling goes on so that every
+ * problem in the file is found in one run.
+ */
+export function compileAction(
+  type: SinkType,
+  raw: Record<string, unknown>,
+  index: number,
+  report: Report,
+): CompiledAction {
+  const tpl = (source: string, path: YamlPath, kind: TemplateKind = 'plain'): CompiledTemplate => {
+    try {
+      return compileTemplate(source, kind);
+    } catch (error) {
+      report(path, `invalid Liquid template: ${error instanceof Error ? error.message : String(error)}`);
+      return { source, render: () => '' };
+    }
+  };
+  const tree = (value: unknown, path: YamlPath, kindOf: (path: YamlPath, parent: unknown) => TemplateKind, parent?: unknown): TemplateTree => {
+    if (typeof value === 'string') return { kind: 'template', template: tpl(value, path, kindOf(path, parent)) };
+    if (Array.isArray(value)) return { kind: 'list', items: value.map((v, i) => tree(v, [...path, i], kindOf, value)) };
+    if (value !== null && typeof value === 'object') {
+      return { kind: 'map', entries: Object.entries(value).map(([k, v]) => [k, tree(v, [...path, k], kindOf, value)]) };
+    }
+    return { kind: 'value', value };
+  };
+  const plain = () => 'plain' as const;
+  const base = { sink: String(raw.sink), index };
+
+  switch (type) {
+    case 'slack': {
+      const a = raw as z.infer<typeof slackActionSchema>;
+      return {
+        type, ...base,
+        channel: tpl(a.channel, ['channel']),
+        ...(a.text !== undefined && { text: tpl(a.text, ['text'], 'slack') }),
+        ...(a.blocks !== undefined && { blocks: tree(a.blocks, ['blocks'], slackBlockKind) }),
+        ...(a.thread_key !== undefined && { thread_key: tpl(a.thread_key, ['thread_key']) }),
+        ...(a.replace !== undefined && { replace: a.replace }),
+        ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
+      };
+    }
+    case 'hubspot': {
+      const a = raw as z.infer<typeof hubspotActionSchema>;
+      const contact: Record<string, CompiledTemplate> = {};
+      for (const [k, v] of Object.entries(a.contact)) if (v !== undefined) contact[k] = tpl(v, ['contact', k]);
+      const properties: Record<string, CompiledTemplate> = {};
+      for (const [k, v] of Object.entries(a.properties ?? {})) properties[k] = tpl(String(v), ['properties', k]);
+      return {
+        type, ...base,
+        create: a.create,
+        contact,
+        if_no_contact: a.if_no_contact ?? 'fail',
+        properties,
+        ...(a.upsert_key !== undefined && { upsert_key: tpl(a.upsert_key, ['upsert_key']) }),
+      };
+    }
+    case 'http': {
+      const a = raw as z.infer<typeof httpActionSchema>;
+      const headers: Record<string, CompiledTemplate> = {};
+      for (const [k, v] of Object.entries(a.headers ?? {})) headers[k] = tpl(v, ['headers', k]);
+      return { type, ...base, method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: tree(a.body, ['body'], plain) }) };
+    }
+    case 'log': {
+      const a = raw as z.infer<typeof logActionSchema>;
+      return {
+        type, ...base,
+        ...(a.text !== undefined && { text: tpl(a.text, ['text']) }),
+        ...(a.fields !== undefined && { fields: tree(a.fields, ['fields'], plain) }),
+      };
+    }
+  }
+}
+
+/** In blocks, the `text` of a mrkdwn text object is escaped; URLs, ids and plain_text are not. */
+function slackBlockKind(path: YamlPath, parent: unknown): TemplateKind {
+  const isTextKey = path[path.length - 1] === 'text';
+  const type = parent && typeof parent === 'object' && !Array.isArray(parent) ? (parent as Record<string, unknown>).type : undefined;
+  return isTextKey && type !== 'plain_text' ? 'slack' : 'plain';
+}

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import type { SinkType } from '../sinks/types.js';
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { buildSink, DEFAULT_RETRY, retryOverrides } from './build-sink.js';
+import { checkRule, type RuleParts, type SinkTypes } from './check-rule.js';
+import { interpolate, type YamlPath } from './interpolate.js';
+import { knownKeys } from './known-keys.js';
+import { sortProblems, type Problem } from './problem.js';
+import { Reporter } from './reporter.js';
+import { ACTION_SCHEMAS, actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
+import type { CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
+import { reportIssues } from './zod-problems.js';
+
+/** Reads and loads a rules file. `env` stands for the environment: `${VAR}` comes from it. */
+export async function loadRules(
+  path: string,
+  env: Record<string, string | undefined>,
+  opts: LoadOptions = {},
+): Promise<LoadResult> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    return { ok: false, problems: [{ file: path, line: 1, col: 1, message: `cannot read rules file: ${reason}`, severity: 'error' }] };
+  }
+  return loadRulesFromText(bytes.toString('utf8'), path, env, opts, bytes);
+}
+
+/**
+ * Parses, interpolates, validates and compiles a rules file. Pure apart from hashing:
+ * reports every problem it finds (errors and warnings, `FILE:LINE:COL`) rather than the first.
+ */
+export function loadRulesFromText(
+  text: string,
+  path: string,
+  env: Record<string, string | undefined>,
+  opts: LoadOptions = {},
+  bytes: Uint8Array = Buffer.from(text, 'utf8'),
+): LoadResult {
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const reporter = new Reporter(path, doc, lines);
+  const problems = (): Problem[] => sortProblems(reporter.problems);
+
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+      reporter.problems.push({ file: path, line: pos.line, col: pos.col, message: `YAML: ${e.message.split('\n')[0]}`, severity: 'error' });
+    }
+    return { ok: false, problems: problems() };
+  }
+
+  const { value, unset } = interpolate(doc.toJS({ maxAliasCount: 100 }), env);
+  const disabled = new Map<string, string[]>();
+  for (const { path: at, variable } of unset) {
+    if (at[0] === 'sinks' && typeof at[1] === 'string') {
+      disabled.set(at[1], [...(disabled.get(at[1]) ?? []), variable]);
+      const message = `sink "${at[1]}" is disabled: \${${variable}} is not set`;
+      if (opts.strict) reporter.error(at, message);
+      else reporter.warn(at, message);
+    } else {
+      reporter.error(at, `\${${variable}} is not set`);
+    }
+  }
+  const isUnset = (at: YamlPath) => unset.some((u) => u.path.length === at.length && u.path.every((s, i) => s === at[i]));
+
+  const top = rulesFileSchema.safeParse(value);
+  if (!top.success) {
+    reportIssues(top.error.issues, [], reporter, {
+      knownKeys: (p) => knownKeys(rulesFileSchema, value, p),
+      skip: isUnset,
+      data: value,
+    });
+  }
+
+  // Check what can be checked even when other parts are broken, so one run shows everything.
+  const file = (value ?? {}) as Partial<Record<keyof RulesFile, unknown>>;
+  const sinkTypes: SinkTypes = new Map();
+  const sinks: Record<string, LoadedSink> = {};
+  if (isRecord(file.sinks)) {
+    for (const [name, raw] of Object.entries(file.sinks)) {
+      const parsed = sinkSchema.safeParse(raw);
+      // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
+      const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));
+      const item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
+      // An otherwise broken sink still has a type its actions can be checked against.
+      const declared = isRecord(raw) && typeof raw.type === 'string' && raw.type in ACTION_SCHEMAS ? (raw.type as SinkType) : null;
+      sinkTypes.set(name, item ? item.type : declared);
+      if (!item) continue;
+      const vars = disabled.get(name);
+      sinks[name] = {
+        config: buildSink(item),
+        enabled: !vars,
+        ...(vars && { disabled_reason: `${vars.map((v) => `\${${v}}`).join(', ')} not set` }),
+      };
+    }
+  }
+
+  const rules: CompiledRule[] = [];
+  const firstById = new Map<string, number>();
+  if (Array.isArray(file.rules)) {
+    file.rules.forEach((raw, i) => {
+      // Shape problems were reported above; check the meaning of whatever parts are well-formed.
+      const rule = ruleParts(raw);
+      if (rule.id !== undefined) {
+        const first = firstById.get(rule.id);
+        if (first !== undefined) {
+          reporter.error(['rules', i, 'id'], `duplicate rule id "${rule.id}" (first used at line ${reporter.lineOf(['rules', first, 'id'])})`);
+        } else firstById.set(rule.id, i);
+      }
+      const compiled = checkRule(rule, i, sinkTypes, reporter);
+      if (compiled) rules.push(compiled);
+    });
+  }
+
+  if (reporter.hasErrors()) return { ok: false, problems: problems() };
+  const retry = top.success ? top.data.retry : (value as RulesFile).retry;
+  const loaded: LoadedRules = {
+    path,
+    hash,
+    sinks,
+    retry: { ...DEFAULT_RETRY, ...retryOverrides(retry) },
+    rules,
+  };
+  return { ok: true, rules: loaded, warnings: problems() };
+}
+
+/** The well-formed parts of a rule, each checked on its own. */
+function ruleParts(raw: unknown): RuleParts {
+  const r = isRecord(raw) ? raw : {};
+  const shape = ruleItemSchema.shape;
+  const part = <T>(schema: { safeParse(v: unknown): { success: boolean; data?: T } }, v: unknown): T | undefined => {
+    const parsed = schema.safeParse(v);
+    return parsed.success ? parsed.data : undefined;
+  };
+  return {
+    id: part(shape.id, r.id),
+    description: part(shape.description, r.description),
+    on: part(shape.on, r.on),
+    when: part(shape.when, r.when),
+    actions: Array.isArray(r.actions) ? r.actions.map((a) => part(actionRefSchema, a) ?? null) : [],
+  };
+}
+
+function pathOf(path: PropertyKey[]): YamlPath {
+  return path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { loadRulesFromText } from '../src/rules/load-rules.js';
+import { formatProblem } from '../src/rules/problem.js';
+import type { LoadOptions } from '../src/rules/types.js';
+
+const SINKS = `version: 1
+sinks:
+  slack: { type: slack, token: xoxb-1 }
+  hubspot: { type: hubspot, access_token: pat-1 }
+  web: { type: http, url: "https://example.com/hook" }
+  console: { type: log }
+`;
+
+/** A file made of the sinks above (lines 1-6) and `rest` from line 7. */
+function file(rest: string): string {
+  return SINKS + rest;
+}
+
+function problems(text: string, env: Record<string, string | undefined> = {}, opts: LoadOptions = {}): string[] {
+  const result = loadRulesFromText(text, 'rules.yaml', env, opts);
+  return (result.ok ? result.warnings : result.problems).map(formatProblem);
+}
+
+describe('loadRulesFromText: every error names FILE:LINE:COL', () => {
+  const cases: { name: string; text: string; expected: string[] }[] = [
+    {
+      name: 'YAML syntax error',
+      text: 'version: 1\nsinks: {\n',
+      expected: ['rules.yaml:3:1: YAML: Flow map in block collection must be sufficiently indented and end with a }'],
+    },
+    {
+      name: 'unknown top-level key, with a suggestion',
+      text: file('rules: []\nretries: { max_attempts: 3 }\n'),
+      expected: ['rules.yaml:8:1: unknown key "retries" (did you mean "retry"?)'],
+    },
+    {
+      name: 'wrong version',
+      text: 'version: 2\nsinks: {}\nrules: []\n',
+      expected: ['rules.yaml:1:10: version: unknown value 2 (expected 1)'],
+    },
+    {
+      name: 'unknown key in a sink',
+      text: 'version: 1\nsinks:\n  slack:\n    type: slack\n    token: x\n    tokn: y\nrules: []\n',
+      expected: ['rules.yaml:6:5: unknown key "tokn" (did you mean "token"?)'],
+    },
+    {
+      name: 'unknown sink type',
+      text: 'version: 1\nsinks:\n  chat: { type: slak, token: x }\nrules: []\n',
+      expected: ['rules.yaml:3:17: type: unknown value "slak" (expected slack, hubspot, http, log) (did you mean "slack"?)'],
+    },
+    {
+      name: 'wrong type of a value',
+      text: 'version: 1\nsinks:\n  slack: { type: slack, token: x, concurrency: "four" }\nrules: []\n',
+      expected: ['rules.yaml:3:48: concurrency: expected number, got string'],
+    },
+    {
+      name: 'invalid durations',
+      text: 'version: 1\nsinks:\n  web: { type: http, url: "https://x.test", timeout: 10 sec }\nretry:\n  initial_delay: 10x\n  max_delay: 1d\nrules: []\n',
+      expected: [
+        'rules.yaml:3:54: timeout: invalid duration (write it like 250ms, 10s, 5m or 1h)',
+        'rules.yaml:5:18: initial_delay: invalid duration (write it like 250ms, 10s, 5m or 1h)',
+        'rules.yaml:6:14: max_delay: invalid duration (write it like 250ms, 10s, 5m or 1h)',
+      ],
+    },
+    {
+      name: 'unknown sink in an action, with a suggestion',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: slak\n        channel: "#c"\n        text: hi\n'),
+      expected: ['rules.yaml:11:15: unknown sink "slak" (did you mean "slack"?)'],
+    },
+    {
+      name: 'unknown sink without a close name',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: pagerduty\n'),
+      expected: ['rules.yaml:11:15: unknown sink "pagerduty"'],
+    },
+    {
+      name: 'duplicate rule ids',
+      text: file(
+        'rules:\n  - id: same\n    on: call.completed\n    actions: [{ sink: console, text: a }]\n  - id: same\n    on: call.failed\n    actions: [{ sink: console, text: b }]\n',
+      ),
+      expected: ['rules.yaml:11:9: duplicate rule id "same" (first used at line 8)'],
+    },
+    {
+      name: 'CEL that does not parse',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    when: data.duration_seconds >\n    actions: [{ sink: console }]\n'),
+      expected: ['rules.yaml:10:11: invalid CEL in "when": Unexpected token: EOF'],
+    },
+    {
+      name: 'CEL calling an unknown function or variable',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    when: process.env.HOME == "x"\n    actions: [{ sink: console }]\n'),
+      expected: ['rules.yaml:10:11: invalid CEL in "when": Unknown variable: process'],
+    },
+    {
+      name: 'CEL that is not a boolean',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    when: \'"yes"\'\n    actions: [{ sink: console }]\n'),
+      expected: ['rules.yaml:10:11: invalid CEL in "when": must be a boolean expression, but it is string'],
+    },
+    {
+      name: 'Liquid that does not parse',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: slack\n        channel: "#c"\n        text: "{{ data.agent_id "\n'),
+      expected: ['rules.yaml:13:15: invalid Liquid template: output "{{ data.agent_id " not closed, line:1, col:1'],
+    },
+    {
+      name: 'Liquid with an unknown filter',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: console\n        fields:\n          who: "{{ data.agent_id | shout }}"\n'),
+      expected: ['rules.yaml:13:16: invalid Liquid template: undefined filter: shout, line:1, col:1'],
+    },
+    {
+      name: 'Liquid include cannot read files',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: console\n        text: "{% include \'/etc/passwd\' %}"\n'),
+      expected: ['rules.yaml:12:15: invalid Liquid template: the "include" tag is not allowed in rules templates, line:1, col:1'],
+    },
+    {
+      name: 'action fields that do not fit the sink type',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: slack\n        channel: "#c"\n        text: hi\n        create: call\n'),
+      expected: ['rules.yaml:14:9: unknown key "create" for a slack action (sink "slack")'],
+    },
+    {
+      name: 'slack action without text or blocks',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: slack\n        channel: "#c"\n'),
+      expected: ['rules.yaml:11:9: a slack action needs "text" or "blocks"'],
+    },
+    {
+      name: 'replace without thread_key',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: slack\n        channel: "#c"\n        text: hi\n        replace: true\n'),
+      expected: ['rules.yaml:14:18: "replace: true" needs a "thread_key" (the message to replace)'],
+    },
+    {
+      name: 'hubspot: missing create, bad if_no_contact, typo in contact',
+      text: file(
+        'rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: hubspot\n        contact: { emial: "{{ data.contact_email }}" }\n        if_no_contact: ignore\n',
+      ),
+      expected: [
+        'rules.yaml:11:9: missing required key "create"',
+        'rules.yaml:12:20: unknown key "emial" for a hubspot action (sink "hubspot") (did you mean "email"?)',
+        'rules.yaml:13:24: if_no_contact: unknown value "ignore" (expected "fail", "skip", "create")',
+      ],
+    },
+    {
+      name: 'rule without actions',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n'),
+      expected: ['rules.yaml:8:5: missing required key "actions"'],
+    },
+    {
+      name: '${VAR} unset outside a sink',
+      text: file('rules:\n  - id: r1\n    on: call.completed\n    actions:\n      - sink: slack\n        channel: "${SALES_CHANNEL}"\n        text: hi\n'),
+      expected: ['rules.yaml:12:18: ${SALES_CHANNEL} is not set'],
+    },
+  ];
+
+  it.each(cases)('$name', ({ text, expected }) => {
+    expect(problems(text)).toEqual(expected);
+  });
+
+  it('reports problems in several rules and sinks in one run, in file order', () => {
+    const text =
+      'version: 1\nsinks:\n  slack: { type: slack, token: x, extra: 1 }\nrules:\n' +
+      '  - id: a\n    on: call.completed\n    actions: [{ sink: slakc }]\n' +
+      '  - id: a\n    on: call.failed\n    when: "data.x >"\n    actions: [{ sink: slack, channel: c }]\n';
+    expect(problems(text)).toEqual([
+      'rules.yaml:3:35: unknown key "extra"',
+      'rules.yaml:7:23: unknown sink "slakc" (did you mean "slack"?)',
+      'rules.yaml:8:9: duplicate rule id "a" (first used at line 5)',
+      'rules.yaml:10:11: invalid CEL in "when": Unexpected token: EOF',
+      'rules.yaml:11:15: a slack action needs "text" or "blocks"',
+    ]);
+  });
+});
+
+describe('loadRulesFromText: warnings', () => {
+  it('warns, without failing, when `on` names no known event type', () => {
+    const text = file('rules:\n  - id: r1\n    on: [call.complete, "sms.*"]\n    actions: [{ sink: console }]\n');
+    const result = loadRulesFromText(text, 'rules.yaml', {});
+    expect(result.ok).toBe(true);
+    expect(problems(text)).toEqual([
+      'rules.yaml:9:10: warning: "call.complete" matches no known event type (did you mean "call.completed"?)',
+      'rules.yaml:9:25: warning: "sms.*" matches no known event type',
+    ]);
+  });
+
+  it('accepts globs and lists that match known types without a warning', () => {
+    const text = file('rules:\n  - id: r1\n    on: ["call.*", call.failed]\n    actions: [{ sink: console }]\n');
+    expect(problems(text)).toEqual([]);
+  });
+});
