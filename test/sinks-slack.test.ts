@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSlackSink } from '../src/sinks/slack.js';
 import type { AttemptContext, AttemptOutcome, Sink } from '../src/sinks/types.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
@@ -133,6 +133,7 @@ describe('Slack sink: each failure is one attempt, classified', () => {
     const out = failure(await send());
     expect(out.error).toMatchObject({ kind: 'transient', code: 'timeout' });
     expect(performance.now() - started).toBeLessThan(2_000);
+    await vi.waitFor(() => expect(slack.requests[0]?.abandoned).toBe(true));
   });
 
   it('a closed socket → transient econnreset', async () => {

@@ -17,6 +17,8 @@ export interface RecordedRequest {
   rawBody: string;
   /** JSON or form-decoded body; `rawBody` when neither parses. */
   body: unknown;
+  /** Set when the client closed the connection before an answer (a hung request it gave up on). */
+  abandoned?: true;
 }
 
 /** What to answer instead of the fake's normal behaviour. */
@@ -72,7 +74,7 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
       requests.push(recorded);
       const fault = takeFault(faults, recorded.path);
       if (!fault) return send(res, handler(recorded));
-      if ('hang' in fault) return;
+      if ('hang' in fault) return void res.on('close', () => (recorded.abandoned = true));
       if ('close' in fault) return void req.socket.destroy();
       if ('slackError' in fault) return send(res, { status: 200, body: { ok: false, error: fault.slackError } });
       const headers = { ...fault.headers };
