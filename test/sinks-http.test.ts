@@ -125,6 +125,15 @@ describe('HTTP sink: each failure is one attempt, classified', () => {
     await vi.waitFor(() => expect(receiver.requests[0]?.abandoned).toBe(true));
   });
 
+  it('a shutdown signal aborts the attempt as transient', async () => {
+    receiver.failNext({ hang: true });
+    const controller = new AbortController();
+    const pending = httpSink({ timeout_ms: 10_000 }).send(request(), ctx({ signal: controller.signal }));
+    await vi.waitFor(() => expect(receiver.requests).toHaveLength(1));
+    controller.abort();
+    expect(failure(await pending).error).toMatchObject({ kind: 'transient', code: 'aborted' });
+  });
+
   it('a closed socket → transient econnreset', async () => {
     receiver.failNext({ close: true });
     expect(failure(await httpSink().send(request(), ctx())).error).toMatchObject({ kind: 'transient', code: 'econnreset' });

@@ -136,6 +136,15 @@ describe('Slack sink: each failure is one attempt, classified', () => {
     await vi.waitFor(() => expect(slack.requests[0]?.abandoned).toBe(true));
   });
 
+  it('a shutdown signal aborts the attempt as transient', async () => {
+    slack.failNext({ hang: true });
+    const controller = new AbortController();
+    const pending = slackSink(slack.url, 10_000).send({ channel: '#a', text: 'x' }, ctx({ signal: controller.signal }));
+    await vi.waitFor(() => expect(slack.requests).toHaveLength(1));
+    controller.abort();
+    expect(failure(await pending).error).toMatchObject({ kind: 'transient', code: 'aborted' });
+  });
+
   it('a closed socket → transient econnreset', async () => {
     slack.failNext({ close: true });
     expect(failure(await send()).error).toMatchObject({ kind: 'transient', code: 'econnreset' });
