@@ -93,6 +93,12 @@ describe('HubSpot sink: finding the contact', () => {
     expect(hubspot.objects.calls.size).toBe(0);
   });
 
+  it('no id, email or phone at all → no_contact without any request, even with create', async () => {
+    const out = failure(await sink.send(call({ if_no_contact: 'create', contact: { email: '', phone: ' ' } }), ctx()));
+    expect(out.error).toMatchObject({ kind: 'permanent', code: 'no_contact', message: 'HubSpot: no contact id, email or phone in the request' });
+    expect(hubspot.requests).toHaveLength(0);
+  });
+
   it('if_no_contact: skip → succeeds with the reason, nothing created', async () => {
     const result = success(await sink.send(call({ if_no_contact: 'skip', contact: { email: 'x@example.com' } }), ctx()));
     expect(result).toEqual({ skipped: 'no contact for email x@example.com' });

@@ -65,10 +65,10 @@ export function givenContactId(contact: ParsedHubspotRequest['contact']): string
   return id ? id : undefined;
 }
 
-/** "email a@b.c or phone +1555…": what was searched, for messages. */
-export function describeSearches(searches: ContactSearch[]): string {
+/** Why no contact was found, for messages: "no contact for email a@b.c or phone +1555…". */
+export function noContactReason(searches: ContactSearch[]): string {
   if (searches.length === 0) return 'no contact id, email or phone in the request';
-  return searches.map((s) => `${s.key} ${s.value}`).join(' or ');
+  return `no contact for ${searches.map((s) => `${s.key} ${s.value}`).join(' or ')}`;
 }
 
 /** Properties of a contact created for `if_no_contact: create`. */

@@ -7,11 +7,11 @@ import { classifyNetworkError, classifyStatus, failed, redactOutcome, succeeded 
 import {
   contactSearches,
   createInput,
-  describeSearches,
   existingIdFromConflict,
   givenContactId,
   hubspotRequestSchema,
   newContactProperties,
+  noContactReason,
   upsertTarget,
   type ObjectType,
   type ParsedHubspotRequest,
@@ -108,10 +108,10 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
       const first = found.results[0];
       if (first) return { id: first.id };
     }
-    const searched = describeSearches(searches);
-    if (request.if_no_contact === 'skip') return { skipped: `no contact for ${searched}` };
+    const reason = noContactReason(searches);
+    if (request.if_no_contact === 'skip') return { skipped: reason };
     if (request.if_no_contact === 'fail' || searches.length === 0) {
-      throw new StepFailure(failed({ kind: 'permanent', code: 'no_contact', message: `no HubSpot contact for ${searched}` }));
+      throw new StepFailure(failed({ kind: 'permanent', code: 'no_contact', message: `HubSpot: ${reason}` }));
     }
     return { id: await createContact(newContactProperties(searches), opts) };
   }
