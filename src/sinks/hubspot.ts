@@ -159,6 +159,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
  * @hubspot/api-client 13.4 drops the configured middleware (its `httpAgent` too) unless a
  * call passes its own, so `new Client({ httpAgent })` silently uses node's global agent.
  */
+// `never`: each generated API module declares its own options type; this one value fits all.
 type CallOptions = never;
 
 function callOptions(agent: HttpAgent): CallOptions {
