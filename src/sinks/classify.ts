@@ -1,0 +1,126 @@
+import type { DeliveryError } from '../log/types.js';
+import type { AttemptOutcome } from './types.js';
+
+/**
+ * Pure classification of one attempt's result into SPEC §7's outcome classes. The sinks are
+ * thin shells around these: they catch what the SDK or fetch threw and hand it here.
+ */
+
+export type FailedOutcome = Extract<AttemptOutcome, { outcome: 'failed' }>;
+
+export function succeeded(result: Record<string, unknown> | null): AttemptOutcome {
+  return { outcome: 'succeeded', result };
+}
+
+export function failed(error: DeliveryError, retryAfterMs?: number): FailedOutcome {
+  return retryAfterMs === undefined ? { outcome: 'failed', error } : { outcome: 'failed', error, retry_after_ms: retryAfterMs };
+}
+
+/**
+ * `Retry-After` in ms: delta-seconds (`"2"`, `"1.5"`) or an HTTP date, relative to `now`.
+ * Undefined when absent or unreadable; never negative.
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // Date.parse alone is lenient (it reads "-3" as a year): an HTTP date names its month.
+  if (!/[a-z]{3}/i.test(text)) return undefined;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** A non-2xx HTTP answer: 429 → rate_limited, 408 and 5xx → transient, any other → permanent. */
+export function classifyStatus(status: number, retryAfter: string | null | undefined, now: number, detail?: string): FailedOutcome {
+  const code = status === 401 ? 'unauthorized' : `http_${status}`;
+  const message = `HTTP ${status}${detail ? `: ${detail}` : ''}`;
+  if (status === 429) {
+    return failed({ kind: 'rate_limited', code, message, status }, parseRetryAfter(retryAfter, now));
+  }
+  const kind = status === 408 || status >= 500 ? 'transient' : 'permanent';
+  return failed({ kind, code, message, status });
+}
+
+/** Slack `ok:false` codes worth another attempt; every other Slack error is permanent. */
+const SLACK_TRANSIENT = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_not_ready']);
+
+/** A Slack platform error (`ok:false`). `ratelimited` in the body counts as a 429. */
+export function classifySlackError(code: string, retryAfterMs?: number): FailedOutcome {
+  const message = `Slack answered ok:false, error "${code}"`;
+  if (code === 'ratelimited') return failed({ kind: 'rate_limited', code, message }, retryAfterMs);
+  return failed({ kind: SLACK_TRANSIENT.has(code) ? 'transient' : 'permanent', code, message });
+}
+
+/** Socket-level error codes (node, undici, node-fetch) → our short codes. */
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'econnrefused',
+  ECONNRESET: 'econnreset',
+  EPIPE: 'econnreset',
+  UND_ERR_SOCKET: 'econnreset',
+  UND_ERR_CLOSED: 'econnreset',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  ETIMEDOUT: 'timeout',
+  ESOCKETTIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  EHOSTUNREACH: 'ehostunreach',
+  ENETUNREACH: 'enetunreach',
+};
+
+/**
+ * An error thrown while sending (no HTTP answer): every network failure and timeout is
+ * transient. Walks `cause` / `original` chains, as fetch (`TypeError: fetch failed`) and the
+ * SDKs wrap the socket error. `timedOut` says the sink's own timer fired (it aborted the request).
+ */
+export function classifyNetworkError(err: unknown, timedOut = false): FailedOutcome {
+  if (timedOut || chain(err).some((e) => e.name === 'TimeoutError')) {
+    return failed({ kind: 'transient', code: 'timeout', message: 'request timed out' });
+  }
+  for (const e of chain(err)) {
+    const mapped = typeof e.code === 'string' ? NETWORK_CODES[e.code] : undefined;
+    if (mapped) return failed({ kind: 'transient', code: mapped, message: `network error: ${e.code}` });
+  }
+  if (chain(err).some((e) => e.name === 'AbortError')) {
+    return failed({ kind: 'transient', code: 'aborted', message: 'request aborted (relay shutting down)' });
+  }
+  const first = chain(err)[0];
+  const what = first ? `${first.name}${typeof first.code === 'string' ? ` ${first.code}` : ''}` : String(err);
+  return failed({ kind: 'transient', code: 'network_error', message: `request failed: ${what}` });
+}
+
+interface ErrorLike {
+  name: string;
+  code?: unknown;
+}
+
+function chain(err: unknown): ErrorLike[] {
+  const out: ErrorLike[] = [];
+  let current: unknown = err;
+  while (current && typeof current === 'object' && out.length < 8) {
+    const e = current as { name?: unknown; code?: unknown; cause?: unknown; original?: unknown };
+    out.push({ name: typeof e.name === 'string' ? e.name : 'Error', code: e.code });
+    current = e.cause ?? e.original;
+  }
+  return out;
+}
+
+/**
+ * Removes every secret from a message: error text can echo headers or URLs back. Applied to
+ * every message a sink returns, so a token never reaches the log.
+ */
+export function redact(message: string, secrets: readonly (string | undefined)[]): string {
+  let out = message;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+export function redactOutcome(outcome: AttemptOutcome, secrets: readonly (string | undefined)[]): AttemptOutcome {
+  if (outcome.outcome === 'succeeded') return outcome;
+  return { ...outcome, error: { ...outcome.error, message: redact(outcome.error.message, secrets) } };
+}

@@ -1,0 +1,180 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Client } from '@hubspot/api-client';
+import { z } from 'zod';
+import type { DeliveryError } from '../log/types.js';
+import { classifyNetworkError, classifyStatus, failed, redactOutcome, succeeded } from './classify.js';
+import {
+  contactSearches,
+  createInput,
+  existingIdFromConflict,
+  givenContactId,
+  hubspotRequestSchema,
+  newContactProperties,
+  noContactReason,
+  upsertTarget,
+  type ObjectType,
+  type ParsedHubspotRequest,
+} from './hubspot-plan.js';
+import type { AttemptContext, AttemptOutcome, HubspotSinkConfig, Sink } from './types.js';
+
+/**
+ * HubSpot sink: finds the contact, then creates (or, with an upsert key, updates) a call or
+ * note associated with it. One attempt may make up to three requests (search, create contact,
+ * create object); `timeout_ms` bounds the whole attempt.
+ */
+
+export interface HubspotSinkOptions {
+  hubspotBaseUrl: string;
+  /** Clock for Retry-After dates. (Default: Date.now) */
+  now?: () => number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** A failure decided by us mid-attempt (no contact, HTTP error of one step). */
+class StepFailure extends Error {
+  constructor(readonly outcome: AttemptOutcome) {
+    super('step failed');
+  }
+}
+
+export function createHubspotSink(name: string, config: HubspotSinkConfig, options: HubspotSinkOptions): Sink {
+  if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
+  const now = options.now ?? Date.now;
+  const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const Agent = options.hubspotBaseUrl.startsWith('https:') ? HttpsAgent : HttpAgent;
+  const client = new Client({
+    accessToken: config.access_token,
+    basePath: options.hubspotBaseUrl.replace(/\/+$/, ''),
+    numberOfApiCallRetries: 1, // counts attempts: 1 = no SDK retry (a process-wide setting)
+  });
+
+  async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
+    const parsed = hubspotRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid HubSpot request: ${z.prettifyError(parsed.error)}` });
+    }
+    // The SDK has no request timeout and gives node-fetch no AbortSignal. What does abort a
+    // request is destroying its socket, so each attempt gets its own agent.
+    const agent = new Agent({ keepAlive: false });
+    const opts = callOptions(agent);
+    const timer = AbortSignal.timeout(timeout);
+    const signal = ctx.signal ? AbortSignal.any([timer, ctx.signal]) : timer;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        agent.destroy();
+        reject(signal.reason as Error);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([attempt(parsed.data, ctx, opts), aborted]);
+    } catch (err) {
+      if (err instanceof StepFailure) return redactOutcome(err.outcome, [config.access_token]);
+      return redactOutcome(classifyNetworkError(err, timer.aborted), [config.access_token]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      agent.destroy();
+    }
+  }
+
+  async function attempt(request: ParsedHubspotRequest, ctx: AttemptContext, opts: CallOptions): Promise<AttemptOutcome> {
+    const target = upsertTarget(request, ctx.keyState);
+    if (target) {
+      const api = objectApi(target.object_type);
+      await step(`updating ${target.object_type} ${target.object_id}`, () => api.update(target.object_id, { properties: request.properties }, undefined, opts));
+      return succeeded({ object_type: target.object_type, object_id: target.object_id, contact_id: target.contact_id ?? null });
+    }
+    const contact = await findContact(request, opts);
+    if ('skipped' in contact) return succeeded(contact);
+    const api = objectApi(request.create);
+    // The SDK's enums are exactly these strings at runtime; `as never` bridges the TS enum types.
+    const input = createInput(request.create, request.properties, contact.id) as never;
+    const created = await step(`creating ${request.create}`, () => api.create(input, opts));
+    return succeeded({ object_type: request.create, object_id: created.id, contact_id: contact.id });
+  }
+
+  async function findContact(request: ParsedHubspotRequest, opts: CallOptions): Promise<{ id: string } | { skipped: string }> {
+    const id = givenContactId(request.contact);
+    if (id) return { id };
+    const searches = contactSearches(request.contact);
+    for (const search of searches) {
+      const found = await step(`searching contacts by ${search.key}`, () =>
+        client.crm.contacts.searchApi.doSearch({ filterGroups: search.filterGroups as never, properties: ['email'], limit: 1 }, opts),
+      );
+      const first = found.results[0];
+      if (first) return { id: first.id };
+    }
+    const reason = noContactReason(searches);
+    if (request.if_no_contact === 'skip') return { skipped: reason };
+    if (request.if_no_contact === 'fail' || searches.length === 0) {
+      throw new StepFailure(failed({ kind: 'permanent', code: 'no_contact', message: `HubSpot: ${reason}` }));
+    }
+    return { id: await createContact(newContactProperties(searches), opts) };
+  }
+
+  async function createContact(properties: Record<string, string>, opts: CallOptions): Promise<string> {
+    try {
+      return (await client.crm.contacts.basicApi.create({ properties, associations: [] }, opts)).id;
+    } catch (err) {
+      const existing = statusOf(err) === 409 ? existingIdFromConflict((err as { body?: unknown }).body) : undefined;
+      if (existing) return existing;
+      throw new StepFailure(httpFailure('creating contact', err));
+    }
+  }
+
+  async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (statusOf(err) === undefined) throw err; // no HTTP answer: classified as a network error
+      throw new StepFailure(httpFailure(what, err));
+    }
+  }
+
+  function httpFailure(what: string, err: unknown): AttemptOutcome {
+    const status = statusOf(err) ?? 0;
+    const { body, headers } = err as { body?: { message?: unknown; category?: unknown }; headers?: Record<string, string> };
+    const detail = typeof body?.message === 'string' ? body.message : undefined;
+    const outcome = classifyStatus(status, headers?.['retry-after'], now(), detail);
+    const error: DeliveryError = { ...outcome.error, message: `${what}: ${outcome.error.message}` };
+    if (status === 401) error.message = `${what}: HubSpot rejected the access token (HTTP 401)`;
+    if (status === 404 && what.startsWith('updating')) error.code = 'object_not_found';
+    if (status === 409) error.code = 'conflict';
+    return { ...outcome, error };
+  }
+
+  function objectApi(type: ObjectType) {
+    return type === 'call' ? client.crm.objects.calls.basicApi : client.crm.objects.notes.basicApi;
+  }
+
+  return { name, type: 'hubspot', send };
+}
+
+/**
+ * Per-call options that put the request on this attempt's agent. It has to be per call:
+ * @hubspot/api-client 13.4 drops the configured middleware (its `httpAgent` too) unless a
+ * call passes its own, so `new Client({ httpAgent })` silently uses node's global agent.
+ */
+// `never`: each generated API module declares its own options type; this one value fits all.
+type CallOptions = never;
+
+function callOptions(agent: HttpAgent): CallOptions {
+  const middleware = {
+    pre: async (context: { setAgent(agent: HttpAgent): void }) => {
+      context.setAgent(agent);
+      return context;
+    },
+    post: async <T>(context: T) => context,
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'replace' } as never;
+}
+
+/** HubSpot's ApiException carries the HTTP status as a numeric `code`; fetch errors a string. */
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}

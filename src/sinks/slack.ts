@@ -1,0 +1,132 @@
+import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
+import { z } from 'zod';
+import {
+  classifyNetworkError,
+  classifySlackError,
+  classifyStatus,
+  failed,
+  parseRetryAfter,
+  redactOutcome,
+  succeeded,
+} from './classify.js';
+import type { AttemptContext, AttemptOutcome, Sink, SlackSinkConfig } from './types.js';
+
+/**
+ * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt.
+ * The SDK's own retries and rate-limit waits are off, so every attempt is in the log.
+ */
+
+export interface SlackSinkOptions {
+  slackApiUrl: string;
+  /** Clock for Retry-After dates. (Default: Date.now) */
+  now?: () => number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+type FetchResponse = Awaited<ReturnType<FetchFunction>>;
+
+const requestSchema = z.object({
+  channel: z.string().min(1),
+  text: z.string().optional(),
+  blocks: z.array(z.unknown()).optional(),
+  thread_key: z.string().optional(),
+  replace: z.boolean().optional(),
+  broadcast: z.boolean().optional(),
+});
+
+const keyStateSchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
+
+type SlackCall =
+  | { method: 'chat.postMessage'; args: Record<string, unknown> }
+  | { method: 'chat.update'; args: Record<string, unknown> };
+
+/**
+ * What to call, a pure decision: the first message of a thread key is posted; later ones
+ * reply in its thread (in the first message's channel, by id), or with `replace` edit it.
+ */
+export function planSlackCall(request: z.infer<typeof requestSchema>, keyState: unknown): SlackCall {
+  const content: Record<string, unknown> = {};
+  if (request.text !== undefined) content.text = request.text;
+  if (request.blocks !== undefined) content.blocks = request.blocks;
+  const first = request.thread_key ? keyStateSchema.safeParse(keyState) : undefined;
+  if (!first?.success) {
+    return { method: 'chat.postMessage', args: { channel: request.channel, ...content } };
+  }
+  const { channel, ts } = first.data;
+  if (request.replace) return { method: 'chat.update', args: { channel, ts, ...content } };
+  const reply: Record<string, unknown> = { channel, thread_ts: ts, ...content };
+  if (request.broadcast !== undefined) reply.reply_broadcast = request.broadcast;
+  return { method: 'chat.postMessage', args: reply };
+}
+
+export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): Sink {
+  if (!config.token) throw new Error(`sink "${name}": options.token required`);
+  const now = options.now ?? Date.now;
+  const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+
+  async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
+    const parsed = requestSchema.safeParse(raw);
+    if (!parsed.success) {
+      return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid Slack request: ${z.prettifyError(parsed.error)}` });
+    }
+    if (parsed.data.text === undefined && parsed.data.blocks === undefined) {
+      return failed({ kind: 'permanent', code: 'invalid_request', message: 'Slack request needs text or blocks' });
+    }
+    const call = planSlackCall(parsed.data, ctx.keyState);
+
+    // One client per attempt: its fetch remembers this attempt's last response, so a 429's
+    // Retry-After in any form (the SDK only reads whole seconds) and the status reach us.
+    let last: FetchResponse | undefined;
+    const fetchFn: FetchFunction = async (url, init) => {
+      const signal = ctx.signal && init?.signal ? AbortSignal.any([init.signal, ctx.signal]) : (init?.signal ?? ctx.signal);
+      last = await fetch(url, { ...init, signal });
+      return last;
+    };
+    const client = new WebClient(config.token, {
+      slackApiUrl: options.slackApiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout,
+      fetch: fetchFn,
+      logger: silentLogger,
+    });
+
+    try {
+      const result = (await client.apiCall(call.method, call.args)) as { channel?: string; ts?: string };
+      const out: Record<string, unknown> = { channel: result.channel, ts: result.ts };
+      if (call.method === 'chat.postMessage' && call.args.thread_ts) out.thread_ts = call.args.thread_ts;
+      return succeeded(out);
+    } catch (err) {
+      return redactOutcome(classifySlackFailure(err, last, now()), [config.token]);
+    }
+  }
+
+  return { name, type: 'slack', send };
+}
+
+function classifySlackFailure(err: unknown, last: FetchResponse | undefined, now: number): AttemptOutcome {
+  const code = (err as { code?: unknown }).code;
+  const retryAfter = last?.headers.get('retry-after');
+  if (code === ErrorCode.PlatformError) {
+    const error = (err as { data?: { error?: unknown } }).data?.error;
+    return classifySlackError(typeof error === 'string' ? error : 'unknown_error', parseRetryAfter(retryAfter, now));
+  }
+  if (code === ErrorCode.RateLimitedError || code === ErrorCode.HTTPError || last?.status === 429) {
+    // The SDK throws a plain Error for a 429 without a readable Retry-After: the status decides.
+    const status = (err as { statusCode?: number }).statusCode ?? last?.status ?? 429;
+    return classifyStatus(status, retryAfter, now);
+  }
+  return classifyNetworkError(err);
+}
+
+/** The SDK logs warnings with request details on failures; the outcome says it all. */
+const silentLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => 'error' as never,
+  setName: () => {},
+};
