@@ -47,7 +47,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     logger,
     now: options.now,
     metrics,
-    ready: () => readiness(log),
+    ready: () => readiness(log, commit),
   });
 
   const server = app.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
@@ -65,17 +65,31 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     close: () =>
       (closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // keep-alive connections that finish their request while we wait must not hold us up
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         await closed;
+        clearInterval(sweep);
         commit.flush();
         log.close();
       })()),
   };
 }
 
-/** Writable means a write lock can be taken and the connection is not read-only. */
-function readiness(log: Log): { ok: boolean; reasons: string[] } {
+/** A failed commit keeps /readyz at 503 this long, unless a commit succeeds first. */
+const FAILED_COMMIT_MEMORY_MS = 10_000;
+
+/**
+ * Writable means a write lock can be taken, the connection is not read-only, and no commit
+ * has failed lately (a full disk shows only when a commit fails). The memory of a failed
+ * commit fades, so a balancer that took the relay out brings it back to try again.
+ */
+function readiness(log: Log, commit: GroupCommit): { ok: boolean; reasons: string[] } {
   const reasons: string[] = [];
+  const failed = commit.lastError;
+  if (failed && Date.now() - commit.lastErrorAt < FAILED_COMMIT_MEMORY_MS) {
+    reasons.push(`the last commit failed: ${failed.message}`);
+  }
   try {
     if (log.db.pragma('query_only', { simple: true })) throw new Error('the database connection is read-only');
     log.db.exec('BEGIN IMMEDIATE; ROLLBACK');

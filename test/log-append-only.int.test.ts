@@ -214,7 +214,7 @@ describe('GroupCommit', () => {
     const batches: Array<{ size: number; lastSeq: number | null }> = [];
     const commit = new GroupCommit(log, ({ size, lastSeq }) => batches.push({ size, lastSeq }));
     // When 50 appends are made in one tick
-    const results = await Promise.all(Array.from({ length: 50 }, () => commit.append(received())));
+    const results = await Promise.all(Array.from({ length: 50 }, () => commit.appendOne(received())));
     // Then they resolve with consecutive seqs, in call order, from one commit
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => ({ seq: i + 1, duplicate: false })));
     expect(batches).toEqual([{ size: 50, lastSeq: 50 }]);
@@ -226,7 +226,7 @@ describe('GroupCommit', () => {
     const seen: number[] = [];
     await Promise.all(
       Array.from({ length: 5 }, () =>
-        commit.append(received()).then((appended) => {
+        commit.appendOne(received()).then((appended) => {
           seen.push(log.read(0).length);
           return appended;
         }),
@@ -238,8 +238,8 @@ describe('GroupCommit', () => {
   it('a later tick makes a new batch', async () => {
     const batches: number[] = [];
     const commit = new GroupCommit(log, ({ size }) => batches.push(size));
-    await Promise.all([commit.append(received()), commit.append(received())]);
-    await commit.append(received());
+    await Promise.all([commit.appendOne(received()), commit.appendOne(received())]);
+    await commit.appendOne(received());
     expect(batches).toEqual([2, 1]);
   });
 
@@ -249,7 +249,7 @@ describe('GroupCommit', () => {
     const commit = new GroupCommit(log, ({ size }) => batches.push(size));
     log.db.pragma('query_only = 1');
     // When several appends share a commit
-    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => commit.append(received())));
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => commit.appendOne(received())));
     // Then all are rejected with the typed error, no batch is reported, nothing is stored
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected');
@@ -262,16 +262,16 @@ describe('GroupCommit', () => {
     log.db.pragma('query_only = 0');
     expect(log.read(0)).toEqual([]);
     // And the group commit keeps working afterwards
-    const after: Appended = await commit.append(received());
+    const after: Appended = await commit.appendOne(received());
     expect(after).toEqual({ seq: 1, duplicate: false });
   });
 
   it('a duplicate in a batch does not fail the others', async () => {
     const commit = new GroupCommit(log);
     const results = await Promise.all([
-      commit.append(received({ event_id: 'evt_dup' })),
-      commit.append(received({ event_id: 'evt_dup' })),
-      commit.append(received()),
+      commit.appendOne(received({ event_id: 'evt_dup' })),
+      commit.appendOne(received({ event_id: 'evt_dup' })),
+      commit.appendOne(received()),
     ]);
     expect(results).toEqual([
       { seq: 1, duplicate: false },
@@ -282,7 +282,7 @@ describe('GroupCommit', () => {
 
   it('flush() commits what is queued at once (shutdown)', async () => {
     const commit = new GroupCommit(log);
-    const pending = commit.append(received());
+    const pending = commit.appendOne(received());
     commit.flush();
     expect(log.read(0)).toHaveLength(1);
     await expect(pending).resolves.toEqual({ seq: 1, duplicate: false });

@@ -5,6 +5,12 @@ import type { Entry, NewEntry } from './types.js';
 
 export type Appended = { seq: number; duplicate: false } | { seq: null; duplicate: true };
 
+/** A consumer's position (router, …), advanced in the same transaction as its entries. */
+export interface Checkpoint {
+  name: string;
+  seq: number;
+}
+
 export interface LogOptions extends OpenLogOptions {
   /** The clock that stamps `at`. Tests inject one. */
   now?: () => Date;
@@ -28,7 +34,7 @@ export class Log {
   private readonly project: ApplyEntry;
   private readonly insert: Statement;
   private readonly setCheckpoint: Statement;
-  private readonly appendTx: Transaction<(entries: NewEntry[], checkpoint?: { name: string; seq: number }) => Appended[]>;
+  private readonly appendTx: Transaction<(groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]) => Appended[][]>;
 
   constructor(
     readonly path: string,
@@ -43,17 +49,19 @@ export class Log {
     this.setCheckpoint = this.db.prepare(
       `INSERT INTO p_checkpoints (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
     );
-    this.appendTx = this.db.transaction((entries: NewEntry[], checkpoint?: { name: string; seq: number }) => {
+    this.appendTx = this.db.transaction((groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]) => {
       const at = this.now().toISOString();
-      const results = entries.map((entry): Appended => {
-        const info = this.insert.run(entry.type, at, JSON.stringify(entry.data), dedupeKey(entry));
-        if (info.changes === 0) return { seq: null, duplicate: true };
-        const seq = Number(info.lastInsertRowid);
-        this.project({ ...entry, seq, at } as Entry);
-        return { seq, duplicate: false };
+      return groups.map(({ entries, checkpoint }) => {
+        const results = entries.map((entry): Appended => {
+          const info = this.insert.run(entry.type, at, JSON.stringify(entry.data), dedupeKey(entry));
+          if (info.changes === 0) return { seq: null, duplicate: true };
+          const seq = Number(info.lastInsertRowid);
+          this.project({ ...entry, seq, at } as Entry);
+          return { seq, duplicate: false };
+        });
+        if (checkpoint) this.setCheckpoint.run(checkpoint.name, checkpoint.seq);
+        return results;
       });
-      if (checkpoint) this.setCheckpoint.run(checkpoint.name, checkpoint.seq);
-      return results;
     });
   }
 
@@ -62,8 +70,13 @@ export class Log {
    * already in the log, or a `delivery.planned` whose delivery_id is, appends nothing and
    * comes back as a duplicate. Throws if the commit fails; nothing of it remains then.
    */
-  append(entries: NewEntry[], checkpoint?: { name: string; seq: number }): Appended[] {
-    return this.appendTx.immediate(entries, checkpoint);
+  append(entries: NewEntry[], checkpoint?: Checkpoint): Appended[] {
+    return this.appendTx.immediate([{ entries, checkpoint }])[0]!;
+  }
+
+  /** Several appends in one transaction (group commit): all of them, or none. */
+  appendBatch(groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]): Appended[][] {
+    return this.appendTx.immediate(groups);
   }
 
   checkpoint(name: string): number {

@@ -22,6 +22,14 @@ const MIGRATIONS: string[] = [
     BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be updated'); END;
   CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
     BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;
+  -- REPLACE deletes without firing DELETE triggers: refuse overwriting a seq outright, and
+  -- make a replace by dedupe_key a no-op so ON CONFLICT DO NOTHING keeps reporting duplicates
+  CREATE TRIGGER entries_no_replace_seq BEFORE INSERT ON entries
+    WHEN NEW.seq IS NOT NULL AND EXISTS (SELECT 1 FROM entries WHERE seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be replaced'); END;
+  CREATE TRIGGER entries_no_replace_key BEFORE INSERT ON entries
+    WHEN NEW.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM entries WHERE dedupe_key = NEW.dedupe_key)
+    BEGIN SELECT RAISE(IGNORE); END;
 
   CREATE TABLE p_events_by_type (
     event_type TEXT PRIMARY KEY,

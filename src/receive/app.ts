@@ -48,7 +48,12 @@ export function createApp(options: AppOptions): Koa {
       ctx.status = 500;
       ctx.body = { error: 'internal_error' };
     }
-    if (ctx.status === 404 && ctx.body === undefined) ctx.body = { error: 'not_found' };
+    // every answer is JSON, the router's 404 and 405 too (setting a body alone would make it 200)
+    if (ctx.body === undefined && ctx.status >= 400) {
+      const status = ctx.status;
+      ctx.body = { error: status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'error' };
+      ctx.status = status;
+    }
   });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -45,7 +45,7 @@ export function receiveWebhook(options: ReceiveOptions) {
       eventType = envelope.event_type;
 
       const appended = await options.commit
-        .append({
+        .appendOne({
           type: 'event.received',
           data: {
             event_id: envelope.event_id,
