@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { globalsOf } from './commands/globals.js';
 import { registerLog } from './commands/log.js';
+import { registerRulesCommands } from './commands/rules.js';
 import { registerServe } from './commands/serve.js';
 import { registerSignSend } from './commands/sign-send.js';
 import { loadDotEnv } from './config.js';
@@ -18,6 +20,16 @@ const program = new Command('husky-relay')
 registerServe(program);
 registerLog(program);
 registerSignSend(program);
+registerRulesCommands(program, () => {
+  const g = globalsOf(program);
+  if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);
+  return g;
+});
+// `husky-relay log | head` closes the pipe early; that is not an error
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 try {
   await program.parseAsync();
