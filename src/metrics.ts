@@ -24,6 +24,19 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 512, 2000],
       registers: [registry],
     }),
+    deliveries: new Counter({
+      name: 'husky_relay_deliveries_total',
+      help: 'Delivery attempts that ended, by sink and outcome (succeeded, transient, rate_limited, permanent, dead)',
+      labelNames: ['sink', 'outcome'],
+      registers: [registry],
+    }),
+    attemptSeconds: new Histogram({
+      name: 'husky_relay_attempt_seconds',
+      help: 'Duration of delivery attempts, by sink',
+      labelNames: ['sink'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
   };
 }

@@ -6,7 +6,9 @@ import { DEFAULTS } from './config.js';
 import { GroupCommit } from './log/group-commit.js';
 import { Log } from './log/log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { startPipeline, type Pipeline } from './pipeline.js';
 import { createApp } from './receive/app.js';
+import type { SinkEnvironment } from './sinks/types.js';
 
 export interface RelayOptions {
   dbPath: string;
@@ -17,6 +19,18 @@ export interface RelayOptions {
   maxBodyBytes?: number;
   busyTimeoutMs?: number;
   now?: () => Date;
+  /** The rules file. Without one the relay only receives and logs (nothing is routed). */
+  rulesPath?: string;
+  /** Where `${VAR}` in the rules file comes from. (Default: process.env) */
+  env?: Record<string, string | undefined>;
+  sinkEnv?: SinkEnvironment;
+  /** How often router and dispatcher look for work besides being woken. (Default: 500 ms) */
+  pollMs?: number;
+  /** Clock (ms) and randomness of the dispatcher: backoff, jitter, Retry-After. */
+  clock?: () => number;
+  random?: () => number;
+  /** How long running attempts may take to finish on shutdown. (Default: 10 s) */
+  shutdownGraceMs?: number;
 }
 
 export interface Relay {
@@ -25,6 +39,7 @@ export interface Relay {
   log: Log;
   metrics: Metrics;
   server: Server;
+  pipeline: Pipeline | null;
   /** Stop accepting, answer what is in flight, commit, close the database. */
   close(): Promise<void>;
 }
@@ -34,10 +49,26 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const log = new Log(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
   const metrics = createMetrics();
   metrics.lastSeq.set(log.lastSeq());
-  const commit = new GroupCommit(log, ({ size, lastSeq }) => {
+  const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now }, ({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
+    if (lastSeq !== null) pipeline?.wake();
   });
+  let pipeline: Pipeline | null = null;
+  if (options.rulesPath) {
+    pipeline = await startPipeline({
+      log,
+      commit,
+      rulesPath: options.rulesPath,
+      env: options.env ?? process.env,
+      sinkEnv: options.sinkEnv ?? { slackApiUrl: DEFAULTS.slackApiUrl, hubspotBaseUrl: DEFAULTS.hubspotBaseUrl },
+      logger,
+      metrics,
+      now: options.clock,
+      random: options.random,
+      pollMs: options.pollMs,
+    });
+  }
 
   const app = createApp({
     log,
@@ -47,7 +78,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     logger,
     now: options.now,
     metrics,
-    ready: () => readiness(log, commit),
+    ready: () => readiness(log, commit, pipeline),
   });
 
   const server = app.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
@@ -62,6 +93,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     log,
     metrics,
     server,
+    pipeline,
     close: () =>
       (closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -70,7 +102,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         server.closeIdleConnections();
         await closed;
         clearInterval(sweep);
-        commit.flush();
+        await pipeline?.close(options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
+        await commit.close();
         log.close();
       })()),
   };
@@ -84,8 +117,9 @@ const FAILED_COMMIT_MEMORY_MS = 10_000;
  * has failed lately (a full disk shows only when a commit fails). The memory of a failed
  * commit fades, so a balancer that took the relay out brings it back to try again.
  */
-function readiness(log: Log, commit: GroupCommit): { ok: boolean; reasons: string[] } {
+function readiness(log: Log, commit: GroupCommit, pipeline: Pipeline | null): { ok: boolean; reasons: string[] } {
   const reasons: string[] = [];
+  if (pipeline && !pipeline.rules.current) reasons.push(`rules not loaded: fix ${pipeline.rules.path} (see the log)`);
   const failed = commit.lastError;
   if (failed && Date.now() - commit.lastErrorAt < FAILED_COMMIT_MEMORY_MS) {
     reasons.push(`the last commit failed: ${failed.message}`);

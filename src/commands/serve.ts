@@ -30,6 +30,7 @@ export function registerServe(program: Command): void {
     .action(async (opts: { port?: number; host?: string; maxBody?: number }) => {
       const g = globalsOf(program);
       const logger = createLogger();
+      if (g.rulesWarning) logger.warn(g.rulesWarning);
       const resolved = resolveSecrets(g.env, g.dbPath, true)!;
       if (resolved.generated) {
         process.stderr.write(
@@ -53,6 +54,12 @@ export function registerServe(program: Command): void {
         port: opts.port ?? (g.env['PORT'] ? parsePort(g.env['PORT']) : DEFAULTS.port),
         host: opts.host ?? g.env['HOST'] ?? DEFAULTS.host,
         maxBodyBytes: opts.maxBody,
+        rulesPath: g.rulesPath,
+        env: g.env,
+        sinkEnv: {
+          slackApiUrl: g.env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
+          hubspotBaseUrl: g.env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
+        },
       });
       logger.info({ url: `${relay.url}/webhooks/husky`, db: g.dbPath }, 'husky-relay is listening');
 
@@ -60,6 +67,7 @@ export function registerServe(program: Command): void {
         const again = resolveSecrets(process.env, g.dbPath, false);
         if (again) secrets = again.secrets;
         logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');
+        void relay.pipeline?.rules.reload('SIGHUP');
       });
       const stop = async (signal: string) => {
         logger.info({ signal }, 'stopping: no new requests; answering those in flight');

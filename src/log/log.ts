@@ -97,6 +97,14 @@ export class Log {
     return row?.body ?? null;
   }
 
+  /** The newest entry of a type, if any. */
+  lastOfType(type: string): Entry | undefined {
+    const row = this.db.prepare(`SELECT seq, type, at, data FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1`).get(type) as
+      | Row
+      | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
   /** Entries after `afterSeq`, in order, optionally of some types, at most `limit`. */
   read(afterSeq: number, options: { types?: string[]; limit?: number; since?: string } = {}): Entry[] {
     const where = ['seq > ?'];

@@ -45,7 +45,8 @@ export function projector(db: Database): ApplyEntry {
         const row = s.deliveryKey.get(d.delivery_id) as { sink: string; order_key: string | null; key_scope: string } | undefined;
         if (!row) return;
         if (d.outcome === 'succeeded') {
-          if (row.order_key !== null && d.result) s.keyState.run({ ...row, result });
+          // a skipped delivery (no HubSpot contact) made nothing later ones could thread onto
+          if (row.order_key !== null && d.result && !('skipped' in d.result)) s.keyState.run({ ...row, result });
           s.sinkSuccess.run({ sink: row.sink, at: entry.at });
         } else if (d.error?.kind !== 'rate_limited') {
           s.sinkFailure.run({ sink: row.sink, at: entry.at, error: lastError });

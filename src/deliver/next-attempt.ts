@@ -1,0 +1,21 @@
+import type { RetryPolicy } from '../sinks/types.js';
+
+/** Jitter spreads retries of many deliveries that failed together: ±20 %. */
+export const JITTER = 0.2;
+
+/**
+ * The wait before the next attempt after the `failures`-th counted failure (1-based):
+ * `min(max_delay, initial_delay × 2^(failures−1))`, jittered, and never below what the
+ * sink was told by a `Retry-After`. Pure: randomness comes in as a number in [0, 1).
+ */
+export function backoffMs(failures: number, policy: RetryPolicy, random: number, retryAfterMs = 0): number {
+  const base = Math.min(policy.max_delay_ms, policy.initial_delay_ms * 2 ** Math.max(0, failures - 1));
+  const jittered = Math.min(policy.max_delay_ms, base * (1 - JITTER + 2 * JITTER * random));
+  return Math.round(Math.max(jittered, retryAfterMs));
+}
+
+/** A rate-limited attempt without a Retry-After waits this long. (Default: 1 s, doubling to 1 min) */
+export function rateLimitedWaitMs(consecutive: number, retryAfterMs: number | undefined): number {
+  if (retryAfterMs !== undefined) return retryAfterMs;
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, consecutive - 1));
+}

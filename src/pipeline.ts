@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import { Dispatcher } from './deliver/dispatcher.js';
+import type { GroupCommit } from './log/group-commit.js';
+import type { Log } from './log/log.js';
+import type { Metrics } from './metrics.js';
+import { Router } from './route/router.js';
+import { RulesSource } from './route/rules-source.js';
+import type { LoadedRules } from './rules/types.js';
+import type { SinkEnvironment } from './sinks/types.js';
+
+export interface PipelineOptions {
+  log: Log;
+  commit: GroupCommit;
+  rulesPath: string;
+  /** Where `${VAR}` in the rules file comes from. */
+  env: Record<string, string | undefined>;
+  sinkEnv: SinkEnvironment;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+  random?: () => number;
+  pollMs?: number;
+}
+
+export interface Pipeline {
+  rules: RulesSource;
+  router: Router;
+  dispatcher: Dispatcher;
+  /** Something was appended (an event, a re-drive): route and deliver it. */
+  wake(): void;
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * After the ack, outside the request: log → route → deliver. The router plans from new
+ * events, the dispatcher attempts what is due; both wake on appends and also look every
+ * `pollMs`, which is how entries appended by another process (`husky-relay retry`) are seen.
+ */
+export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
+  const rules = new RulesSource(o.rulesPath, o.env, o.logger);
+  const dispatcher = new Dispatcher({
+    log: o.log,
+    commit: o.commit,
+    env: o.sinkEnv,
+    logger: o.logger,
+    now: o.now,
+    random: o.random,
+    pollMs: o.pollMs,
+    observe: (sink, outcome, seconds) => {
+      o.metrics.deliveries.inc({ sink, outcome });
+      o.metrics.attemptSeconds.observe({ sink }, seconds);
+    },
+  });
+  const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake());
+
+  rules.onChange((loaded) => {
+    void recordRulesLoaded(o.log, o.commit, loaded, o.logger);
+    dispatcher.setRules(loaded);
+    router.wake();
+  });
+  await rules.reload('start');
+  rules.watch();
+
+  const wake = () => {
+    router.wake();
+    dispatcher.wake();
+  };
+  const poll = setInterval(wake, o.pollMs ?? 500);
+  poll.unref();
+  wake();
+
+  return {
+    rules,
+    router,
+    dispatcher,
+    wake,
+    close: async (graceMs) => {
+      clearInterval(poll);
+      rules.close();
+      await router.stop();
+      await dispatcher.stop(graceMs);
+    },
+  };
+}
+
+/** `rules.loaded` each time a different rules file takes effect. */
+async function recordRulesLoaded(log: Log, commit: GroupCommit, rules: LoadedRules, logger: Logger): Promise<void> {
+  const last = log.lastOfType('rules.loaded');
+  if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash) return;
+  try {
+    await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path } }]);
+  } catch (error) {
+    logger.error({ err: (error as Error).message }, 'could not record rules.loaded');
+  }
+}

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { GroupCommit } from '../log/group-commit.js';
+import type { Log } from '../log/log.js';
+import type { DeliveryPlanned, Entry, NewEntry } from '../log/types.js';
+import type { Envelope } from '../receive/envelope.js';
+import type { LoadedRules } from '../rules/types.js';
+import { planEvent } from './plan-event.js';
+
+/** Events routed per transaction. */
+const BATCH = 500;
+
+export const ROUTER_CHECKPOINT = 'router';
+
+/**
+ * Tails the log from its checkpoint and appends one `delivery.planned` per matching action.
+ * The checkpoint advances in the same transaction as the plans, so a crash neither skips
+ * an event nor plans it twice (and a plan appended twice would be a duplicate anyway:
+ * delivery ids are deterministic).
+ */
+export class Router {
+  private position: number;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly log: Log,
+    private readonly commit: GroupCommit,
+    private readonly rules: () => LoadedRules | null,
+    private readonly logger: Logger,
+    private readonly onPlanned: () => void = () => {},
+  ) {
+    this.position = log.checkpoint(ROUTER_CHECKPOINT);
+  }
+
+  /** Something was appended: route it soon. Never runs two passes at once. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Routes until the log has nothing new. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      const rules = this.rules();
+      if (!rules || this.stopped) return;
+      const events = this.log.read(this.position, { types: ['event.received'], limit: BATCH });
+      if (events.length === 0) return;
+      const plans = events.flatMap((entry) => this.plan(rules, entry));
+      const last = events[events.length - 1]!.seq;
+      try {
+        await this.commit.append(
+          plans.map((data): NewEntry => ({ type: 'delivery.planned', data })),
+          { name: ROUTER_CHECKPOINT, seq: last },
+        );
+      } catch (error) {
+        this.logger.error({ err: (error as Error).message }, 'router could not append plans; will try again');
+        return;
+      }
+      this.position = last;
+      if (plans.length > 0) this.onPlanned();
+    }
+  }
+
+  private plan(rules: LoadedRules, entry: Entry): DeliveryPlanned[] {
+    if (entry.type !== 'event.received') return [];
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(entry.data.body) as Envelope;
+    } catch {
+      return []; // cannot happen: only valid envelopes are logged
+    }
+    return planEvent(rules, { seq: entry.seq, received_at: entry.data.received_at, envelope });
+  }
+
+  /** Waits for a pass in progress, then routes no more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+}
