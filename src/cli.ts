@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerDeliveries } from './commands/deliveries.js';
 import { globalsOf } from './commands/globals.js';
 import { registerLog } from './commands/log.js';
 import { registerRulesCommands } from './commands/rules.js';
@@ -20,6 +21,7 @@ const program = new Command('husky-relay')
 registerServe(program);
 registerLog(program);
 registerSignSend(program);
+registerDeliveries(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);
   if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);

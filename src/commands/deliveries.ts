@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { listDeliveries, STATUSES, statusReport } from '../project/queries.js';
+import { loadRules } from '../rules/load-rules.js';
+import type { LoadedRules } from '../rules/types.js';
+import { globalsOf, openExistingLog } from './globals.js';
+import { table } from './table.js';
+
+async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
+  const result = await loadRules(path, env);
+  if (result.ok) return result.rules;
+  process.stderr.write(`husky-relay: the rules file ${path} does not load (run \`husky-relay rules check\`); sinks show as disabled\n`);
+  return null;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  return n;
+}
+
+const errorText = (e: Record<string, unknown> | null): string => (e ? `${String(e['kind'])} ${String(e['code'])}` : '');
+
+export function registerDeliveries(program: Command): void {
+  program
+    .command('status')
+    .description('counts of events and deliveries by status and sink, oldest pending, sink health')
+    .option('--json', 'one JSON object (documented in the README)')
+    .action(async (opts: { json?: boolean }) => {
+      const g = globalsOf(program);
+      const log = openExistingLog(g.dbPath);
+      const report = statusReport(log.db, await rulesOrNull(g.rulesPath, g.env));
+      log.close();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      const types = Object.entries(report.events.by_type).map(([t, n]) => `${t} ${n}`).join(', ');
+      const d = report.deliveries;
+      const lines = [
+        `events      ${report.events.total}${types ? ` (${types})` : ''}`,
+        `deliveries  pending ${d.pending}, retrying ${d.retrying}, succeeded ${d.succeeded}, dead ${d.dead}`,
+        `oldest pending since ${report.oldest_pending_at ?? '-'}`,
+        `last seq    ${report.last_seq}`,
+        '',
+        table(
+          ['SINK', 'STATE', 'PENDING', 'RETRYING', 'SUCCEEDED', 'DEAD', 'LAST SUCCESS', 'LAST ERROR'],
+          Object.entries(report.sinks).map(([name, s]) => [
+            name,
+            s.credentials_rejected ? 'CREDENTIALS REJECTED' : s.enabled ? 'enabled' : `disabled: ${s.disabled_reason ?? ''}`,
+            String(s.pending),
+            String(s.retrying),
+            String(s.succeeded),
+            String(s.dead),
+            s.last_success_at ?? '-',
+            s.last_error ? `${errorText(s.last_error)} (${s.consecutive_failures} in a row)` : '-',
+          ]),
+        ),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  program
+    .command('deliveries')
+    .description('list deliveries, newest first')
+    .option('--status <s>', `only this status (${STATUSES.join(', ')})`)
+    .option('--sink <name>', 'only this sink')
+    .option('--limit <n>', 'at most this many (default 50)', parseLimit)
+    .option('--json', 'a JSON array (documented in the README)')
+    .action((opts: { status?: string; sink?: string; limit?: number; json?: boolean }) => {
+      if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) {
+        throw new UserError(`--status: "${opts.status}" is not one of ${STATUSES.join(', ')}`);
+      }
+      const log = openExistingLog(globalsOf(program).dbPath);
+      const rows = listDeliveries(log.db, { status: opts.status, sink: opts.sink, limit: opts.limit ?? 50 });
+      log.close();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows)}\n`);
+        return;
+      }
+      const text = table(
+        ['DELIVERY', 'SINK', 'RULE', 'EVENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
+        rows.map((r) => [
+          r.delivery_id,
+          r.sink,
+          r.rule_id,
+          `${r.event_type} ${r.event_id}`,
+          r.status,
+          String(r.attempts),
+          r.next_attempt_at ?? '-',
+          r.last_error ? `${errorText(r.last_error)}: ${String(r.last_error['message'] ?? '')}` : '-',
+        ]),
+      );
+      process.stdout.write(`${text}\n`);
+    });
+
+  program
+    .command('retry')
+    .description('re-drive deliveries (appends delivery.retried; a running serve picks them up)')
+    .argument('[ids...]', 'delivery ids')
+    .option('--dead', 'every dead delivery')
+    .option('--sink <name>', 'with --dead: only this sink')
+    .action((ids: string[], opts: { dead?: boolean; sink?: string }) => {
+      if (ids.length === 0 && !opts.dead) throw new UserError('retry: name delivery ids, or --dead for every dead delivery');
+      if (ids.length > 0 && opts.dead) throw new UserError('retry: either delivery ids or --dead, not both');
+      if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
+      const log = openExistingLog(globalsOf(program).dbPath);
+      try {
+        const rows = opts.dead ? listDeliveries(log.db, { status: 'dead', sink: opts.sink }) : listDeliveries(log.db, { ids });
+        const unknown = ids.filter((id) => !rows.some((r) => r.delivery_id === id));
+        if (unknown.length) throw new UserError(`retry: no delivery ${unknown.join(', ')} (see \`husky-relay deliveries\`)`);
+        const done = rows.filter((r) => r.status === 'succeeded');
+        if (done.length) {
+          throw new UserError(`retry: ${done.map((r) => r.delivery_id).join(', ')} already succeeded; nothing to re-drive`);
+        }
+        const reason = opts.dead ? `re-driven with --dead${opts.sink ? ` --sink ${opts.sink}` : ''}` : 're-driven by id';
+        log.append(rows.map((r) => ({ type: 'delivery.retried', data: { delivery_id: r.delivery_id, reason } })));
+        process.stdout.write(`re-driven: ${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'}\n`);
+      } finally {
+        log.close();
+      }
+    });
+}

@@ -1,0 +1,120 @@
+import type { Database } from 'better-sqlite3';
+import type { LoadedRules } from '../rules/types.js';
+
+export const STATUSES = ['pending', 'retrying', 'succeeded', 'dead'] as const;
+export type DeliveryStatus = (typeof STATUSES)[number];
+
+type Counts = Record<DeliveryStatus, number>;
+
+export interface SinkStatus extends Counts {
+  enabled: boolean;
+  disabled_reason: string | null;
+  last_success_at: string | null;
+  last_error: Record<string, unknown> | null;
+  consecutive_failures: number;
+  /** The sink's credentials were refused (Slack invalid_auth, HubSpot 401): fix the token. */
+  credentials_rejected: boolean;
+}
+
+/** `status --json` (SPEC §2). Nothing in it depends on the current time. */
+export interface StatusReport {
+  events: { total: number; by_type: Record<string, number> };
+  deliveries: Counts;
+  sinks: Record<string, SinkStatus>;
+  oldest_pending_at: string | null;
+  last_seq: number;
+}
+
+const CREDENTIAL_CODES = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
+
+const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
+
+export function statusReport(db: Database, rules: LoadedRules | null): StatusReport {
+  const byType = db.prepare(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type`).all() as { event_type: string; n: number }[];
+  const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY sink, status ORDER BY sink`).all() as {
+    sink: string;
+    status: DeliveryStatus;
+    n: number;
+  }[];
+  const health = db.prepare(`SELECT * FROM p_sink_health`).all() as {
+    sink: string;
+    last_success_at: string | null;
+    last_error: string | null;
+    consecutive_failures: number;
+  }[];
+  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ('pending', 'retrying')`).get() as {
+    at: string | null;
+  };
+  const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
+
+  const names = new Set([...Object.keys(rules?.sinks ?? {}), ...counts.map((c) => c.sink), ...health.map((h) => h.sink)]);
+  const sinks: Record<string, SinkStatus> = {};
+  for (const name of [...names].sort()) {
+    const declared = rules?.sinks[name];
+    const h = health.find((row) => row.sink === name);
+    const lastError = h?.last_error ? (JSON.parse(h.last_error) as Record<string, unknown>) : null;
+    sinks[name] = {
+      enabled: declared?.enabled ?? false,
+      disabled_reason: declared ? (declared.disabled_reason ?? null) : 'not declared in the rules file',
+      ...zero(),
+      last_success_at: h?.last_success_at ?? null,
+      last_error: lastError,
+      consecutive_failures: h?.consecutive_failures ?? 0,
+      credentials_rejected: (h?.consecutive_failures ?? 0) > 0 && CREDENTIAL_CODES.has(String(lastError?.['code'] ?? '')),
+    };
+  }
+  const deliveries = zero();
+  for (const c of counts) {
+    sinks[c.sink]![c.status] = c.n;
+    deliveries[c.status] += c.n;
+  }
+  return {
+    events: { total: byType.reduce((n, r) => n + r.n, 0), by_type: Object.fromEntries(byType.map((r) => [r.event_type, r.n])) },
+    deliveries,
+    sinks,
+    oldest_pending_at: oldest.at,
+    last_seq: lastSeq.seq ?? 0,
+  };
+}
+
+/** One row of `deliveries --json` (SPEC §2). */
+export interface DeliveryRow {
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  rule_id: string;
+  sink: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: Record<string, unknown> | null;
+  next_attempt_at: string | null;
+  planned_at: string;
+}
+
+export function listDeliveries(
+  db: Database,
+  filter: { status?: string; sink?: string; limit?: number; ids?: string[] } = {},
+): DeliveryRow[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.status) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
+  if (filter.sink) {
+    where.push('sink = ?');
+    params.push(filter.sink);
+  }
+  if (filter.ids) {
+    where.push(`delivery_id IN (${filter.ids.map(() => '?').join(',') || 'NULL'})`);
+    params.push(...filter.ids);
+  }
+  params.push(filter.limit ?? -1);
+  const rows = db
+    .prepare(
+      `SELECT delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error, next_attempt_at, planned_at
+       FROM p_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
+    )
+    .all(...params) as (Omit<DeliveryRow, 'last_error'> & { last_error: string | null })[];
+  return rows.map((r) => ({ ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null }));
+}
