@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 
 /** Every default of the relay, in one place (SPEC §2, §3, §4, §7). */
@@ -22,6 +23,16 @@ export const DEFAULTS = {
 export function loadDotEnv(cwd = process.cwd()): void {
   const file = resolve(cwd, '.env');
   if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/**
+ * On SIGHUP: what `.env` says now wins over what it said at start, so a token added there
+ * takes effect with a reload. Variables `.env` does not mention are left alone.
+ */
+export function reloadDotEnv(cwd = process.cwd()): void {
+  const file = resolve(cwd, '.env');
+  if (!existsSync(file)) return;
+  for (const [key, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) process.env[key] = value;
 }
 
 export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {

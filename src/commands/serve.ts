@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULTS } from '../config.js';
+import { DEFAULTS, reloadDotEnv } from '../config.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { resolveSecrets } from '../receive/secrets.js';
@@ -64,6 +64,7 @@ export function registerServe(program: Command): void {
       logger.info({ url: `${relay.url}/webhooks/husky`, db: g.dbPath }, 'husky-relay is listening');
 
       process.on('SIGHUP', () => {
+        reloadDotEnv();
         const again = resolveSecrets(process.env, g.dbPath, false);
         if (again) secrets = again.secrets;
         logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');

@@ -39,7 +39,8 @@ export class RulesSource {
       return false;
     }
     for (const warning of result.warnings) this.logger.warn(formatProblem(warning));
-    if (this.current?.hash === result.rules.hash) return true;
+    // the same bytes with another environment (a token now set) are new rules too
+    if (this.current && sameRules(this.current, result.rules)) return true;
     this.current = result.rules;
     const disabled = Object.entries(result.rules.sinks).filter(([, s]) => !s.enabled).map(([name]) => name);
     this.logger.info(
@@ -68,4 +69,9 @@ export class RulesSource {
     clearTimeout(this.debounce);
     this.watcher?.close();
   }
+}
+
+/** Same file and the same sinks after `${VAR}` substitution. */
+function sameRules(a: LoadedRules, b: LoadedRules): boolean {
+  return a.hash === b.hash && JSON.stringify(a.sinks) === JSON.stringify(b.sinks);
 }

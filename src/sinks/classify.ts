@@ -39,8 +39,11 @@ export function classifyStatus(status: number, retryAfter: string | null | undef
   if (status === 429) {
     return failed({ kind: 'rate_limited', code, message, status }, parseRetryAfter(retryAfter, now));
   }
-  const kind = status === 408 || status >= 500 ? 'transient' : 'permanent';
-  return failed({ kind, code, message, status });
+  if (status === 408 || status >= 500) {
+    // a 503 may say when to come back; the backoff never goes below it (SPEC §7)
+    return failed({ kind: 'transient', code, message, status }, parseRetryAfter(retryAfter, now));
+  }
+  return failed({ kind: 'permanent', code, message, status });
 }
 
 /** Slack `ok:false` codes worth another attempt; every other Slack error is permanent. */

@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Log } from '../log/log.js';
+import type { NewEntry } from '../log/types.js';
+import { startChild, type Child } from './processes.js';
+
+const DIST = new URL('..', import.meta.url).pathname;
+
+export interface PhaseResult {
+  items: number;
+  seconds: number;
+  per_s: number;
+  peak_rss_mb: number;
+}
+
+/** N logged events, as HuskyVoice would have sent them over a day, appended in big batches. */
+export function seedEvents(dbPath: string, n: number): void {
+  const log = new Log(dbPath);
+  const types = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed'];
+  for (let start = 0; start < n; start += 5000) {
+    const entries: NewEntry[] = [];
+    for (let i = start; i < Math.min(n, start + 5000); i++) {
+      const event_type = types[i % types.length]!;
+      const envelope = {
+        event_id: `evt_seed_${i}`,
+        event_type,
+        created_at: '2026-06-01T10:00:00Z',
+        org_id: 'org_bench',
+        data: { call_id: `call_${Math.floor(i / 5)}`, agent_id: 'agent_alpha', status: event_type.slice(5), duration_seconds: 124, summary: 'Customer confirmed appointment.', to_number: '+14155550123' },
+      };
+      entries.push({
+        type: 'event.received',
+        data: { event_id: envelope.event_id, event_type, org_id: 'org_bench', created_at: envelope.created_at, received_at: new Date().toISOString(), call_id: envelope.data.call_id, body: JSON.stringify(envelope) },
+      });
+    }
+    log.append(entries);
+  }
+  log.close();
+}
+
+async function until(check: () => boolean, child: Child, capSeconds: number): Promise<number> {
+  const started = performance.now();
+  while (!check()) {
+    if (child.process.exitCode !== null) throw new Error('the relay exited during the bench');
+    if (performance.now() - started > capSeconds * 1000) throw new Error(`not done after ${capSeconds}s`);
+    await sleep(20);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function withRelay<T>(rules: string, events: number, run: (child: Child, log: Log) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'husky-bench-'));
+  try {
+    const dbPath = join(dir, 'bench.db');
+    seedEvents(dbPath, events);
+    writeFileSync(join(dir, 'rules.yaml'), rules);
+    const child = await startChild(
+      [join(DIST, 'cli.js'), '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench', LOG_LEVEL: 'info' },
+    );
+    const log = new Log(dbPath);
+    try {
+      return await run(child, log);
+    } finally {
+      log.close();
+      await child.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const count = (log: Log, sql: string): number => (log.db.prepare(sql).get() as { n: number }).n;
+
+/**
+ * Routing: a log of N events is already there when the relay starts; time until the router
+ * has planned them all (two actions an event, to a sink left disabled so nothing is sent).
+ */
+export async function benchRouting(events: number): Promise<PhaseResult> {
+  const rules = `version: 1
+sinks:
+  parked: { type: http, url: "http://127.0.0.1:9/", secret: "\${BENCH_UNSET_SECRET}" }
+rules:
+  - id: every-call
+    on: "call.*"
+    actions:
+      - sink: parked
+        body: { call: "{{ data.call_id }}", text: "{{ data.agent_id }} {{ event.event_type }} ({{ data.duration_seconds | duration }})" }
+  - id: completed
+    on: call.completed
+    when: data.duration_seconds >= 30
+    actions:
+      - sink: parked
+        body: { summary: "{{ data.summary }}" }
+`;
+  return withRelay(rules, events, async (child, log) => {
+    const last = log.lastSeq();
+    const seconds = await until(() => log.checkpoint('router') >= last, child, 300);
+    return { items: events, seconds, per_s: Math.round(events / seconds), peak_rss_mb: child.peakRssMb() };
+  });
+}
+
+/**
+ * Dispatch: N events, one delivery each to an HTTP sink that answers at once (a bare
+ * handler in another process); time until every delivery has succeeded, each attempt
+ * durably recorded. Includes routing, so it is a floor for dispatch alone.
+ */
+export async function benchDispatch(events: number): Promise<PhaseResult> {
+  const sink = await startChild([join(DIST, 'bench/bare-koa.js')], process.env);
+  try {
+    const rules = `version: 1
+sinks:
+  instant: { type: http, url: "${sink.url}/hook", secret: "whsec_YmVuY2g=", concurrency: 32 }
+rules:
+  - id: forward
+    on: "*"
+    actions:
+      - sink: instant
+`;
+    return await withRelay(rules, events, async (child, log) => {
+      const seconds = await until(
+        () => count(log, `SELECT count(*) AS n FROM p_deliveries WHERE status = 'succeeded'`) >= events,
+        child,
+        600,
+      );
+      return { items: events, seconds, per_s: Math.round(events / seconds), peak_rss_mb: child.peakRssMb() };
+    });
+  } finally {
+    await sink.stop();
+  }
+}

@@ -1,0 +1,202 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Log } from '../src/log/log.js';
+import { statusReport } from '../src/project/queries.js';
+import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
+import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
+import { cliEnv, runCli } from './helpers/cli.js';
+import {
+  allHaveStatus,
+  deliveriesOf,
+  entriesOf,
+  fixture,
+  ManualClock,
+  postEvent,
+  settle,
+  startRoutingRelay,
+  until,
+  writeRules,
+  type RoutingRelayOptions,
+} from './helpers/pipeline.js';
+import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { startSlowReceiver, type SlowReceiver } from './helpers/slow-receiver.js';
+
+const SLACK_TOKEN = 'xoxb-flow-token';
+
+let slack: FakeSlack;
+let dir: string;
+let cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  slack = await startFakeSlack({ token: SLACK_TOKEN });
+});
+afterAll(() => slack.close());
+beforeEach(() => {
+  slack.reset();
+  const temp = tempDir();
+  dir = temp.dir;
+  cleanups = [temp.cleanup];
+});
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function start(rules: string, options: RoutingRelayOptions = {}): Promise<TestRelay> {
+  const relay = await startRoutingRelay({ dir, rulesPath: writeRules(dir, rules), sinkEnv: { slackApiUrl: slack.url, hubspotBaseUrl: 'http://127.0.0.1:9' }, ...options });
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
+const httpRules = (url: string, extra: string) => `version: 1
+sinks:
+  hook:
+    type: http
+    url: ${url}
+${extra}
+rules:
+  - id: all
+    on: "*"
+    actions:
+      - sink: hook
+`;
+
+describe('a sink whose token is not set', () => {
+  const RULES = `version: 1
+sinks:
+  slack: { type: slack, token: "\${SLACK_BOT_TOKEN}" }
+rules:
+  - id: call-thread
+    on: call.*
+    actions:
+      - sink: slack
+        channel: "#sales-calls"
+        thread_key: "{{ data.call_id }}"
+        text: "{{ event.event_type }}"
+`;
+
+  it('keeps its deliveries pending, says so in status, and lets them flow once the token is set and rules reload', async () => {
+    // Given no SLACK_BOT_TOKEN in the environment
+    const env: Record<string, string | undefined> = {};
+    const relay = await start(RULES, { env });
+    // When two events of a call arrive
+    await postEvent(relay, fixture('call.initiated'));
+    await postEvent(relay, fixture('call.answered'));
+    await until(() => deliveriesOf(relay.log).length === 2, { what: 'two plans' });
+    await settle();
+    // Then nothing is sent and they wait
+    expect(slack.requests).toEqual([]);
+    expect(deliveriesOf(relay.log).map((d) => [d.status, d.attempts])).toEqual([['pending', 0], ['pending', 0]]);
+    expect(statusReport(relay.log.db, relay.pipeline!.rules.current).sinks['slack']).toMatchObject({
+      enabled: false,
+      disabled_reason: '${SLACK_BOT_TOKEN} not set',
+      pending: 2,
+    });
+    // and `status` tells the operator which variable to set
+    const cli = await runCli(['--db', relay.dbPath, '--rules', relay.pipeline!.rules.path, 'status'], { cwd: dir, env: cliEnv() });
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/slack\s+disabled: \$\{SLACK_BOT_TOKEN\} not set\s+2\s+0\s+0\s+0/);
+
+    // When the token is set and the rules are reloaded (SIGHUP)
+    env['SLACK_BOT_TOKEN'] = SLACK_TOKEN;
+    expect(await relay.pipeline!.rules.reload('SIGHUP')).toBe(true);
+    // Then the waiting deliveries go out, in order, as one thread
+    await until(() => allHaveStatus(relay.log, 'succeeded', 2), { what: 'the waiting deliveries to succeed' });
+    expect(slack.messages.map((m) => [m.text, m.thread_ts])).toEqual([
+      ['call.initiated', undefined],
+      ['call.answered', slack.messages[0]?.ts],
+    ]);
+    expect(statusReport(relay.log.db, relay.pipeline!.rules.current).sinks['slack']).toMatchObject({ enabled: true, disabled_reason: null, succeeded: 2 });
+  });
+});
+
+describe('per-sink concurrency and rate limit', () => {
+  let receiver: SlowReceiver | undefined;
+  let fake: FakeHttp | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    await fake?.close();
+    receiver = fake = undefined;
+  });
+
+  it('never has more than `concurrency` requests open at a sink', async () => {
+    // Given a slow receiver and a sink with concurrency 2
+    receiver = await startSlowReceiver({ delayMs: 60 });
+    const relay = await start(httpRules(receiver.url, '    concurrency: 2'));
+    // When six deliveries without an order key are due at once
+    await Promise.all(Array.from({ length: 6 }, (_, i) => postEvent(relay, makeEvent({}, { call_id: `c${i}` }))));
+    await until(() => allHaveStatus(relay.log, 'succeeded', 6), { what: 'six deliveries to succeed' });
+    // Then two at a time, never more
+    expect(receiver.received).toHaveLength(6);
+    expect(receiver.maxInFlight()).toBe(2);
+  });
+
+  it('spaces requests by rate_limit.per_second on the relay clock', async () => {
+    // Given one request a second, no burst, and a clock the test moves
+    fake = await startFakeHttp();
+    const clock = new ManualClock();
+    const relay = await start(httpRules(fake.url, '    rate_limit: { per_second: 1, burst: 1 }'), { clock: clock.now });
+    const t0 = clock.now() / 1000;
+    // When three deliveries are due at once
+    for (let i = 0; i < 3; i++) await postEvent(relay, makeEvent({}, { call_id: `c${i}` }));
+    await until(() => fake!.requests.length === 1, { what: 'the first request' });
+    await settle();
+    // Then one goes now, and the next only when a second has passed
+    expect(fake.requests).toHaveLength(1);
+    clock.advance(999);
+    relay.pipeline!.wake();
+    await settle();
+    expect(fake.requests).toHaveLength(1);
+    clock.advance(1);
+    relay.pipeline!.wake();
+    await until(() => fake!.requests.length === 2, { what: 'the second request' });
+    clock.advance(1000);
+    relay.pipeline!.wake();
+    await until(() => allHaveStatus(relay.log, 'succeeded', 3), { what: 'all three to succeed' });
+    expect(fake.requests.map((q) => Number(q.headers['webhook-timestamp']) - t0)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('shutdown', () => {
+  let receiver: SlowReceiver | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it('lets an attempt in flight finish and records it, and starts nothing new', async () => {
+    // Given a receiver that answers after 300 ms, and two deliveries one at a time
+    receiver = await startSlowReceiver({ delayMs: 300 });
+    const relay = await start(httpRules(receiver.url, '    concurrency: 1'));
+    await postEvent(relay, makeEvent({}, { call_id: 'first' }));
+    await postEvent(relay, makeEvent({}, { call_id: 'second' }));
+    await until(() => receiver!.received.length === 1, { what: 'the first request to be in flight' });
+    // When the relay is told to stop while the receiver still holds the request
+    await relay.close();
+    // Then the attempt finished and is in the log; the other delivery was not started
+    expect(receiver.answered).toHaveLength(1);
+    expect(receiver.received).toHaveLength(1);
+    const log = new Log(relay.dbPath);
+    try {
+      expect(deliveriesOf(log).map((d) => [d.status, d.attempts])).toEqual([['succeeded', 1], ['pending', 0]]);
+      expect(entriesOf(log, 'delivery.attempted').map((e) => e.data.delivery_id)).toEqual([receiver.received[0]]);
+    } finally {
+      log.close();
+    }
+  });
+
+  it('after the grace period aborts the attempt and records it as a transient failure, to be tried again', async () => {
+    // Given a receiver slower than the shutdown grace
+    receiver = await startSlowReceiver({ delayMs: 3000 });
+    const relay = await start(httpRules(receiver.url, ''), { shutdownGraceMs: 100 });
+    await postEvent(relay, makeEvent());
+    await until(() => receiver!.received.length === 1, { what: 'the request to be in flight' });
+    // When
+    await relay.close();
+    // Then
+    const log = new Log(relay.dbPath);
+    try {
+      expect(deliveriesOf(log)).toEqual([expect.objectContaining({ status: 'retrying', attempts: 1, last_error: expect.objectContaining({ kind: 'transient', code: 'aborted' }) })]);
+    } finally {
+      log.close();
+    }
+  });
+});
