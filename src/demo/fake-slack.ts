@@ -1,0 +1,136 @@
+import { startFakeServer, type Chaos, type Fault, type FaultOptions, type RecordedRequest, type Reply } from './fake-server.js';
+
+/**
+ * A fake Slack Web API for `@slack/web-api` (point `slackApiUrl` at `url`). Implements
+ * `chat.postMessage` and `chat.update` with an in-memory list of messages; any other
+ * method answers `{ok:true}`. Channel names get stable ids (`#sales` → `C0000001`), as Slack
+ * answers with the id.
+ *
+ *   const slack = await startFakeSlack();
+ *   slack.failNext({ status: 429, retryAfter: 2 });
+ *   slack.failNext({ slackError: 'channel_not_found' }, { path: 'chat.postMessage' });
+ *   await slack.close();
+ */
+
+export interface FakeSlackMessage {
+  channel: string;
+  ts: string;
+  text?: string;
+  blocks?: unknown;
+  thread_ts?: string;
+  reply_broadcast?: boolean;
+  /** How many times `chat.update` changed it. */
+  edits: number;
+  /** Its content as posted, then after each edit (oldest first). */
+  versions: { text?: string; blocks?: unknown }[];
+}
+
+export interface FakeSlack {
+  /** Base for `slackApiUrl`, ending in `/api/`. */
+  readonly url: string;
+  /** Every request received, in order; `body` holds the form fields as sent (blocks as a JSON string). */
+  readonly requests: RecordedRequest[];
+  /** Messages as they are now (edits applied), in posting order. */
+  readonly messages: FakeSlackMessage[];
+  /** Channel name or id → id. */
+  channelId(name: string): string;
+  /** Id → the name it was first posted to (`#sales`), or the id itself. */
+  channelName(id: string): string;
+  failNext(fault: Fault, options?: FaultOptions): void;
+  /** Random faults, decided per request (see `Chaos`). */
+  chaos(pick: Chaos | null): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface FakeSlackOptions {
+  /** When set, any other bearer token answers `invalid_auth`. */
+  token?: string;
+  /** Keep every request in `requests`. (Default: true) */
+  record?: boolean;
+}
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const messages: FakeSlackMessage[] = [];
+  const channels = new Map<string, string>();
+  let clock = 0;
+
+  const channelId = (name: string): string => {
+    if (/^[CDG][A-Z0-9]{6,}$/.test(name)) return name;
+    let id = channels.get(name);
+    if (!id) {
+      id = `C${String(channels.size + 1).padStart(7, '0')}`;
+      channels.set(name, id);
+    }
+    return id;
+  };
+
+  const handler = (req: RecordedRequest): Reply => {
+    const method = req.path.replace(/^\/api\//, '');
+    if (options.token && req.headers.authorization !== `Bearer ${options.token}`) return platformError('invalid_auth');
+    const args = decodeArgs(req.body);
+    if (method === 'chat.postMessage') {
+      if (!args.channel) return platformError('channel_not_found');
+      const channel = channelId(String(args.channel));
+      if (args.text === undefined && args.blocks === undefined) return platformError('no_text');
+      clock += 1;
+      const message: FakeSlackMessage = {
+        channel,
+        ts: `${1_700_000_000 + clock}.${String(clock).padStart(6, '0')}`,
+        edits: 0,
+        versions: [pick(args, ['text', 'blocks'])],
+        ...pick(args, ['text', 'blocks', 'thread_ts']),
+        ...(args.reply_broadcast !== undefined ? { reply_broadcast: args.reply_broadcast === 'true' } : {}),
+      };
+      messages.push(message);
+      return ok({ channel, ts: message.ts, message: { text: message.text ?? '' } });
+    }
+    if (method === 'chat.update') {
+      const message = messages.find((m) => m.ts === args.ts && m.channel === args.channel);
+      if (!message) return platformError('message_not_found');
+      Object.assign(message, pick(args, ['text', 'blocks']));
+      message.edits += 1;
+      message.versions.push(pick(args, ['text', 'blocks']));
+      return ok({ channel: message.channel, ts: message.ts, text: message.text ?? '' });
+    }
+    return ok({});
+  };
+
+  const server = await startFakeServer(handler, { record: options.record });
+  return {
+    url: `${server.origin}/api/`,
+    requests: server.requests,
+    messages,
+    channelId,
+    channelName: (id) => [...channels].find(([, known]) => known === id)?.[0] ?? id,
+    failNext: (fault, faultOptions) => server.failNext(fault, faultOptions),
+    chaos: (pick) => server.chaos(pick),
+    reset() {
+      server.reset();
+      messages.length = 0;
+    },
+    close: () => server.close(),
+  };
+}
+
+/** The SDK sends form fields; objects (blocks) arrive JSON-encoded. */
+function decodeArgs(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object') return {};
+  const args: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const key of ['blocks', 'attachments']) {
+    if (typeof args[key] === 'string') args[key] = JSON.parse(args[key] as string) as unknown;
+  }
+  return args;
+}
+
+function pick(args: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => args[k] !== undefined).map((k) => [k, args[k]]));
+}
+
+function ok(body: Record<string, unknown>): Reply {
+  return { status: 200, body: { ok: true, ...body } };
+}
+
+function platformError(error: string): Reply {
+  return { status: 200, body: { ok: false, error } };
+}

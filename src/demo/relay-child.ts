@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The relay as a user runs it: `node dist/cli.js …` in a child process. Shared by the demo
+ * and the soak test, which must see the real program (its own event loop, memory, signals).
+ */
+
+/** The checkout's root (this file runs from dist/demo/). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+/** A port nothing listens on right now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Only what the child needs: the caller's HUSKY_*, PORT or tokens must not leak in. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+  for (const key of ['HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[key]) env[key] = process.env[key];
+  return { ...env, ...extra };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js ...args` to completion (asynchronously: the relay keeps running). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`husky-relay ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface RelayChild {
+  readonly process: ChildProcess;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** Resident memory now, in MB. */
+  rssMb(): number;
+  /** SIGTERM, then wait for the exit (SIGKILL after `graceMs`). Resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts `husky-relay serve` on 127.0.0.1:`port`, its output appended to `logFile`, and waits
+ * (bounded) until `/readyz` says the log is writable and the rules are loaded.
+ */
+export async function startRelayChild(options: { port: number; env: NodeJS.ProcessEnv; logFile: string; args?: string[] }): Promise<RelayChild> {
+  const out = createWriteStream(options.logFile, { flags: 'a' });
+  const args = [CLI, 'serve', '--port', String(options.port), '--host', '127.0.0.1', ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  exited.then(() => out.end(), () => out.end());
+  const url = `http://127.0.0.1:${options.port}`;
+
+  const deadline = Date.now() + 15_000;
+  let answer = 'no answer';
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the relay exited with ${child.exitCode} before it was ready; see ${options.logFile}`);
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) break;
+      answer = `${response.status} ${await response.text()}`;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the relay was not ready within 15 s (/readyz: ${answer}); see ${options.logFile}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    process: child,
+    url,
+    rssMb: () => rssMb(child.pid!),
+    async stop(graceMs = 20_000) {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** VmRSS from /proc (Linux); 0 where there is no /proc. */
+export function rssMb(pid: number): number {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return Math.round((kb / 1024) * 10) / 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await sleep(everyMs);
+  }
+}

@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startFakeHttp } from '../demo/fake-http.js';
+import { startFakeHubspot } from '../demo/fake-hubspot.js';
+import { startFakeSlack } from '../demo/fake-slack.js';
+import { childEnv, freePort, runCli, startRelayChild, waitFor } from '../demo/relay-child.js';
+import type { StatusReport } from '../project/queries.js';
+import { audit } from './audit.js';
+import { countAccepted, randomFaults, type FaultRates, type FaultTally } from './chaos.js';
+import { calls, CONTACT_EMAILS, percentile, sendStream } from './traffic.js';
+
+/**
+ * `npm run soak [-- --minutes 3 --rate 200]`: the real relay, a steady signed stream, sinks
+ * that fail at random (429 + Retry-After 1, 500, hangs past the 2 s timeout), RSS sampled
+ * every 5 s; then it settles and counts. Exit 1 if anything acked or planned is lost.
+ * Not part of `npm test`: it takes minutes and measures, it does not assert timings.
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '200' },
+    'settle-minutes': { type: 'string', default: '5' },
+    'p429': { type: 'string', default: '0.0005' },
+    'p500': { type: 'string', default: '0.02' },
+    'phang': { type: 'string', default: '0.001' },
+    'log-level': { type: 'string', default: 'info' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const number = (name: keyof typeof args): number => {
+  const value = Number(args[name]);
+  if (!Number.isFinite(value) || value < 0) {
+    process.stderr.write(`soak: --${name} must be a non-negative number, got "${String(args[name])}"\n`);
+    process.exit(1);
+  }
+  return value;
+};
+const minutes = number('minutes');
+const rate = number('rate');
+const rates: FaultRates = { rateLimited: number('p429'), serverError: number('p500'), hang: number('phang') };
+
+// Every sink times out after 2 s so a hang costs little; retries are quick so the run settles.
+const RULES = `version: 1
+sinks:
+  slack:
+    type: slack
+    token: "\${SLACK_BOT_TOKEN}"
+    timeout: 2s
+    concurrency: 8
+  hubspot:
+    type: hubspot
+    access_token: "\${HUBSPOT_ACCESS_TOKEN}"
+    timeout: 2s
+    concurrency: 8
+  audit:
+    type: http
+    url: "\${AUDIT_URL}"
+    secret: "\${AUDIT_SECRET}"
+    timeout: 2s
+    concurrency: 8
+retry: { max_attempts: 10, initial_delay: 250ms, max_delay: 5s }
+rules:
+  - id: thread
+    on: call.*
+    actions:
+      - sink: slack
+        channel: "#soak"
+        thread_key: "{{ data.call_id }}"
+        text: "{{ event.event_type }} {{ data.call_id }}"
+  - id: crm
+    on: call.completed
+    actions:
+      - sink: hubspot
+        create: call
+        contact: { email: "{{ data.contact_email }}" }
+        if_no_contact: skip
+  - id: audit
+    on: "*"
+    actions:
+      - sink: audit
+`;
+/** Deliveries the rules above plan for one event. */
+const expectedFor = (type: string) => (type === 'call.completed' ? 3 : type.startsWith('call.') ? 2 : 1);
+
+const say = (...lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);
+const clock = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
+
+const dir = mkdtempSync(join(tmpdir(), 'husky-relay-soak-'));
+const relayLog = join(dir, 'relay.log');
+writeFileSync(join(dir, 'rules.yaml'), RULES);
+const slack = await startFakeSlack({ token: 'xoxb-soak', record: false });
+const hubspot = await startFakeHubspot({ token: 'pat-soak', record: false });
+const receiver = await startFakeHttp({ record: false });
+for (const email of CONTACT_EMAILS) hubspot.seedContact({ email });
+const faults = { slack: randomFaults(rates, Math.random), hubspot: randomFaults(rates, Math.random), audit: randomFaults(rates, Math.random) };
+const accepted = countAccepted(faults.audit.chaos);
+slack.chaos(faults.slack.chaos);
+hubspot.chaos(faults.hubspot.chaos);
+receiver.chaos(accepted.chaos);
+
+const secret = `hsk_soak_${randomBytes(18).toString('base64url')}`;
+const env = childEnv({
+  HUSKY_WEBHOOK_SECRET: secret,
+  HUSKY_RELAY_DB: join(dir, 'husky-relay.db'),
+  HUSKY_RELAY_RULES: join(dir, 'rules.yaml'),
+  SLACK_API_URL: slack.url,
+  HUBSPOT_BASE_URL: hubspot.url,
+  SLACK_BOT_TOKEN: 'xoxb-soak',
+  HUBSPOT_ACCESS_TOKEN: 'pat-soak',
+  AUDIT_URL: receiver.url,
+  AUDIT_SECRET: 'whsec_c29hay1zb2FrLXNvYWstc29haw==',
+  LOG_LEVEL: args['log-level']!,
+});
+const relay = await startRelayChild({ port: await freePort(), env, logFile: relayLog });
+say(`soak: ${minutes} min at ${rate} events/s → ${relay.url} (pid ${relay.process.pid}); faults per request: ` +
+  `429 ${rates.rateLimited}, 500 ${rates.serverError}, hang ${rates.hang}; work dir ${dir}`);
+
+const status = async (): Promise<StatusReport> => {
+  const result = await runCli(['status', '--json'], env, 60_000);
+  if (result.code !== 0) throw new Error(`status --json failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as StatusReport;
+};
+const started = Date.now();
+const rss: { at: number; mb: number }[] = [];
+let sampling = false;
+const sampler = setInterval(() => {
+  if (sampling) return;
+  sampling = true;
+  const mb = relay.rssMb();
+  rss.push({ at: Date.now() - started, mb });
+  void status()
+    .then((s) => {
+      const d = s.deliveries;
+      say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  events ${s.events.total}  deliveries: ${d.succeeded} succeeded, ${d.pending} pending, ${d.retrying} retrying, ${d.dead} dead`);
+    })
+    .catch((error: Error) => say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  (status failed: ${error.message})`))
+    .finally(() => (sampling = false));
+}, 5_000);
+
+let exitCode = 0;
+try {
+  const runId = randomBytes(3).toString('hex');
+  const counts = await sendStream({ url: `${relay.url}/webhooks/husky`, secret, rate, durationMs: minutes * 60_000, events: calls(runId, Math.random) });
+  const sendingMs = Date.now() - started;
+  say(`  ${clock(sendingMs)}  stopped sending: ${counts.sent} sent, ${counts.acked.size} acked; waiting for deliveries to settle (at most ${args['settle-minutes']} min)`);
+
+  let previousSeq = -1;
+  const settled = await waitFor(async () => {
+    const s = await status();
+    const quiet = s.deliveries.pending + s.deliveries.retrying === 0 && s.last_seq === previousSeq;
+    previousSeq = s.last_seq;
+    return quiet ? s : undefined;
+  }, number('settle-minutes') * 60_000, 2_000);
+  const settleMs = Date.now() - started - sendingMs;
+  clearInterval(sampler);
+  rss.push({ at: Date.now() - started, mb: relay.rssMb() });
+
+  const result = await audit(env, counts.acked, expectedFor);
+  const final = await status();
+  const code = await relay.stop();
+  const distinct = accepted.accepted.size;
+  const repeated = [...accepted.accepted.values()].filter((n) => n > 1).length;
+  const tally = (t: FaultTally) => `${t.requests} requests, 429×${t.rateLimited} 500×${t.serverError} hang×${t.hang}`;
+  const mbs = rss.map((s) => s.mb);
+  const perMinute = rss.filter((_, i) => i % 12 === 11).map((s) => `${clock(s.at)} ${s.mb.toFixed(0)}`);
+
+  say(
+    '',
+    `RESULT (${minutes} min at ${rate}/s, settled ${settled ? 'in' : 'NOT within'} ${(settleMs / 1000).toFixed(0)} s, relay exit ${code})`,
+    `  events      sent ${counts.sent}, acked ${counts.acked.size} (${counts.duplicates} as duplicates after a retry), send failures ${counts.failed}, resends ${counts.retries}, sender behind ${counts.behind}×`,
+    `              ack latency p50 ${percentile(counts.latencies, 50).toFixed(1)} ms, p99 ${percentile(counts.latencies, 99).toFixed(1)} ms`,
+    `              in the log ${result.eventsInLog} (status: ${final.events.total}); acked but missing ${result.ackedMissing}`,
+    `  deliveries  planned ${result.planned} (the rules call for ${result.expectedPlanned}); never planned ${result.unplanned}`,
+    `              succeeded ${result.byStatus.succeeded}, dead ${result.byStatus.dead}, retrying ${result.byStatus.retrying}, pending ${result.byStatus.pending}`,
+    ...Object.entries(result.bySink).map(([sink, c]) => `              ${sink.padEnd(8)} succeeded ${c.succeeded}, dead ${c.dead}, retrying ${c.retrying}, pending ${c.pending}`),
+    ...Object.entries(result.deadReasons).map(([reason, n]) => `              dead because ${reason}: ${n}`),
+    `  faults      slack ${tally(faults.slack.tally)}`,
+    `              hubspot ${tally(faults.hubspot.tally)}`,
+    `              audit ${tally(faults.audit.tally)}`,
+    `  receiver    the HTTP receiver accepted ${distinct} distinct webhook-ids (audit succeeded ${result.bySink['audit']?.succeeded ?? 0}); ${repeated} came more than once (at-least-once)`,
+    `  RSS (MB)    first ${mbs[0]?.toFixed(0)}, max ${Math.max(...mbs).toFixed(0)}, last ${mbs[mbs.length - 1]?.toFixed(0)}; per minute: ${perMinute.join(', ')}`,
+    `  LOST        ${result.lost}${result.lost === 0 ? '' : '  ← acked-missing + never-planned + still-pending'}`,
+  );
+  if (result.lost > 0 || counts.failed > 0) exitCode = 1;
+} catch (error) {
+  say(`soak failed: ${(error as Error).stack ?? String(error)}`);
+  say(`last lines of the relay's output:\n${readFileSync(relayLog, 'utf8').split('\n').slice(-20).join('\n')}`);
+  exitCode = 2;
+} finally {
+  clearInterval(sampler);
+  await relay.stop();
+  await Promise.all([slack.close(), hubspot.close(), receiver.close()]);
+  if (args.keep) say(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+}
+process.exit(exitCode);

@@ -1,0 +1,135 @@
+import { sign } from '../receive/verify-signature.js';
+
+/**
+ * A steady stream of HuskyVoice calls, signed as HuskyVoice signs them (the same `sign()`
+ * as `husky-relay send`), at a fixed rate, only to the relay on 127.0.0.1.
+ */
+
+export const CONTACT_EMAILS = Array.from({ length: 8 }, (_, i) => `soak-${i}@example.com`);
+
+export interface SoakEvent {
+  event_id: string;
+  event_type: string;
+  body: string;
+}
+
+/** Calls of 1–3 events: initiated → answered → completed (or failed), and some disallowed. */
+export function* calls(runId: string, random: () => number): Generator<SoakEvent> {
+  for (let n = 1; ; n++) {
+    const callId = `call_${runId}_${n}`;
+    const agent = `agent_${n % 7}`;
+    const toNumber = `+1415555${String(n % 10_000).padStart(4, '0')}`;
+    // every 10th call has no email, so HubSpot skips it (if_no_contact: skip)
+    const email = n % 10 === 0 ? undefined : CONTACT_EMAILS[n % CONTACT_EMAILS.length];
+    const event = (type: string, status: string, extra: Record<string, unknown> = {}): SoakEvent => {
+      const eventId = `evt_${runId}_${n}_${status}`;
+      const envelope = {
+        event_id: eventId,
+        event_type: type,
+        created_at: new Date().toISOString(),
+        org_id: 'org_soak',
+        data: { call_id: callId, agent_id: agent, status, to_number: toNumber, contact_email: email, ...extra },
+      };
+      return { event_id: eventId, event_type: type, body: JSON.stringify(envelope) };
+    };
+    const roll = random();
+    if (roll < 0.05) {
+      yield event('call.disallowed', 'disallowed', { reason: 'dnd' });
+      continue;
+    }
+    yield event('call.initiated', 'initiated');
+    if (roll < 0.2) {
+      yield event('call.failed', 'failed', { reason: 'no_answer' });
+      continue;
+    }
+    yield event('call.answered', 'answered');
+    const seconds = 20 + Math.floor(random() * 600);
+    yield event('call.completed', 'completed', { duration_seconds: seconds, summary: `Soak call ${n}.`, transcript: 'x'.repeat(400) });
+  }
+}
+
+export interface SendCounts {
+  sent: number;
+  /** 200 with a new `seq`: on disk, per SPEC §4. */
+  acked: Set<string>;
+  duplicates: number;
+  /** Answers other than 200, and network errors, after the retries HuskyVoice would make. */
+  failed: number;
+  retries: number;
+  /** Ack latency in ms, for percentiles. */
+  latencies: number[];
+  /** Ticks when the sender could not keep the rate (too many requests in flight). */
+  behind: number;
+}
+
+/**
+ * Sends `rate` events a second for `durationMs`, at most `maxInFlight` at once. A failed send
+ * is retried up to 3 times, as HuskyVoice does with a non-2xx answer.
+ */
+export async function sendStream(options: {
+  url: string;
+  secret: string;
+  rate: number;
+  durationMs: number;
+  events: Iterator<SoakEvent>;
+  maxInFlight?: number;
+  onTick?: (counts: SendCounts) => void;
+}): Promise<SendCounts> {
+  const counts: SendCounts = { sent: 0, acked: new Set(), duplicates: 0, failed: 0, retries: 0, latencies: [], behind: 0 };
+  const maxInFlight = options.maxInFlight ?? 512;
+  const inFlight = new Set<Promise<void>>();
+  const started = performance.now();
+
+  const post = async (event: SoakEvent): Promise<void> => {
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      if (attempt > 1) counts.retries += 1;
+      const t0 = performance.now();
+      try {
+        const response = await fetch(options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-husky-signature': sign(event.body, options.secret) },
+          body: event.body,
+        });
+        const answer = (await response.json()) as { ok?: boolean; duplicate?: boolean; seq?: number };
+        if (response.status === 200 && answer.ok) {
+          counts.latencies.push(performance.now() - t0);
+          if (answer.duplicate) counts.duplicates += 1;
+          counts.acked.add(event.event_id);
+          return;
+        }
+      } catch {
+        // connection trouble: retry like HuskyVoice
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+    counts.failed += 1;
+  };
+
+  // a tick every 10 ms sends whatever the rate owes by now, so the average stays exact
+  for (;;) {
+    const elapsed = performance.now() - started;
+    if (elapsed >= options.durationMs) break;
+    const owed = Math.floor((elapsed / 1000) * options.rate) - counts.sent;
+    for (let i = 0; i < owed; i++) {
+      if (inFlight.size >= maxInFlight) {
+        counts.behind += 1;
+        break;
+      }
+      const next = options.events.next();
+      if (next.done) break;
+      counts.sent += 1;
+      const p = post(next.value).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    options.onTick?.(counts);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await Promise.all(inFlight);
+  return counts;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
