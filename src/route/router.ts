@@ -6,8 +6,11 @@ import type { Envelope } from '../receive/envelope.js';
 import type { LoadedRules } from '../rules/types.js';
 import { planEvent } from './plan-event.js';
 
-/** Events routed per transaction. */
-const BATCH = 500;
+/**
+ * Events routed per transaction. Planning runs on the event loop that answers webhooks, so
+ * a batch is kept small enough (a few ms of template rendering) not to hold up an ack.
+ */
+const BATCH = 64;
 
 export const ROUTER_CHECKPOINT = 'router';
 
