@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogUnavailableError } from '../src/errors.js';
-import { GroupCommit } from '../src/log/group-commit.js';
+import { GroupCommit, type CommitStats } from '../src/log/group-commit.js';
 import { Log, type Appended } from '../src/log/log.js';
 import { SCHEMA_VERSION } from '../src/log/migrations.js';
 import type { NewEntry } from '../src/log/types.js';
@@ -200,11 +200,20 @@ describe('migrations', () => {
 describe('GroupCommit', () => {
   let temp: ReturnType<typeof tempDir>;
   let log: Log;
+  let opened: GroupCommit[];
+  /** A group commit on the test's database (its writer thread has its own connection). */
+  const groupCommit = (onCommit?: (stats: CommitStats) => void) => {
+    const commit = new GroupCommit(log.path, {}, onCommit);
+    opened.push(commit);
+    return commit;
+  };
   beforeEach(() => {
     temp = tempDir();
     log = new Log(join(temp.dir, 'relay.db'));
+    opened = [];
   });
-  afterEach(() => {
+  afterEach(async () => {
+    await Promise.all(opened.map((c) => c.close()));
     log.close();
     temp.cleanup();
   });
@@ -212,7 +221,7 @@ describe('GroupCommit', () => {
   it('writes appends made in one tick in one transaction, answering each with its seq', async () => {
     // Given a group commit that reports its batches
     const batches: Array<{ size: number; lastSeq: number | null }> = [];
-    const commit = new GroupCommit(log, ({ size, lastSeq }) => batches.push({ size, lastSeq }));
+    const commit = groupCommit(({ size, lastSeq }) => batches.push({ size, lastSeq }));
     // When 50 appends are made in one tick
     const results = await Promise.all(Array.from({ length: 50 }, () => commit.appendOne(received())));
     // Then they resolve with consecutive seqs, in call order, from one commit
@@ -222,7 +231,7 @@ describe('GroupCommit', () => {
   });
 
   it('answers only after the commit: nothing resolves before the entries are readable', async () => {
-    const commit = new GroupCommit(log);
+    const commit = groupCommit();
     const seen: number[] = [];
     await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -237,7 +246,7 @@ describe('GroupCommit', () => {
 
   it('a later tick makes a new batch', async () => {
     const batches: number[] = [];
-    const commit = new GroupCommit(log, ({ size }) => batches.push(size));
+    const commit = groupCommit(({ size }) => batches.push(size));
     await Promise.all([commit.appendOne(received()), commit.appendOne(received())]);
     await commit.appendOne(received());
     expect(batches).toEqual([2, 1]);
@@ -246,8 +255,8 @@ describe('GroupCommit', () => {
   it('a failed commit rejects every caller in the batch with LogUnavailableError and stores none', async () => {
     // Given a log that cannot be written
     const batches: number[] = [];
-    const commit = new GroupCommit(log, ({ size }) => batches.push(size));
-    log.db.pragma('query_only = 1');
+    const commit = groupCommit(({ size }) => batches.push(size));
+    await commit.debugPragma('query_only = 1');
     // When several appends share a commit
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => commit.appendOne(received())));
     // Then all are rejected with the typed error, no batch is reported, nothing is stored
@@ -259,7 +268,7 @@ describe('GroupCommit', () => {
       expect(reason.message).toMatch(/readonly|read-only/i);
     }
     expect(batches).toEqual([]);
-    log.db.pragma('query_only = 0');
+    await commit.debugPragma('query_only = 0');
     expect(log.read(0)).toEqual([]);
     // And the group commit keeps working afterwards
     const after: Appended = await commit.appendOne(received());
@@ -267,7 +276,7 @@ describe('GroupCommit', () => {
   });
 
   it('a duplicate in a batch does not fail the others', async () => {
-    const commit = new GroupCommit(log);
+    const commit = groupCommit();
     const results = await Promise.all([
       commit.appendOne(received({ event_id: 'evt_dup' })),
       commit.appendOne(received({ event_id: 'evt_dup' })),
@@ -280,10 +289,10 @@ describe('GroupCommit', () => {
     ]);
   });
 
-  it('flush() commits what is queued at once (shutdown)', async () => {
-    const commit = new GroupCommit(log);
+  it('close() commits what is queued before it returns (shutdown)', async () => {
+    const commit = groupCommit();
     const pending = commit.appendOne(received());
-    commit.flush();
+    await commit.close();
     expect(log.read(0)).toHaveLength(1);
     await expect(pending).resolves.toEqual({ seq: 1, duplicate: false });
   });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GroupCommit } from '../src/log/group-commit.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { rawRequest } from './helpers/http.js';
 import { makeEvent, SECRET, startTestRelay, type TestRelay } from './helpers/relay.js';
@@ -32,9 +33,11 @@ describe('webhook secrets stay out of the logs', () => {
     }
     await rawRequest(relay.url, { path: '/webhooks/husky', headers: { 'content-type': 'text/plain' }, body });
     const other = makeEvent();
-    relay.log.db.pragma('query_only = 1');
+    // (the commit runs on the writer thread's connection; pragmas are per connection)
+    const writer = GroupCommit.forPath(relay.dbPath)!;
+    await writer.debugPragma('query_only = 1');
     expect((await relay.postSigned(other, OLD)).status).toBe(503);
-    relay.log.db.pragma('query_only = 0');
+    await writer.debugPragma('query_only = 0');
     await rawRequest(relay.url, { method: 'GET', path: '/metrics' });
     // Then the operator sees what happened, but no secret
     const text = relay.lines.join('\n');

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GroupCommit } from '../src/log/group-commit.js';
 import { rawRequest } from './helpers/http.js';
 import { makeEvent, SECRET, startTestRelay, type TestRelay } from './helpers/relay.js';
 
@@ -10,6 +11,16 @@ const bigEvent = () => makeEvent({}, { transcript: 't'.repeat(32 * 1024) });
 
 async function readyz(relay: TestRelay): Promise<number> {
   return (await rawRequest(relay.url, { method: 'GET', path: '/readyz' })).status;
+}
+
+/**
+ * PRAGMA on the relay's connections: its writer thread's (which commits) and its reader's
+ * (`relay.log`, which /readyz probes). Pragmas are per connection, so both are set, as a
+ * disk or a file that turned read-only would affect both.
+ */
+async function pragma(relay: TestRelay, statement: string): Promise<unknown> {
+  relay.log.db.pragma(statement);
+  return GroupCommit.forPath(relay.dbPath)!.debugPragma(statement);
 }
 
 function idOf(body: string): string {
@@ -32,8 +43,8 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
   it('disk full: 503; once there is room, the retry is stored once', async () => {
     // Given a relay that has stored one event, on a disk that is now full
     expect((await relay.postSigned(makeEvent())).status).toBe(200);
-    const pages = relay.log.db.pragma('page_count', { simple: true }) as number;
-    relay.log.db.pragma(`max_page_count = ${pages}`);
+    const pages = (await pragma(relay, 'page_count')) as number;
+    await pragma(relay, `max_page_count = ${pages}`);
     // When HuskyVoice sends an event
     const body = bigEvent();
     const refused = await relay.postSigned(body);
@@ -41,7 +52,7 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
     expect(refused).toEqual(UNAVAILABLE);
     expect(relay.log.read(0)).toHaveLength(1);
     // When room is made and HuskyVoice retries the same event
-    relay.log.db.pragma('max_page_count = 1073741823');
+    await pragma(relay, 'max_page_count = 1073741823');
     const retried = await relay.postSigned(body);
     // Then it is accepted with the next seq, stored once, and the relay is ready again
     expect(retried).toEqual({ status: 200, body: { ok: true, event_id: idOf(body), seq: 2 } });
@@ -53,7 +64,7 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
   it('disk full: /readyz says 503 while commits fail for lack of room', async () => {
     // Given a full disk that has just refused an event
     expect((await relay.postSigned(makeEvent())).status).toBe(200);
-    relay.log.db.pragma(`max_page_count = ${relay.log.db.pragma('page_count', { simple: true }) as number}`);
+    await pragma(relay, `max_page_count = ${(await pragma(relay, 'page_count')) as number}`);
     expect(await relay.postSigned(bigEvent())).toEqual(UNAVAILABLE);
     // When a load balancer or operator asks whether the relay is ready
     const status = await readyz(relay);
@@ -63,7 +74,7 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
 
   it('read-only: 503 and /readyz 503; writable again: 200', async () => {
     // Given a database that has become read-only
-    relay.log.db.pragma('query_only = 1');
+    await pragma(relay, 'query_only = 1');
     const body = makeEvent();
     // When an event arrives
     const refused = await relay.postSigned(body);
@@ -71,7 +82,7 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
     expect(refused).toEqual(UNAVAILABLE);
     expect(await readyz(relay)).toBe(503);
     // When it is writable again and the event is retried
-    relay.log.db.pragma('query_only = 0');
+    await pragma(relay, 'query_only = 0');
     expect(await readyz(relay)).toBe(200);
     const retried = await relay.postSigned(body);
     // Then it is stored
@@ -100,13 +111,13 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
 
   it('concurrent requests caught by one failed commit all get 503 and none is stored', async () => {
     // Given a database that refuses writes
-    relay.log.db.pragma('query_only = 1');
+    await pragma(relay, 'query_only = 1');
     const bodies = Array.from({ length: 20 }, () => makeEvent());
     // When twenty events arrive at once
     const answers = await Promise.all(bodies.map((b) => relay.postSigned(b)));
     // Then every one is refused and the log holds none of them
     expect(answers).toEqual(bodies.map(() => UNAVAILABLE));
-    relay.log.db.pragma('query_only = 0');
+    await pragma(relay, 'query_only = 0');
     expect(relay.log.read(0)).toEqual([]);
     // And when all are retried they are all stored, each once, in consecutive seqs
     const retried = await Promise.all(bodies.map((b) => relay.postSigned(b)));
@@ -116,7 +127,7 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
   });
 
   it('a refused commit does not take the relay down, and its log line names the cause but no secret', async () => {
-    relay.log.db.pragma('query_only = 1');
+    await pragma(relay, 'query_only = 1');
     expect(await relay.postSigned(makeEvent())).toEqual(UNAVAILABLE);
     expect((await rawRequest(relay.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
     const line = relay.lines.map((l) => JSON.parse(l) as { msg: string; err?: string }).find((l) => l.msg.startsWith('log unavailable'));

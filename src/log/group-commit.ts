@@ -117,6 +117,7 @@ export class GroupCommit {
       const worker = this.worker;
       if (!worker) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.ref();
       await this.request({ kind: 'close' }).catch(() => {});
       await exited;
     })());
@@ -211,7 +212,8 @@ export class GroupCommit {
       const pending = this.pending.get(reply.id);
       if (!pending) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      // closing, the thread stays referenced until it has exited, or the process could end first
+      if (this.pending.size === 0 && !this.closed) worker.unref();
       pending(reply);
     });
     const lost = (why: string) => {
