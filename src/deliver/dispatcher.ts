@@ -3,7 +3,7 @@ import type { GroupCommit } from '../log/group-commit.js';
 import type { Log } from '../log/log.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
-import type { RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
+import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
 import { decide } from './decide.js';
 import { DueDeliveries, type DueDelivery } from './due-deliveries.js';
 import { TokenBucket } from './token-bucket.js';
@@ -31,7 +31,10 @@ interface SinkRuntime {
   policy: RetryPolicy;
   concurrency: number;
   bucket: TokenBucket | null;
+  /** Attempts started and not yet recorded: never picked again meanwhile. */
   inFlight: Map<string, Promise<void>>;
+  /** Attempts waiting on the sink: what `concurrency` limits (recording them is not). */
+  sending: number;
   /** After a 429 the whole sink waits, not just the delivery that got it. */
   pausedUntil: number;
   rateLimitedInARow: number;
@@ -76,6 +79,7 @@ export class Dispatcher {
         concurrency: config.concurrency ?? DEFAULT_CONCURRENCY,
         bucket: rate ? new TokenBucket(rate.per_second, rate.burst ?? Math.max(1, rate.per_second), this.now()) : null,
         inFlight: old?.inFlight ?? new Map(),
+        sending: old?.sending ?? 0,
         pausedUntil: old?.pausedUntil ?? 0,
         rateLimitedInARow: old?.rateLimitedInARow ?? 0,
       });
@@ -103,11 +107,11 @@ export class Dispatcher {
         nextLook = Math.min(nextLook, rt.pausedUntil);
         continue;
       }
-      const free = rt.concurrency - rt.inFlight.size;
+      const free = rt.concurrency - rt.sending;
       if (free > 0) {
         for (const d of this.due.list(name, now, free + rt.inFlight.size)) {
           if (rt.inFlight.has(d.delivery_id)) continue;
-          if (rt.inFlight.size >= rt.concurrency) break;
+          if (rt.sending >= rt.concurrency) break;
           if (rt.bucket && !rt.bucket.tryTake(now)) {
             nextLook = Math.min(nextLook, now + rt.bucket.waitMs(now));
             break;
@@ -141,7 +145,14 @@ export class Dispatcher {
     const keyState = this.due.keyStateOf(d);
     const attempt = d.attempts + 1;
     const started = performance.now();
-    const outcome = await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, signal: this.abort.signal });
+    rt.sending += 1;
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, signal: this.abort.signal });
+    } finally {
+      rt.sending -= 1;
+      this.wake(); // a slot is free while this attempt is being recorded
+    }
     const durationMs = performance.now() - started;
     const rateLimited = outcome.outcome === 'failed' && outcome.error.kind === 'rate_limited';
     rt.rateLimitedInARow = rateLimited ? rt.rateLimitedInARow + 1 : 0;
