@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDeliveries } from './commands/deliveries.js';
 import { globalsOf } from './commands/globals.js';
 import { registerLog } from './commands/log.js';
+import { registerReplay } from './commands/replay.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerServe } from './commands/serve.js';
 import { registerSignSend } from './commands/sign-send.js';
@@ -22,6 +23,7 @@ registerServe(program);
 registerLog(program);
 registerSignSend(program);
 registerDeliveries(program);
+registerReplay(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);
   if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULTS, reloadDotEnv } from '../config.js';
 import { UserError } from '../errors.js';
+import { acquireServeLock } from '../log/serve-lock.js';
 import { createLogger } from '../logger.js';
 import { resolveSecrets } from '../receive/secrets.js';
-import { startRelay } from '../serve.js';
 import { globalsOf } from './globals.js';
 
 function parsePort(value: string): number {
@@ -29,6 +29,8 @@ export function registerServe(program: Command): void {
     .option('--max-body <size>', 'largest body accepted (default 1MiB)', parseBytes)
     .action(async (opts: { port?: number; host?: string; maxBody?: number }) => {
       const g = globalsOf(program);
+      // one serve per database; replay --rebuild refuses while this is held
+      const lock = acquireServeLock(g.dbPath);
       const logger = createLogger();
       if (g.rulesWarning) logger.warn(g.rulesWarning);
       const resolved = resolveSecrets(g.env, g.dbPath, true)!;
@@ -47,6 +49,9 @@ export function registerServe(program: Command): void {
         logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
       }
       let secrets = resolved.secrets;
+      // loaded here, not at the top: other commands (replay over a million entries) should
+      // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
+      const { startRelay } = await import('../serve.js');
       const relay = await startRelay({
         dbPath: g.dbPath,
         secrets: () => secrets,
@@ -73,6 +78,7 @@ export function registerServe(program: Command): void {
       const stop = async (signal: string) => {
         logger.info({ signal }, 'stopping: no new requests; answering those in flight');
         await relay.close();
+        lock.release();
         logger.info('stopped cleanly');
         logger.flush();
         process.exit(0);

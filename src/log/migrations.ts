@@ -62,6 +62,8 @@ const MIGRATIONS: string[] = [
     result          TEXT
   );
   CREATE INDEX p_deliveries_status ON p_deliveries (status, sink, seq);
+  -- the dispatcher's scan: open deliveries of a sink in log order, stopping at its limit
+  CREATE INDEX p_deliveries_open ON p_deliveries (sink, seq) WHERE status IN ('pending', 'retrying');
   CREATE INDEX p_deliveries_key ON p_deliveries (sink, order_key, seq) WHERE order_key IS NOT NULL;
   CREATE TABLE p_key_state (
     sink      TEXT NOT NULL,

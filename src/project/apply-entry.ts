@@ -8,8 +8,12 @@ import type { Entry } from '../log/types.js';
  */
 export type ApplyEntry = (entry: Entry) => void;
 
-export function projector(db: Database): ApplyEntry {
-  const s = statements(db);
+/**
+ * `schema` names the attached database whose `p_*` tables to write: `main` (the default) live,
+ * a scratch database in `replay --rebuild` and `--verify`. The SQL is otherwise the same.
+ */
+export function projector(db: Database, schema = 'main'): ApplyEntry {
+  const s = statements(db, schema);
   return (entry) => {
     switch (entry.type) {
       case 'event.received': {
@@ -41,8 +45,9 @@ export function projector(db: Database): ApplyEntry {
         const status = d.outcome === 'succeeded' ? 'succeeded' : 'retrying';
         const result = d.result ? JSON.stringify(d.result) : null;
         const lastError = d.error ? JSON.stringify({ ...d.error, at: entry.at }) : null;
-        s.attempted.run({ id: d.delivery_id, status, counted, error: lastError, retry_at: d.retry_at, result });
-        const row = s.deliveryKey.get(d.delivery_id) as { sink: string; order_key: string | null; key_scope: string } | undefined;
+        const row = s.attempted.get({ id: d.delivery_id, status, counted, error: lastError, retry_at: d.retry_at, result }) as
+          | { sink: string; order_key: string | null; key_scope: string }
+          | undefined;
         if (!row) return;
         if (d.outcome === 'succeeded') {
           // a skipped delivery (no HubSpot contact) made nothing later ones could thread onto
@@ -71,45 +76,45 @@ function keyScope(request: Record<string, unknown>): string {
   return typeof scope === 'string' ? scope : '';
 }
 
-function statements(db: Database) {
+function statements(db: Database, schema: string) {
+  const t = (table: string) => `${schema}.${table}`;
   return {
     countEvent: db.prepare(
-      `INSERT INTO p_events_by_type (event_type, n) VALUES (?, 1)
+      `INSERT INTO ${t('p_events_by_type')} (event_type, n) VALUES (?, 1)
        ON CONFLICT (event_type) DO UPDATE SET n = n + 1`,
     ),
     upsertCall: db.prepare(
-      `INSERT INTO p_calls (call_id, org_id, last_event_type, last_event_seq, events)
+      `INSERT INTO ${t('p_calls')} (call_id, org_id, last_event_type, last_event_seq, events)
        VALUES (@call_id, @org_id, @type, @seq, 1)
        ON CONFLICT (call_id) DO UPDATE SET last_event_type = @type, last_event_seq = @seq, events = events + 1`,
     ),
     insertDelivery: db.prepare(
-      `INSERT INTO p_deliveries (delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink,
+      `INSERT INTO ${t('p_deliveries')} (delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink,
          order_key, key_scope, status, attempts, round_failures, planned_at)
        VALUES (@delivery_id, @seq, @event_id, @event_seq, @event_type, @rule_id, @action_index, @sink,
          @order_key, @key_scope, 'pending', 0, 0, @planned_at)`,
     ),
     attempted: db.prepare(
-      `UPDATE p_deliveries SET status = @status, attempts = attempts + 1, round_failures = round_failures + @counted,
+      `UPDATE ${t('p_deliveries')} SET status = @status, attempts = attempts + 1, round_failures = round_failures + @counted,
          last_error = coalesce(@error, last_error), next_attempt_at = @retry_at, result = coalesce(@result, result)
-       WHERE delivery_id = @id`,
+       WHERE delivery_id = @id RETURNING sink, order_key, key_scope`,
     ),
-    deliveryKey: db.prepare(`SELECT sink, order_key, key_scope FROM p_deliveries WHERE delivery_id = ?`),
     keyState: db.prepare(
-      `INSERT INTO p_key_state (sink, order_key, key_scope, result)
+      `INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result)
        VALUES (@sink, @order_key, @key_scope, @result) ON CONFLICT DO NOTHING`,
     ),
     sinkSuccess: db.prepare(
-      `INSERT INTO p_sink_health (sink, last_success_at, consecutive_failures) VALUES (@sink, @at, 0)
+      `INSERT INTO ${t('p_sink_health')} (sink, last_success_at, consecutive_failures) VALUES (@sink, @at, 0)
        ON CONFLICT (sink) DO UPDATE SET last_success_at = @at, consecutive_failures = 0`,
     ),
     sinkFailure: db.prepare(
-      `INSERT INTO p_sink_health (sink, last_error, last_error_at, consecutive_failures) VALUES (@sink, @error, @at, 1)
+      `INSERT INTO ${t('p_sink_health')} (sink, last_error, last_error_at, consecutive_failures) VALUES (@sink, @error, @at, 1)
        ON CONFLICT (sink) DO UPDATE SET last_error = @error, last_error_at = @at,
          consecutive_failures = consecutive_failures + 1`,
     ),
-    dead: db.prepare(`UPDATE p_deliveries SET status = 'dead', next_attempt_at = NULL WHERE delivery_id = ?`),
+    dead: db.prepare(`UPDATE ${t('p_deliveries')} SET status = 'dead', next_attempt_at = NULL WHERE delivery_id = ?`),
     retried: db.prepare(
-      `UPDATE p_deliveries SET status = 'pending', next_attempt_at = NULL, round_failures = 0 WHERE delivery_id = ?`,
+      `UPDATE ${t('p_deliveries')} SET status = 'pending', next_attempt_at = NULL, round_failures = 0 WHERE delivery_id = ?`,
     ),
   } satisfies Record<string, Statement>;
 }

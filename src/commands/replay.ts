@@ -1,0 +1,203 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { acquireServeLock, holderOf } from '../log/serve-lock.js';
+import type { DeliveryPlanned } from '../log/types.js';
+import { backfill, type BackfillOptions, type BackfillResult } from '../replay/backfill.js';
+import { preview } from '../replay/preview.js';
+import { progressBar } from '../replay/progress.js';
+import { rebuildProjections } from '../replay/rebuild.js';
+import { verifyProjections, type Difference } from '../replay/verify.js';
+import { loadRules } from '../rules/load-rules.js';
+import { formatProblem } from '../rules/problem.js';
+import type { LoadedRules } from '../rules/types.js';
+import { globalsOf, openExistingLog, type Globals } from './globals.js';
+import { table } from './table.js';
+
+interface ReplayOptions {
+  rebuild?: boolean;
+  verify?: boolean;
+  since?: string;
+  until?: string;
+  type?: string;
+  rule?: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const n = (value: number) => value.toLocaleString('en-US');
+
+function isoOption(name: string) {
+  return (value: string): string => {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) throw new UserError(`${name}: "${value}" is not an ISO-8601 date or date-time (e.g. 2026-06-01T09:00:00Z)`);
+    return new Date(ms).toISOString();
+  };
+}
+
+/** Ctrl-C during a rebuild or verify stops it between batches; the live tables stay as they were. */
+function interruptible(): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  return { signal: controller.signal, done: () => process.off('SIGINT', onSigint) };
+}
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('rebuild derived state from the log, or run the current rules over past events')
+    .option('--rebuild', 'rebuild every projection from the log (serve must be stopped)')
+    .option('--verify', 'rebuild into a scratch database and compare with the live projections; exit 1 if they differ')
+    .option('--since <iso>', 'only events received at or after this time', isoOption('--since'))
+    .option('--until <iso>', 'only events received before this time', isoOption('--until'))
+    .option('--type <type>', 'only events of this type (a glob: "call.*")')
+    .option('--rule <id>', 'only this rule')
+    .option('--dry-run', 'print what would be planned and a count per rule; append nothing')
+    .option('--force', 'plan again under a new generation id, so deliveries are made again')
+    .action(async (opts: ReplayOptions) => {
+      const g = globalsOf(program);
+      const modes = [opts.rebuild && '--rebuild', opts.verify && '--verify'].filter(Boolean);
+      const backfillFlags = (['since', 'until', 'type', 'rule', 'dryRun', 'force'] as const).filter((k) => opts[k] !== undefined);
+      if (modes.length > 1) throw new UserError('replay: --rebuild and --verify go alone, one at a time');
+      if (modes.length === 1 && backfillFlags.length > 0) {
+        throw new UserError(`replay ${modes[0]} takes no other options (--since, --until, --type, --rule, --dry-run, --force are for backfill)`);
+      }
+      if (opts.rebuild) return rebuild(g);
+      if (opts.verify) return verify(g);
+      return replayRules(g, opts);
+    });
+}
+
+async function rebuild(g: Globals): Promise<void> {
+  const holder = holderOf(g.dbPath);
+  if (holder) {
+    throw new UserError(
+      `replay --rebuild: ${holder} holds ${g.dbPath}; stop it first. ` +
+        '(replay without --rebuild, and replay --verify, work while serve runs)',
+      'database_held',
+    );
+  }
+  const log = openExistingLog(g.dbPath);
+  // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
+  const lock = acquireServeLock(g.dbPath, 'replay --rebuild');
+  const bar = progressBar('rebuilding');
+  const stop = interruptible();
+  try {
+    const result = await rebuildProjections(log.db, { onProgress: (p) => bar.update(p), signal: stop.signal });
+    bar.stop();
+    const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
+    out(`rebuilt from ${n(result.entries)} entries (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${n(rate)} entries/s`);
+    out(table(['TABLE', 'ROWS'], Object.entries(result.rows).map(([name, rows]) => [name, String(rows)])));
+  } catch (error) {
+    if (stop.signal.aborted) throw new UserError('replay --rebuild: interrupted; the projections are as they were');
+    throw error;
+  } finally {
+    bar.stop();
+    stop.done();
+    lock.release();
+    log.close();
+  }
+}
+
+async function verify(g: Globals): Promise<void> {
+  const log = openExistingLog(g.dbPath);
+  const bar = progressBar('verifying');
+  const stop = interruptible();
+  try {
+    const result = await verifyProjections(log.db, { onProgress: (p) => bar.update(p), signal: stop.signal });
+    bar.stop();
+    if (result.identical) {
+      out(`the projections match the log (${n(result.entries)} entries, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
+      return;
+    }
+    for (const d of result.differences) out(describe(d));
+    if (result.count > result.differences.length) out(`… and more: ${n(result.count)} rows differ in all`);
+    out(`${n(result.count)} projection row${result.count === 1 ? '' : 's'} differ from a rebuild of the log (through seq ${result.last_seq})`);
+    out('repair: stop serve, then run `husky-relay replay --rebuild`');
+    process.exitCode = 1;
+  } catch (error) {
+    if (stop.signal.aborted) throw new UserError('replay --verify: interrupted');
+    throw error;
+  } finally {
+    bar.stop();
+    stop.done();
+    log.close();
+  }
+}
+
+function describe(d: Difference): string {
+  const key = Object.entries(d.key).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const show = (v: unknown) => JSON.stringify(v);
+  switch (d.kind) {
+    case 'differs':
+      return `${d.table} ${key}: ${d.columns.map((c) => `${c.column} live ${show(c.live)}, rebuilt ${show(c.rebuilt)}`).join('; ')}`;
+    case 'only_live':
+      return `${d.table} ${key}: only in the live table ${show(d.row)}`;
+    case 'only_rebuilt':
+      return `${d.table} ${key}: missing from the live table ${show(d.row)}`;
+  }
+}
+
+async function currentRules(g: Globals, onlyRule: string | undefined): Promise<LoadedRules> {
+  if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);
+  const loaded = await loadRules(g.rulesPath, g.env);
+  if (!loaded.ok) {
+    const problems = loaded.problems.filter((p) => p.severity === 'error').map(formatProblem);
+    throw new UserError(`replay: the rules file does not load:\n${problems.join('\n')}`);
+  }
+  const ids = loaded.rules.rules.map((r) => r.id);
+  if (onlyRule !== undefined && !ids.includes(onlyRule)) {
+    throw new UserError(`--rule: no rule "${onlyRule}" in ${g.rulesPath} (its rules: ${ids.join(', ') || 'none'})`);
+  }
+  return loaded.rules;
+}
+
+async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
+  if (opts.type === '') throw new UserError('--type: give an event type, e.g. call.completed or "call.*"');
+  const rules = await currentRules(g, opts.rule);
+  const log = openExistingLog(g.dbPath);
+  const dryRun = opts.dryRun === true;
+  const ruleWidth = Math.max(4, ...rules.rules.map((r) => r.id.length));
+  const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => s.length));
+  const line = (p: DeliveryPlanned) =>
+    `${p.rule_id.padEnd(ruleWidth)}  ${p.sink.padEnd(sinkWidth)}  ${`${p.event_type} ${p.event_id}`.padEnd(40)}  ${preview(p.request)}`;
+  // the lines of a dry run go to stdout as they come: no bar over them on the same terminal
+  const bar = progressBar(dryRun ? 'dry run' : 'replaying', process.stderr.isTTY === true && !(dryRun && process.stdout.isTTY));
+  const options: BackfillOptions = {
+    since: opts.since,
+    until: opts.until,
+    type: opts.type,
+    rule: opts.rule,
+    dryRun,
+    generation: opts.force ? `g${Date.now().toString(36)}` : undefined,
+    onProgress: (p) => bar.update(p),
+    onPlan: dryRun ? (p) => out(line(p)) : undefined,
+  };
+  if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
+  let result: BackfillResult;
+  try {
+    result = await backfill(log, rules, options);
+  } finally {
+    bar.stop();
+    log.close();
+  }
+  summarize(result, dryRun, options.generation);
+}
+
+function summarize(result: BackfillResult, dryRun: boolean, generation: string | undefined): void {
+  const rows = Object.entries(result.by_rule);
+  const failed = rows.some(([, c]) => c.failed > 0);
+  if (dryRun) out('');
+  out(
+    table(
+      ['RULE', dryRun ? 'WOULD PLAN' : 'PLANNED', 'ALREADY PLANNED', ...(failed ? ['RENDER FAILED'] : [])],
+      rows.map(([id, c]) => [id, String(c.planned), String(c.existing), ...(failed ? [String(c.failed)] : [])]),
+    ),
+  );
+  const events = `${n(result.events)} event${result.events === 1 ? '' : 's'} (through seq ${result.through_seq})`;
+  const what = `${n(result.planned)} deliver${result.planned === 1 ? 'y' : 'ies'}`;
+  const gen = generation ? ` under generation ${generation}` : '';
+  if (dryRun) out(`dry run: ${what} would be planned${gen} for ${events}; nothing was appended`);
+  else out(`planned ${what}${gen} for ${events}; serve's dispatcher delivers them (start \`husky-relay serve\` if it is not running)`);
+}

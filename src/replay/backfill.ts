@@ -1,0 +1,123 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Log } from '../log/log.js';
+import type { DeliveryPlanned, EventReceived, NewEntry } from '../log/types.js';
+import type { Envelope } from '../receive/envelope.js';
+import { explainEvent } from '../route/plan-event.js';
+import type { LoadedRules } from '../rules/types.js';
+import type { ProgressReport } from './scratch.js';
+
+/** Events planned per transaction. */
+const BATCH = 500;
+
+export interface BackfillFilter {
+  /** Events received at or after this ISO time (the entry's `at`). */
+  since?: string;
+  /** Events received before this ISO time (the entry's `at`). */
+  until?: string;
+  /** Only this event type (a glob, like `on:`: `call.*`). */
+  type?: string;
+  /** Only this rule. */
+  rule?: string;
+}
+
+export interface BackfillOptions extends BackfillFilter {
+  /** Plan nothing; report what would be planned. */
+  dryRun?: boolean;
+  /** `--force`: plan again under this generation, so every matching action is delivered again. */
+  generation?: string;
+  /** Each delivery that does not exist yet, as it is planned (or would be, in a dry run). */
+  onPlan?: (plan: DeliveryPlanned) => void;
+  onProgress?: (progress: ProgressReport) => void;
+  /** After each batch is appended (tests use it to append events meanwhile). */
+  onBatch?: () => void | Promise<void>;
+}
+
+export interface RuleCount {
+  /** Deliveries planned now (or that would be, in a dry run). */
+  planned: number;
+  /** Deliveries the rule plans that were in the log already. */
+  existing: number;
+  /** Actions whose templates failed to render (left out). */
+  failed: number;
+}
+
+export interface BackfillResult {
+  /** Events read (those the filter let through). */
+  events: number;
+  /** The log's last seq when the backfill started: later events are the router's. */
+  through_seq: number;
+  by_rule: Record<string, RuleCount>;
+  planned: number;
+}
+
+/**
+ * Runs the current rules over past `event.received` entries and plans the deliveries that do
+ * not exist yet. Delivery ids are deterministic, so a delivery already planned (by the router,
+ * or by an earlier backfill) is left alone; and if the router plans one in between, the log
+ * refuses the second copy (dedupe_key). Only appends: safe beside a running `serve`, whose
+ * dispatcher picks the new plans up on its next poll.
+ */
+export async function backfill(log: Log, rules: LoadedRules, options: BackfillOptions = {}): Promise<BackfillResult> {
+  const through = log.lastSeq();
+  const where = [`type = 'event.received'`, 'seq > ?', 'seq <= ?'];
+  const params: unknown[] = [];
+  const filter = (clause: string, value: string | undefined) => {
+    if (value === undefined) return;
+    where.push(clause);
+    params.push(value);
+  };
+  filter('at >= ?', options.since);
+  filter('at < ?', options.until);
+  filter(`data ->> '$.event_type' GLOB ?`, options.type);
+  const read = log.db.prepare(`SELECT seq, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${BATCH}`);
+  const exists = log.db.prepare(`SELECT 1 FROM entries WHERE dedupe_key = ?`).pluck();
+
+  const byRule: Record<string, RuleCount> = {};
+  for (const rule of rules.rules) {
+    if (options.rule === undefined || rule.id === options.rule) byRule[rule.id] = { planned: 0, existing: 0, failed: 0 };
+  }
+  const result: BackfillResult = { events: 0, through_seq: through, by_rule: byRule, planned: 0 };
+  let after = 0;
+  for (;;) {
+    const rows = read.all(after, through, ...params) as { seq: number; data: string }[];
+    if (rows.length === 0) break;
+    const fresh: DeliveryPlanned[] = [];
+    for (const row of rows) {
+      const data = JSON.parse(row.data) as EventReceived;
+      const envelope = JSON.parse(data.body) as Envelope;
+      const event = { seq: row.seq, received_at: data.received_at, envelope };
+      for (const verdict of explainEvent(rules, event, { generation: options.generation, onlyRule: options.rule })) {
+        if (!verdict.matched) continue;
+        const count = byRule[verdict.rule_id]!;
+        count.failed += verdict.render_errors.length;
+        for (const plan of verdict.plans) {
+          if (exists.get(`delivery:${plan.delivery_id}`) !== undefined) count.existing += 1;
+          else fresh.push(plan);
+        }
+      }
+    }
+    const appended = options.dryRun ? fresh.map(() => false) : appendPlans(log, fresh);
+    fresh.forEach((plan, i) => {
+      const count = byRule[plan.rule_id]!;
+      // a duplicate here: the router (or another replay) planned it since we looked
+      if (!options.dryRun && !appended[i]) return void (count.existing += 1);
+      count.planned += 1;
+      result.planned += 1;
+      options.onPlan?.(plan);
+    });
+    result.events += rows.length;
+    after = rows[rows.length - 1]!.seq;
+    options.onProgress?.({ done: after, total: through });
+    await options.onBatch?.();
+    await yieldToLoop();
+  }
+  options.onProgress?.({ done: through, total: through });
+  return result;
+}
+
+/** One transaction per batch; true where the plan was appended, false where it was a duplicate. */
+function appendPlans(log: Log, plans: DeliveryPlanned[]): boolean[] {
+  if (plans.length === 0) return [];
+  const results = log.append(plans.map((data): NewEntry => ({ type: 'delivery.planned', data })));
+  return results.map((r) => !r.duplicate);
+}

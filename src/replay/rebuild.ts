@@ -1,0 +1,55 @@
+import type { Database } from 'better-sqlite3';
+import { buildScratch, SCRATCH, type BuildOptions } from './scratch.js';
+
+export interface RebuildResult {
+  /** Entries projected (the whole log, through `last_seq`). */
+  entries: number;
+  last_seq: number;
+  /** Rows per projection table after the swap. */
+  rows: Record<string, number>;
+  seconds: number;
+}
+
+/**
+ * Recomputes every projection from seq 1 into fresh tables and swaps them in, in one
+ * transaction: a reader sees the old projections or the new ones, never a mix. Entries
+ * appended while the rebuild ran are projected inside that transaction too, so the result
+ * matches the log exactly at the commit.
+ *
+ * `p_checkpoints` is kept as it is: the router's position cannot be derived from the log
+ * (an event that matched no rule leaves no entry), and resetting it would route every past
+ * event again.
+ *
+ * The caller makes sure `serve` is not running (see `serve-lock.ts`): a dispatcher holding
+ * rows of the old tables would not notice the swap mid-pass.
+ */
+export async function rebuildProjections(db: Database, options: BuildOptions = {}): Promise<RebuildResult> {
+  const started = performance.now();
+  const scratch = await buildScratch(db, options);
+  try {
+    const rows: Record<string, number> = {};
+    db.transaction(() => {
+      scratch.catchUp();
+      for (const table of scratch.tables) rows[table] = swap(db, table);
+    }).immediate();
+    return { entries: scratch.entries, last_seq: scratch.lastSeq, rows, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    scratch.close();
+  }
+}
+
+/**
+ * Replaces a live table by its rebuilt twin: dropped and created again from its own DDL (the
+ * schema text stays exactly as the migrations wrote it), filled in log order (so even rowids
+ * match), and only then indexed, which is cheaper than keeping the indexes up to date row by row.
+ */
+function swap(db: Database, table: string): number {
+  const ddl = db
+    .prepare(`SELECT type, sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'index', rowid`)
+    .all(table) as { type: 'table' | 'index'; sql: string }[];
+  db.exec(`DROP TABLE main."${table}"`);
+  for (const { sql } of ddl.filter((d) => d.type === 'table')) db.exec(sql); // unqualified names resolve to main first
+  const rows = db.prepare(`INSERT INTO main."${table}" SELECT * FROM ${SCRATCH}."${table}"`).run().changes;
+  for (const { sql } of ddl.filter((d) => d.type === 'index')) db.exec(sql);
+  return rows;
+}

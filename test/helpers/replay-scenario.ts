@@ -1,0 +1,160 @@
+import fc from 'fast-check';
+import type { Database } from 'better-sqlite3';
+import { Log } from '../../src/log/log.js';
+import type { DeliveryError, NewEntry } from '../../src/log/types.js';
+import { listDeliveries, statusReport } from '../../src/project/queries.js';
+
+/** One step of a log's life, as the relay would have written it. */
+export type Step =
+  | { kind: 'event'; type: string; call: number; together: boolean }
+  | { kind: 'duplicate_event'; event: number; together: boolean }
+  | { kind: 'plan'; event: number; sink: string; rule: string; keyed: boolean; together: boolean }
+  | { kind: 'attempt'; delivery: number; outcome: 'succeeded' | DeliveryError['kind']; skipped: boolean; together: boolean }
+  | { kind: 'dead' | 'retried'; delivery: number; together: boolean }
+  | { kind: 'ghost_attempt'; together: boolean };
+
+const together = fc.boolean();
+const TYPES = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed', 'call.future_type'];
+const SINKS = ['slack', 'hubspot', 'audit', 'console'];
+
+export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('event' as const), type: fc.constantFrom(...TYPES), call: fc.nat(5), together }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate_event' as const), event: fc.nat(), together }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('plan' as const),
+      event: fc.nat(),
+      sink: fc.constantFrom(...SINKS),
+      rule: fc.constantFrom('thread', 'crm', 'audit'),
+      keyed: fc.boolean(),
+      together,
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('attempt' as const),
+      delivery: fc.nat(),
+      outcome: fc.constantFrom('succeeded' as const, 'transient' as const, 'rate_limited' as const, 'permanent' as const),
+      skipped: fc.boolean(),
+      together,
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('dead' as const, 'retried' as const), delivery: fc.nat(), together }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('ghost_attempt' as const), together }) },
+);
+
+/** A clock that moves one second per append, so every transaction has its own `at`. */
+export function steppingClock(start = Date.parse('2026-06-01T09:00:00.000Z')): () => Date {
+  let t = start;
+  return () => new Date((t += 1000));
+}
+
+export function envelopeOf(eventId: string, type: string, call: number) {
+  return {
+    event_id: eventId,
+    event_type: type,
+    created_at: '2026-06-01T08:59:00Z',
+    org_id: `org_${call % 2}`,
+    data: { call_id: `call_${call}`, agent_id: 'agent_alpha', status: type.slice(5), duration_seconds: 60 * call, summary: `call ${call}` },
+  };
+}
+
+/**
+ * Appends the steps through `Log.append`, a transaction per run of steps marked `together`.
+ * Duplicate events and plans are among them: the log refuses them, and they must change nothing.
+ */
+export function appendSteps(log: Log, steps: Step[], prefix = 'e'): void {
+  const events: { id: string; seq: number; type: string; call: number }[] = [];
+  const deliveries: { id: string; sink: string }[] = [];
+  let pending: NewEntry[] = [];
+  let attempts = 0;
+  let eventCounter = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    const results = log.append(pending);
+    results.forEach((r, i) => {
+      const entry = pending[i]!;
+      if (entry.type === 'event.received' && r.seq !== null) {
+        const envelope = JSON.parse(entry.data.body) as ReturnType<typeof envelopeOf>;
+        events.push({ id: entry.data.event_id, seq: r.seq, type: entry.data.event_type, call: Number(envelope.data.call_id.slice(5)) });
+      }
+    });
+    pending = [];
+  };
+  for (const step of steps) {
+    if (!step.together) flush();
+    const entry = entryFor(step);
+    if (entry) pending.push(entry);
+  }
+  flush();
+
+  function entryFor(step: Step): NewEntry | null {
+    switch (step.kind) {
+      case 'event': {
+        const id = `${prefix}_${++eventCounter}`;
+        const envelope = envelopeOf(id, step.type, step.call);
+        return {
+          type: 'event.received',
+          data: { event_id: id, event_type: step.type, org_id: envelope.org_id, created_at: envelope.created_at, received_at: '2026-06-01T09:00:00.000Z', call_id: envelope.data.call_id, body: JSON.stringify(envelope) },
+        };
+      }
+      case 'duplicate_event': {
+        const ev = events[step.event % Math.max(1, events.length)];
+        if (!ev) return null;
+        const envelope = envelopeOf(ev.id, ev.type, ev.call);
+        return {
+          type: 'event.received',
+          data: { event_id: ev.id, event_type: ev.type, org_id: 'org_dup', created_at: envelope.created_at, received_at: '2026-06-01T09:00:00.000Z', call_id: 'call_dup', body: '{}' },
+        };
+      }
+      case 'plan': {
+        const ev = events[step.event % Math.max(1, events.length)];
+        if (!ev) return null;
+        const id = `dlv_${ev.id}_${step.rule}_${step.sink}`;
+        if (!deliveries.some((d) => d.id === id)) deliveries.push({ id, sink: step.sink });
+        const request = step.sink === 'hubspot' ? { create: 'call', contact: { email: 'a@example.com' } } : { channel: `#${step.rule}`, text: 'hi' };
+        return {
+          type: 'delivery.planned',
+          data: { delivery_id: id, event_id: ev.id, event_seq: ev.seq, event_type: ev.type, rule_id: step.rule, action_index: 0, sink: step.sink, request, order_key: step.keyed ? `call_${ev.call}` : null, rules_hash: 'h1' },
+        };
+      }
+      case 'attempt': {
+        const d = deliveries[step.delivery % Math.max(1, deliveries.length)];
+        if (!d) return null;
+        attempts += 1;
+        const ok = step.outcome === 'succeeded';
+        const result = ok ? (step.skipped ? { skipped: 'no contact' } : { channel: 'C1', ts: `17000.${attempts}`, id: `obj_${attempts}` }) : null;
+        const error: DeliveryError | null = ok ? null : { kind: step.outcome as DeliveryError['kind'], code: `code_${step.outcome}`, message: `failed ${attempts}`, ...(attempts % 2 ? { status: 503 } : {}) };
+        return {
+          type: 'delivery.attempted',
+          data: { delivery_id: d.id, attempt: attempts, outcome: ok ? 'succeeded' : 'failed', duration_ms: attempts % 97, error, retry_at: step.outcome === 'transient' || step.outcome === 'rate_limited' ? `2026-06-01T10:${String(attempts % 60).padStart(2, '0')}:00.000Z` : null, result },
+        };
+      }
+      case 'dead':
+      case 'retried': {
+        const d = deliveries[step.delivery % Math.max(1, deliveries.length)];
+        if (!d) return null;
+        return { type: step.kind === 'dead' ? 'delivery.dead' : 'delivery.retried', data: { delivery_id: d.id, reason: `${step.kind} by a test` } };
+      }
+      case 'ghost_attempt':
+        return {
+          type: 'delivery.attempted',
+          data: { delivery_id: 'dlv_never_planned', attempt: 1, outcome: 'succeeded', duration_ms: 1, error: null, retry_at: null, result: { ts: '1' } },
+        };
+    }
+  }
+}
+
+/** Everything derived, as a user and a byte-for-byte comparison see it. */
+export function snapshot(db: Database) {
+  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'p_*' ORDER BY name`).all() as { name: string }[]).map(
+    (r) => r.name,
+  );
+  return {
+    status: JSON.stringify(statusReport(db, null)),
+    deliveries: JSON.stringify(listDeliveries(db)),
+    tables: Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT rowid AS _rowid, * FROM "${t}" ORDER BY rowid`).all()])),
+  };
+}
