@@ -1,33 +1,47 @@
 import { benchIngest } from './ingest.js';
+import { benchDispatch, benchRouting } from './pipeline.js';
+import { benchRebuild } from './rebuild.js';
 
 /**
- * `npm run bench [-- --json] [-- --seconds N]`: the SPEC §8 table. Speed and memory are
- * measured here, never by timed tests.
+ * `npm run bench [-- --json] [-- --seconds N] [-- --quick]`: the SPEC §8 table. Speed and
+ * memory are measured here, never by timed tests. `--quick` runs smaller sizes (a smoke run).
  */
 const args = process.argv.slice(2);
 const json = args.includes('--json');
+const quick = args.includes('--quick');
 const secondsArg = args.indexOf('--seconds');
-const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : 10;
+const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : quick ? 3 : 10;
+const sizes = quick ? { route: 10_000, dispatch: 5_000, rebuild: 100_000 } : { route: 100_000, dispatch: 20_000, rebuild: 1_000_000 };
 
 const say = (line: string) => {
-  if (!json) process.stdout.write(`${line}\n`);
+  if (!json) process.stderr.write(`${line}\n`);
 };
 
 say(`ingest: ${seconds}s per phase, 32 connections, signed unique events…`);
 const ingest = await benchIngest(seconds);
-const results = { ingest };
+say(`routing: ${sizes.route.toLocaleString('en')} logged events…`);
+const routing = await benchRouting(sizes.route);
+say(`dispatch: ${sizes.dispatch.toLocaleString('en')} deliveries to an instant local HTTP sink…`);
+const dispatch = await benchDispatch(sizes.dispatch);
+say(`rebuild: ${sizes.rebuild.toLocaleString('en')} log entries…`);
+const rebuild = await benchRebuild(sizes.rebuild);
+const results = { ingest, routing, dispatch, rebuild };
 
 if (json) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {
-  const rows: [string, string, string, string, string][] = [
-    ['bare Koa handler', `${ingest.bare_koa.requests_per_s}/s`, `${ingest.bare_koa.p50_ms} ms`, `${ingest.bare_koa.p99_ms} ms`, `${ingest.bare_koa.peak_rss_mb} MB`],
-    ['relay ingest (durable)', `${ingest.relay.requests_per_s}/s (${ingest.ratio}× bare)`, `${ingest.relay.p50_ms} ms`, `${ingest.relay.p99_ms} ms`, `${ingest.relay.peak_rss_mb} MB`],
-    ['relay at steady 1,000/s', `${ingest.steady_1000.requests_per_s}/s`, `${ingest.steady_1000.p50_ms} ms`, `${ingest.steady_1000.p99_ms} ms`, ''],
+  const n = (x: number) => Math.round(x).toLocaleString('en');
+  const rows: string[][] = [
+    ['bare Koa handler', `${n(ingest.bare_koa.requests_per_s)} req/s`, `${ingest.bare_koa.p50_ms} ms`, `${ingest.bare_koa.p99_ms} ms`, `${ingest.bare_koa.peak_rss_mb} MB`],
+    ['ingest, durable', `${n(ingest.relay.requests_per_s)} events/s (${ingest.ratio}× bare)`, `${ingest.relay.p50_ms} ms`, `${ingest.relay.p99_ms} ms`, `${ingest.relay.peak_rss_mb} MB`],
+    ['ingest at steady 1,000/s', `${n(ingest.steady_1000.requests_per_s)} events/s`, `${ingest.steady_1000.p50_ms} ms`, `${ingest.steady_1000.p99_ms} ms`, ''],
+    ['routing', `${n(routing.per_s)} events/s (${n(routing.items)} in ${routing.seconds.toFixed(1)} s)`, '', '', `${routing.peak_rss_mb} MB`],
+    ['dispatch, recorded', `${n(dispatch.per_s)} deliveries/s (${n(dispatch.items)} in ${dispatch.seconds.toFixed(1)} s)`, '', '', `${dispatch.peak_rss_mb} MB`],
+    ['replay --rebuild', `${n(rebuild.entries_per_s)} entries/s (${n(rebuild.entries)} in ${rebuild.seconds.toFixed(1)} s)`, '', '', `${rebuild.peak_rss_mb} MB`],
   ];
-  const header: [string, string, string, string, string] = ['phase', 'throughput', 'p50', 'p99', 'peak RSS'];
+  const header = ['phase', 'throughput', 'p50', 'p99', 'peak RSS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) say(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
   const bad = [ingest.bare_koa, ingest.relay, ingest.steady_1000].some((r) => r.non_2xx > 0 || r.errors > 0);
-  if (bad) say('warning: some requests were not answered 2xx (see --json)');
+  if (bad) process.stdout.write('warning: some requests were not answered 2xx (see --json)\n');
 }

@@ -110,7 +110,8 @@ export class Log {
     const where = ['seq > ?'];
     const params: unknown[] = [afterSeq];
     if (options.types?.length) {
-      where.push(`(${options.types.map(() => 'type GLOB ?').join(' OR ')})`);
+      // `=` when there is no wildcard: GLOB would make SQLite sort every entry of the type
+      where.push(`(${options.types.map((t) => (/[*?[]/.test(t) ? 'type GLOB ?' : 'type = ?')).join(' OR ')})`);
       params.push(...options.types);
     }
     if (options.since) {

@@ -10,7 +10,7 @@ import { planEvent } from './plan-event.js';
  * Events routed per transaction. Planning runs on the event loop that answers webhooks, so
  * a batch is kept small enough (a few ms of template rendering) not to hold up an ack.
  */
-const BATCH = 64;
+const BATCH = 200;
 
 export const ROUTER_CHECKPOINT = 'router';
 
@@ -52,26 +52,48 @@ export class Router {
     });
   }
 
-  /** Routes until the log has nothing new. */
+  /**
+   * Routes until the log has nothing new. The next batch is planned while the previous one
+   * commits, but appended only once that commit has returned: batches land in order, and a
+   * failed one stops the pass before anything after it is appended.
+   */
   private async drain(): Promise<void> {
-    for (;;) {
-      const rules = this.rules();
-      if (!rules || this.stopped) return;
-      const events = this.log.read(this.position, { types: ['event.received'], limit: BATCH });
-      if (events.length === 0) return;
-      const plans = events.flatMap((entry) => this.plan(rules, entry));
-      const last = events[events.length - 1]!.seq;
-      try {
-        await this.commit.append(
-          plans.map((data): NewEntry => ({ type: 'delivery.planned', data })),
-          { name: ROUTER_CHECKPOINT, seq: last },
-        );
-      } catch (error) {
-        this.logger.error({ err: (error as Error).message }, 'router could not append plans; will try again');
-        return;
+    let planned = this.position;
+    let committing: Promise<void> | null = null;
+    let failed: Error | null = null;
+    try {
+      for (;;) {
+        const rules = this.rules();
+        if (!rules || this.stopped) break;
+        const events = this.log.read(planned, { types: ['event.received'], limit: BATCH });
+        if (events.length === 0) break;
+        const plans = events.flatMap((entry) => this.plan(rules, entry));
+        const last = events[events.length - 1]!.seq;
+        await committing;
+        if (failed) throw failed;
+        committing = this.commit
+          .append(
+            plans.map((data): NewEntry => ({ type: 'delivery.planned', data })),
+            { name: ROUTER_CHECKPOINT, seq: last },
+          )
+          .then(
+            () => {
+              this.position = last;
+              if (plans.length > 0) this.onPlanned();
+            },
+            // held until awaited: a rejection nobody listens to yet would end the process
+            (error: Error) => {
+              failed = error;
+            },
+          );
+        planned = last;
+        // let the commit start (group commit begins on setImmediate) before planning more
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      this.position = last;
-      if (plans.length > 0) this.onPlanned();
+      await committing;
+      if (failed) throw failed;
+    } catch (error) {
+      this.logger.error({ err: (error as Error).message }, 'router could not append plans; will try again');
     }
   }
 
