@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { GroupCommit } from '../log/group-commit.js';
 import type { Log } from '../log/log.js';
+import { CREDENTIAL_CODES } from '../project/queries.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
@@ -176,7 +177,12 @@ export class Dispatcher {
     this.o.observe?.(rt.sink.name, kind, durationMs / 1000);
     const line = { delivery_id: d.delivery_id, sink: rt.sink.name, attempt, outcome: kind, ms: Math.round(durationMs) };
     if (outcome.outcome === 'succeeded') this.o.logger.info(line, 'delivered');
-    else this.o.logger.warn({ ...line, error: outcome.error }, kind === 'dead' ? 'delivery dead' : 'attempt failed');
+    else if (CREDENTIAL_CODES.has(outcome.error.code)) {
+      this.o.logger.error(
+        { ...line, error: outcome.error },
+        `sink "${rt.sink.name}" rejected its credentials: fix its token, reload, then \`husky-relay retry --dead --sink ${rt.sink.name}\``,
+      );
+    } else this.o.logger.warn({ ...line, error: outcome.error }, kind === 'dead' ? 'delivery dead' : 'attempt failed');
   }
 
   /** Attempts in flight, for shutdown and status. */

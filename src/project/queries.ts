@@ -25,7 +25,8 @@ export interface StatusReport {
   last_seq: number;
 }
 
-const CREDENTIAL_CODES = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
+/** Error codes that mean the sink's token was refused. */
+export const CREDENTIAL_CODES = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
 
 const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
 
