@@ -7,6 +7,7 @@ import { GroupCommit } from './log/group-commit.js';
 import { Log } from './log/log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
+import { registerStateGauges } from './project/gauges.js';
 import { createApp } from './receive/app.js';
 import type { SinkEnvironment } from './sinks/types.js';
 
@@ -49,6 +50,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const log = new Log(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
   const metrics = createMetrics();
   metrics.lastSeq.set(log.lastSeq());
+  registerStateGauges(metrics.registry, log.db, options.dbPath);
   const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now }, ({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);

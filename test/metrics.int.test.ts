@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
+import { allHaveStatus, fixture, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { tempDir, type TestRelay } from './helpers/relay.js';
+
+describe('/metrics', () => {
+  let relay: TestRelay | undefined;
+  let slack: FakeSlack | undefined;
+  let cleanup = () => {};
+  afterEach(async () => {
+    await relay?.stop();
+    await slack?.close();
+    cleanup();
+  });
+
+  it('shows received events, attempts by outcome, open and dead deliveries per sink, and the log', async () => {
+    // Given a relay with a Slack sink whose channel does not exist, and a log sink
+    slack = await startFakeSlack({ token: 'xoxb-m' });
+    const temp = tempDir();
+    cleanup = temp.cleanup;
+    const rules = writeRules(
+      temp.dir,
+      `version: 1
+sinks:
+  slack: { type: slack, token: "\${SLACK_BOT_TOKEN}" }
+  parked: { type: slack, token: "\${PARKED_TOKEN}" }
+  console: { type: log }
+rules:
+  - id: all
+    on: "call.*"
+    actions:
+      - { sink: slack, channel: "#nowhere", text: "{{ data.call_id }}" }
+      - { sink: parked, channel: "#later", text: "{{ data.call_id }}" }
+      - { sink: console, text: "{{ data.call_id }}" }
+`,
+    );
+    slack.failNext({ slackError: 'channel_not_found' });
+    relay = await startRoutingRelay({
+      dir: temp.dir,
+      rulesPath: rules,
+      env: { SLACK_BOT_TOKEN: 'xoxb-m' },
+      sinkEnv: { slackApiUrl: `${slack.url}/api/`, hubspotBaseUrl: 'http://127.0.0.1:9' },
+    });
+    // When one event is received and its deliveries settle
+    expect(await postEvent(relay, fixture('call.completed'))).toBeGreaterThan(0);
+    await until(() => allHaveStatus(relay!.log, 'dead', 1, 'slack') && allHaveStatus(relay!.log, 'succeeded', 1, 'console'));
+    const text = await (await fetch(`${relay.url}/metrics`)).text();
+    // Then an operator's dashboard sees all of it
+    expect(text).toContain('husky_relay_events_received_total{event_type="call.completed",outcome="accepted"} 1');
+    expect(text).toContain('husky_relay_deliveries_total{sink="slack",outcome="dead"} 1');
+    expect(text).toContain('husky_relay_deliveries_total{sink="console",outcome="succeeded"} 1');
+    expect(text).toContain('husky_relay_deliveries_dead{sink="slack"} 1');
+    expect(text).toContain('husky_relay_deliveries_open{sink="parked",status="pending"} 1');
+    expect(text).toMatch(/husky_relay_oldest_pending_age_seconds \d/);
+    expect(text).toMatch(/husky_relay_log_size_bytes [1-9]\d*/);
+    expect(text).toMatch(/husky_relay_log_last_seq [1-9]/);
+    expect(text).toContain('husky_relay_ingest_seconds_bucket');
+    expect(text).toContain('husky_relay_attempt_seconds_bucket{le="0.005",sink="console"}');
+    expect(text).toContain('husky_relay_process_resident_memory_bytes');
+  });
+});
