@@ -14,7 +14,8 @@ function ctx(over: Partial<AttemptContext> = {}): AttemptContext {
   return { deliveryId: 'dlv_1', attempt: 1, keyState: null, ...over };
 }
 
-function slackSink(url: string, timeout_ms = 200): Sink {
+// generous by default: a first SDK request on a busy CI machine can take a few hundred ms
+function slackSink(url: string, timeout_ms = 5000): Sink {
   return createSlackSink('slack', { type: 'slack', token: TOKEN, timeout_ms }, { slackApiUrl: url, now: () => NOW });
 }
 
@@ -128,9 +129,10 @@ describe('Slack sink: each failure is one attempt, classified', () => {
   });
 
   it('a request that never answers → transient timeout within the configured timeout', async () => {
+    const short = slackSink(slack.url, 300);
     slack.failNext({ hang: true });
     const started = performance.now();
-    const out = failure(await send());
+    const out = failure(await short.send({ channel: '#a', text: 'x' }, ctx()));
     expect(out.error).toMatchObject({ kind: 'transient', code: 'timeout' });
     expect(performance.now() - started).toBeLessThan(2_000);
     await vi.waitFor(() => expect(slack.requests[0]?.abandoned).toBe(true));
