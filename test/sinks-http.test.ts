@@ -13,7 +13,7 @@ const NOW_S = String(Math.floor(NOW / 1000));
 let receiver: FakeHttp;
 
 function httpSink(over: Partial<HttpSinkConfig> = {}): Sink {
-  return createHttpSink('audit', { type: 'http', url: receiver.url, secret: SECRET, timeout_ms: 200, ...over }, { now: () => NOW });
+  return createHttpSink('audit', { type: 'http', url: receiver.url, secret: SECRET, timeout_ms: 5000, ...over }, { now: () => NOW });
 }
 
 function ctx(over: Partial<AttemptContext> = {}): AttemptContext {
@@ -120,7 +120,7 @@ describe('HTTP sink: each failure is one attempt, classified', () => {
   it('a request that never answers → timeout within the configured timeout, and is aborted', async () => {
     receiver.failNext({ hang: true });
     const started = performance.now();
-    expect(failure(await httpSink().send(request(), ctx())).error).toMatchObject({ kind: 'transient', code: 'timeout' });
+    expect(failure(await httpSink({ timeout_ms: 300 }).send(request(), ctx())).error).toMatchObject({ kind: 'transient', code: 'timeout' });
     expect(performance.now() - started).toBeLessThan(2_000);
     await vi.waitFor(() => expect(receiver.requests[0]?.abandoned).toBe(true));
   });
