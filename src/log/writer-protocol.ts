@@ -15,8 +15,19 @@ export interface WriterError {
 }
 
 export type WriterRequest =
-  /** One transaction holding every group; `at` is the timestamp the main thread's clock gave it. */
-  | { id: number; kind: 'commit'; at: string; groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[] }
+  /**
+   * One transaction holding every group; `at` is the timestamp the main thread's clock gave it.
+   * The groups travel flattened (one object less to clone per group): `entries` in order,
+   * `counts[g]` how many of them group `g` has, `checkpoints` the groups that advance one.
+   */
+  | {
+      id: number;
+      kind: 'commit';
+      at: string;
+      entries: NewEntry[];
+      counts: number[];
+      checkpoints: { group: number; checkpoint: Checkpoint }[];
+    }
   /** Test hook: `PRAGMA …` on the writer's own connection (pragmas are per connection). */
   | { id: number; kind: 'pragma'; pragma: string }
   | { id: number; kind: 'close' };

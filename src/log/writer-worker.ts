@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { Log } from './log.js';
+import { Log, type Checkpoint } from './log.js';
+import type { NewEntry } from './types.js';
 import { toWriterError, type WriterInit, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 /**
@@ -38,7 +39,7 @@ port.on('message', (request: WriterRequest) => {
       reply = { id: request.id, ok: true, value: log.db.pragma(request.pragma, { simple: true }) };
     } else {
       at = request.at;
-      const results = log.appendBatch(request.groups);
+      const results = log.appendBatch(toGroups(request.entries, request.counts, request.checkpoints));
       const seqs: number[] = [];
       for (const group of results) for (const appended of group) seqs.push(appended.seq ?? 0);
       reply = { id: request.id, ok: true, seqs };
@@ -48,3 +49,19 @@ port.on('message', (request: WriterRequest) => {
   }
   port.postMessage(reply);
 });
+
+/** The groups of a commit request, back from their flattened form (see `WriterRequest`). */
+function toGroups(
+  all: NewEntry[],
+  counts: number[],
+  checkpoints: { group: number; checkpoint: Checkpoint }[],
+): { entries: NewEntry[]; checkpoint?: Checkpoint }[] {
+  const groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[] = [];
+  let at = 0;
+  for (const count of counts) {
+    groups.push({ entries: all.slice(at, at + count) });
+    at += count;
+  }
+  for (const { group, checkpoint } of checkpoints) groups[group]!.checkpoint = checkpoint;
+  return groups;
+}

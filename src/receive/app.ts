@@ -16,16 +16,23 @@ export function createApp(options: AppOptions): Koa {
   const router = new Router();
   const { metrics } = options;
 
-  router.post(
-    '/webhooks/husky',
-    receiveWebhook({
-      ...options,
-      observe: (outcome, eventType, seconds) => {
-        metrics.eventsReceived.inc({ event_type: eventType ?? 'unknown', outcome });
-        metrics.ingestSeconds.observe(seconds);
-      },
-    }),
-  );
+  // the labelled counter of each (event type, outcome), looked up once: prom-client would
+  // hash and check the labels at every request
+  const received = new Map<string, { inc: () => void }>();
+  const webhook = receiveWebhook({
+    ...options,
+    observe: (outcome, eventType, seconds) => {
+      const key = `${outcome}\0${eventType ?? ''}`;
+      let counter = received.get(key);
+      if (counter === undefined) {
+        counter = metrics.eventsReceived.labels({ event_type: eventType ?? 'unknown', outcome });
+        received.set(key, counter);
+      }
+      counter.inc();
+      metrics.ingestSeconds.observe(seconds);
+    },
+  });
+  router.post('/webhooks/husky', webhook);
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });
@@ -55,6 +62,9 @@ export function createApp(options: AppOptions): Koa {
       ctx.status = status;
     }
   });
+  // the hot route straight to its handler; every other path and method (and spelling of this
+  // one the router also takes: trailing slash, other case) goes through the router
+  app.use((ctx, next) => (ctx.method === 'POST' && ctx.url === '/webhooks/husky' ? webhook(ctx) : next()));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.silent = true;

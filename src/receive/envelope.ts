@@ -28,6 +28,31 @@ export const KNOWN_EVENT_TYPES = [
   'call.disallowed',
 ] as const;
 
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * True when `envelopeSchema` would accept `value` as it is (the usual request), without
+ * zod's cost; false sends it to `parseEnvelope`. It may say false where zod says yes
+ * (zod then decides), never true where zod says no.
+ */
+export function isEnvelope(value: unknown): value is Envelope {
+  if (!isObject(value)) return false;
+  const { event_id, event_type, created_at, org_id, data } = value;
+  return (
+    nonEmpty(event_id) &&
+    nonEmpty(event_type) &&
+    typeof created_at === 'string' &&
+    !Number.isNaN(Date.parse(created_at)) &&
+    nonEmpty(org_id) &&
+    isObject(data) &&
+    nonEmpty(data['call_id']) &&
+    nonEmpty(data['agent_id']) &&
+    nonEmpty(data['status'])
+  );
+}
+
 export interface EnvelopeProblem {
   path: string;
   message: string;
