@@ -9,34 +9,78 @@ import type { Entry } from '../log/types.js';
 export type ApplyEntry = (entry: Entry) => void;
 
 /**
+ * The writes a projection makes, one method per statement. The SQL store below is what runs
+ * live; `replay --rebuild` supplies one that folds the same calls in memory first (see
+ * `src/replay/fold.ts`). Every decision about what to write is taken in `projectInto`, once.
+ */
+export interface ProjectionStore {
+  countEvent(eventType: string): void;
+  upsertCall(callId: string, orgId: string, type: string, seq: number): void;
+  insertDelivery(row: DeliveryRow): void;
+  /** Updates the delivery; its sink and keys, or undefined when there is no such delivery. */
+  attempted(id: string, status: string, counted: number, error: string | null, retryAt: string | null, result: string | null): DeliveryKeys | undefined;
+  /** Inserts the key state unless the key has one already. */
+  keyState(sink: string, orderKey: string, keyScope: string, result: string | null): void;
+  sinkSuccess(sink: string, at: string): void;
+  sinkFailure(sink: string, at: string, error: string | null): void;
+  dead(id: string): void;
+  retried(id: string): void;
+}
+
+export interface DeliveryKeys {
+  sink: string;
+  order_key: string | null;
+  key_scope: string;
+}
+
+/** A new `p_deliveries` row, in column order. */
+export type DeliveryRow = [
+  delivery_id: string,
+  seq: number,
+  event_id: string,
+  event_seq: number,
+  event_type: string,
+  rule_id: string,
+  action_index: number,
+  sink: string,
+  order_key: string | null,
+  key_scope: string,
+  planned_at: string,
+];
+
+/**
  * `schema` names the attached database whose `p_*` tables to write: `main` (the default) live,
  * a scratch database in `replay --rebuild` and `--verify`. The SQL is otherwise the same.
  */
 export function projector(db: Database, schema = 'main'): ApplyEntry {
-  const s = statements(db, schema);
+  return projectInto(sqlStore(db, schema));
+}
+
+/** The projection itself: what each entry writes, through any store. */
+export function projectInto(s: ProjectionStore): ApplyEntry {
   return (entry) => {
     switch (entry.type) {
       case 'event.received': {
         const d = entry.data;
-        s.countEvent.run(d.event_type);
-        s.upsertCall.run({ call_id: d.call_id, org_id: d.org_id, type: d.event_type, seq: entry.seq });
+        s.countEvent(d.event_type);
+        s.upsertCall(d.call_id, d.org_id, d.event_type, entry.seq);
         return;
       }
       case 'delivery.planned': {
         const d = entry.data;
-        s.insertDelivery.run({
-          delivery_id: d.delivery_id,
-          seq: entry.seq,
-          event_id: d.event_id,
-          event_seq: d.event_seq,
-          event_type: d.event_type,
-          rule_id: d.rule_id,
-          action_index: d.action_index,
-          sink: d.sink,
-          order_key: d.order_key,
-          key_scope: keyScope(d.request),
-          planned_at: entry.at,
-        });
+        s.insertDelivery([
+          d.delivery_id,
+          entry.seq,
+          d.event_id,
+          d.event_seq,
+          d.event_type,
+          d.rule_id,
+          d.action_index,
+          d.sink,
+          d.order_key,
+          keyScope(d.request),
+          entry.at,
+        ]);
         return;
       }
       case 'delivery.attempted': {
@@ -45,24 +89,22 @@ export function projector(db: Database, schema = 'main'): ApplyEntry {
         const status = d.outcome === 'succeeded' ? 'succeeded' : 'retrying';
         const result = d.result ? JSON.stringify(d.result) : null;
         const lastError = d.error ? JSON.stringify({ ...d.error, at: entry.at }) : null;
-        const row = s.attempted.get({ id: d.delivery_id, status, counted, error: lastError, retry_at: d.retry_at, result }) as
-          | { sink: string; order_key: string | null; key_scope: string }
-          | undefined;
+        const row = s.attempted(d.delivery_id, status, counted, lastError, d.retry_at, result);
         if (!row) return;
         if (d.outcome === 'succeeded') {
           // a skipped delivery (no HubSpot contact) made nothing later ones could thread onto
-          if (row.order_key !== null && d.result && !('skipped' in d.result)) s.keyState.run({ ...row, result });
-          s.sinkSuccess.run({ sink: row.sink, at: entry.at });
+          if (row.order_key !== null && d.result && !('skipped' in d.result)) s.keyState(row.sink, row.order_key, row.key_scope, result);
+          s.sinkSuccess(row.sink, entry.at);
         } else if (d.error?.kind !== 'rate_limited') {
-          s.sinkFailure.run({ sink: row.sink, at: entry.at, error: lastError });
+          s.sinkFailure(row.sink, entry.at, lastError);
         }
         return;
       }
       case 'delivery.dead':
-        s.dead.run(entry.data.delivery_id);
+        s.dead(entry.data.delivery_id);
         return;
       case 'delivery.retried':
-        s.retried.run(entry.data.delivery_id);
+        s.retried(entry.data.delivery_id);
         return;
       case 'rules.loaded':
         return;
@@ -76,45 +118,64 @@ function keyScope(request: Record<string, unknown>): string {
   return typeof scope === 'string' ? scope : '';
 }
 
-function statements(db: Database, schema: string) {
+/** The SQL of each write, prepared once, positional parameters. */
+export function sqlStatements(db: Database, schema: string) {
   const t = (table: string) => `${schema}.${table}`;
+  const prepare = (sql: string): Statement<unknown[]> => db.prepare(sql);
   return {
-    countEvent: db.prepare(
+    countEvent: prepare(
       `INSERT INTO ${t('p_events_by_type')} (event_type, n) VALUES (?, 1)
        ON CONFLICT (event_type) DO UPDATE SET n = n + 1`,
     ),
-    upsertCall: db.prepare(
+    upsertCall: prepare(
       `INSERT INTO ${t('p_calls')} (call_id, org_id, last_event_type, last_event_seq, events)
-       VALUES (@call_id, @org_id, @type, @seq, 1)
-       ON CONFLICT (call_id) DO UPDATE SET last_event_type = @type, last_event_seq = @seq, events = events + 1`,
+       VALUES (?, ?, ?, ?, 1)
+       ON CONFLICT (call_id) DO UPDATE SET last_event_type = excluded.last_event_type,
+         last_event_seq = excluded.last_event_seq, events = events + 1`,
     ),
-    insertDelivery: db.prepare(
+    insertDelivery: prepare(
       `INSERT INTO ${t('p_deliveries')} (delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink,
          order_key, key_scope, status, attempts, round_failures, planned_at)
-       VALUES (@delivery_id, @seq, @event_id, @event_seq, @event_type, @rule_id, @action_index, @sink,
-         @order_key, @key_scope, 'pending', 0, 0, @planned_at)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?)`,
     ),
-    attempted: db.prepare(
-      `UPDATE ${t('p_deliveries')} SET status = @status, attempts = attempts + 1, round_failures = round_failures + @counted,
-         last_error = coalesce(@error, last_error), next_attempt_at = @retry_at, result = coalesce(@result, result)
-       WHERE delivery_id = @id RETURNING sink, order_key, key_scope`,
+    attempted: prepare(
+      `UPDATE ${t('p_deliveries')} SET status = ?, attempts = attempts + 1, round_failures = round_failures + ?,
+         last_error = coalesce(?, last_error), next_attempt_at = ?, result = coalesce(?, result)
+       WHERE delivery_id = ? RETURNING sink, order_key, key_scope`,
     ),
-    keyState: db.prepare(
+    keyState: prepare(
       `INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result)
-       VALUES (@sink, @order_key, @key_scope, @result) ON CONFLICT DO NOTHING`,
+       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
-    sinkSuccess: db.prepare(
-      `INSERT INTO ${t('p_sink_health')} (sink, last_success_at, consecutive_failures) VALUES (@sink, @at, 0)
-       ON CONFLICT (sink) DO UPDATE SET last_success_at = @at, consecutive_failures = 0`,
+    sinkSuccess: prepare(
+      `INSERT INTO ${t('p_sink_health')} (sink, last_success_at, consecutive_failures) VALUES (?, ?, 0)
+       ON CONFLICT (sink) DO UPDATE SET last_success_at = excluded.last_success_at, consecutive_failures = 0`,
     ),
-    sinkFailure: db.prepare(
-      `INSERT INTO ${t('p_sink_health')} (sink, last_error, last_error_at, consecutive_failures) VALUES (@sink, @error, @at, 1)
-       ON CONFLICT (sink) DO UPDATE SET last_error = @error, last_error_at = @at,
+    sinkFailure: prepare(
+      `INSERT INTO ${t('p_sink_health')} (sink, last_error, last_error_at, consecutive_failures) VALUES (?, ?, ?, 1)
+       ON CONFLICT (sink) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at,
          consecutive_failures = consecutive_failures + 1`,
     ),
-    dead: db.prepare(`UPDATE ${t('p_deliveries')} SET status = 'dead', next_attempt_at = NULL WHERE delivery_id = ?`),
-    retried: db.prepare(
+    dead: prepare(`UPDATE ${t('p_deliveries')} SET status = 'dead', next_attempt_at = NULL WHERE delivery_id = ?`),
+    retried: prepare(
       `UPDATE ${t('p_deliveries')} SET status = 'pending', next_attempt_at = NULL, round_failures = 0 WHERE delivery_id = ?`,
     ),
-  } satisfies Record<string, Statement>;
+  };
+}
+
+/** The live store: each write is its statement, straight away. */
+export function sqlStore(db: Database, schema = 'main'): ProjectionStore {
+  const s = sqlStatements(db, schema);
+  return {
+    countEvent: (eventType) => void s.countEvent.run(eventType),
+    upsertCall: (callId, orgId, type, seq) => void s.upsertCall.run(callId, orgId, type, seq),
+    insertDelivery: (row) => void s.insertDelivery.run(row),
+    attempted: (id, status, counted, error, retryAt, result) =>
+      s.attempted.get(status, counted, error, retryAt, result, id) as DeliveryKeys | undefined,
+    keyState: (sink, orderKey, keyScope, result) => void s.keyState.run(sink, orderKey, keyScope, result),
+    sinkSuccess: (sink, at) => void s.sinkSuccess.run(sink, at),
+    sinkFailure: (sink, at, error) => void s.sinkFailure.run(sink, error, at),
+    dead: (id) => void s.dead.run(id),
+    retried: (id) => void s.retried.run(id),
+  };
 }

@@ -1,0 +1,226 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DeliveryKeys, DeliveryRow, ProjectionStore } from '../project/apply-entry.js';
+
+/**
+ * A projection store for `replay --rebuild` and `--verify`: the projector (`projectInto`, the
+ * very function the live path runs) writes into bounded in-memory tables that fold the entries
+ * of one row together (a delivery's plan, attempts and dead letter become one INSERT instead of
+ * four statements), and rows go to the scratch tables when they age out or at `flush()`.
+ *
+ * Each method does in memory what its SQL twin in `sqlStore` does, and the property test
+ * (live vs rebuilt, rowids included) holds the two to it. Rows are first written in the order
+ * they were first created, so rowids come out as the live path made them; a row that aged out
+ * and is touched again is read back and later written with an UPDATE.
+ */
+
+/** Rows kept in memory per table before the oldest go to SQLite (a fixed memory bound). */
+const LIMIT = 2_000;
+/** Rows written at once when a table is full. */
+const EVICT = 500;
+
+interface Slot<R> {
+  row: R;
+  /** Not in SQLite yet: written with an INSERT. */
+  fresh: boolean;
+  /** In SQLite, changed since: written with an UPDATE. */
+  dirty: boolean;
+}
+
+class FoldTable<R> {
+  private readonly slots = new Map<unknown, Slot<R>>();
+  private unkeyed = 0;
+
+  constructor(
+    private readonly load: (key: unknown) => R | undefined,
+    private readonly insert: (row: R) => void,
+    private readonly update: (row: R) => void,
+  ) {}
+
+  /** The row with this primary key, from memory or else from SQLite; undefined if none. */
+  get(key: unknown): Slot<R> | undefined {
+    const slot = this.slots.get(key);
+    if (slot !== undefined || key === null || key === undefined) return slot;
+    const row = this.load(key);
+    if (row === undefined) return undefined;
+    return this.keep(key, { row, fresh: false, dirty: false });
+  }
+
+  /** A new row. A NULL key never conflicts in SQLite (a TEXT primary key allows NULLs): each is its own row. */
+  add(key: unknown, row: R): void {
+    if (key === null || key === undefined) key = { unkeyed: this.unkeyed++ };
+    else if (this.slots.has(key)) throw new Error(`fold: a second row for key ${String(key)}`);
+    this.keep(key, { row, fresh: true, dirty: false });
+  }
+
+  private keep(key: unknown, slot: Slot<R>): Slot<R> {
+    this.slots.set(key, slot);
+    if (this.slots.size > LIMIT) this.writeOldest(EVICT);
+    return slot;
+  }
+
+  private writeOldest(n: number): void {
+    for (const [key, slot] of this.slots) {
+      if (n-- <= 0) break;
+      this.write(slot);
+      this.slots.delete(key);
+    }
+  }
+
+  private write(slot: Slot<R>): void {
+    if (slot.fresh) this.insert(slot.row);
+    else if (slot.dirty) this.update(slot.row);
+  }
+
+  /** Writes every row held, in creation order, and forgets them. */
+  flush(): void {
+    for (const slot of this.slots.values()) this.write(slot);
+    this.slots.clear();
+  }
+}
+
+type Delivery = [
+  ...DeliveryRow,
+  status: string,
+  attempts: number,
+  round_failures: number,
+  last_error: string | null,
+  next_attempt_at: string | null,
+  result: string | null,
+];
+// indexes into Delivery: the row as planned, then the columns later entries change
+const SINK = 7, ORDER_KEY = 8, KEY_SCOPE = 9, STATUS = 11, ATTEMPTS = 12, ROUND_FAILURES = 13, LAST_ERROR = 14, NEXT_ATTEMPT_AT = 15, RESULT = 16;
+const DELIVERY_COLUMNS = `delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink, order_key, key_scope,
+  planned_at, status, attempts, round_failures, last_error, next_attempt_at, result`;
+
+type Call = [call_id: string, org_id: string, last_event_type: string, last_event_seq: number, events: number];
+type Health = [sink: string, last_success_at: string | null, last_error: string | null, last_error_at: string | null, consecutive_failures: number];
+
+export interface FoldStore extends ProjectionStore {
+  /** Writes every row still in memory to the scratch tables. */
+  flush(): void;
+}
+
+export function foldStore(db: Database, schema: string): FoldStore {
+  const t = (table: string) => `${schema}.${table}`;
+  const prepare = (sql: string): Statement<unknown[]> => db.prepare(sql);
+  const run = (statement: Statement<unknown[]>) => (row: unknown[]) => void statement.run(row);
+  const loader = (sql: string) => {
+    const statement = prepare(sql).raw();
+    return <R>(key: unknown) => statement.get(key) as R | undefined;
+  };
+
+  const events = new FoldTable<[string, number]>(
+    loader(`SELECT event_type, n FROM ${t('p_events_by_type')} WHERE event_type = ?`),
+    run(prepare(`INSERT INTO ${t('p_events_by_type')} (event_type, n) VALUES (?, ?)`)),
+    (row) => void updateEvents.run(row[1], row[0]),
+  );
+  const updateEvents = prepare(`UPDATE ${t('p_events_by_type')} SET n = ? WHERE event_type = ?`);
+  // A call or a key that aged out is not read back: the row in memory then holds what came
+  // since, and goes to SQLite as the same upsert the live path makes (the events since are
+  // added; a key taken already stays as it was). New rows are still first written in order.
+  const calls = new FoldTable<Call>(
+    () => undefined,
+    run(
+      prepare(
+        `INSERT INTO ${t('p_calls')} (call_id, org_id, last_event_type, last_event_seq, events) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (call_id) DO UPDATE SET last_event_type = excluded.last_event_type,
+           last_event_seq = excluded.last_event_seq, events = events + excluded.events`,
+      ),
+    ),
+    () => {},
+  );
+  const deliveries = new FoldTable<Delivery>(
+    loader(`SELECT ${DELIVERY_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`),
+    run(prepare(`INSERT INTO ${t('p_deliveries')} (${DELIVERY_COLUMNS}) VALUES (${Array(17).fill('?').join(', ')})`)),
+    (row) => void updateDelivery.run(row[STATUS], row[ATTEMPTS], row[ROUND_FAILURES], row[LAST_ERROR], row[NEXT_ATTEMPT_AT], row[RESULT], row[0]),
+  );
+  const updateDelivery = prepare(
+    `UPDATE ${t('p_deliveries')} SET status = ?, attempts = ?, round_failures = ?, last_error = ?, next_attempt_at = ?, result = ?
+     WHERE delivery_id = ?`,
+  );
+  const keyState = new FoldTable<[string, string, string, string | null]>(
+    () => undefined,
+    run(prepare(`INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)),
+    () => {},
+  );
+  const health = new FoldTable<Health>(
+    loader(`SELECT sink, last_success_at, last_error, last_error_at, consecutive_failures FROM ${t('p_sink_health')} WHERE sink = ?`),
+    run(prepare(`INSERT INTO ${t('p_sink_health')} (sink, last_success_at, last_error, last_error_at, consecutive_failures) VALUES (?, ?, ?, ?, ?)`)),
+    (row) => void updateHealth.run(row[1], row[2], row[3], row[4], row[0]),
+  );
+  const updateHealth = prepare(
+    `UPDATE ${t('p_sink_health')} SET last_success_at = ?, last_error = ?, last_error_at = ?, consecutive_failures = ? WHERE sink = ?`,
+  );
+
+  const delivery = (id: string) => deliveries.get(id);
+  return {
+    countEvent(eventType) {
+      const slot = events.get(eventType);
+      if (slot === undefined) return events.add(eventType, [eventType, 1]);
+      slot.row[1] += 1;
+      slot.dirty = true;
+    },
+    upsertCall(callId, orgId, type, seq) {
+      const slot = calls.get(callId);
+      if (slot === undefined) return calls.add(callId, [callId, orgId, type, seq, 1]);
+      const row = slot.row;
+      row[2] = type;
+      row[3] = seq;
+      row[4] += 1;
+      slot.dirty = true;
+    },
+    insertDelivery(row) {
+      deliveries.add(row[0], [...row, 'pending', 0, 0, null, null, null]);
+    },
+    attempted(id, status, counted, error, retryAt, result): DeliveryKeys | undefined {
+      const slot = delivery(id);
+      if (slot === undefined) return undefined;
+      const row = slot.row;
+      row[STATUS] = status;
+      row[ATTEMPTS] += 1;
+      row[ROUND_FAILURES] += counted;
+      if (error !== null) row[LAST_ERROR] = error;
+      row[NEXT_ATTEMPT_AT] = retryAt ?? null;
+      if (result !== null) row[RESULT] = result;
+      slot.dirty = true;
+      return { sink: row[SINK], order_key: row[ORDER_KEY] ?? null, key_scope: row[KEY_SCOPE] };
+    },
+    keyState(sink, orderKey, keyScope, result) {
+      const key = JSON.stringify([sink, orderKey, keyScope]);
+      if (keyState.get(key) === undefined) keyState.add(key, [sink, orderKey, keyScope, result]);
+    },
+    sinkSuccess(sink, at) {
+      const slot = health.get(sink);
+      if (slot === undefined) return health.add(sink, [sink, at, null, null, 0]);
+      slot.row[1] = at;
+      slot.row[4] = 0;
+      slot.dirty = true;
+    },
+    sinkFailure(sink, at, error) {
+      const slot = health.get(sink);
+      if (slot === undefined) return health.add(sink, [sink, null, error, at, 1]);
+      slot.row[2] = error;
+      slot.row[3] = at;
+      slot.row[4] += 1;
+      slot.dirty = true;
+    },
+    dead(id) {
+      const slot = delivery(id);
+      if (slot === undefined) return;
+      slot.row[STATUS] = 'dead';
+      slot.row[NEXT_ATTEMPT_AT] = null;
+      slot.dirty = true;
+    },
+    retried(id) {
+      const slot = delivery(id);
+      if (slot === undefined) return;
+      slot.row[STATUS] = 'pending';
+      slot.row[NEXT_ATTEMPT_AT] = null;
+      slot.row[ROUND_FAILURES] = 0;
+      slot.dirty = true;
+    },
+    flush() {
+      for (const table of [events, calls, deliveries, keyState, health]) table.flush();
+    },
+  };
+}
