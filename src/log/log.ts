@@ -34,6 +34,8 @@ export class Log {
   private readonly project: ApplyEntry;
   private readonly insert: Statement;
   private readonly setCheckpoint: Statement;
+  /** Read statements, prepared once each (the router reads once per batch). */
+  private readonly reads = new Map<string, Statement>();
   private readonly appendTx: Transaction<(groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]) => Appended[][]>;
 
   constructor(
@@ -80,26 +82,26 @@ export class Log {
   }
 
   checkpoint(name: string): number {
-    const row = this.db.prepare(`SELECT seq FROM p_checkpoints WHERE name = ?`).get(name) as { seq: number } | undefined;
+    const row = this.statement(`SELECT seq FROM p_checkpoints WHERE name = ?`).get(name) as { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
   lastSeq(): number {
-    const row = this.db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
+    const row = this.statement(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
     return row.seq ?? 0;
   }
 
   /** The body first logged for an event_id (to tell a true retry from a changed duplicate). */
   bodyOf(eventId: string): string | null {
-    const row = this.db
-      .prepare(`SELECT data ->> '$.body' AS body FROM entries WHERE dedupe_key = ?`)
+    const row = this
+      .statement(`SELECT data ->> '$.body' AS body FROM entries WHERE dedupe_key = ?`)
       .get(`event:${eventId}`) as { body: string } | undefined;
     return row?.body ?? null;
   }
 
   /** The newest entry of a type, if any. */
   lastOfType(type: string): Entry | undefined {
-    const row = this.db.prepare(`SELECT seq, type, at, data FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1`).get(type) as
+    const row = this.statement(`SELECT seq, type, at, data FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1`).get(type) as
       | Row
       | undefined;
     return row ? toEntry(row) : undefined;
@@ -119,10 +121,19 @@ export class Log {
       params.push(options.since);
     }
     params.push(options.limit ?? -1);
-    const rows = this.db
-      .prepare(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
+    const rows = this
+      .statement(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
       .all(...params) as Row[];
     return rows.map(toEntry);
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.reads.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.reads.set(sql, statement);
+    }
+    return statement;
   }
 
   close(): void {
