@@ -31,14 +31,23 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 export interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs `node dist/cli.js ...args` to completion (asynchronously: the relay keeps running). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+/**
+ * Runs `node SCRIPT ...args` to completion, collecting its output. Asynchronous on purpose:
+ * a relay in the calling process must keep answering while the child talks to it.
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -48,11 +57,16 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_00
       reject(new Error(`husky-relay ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs `node dist/cli.js ...args` to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+  return runScript(CLI, args, { env, timeoutMs });
 }
 
 export interface RelayChild {

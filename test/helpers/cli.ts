@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { runScript, type CliResult } from '../../src/demo/relay-child.js';
 
 /** The built CLI, as `husky-relay` runs it from `bin` (HUSKY_RELAY_TEST_CLI points at another build). */
 export const CLI = process.env['HUSKY_RELAY_TEST_CLI'] ?? fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -29,42 +30,15 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   return env;
 }
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
-/**
- * Runs `node dist/cli.js ...args` to completion. Asynchronous on purpose: a relay in this
- * process must keep answering while the child talks to it.
- */
+/** Runs `node dist/cli.js ...args` to completion, in `cwd`. */
 export function runCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number },
 ): Promise<CliResult> {
   assertBuilt();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd,
-      env: options.env ?? cliEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`husky-relay ${args.join(' ')} did not finish in ${options.timeoutMs ?? 10_000} ms\n${stderr}`));
-    }, options.timeoutMs ?? 10_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runScript(CLI, args, { env: options.env ?? cliEnv(), cwd: options.cwd, timeoutMs: options.timeoutMs ?? 10_000 });
 }
 
 export interface ServeProcess {
