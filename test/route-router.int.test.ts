@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Log } from '../src/log/log.js';
 import { deliveryId } from '../src/route/delivery-id.js';
-import { entriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { entriesOf, fixture, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
 /** Three plans per event: two on the console, one on a Slack thread (disabled: no token). */
@@ -240,5 +240,27 @@ describe('router: rules reload', () => {
     const messages = relay.lines.map((l) => String((JSON.parse(l) as { msg?: unknown }).msg));
     expect(messages.some((m) => m.includes('previous rules stay in force'))).toBe(true);
     expect(messages.some((m) => /rules\.yaml:\d+:\d+: unknown sink "consol" \(did you mean "console"\?\)/.test(m))).toBe(true);
+  });
+});
+
+describe('readiness and rules', () => {
+  it('/readyz says 503 while no rules are loaded, and events are still received and logged', async () => {
+    // Given a relay whose rules file does not load
+    const temp = tempDir();
+    const rules = writeRules(temp.dir, 'version: 1\nsinks: {}\nrules:\n  - id: r\n    on: call.completed\n    actions: [{ sink: nowhere }]\n');
+    const relay = await startRoutingRelay({ dir: temp.dir, rulesPath: rules });
+    try {
+      // When /readyz is asked and an event arrives
+      const ready = await fetch(`${relay.url}/readyz`);
+      const body = (await ready.json()) as { ok: boolean; reasons: string[] };
+      const seq = await postEvent(relay, fixture('call.completed'));
+      // Then the relay is not ready, says why, and the log still takes the event (the log comes first)
+      expect(ready.status).toBe(503);
+      expect(body.reasons.join(' ')).toContain('rules not loaded');
+      expect(relay.log.read(seq - 1)[0]?.type).toBe('event.received');
+    } finally {
+      await relay.stop();
+      temp.cleanup();
+    }
   });
 });

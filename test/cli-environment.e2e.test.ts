@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Log } from '../src/log/log.js';
+import { sign } from '../src/receive/verify-signature.js';
+import { assertBuilt, CLI, cliEnv, runCli, startServe, type ServeProcess } from './helpers/cli.js';
+import { makeEvent, SECRET, tempDir } from './helpers/relay.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/call.completed.json', import.meta.url));
+
+describe('the CLI and its environment (SPEC §2, §3)', () => {
+  let cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+  const temp = () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
+
+  it('reads .env from the working directory, and a variable already set wins', async () => {
+    // Given a .env that holds the webhook secret
+    const dir = temp();
+    writeFileSync(join(dir, '.env'), 'HUSKY_WEBHOOK_SECRET=from-dotenv\n');
+    const hmac = (secret: string) => createHmac('sha256', secret).update(readFileSync(FIXTURE)).digest('hex');
+    // When sign runs there, with and without the variable in the environment
+    const fromFile = await runCli(['sign', FIXTURE], { cwd: dir, env: cliEnv() });
+    const fromEnv = await runCli(['sign', FIXTURE], { cwd: dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: 'from-env' }) });
+    // Then .env supplies it, and the environment overrides it
+    expect(fromFile.stdout.trim()).toBe(hmac('from-dotenv'));
+    expect(fromEnv.stdout.trim()).toBe(hmac('from-env'));
+  });
+
+  it('log --follow prints entries appended after it started, one JSON object per line', async () => {
+    // Given a log with one event, and `log --follow --json` running on it
+    assertBuilt();
+    const dir = temp();
+    const dbPath = join(dir, 'relay.db');
+    const log = new Log(dbPath);
+    cleanups.push(() => log.close());
+    const received = (id: string) => ({
+      type: 'event.received' as const,
+      data: { event_id: id, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00Z', received_at: '2026-06-01T10:00:01Z', call_id: 'c', body: '{}' },
+    });
+    log.append([received('evt_before')]);
+    const child = spawn(process.execPath, [CLI, '--db', dbPath, 'log', '--follow', '--json'], { cwd: dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    const lines = createInterface({ input: child.stdout });
+    const ids: string[] = [];
+    const seen = new Promise<void>((resolve) =>
+      lines.on('line', (line) => {
+        ids.push((JSON.parse(line) as { data: { event_id: string } }).data.event_id);
+        if (ids.length === 1) log.append([received('evt_after')]); // appended while it follows
+        if (ids.length === 2) resolve();
+      }),
+    );
+    // When an entry is appended while it runs
+    await seen;
+    // Then both come out, in order
+    expect(ids).toEqual(['evt_before', 'evt_after']);
+  });
+
+  it('serve --max-body sets the largest body accepted', async () => {
+    // Given serve started with a 1 KiB limit
+    const dir = temp();
+    const serve: ServeProcess = await startServe({
+      dbPath: join(dir, 'relay.db'),
+      cwd: dir,
+      env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: join(dir, 'none.yaml') }),
+      args: ['--max-body', '1KiB'],
+    });
+    cleanups.push(async () => {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    });
+    const post = (body: string) =>
+      fetch(serve.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) }, body });
+    // When a small and a 2 KiB event are posted
+    const small = await post(makeEvent());
+    const large = await post(makeEvent({}, { summary: 'x'.repeat(2048) }));
+    // Then the small one is stored and the large one refused as too large
+    expect(small.status).toBe(200);
+    expect(large.status).toBe(413);
+    expect(await large.json()).toEqual({ error: 'payload_too_large' });
+  });
+});
