@@ -129,6 +129,22 @@ describe('per-sink concurrency and rate limit', () => {
     expect(receiver.maxInFlight()).toBe(2);
   });
 
+  it('a rules reload while an attempt is in flight keeps the sink flowing at its concurrency', async () => {
+    // Given a slow receiver behind a sink with concurrency 1, and an attempt in flight
+    receiver = await startSlowReceiver({ delayMs: 150 });
+    const rules = httpRules(receiver.url, '    concurrency: 1');
+    const relay = await start(rules);
+    await postEvent(relay, makeEvent({}, { call_id: 'c0' }));
+    await until(() => receiver!.received.length === 1, { what: 'the first request to be in flight' });
+    // When the rules file changes meanwhile (a new hash: sinks are built again)
+    writeRules(dir, `${rules}# edited\n`);
+    await relay.pipeline!.rules.reload('SIGHUP');
+    for (let i = 1; i < 4; i++) await postEvent(relay, makeEvent({}, { call_id: `c${i}` }));
+    // Then every delivery still goes out, one at a time
+    await until(() => allHaveStatus(relay.log, 'succeeded', 4), { what: 'four deliveries to succeed after the reload' });
+    expect(receiver.maxInFlight()).toBe(1);
+  });
+
   it('spaces requests by rate_limit.per_second on the relay clock', async () => {
     // Given one request a second, no burst, and a clock the test moves
     fake = await startFakeHttp();

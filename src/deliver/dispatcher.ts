@@ -26,12 +26,8 @@ export interface DispatcherOptions {
   observe?: (sink: string, outcome: string, seconds: number) => void;
 }
 
-interface SinkRuntime {
-  sink: Sink;
-  config: SinkConfig;
-  policy: RetryPolicy;
-  concurrency: number;
-  bucket: TokenBucket | null;
+/** What a sink's traffic has done so far: kept across rules reloads, never rebuilt. */
+interface SinkState {
   /** Attempts started and not yet recorded: never picked again meanwhile. */
   inFlight: Map<string, Promise<void>>;
   /** Attempts waiting on the sink: what `concurrency` limits (recording them is not). */
@@ -39,6 +35,18 @@ interface SinkRuntime {
   /** After a 429 the whole sink waits, not just the delivery that got it. */
   pausedUntil: number;
   rateLimitedInARow: number;
+  /** The token bucket, and the `rate_limit` it was made for (a changed limit makes a new one). */
+  bucket: TokenBucket | null;
+  bucketFor: string;
+}
+
+/** A sink as the current rules file configures it. */
+interface SinkRuntime {
+  sink: Sink;
+  config: SinkConfig;
+  policy: RetryPolicy;
+  concurrency: number;
+  state: SinkState;
 }
 
 /**
@@ -51,6 +59,8 @@ export class Dispatcher {
   private readonly now: () => number;
   private readonly random: () => number;
   private sinks = new Map<string, SinkRuntime>();
+  /** By sink name, for every sink ever configured: a reload neither forgets nor resets it. */
+  private readonly states = new Map<string, SinkState>();
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -68,8 +78,6 @@ export class Dispatcher {
     for (const [name, loaded] of Object.entries(rules.sinks)) {
       if (!loaded.enabled) continue;
       const { config } = loaded;
-      const old = this.sinks.get(name);
-      const rate = config.rate_limit;
       next.set(name, {
         sink: createSink(name, config, this.o.env, {
           now: this.now,
@@ -78,15 +86,26 @@ export class Dispatcher {
         config,
         policy: { ...rules.retry, ...config.retry },
         concurrency: config.concurrency ?? DEFAULT_CONCURRENCY,
-        bucket: rate ? new TokenBucket(rate.per_second, rate.burst ?? Math.max(1, rate.per_second), this.now()) : null,
-        inFlight: old?.inFlight ?? new Map(),
-        sending: old?.sending ?? 0,
-        pausedUntil: old?.pausedUntil ?? 0,
-        rateLimitedInARow: old?.rateLimitedInARow ?? 0,
+        state: this.stateOf(name, config),
       });
     }
     this.sinks = next;
     this.wake();
+  }
+
+  private stateOf(name: string, config: SinkConfig): SinkState {
+    let state = this.states.get(name);
+    if (!state) {
+      state = { inFlight: new Map(), sending: 0, pausedUntil: 0, rateLimitedInARow: 0, bucket: null, bucketFor: '' };
+      this.states.set(name, state);
+    }
+    const rate = config.rate_limit;
+    const bucketFor = JSON.stringify(rate ?? null);
+    if (bucketFor !== state.bucketFor) {
+      state.bucket = rate ? new TokenBucket(rate.per_second, rate.burst ?? Math.max(1, rate.per_second), this.now()) : null;
+      state.bucketFor = bucketFor;
+    }
+    return state;
   }
 
   /** Something may be due: look soon (coalesced). */
@@ -104,17 +123,17 @@ export class Dispatcher {
     const now = this.now();
     let nextLook = now + (this.o.pollMs ?? 500);
     for (const [name, rt] of this.sinks) {
-      if (rt.pausedUntil > now) {
-        nextLook = Math.min(nextLook, rt.pausedUntil);
+      if (rt.state.pausedUntil > now) {
+        nextLook = Math.min(nextLook, rt.state.pausedUntil);
         continue;
       }
-      const free = rt.concurrency - rt.sending;
+      const free = rt.concurrency - rt.state.sending;
       if (free > 0) {
-        for (const d of this.due.list(name, now, free + rt.inFlight.size)) {
-          if (rt.inFlight.has(d.delivery_id)) continue;
-          if (rt.sending >= rt.concurrency) break;
-          if (rt.bucket && !rt.bucket.tryTake(now)) {
-            nextLook = Math.min(nextLook, now + rt.bucket.waitMs(now));
+        for (const d of this.due.list(name, now, free + rt.state.inFlight.size)) {
+          if (rt.state.inFlight.has(d.delivery_id)) continue;
+          if (rt.state.sending >= rt.concurrency) break;
+          if (rt.state.bucket && !rt.state.bucket.tryTake(now)) {
+            nextLook = Math.min(nextLook, now + rt.state.bucket.waitMs(now));
             break;
           }
           this.start(rt, d);
@@ -135,10 +154,10 @@ export class Dispatcher {
         this.o.logger.error({ delivery_id: d.delivery_id, err: error.message }, 'could not record an attempt; it will be repeated');
       })
       .finally(() => {
-        rt.inFlight.delete(d.delivery_id);
+        rt.state.inFlight.delete(d.delivery_id);
         this.wake();
       });
-    rt.inFlight.set(d.delivery_id, run);
+    rt.state.inFlight.set(d.delivery_id, run);
   }
 
   private async attempt(rt: SinkRuntime, d: DueDelivery): Promise<void> {
@@ -146,23 +165,23 @@ export class Dispatcher {
     const keyState = this.due.keyStateOf(d);
     const attempt = d.attempts + 1;
     const started = performance.now();
-    rt.sending += 1;
+    rt.state.sending += 1;
     let outcome: AttemptOutcome;
     try {
       outcome = await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, signal: this.abort.signal });
     } finally {
-      rt.sending -= 1;
+      rt.state.sending -= 1;
       this.wake(); // a slot is free while this attempt is being recorded
     }
     const durationMs = performance.now() - started;
     const rateLimited = outcome.outcome === 'failed' && outcome.error.kind === 'rate_limited';
-    rt.rateLimitedInARow = rateLimited ? rt.rateLimitedInARow + 1 : 0;
+    rt.state.rateLimitedInARow = rateLimited ? rt.state.rateLimitedInARow + 1 : 0;
     const now = this.now();
     const entries = decide(outcome, {
       deliveryId: d.delivery_id,
       attempt,
       failuresBefore: d.round_failures,
-      rateLimitedInARow: rt.rateLimitedInARow,
+      rateLimitedInARow: rt.state.rateLimitedInARow,
       durationMs,
       policy: rt.policy,
       now,
@@ -171,7 +190,7 @@ export class Dispatcher {
     await this.o.commit.append(entries);
     const first = entries[0]!;
     if (rateLimited && first.type === 'delivery.attempted' && first.data.retry_at) {
-      rt.pausedUntil = Date.parse(first.data.retry_at);
+      rt.state.pausedUntil = Date.parse(first.data.retry_at);
     }
     const kind = outcome.outcome === 'succeeded' ? 'succeeded' : entries.length > 1 ? 'dead' : outcome.error.kind;
     this.o.observe?.(rt.sink.name, kind, durationMs / 1000);
@@ -188,7 +207,7 @@ export class Dispatcher {
   /** Attempts in flight, for shutdown and status. */
   inFlight(): number {
     let n = 0;
-    for (const rt of this.sinks.values()) n += rt.inFlight.size;
+    for (const state of this.states.values()) n += state.inFlight.size;
     return n;
   }
 
@@ -199,7 +218,8 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    const running = [...this.sinks.values()].flatMap((rt) => [...rt.inFlight.values()]);
+    // every sink's, also one a reload removed while its attempts ran
+    const running = [...this.states.values()].flatMap((state) => [...state.inFlight.values()]);
     if (running.length === 0) return;
     const all = Promise.allSettled(running);
     const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
