@@ -80,7 +80,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     logger,
     now: options.now,
     metrics,
-    ready: () => readiness(log, commit, pipeline),
+    ready: () => readiness(commit, pipeline),
   });
 
   const server = app.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
@@ -115,22 +115,20 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 const FAILED_COMMIT_MEMORY_MS = 10_000;
 
 /**
- * Writable means a write lock can be taken, the connection is not read-only, and no commit
- * has failed lately (a full disk shows only when a commit fails). The memory of a failed
- * commit fades, so a balancer that took the relay out brings it back to try again.
+ * Writable means the writer can take the write lock, its connection is not read-only, and no
+ * commit has failed lately (a full disk shows only when a commit fails). The memory of a
+ * failed commit fades, so a balancer that took the relay out brings it back to try again.
+ * The probe runs on the writer thread: a lock held by another process must never stall the
+ * event loop that answers webhooks.
  */
-function readiness(log: Log, commit: GroupCommit, pipeline: Pipeline | null): { ok: boolean; reasons: string[] } {
+async function readiness(commit: GroupCommit, pipeline: Pipeline | null): Promise<{ ok: boolean; reasons: string[] }> {
   const reasons: string[] = [];
   if (pipeline && !pipeline.rules.current) reasons.push(`rules not loaded: fix ${pipeline.rules.path} (see the log)`);
   const failed = commit.lastError;
   if (failed && Date.now() - commit.lastErrorAt < FAILED_COMMIT_MEMORY_MS) {
     reasons.push(`the last commit failed: ${failed.message}`);
   }
-  try {
-    if (log.db.pragma('query_only', { simple: true })) throw new Error('the database connection is read-only');
-    log.db.exec('BEGIN IMMEDIATE; ROLLBACK');
-  } catch (error) {
-    reasons.push(`log not writable: ${(error as Error).message}`);
-  }
+  const notWritable = await commit.probe();
+  if (notWritable) reasons.push(`log not writable: ${notWritable}`);
   return { ok: reasons.length === 0, reasons };
 }

@@ -109,6 +109,24 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
     expect(await readyz(relay)).toBe(200);
   });
 
+  it('a lock held elsewhere never stalls the event loop: /healthz answers while /readyz waits', async () => {
+    // Given another connection that holds the write lock
+    locker = new Database(relay.dbPath);
+    locker.exec('BEGIN IMMEDIATE');
+    // When /readyz is asked (it waits up to the busy timeout for the lock) and /healthz right after
+    let readyDone = false;
+    const ready = readyz(relay).then((status) => {
+      readyDone = true;
+      return status;
+    });
+    const health = await rawRequest(relay.url, { method: 'GET', path: '/healthz' });
+    // Then /healthz has its answer before /readyz gives up, and /readyz says not ready
+    expect(health.status).toBe(200);
+    expect(readyDone).toBe(false);
+    expect(await ready).toBe(503);
+    locker.exec('ROLLBACK');
+  });
+
   it('concurrent requests caught by one failed commit all get 503 and none is stored', async () => {
     // Given a database that refuses writes
     await pragma(relay, 'query_only = 1');

@@ -128,6 +128,15 @@ export class GroupCommit {
    * `max_page_count = N`) and returns its value. Pragmas are per connection, so setting them
    * on another connection of the same file does not change what the writer does.
    */
+  /**
+   * Why the log cannot be written now, or null if it can: the writer tries to take the write
+   * lock, on its own thread, between commits. (`/readyz`)
+   */
+  async probe(): Promise<string | null> {
+    const reply = await this.request({ kind: 'probe' });
+    return reply.ok ? null : reply.error.message;
+  }
+
   async debugPragma(pragma: string): Promise<unknown> {
     const reply = await this.request({ kind: 'pragma', pragma });
     if (!reply.ok) throw fromWriterError(reply.error);

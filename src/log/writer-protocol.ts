@@ -30,6 +30,8 @@ export type WriterRequest =
     }
   /** Test hook: `PRAGMA …` on the writer's own connection (pragmas are per connection). */
   | { id: number; kind: 'pragma'; pragma: string }
+  /** Can the writer take the write lock now? (`/readyz`) Waits behind other processes' locks, not the event loop. */
+  | { id: number; kind: 'probe' }
   | { id: number; kind: 'close' };
 
 /** A request before the main thread numbers it. */

@@ -35,7 +35,11 @@ port.on('message', (request: WriterRequest) => {
       return;
     }
     if (!log) throw openError;
-    if (request.kind === 'pragma') {
+    if (request.kind === 'probe') {
+      if (log.db.pragma('query_only', { simple: true })) throw new Error('the write connection is read-only');
+      log.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      reply = { id: request.id, ok: true, value: null };
+    } else if (request.kind === 'pragma') {
       reply = { id: request.id, ok: true, value: log.db.pragma(request.pragma, { simple: true }) };
     } else {
       at = request.at;

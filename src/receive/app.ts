@@ -7,7 +7,7 @@ import { receiveWebhook, type ReceiveOptions } from './receive-webhook.js';
 export interface AppOptions extends Omit<ReceiveOptions, 'observe'> {
   metrics: Metrics;
   /** 200 on /readyz only while this says so (log writable, rules loaded). */
-  ready: () => { ok: boolean; reasons: string[] };
+  ready: () => Promise<{ ok: boolean; reasons: string[] }>;
   logger: Logger;
 }
 
@@ -36,8 +36,8 @@ export function createApp(options: AppOptions): Koa {
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });
-  router.get('/readyz', (ctx) => {
-    const { ok, reasons } = options.ready();
+  router.get('/readyz', async (ctx) => {
+    const { ok, reasons } = await options.ready();
     ctx.status = ok ? 200 : 503;
     ctx.body = ok ? { ok: true } : { ok: false, reasons };
   });
