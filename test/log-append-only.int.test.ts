@@ -219,15 +219,39 @@ describe('GroupCommit', () => {
   });
 
   it('writes appends made in one tick in one transaction, answering each with its seq', async () => {
-    // Given a group commit that reports its batches
+    // Given a group commit that reports its transactions, its writer thread started
     const batches: Array<{ size: number; lastSeq: number | null }> = [];
     const commit = groupCommit(({ size, lastSeq }) => batches.push({ size, lastSeq }));
+    await commit.probe();
     // When 50 appends are made in one tick
     const results = await Promise.all(Array.from({ length: 50 }, () => commit.appendOne(received())));
-    // Then they resolve with consecutive seqs, in call order, from one commit
+    // Then they resolve with consecutive seqs, in call order; the first may go at once to the
+    // idle writer, every other one shares a single transaction
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => ({ seq: i + 1, duplicate: false })));
-    expect(batches).toEqual([{ size: 50, lastSeq: 50 }]);
+    expect([[{ size: 50, lastSeq: 50 }], [{ size: 1, lastSeq: 1 }, { size: 49, lastSeq: 50 }]]).toContainEqual(batches);
     expect(log.read(0)).toHaveLength(50);
+  });
+
+  it('appends made while a commit is in flight share the next transaction', async () => {
+    // Given a writer held up in a commit (another connection holds the write lock)
+    const batches: number[] = [];
+    const commit = groupCommit(({ size }) => batches.push(size));
+    await commit.probe();
+    log.db.exec('BEGIN IMMEDIATE');
+    const first = commit.appendOne(received());
+    // When 20 more appends are made meanwhile, one per loop turn
+    const more: Promise<Appended>[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      more.push(commit.appendOne(received()));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    log.db.exec('COMMIT');
+    await Promise.all([first, ...more]);
+    // Then whatever queued behind the commit in flight is written in one transaction after
+    // it (how many joined the held-up one depends on when the writer thread woke)
+    expect(batches.length).toBeLessThanOrEqual(2);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(21);
+    expect(log.read(0)).toHaveLength(21);
   });
 
   it('answers only after the commit: nothing resolves before the entries are readable', async () => {
@@ -244,12 +268,35 @@ describe('GroupCommit', () => {
     expect(seen).toEqual([5, 5, 5, 5, 5]);
   });
 
-  it('a later tick makes a new batch', async () => {
+  it('an append after the last commit has returned gets a transaction of its own', async () => {
     const batches: number[] = [];
     const commit = groupCommit(({ size }) => batches.push(size));
     await Promise.all([commit.appendOne(received()), commit.appendOne(received())]);
+    const before = batches.length;
     await commit.appendOne(received());
-    expect(batches).toEqual([2, 1]);
+    expect(batches.slice(before)).toEqual([1]);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
+  it('the writer starts the next commit on its own, even while the event loop is busy', async () => {
+    // Given a commit posted in one loop turn and another append posted in the next
+    const commit = groupCommit();
+    const first = commit.appendOne(received());
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = commit.appendOne(received());
+    await new Promise((resolve) => setImmediate(resolve));
+    // When this thread is blocked (a burst of requests being parsed, say) and never reads
+    // the writer's answer to the first commit
+    const deadline = Date.now() + 5000;
+    while (log.read(0).length < 2 && Date.now() < deadline) {
+      // blocked: only the writer thread can make progress here
+    }
+    // Then the second append is already committed: the writer did not wait for this thread
+    expect(log.read(0)).toHaveLength(2);
+    await expect(Promise.all([first, second])).resolves.toEqual([
+      { seq: 1, duplicate: false },
+      { seq: 2, duplicate: false },
+    ]);
   });
 
   it('a failed commit rejects every caller in the batch with LogUnavailableError and stores none', async () => {

@@ -3,7 +3,17 @@ import type { Worker } from 'node:worker_threads';
 import { LogUnavailableError } from '../errors.js';
 import type { Appended, Checkpoint, LogOptions } from './log.js';
 import type { NewEntry } from './types.js';
-import type { WriterCall, WriterError, WriterReply, WriterRequest } from './writer-protocol.js';
+import {
+  MAX_COMMIT_ENTRIES,
+  WRITER_BUSY,
+  WRITER_IDLE,
+  type CallReply,
+  type CommitReply,
+  type WriterCall,
+  type WriterError,
+  type WriterReply,
+  type WriterRequest,
+} from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
 
 interface Waiter {
@@ -13,16 +23,15 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-/** The most entries one transaction takes; a longer queue commits in several. */
-const MAX_BATCH = 2000;
-
 export interface CommitStats {
+  /** Entries in the transaction. */
   size: number;
+  /** How long the transaction took on the writer thread. */
   ms: number;
   lastSeq: number | null;
 }
 
-type Pending = (reply: WriterReply) => void;
+type Answer = (reply: CallReply) => void;
 
 /** Live group commits by database file, for `GroupCommit.forPath` (tests). */
 const live = new Map<string, GroupCommit>();
@@ -37,18 +46,24 @@ const live = new Map<string, GroupCommit>();
  *
  * The SQLite work runs on a dedicated writer thread (`writer-worker`) that owns the write
  * connection, so the event loop keeps reading and answering requests while a commit's fsync
- * is in flight. At most one commit is in flight; everything that queues meanwhile goes into
- * the next one, which starts the moment the writer answers. When the writer is idle, the
- * first append starts a commit at the end of the current loop turn (setImmediate: no timer,
- * so no added latency at low load), so requests read in the same turn share it.
+ * is in flight. The writer forms the batches itself: when it is free it commits everything
+ * that has arrived, so it never waits for this thread before starting the next commit. Appends
+ * reach it at the end of the loop turn that made them (setImmediate: no timer, so no added
+ * latency at low load), all of that turn's together; but when the writer is idle, an append is
+ * posted at once (a flag in shared memory tells), so a long turn, a burst of requests being
+ * parsed, does not leave the writer waiting for its end.
  */
 export class GroupCommit {
+  /** Appends of this loop turn, not yet posted. */
   private queue: Waiter[] = [];
   private scheduled = false;
-  /** The batch the writer is committing now, if any. */
-  private inFlight: Waiter[] | null = null;
+  /** Posted commit requests by id, until the writer answers them. */
+  private readonly posted = new Map<number, Waiter[]>();
+  /** Posted pragma/probe/close requests by id. */
+  private readonly asked = new Map<number, Answer>();
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
+  /** `WRITER_IDLE` or `WRITER_BUSY`, shared with the writer thread (see `WriterInit.state`). */
+  private readonly writerState = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -83,13 +98,18 @@ export class GroupCommit {
         return;
       }
       this.queue.push({ entries, checkpoint, resolve, reject });
-      if (this.inFlight === null && !this.scheduled) {
+      // the writer is waiting for work: it gets this now, not at the end of the loop turn
+      if (Atomics.compareExchange(this.writerState, 0, WRITER_IDLE, WRITER_BUSY) === WRITER_IDLE) {
+        this.post();
+        return;
+      }
+      if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate runs after the I/O callbacks of this loop turn: every request
-        // that arrived meanwhile joins the batch.
+        // that arrived meanwhile goes with it.
         setImmediate(() => {
           this.scheduled = false;
-          this.startCommit();
+          this.post();
         });
       }
     });
@@ -100,15 +120,14 @@ export class GroupCommit {
     return appended!;
   }
 
-  /** Resolves once everything queued so far is committed (or failed) and the writer is idle. */
+  /** Resolves once everything appended so far is committed (or failed). */
   drain(): Promise<void> {
-    if (this.inFlight === null && this.queue.length === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.drained.push(resolve));
-    if (this.inFlight === null) this.startCommit();
-    return done;
+    this.post();
+    if (this.posted.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
-  /** Waits for the commit in flight, commits what is queued, then stops the writer. Shutdown. */
+  /** Commits what is appended, waits for it, then stops the writer. Shutdown. */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       await this.drain();
@@ -118,9 +137,18 @@ export class GroupCommit {
       if (!worker) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.ref();
-      await this.request({ kind: 'close' }).catch(() => {});
+      await this.ask({ kind: 'close' }).catch(() => {});
       await exited;
     })());
+  }
+
+  /**
+   * Why the log cannot be written now, or null if it can: the writer tries to take the write
+   * lock, on its own thread, between commits. (`/readyz`)
+   */
+  async probe(): Promise<string | null> {
+    const reply = await this.ask({ kind: 'probe' });
+    return reply.ok ? null : reply.error.message;
   }
 
   /**
@@ -128,117 +156,146 @@ export class GroupCommit {
    * `max_page_count = N`) and returns its value. Pragmas are per connection, so setting them
    * on another connection of the same file does not change what the writer does.
    */
-  /**
-   * Why the log cannot be written now, or null if it can: the writer tries to take the write
-   * lock, on its own thread, between commits. (`/readyz`)
-   */
-  async probe(): Promise<string | null> {
-    const reply = await this.request({ kind: 'probe' });
-    return reply.ok ? null : reply.error.message;
-  }
-
   async debugPragma(pragma: string): Promise<unknown> {
-    const reply = await this.request({ kind: 'pragma', pragma });
+    const reply = await this.ask({ kind: 'pragma', pragma });
     if (!reply.ok) throw fromWriterError(reply.error);
-    return 'value' in reply ? reply.value : undefined;
+    return reply.value;
   }
 
-  private startCommit(): void {
-    if (this.inFlight !== null) return;
-    if (this.queue.length === 0) {
-      this.notifyDrained();
-      return;
-    }
-    const batch = this.takeBatch();
-    this.inFlight = batch;
-    const started = performance.now();
-    // flattened: one object less per group for the structured clone to walk
-    const entries: NewEntry[] = [];
-    const counts: number[] = [];
-    const checkpoints: { group: number; checkpoint: Checkpoint }[] = [];
-    for (let g = 0; g < batch.length; g += 1) {
-      const waiter = batch[g]!;
-      counts.push(waiter.entries.length);
-      if (waiter.checkpoint) checkpoints.push({ group: g, checkpoint: waiter.checkpoint });
-      for (const entry of waiter.entries) entries.push(entry);
-    }
-    this.request({ kind: 'commit', at: this.now().toISOString(), entries, counts, checkpoints }).then(
-      (reply) => this.committed(batch, started, reply),
-      (error: Error) => this.committed(batch, started, { id: 0, ok: false, error: { name: error.name, message: error.message } }),
-    );
-  }
-
-  private committed(batch: Waiter[], started: number, reply: WriterReply): void {
-    this.inFlight = null;
-    // the writer is idle: what queued meanwhile goes at once, while this batch is answered
-    this.startCommit();
-    if (!reply.ok) {
-      const cause = fromWriterError(reply.error);
-      const unavailable = new LogUnavailableError(`log commit failed: ${cause.message}`, { cause });
-      // read-only and locked show in the readiness probe itself; a full disk or an I/O
-      // error only when a commit fails, so those are remembered
-      const code = reply.error.code ?? '';
-      if (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR')) {
-        this.lastError = unavailable;
-        this.lastErrorAt = Date.now();
+  /** Sends this turn's appends to the writer, in requests of at most one transaction's size. */
+  private post(): void {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      const at = this.now().toISOString();
+      // flattened: one object less per group for the structured clone to walk
+      const entries: NewEntry[] = [];
+      const counts: number[] = [];
+      const checkpoints: { group: number; checkpoint: Checkpoint }[] = [];
+      for (let g = 0; g < batch.length; g += 1) {
+        const waiter = batch[g]!;
+        counts.push(waiter.entries.length);
+        if (waiter.checkpoint) checkpoints.push({ group: g, checkpoint: waiter.checkpoint });
+        for (const entry of waiter.entries) entries.push(entry);
       }
-      for (const waiter of batch) waiter.reject(unavailable);
-      return;
+      const id = this.nextId++;
+      const worker = this.writer();
+      if (!worker) {
+        this.failed(batch, { name: 'Error', message: 'the log is closed' });
+        continue;
+      }
+      this.posted.set(id, batch);
+      this.referenced(worker);
+      worker.postMessage({ kind: 'commit', id, at, entries, counts, checkpoints } satisfies WriterRequest);
     }
-    this.lastError = null;
-    const seqs = 'seqs' in reply ? reply.seqs : [];
-    let lastSeq: number | null = null;
-    let i = 0;
-    // the ack follows the commit, never precedes it
-    for (const waiter of batch) {
-      const appended: Appended[] = [];
-      for (let k = 0; k < waiter.entries.length; k += 1) {
-        const seq = seqs[i++] ?? 0;
-        if (seq === 0) appended.push({ seq: null, duplicate: true });
-        else {
-          appended.push({ seq, duplicate: false });
-          lastSeq = seq;
+  }
+
+  private committed(reply: CommitReply): void {
+    const batches: Waiter[][] = [];
+    for (const id of reply.ids) {
+      const batch = this.posted.get(id);
+      if (batch === undefined) continue;
+      this.posted.delete(id);
+      batches.push(batch);
+    }
+    if (!reply.ok) {
+      this.failed(batches.flat(), reply.error);
+    } else {
+      this.lastError = null;
+      const { seqs } = reply;
+      let lastSeq: number | null = null;
+      let i = 0;
+      // the ack follows the commit, never precedes it
+      for (const batch of batches) {
+        for (const waiter of batch) {
+          const appended: Appended[] = [];
+          for (let k = 0; k < waiter.entries.length; k += 1) {
+            const seq = seqs[i++] ?? 0;
+            if (seq === 0) appended.push({ seq: null, duplicate: true });
+            else {
+              appended.push({ seq, duplicate: false });
+              lastSeq = seq;
+            }
+          }
+          waiter.resolve(appended);
         }
       }
-      waiter.resolve(appended);
+      this.onCommit({ size: i, ms: reply.ms, lastSeq });
     }
-    this.onCommit({ size: i, ms: performance.now() - started, lastSeq });
+    this.settled();
   }
 
-  private notifyDrained(): void {
+  private failed(waiters: Waiter[], error: WriterError): void {
+    const cause = fromWriterError(error);
+    const unavailable = new LogUnavailableError(`log commit failed: ${cause.message}`, { cause });
+    // read-only and locked show in the readiness probe itself; a full disk or an I/O
+    // error only when a commit fails, so those are remembered
+    const code = error.code ?? '';
+    if (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR')) {
+      this.lastError = unavailable;
+      this.lastErrorAt = Date.now();
+    }
+    for (const waiter of waiters) waiter.reject(unavailable);
+  }
+
+  /** After an answer: tell `drain` when nothing is left, and let an idle writer not hold the process. */
+  private settled(): void {
+    if (this.posted.size > 0) return;
     for (const resolve of this.drained.splice(0)) resolve();
+    // closing, the thread stays referenced until it has exited, or the process could end first
+    if (this.asked.size === 0 && !this.closed) this.worker?.unref();
   }
 
-  private request(message: WriterCall): Promise<WriterReply> {
+  private ask(message: WriterCall & { kind: 'pragma' | 'probe' | 'close' }): Promise<CallReply> {
     const id = this.nextId++;
-    if (this.closed && message.kind !== 'close') {
-      return Promise.resolve({ id, ok: false, error: { name: 'Error', message: 'the log is closed' } });
+    const worker = this.closed && message.kind !== 'close' ? undefined : this.writer();
+    if (!worker) {
+      return Promise.resolve({ kind: 'answered', id, ok: false, error: { name: 'Error', message: 'the log is closed' } });
     }
-    const worker = (this.worker ??= this.spawn());
     return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ ...message, id } as WriterRequest);
+      this.asked.set(id, resolve);
+      this.referenced(worker);
+      worker.postMessage({ ...message, id } satisfies WriterRequest);
     });
+  }
+
+  /** The writer thread, started again if it was lost; none once closed. */
+  private writer(): Worker | undefined {
+    if (this.closed && this.worker === undefined) return undefined;
+    return (this.worker ??= this.spawn());
+  }
+
+  /** A request in flight keeps the process alive; an idle writer does not. */
+  private referenced(worker: Worker): void {
+    if (this.posted.size + this.asked.size === 1) worker.ref();
   }
 
   private spawn(): Worker {
-    const worker = spawnWriter({ path: this.path, busyTimeoutMs: this.options.busyTimeoutMs });
+    // busy until the new thread says otherwise: appends wait for the end of the turn meanwhile
+    Atomics.store(this.writerState, 0, WRITER_BUSY);
+    const worker = spawnWriter({ path: this.path, busyTimeoutMs: this.options.busyTimeoutMs, state: this.writerState.buffer as SharedArrayBuffer });
     // idle, the writer does not keep the process alive; a request in flight does
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
-      const pending = this.pending.get(reply.id);
-      if (!pending) return;
-      this.pending.delete(reply.id);
-      // closing, the thread stays referenced until it has exited, or the process could end first
-      if (this.pending.size === 0 && !this.closed) worker.unref();
-      pending(reply);
+      if (reply.kind === 'committed') {
+        this.committed(reply);
+        return;
+      }
+      const answer = this.asked.get(reply.id);
+      if (!answer) return;
+      this.asked.delete(reply.id);
+      answer(reply);
+      this.settled();
     });
     const lost = (why: string) => {
       if (this.worker === worker) this.worker = undefined;
-      const failed = [...this.pending.entries()];
-      this.pending.clear();
-      for (const [id, pending] of failed) pending({ id, ok: false, error: { name: 'Error', message: why } });
+      const error: WriterError = { name: 'Error', message: why };
+      const batches = [...this.posted.values()];
+      this.posted.clear();
+      this.failed(batches.flat(), error);
+      const asked = [...this.asked.entries()];
+      this.asked.clear();
+      for (const [id, answer] of asked) answer({ kind: 'answered', id, ok: false, error });
+      this.settled();
     };
     worker.on('error', (error) => lost(`the writer thread failed: ${error.message}`));
     worker.on('exit', (code) => lost(`the writer thread exited (${code})`));
@@ -248,7 +305,7 @@ export class GroupCommit {
   private takeBatch(): Waiter[] {
     let size = 0;
     let i = 0;
-    while (i < this.queue.length && (i === 0 || size + this.queue[i]!.entries.length <= MAX_BATCH)) {
+    while (i < this.queue.length && (i === 0 || size + this.queue[i]!.entries.length <= MAX_COMMIT_ENTRIES)) {
       size += this.queue[i]!.entries.length;
       i += 1;
     }
