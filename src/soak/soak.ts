@@ -124,18 +124,38 @@ const status = async (): Promise<StatusReport> => {
   if (result.code !== 0) throw new Error(`status --json failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as StatusReport;
 };
+/**
+ * The relay's V8 heap, from its own `/metrics`: used (live objects and garbage not yet
+ * collected) and total (what V8 holds), so a rising RSS can be told apart from live objects
+ * piling up.
+ */
+const heap = async (): Promise<{ used: number; total: number } | undefined> => {
+  try {
+    const text = await (await fetch(`${relay.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^husky_relay_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes') };
+  } catch {
+    return undefined;
+  }
+};
 const started = Date.now();
-const rss: { at: number; mb: number }[] = [];
+const rss: { at: number; mb: number; heapUsed?: number; heapTotal?: number }[] = [];
 let sampling = false;
 const sampler = setInterval(() => {
   if (sampling) return;
   sampling = true;
   const mb = relay.rssMb();
-  rss.push({ at: Date.now() - started, mb });
-  void status()
+  const sample: (typeof rss)[number] = { at: Date.now() - started, mb };
+  rss.push(sample);
+  void heap()
+    .then((h) => {
+      sample.heapUsed = h?.used;
+      sample.heapTotal = h?.total;
+      return status();
+    })
     .then((s) => {
       const d = s.deliveries;
-      say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  events ${s.events.total}  deliveries: ${d.succeeded} succeeded, ${d.pending} pending, ${d.retrying} retrying, ${d.dead} dead`);
+      say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  heap ${sample.heapUsed?.toFixed(0) ?? '?'}/${sample.heapTotal?.toFixed(0) ?? '?'} MB  events ${s.events.total}  deliveries: ${d.succeeded} succeeded, ${d.pending} pending, ${d.retrying} retrying, ${d.dead} dead`);
     })
     .catch((error: Error) => say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  (status failed: ${error.message})`))
     .finally(() => (sampling = false));
@@ -166,7 +186,9 @@ try {
   const repeated = [...accepted.accepted.values()].filter((n) => n > 1).length;
   const tally = (t: FaultTally) => `${t.requests} requests, 429×${t.rateLimited} 500×${t.serverError} hang×${t.hang}`;
   const mbs = rss.map((s) => s.mb);
-  const perMinute = rss.filter((_, i) => i % 12 === 11).map((s) => `${clock(s.at)} ${s.mb.toFixed(0)}`);
+  const minutely = rss.filter((_, i) => i % 12 === 11);
+  const perMinute = minutely.map((s) => `${clock(s.at)} ${s.mb.toFixed(0)}`);
+  const heapPerMinute = minutely.map((s) => `${clock(s.at)} ${s.heapUsed?.toFixed(0) ?? '?'}/${s.heapTotal?.toFixed(0) ?? '?'}`);
 
   say(
     '',
@@ -183,6 +205,7 @@ try {
     `              audit ${tally(faults.audit.tally)}`,
     `  receiver    the HTTP receiver accepted ${distinct} distinct webhook-ids (audit succeeded ${result.bySink['audit']?.succeeded ?? 0}); ${repeated} came more than once (at-least-once)`,
     `  RSS (MB)    first ${mbs[0]?.toFixed(0)}, max ${Math.max(...mbs).toFixed(0)}, last ${mbs[mbs.length - 1]?.toFixed(0)}; per minute: ${perMinute.join(', ')}`,
+    `  heap (MB)   used/total per minute: ${heapPerMinute.join(', ')}`,
     `  LOST        ${result.lost}${result.lost === 0 ? '' : '  ← acked-missing + never-planned + still-pending'}`,
   );
   if (result.lost > 0 || counts.failed > 0) exitCode = 1;
