@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { startFakeHttp } from '../demo/fake-http.js';
 import { startFakeHubspot } from '../demo/fake-hubspot.js';
 import { startFakeSlack } from '../demo/fake-slack.js';
-import { childEnv, freePort, runCli, startRelayChild, waitFor } from '../demo/relay-child.js';
+import { childEnv, freePort, ROOT, runCli, startRelayChild, waitFor } from '../demo/relay-child.js';
 import type { StatusReport } from '../project/queries.js';
 import { audit } from './audit.js';
 import { countAccepted, randomFaults, type FaultRates, type FaultTally } from './chaos.js';
@@ -17,7 +17,11 @@ import { calls, CONTACT_EMAILS, percentile, sendStream } from './traffic.js';
  * that fail at random (429 + Retry-After 1, 500, hangs past the 2 s timeout), RSS sampled
  * every 5 s; then it settles and counts. Exit 1 if anything acked or planned is lost.
  * Not part of `npm test`: it takes minutes and measures, it does not assert timings.
+ * The relay runs with the Node options of `deploy/husky-relay.service` (its heap bound), so
+ * the RSS it reports is the deployed one; `--node-options` overrides them.
  */
+const UNIT = join(ROOT, 'deploy', 'husky-relay.service');
+const deployedNodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync(UNIT, 'utf8'))?.[1] ?? '';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,6 +32,7 @@ const { values: args } = parseArgs({
     'p500': { type: 'string', default: '0.02' },
     'phang': { type: 'string', default: '0.001' },
     'log-level': { type: 'string', default: 'info' },
+    'node-options': { type: 'string', default: deployedNodeOptions },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -115,9 +120,10 @@ const env = childEnv({
   AUDIT_SECRET: 'whsec_c29hay1zb2FrLXNvYWstc29haw==',
   LOG_LEVEL: args['log-level']!,
 });
-const relay = await startRelayChild({ port: await freePort(), env, logFile: relayLog });
-say(`soak: ${minutes} min at ${rate} events/s → ${relay.url} (pid ${relay.process.pid}); faults per request: ` +
-  `429 ${rates.rateLimited}, 500 ${rates.serverError}, hang ${rates.hang}; work dir ${dir}`);
+const nodeOptions = args['node-options']!;
+const relay = await startRelayChild({ port: await freePort(), env: { ...env, NODE_OPTIONS: nodeOptions }, logFile: relayLog });
+say(`soak: ${minutes} min at ${rate} events/s → ${relay.url} (pid ${relay.process.pid}, NODE_OPTIONS "${nodeOptions}"); ` +
+  `faults per request: 429 ${rates.rateLimited}, 500 ${rates.serverError}, hang ${rates.hang}; work dir ${dir}`);
 
 const status = async (): Promise<StatusReport> => {
   const result = await runCli(['status', '--json'], env, 60_000);
