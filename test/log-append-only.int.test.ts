@@ -223,8 +223,13 @@ describe('GroupCommit', () => {
     const batches: Array<{ size: number; lastSeq: number | null }> = [];
     const commit = groupCommit(({ size, lastSeq }) => batches.push({ size, lastSeq }));
     await commit.probe();
-    // When 50 appends are made in one tick
-    const results = await Promise.all(Array.from({ length: 50 }, () => commit.appendOne(received())));
+    // When 50 appends are made in one tick (another connection holds the write lock meanwhile,
+    // so however this thread is scheduled, the writer cannot finish a commit in the middle)
+    log.db.exec('BEGIN IMMEDIATE');
+    const pending = Promise.all(Array.from({ length: 50 }, () => commit.appendOne(received())));
+    await new Promise((resolve) => setImmediate(resolve));
+    log.db.exec('COMMIT');
+    const results = await pending;
     // Then they resolve with consecutive seqs, in call order; the first may go at once to the
     // idle writer, every other one shares a single transaction
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => ({ seq: i + 1, duplicate: false })));
