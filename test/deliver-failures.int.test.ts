@@ -248,4 +248,27 @@ describe('permanent failures: dead at once, with the reason', () => {
     expect(entriesOf(relay.log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['no_contact: HubSpot: no contact for email nobody@example.com']);
     expect(hubspot.objects.calls.size).toBe(0);
   });
+
+  it('`retry --dead --sink slack` re-drives every dead Slack delivery and leaves the other sinks\' dead ones', async () => {
+    // Given two dead Slack deliveries and a dead HubSpot one
+    slack.failNext({ slackError: 'channel_not_found' }, { times: 2 });
+    const first = await completed();
+    const second = await completed();
+    await postEvent(relay, fixture('call.answered', (e) => void (e.data.contact_email = 'nobody@example.com')));
+    await until(() => deliveriesOf(relay.log, { status: 'dead' }).length === 3, { what: 'three dead deliveries' });
+    // When the operator re-drives the dead ones of Slack only
+    const cli = await runCli(['--db', relay.dbPath, 'retry', '--dead', '--sink', 'slack'], { cwd: dir, env: cliEnv() });
+    // Then both Slack deliveries go again and succeed; HubSpot's stays dead
+    expect(cli).toMatchObject({ code: 0, stdout: 're-driven: 2 deliveries\n' });
+    await until(() => statusOf(relay.log, first) === 'succeeded' && statusOf(relay.log, second) === 'succeeded', {
+      what: 'the re-driven Slack deliveries to succeed',
+      timeoutMs: 8000,
+    });
+    expect(deliveriesOf(relay.log, { sink: 'hubspot' }).map((d) => d.status)).toEqual(['dead']);
+    expect(entriesOf(relay.log, 'delivery.retried').map((e) => e.data)).toEqual([
+      { delivery_id: expect.any(String), reason: 're-driven with --dead --sink slack' },
+      { delivery_id: expect.any(String), reason: 're-driven with --dead --sink slack' },
+    ]);
+    expect(new Set(entriesOf(relay.log, 'delivery.retried').map((e) => e.data.delivery_id))).toEqual(new Set([first, second]));
+  });
 });
