@@ -1,4 +1,4 @@
-import { startFakeServer, type Chaos, type Fault, type FaultOptions, type RecordedRequest, type Reply } from './fake-server.js';
+import { startFakeServer, type FakeControls, type Fault, type RecordedRequest, type Reply } from './fake-server.js';
 
 /**
  * A fake HubSpot CRM v3 for `@hubspot/api-client` (point `basePath` at `url`). Keeps contacts,
@@ -27,21 +27,16 @@ export interface FakeAssociation {
   associationTypeId: number;
 }
 
-export interface FakeHubspot {
+export interface FakeHubspot extends FakeControls {
   /** Base for `basePath`: `http://127.0.0.1:PORT`. */
   readonly url: string;
-  readonly requests: RecordedRequest[];
   readonly objects: Record<HubspotObjectType, Map<string, FakeHubspotObject>>;
   /** Every association given in a create body. */
   readonly associations: FakeAssociation[];
   /** Adds a contact; returns its id. */
   seedContact(properties: Record<string, string>): string;
   /** A fault with `status` and no `body` gets a HubSpot-shaped error body. */
-  failNext(fault: Fault, options?: FaultOptions): void;
-  /** Random faults, decided per request (see `Chaos`). */
-  chaos(pick: Chaos | null): void;
-  reset(): void;
-  close(): Promise<void>;
+  failNext: FakeControls['failNext'];
 }
 
 export interface FakeHubspotOptions {

@@ -55,16 +55,20 @@ export interface FakeServerOptions {
   record?: boolean;
 }
 
-export interface FakeServer {
-  /** `http://127.0.0.1:PORT` */
-  readonly origin: string;
+/** What every fake offers besides its own API: the recorded requests, faults, reset, close. */
+export interface FakeControls {
   readonly requests: RecordedRequest[];
   failNext(fault: Fault, options?: FaultOptions): void;
-  /** Consulted after the queued faults of `failNext`; `null` turns it off. */
+  /** Random faults, decided per request (see `Chaos`); `null` turns them off. */
   chaos(pick: Chaos | null): void;
-  /** Forget recorded requests and pending faults. */
+  /** Forget recorded requests, pending faults, and what the fake stored. */
   reset(): void;
   close(): Promise<void>;
+}
+
+export interface FakeServer extends FakeControls {
+  /** `http://127.0.0.1:PORT` */
+  readonly origin: string;
 }
 
 interface PendingFault {

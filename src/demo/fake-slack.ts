@@ -1,4 +1,4 @@
-import { startFakeServer, type Chaos, type Fault, type FaultOptions, type RecordedRequest, type Reply } from './fake-server.js';
+import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } from './fake-server.js';
 
 /**
  * A fake Slack Web API for `@slack/web-api` (point `slackApiUrl` at `url`). Implements
@@ -25,22 +25,17 @@ export interface FakeSlackMessage {
   versions: { text?: string; blocks?: unknown }[];
 }
 
-export interface FakeSlack {
+export interface FakeSlack extends FakeControls {
   /** Base for `slackApiUrl`, ending in `/api/`. */
   readonly url: string;
   /** Every request received, in order; `body` holds the form fields as sent (blocks as a JSON string). */
-  readonly requests: RecordedRequest[];
+  readonly requests: FakeControls['requests'];
   /** Messages as they are now (edits applied), in posting order. */
   readonly messages: FakeSlackMessage[];
   /** Channel name or id → id. */
   channelId(name: string): string;
   /** Id → the name it was first posted to (`#sales`), or the id itself. */
   channelName(id: string): string;
-  failNext(fault: Fault, options?: FaultOptions): void;
-  /** Random faults, decided per request (see `Chaos`). */
-  chaos(pick: Chaos | null): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export interface FakeSlackOptions {
