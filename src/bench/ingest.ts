@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from '../receive/verify-signature.js';
+import { percentile, sendStream, type SoakEvent } from '../soak/traffic.js';
 import { startChild } from './processes.js';
 
 const SECRET = 'bench-secret';
@@ -37,12 +38,12 @@ function signedEvent(request: autocannon.Request): autocannon.Request {
   return { ...request, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } };
 }
 
-async function load(url: string, seconds: number, rate?: number): Promise<LoadResult> {
+/** As many requests as 32 connections can make, each sent when the previous one is answered. */
+async function load(url: string, seconds: number): Promise<LoadResult> {
   const result = await autocannon({
     url: `${url}/webhooks/husky`,
     connections: 32,
     duration: seconds,
-    overallRate: rate,
     requests: [{ setupRequest: signedEvent }],
   });
   return {
@@ -51,6 +52,39 @@ async function load(url: string, seconds: number, rate?: number): Promise<LoadRe
     p99_ms: result.latency.p99,
     non_2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+  };
+}
+
+function* uniqueEvents(): Generator<SoakEvent> {
+  for (let i = 1; ; i++) {
+    const event_id = `evt_steady_${process.pid}_${i}`;
+    const body = JSON.stringify({
+      event_id,
+      event_type: 'call.completed',
+      created_at: '2026-06-01T10:00:00Z',
+      org_id: 'org_bench',
+      data: { call_id: `call_steady_${i % 5000}`, agent_id: 'agent_alpha', status: 'completed', duration_seconds: 124, summary: 'Customer confirmed appointment.' },
+    });
+    yield { event_id, event_type: 'call.completed', body };
+  }
+}
+
+/**
+ * `rate` events a second, spread evenly (the soak's sender: what is owed every 10 ms), at most
+ * 32 in flight. Not autocannon's `overallRate`: that sends each connection's whole quota for
+ * a second at once, then waits for the next second, so it measures a burst at full speed once
+ * a second; and it "corrects" its latencies with an interval of 1 ms, adding samples of every
+ * latency above 1 ms.
+ */
+async function steady(url: string, seconds: number, rate: number): Promise<LoadResult> {
+  const counts = await sendStream({ url: `${url}/webhooks/husky`, secret: SECRET, rate, durationMs: seconds * 1000, events: uniqueEvents(), maxInFlight: 32 });
+  return {
+    requests_per_s: Math.round(counts.acked.size / seconds),
+    p50_ms: Math.round(percentile(counts.latencies, 50) * 10) / 10,
+    p99_ms: Math.round(percentile(counts.latencies, 99) * 10) / 10,
+    // every retry follows an answer other than 200 (or a broken connection); failed ones ran out of retries
+    non_2xx: counts.retries,
+    errors: counts.failed + counts.behind,
   };
 }
 
@@ -71,14 +105,14 @@ export async function benchIngest(seconds: number): Promise<IngestResult> {
     );
     await load(relay.url, 1);
     const relayLoad = await load(relay.url, seconds);
-    const steady = await load(relay.url, seconds, 1000);
+    const steadyLoad = await steady(relay.url, seconds, 1000);
     const relayRss = relay.peakRssMb();
     await relay.stop();
     return {
       bare_koa: { ...bareLoad, peak_rss_mb: bareRss },
       relay: { ...relayLoad, peak_rss_mb: relayRss },
       ratio: Math.round((relayLoad.requests_per_s / bareLoad.requests_per_s) * 100) / 100,
-      steady_1000: steady,
+      steady_1000: steadyLoad,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
