@@ -144,6 +144,26 @@ const heap = async (): Promise<{ used: number; total: number } | undefined> => {
     return undefined;
   }
 };
+/**
+ * Ack latency as the relay itself measures it (`husky_relay_ingest_seconds`, request in to
+ * answer out): the bucket bounds that hold the 50th and 99th percentile. The sender's own
+ * figure also holds this process's event loop, which serves the fake sinks too.
+ */
+const relayLatency = async (): Promise<{ p50: string; p99: string } | undefined> => {
+  try {
+    const text = await (await fetch(`${relay.url}/metrics`)).text();
+    const buckets = [...text.matchAll(/^husky_relay_ingest_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
+    const total = buckets[buckets.length - 1]?.n ?? 0;
+    if (total === 0) return undefined;
+    const bound = (p: number) => {
+      const le = buckets.find((b) => b.n >= (p / 100) * total)!.le;
+      return le === '+Inf' ? `> ${buckets[buckets.length - 2]!.le} s` : `≤ ${Number(le) * 1000} ms`;
+    };
+    return { p50: bound(50), p99: bound(99) };
+  } catch {
+    return undefined;
+  }
+};
 const started = Date.now();
 const rss: { at: number; mb: number; heapUsed?: number; heapTotal?: number }[] = [];
 let sampling = false;
@@ -187,6 +207,7 @@ try {
 
   const result = await audit(env, counts.acked, expectedFor);
   const final = await status();
+  const measured = await relayLatency();
   const code = await relay.stop();
   const distinct = accepted.accepted.size;
   const repeated = [...accepted.accepted.values()].filter((n) => n > 1).length;
@@ -200,7 +221,8 @@ try {
     '',
     `RESULT (${minutes} min at ${rate}/s, settled ${settled ? 'in' : 'NOT within'} ${(settleMs / 1000).toFixed(0)} s, relay exit ${code})`,
     `  events      sent ${counts.sent}, acked ${counts.acked.size} (${counts.duplicates} as duplicates after a retry), send failures ${counts.failed}, resends ${counts.retries}, sender behind ${counts.behind}×`,
-    `              ack latency p50 ${percentile(counts.latencies, 50).toFixed(1)} ms, p99 ${percentile(counts.latencies, 99).toFixed(1)} ms`,
+    `              ack latency p50 ${percentile(counts.latencies, 50).toFixed(1)} ms, p99 ${percentile(counts.latencies, 99).toFixed(1)} ms at the sender; ` +
+      (measured ? `p50 ${measured.p50}, p99 ${measured.p99} in the relay` : 'the relay\'s own figure could not be read'),
     `              in the log ${result.eventsInLog} (status: ${final.events.total}); acked but missing ${result.ackedMissing}`,
     `  deliveries  planned ${result.planned} (the rules call for ${result.expectedPlanned}); never planned ${result.unplanned}`,
     `              succeeded ${result.byStatus.succeeded}, dead ${result.byStatus.dead}, retrying ${result.byStatus.retrying}, pending ${result.byStatus.pending}`,
