@@ -70,7 +70,7 @@ function* uniqueEvents(): Generator<SoakEvent> {
 }
 
 /**
- * `rate` events a second, spread evenly (the soak's sender: what is owed every 10 ms), at most
+ * `rate` events a second, spread evenly (the soak's sender: what is owed every millisecond), at most
  * 32 in flight. Not autocannon's `overallRate`: that sends each connection's whole quota for
  * a second at once, then waits for the next second, so it measures a burst at full speed once
  * a second; and it "corrects" its latencies with an interval of 1 ms, adding samples of every
