@@ -11,6 +11,9 @@ import { registerStateGauges } from './project/gauges.js';
 import { createApp } from './receive/app.js';
 import type { SinkEnvironment } from './sinks/types.js';
 
+/** How long an idle keep-alive connection stays open: longer than Caddy's 2 minutes. */
+export const KEEP_ALIVE_MS = 125_000;
+
 export interface RelayOptions {
   dbPath: string;
   secrets: () => readonly string[];
@@ -84,6 +87,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   });
 
   const server = app.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
+  // A reverse proxy keeps idle connections to the relay open for reuse (Caddy 2 min, nginx's
+  // upstream keepalive 60 s). Node closes them after 5 s by default, and a proxy that sends a
+  // POST into a connection just closed answers 502 without retrying it. Idle connections stay
+  // open longer than either proxy keeps them, so the proxy is the one that closes; the header
+  // timeout stays above it so it cannot end an idle connection first.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   await once(server, 'listening');
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address === '0.0.0.0' ? '127.0.0.1' : address;
