@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { LogUnavailableError } from '../errors.js';
-import type { Appended, Checkpoint, LogOptions } from './log.js';
+import type { Appended, Checkpoint, CommitGroup, LogOptions } from './log.js';
 import type { NewEntry } from './types.js';
 import {
   MAX_COMMIT_ENTRIES,
@@ -16,9 +16,7 @@ import {
 } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
 
-interface Waiter {
-  entries: NewEntry[];
-  checkpoint?: Checkpoint;
+interface Waiter extends CommitGroup {
   resolve: (appended: Appended[]) => void;
   reject: (error: Error) => void;
 }

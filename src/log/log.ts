@@ -11,6 +11,12 @@ export interface Checkpoint {
   seq: number;
 }
 
+/** One caller's entries in a group commit, and the checkpoint they advance, if any. */
+export interface CommitGroup {
+  entries: NewEntry[];
+  checkpoint?: Checkpoint;
+}
+
 export interface LogOptions extends OpenLogOptions {
   /** The clock that stamps `at`. Tests inject one. */
   now?: () => Date;
@@ -36,7 +42,7 @@ export class Log {
   private readonly setCheckpoint: Statement;
   /** Read statements, prepared once each (the router reads once per batch). */
   private readonly reads = new Map<string, Statement>();
-  private readonly appendTx: Transaction<(groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]) => Appended[][]>;
+  private readonly appendTx: Transaction<(groups: CommitGroup[]) => Appended[][]>;
 
   constructor(
     readonly path: string,
@@ -51,7 +57,7 @@ export class Log {
     this.setCheckpoint = this.db.prepare(
       `INSERT INTO p_checkpoints (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
     );
-    this.appendTx = this.db.transaction((groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]) => {
+    this.appendTx = this.db.transaction((groups: CommitGroup[]) => {
       const at = this.now().toISOString();
       return groups.map(({ entries, checkpoint }) => {
         const results = entries.map((entry): Appended => {
@@ -77,7 +83,7 @@ export class Log {
   }
 
   /** Several appends in one transaction (group commit): all of them, or none. */
-  appendBatch(groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[]): Appended[][] {
+  appendBatch(groups: CommitGroup[]): Appended[][] {
     return this.appendTx.immediate(groups);
   }
 

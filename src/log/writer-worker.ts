@@ -1,6 +1,5 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { Log, type Checkpoint } from './log.js';
-import type { NewEntry } from './types.js';
+import { Log, type CommitGroup } from './log.js';
 import {
   MAX_COMMIT_ENTRIES,
   WRITER_BUSY,
@@ -81,7 +80,7 @@ function commit(batch: CommitRequest[]): void {
     if (!log) throw openError;
     const started = performance.now();
     at = batch[batch.length - 1]!.at;
-    const groups: { entries: NewEntry[]; checkpoint?: Checkpoint }[] = [];
+    const groups: CommitGroup[] = [];
     for (const request of batch) toGroups(request, groups);
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
@@ -118,7 +117,7 @@ function answer(request: Exclude<WriterRequest, CommitRequest>): void {
 }
 
 /** A commit request's groups, back from their flattened form (see `WriterRequest`), added to `into`. */
-function toGroups({ entries, counts, checkpoints }: CommitRequest, into: { entries: NewEntry[]; checkpoint?: Checkpoint }[]): void {
+function toGroups({ entries, counts, checkpoints }: CommitRequest, into: CommitGroup[]): void {
   const first = into.length;
   let offset = 0;
   for (const count of counts) {
