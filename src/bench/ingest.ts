@@ -24,17 +24,24 @@ export interface IngestResult {
   steady_1000: LoadResult;
 }
 
+/** The bench's `call.completed`, the n-th of a phase named `phase` (unique across runs). */
+function benchEvent(phase: string, n: number): SoakEvent {
+  const event_id = `evt_${phase}_${process.pid}_${n}`;
+  const body = JSON.stringify({
+    event_id,
+    event_type: 'call.completed',
+    created_at: '2026-06-01T10:00:00Z',
+    org_id: 'org_bench',
+    data: { call_id: `call_${phase}_${n % 5000}`, agent_id: 'agent_alpha', status: 'completed', duration_seconds: 124, summary: 'Customer confirmed appointment.' },
+  });
+  return { event_id, event_type: 'call.completed', body };
+}
+
 let n = 0;
 /** A signed, unique event per request: what HuskyVoice sends, never a duplicate. */
 function signedEvent(request: autocannon.Request): autocannon.Request {
   n += 1;
-  const body = JSON.stringify({
-    event_id: `evt_bench_${process.pid}_${n}`,
-    event_type: 'call.completed',
-    created_at: '2026-06-01T10:00:00Z',
-    org_id: 'org_bench',
-    data: { call_id: `call_${n % 5000}`, agent_id: 'agent_alpha', status: 'completed', duration_seconds: 124, summary: 'Customer confirmed appointment.' },
-  });
+  const { body } = benchEvent('bench', n);
   return { ...request, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } };
 }
 
@@ -56,17 +63,7 @@ async function load(url: string, seconds: number): Promise<LoadResult> {
 }
 
 function* uniqueEvents(): Generator<SoakEvent> {
-  for (let i = 1; ; i++) {
-    const event_id = `evt_steady_${process.pid}_${i}`;
-    const body = JSON.stringify({
-      event_id,
-      event_type: 'call.completed',
-      created_at: '2026-06-01T10:00:00Z',
-      org_id: 'org_bench',
-      data: { call_id: `call_steady_${i % 5000}`, agent_id: 'agent_alpha', status: 'completed', duration_seconds: 124, summary: 'Customer confirmed appointment.' },
-    });
-    yield { event_id, event_type: 'call.completed', body };
-  }
+  for (let i = 1; ; i++) yield benchEvent('steady', i);
 }
 
 /**

@@ -80,7 +80,6 @@ export async function sendStream(options: {
   durationMs: number;
   events: Iterator<SoakEvent>;
   maxInFlight?: number;
-  onTick?: (counts: SendCounts) => void;
 }): Promise<SendCounts> {
   const counts: SendCounts = { sent: 0, acked: new Set(), duplicates: 0, failed: 0, retries: 0, latencies: [], behind: 0 };
   const maxInFlight = options.maxInFlight ?? 512;
@@ -126,7 +125,6 @@ export async function sendStream(options: {
         const p = post(next.value).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
-      options.onTick?.(counts);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await Promise.all(inFlight);
