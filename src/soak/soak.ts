@@ -130,19 +130,23 @@ const status = async (): Promise<StatusReport> => {
   if (result.code !== 0) throw new Error(`status --json failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as StatusReport;
 };
-/**
- * The relay's V8 heap, from its own `/metrics`: used (live objects and garbage not yet
- * collected) and total (what V8 holds), so a rising RSS can be told apart from live objects
- * piling up.
- */
-const heap = async (): Promise<{ used: number; total: number } | undefined> => {
+/** The relay's own `/metrics` text, or undefined while it cannot be read. */
+const metricsText = async (): Promise<string | undefined> => {
   try {
-    const text = await (await fetch(`${relay.url}/metrics`)).text();
-    const value = (name: string) => Number(new RegExp(`^husky_relay_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes') };
+    return await (await fetch(`${relay.url}/metrics`)).text();
   } catch {
     return undefined;
   }
+};
+/**
+ * The relay's V8 heap: used (live objects and garbage not yet collected) and total (what V8
+ * holds), so a rising RSS can be told apart from live objects piling up.
+ */
+const heap = async (): Promise<{ used: number; total: number } | undefined> => {
+  const text = await metricsText();
+  if (text === undefined) return undefined;
+  const value = (name: string) => Number(new RegExp(`^husky_relay_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes') };
 };
 /**
  * Ack latency as the relay itself measures it (`husky_relay_ingest_seconds`, request in to
@@ -150,19 +154,15 @@ const heap = async (): Promise<{ used: number; total: number } | undefined> => {
  * figure also holds this process's event loop, which serves the fake sinks too.
  */
 const relayLatency = async (): Promise<{ p50: string; p99: string } | undefined> => {
-  try {
-    const text = await (await fetch(`${relay.url}/metrics`)).text();
-    const buckets = [...text.matchAll(/^husky_relay_ingest_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
-    const total = buckets[buckets.length - 1]?.n ?? 0;
-    if (total === 0) return undefined;
-    const bound = (p: number) => {
-      const le = buckets.find((b) => b.n >= (p / 100) * total)!.le;
-      return le === '+Inf' ? `> ${buckets[buckets.length - 2]!.le} s` : `≤ ${Number(le) * 1000} ms`;
-    };
-    return { p50: bound(50), p99: bound(99) };
-  } catch {
-    return undefined;
-  }
+  const text = await metricsText();
+  const buckets = [...(text ?? '').matchAll(/^husky_relay_ingest_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
+  const total = buckets[buckets.length - 1]?.n ?? 0;
+  if (total === 0) return undefined;
+  const bound = (p: number) => {
+    const le = buckets.find((b) => b.n >= (p / 100) * total)!.le;
+    return le === '+Inf' ? `> ${buckets[buckets.length - 2]!.le} s` : `≤ ${Number(le) * 1000} ms`;
+  };
+  return { p50: bound(50), p99: bound(99) };
 };
 const started = Date.now();
 const rss: { at: number; mb: number; heapUsed?: number; heapTotal?: number }[] = [];
