@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../src/receive/verify-signature.js';
+import { rawRequest } from './helpers/http.js';
 import { SECRET, makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
 
 describe('POST /webhooks/husky', () => {
@@ -45,26 +46,16 @@ describe('keep-alive connections', () => {
   it('keeps an idle connection open past Node 5 s default, so a proxy reusing it gets an answer, not a reset', async () => {
     relay = await startTestRelay();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const signed = (body: string) => ({ 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) });
+    const post = (body: string) =>
+      rawRequest(relay.url, { path: '/webhooks/husky', headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) }, body, agent });
     try {
-      const first = await post(agent, relay.url, makeEvent());
+      const first = await post(makeEvent());
       expect(first).toMatchObject({ status: 200, reused: false });
       await new Promise((resolve) => setTimeout(resolve, 6000));
-      const second = await post(agent, relay.url, makeEvent());
+      const second = await post(makeEvent());
       expect(second).toMatchObject({ status: 200, reused: true });
     } finally {
       agent.destroy();
-    }
-
-    function post(via: Agent, url: string, body: string): Promise<{ status: number; reused: boolean }> {
-      return new Promise((resolve, reject) => {
-        const req = request(`${url}/webhooks/husky`, { method: 'POST', agent: via, headers: signed(body) }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
     }
   }, 15_000);
 });

@@ -1,6 +1,5 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeHttp } from '../src/demo/fake-http.js';
 import { verifySignature } from '../src/receive/verify-signature.js';
 import { sendStream, type SoakEvent } from '../src/soak/traffic.js';
 import { SECRET, makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
@@ -41,37 +40,24 @@ describe('sendStream', () => {
   });
 
   it('sends again after an answer other than 200 or one that is not JSON, and counts it acked only then', async () => {
+    // Given a receiver whose first answer is a 500 and whose second is a proxy's HTML page
+    const receiver = await startFakeHttp();
+    receiver.failNext({ status: 500 });
+    receiver.failNext({ status: 200, body: '<html>proxy</html>', headers: { 'content-type': 'text/html' } });
     const supply = [...events(3)];
-    const [refused, mangled] = [supply[0]!.event_id, supply[1]!.event_id];
-    const seen: string[] = [];
-    let unsigned = 0;
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        if (!verifySignature(body, String(req.headers['x-husky-signature']), [SECRET])) unsigned += 1;
-        const id = (JSON.parse(body.toString()) as { event_id: string }).event_id;
-        seen.push(id);
-        const first = seen.filter((s) => s === id).length === 1;
-        if (id === refused && first) res.writeHead(500).end('{"error":"boom"}');
-        else if (id === mangled && first) res.writeHead(200, { 'content-type': 'text/html' }).end('<html>proxy</html>');
-        else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"seq":1}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
     try {
-      const counts = await sendStream({ url: `http://127.0.0.1:${port}/webhooks/husky`, secret: SECRET, rate: 1000, durationMs: 20, events: supply[Symbol.iterator]() });
-
+      // When three events are sent
+      const counts = await sendStream({ url: receiver.url, secret: SECRET, rate: 1000, durationMs: 20, events: supply[Symbol.iterator]() });
+      // Then the two that got those answers are sent again, and all three end up acked
       expect(counts.sent).toBe(3);
       expect(counts.acked).toEqual(new Set(supply.map((e) => e.event_id)));
       expect(counts.retries).toBe(2);
       expect(counts.failed).toBe(0);
-      expect(seen).toHaveLength(5);
-      expect(unsigned).toBe(0);
+      const sends = receiver.requests.map((r) => (r.body as { event_id: string }).event_id);
+      expect(supply.map((e) => sends.filter((id) => id === e.event_id).length).sort()).toEqual([1, 2, 2]);
+      expect(receiver.requests.every((r) => verifySignature(Buffer.from(r.rawBody), r.headers['x-husky-signature'] ?? '', [SECRET]))).toBe(true);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await receiver.close();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 
 export interface RawAnswer {
   status: number;
@@ -6,6 +6,8 @@ export interface RawAnswer {
   text: string;
   /** The body parsed as JSON, or undefined if it is not JSON. */
   body: any;
+  /** The request went over a connection an earlier request had opened (see `RawRequest.agent`). */
+  reused: boolean;
 }
 
 export interface RawRequest {
@@ -16,11 +18,13 @@ export interface RawRequest {
   body?: Buffer | string;
   /** Send the body with `Transfer-Encoding: chunked` and no Content-Length. */
   chunked?: boolean;
+  /** Connections to reuse (a keep-alive agent). Default: a fresh connection for this request. */
+  agent?: Agent;
 }
 
 /**
  * One HTTP request with full control of the bytes and headers (fetch adds a content type
- * to string bodies and refuses some headers). A fresh connection each time.
+ * to string bodies and refuses some headers). A fresh connection each time, unless `agent`.
  */
 export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawAnswer> {
   const url = new URL(options.path, baseUrl);
@@ -29,7 +33,7 @@ export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawAns
   if (body && !options.chunked) headers['content-length'] = String(body.length);
   if (options.chunked) headers['transfer-encoding'] = 'chunked';
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'POST', headers, agent: false }, (res) => {
+    const req = request(url, { method: options.method ?? 'POST', headers, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -40,7 +44,7 @@ export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawAns
         } catch {
           parsed = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed, reused: req.reusedSocket });
       });
       res.on('error', reject);
     });
