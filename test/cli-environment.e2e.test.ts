@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Log } from '../src/log/log.js';
 import { sign } from '../src/receive/verify-signature.js';
+import { rawRequest } from './helpers/http.js';
 import { assertBuilt, CLI, cliEnv, runCli, startServe, type ServeProcess } from './helpers/cli.js';
 import { makeEvent, SECRET, tempDir } from './helpers/relay.js';
 
@@ -88,5 +89,29 @@ describe('the CLI and its environment (SPEC §2, §3)', () => {
     expect(small.status).toBe(200);
     expect(large.status).toBe(413);
     expect(await large.json()).toEqual({ error: 'payload_too_large' });
+  });
+
+  it('serve --host listens on that address only', async () => {
+    // Given serve started on 127.0.0.2 (another loopback address), port chosen by the OS
+    const dir = temp();
+    const serve = await startServe({
+      dbPath: join(dir, 'relay.db'),
+      cwd: dir,
+      env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: join(dir, 'none.yaml') }),
+      port: 0,
+      args: ['--host', '127.0.0.2'],
+    });
+    cleanups.push(async () => {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    });
+    // When /healthz is asked on that address and on 127.0.0.1, same port
+    const { port } = new URL(serve.url);
+    const there = await rawRequest(serve.url, { method: 'GET', path: '/healthz' });
+    const elsewhere = await rawRequest(`http://127.0.0.1:${port}`, { method: 'GET', path: '/healthz' }).catch((error: NodeJS.ErrnoException) => error.code);
+    // Then it answers there, and nothing listens on the other address
+    expect(serve.url).toBe(`http://127.0.0.2:${port}`);
+    expect(there.status).toBe(200);
+    expect(elsewhere).toBe('ECONNREFUSED');
   });
 });
