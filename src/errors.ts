@@ -20,3 +20,17 @@ export class LogUnavailableError extends Error {
     this.name = 'LogUnavailableError';
   }
 }
+
+/**
+ * The log refused these entries themselves, not the storage: their data cannot be written
+ * (it cannot cross to the writer thread, or is nested past `MAX_JSON_DEPTH`). Retrying the same
+ * entries can never succeed, so a caller must not retry them as it would a `LogUnavailableError`:
+ * the router records the event's deliveries as dead with the reason instead.
+ */
+export class EntryRejectedError extends Error {
+  readonly code = 'entry_rejected';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EntryRejectedError';
+  }
+}
