@@ -88,6 +88,11 @@ export interface AttemptContext {
    * Threads, live cards and upserts are built on it.
    */
   keyState: Record<string, unknown> | null;
+  /**
+   * The type of the event the delivery was planned from (`delivery.planned.event_type`): a
+   * live card or an upsert is not taken back to an earlier stage of the call by it.
+   */
+  eventType?: string;
   /** Aborted when the relay shuts down hard. The sink also enforces its own timeout. */
   signal?: AbortSignal;
 }
