@@ -27,6 +27,9 @@ export const SHUTDOWN_RECORD_RETRY_MS = 200;
  */
 export const ERROR_DETAIL_CHARS = 200;
 
+/** An error message as recorded, at most: its own words plus an excerpt. (Default: 500 characters) */
+export const ERROR_MESSAGE_CHARS = 500;
+
 /** How much of a failed answer's body is read at most; the rest is never looked at. (Default: 64 KiB) */
 export const ERROR_BODY_READ_BYTES = 64 * 1024;
 

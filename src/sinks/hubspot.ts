@@ -3,7 +3,9 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { DeliveryError } from '../log/types.js';
-import { classifyNetworkError, classifyStatus, failed, redactOutcome, succeeded } from './classify.js';
+import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
+import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
+import { guarded, sinkSecrets } from './guard.js';
 import {
   contactSearches,
   createInput,
@@ -16,6 +18,8 @@ import {
   type ObjectType,
   type ParsedHubspotRequest,
 } from './hubspot-plan.js';
+import { redactorFor } from './redact.js';
+import { headerProblem } from './request-shape.js';
 import type { AttemptContext, AttemptOutcome, HubspotSinkConfig, Sink } from './types.js';
 
 /**
@@ -30,8 +34,6 @@ export interface HubspotSinkOptions {
   now?: () => number;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
-
 /** A failure decided by us mid-attempt (no contact, HTTP error of one step). */
 class StepFailure extends Error {
   constructor(readonly outcome: AttemptOutcome) {
@@ -43,6 +45,9 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const redactor = redactorFor(sinkSecrets(config));
+  // the token goes in the Authorization header: one node-fetch cannot send is refused here, not retried
+  const tokenProblem = headerProblem('Authorization', config.access_token, `sink "${name}" access_token`);
   const Agent = options.hubspotBaseUrl.startsWith('https:') ? HttpsAgent : HttpAgent;
   const client = new Client({
     accessToken: config.access_token,
@@ -51,6 +56,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   });
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
+    if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
     const parsed = hubspotRequestSchema.safeParse(raw);
     if (!parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid HubSpot request: ${z.prettifyError(parsed.error)}` });
@@ -73,8 +79,8 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     try {
       return await Promise.race([attempt(parsed.data, ctx, opts), aborted]);
     } catch (err) {
-      if (err instanceof StepFailure) return redactOutcome(err.outcome, [config.access_token]);
-      return redactOutcome(classifyNetworkError(err, timer.aborted), [config.access_token]);
+      if (err instanceof StepFailure) return err.outcome;
+      return classifyNetworkError(err, timer.aborted);
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       agent.destroy();
@@ -138,7 +144,8 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   function httpFailure(what: string, err: unknown): AttemptOutcome {
     const status = statusOf(err) ?? 0;
     const { body, headers } = err as { body?: { message?: unknown; category?: unknown }; headers?: Record<string, string> };
-    const detail = typeof body?.message === 'string' ? body.message : undefined;
+    // masked in the whole message first, then cut (an echoed token is never cut in half)
+    const detail = typeof body?.message === 'string' ? redactor.excerpt(body.message) : undefined;
     const outcome = classifyStatus(status, headers?.['retry-after'], now(), detail);
     const error: DeliveryError = { ...outcome.error, message: `${what}: ${outcome.error.message}` };
     if (status === 401) error.message = `${what}: HubSpot rejected the access token (HTTP 401)`;
@@ -151,7 +158,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     return type === 'call' ? client.crm.objects.calls.basicApi : client.crm.objects.notes.basicApi;
   }
 
-  return { name, type: 'hubspot', send };
+  return guarded({ name, type: 'hubspot', send }, redactor);
 }
 
 /**

@@ -1,14 +1,10 @@
 import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
-import {
-  classifyNetworkError,
-  classifySlackError,
-  classifyStatus,
-  failed,
-  parseRetryAfter,
-  redactOutcome,
-  succeeded,
-} from './classify.js';
+import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
+import { classifyNetworkError, classifySlackError, classifyStatus, failed, parseRetryAfter, succeeded } from './classify.js';
+import { guarded, sinkSecrets } from './guard.js';
+import { redactorFor } from './redact.js';
+import { headerProblem } from './request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink, SlackSinkConfig } from './types.js';
 
 /**
@@ -21,8 +17,6 @@ export interface SlackSinkOptions {
   /** Clock for Retry-After dates. (Default: Date.now) */
   now?: () => number;
 }
-
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 
@@ -64,8 +58,11 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
   if (!config.token) throw new Error(`sink "${name}": options.token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  // the token goes in the Authorization header: one fetch cannot send is refused here, not retried
+  const tokenProblem = headerProblem('Authorization', config.token, `sink "${name}" token`);
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
+    if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
     const parsed = requestSchema.safeParse(raw);
     if (!parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid Slack request: ${z.prettifyError(parsed.error)}` });
@@ -98,11 +95,11 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
       if (call.method === 'chat.postMessage' && call.args.thread_ts) out.thread_ts = call.args.thread_ts;
       return succeeded(out);
     } catch (err) {
-      return redactOutcome(classifySlackFailure(err, last, now()), [config.token]);
+      return classifySlackFailure(err, last, now());
     }
   }
 
-  return { name, type: 'slack', send };
+  return guarded({ name, type: 'slack', send }, redactorFor(sinkSecrets(config)));
 }
 
 function classifySlackFailure(err: unknown, last: FetchResponse | undefined, now: number): AttemptOutcome {
