@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { DeliveryError } from '../log/types.js';
+import { supersededReason } from '../deliver/call-stage.js';
 import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
 import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
 import { guarded, sinkSecrets } from './guard.js';
@@ -24,7 +25,8 @@ import type { AttemptContext, AttemptOutcome, HubspotSinkConfig, Sink } from './
 
 /**
  * HubSpot sink: finds the contact, then creates (or, with an upsert key, updates) a call or
- * note associated with it. One attempt may make up to three requests (search, create contact,
+ * note associated with it. An upsert of an earlier stage of the call than the object shows is
+ * skipped (see `call-stage.ts`); one whose object was deleted creates it afresh. One attempt may make up to three requests (search, create contact,
  * create object); `timeout_ms` bounds the whole attempt.
  */
 
@@ -89,10 +91,20 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
 
   async function attempt(request: ParsedHubspotRequest, ctx: AttemptContext, opts: CallOptions): Promise<AttemptOutcome> {
     const target = upsertTarget(request, ctx.keyState);
+    let restarted: string | undefined;
     if (target) {
+      // the object shows the furthest stage of the call: a late earlier event does not take it back
+      const superseded = supersededReason(ctx.eventType, ctx.keyState);
+      if (superseded) return succeeded({ skipped: superseded });
       const api = objectApi(target.object_type);
-      await step(`updating ${target.object_type} ${target.object_id}`, () => api.update(target.object_id, { properties: request.properties }, undefined, opts));
-      return succeeded({ object_type: target.object_type, object_id: target.object_id, contact_id: target.contact_id ?? null });
+      try {
+        await step(`updating ${target.object_type} ${target.object_id}`, () => api.update(target.object_id, { properties: request.properties }, undefined, opts));
+        return succeeded({ object_type: target.object_type, object_id: target.object_id, contact_id: target.contact_id ?? null });
+      } catch (err) {
+        if (!(err instanceof StepFailure) || codeOf(err.outcome) !== 'object_not_found') throw err;
+        // deleted (archived) in HubSpot: create it afresh; the key follows the new object
+        restarted = 'object_not_found';
+      }
     }
     const contact = await findContact(request, opts);
     if ('skipped' in contact) return succeeded(contact);
@@ -100,7 +112,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     // The SDK's enums are exactly these strings at runtime; `as never` bridges the TS enum types.
     const input = createInput(request.create, request.properties, contact.id) as never;
     const created = await step(`creating ${request.create}`, () => api.create(input, opts));
-    return succeeded({ object_type: request.create, object_id: created.id, contact_id: contact.id });
+    return succeeded({ object_type: request.create, object_id: created.id, contact_id: contact.id, ...(restarted && { restarted }) });
   }
 
   async function findContact(request: ParsedHubspotRequest, opts: CallOptions): Promise<{ id: string } | { skipped: string }> {
@@ -178,6 +190,10 @@ function callOptions(agent: HttpAgent): CallOptions {
     post: async <T>(context: T) => context,
   };
   return { middleware: [middleware], middlewareMergeStrategy: 'replace' } as never;
+}
+
+function codeOf(outcome: AttemptOutcome): string | undefined {
+  return outcome.outcome === 'failed' ? outcome.error.code : undefined;
 }
 
 /** HubSpot's ApiException carries the HTTP status as a numeric `code`; fetch errors a string. */
