@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MIN_SECRET_FRAGMENT } from '../src/deliver/limits.js';
 import { statusReport } from '../src/project/queries.js';
 import { createHttpSink } from '../src/sinks/http.js';

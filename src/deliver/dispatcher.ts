@@ -108,10 +108,17 @@ export class Dispatcher {
   private pass(): void {
     if (this.stopped) return;
     const now = this.now();
-    let nextLook = now + (this.o.pollMs ?? 500);
-    // an outcome waits to be recorded: every sink is paused, only the recording is tried
-    if (this.unrecorded.size > 0) nextLook = Math.min(nextLook, Math.max(now, this.unrecorded.tick()));
-    else for (const [name, rt] of this.sinks) {
+    const poll = now + (this.o.pollMs ?? 500);
+    // while an outcome waits to be recorded every sink is paused: only the recording is tried
+    const nextLook = this.unrecorded.size > 0 ? Math.min(poll, Math.max(now, this.unrecorded.tick())) : this.startDue(now, poll);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
+    this.timer.unref();
+  }
+
+  /** Starts what is due on every sink; returns when to look again (ms), at the latest `nextLook`. */
+  private startDue(now: number, nextLook: number): number {
+    for (const [name, rt] of this.sinks) {
       if (rt.state.pausedUntil > now) {
         nextLook = Math.min(nextLook, rt.state.pausedUntil);
         continue;
@@ -131,21 +138,19 @@ export class Dispatcher {
       const retryAt = this.due.nextRetryAt(name);
       if (retryAt !== null && retryAt > now) nextLook = Math.min(nextLook, retryAt);
     }
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
-    this.timer.unref();
+    return nextLook;
   }
 
   private start(rt: SinkRuntime, d: DueDelivery): void {
-    let woke = false;
-    const run = this.attempt(rt, d, () => (woke = true))
+    let sent = false;
+    const run = this.attempt(rt, d, () => (sent = true))
       .catch((error: Error) => {
         // nothing was sent (reading the plan failed): the delivery stays due and the next look tries it
         this.o.logger.error({ delivery_id: d.delivery_id, err: error.message }, 'could not start an attempt');
       })
       .finally(() => {
         rt.state.inFlight.delete(d.delivery_id);
-        if (woke) this.wake();
+        if (sent) this.wake();
       });
     rt.state.inFlight.set(d.delivery_id, run);
   }
@@ -156,11 +161,9 @@ export class Dispatcher {
     const attempt = d.attempts + 1;
     const started = performance.now();
     rt.state.sending += 1;
-    // The attempt's own signal, aborted if the dispatcher stops meanwhile. Sinks combine it
-    // with their timeout (AbortSignal.any). Combined with the dispatcher's long-lived signal
-    // instead, each attempt left a record in that signal that Node 20 keeps until the signal
-    // itself is collected: about 60 bytes an attempt, a live heap that grew all through the
-    // soak.
+    // The attempt's own signal, aborted if the dispatcher stops meanwhile (sinks combine it with
+    // their timeout). Combining the dispatcher's long-lived signal itself left ~60 bytes an
+    // attempt in it under Node 20: a heap that grew all through the soak.
     const stop = new AbortController();
     const stopping = () => stop.abort(this.abort.signal.reason);
     if (this.abort.signal.aborted) stopping();

@@ -90,13 +90,14 @@ export class UnrecordedOutcomes {
 
   /**
    * Starts a try to record what is held if its time has come (one at a time). Returns when
-   * the next try is due (ms, dispatcher clock), for the dispatcher's timer.
+   * the next try is due (ms, dispatcher clock), for the dispatcher's timer; Infinity while a
+   * try runs (a locked log holds it for the busy timeout: nothing to look at meanwhile).
    */
   tick(): number {
     if (this.held.size > 0 && !this.trying && this.now() >= this.nextTryAt) {
       this.trying = this.tryRecord().finally(() => (this.trying = null));
     }
-    return this.nextTryAt;
+    return this.trying ? Infinity : this.nextTryAt;
   }
 
   /**
