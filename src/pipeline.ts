@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { Dispatcher } from './deliver/dispatcher.js';
 import type { GroupCommit } from './log/group-commit.js';
 import type { Log } from './log/log.js';
@@ -49,6 +50,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     observe: (sink, outcome, seconds) => {
       o.metrics.deliveries.inc({ sink, outcome });
       o.metrics.attemptSeconds.observe({ sink }, seconds);
+    },
+  });
+  new Gauge({
+    name: 'husky_relay_sink_paused',
+    help: 'Sinks that start no attempt, by sink and code (1 while paused; log_unavailable: attempts cannot be recorded)',
+    labelNames: ['sink', 'code'],
+    registers: [o.metrics.registry],
+    collect() {
+      this.reset();
+      for (const [sink, pause] of Object.entries(dispatcher.paused())) this.set({ sink, code: pause.code }, 1);
     },
   });
   const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake());

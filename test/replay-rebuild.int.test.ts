@@ -7,7 +7,7 @@ import { rebuildProjections } from '../src/replay/rebuild.js';
 import { verifyProjections } from '../src/replay/verify.js';
 import { ROUTER_CHECKPOINT } from '../src/route/router.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, snapshot, stepArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, snapshot, stepArb, stepWithCardsArb, steppingClock } from './helpers/replay-scenario.js';
 
 describe('replay --rebuild: the projections are a pure function of the log', () => {
   let temp: ReturnType<typeof tempDir>;
@@ -16,10 +16,10 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
   });
   afterEach(() => temp.cleanup());
 
-  it('rebuilt projections equal the live ones byte for byte, for any mix of events, plans, attempts, dead letters and re-drives', async () => {
+  it('rebuilt projections equal the live ones byte for byte, for any mix of events, plans, attempts, dead letters, re-drives and live cards', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 80 }), async (steps) => {
+      fc.asyncProperty(fc.array(stepWithCardsArb, { minLength: 1, maxLength: 80 }), async (steps) => {
         // Given a log written the way the relay writes it (projections in the same transactions)
         const dbPath = join(temp.dir, `prop-${run++}.db`);
         const log = new Log(dbPath, { now: steppingClock() });

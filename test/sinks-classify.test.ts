@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyNetworkError, classifySlackError, classifyStatus, parseRetryAfter, redact } from '../src/sinks/classify.js';
+import { classifyNetworkError, classifySlackError, classifyStatus, parseRetryAfter } from '../src/sinks/classify.js';
+import { redactorFor } from '../src/sinks/redact.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
@@ -65,6 +66,20 @@ describe('classifyNetworkError', () => {
     expect(classifyNetworkError(sys('ECONNRESET'), true).error.code).toBe('timeout');
   });
 
+  it('a request the client refused before sending is permanent invalid_request, under any wrapper', () => {
+    const headerValue = new TypeError('Headers.append: "a\r\nb" is an invalid header value.');
+    const byteString = new TypeError('Cannot convert argument to a ByteString because the character at index 5 has a value of 8230 which is greater than 255.');
+    const undici = new TypeError('fetch failed', { cause: Object.assign(new Error('invalid transfer-encoding header'), { code: 'UND_ERR_INVALID_ARG' }) });
+    const nodeFetch = new TypeError('Bearer a\nb is not a legal HTTP header value');
+    const slackWrapped = Object.assign(new Error('A request error occurred'), { code: 'slack_webapi_request_error', original: byteString });
+    for (const err of [headerValue, byteString, undici, nodeFetch, slackWrapped]) {
+      expect(classifyNetworkError(err).error).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+    }
+    expect(classifyNetworkError(undici).error.message).toBe('the HTTP client refused the request before sending it: invalid transfer-encoding header');
+    // a socket error under the same wrapper is still the network's fault
+    expect(classifyNetworkError(new TypeError('fetch failed', { cause: sys('ECONNRESET') })).error).toMatchObject({ kind: 'transient', code: 'econnreset' });
+  });
+
   it('anything else without an answer is still transient', () => {
     expect(classifyNetworkError(new Error('weird')).error).toMatchObject({ kind: 'transient', code: 'network_error' });
   });
@@ -72,6 +87,6 @@ describe('classifyNetworkError', () => {
 
 describe('redact', () => {
   it('removes every occurrence of each secret', () => {
-    expect(redact('Bearer abcd1234 and abcd1234', ['abcd1234', undefined])).toBe('Bearer [redacted] and [redacted]');
+    expect(redactorFor(['abcd1234', undefined]).redact('Bearer abcd1234 and abcd1234')).toBe('Bearer [redacted] and [redacted]');
   });
 });

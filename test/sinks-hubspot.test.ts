@@ -146,9 +146,15 @@ describe('HubSpot sink: upsert', () => {
     expect(result.object_id).not.toBe('1');
   });
 
-  it('an update of an object that is gone (404) → permanent object_not_found', async () => {
-    const out = failure(await sink.send(call({ upsert_key: 'k' }), ctx({ keyState: { object_type: 'call', object_id: '999' } })));
-    expect(out.error).toMatchObject({ kind: 'permanent', code: 'object_not_found', status: 404 });
+  it('an update of an object that is gone (404) creates it afresh, and says so (`restarted`) for the key to follow', async () => {
+    // Given the object the key points at was deleted in HubSpot
+    const contactId = hubspot.seedContact({ email: 'ada@example.com' });
+    // When the upsert comes
+    const result = success(await sink.send(call({ upsert_key: 'k' }), ctx({ keyState: { object_type: 'call', object_id: '999' } })));
+    // Then the update's 404 is followed by a fresh create on the contact
+    expect(paths()).toEqual(['PATCH /crm/v3/objects/calls/999', 'POST /crm/v3/objects/contacts/search', 'POST /crm/v3/objects/calls']);
+    expect(result).toEqual({ object_type: 'call', object_id: expect.any(String), contact_id: contactId, restarted: 'object_not_found' });
+    expect(hubspot.objects.calls.get(result['object_id'] as string)?.properties).toMatchObject({ hs_call_title: 'Call with agent_7' });
   });
 });
 

@@ -170,10 +170,16 @@ describe('Slack sink: each failure is one attempt, classified', () => {
     expect(JSON.stringify(out)).not.toContain('xoxb-wrong-token-456');
   });
 
-  it('a thread reply to a deleted parent (chat.update message_not_found) → permanent', async () => {
-    const out = failure(
-      await sink.send({ channel: '#a', text: 'x', thread_key: 'k', replace: true }, ctx({ keyState: { channel: 'C0000009', ts: '1.000001' } })),
-    );
-    expect(out.error).toMatchObject({ kind: 'permanent', code: 'message_not_found' });
+  it('an edit of a card that is gone (chat.update message_not_found) posts it afresh, and says so (`restarted`)', async () => {
+    const out = await sink.send({ channel: '#a', text: 'x', thread_key: 'k', replace: true }, ctx({ keyState: { channel: 'C0000009', ts: '1.000001' } }));
+    expect(slack.requests.map((r) => r.path)).toEqual(['/api/chat.update', '/api/chat.postMessage']);
+    expect(out).toEqual({ outcome: 'succeeded', result: { channel: slack.channelId('#a'), ts: slack.messages[0]?.ts, restarted: 'message_not_found' } });
+  });
+
+  it('another ok:false on a card edit is still classified, not reposted', async () => {
+    slack.failNext({ slackError: 'cant_update_message' });
+    const out = failure(await sink.send({ channel: '#a', text: 'x', thread_key: 'k', replace: true }, ctx({ keyState: { channel: 'C0000009', ts: '1.000001' } })));
+    expect(out.error).toMatchObject({ kind: 'permanent', code: 'cant_update_message' });
+    expect(slack.requests).toHaveLength(1);
   });
 });

@@ -2,16 +2,18 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { GroupCommit } from '../log/group-commit.js';
 import type { Log } from '../log/log.js';
-import { CREDENTIAL_CODES } from '../project/queries.js';
+import type { NewEntry } from '../log/types.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
 import { decide } from './decide.js';
 import { DueDeliveries, type DueDelivery } from './due-deliveries.js';
-import { TokenBucket } from './token-bucket.js';
+import { reportAttempt } from './report-attempt.js';
+import { DEFAULT_CONCURRENCY } from './limits.js';
+import { fitRateLimit, newSinkState, type SinkState } from './sink-state.js';
+import { UnrecordedOutcomes, type RecordPause } from './unrecorded.js';
 
-/** Attempts in flight per sink for deliveries without an order_key. (Default: 4) */
-export const DEFAULT_CONCURRENCY = 4;
+export { DEFAULT_CONCURRENCY };
 
 export interface DispatcherOptions {
   log: Log;
@@ -25,20 +27,6 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Told of every attempt that ends, for metrics. */
   observe?: (sink: string, outcome: string, seconds: number) => void;
-}
-
-/** What a sink's traffic has done so far: kept across rules reloads, never rebuilt. */
-interface SinkState {
-  /** Attempts started and not yet recorded: never picked again meanwhile. */
-  inFlight: Map<string, Promise<void>>;
-  /** Attempts waiting on the sink: what `concurrency` limits (recording them is not). */
-  sending: number;
-  /** After a 429 the whole sink waits, not just the delivery that got it. */
-  pausedUntil: number;
-  rateLimitedInARow: number;
-  /** The token bucket, and the `rate_limit` it was made for (a changed limit makes a new one). */
-  bucket: TokenBucket | null;
-  bucketFor: string;
 }
 
 /** A sink as the current rules file configures it. */
@@ -67,6 +55,8 @@ export class Dispatcher {
   private stopped = false;
   /** Aborted when the dispatcher stops; each attempt links its own signal to it (see `attempt`). */
   private readonly abort = new AbortController();
+  /** Outcomes the log could not take yet: while any is held, no attempt starts. */
+  private readonly unrecorded: UnrecordedOutcomes;
 
   constructor(private readonly o: DispatcherOptions) {
     // one listener per attempt in flight, bounded by the sinks' concurrency: not a leak
@@ -74,6 +64,7 @@ export class Dispatcher {
     this.due = new DueDeliveries(o.log.db);
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
+    this.unrecorded = new UnrecordedOutcomes(o.commit, this.now, o.logger, () => this.wake());
   }
 
   /** New rules: sinks are built again; attempts in flight finish on the old ones. */
@@ -99,16 +90,8 @@ export class Dispatcher {
 
   private stateOf(name: string, config: SinkConfig): SinkState {
     let state = this.states.get(name);
-    if (!state) {
-      state = { inFlight: new Map(), sending: 0, pausedUntil: 0, rateLimitedInARow: 0, bucket: null, bucketFor: '' };
-      this.states.set(name, state);
-    }
-    const rate = config.rate_limit;
-    const bucketFor = JSON.stringify(rate ?? null);
-    if (bucketFor !== state.bucketFor) {
-      state.bucket = rate ? new TokenBucket(rate.per_second, rate.burst ?? Math.max(1, rate.per_second), this.now()) : null;
-      state.bucketFor = bucketFor;
-    }
+    if (!state) this.states.set(name, (state = newSinkState()));
+    fitRateLimit(state, config.rate_limit, this.now());
     return state;
   }
 
@@ -125,7 +108,16 @@ export class Dispatcher {
   private pass(): void {
     if (this.stopped) return;
     const now = this.now();
-    let nextLook = now + (this.o.pollMs ?? 500);
+    const poll = now + (this.o.pollMs ?? 500);
+    // while an outcome waits to be recorded every sink is paused: only the recording is tried
+    const nextLook = this.unrecorded.size > 0 ? Math.min(poll, Math.max(now, this.unrecorded.tick())) : this.startDue(now, poll);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
+    this.timer.unref();
+  }
+
+  /** Starts what is due on every sink; returns when to look again (ms), at the latest `nextLook`. */
+  private startDue(now: number, nextLook: number): number {
     for (const [name, rt] of this.sinks) {
       if (rt.state.pausedUntil > now) {
         nextLook = Math.min(nextLook, rt.state.pausedUntil);
@@ -134,7 +126,7 @@ export class Dispatcher {
       const free = rt.concurrency - rt.state.sending;
       if (free > 0) {
         for (const d of this.due.list(name, now, free + rt.state.inFlight.size)) {
-          if (rt.state.inFlight.has(d.delivery_id)) continue;
+          if (rt.state.inFlight.has(d.delivery_id) || this.unrecorded.has(d.delivery_id)) continue;
           if (rt.state.sending >= rt.concurrency) break;
           if (rt.state.bucket && !rt.state.bucket.tryTake(now)) {
             nextLook = Math.min(nextLook, now + rt.state.bucket.waitMs(now));
@@ -146,51 +138,52 @@ export class Dispatcher {
       const retryAt = this.due.nextRetryAt(name);
       if (retryAt !== null && retryAt > now) nextLook = Math.min(nextLook, retryAt);
     }
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
-    this.timer.unref();
+    return nextLook;
   }
 
   private start(rt: SinkRuntime, d: DueDelivery): void {
-    const run = this.attempt(rt, d)
+    let sent = false;
+    const run = this.attempt(rt, d, () => (sent = true))
       .catch((error: Error) => {
-        // the attempt is not recorded: it will be made again (at least once, never lost)
-        this.o.logger.error({ delivery_id: d.delivery_id, err: error.message }, 'could not record an attempt; it will be repeated');
+        // nothing was sent (reading the plan failed): the delivery stays due and the next look tries it
+        this.o.logger.error({ delivery_id: d.delivery_id, err: error.message }, 'could not start an attempt');
       })
       .finally(() => {
         rt.state.inFlight.delete(d.delivery_id);
-        this.wake();
+        if (sent) this.wake();
       });
     rt.state.inFlight.set(d.delivery_id, run);
   }
 
-  private async attempt(rt: SinkRuntime, d: DueDelivery): Promise<void> {
+  private async attempt(rt: SinkRuntime, d: DueDelivery, sent: () => void): Promise<void> {
     const request = this.due.requestOf(d);
     const keyState = this.due.keyStateOf(d);
     const attempt = d.attempts + 1;
     const started = performance.now();
     rt.state.sending += 1;
-    // The attempt's own signal, aborted if the dispatcher stops meanwhile. Sinks combine it
-    // with their timeout (AbortSignal.any). Combined with the dispatcher's long-lived signal
-    // instead, each attempt left a record in that signal that Node 20 keeps until the signal
-    // itself is collected: about 60 bytes an attempt, a live heap that grew all through the
-    // soak.
+    // The attempt's own signal, aborted if the dispatcher stops meanwhile (sinks combine it with
+    // their timeout). Combining the dispatcher's long-lived signal itself left ~60 bytes an
+    // attempt in it under Node 20: a heap that grew all through the soak.
     const stop = new AbortController();
     const stopping = () => stop.abort(this.abort.signal.reason);
     if (this.abort.signal.aborted) stopping();
     else this.abort.signal.addEventListener('abort', stopping, { once: true });
     let outcome: AttemptOutcome;
     try {
-      outcome = await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, signal: stop.signal });
+      outcome = await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, eventType: d.event_type, signal: stop.signal });
+    } catch (error) {
+      // a sink never throws for a delivery failure; if one does (a bug), back off like a failure, never resend at once
+      this.o.logger.error({ delivery_id: d.delivery_id, sink: rt.sink.name, err: (error as Error).name }, 'sink failed unexpectedly');
+      outcome = { outcome: 'failed', error: { kind: 'transient', code: 'sink_error', message: 'the sink failed unexpectedly (see the relay log)' } };
     } finally {
       this.abort.signal.removeEventListener('abort', stopping);
       rt.state.sending -= 1;
+      sent();
       this.wake(); // a slot is free while this attempt is being recorded
     }
     const durationMs = performance.now() - started;
     const rateLimited = outcome.outcome === 'failed' && outcome.error.kind === 'rate_limited';
     rt.state.rateLimitedInARow = rateLimited ? rt.state.rateLimitedInARow + 1 : 0;
-    const now = this.now();
     const entries = decide(outcome, {
       deliveryId: d.delivery_id,
       attempt,
@@ -198,24 +191,43 @@ export class Dispatcher {
       rateLimitedInARow: rt.state.rateLimitedInARow,
       durationMs,
       policy: rt.policy,
-      now,
+      now: this.now(),
       random: this.random(),
     });
-    await this.o.commit.append(entries);
     const first = entries[0]!;
     if (rateLimited && first.type === 'delivery.attempted' && first.data.retry_at) {
       rt.state.pausedUntil = Date.parse(first.data.retry_at);
     }
+    const recorded = await this.record(rt.sink.name, d.delivery_id, entries);
     const kind = outcome.outcome === 'succeeded' ? 'succeeded' : entries.length > 1 ? 'dead' : outcome.error.kind;
     this.o.observe?.(rt.sink.name, kind, durationMs / 1000);
-    const line = { delivery_id: d.delivery_id, sink: rt.sink.name, attempt, outcome: kind, ms: Math.round(durationMs) };
-    if (outcome.outcome === 'succeeded') this.o.logger.info(line, 'delivered');
-    else if (CREDENTIAL_CODES.has(outcome.error.code)) {
-      this.o.logger.error(
-        { ...line, error: outcome.error },
-        `sink "${rt.sink.name}" rejected its credentials: fix its token, reload, then \`husky-relay retry --dead --sink ${rt.sink.name}\``,
-      );
-    } else this.o.logger.warn({ ...line, error: outcome.error }, kind === 'dead' ? 'delivery dead' : 'attempt failed');
+    reportAttempt(this.o.logger, { delivery_id: d.delivery_id, sink: rt.sink.name, attempt, outcome: kind, ms: Math.round(durationMs), recorded }, outcome);
+  }
+
+  /**
+   * Appends an attempt's entries. If the log refuses them (full, read-only, locked), they are
+   * held and recorded later, once (see `UnrecordedOutcomes`); false then.
+   */
+  private async record(sink: string, deliveryId: string, entries: NewEntry[]): Promise<boolean> {
+    try {
+      await this.o.commit.append(entries);
+      this.unrecorded.writable();
+      return true;
+    } catch (error) {
+      this.unrecorded.hold({ deliveryId, sink, entries }, error);
+      this.wake();
+      return false;
+    }
+  }
+
+  /**
+   * Sinks paused because attempts cannot be recorded, by name, with the reason; empty while
+   * the log takes them. (`/metrics` `husky_relay_sink_paused`)
+   */
+  paused(): Record<string, RecordPause> {
+    const pause = this.unrecorded.status();
+    if (!pause) return {};
+    return Object.fromEntries([...this.sinks.keys()].map((name) => [name, pause]));
   }
 
   /** Attempts in flight, for shutdown and status. */
@@ -228,18 +240,23 @@ export class Dispatcher {
   /**
    * Starts nothing new; lets running attempts finish and be recorded for up to `graceMs`,
    * then aborts the rest (a sink answers an abort as a transient failure, also recorded).
+   * Outcomes the log could not take are tried until the grace period ends; any still held
+   * then are named in the log and will be attempted again after restart.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    const deadline = Date.now() + graceMs;
     // every sink's, also one a reload removed while its attempts ran
     const running = [...this.states.values()].flatMap((state) => [...state.inFlight.values()]);
-    if (running.length === 0) return;
-    const all = Promise.allSettled(running);
-    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
-    if ((await Promise.race([all, grace])) === 'late') {
-      this.abort.abort();
-      await all;
+    if (running.length > 0) {
+      const all = Promise.allSettled(running);
+      const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
+      if ((await Promise.race([all, grace])) === 'late') {
+        this.abort.abort();
+        await all;
+      }
     }
+    await this.unrecorded.flush(deadline);
   }
 }

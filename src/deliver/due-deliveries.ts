@@ -4,6 +4,8 @@ export interface DueDelivery {
   delivery_id: string;
   seq: number;
   sink: string;
+  /** The type of the event that planned it (its stage in a call, see `call-stage.ts`). */
+  event_type: string;
   order_key: string | null;
   key_scope: string;
   attempts: number;
@@ -23,7 +25,7 @@ export class DueDeliveries {
 
   constructor(db: Database) {
     this.due = db.prepare(`
-      SELECT d.delivery_id, d.seq, d.sink, d.order_key, d.key_scope, d.attempts, d.round_failures
+      SELECT d.delivery_id, d.seq, d.sink, d.event_type, d.order_key, d.key_scope, d.attempts, d.round_failures
       FROM p_deliveries d
       WHERE d.status IN ('pending', 'retrying') AND d.sink = @sink
         AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)

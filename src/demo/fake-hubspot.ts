@@ -3,7 +3,8 @@ import { startFakeServer, type FakeControls, type Fault, type RecordedRequest, t
 /**
  * A fake HubSpot CRM v3 for `@hubspot/api-client` (point `basePath` at `url`). Keeps contacts,
  * calls and notes in memory and implements what the SDK calls: contact search (EQ filters,
- * groups ORed), create (201 + JSON, with `associations`), update (PATCH), get by id.
+ * groups ORed), create (201 + JSON, with `associations`), update (PATCH), get by id, archive
+ * (DELETE, 204). An archived object answers 404 `OBJECT_NOT_FOUND` to get and update, as HubSpot does.
  *
  *   const hubspot = await startFakeHubspot({ token: 'pat-1' });
  *   const id = hubspot.seedContact({ email: 'ada@example.com' });
@@ -35,6 +36,8 @@ export interface FakeHubspot extends FakeControls {
   readonly associations: FakeAssociation[];
   /** Adds a contact; returns its id. */
   seedContact(properties: Record<string, string>): string;
+  /** Archives (deletes) an object as someone in HubSpot would. False if there is none. */
+  deleteObject(type: HubspotObjectType, id: string): boolean;
   /** A fault with `status` and no `body` gets a HubSpot-shaped error body. */
   failNext: FakeControls['failNext'];
 }
@@ -96,6 +99,10 @@ export async function startFakeHubspot(options: FakeHubspotOptions = {}): Promis
       return { status: 200, body: publicObject(object) };
     }
     if (req.method === 'GET') return { status: 200, body: publicObject(object) };
+    if (req.method === 'DELETE') {
+      objects[type].delete(object.id);
+      return { status: 204 };
+    }
     return hubspotError(405, `method ${req.method} not faked`);
   };
 
@@ -109,6 +116,7 @@ export async function startFakeHubspot(options: FakeHubspotOptions = {}): Promis
     objects,
     associations,
     seedContact: (properties) => store('contacts', properties).id,
+    deleteObject: (type, id) => objects[type].delete(id),
     failNext: (fault, faultOptions) => server.failNext(shaped(fault), faultOptions),
     chaos: (pick) => server.chaos(pick && ((req) => {
       const fault = pick(req);

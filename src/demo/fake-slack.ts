@@ -2,9 +2,14 @@ import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } 
 
 /**
  * A fake Slack Web API for `@slack/web-api` (point `slackApiUrl` at `url`). Implements
- * `chat.postMessage` and `chat.update` with an in-memory list of messages; any other
- * method answers `{ok:true}`. Channel names get stable ids (`#sales` → `C0000001`), as Slack
- * answers with the id.
+ * `chat.postMessage`, `chat.update` and `chat.delete` with an in-memory list of messages; any
+ * other method answers `{ok:true}`. Channel names get stable ids (`#sales` → `C0000001`), as
+ * Slack answers with the id.
+ *
+ * Deleted messages (`chat.delete`, or `deleteMessage` as a person in Slack would) answer as
+ * Slack does: `chat.update` and `chat.delete` of one give `message_not_found`; a message with
+ * replies stays as a tombstone its thread can still reply to, one without is gone and a reply
+ * to it gives `invalid_thread_ts`.
  *
  *   const slack = await startFakeSlack();
  *   slack.failNext({ status: 429, retryAfter: 2 });
@@ -21,6 +26,8 @@ export interface FakeSlackMessage {
   reply_broadcast?: boolean;
   /** How many times `chat.update` changed it. */
   edits: number;
+  /** Deleted while it had replies: Slack shows "This message was deleted." in its place. */
+  deleted?: true;
   /** Its content as posted, then after each edit (oldest first). */
   versions: { text?: string; blocks?: unknown }[];
 }
@@ -36,6 +43,8 @@ export interface FakeSlack extends FakeControls {
   channelId(name: string): string;
   /** Id → the name it was first posted to (`#sales`), or the id itself. */
   channelName(id: string): string;
+  /** Deletes a message as someone in Slack would (channel name or id). False if there is none. */
+  deleteMessage(channel: string, ts: string): boolean;
 }
 
 export interface FakeSlackOptions {
@@ -60,6 +69,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return id;
   };
 
+  /** `channel id/ts` of messages deleted without replies: gone for good. */
+  const gone = new Set<string>();
+  const live = (channel: string, ts: unknown) => messages.find((m) => m.ts === ts && m.channel === channel && !m.deleted);
+  const remove = (channel: string, ts: unknown): boolean => {
+    const message = live(channel, ts);
+    if (!message) return false;
+    if (messages.some((m) => m.thread_ts === message.ts && m.channel === channel)) {
+      Object.assign(message, { deleted: true, text: 'This message was deleted.', blocks: undefined });
+    } else {
+      messages.splice(messages.indexOf(message), 1);
+      gone.add(`${channel}/${message.ts}`);
+    }
+    return true;
+  };
+
   const handler = (req: RecordedRequest): Reply => {
     const method = req.path.replace(/^\/api\//, '');
     if (options.token && req.headers.authorization !== `Bearer ${options.token}`) return platformError('invalid_auth');
@@ -68,6 +92,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       if (!args.channel) return platformError('channel_not_found');
       const channel = channelId(String(args.channel));
       if (args.text === undefined && args.blocks === undefined) return platformError('no_text');
+      if (args.thread_ts !== undefined && gone.has(`${channel}/${String(args.thread_ts)}`)) return platformError('invalid_thread_ts');
       clock += 1;
       const message: FakeSlackMessage = {
         channel,
@@ -81,12 +106,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return ok({ channel, ts: message.ts, message: { text: message.text ?? '' } });
     }
     if (method === 'chat.update') {
-      const message = messages.find((m) => m.ts === args.ts && m.channel === args.channel);
+      const message = live(channelId(String(args.channel)), args.ts);
       if (!message) return platformError('message_not_found');
       Object.assign(message, pick(args, ['text', 'blocks']));
       message.edits += 1;
       message.versions.push(pick(args, ['text', 'blocks']));
       return ok({ channel: message.channel, ts: message.ts, text: message.text ?? '' });
+    }
+    if (method === 'chat.delete') {
+      const channel = channelId(String(args.channel));
+      return remove(channel, args.ts) ? ok({ channel, ts: args.ts }) : platformError('message_not_found');
     }
     return ok({});
   };
@@ -98,11 +127,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     messages,
     channelId,
     channelName: (id) => [...channels].find(([, known]) => known === id)?.[0] ?? id,
+    deleteMessage: (channel, ts) => remove(channelId(channel), ts),
     failNext: (fault, faultOptions) => server.failNext(fault, faultOptions),
     chaos: (pick) => server.chaos(pick),
     reset() {
       server.reset();
       messages.length = 0;
+      gone.clear();
     },
     close: () => server.close(),
   };

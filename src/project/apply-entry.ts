@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { nextKeyState } from '../deliver/call-stage.js';
 import type { Entry } from '../log/types.js';
 
 /**
@@ -19,8 +20,10 @@ export interface ProjectionStore {
   insertDelivery(row: DeliveryRow): void;
   /** Updates the delivery; its sink and keys, or undefined when there is no such delivery. */
   attempted(id: string, status: string, counted: number, error: string | null, retryAt: string | null, result: string | null): DeliveryKeys | undefined;
-  /** Inserts the key state unless the key has one already. */
-  keyState(sink: string, orderKey: string, keyScope: string, result: string | null): void;
+  /** The key state (JSON) of a sink's order key, if it has one. */
+  keyStateOf(sink: string, orderKey: string, keyScope: string): string | undefined;
+  /** Sets the key state, inserting it or replacing what the key had. */
+  setKeyState(sink: string, orderKey: string, keyScope: string, state: string): void;
   sinkSuccess(sink: string, at: string): void;
   sinkFailure(sink: string, at: string, error: string | null): void;
   dead(id: string): void;
@@ -29,6 +32,7 @@ export interface ProjectionStore {
 
 export interface DeliveryKeys {
   sink: string;
+  event_type: string;
   order_key: string | null;
   key_scope: string;
 }
@@ -92,8 +96,8 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         const row = s.attempted(d.delivery_id, status, counted, lastError, d.retry_at, result);
         if (!row) return;
         if (d.outcome === 'succeeded') {
-          // a skipped delivery (no HubSpot contact) made nothing later ones could thread onto
-          if (row.order_key !== null && d.result && !('skipped' in d.result)) s.keyState(row.sink, row.order_key, row.key_scope, result);
+          // a skipped delivery (no HubSpot contact, a superseded card) made or changed nothing later ones build on
+          if (row.order_key !== null && d.result && !('skipped' in d.result)) advanceKey(s, row, row.order_key, d.result);
           s.sinkSuccess(row.sink, entry.at);
         } else if (d.error?.kind !== 'rate_limited') {
           s.sinkFailure(row.sink, entry.at, lastError);
@@ -110,6 +114,17 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         return;
     }
   };
+}
+
+/**
+ * What later deliveries of the key build on (the thread or card, the object) and the furthest
+ * stage of the call applied to it (see `call-stage.ts`).
+ */
+function advanceKey(s: ProjectionStore, row: DeliveryKeys, orderKey: string, result: Record<string, unknown>): void {
+  const stored = s.keyStateOf(row.sink, orderKey, row.key_scope);
+  const current = stored === undefined ? null : (JSON.parse(stored) as Record<string, unknown>);
+  const next = JSON.stringify(nextKeyState(current, result, row.event_type));
+  if (next !== stored) s.setKeyState(row.sink, orderKey, row.key_scope, next);
 }
 
 /** Key state (a Slack thread, a HubSpot object) is shared per channel or object kind. */
@@ -141,11 +156,12 @@ export function sqlStatements(db: Database, schema: string) {
     attempted: prepare(
       `UPDATE ${t('p_deliveries')} SET status = ?, attempts = attempts + 1, round_failures = round_failures + ?,
          last_error = coalesce(?, last_error), next_attempt_at = ?, result = coalesce(?, result)
-       WHERE delivery_id = ? RETURNING sink, order_key, key_scope`,
+       WHERE delivery_id = ? RETURNING sink, event_type, order_key, key_scope`,
     ),
-    keyState: prepare(
-      `INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result)
-       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    keyStateOf: prepare(`SELECT result FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`).pluck(),
+    setKeyState: prepare(
+      `INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?)
+       ON CONFLICT (sink, order_key, key_scope) DO UPDATE SET result = excluded.result`,
     ),
     sinkSuccess: prepare(
       `INSERT INTO ${t('p_sink_health')} (sink, last_success_at, consecutive_failures) VALUES (?, ?, 0)
@@ -172,7 +188,8 @@ export function sqlStore(db: Database, schema = 'main'): ProjectionStore {
     insertDelivery: (row) => void s.insertDelivery.run(row),
     attempted: (id, status, counted, error, retryAt, result) =>
       s.attempted.get(status, counted, error, retryAt, result, id) as DeliveryKeys | undefined,
-    keyState: (sink, orderKey, keyScope, result) => void s.keyState.run(sink, orderKey, keyScope, result),
+    keyStateOf: (sink, orderKey, keyScope) => s.keyStateOf.get(sink, orderKey, keyScope) as string | undefined,
+    setKeyState: (sink, orderKey, keyScope, state) => void s.setKeyState.run(sink, orderKey, keyScope, state),
     sinkSuccess: (sink, at) => void s.sinkSuccess.run(sink, at),
     sinkFailure: (sink, at, error) => void s.sinkFailure.run(sink, error, at),
     dead: (id) => void s.dead.run(id),

@@ -88,10 +88,11 @@ type Delivery = [
   result: string | null,
 ];
 // indexes into Delivery: the row as planned, then the columns later entries change
-const SINK = 7, ORDER_KEY = 8, KEY_SCOPE = 9, STATUS = 11, ATTEMPTS = 12, ROUND_FAILURES = 13, LAST_ERROR = 14, NEXT_ATTEMPT_AT = 15, RESULT = 16;
+const EVENT_TYPE = 4, SINK = 7, ORDER_KEY = 8, KEY_SCOPE = 9, STATUS = 11, ATTEMPTS = 12, ROUND_FAILURES = 13, LAST_ERROR = 14, NEXT_ATTEMPT_AT = 15, RESULT = 16;
 const DELIVERY_COLUMNS = `delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink, order_key, key_scope,
   planned_at, status, attempts, round_failures, last_error, next_attempt_at, result`;
 
+type KeyRow = [sink: string, order_key: string, key_scope: string, result: string];
 type Call = [call_id: string, org_id: string, last_event_type: string, last_event_seq: number, events: number];
 type Health = [sink: string, last_success_at: string | null, last_error: string | null, last_error_at: string | null, consecutive_failures: number];
 
@@ -115,9 +116,9 @@ export function foldStore(db: Database, schema: string): FoldStore {
     (row) => void updateEvents.run(row[1], row[0]),
   );
   const updateEvents = prepare(`UPDATE ${t('p_events_by_type')} SET n = ? WHERE event_type = ?`);
-  // A call or a key that aged out is not read back: the row in memory then holds what came
-  // since, and goes to SQLite as the same upsert the live path makes (the events since are
-  // added; a key taken already stays as it was). New rows are still first written in order.
+  // A call that aged out is not read back: the row in memory then holds what came since, and
+  // goes to SQLite as the same upsert the live path makes (the events since are added). New
+  // rows are still first written in order.
   const calls = new FoldTable<Call>(
     () => undefined,
     run(
@@ -138,11 +139,14 @@ export function foldStore(db: Database, schema: string): FoldStore {
     `UPDATE ${t('p_deliveries')} SET status = ?, attempts = ?, round_failures = ?, last_error = ?, next_attempt_at = ?, result = ?
      WHERE delivery_id = ?`,
   );
-  const keyState = new FoldTable<[string, string, string, string | null]>(
-    () => undefined,
-    run(prepare(`INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)),
-    () => {},
+  // A key is read back when it aged out: a later delivery of the key may change its state.
+  const loadKey = prepare(`SELECT sink, order_key, key_scope, result FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`).raw();
+  const keyState = new FoldTable<KeyRow>(
+    (key) => loadKey.get(...(JSON.parse(key as string) as string[])) as KeyRow | undefined,
+    run(prepare(`INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?)`)),
+    (row) => void updateKey.run(row[3], row[0], row[1], row[2]),
   );
+  const updateKey = prepare(`UPDATE ${t('p_key_state')} SET result = ? WHERE sink = ? AND order_key = ? AND key_scope = ?`);
   const health = new FoldTable<Health>(
     loader(`SELECT sink, last_success_at, last_error, last_error_at, consecutive_failures FROM ${t('p_sink_health')} WHERE sink = ?`),
     run(prepare(`INSERT INTO ${t('p_sink_health')} (sink, last_success_at, last_error, last_error_at, consecutive_failures) VALUES (?, ?, ?, ?, ?)`)),
@@ -183,11 +187,17 @@ export function foldStore(db: Database, schema: string): FoldStore {
       row[NEXT_ATTEMPT_AT] = retryAt ?? null;
       if (result !== null) row[RESULT] = result;
       slot.dirty = true;
-      return { sink: row[SINK], order_key: row[ORDER_KEY] ?? null, key_scope: row[KEY_SCOPE] };
+      return { sink: row[SINK], event_type: row[EVENT_TYPE], order_key: row[ORDER_KEY] ?? null, key_scope: row[KEY_SCOPE] };
     },
-    keyState(sink, orderKey, keyScope, result) {
+    keyStateOf(sink, orderKey, keyScope) {
+      return keyState.get(JSON.stringify([sink, orderKey, keyScope]))?.row[3];
+    },
+    setKeyState(sink, orderKey, keyScope, state) {
       const key = JSON.stringify([sink, orderKey, keyScope]);
-      if (keyState.get(key) === undefined) keyState.add(key, [sink, orderKey, keyScope, result]);
+      const slot = keyState.get(key);
+      if (slot === undefined) return keyState.add(key, [sink, orderKey, keyScope, state]);
+      slot.row[3] = state;
+      slot.dirty = true;
     },
     sinkSuccess(sink, at) {
       const slot = health.get(sink);

@@ -87,6 +87,10 @@ export function classifyNetworkError(err: unknown, timedOut = false): FailedOutc
     const mapped = typeof e.code === 'string' ? NETWORK_CODES[e.code] : undefined;
     if (mapped) return failed({ kind: 'transient', code: mapped, message: `network error: ${e.code}` });
   }
+  const refused = chain(err).find(isRefusal);
+  if (refused) {
+    return failed({ kind: 'permanent', code: 'invalid_request', message: `the HTTP client refused the request before sending it: ${refused.message}` });
+  }
   if (chain(err).some((e) => e.name === 'AbortError')) {
     return failed({ kind: 'transient', code: 'aborted', message: 'request aborted (relay shutting down)' });
   }
@@ -95,35 +99,42 @@ export function classifyNetworkError(err: unknown, timedOut = false): FailedOutc
   return failed({ kind: 'transient', code: 'network_error', message: `request failed: ${what}` });
 }
 
+/**
+ * Codes of a request refused before it was sent (undici, node:http, node-fetch): the same
+ * request can never go out, so retrying cannot help. `request-shape.ts` catches the known
+ * cases first, with a better message; this catches the rest.
+ */
+const REFUSED_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'ERR_INVALID_URL',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
+  'ERR_INVALID_PROTOCOL',
+]);
+/** The same refusals as fetch and node-fetch word them (they throw a plain TypeError without a code). */
+const REFUSED_MESSAGES = /invalid header (name|value)|ByteString|HTTP method|cannot have body|includes credentials|Failed to parse URL|not a legal HTTP header|unknown scheme/i;
+
+function isRefusal(e: ErrorLike): boolean {
+  return (typeof e.code === 'string' && REFUSED_CODES.has(e.code)) || REFUSED_MESSAGES.test(e.message);
+}
+
 interface ErrorLike {
   name: string;
   code?: unknown;
+  message: string;
 }
 
 function chain(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
   let current: unknown = err;
   while (current && typeof current === 'object' && out.length < 8) {
-    const e = current as { name?: unknown; code?: unknown; cause?: unknown; original?: unknown };
-    out.push({ name: typeof e.name === 'string' ? e.name : 'Error', code: e.code });
+    const e = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; original?: unknown };
+    out.push({ name: typeof e.name === 'string' ? e.name : 'Error', code: e.code, message: typeof e.message === 'string' ? e.message : '' });
     current = e.cause ?? e.original;
   }
   return out;
-}
-
-/**
- * Removes every secret from a message: error text can echo headers or URLs back. Applied to
- * every message a sink returns, so a token never reaches the log.
- */
-export function redact(message: string, secrets: readonly (string | undefined)[]): string {
-  let out = message;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
-}
-
-export function redactOutcome(outcome: AttemptOutcome, secrets: readonly (string | undefined)[]): AttemptOutcome {
-  if (outcome.outcome === 'succeeded') return outcome;
-  return { ...outcome, error: { ...outcome.error, message: redact(outcome.error.message, secrets) } };
 }

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { classifyNetworkError, classifyStatus, failed, redactOutcome, succeeded } from './classify.js';
+import { DEFAULT_TIMEOUT_MS, ERROR_BODY_READ_BYTES } from '../deliver/limits.js';
+import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
+import { guarded, sinkSecrets } from './guard.js';
+import { redactorFor } from './redact.js';
+import { headersProblem, methodProblem, urlProblem } from './request-shape.js';
 import { webhookHeaders } from './sign-webhook.js';
 import type { AttemptContext, AttemptOutcome, HttpSinkConfig, Sink } from './types.js';
 
@@ -13,10 +17,6 @@ export interface HttpSinkOptions {
   now?: () => number;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
-/** How much of a failed answer's body goes into the error message. */
-const DETAIL_CHARS = 200;
-
 const requestSchema = z.object({
   method: z.string().min(1).default('POST'),
   headers: z.record(z.string(), z.string()).default({}),
@@ -27,14 +27,16 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
   if (!config.url) throw new Error(`sink "${name}": options.url required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  const secrets = [config.secret, ...Object.values(config.headers ?? {})];
+  const redactor = redactorFor(sinkSecrets(config));
+  // what the sink itself declares cannot change between attempts: checked once
+  const sinkProblem = urlProblem(config.url, `sink "${name}" url`) ?? headersProblem(config.headers ?? {}, `sink "${name}" headers`);
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
     const parsed = requestSchema.safeParse(raw);
-    if (!parsed.success) {
-      return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid HTTP request: ${z.prettifyError(parsed.error)}` });
-    }
+    if (!parsed.success) return invalid(`invalid HTTP request: ${z.prettifyError(parsed.error)}`);
     const method = parsed.data.method.toUpperCase();
+    const problem = sinkProblem ?? methodProblem(method) ?? headersProblem(parsed.data.headers, "the rule's headers");
+    if (problem) return invalid(problem);
     const hasBody = method !== 'GET' && method !== 'HEAD';
     const body = hasBody ? JSON.stringify(parsed.data.body ?? null) : '';
     // Sink headers (operator's, may hold credentials) win over the rule's; signing headers win over both.
@@ -52,16 +54,44 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
         await response.body?.cancel();
         return succeeded({ status: response.status });
       }
-      const detail = (await response.text().catch(() => '')).slice(0, DETAIL_CHARS);
-      return redactOutcome(classifyStatus(response.status, response.headers.get('retry-after'), now(), detail), secrets);
+      // secrets are masked in the whole answer first, then it is cut: never the other way round
+      const detail = redactor.excerpt(await readStart(response, ERROR_BODY_READ_BYTES));
+      return classifyStatus(response.status, response.headers.get('retry-after'), now(), detail);
     } catch (err) {
-      return redactOutcome(classifyNetworkError(err, timer.aborted), secrets);
+      return classifyNetworkError(err, timer.aborted);
     }
   }
 
-  return { name, type: 'http', send };
+  return guarded({ name, type: 'http', send }, redactor);
+}
+
+function invalid(message: string): AttemptOutcome {
+  return failed({ kind: 'permanent', code: 'invalid_request', message });
 }
 
 function lower(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** The first `max` bytes of a body as text (a huge error page is not read whole); '' if it cannot be read. */
+async function readStart(response: Response, max: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let read = 0;
+  try {
+    while (read < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const chunk = value.subarray(0, max - read);
+      read += chunk.length;
+      text += decoder.decode(chunk, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch {
+    return text;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
 }

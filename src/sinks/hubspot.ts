@@ -3,7 +3,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { DeliveryError } from '../log/types.js';
-import { classifyNetworkError, classifyStatus, failed, redactOutcome, succeeded } from './classify.js';
+import { supersededReason } from '../deliver/call-stage.js';
+import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
+import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
+import { guarded, sinkSecrets } from './guard.js';
 import {
   contactSearches,
   createInput,
@@ -16,11 +19,14 @@ import {
   type ObjectType,
   type ParsedHubspotRequest,
 } from './hubspot-plan.js';
+import { redactorFor } from './redact.js';
+import { headerProblem } from './request-shape.js';
 import type { AttemptContext, AttemptOutcome, HubspotSinkConfig, Sink } from './types.js';
 
 /**
  * HubSpot sink: finds the contact, then creates (or, with an upsert key, updates) a call or
- * note associated with it. One attempt may make up to three requests (search, create contact,
+ * note associated with it. An upsert of an earlier stage of the call than the object shows is
+ * skipped (see `call-stage.ts`); one whose object was deleted creates it afresh. One attempt may make up to three requests (search, create contact,
  * create object); `timeout_ms` bounds the whole attempt.
  */
 
@@ -29,8 +35,6 @@ export interface HubspotSinkOptions {
   /** Clock for Retry-After dates. (Default: Date.now) */
   now?: () => number;
 }
-
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** A failure decided by us mid-attempt (no contact, HTTP error of one step). */
 class StepFailure extends Error {
@@ -43,6 +47,9 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const redactor = redactorFor(sinkSecrets(config));
+  // the token goes in the Authorization header: one node-fetch cannot send is refused here, not retried
+  const tokenProblem = headerProblem('Authorization', config.access_token, `sink "${name}" access_token`);
   const Agent = options.hubspotBaseUrl.startsWith('https:') ? HttpsAgent : HttpAgent;
   const client = new Client({
     accessToken: config.access_token,
@@ -51,6 +58,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   });
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
+    if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
     const parsed = hubspotRequestSchema.safeParse(raw);
     if (!parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid HubSpot request: ${z.prettifyError(parsed.error)}` });
@@ -73,8 +81,8 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     try {
       return await Promise.race([attempt(parsed.data, ctx, opts), aborted]);
     } catch (err) {
-      if (err instanceof StepFailure) return redactOutcome(err.outcome, [config.access_token]);
-      return redactOutcome(classifyNetworkError(err, timer.aborted), [config.access_token]);
+      if (err instanceof StepFailure) return err.outcome;
+      return classifyNetworkError(err, timer.aborted);
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       agent.destroy();
@@ -83,10 +91,20 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
 
   async function attempt(request: ParsedHubspotRequest, ctx: AttemptContext, opts: CallOptions): Promise<AttemptOutcome> {
     const target = upsertTarget(request, ctx.keyState);
+    let restarted: string | undefined;
     if (target) {
+      // the object shows the furthest stage of the call: a late earlier event does not take it back
+      const superseded = supersededReason(ctx.eventType, ctx.keyState);
+      if (superseded) return succeeded({ skipped: superseded });
       const api = objectApi(target.object_type);
-      await step(`updating ${target.object_type} ${target.object_id}`, () => api.update(target.object_id, { properties: request.properties }, undefined, opts));
-      return succeeded({ object_type: target.object_type, object_id: target.object_id, contact_id: target.contact_id ?? null });
+      try {
+        await step(`updating ${target.object_type} ${target.object_id}`, () => api.update(target.object_id, { properties: request.properties }, undefined, opts));
+        return succeeded({ object_type: target.object_type, object_id: target.object_id, contact_id: target.contact_id ?? null });
+      } catch (err) {
+        if (!(err instanceof StepFailure) || codeOf(err.outcome) !== 'object_not_found') throw err;
+        // deleted (archived) in HubSpot: create it afresh; the key follows the new object
+        restarted = 'object_not_found';
+      }
     }
     const contact = await findContact(request, opts);
     if ('skipped' in contact) return succeeded(contact);
@@ -94,7 +112,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     // The SDK's enums are exactly these strings at runtime; `as never` bridges the TS enum types.
     const input = createInput(request.create, request.properties, contact.id) as never;
     const created = await step(`creating ${request.create}`, () => api.create(input, opts));
-    return succeeded({ object_type: request.create, object_id: created.id, contact_id: contact.id });
+    return succeeded({ object_type: request.create, object_id: created.id, contact_id: contact.id, ...(restarted && { restarted }) });
   }
 
   async function findContact(request: ParsedHubspotRequest, opts: CallOptions): Promise<{ id: string } | { skipped: string }> {
@@ -138,7 +156,8 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   function httpFailure(what: string, err: unknown): AttemptOutcome {
     const status = statusOf(err) ?? 0;
     const { body, headers } = err as { body?: { message?: unknown; category?: unknown }; headers?: Record<string, string> };
-    const detail = typeof body?.message === 'string' ? body.message : undefined;
+    // masked in the whole message first, then cut (an echoed token is never cut in half)
+    const detail = typeof body?.message === 'string' ? redactor.excerpt(body.message) : undefined;
     const outcome = classifyStatus(status, headers?.['retry-after'], now(), detail);
     const error: DeliveryError = { ...outcome.error, message: `${what}: ${outcome.error.message}` };
     if (status === 401) error.message = `${what}: HubSpot rejected the access token (HTTP 401)`;
@@ -151,7 +170,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     return type === 'call' ? client.crm.objects.calls.basicApi : client.crm.objects.notes.basicApi;
   }
 
-  return { name, type: 'hubspot', send };
+  return guarded({ name, type: 'hubspot', send }, redactor);
 }
 
 /**
@@ -171,6 +190,10 @@ function callOptions(agent: HttpAgent): CallOptions {
     post: async <T>(context: T) => context,
   };
   return { middleware: [middleware], middlewareMergeStrategy: 'replace' } as never;
+}
+
+function codeOf(outcome: AttemptOutcome): string | undefined {
+  return outcome.outcome === 'failed' ? outcome.error.code : undefined;
 }
 
 /** HubSpot's ApiException carries the HTTP status as a numeric `code`; fetch errors a string. */

@@ -1,4 +1,6 @@
 import { succeeded } from './classify.js';
+import { guarded } from './guard.js';
+import { redactorFor } from './redact.js';
 import type { AttemptContext, AttemptOutcome, LogSinkConfig, Sink } from './types.js';
 
 /**
@@ -10,5 +12,5 @@ export function createLogSink(name: string, _config: LogSinkConfig, write: (line
     write(JSON.stringify({ sink: name, delivery_id: ctx.deliveryId, attempt: ctx.attempt, request }));
     return succeeded(null);
   }
-  return { name, type: 'log', send };
+  return guarded({ name, type: 'log', send }, redactorFor([]));
 }

@@ -1,19 +1,19 @@
 import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
-import {
-  classifyNetworkError,
-  classifySlackError,
-  classifyStatus,
-  failed,
-  parseRetryAfter,
-  redactOutcome,
-  succeeded,
-} from './classify.js';
+import { supersededReason } from '../deliver/call-stage.js';
+import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
+import { classifyNetworkError, classifySlackError, classifyStatus, failed, parseRetryAfter, succeeded } from './classify.js';
+import { guarded, sinkSecrets } from './guard.js';
+import { redactorFor } from './redact.js';
+import { headerProblem } from './request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink, SlackSinkConfig } from './types.js';
 
 /**
- * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt.
- * The SDK's own retries and rate-limit waits are off, so every attempt is in the log.
+ * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt, and a
+ * second `chat.postMessage` when the card or thread it points at was deleted (the message is
+ * posted afresh and becomes the key's). A live card edit of an earlier stage of the call than
+ * the card shows is skipped (see `call-stage.ts`). The SDK's own retries and rate-limit waits
+ * are off, so every attempt is in the log.
  */
 
 export interface SlackSinkOptions {
@@ -21,8 +21,6 @@ export interface SlackSinkOptions {
   /** Clock for Retry-After dates. (Default: Date.now) */
   now?: () => number;
 }
-
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 
@@ -60,12 +58,22 @@ export function planSlackCall(request: z.infer<typeof requestSchema>, keyState: 
   return { method: 'chat.postMessage', args: reply };
 }
 
+/**
+ * Slack's answers when the message a key points at is gone (someone deleted the card or the
+ * thread's first message): `chat.update` answers `message_not_found`; a reply to a parent
+ * deleted without replies `invalid_thread_ts` (or `thread_not_found`).
+ */
+const GONE = new Set(['message_not_found', 'invalid_thread_ts', 'thread_not_found']);
+
 export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): Sink {
   if (!config.token) throw new Error(`sink "${name}": options.token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  // the token goes in the Authorization header: one fetch cannot send is refused here, not retried
+  const tokenProblem = headerProblem('Authorization', config.token, `sink "${name}" token`);
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
+    if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
     const parsed = requestSchema.safeParse(raw);
     if (!parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid Slack request: ${z.prettifyError(parsed.error)}` });
@@ -74,6 +82,9 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
       return failed({ kind: 'permanent', code: 'invalid_request', message: 'Slack request needs text or blocks' });
     }
     const call = planSlackCall(parsed.data, ctx.keyState);
+    // a live card shows the furthest stage of the call: a late earlier event does not take it back
+    const superseded = call.method === 'chat.update' ? supersededReason(ctx.eventType, ctx.keyState) : null;
+    if (superseded) return succeeded({ skipped: superseded });
 
     // One client per attempt: its fetch remembers this attempt's last response, so a 429's
     // Retry-After in any form (the SDK only reads whole seconds) and the status reach us.
@@ -92,25 +103,44 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
       logger: silentLogger,
     });
 
-    try {
-      const result = (await client.apiCall(call.method, call.args)) as { channel?: string; ts?: string };
+    const make = async (c: SlackCall): Promise<Record<string, unknown>> => {
+      const result = (await client.apiCall(c.method, c.args)) as { channel?: string; ts?: string };
       const out: Record<string, unknown> = { channel: result.channel, ts: result.ts };
-      if (call.method === 'chat.postMessage' && call.args.thread_ts) out.thread_ts = call.args.thread_ts;
-      return succeeded(out);
+      if (c.method === 'chat.postMessage' && c.args.thread_ts) out.thread_ts = c.args.thread_ts;
+      return out;
+    };
+    try {
+      return succeeded(await make(call));
     } catch (err) {
-      return redactOutcome(classifySlackFailure(err, last, now()), [config.token]);
+      const gone = platformError(err);
+      if (gone === undefined || !GONE.has(gone) || (call.method === 'chat.postMessage' && !call.args.thread_ts)) {
+        return classifySlackFailure(err, last, now());
+      }
+      // the card or thread was deleted: post afresh; the key follows the new message (`restarted`)
+      try {
+        return succeeded({ ...(await make(planSlackCall(parsed.data, null))), restarted: gone });
+      } catch (again) {
+        return classifySlackFailure(again, last, now());
+      }
     }
   }
 
-  return { name, type: 'slack', send };
+  return guarded({ name, type: 'slack', send }, redactorFor(sinkSecrets(config)));
+}
+
+/** Slack's `error` of an `ok:false` answer, or undefined for any other failure. */
+function platformError(err: unknown): string | undefined {
+  if ((err as { code?: unknown }).code !== ErrorCode.PlatformError) return undefined;
+  const error = (err as { data?: { error?: unknown } }).data?.error;
+  return typeof error === 'string' ? error : 'unknown_error';
 }
 
 function classifySlackFailure(err: unknown, last: FetchResponse | undefined, now: number): AttemptOutcome {
   const code = (err as { code?: unknown }).code;
   const retryAfter = last?.headers.get('retry-after');
-  if (code === ErrorCode.PlatformError) {
-    const error = (err as { data?: { error?: unknown } }).data?.error;
-    return classifySlackError(typeof error === 'string' ? error : 'unknown_error', parseRetryAfter(retryAfter, now));
+  const platform = platformError(err);
+  if (platform !== undefined) {
+    return classifySlackError(platform, parseRetryAfter(retryAfter, now));
   }
   if (code === ErrorCode.RateLimitedError || code === ErrorCode.HTTPError || last?.status === 429) {
     // The SDK throws a plain Error for a 429 without a readable Retry-After: the status decides.

@@ -83,17 +83,28 @@ export interface AttemptContext {
   /** 1 for the first attempt. */
   attempt: number;
   /**
-   * What the first successful delivery with the same sink and order_key returned
-   * (Slack `{channel, ts}`, HubSpot `{object_type, object_id}`), or null if this is the first.
-   * Threads, live cards and upserts are built on it.
+   * The key's state (`p_key_state`): what the first successful delivery with the same sink and
+   * order_key returned, or the one that restarted the key (Slack `{channel, ts}`, HubSpot
+   * `{object_type, object_id}`), with `stage_event_type`, the furthest stage of the call
+   * applied to it (see `call-stage.ts`); null if this is the first. Threads, live cards and
+   * upserts are built on it.
    */
   keyState: Record<string, unknown> | null;
+  /**
+   * The type of the event the delivery was planned from (`delivery.planned.event_type`): a
+   * live card or an upsert is not taken back to an earlier stage of the call by it.
+   */
+  eventType?: string;
   /** Aborted when the relay shuts down hard. The sink also enforces its own timeout. */
   signal?: AbortSignal;
 }
 
 export type AttemptOutcome =
-  /** A deliberate no-op (HubSpot `if_no_contact: skip`) succeeds with `{skipped: reason}`. */
+  /**
+   * A deliberate no-op (HubSpot `if_no_contact: skip`, a superseded card or upsert) succeeds
+   * with `{skipped: reason}`; a key started afresh (its card, thread or object was deleted)
+   * says why in `restarted`.
+   */
   | { outcome: 'succeeded'; result: Record<string, unknown> | null }
   | { outcome: 'failed'; error: DeliveryError; /** From Retry-After, if the sink was told. */ retry_after_ms?: number };
 

@@ -11,7 +11,9 @@ export type Step =
   | { kind: 'plan'; event: number; sink: string; rule: string; keyed: boolean; together: boolean }
   | { kind: 'attempt'; delivery: number; outcome: 'succeeded' | DeliveryError['kind']; skipped: boolean; together: boolean }
   | { kind: 'dead' | 'retried'; delivery: number; together: boolean }
-  | { kind: 'ghost_attempt'; together: boolean };
+  | { kind: 'ghost_attempt'; together: boolean }
+  /** A live card's delivery: planned for an event and delivered at once (or skipped, or posted afresh). */
+  | { kind: 'card'; event: number; result: 'made' | 'skipped' | 'restarted'; together: boolean };
 
 const together = fc.boolean();
 const TYPES = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed', 'call.future_type'];
@@ -43,6 +45,18 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('dead' as const, 'retried' as const), delivery: fc.nat(), together }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('ghost_attempt' as const), together }) },
+);
+
+/**
+ * `stepArb` and live cards: each planned for an event of a call and delivered at once, made,
+ * skipped as superseded, or posted afresh (`restarted`), so a key's state moves on many times.
+ */
+export const stepWithCardsArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: stepArb },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('card' as const), event: fc.nat(), result: fc.constantFrom('made' as const, 'skipped' as const, 'restarted' as const), together }),
+  },
 );
 
 /** A clock that moves one second per append, so every transaction has its own `at`. */
@@ -85,12 +99,34 @@ export function appendSteps(log: Log, steps: Step[], prefix = 'e'): void {
   };
   for (const step of steps) {
     if (!step.together) flush();
-    const entry = entryFor(step);
-    if (entry) pending.push(entry);
+    if (step.kind === 'card') pending.push(...cardEntries(step));
+    else {
+      const entry = entryFor(step);
+      if (entry) pending.push(entry);
+    }
   }
   flush();
 
-  function entryFor(step: Step): NewEntry | null {
+  /** One key per call (`card_<call>`): the stage it shows, and its message, move with each card. */
+  function cardEntries(step: Extract<Step, { kind: 'card' }>): NewEntry[] {
+    const ev = events[step.event % Math.max(1, events.length)];
+    if (!ev) return [];
+    const id = `card_${ev.id}`;
+    attempts += 1;
+    const result =
+      step.result === 'skipped'
+        ? { skipped: 'superseded' }
+        : { channel: 'C9', ts: `18000.${attempts}`, ...(step.result === 'restarted' ? { restarted: 'message_not_found' } : {}) };
+    return [
+      {
+        type: 'delivery.planned',
+        data: { delivery_id: id, event_id: ev.id, event_seq: ev.seq, event_type: ev.type, rule_id: 'card', action_index: 0, sink: 'slack', request: { channel: '#live', text: 'card', replace: true }, order_key: `card_${ev.call}`, rules_hash: 'h1' },
+      },
+      { type: 'delivery.attempted', data: { delivery_id: id, attempt: attempts, outcome: 'succeeded', duration_ms: 3, error: null, retry_at: null, result } },
+    ];
+  }
+
+  function entryFor(step: Exclude<Step, { kind: 'card' }>): NewEntry | null {
     switch (step.kind) {
       case 'event': {
         const id = `${prefix}_${++eventCounter}`;
