@@ -7,7 +7,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerServe } from './commands/serve.js';
 import { registerSignSend } from './commands/sign-send.js';
-import { loadDotEnv } from './config.js';
+import { loadDotEnv, packageVersion } from './config.js';
 import { UserError } from './errors.js';
 
 loadDotEnv();
@@ -16,6 +16,7 @@ const program = new Command('husky-relay')
   .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
   .option('--db <path>', 'the SQLite log (env HUSKY_RELAY_DB, default ./data/husky-relay.db)')
   .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml)')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
 

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 
@@ -48,4 +49,13 @@ export function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEn
     path: resolve(DEFAULTS.exampleRules),
     warning: `no ./rules.yaml: using ./rules.example.yaml (copy it to rules.yaml and edit it)`,
   };
+}
+
+/**
+ * The `version` of the package.json this program was installed with, read when asked (not
+ * copied into the build), so an upgrade in place can never print a stale number.
+ */
+export function packageVersion(): string {
+  const file = fileURLToPath(new URL('../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
