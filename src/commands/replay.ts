@@ -10,6 +10,7 @@ import { verifyProjections, type Difference } from '../replay/verify.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';
+import { dateOption } from './date-option.js';
 import { globalsOf, openExistingLog, type Globals } from './globals.js';
 import { table } from './table.js';
 
@@ -27,14 +28,6 @@ interface ReplayOptions {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const n = (value: number) => value.toLocaleString('en-US');
 
-function isoOption(name: string) {
-  return (value: string): string => {
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new UserError(`${name}: "${value}" is not an ISO-8601 date or date-time (e.g. 2026-06-01T09:00:00Z)`);
-    return new Date(ms).toISOString();
-  };
-}
-
 /** Ctrl-C during a rebuild or verify stops it between batches; the live tables stay as they were. */
 function interruptible(): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
@@ -49,8 +42,8 @@ export function registerReplay(program: Command): void {
     .description('rebuild derived state from the log, or run the current rules over past events')
     .option('--rebuild', 'rebuild every projection from the log (serve must be stopped)')
     .option('--verify', 'rebuild into a scratch database and compare with the live projections; exit 1 if they differ')
-    .option('--since <iso>', 'only events received at or after this time', isoOption('--since'))
-    .option('--until <iso>', 'only events received before this time', isoOption('--until'))
+    .option('--since <iso>', 'only events received at or after this time (no zone means UTC)', dateOption('--since'))
+    .option('--until <iso>', 'only events received before this time (no zone means UTC)', dateOption('--until'))
     .option('--type <type>', 'only events of this type (a glob: "call.*")')
     .option('--rule <id>', 'only this rule')
     .option('--dry-run', 'print what would be planned and a count per rule; append nothing')
