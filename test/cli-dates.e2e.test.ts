@@ -4,21 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Log } from '../src/log/log.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
-import { envelopeOf } from './helpers/replay-scenario.js';
+import { envelopeOf, TRACE_RULES } from './helpers/replay-scenario.js';
 
 /** Four events, appended at these instants (UTC). */
 const TIMES = ['2026-06-01T09:00:00.000Z', '2026-06-01T11:00:00.000Z', '2026-06-01T13:00:00.000Z', '2026-06-01T15:00:00.000Z'];
 
-const RULES = `version: 1
-sinks:
-  console: { type: log }
-rules:
-  - id: trace
-    on: "*"
-    actions:
-      - sink: console
-        text: "{{ data.call_id }}"
-`;
 
 // New York is UTC-4 in June: reading a zone-less time in the host's zone moves it by four hours
 const NEW_YORK = cliEnv({ TZ: 'America/New_York' });
@@ -32,7 +22,7 @@ describe('--since and --until read dates one way, whatever the host time zone (i
   beforeEach(() => {
     temp = tempDir('husky-dates-');
     dbPath = join(temp.dir, 'relay.db');
-    writeFileSync(join(temp.dir, 'rules.yaml'), RULES);
+    writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     let i = 0;
     const log = new Log(dbPath, { now: () => new Date(TIMES[i]!) });
     for (; i < TIMES.length; i++) {

@@ -6,18 +6,8 @@ import { Log } from '../src/log/log.js';
 import { lockPath } from '../src/log/serve-lock.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, envelopeOf, stepArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, envelopeOf, stepArb, steppingClock, TRACE_RULES } from './helpers/replay-scenario.js';
 
-const RULES = `version: 1
-sinks:
-  console: { type: log }
-rules:
-  - id: trace
-    on: "*"
-    actions:
-      - sink: console
-        text: "{{ event.event_type }} {{ data.call_id }}"
-`;
 
 describe('husky-relay replay (the built CLI)', () => {
   let temp: ReturnType<typeof tempDir>;
@@ -27,7 +17,7 @@ describe('husky-relay replay (the built CLI)', () => {
   beforeEach(() => {
     temp = tempDir('husky-replay-cli-');
     dbPath = join(temp.dir, 'relay.db');
-    writeFileSync(join(temp.dir, 'rules.yaml'), RULES);
+    writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     // a log with every outcome: pending, retrying, succeeded, dead, re-driven, rate limited
     const log = new Log(dbPath, { now: steppingClock() });
     appendSteps(log, fc.sample(fc.array(stepArb, { minLength: 300, maxLength: 300 }), { numRuns: 1, seed: 42 })[0]!);
