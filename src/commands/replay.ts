@@ -12,7 +12,7 @@ import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';
 import { dateOption } from './date-option.js';
 import { globalsOf, openExistingLog, type Globals } from './globals.js';
-import { table } from './table.js';
+import { printable, table } from './table.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -104,7 +104,7 @@ async function verify(g: Globals): Promise<void> {
       out(`the projections match the log (${n(result.entries)} entries, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
       return;
     }
-    for (const d of result.differences) out(describe(d));
+    for (const d of result.differences) out(printable(describe(d)));
     if (result.count > result.differences.length) out(`… and more: ${n(result.count)} rows differ in all`);
     out(`${n(result.count)} projection row${result.count === 1 ? '' : 's'} differ from a rebuild of the log (through seq ${result.last_seq})`);
     out('repair: stop serve, then run `husky-relay replay --rebuild`');
@@ -153,8 +153,10 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   const dryRun = opts.dryRun === true;
   const ruleWidth = Math.max(4, ...rules.rules.map((r) => r.id.length));
   const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => s.length));
-  const line = (p: DeliveryPlanned) =>
-    `${p.rule_id.padEnd(ruleWidth)}  ${p.sink.padEnd(sinkWidth)}  ${`${p.event_type} ${p.event_id}`.padEnd(40)}  ${preview(p.request)}`;
+  const line = (p: DeliveryPlanned) => {
+    const [rule, sink, event, request] = [p.rule_id, p.sink, `${p.event_type} ${p.event_id}`, preview(p.request)].map(printable);
+    return `${rule!.padEnd(ruleWidth)}  ${sink!.padEnd(sinkWidth)}  ${event!.padEnd(40)}  ${request!}`;
+  };
   // the lines of a dry run go to stdout as they come: no bar over them on the same terminal
   const bar = progressBar(dryRun ? 'dry run' : 'replaying', process.stderr.isTTY === true && !(dryRun && process.stdout.isTTY));
   const options: BackfillOptions = {
