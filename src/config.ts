@@ -20,6 +20,27 @@ export const DEFAULTS = {
   shutdownGraceMs: 10_000,
 } as const;
 
+/**
+ * The largest the WAL file stays after a burst (`PRAGMA journal_size_limit`): SQLite lets the
+ * WAL grow while a reader holds an old snapshot, and cuts it back to this at the first write
+ * after a complete checkpoint. About SQLite's automatic checkpoint size (1000 pages of
+ * 4 KiB), so steady traffic never pays for cutting it. (Default: 4 MiB)
+ */
+export const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The shortest webhook secret accepted (characters), in `HUSKY_WEBHOOK_SECRET` or the
+ * `webhook-secret` file: a short secret can be guessed, and with it anyone can forge calls.
+ * The generated one has 36. (Default: 16)
+ */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
+
+/**
+ * How long `serve` or `replay --rebuild` waits for the database's lock (`<db>.lock`) before
+ * saying who holds it: long enough to ride out another process glancing at it. (Default: 250 ms)
+ */
+export const LOCK_WAIT_MS = 250;
+
 /** `.env` in the working directory, if present; variables already set win. */
 export function loadDotEnv(cwd = process.cwd()): void {
   const file = resolve(cwd, '.env');
