@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Log } from '../src/log/log.js';
-import { lockPath } from '../src/log/serve-lock.js';
+import { acquireServeLock } from '../src/log/serve-lock.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, envelopeOf, stepArb, steppingClock, TRACE_RULES } from './helpers/replay-scenario.js';
@@ -49,11 +49,12 @@ describe('husky-relay replay (the built CLI)', () => {
 
   it('replay --rebuild refuses while serve holds the database, and changes nothing', async () => {
     // Given a live process holding the serve lock
-    writeFileSync(lockPath(dbPath), `${process.pid}\nserve\n`);
+    const lock = acquireServeLock(dbPath);
     const status = await cli('status', '--json');
 
     // When a rebuild is asked for
     const result = await cli('replay', '--rebuild');
+    lock.release();
 
     // Then it exits 1 saying who holds the database and what to do
     expect(result.code).toBe(1);

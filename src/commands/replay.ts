@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { acquireServeLock, holderOf } from '../log/serve-lock.js';
+import { acquireServeLock, DatabaseHeldError, type ServeLock } from '../log/serve-lock.js';
 import type { DeliveryPlanned } from '../log/types.js';
 import { backfill, type BackfillOptions, type BackfillResult } from '../replay/backfill.js';
 import { preview } from '../replay/preview.js';
@@ -28,12 +28,22 @@ interface ReplayOptions {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const n = (value: number) => value.toLocaleString('en-US');
 
-/** Ctrl-C during a rebuild or verify stops it between batches; the live tables stay as they were. */
+/**
+ * Ctrl-C (or SIGTERM) during a rebuild or verify stops it between batches; the live tables
+ * stay as they were and the scratch database is removed.
+ */
 function interruptible(): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  return { signal: controller.signal, done: () => process.off('SIGINT', onSigint) };
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    done: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 export function registerReplay(program: Command): void {
@@ -63,17 +73,20 @@ export function registerReplay(program: Command): void {
 }
 
 async function rebuild(g: Globals): Promise<void> {
-  const holder = holderOf(g.dbPath);
-  if (holder) {
+  const log = openExistingLog(g.dbPath);
+  // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
+  let lock: ServeLock;
+  try {
+    lock = acquireServeLock(g.dbPath, 'replay --rebuild');
+  } catch (error) {
+    log.close();
+    if (!(error instanceof DatabaseHeldError)) throw error;
     throw new UserError(
-      `replay --rebuild: ${holder} holds ${g.dbPath}; stop it first. ` +
+      `replay --rebuild: ${error.holder.description} holds ${g.dbPath}; stop it first. ` +
         '(replay without --rebuild, and replay --verify, work while serve runs)',
       'database_held',
     );
   }
-  const log = openExistingLog(g.dbPath);
-  // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
-  const lock = acquireServeLock(g.dbPath, 'replay --rebuild');
   const bar = progressBar('rebuilding');
   const stop = interruptible();
   try {
