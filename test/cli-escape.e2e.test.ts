@@ -30,12 +30,12 @@ describe('human tables escape control characters in data (issue 11 item 17)', ()
     // Given a log whose event id, call id, delivery id and error hold control characters
     const log = new Log(dbPath);
     const envelope = { ...envelopeOf(EVENT_ID, 'call.completed', 1), data: { ...envelopeOf(EVENT_ID, 'call.completed', 1).data, call_id: CALL_ID } };
-    const [{ seq }] = log.append([
+    const seq = log.append([
       {
         type: 'event.received',
         data: { event_id: EVENT_ID, event_type: 'call.completed', org_id: 'org_1', created_at: envelope.created_at, received_at: '2026-06-01T10:00:00.000Z', call_id: CALL_ID, body: JSON.stringify(envelope) },
       },
-    ]) as [{ seq: number }];
+    ])[0]!.seq!;
     log.append([
       {
         type: 'delivery.planned',
