@@ -75,8 +75,8 @@ export function projectionTables(db: Db): string[] {
  * Replays the whole log, from seq 1, through the same projector the live path uses, into
  * fresh `p_*` tables of a scratch database beside the live one (`<db>.rebuild-<pid>.tmp`,
  * mode 0600, attached as `scratch`; scratch files of builds that died are removed first). The log is streamed from a second, read-only connection (one
- * snapshot, never materialised); the scratch file needs no journal and no fsync: if anything
- * goes wrong it is thrown away.
+ * snapshot, never materialised); the scratch file needs no journal on disk and no fsync: if
+ * anything goes wrong it is thrown away.
  */
 export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<Scratch> {
   const path = scratchPath(db.name, process.pid);
@@ -100,7 +100,9 @@ export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<
     // file is in use, and once its process is gone anyone may remove it (removeOrphanScratch)
     db.pragma(`${SCRATCH}.locking_mode = EXCLUSIVE`);
     db.pragma(`${SCRATCH}.page_size = 16384`); // before any table: fewer, larger pages for the b-trees the rebuild fills
-    db.pragma(`${SCRATCH}.journal_mode = OFF`);
+    // MEMORY, not OFF: better-sqlite3 opens connections in SQLite's defensive mode, which
+    // refuses OFF without a word (the file then gets a -journal, which a kill leaves behind)
+    db.pragma(`${SCRATCH}.journal_mode = MEMORY`);
     db.pragma(`${SCRATCH}.synchronous = OFF`);
     db.pragma(`${SCRATCH}.cache_size = -8192`); // 8 MiB: more buys nothing measurable, and counts in RSS
     createTables(db, tables);
@@ -158,6 +160,7 @@ export function removeOrphanScratch(dbPath: string, logger?: Logger): string[] {
     const path = join(dirname(dbPath), name);
     if (inUse(path)) continue;
     rmSync(path, { force: true });
+    rmSync(`${path}-journal`, { force: true }); // left by builds before journal_mode was MEMORY
     removed.push(path);
     logger?.info({ path }, 'removed the scratch database of a rebuild that did not finish');
   }
