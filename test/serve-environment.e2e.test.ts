@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Log } from '../src/log/log.js';
 import { SCHEMA_VERSION } from '../src/log/migrations.js';
 import { cliEnv, type CliResult } from './helpers/cli.js';
-import { processHarness, runCliWith, type SpawnCliOptions } from './helpers/cli-process.js';
-import { SECRET } from './helpers/relay.js';
+import { processHarness, runCliWith, spawnCli, type SpawnCliOptions } from './helpers/cli-process.js';
+import { makeEvent, SECRET } from './helpers/relay.js';
+import { sign } from '../src/receive/verify-signature.js';
 
 const env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET });
 
@@ -148,6 +149,30 @@ describe('environment problems at start are user errors: exit 1, one line, nothi
     const dir = temp();
     const result = await runCliWith(['--db', join(dir, 'relay.db'), 'serve'], { cwd: dir, env: { ...env, PORT: '80a' } });
     expectOneLine(result, 'PORT: "80a" is not a port number');
+  });
+
+  it('--rules that cannot be read does not stop serve: webhooks are stored, /readyz names the file', async () => {
+    // Given a rules path that is a folder (unreadable as a file, even for root)
+    const dir = temp();
+    const rules = join(dir, 'rules.yaml');
+    mkdirSync(rules);
+    // When serve starts with it
+    const serve = spawnCli(['--db', join(dir, 'relay.db'), '--rules', rules, 'serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env });
+    try {
+      const origin = new URL(await serve.listening()).origin;
+      // Then events are still received and stored (nothing is lost while the rules are fixed)
+      const body = makeEvent();
+      const stored = await fetch(`${origin}/webhooks/husky`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) }, body });
+      expect(stored.status).toBe(200);
+      // And readiness says what is wrong, naming the file, as does the log
+      const ready = await fetch(`${origin}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(JSON.stringify(await ready.json())).toContain(rules);
+      expect(serve.stdout()).toContain(`${rules}:1:1: cannot read rules file: EISDIR`);
+    } finally {
+      serve.child.kill('SIGTERM');
+      expect((await serve.exited).code).toBe(0);
+    }
   });
 
   it('a full disk at start: named; no pid file left, no log made', async () => {
