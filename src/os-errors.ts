@@ -71,10 +71,13 @@ export function fileError(error: unknown, what: string, path: string): unknown {
 }
 
 /**
- * A listen error as an `EnvironmentError` naming the port and address (in use, not an
- * address of this machine, a privileged port); any other error as it is.
+ * A listen error (`syscall` listen or getaddrinfo) as an `EnvironmentError` naming the port
+ * and address (in use, not an address of this machine, a privileged port); any other error
+ * as it is.
  */
 export function listenError(error: unknown, port: number, host: string): unknown {
+  const syscall = (error as { syscall?: unknown } | null)?.syscall;
+  if (error instanceof UserError || (syscall !== 'listen' && syscall !== 'getaddrinfo')) return error;
   const code = codeOf(error);
   const where = `port ${port} on ${host}`;
   switch (code) {

@@ -45,8 +45,18 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
     return db;
   } catch (error) {
     db?.close();
-    removeMade(madeFile ? [path, `${path}-wal`, `${path}-shm`, `${path}-journal`] : [], madeFolders);
+    // only a file still empty: another process may have opened (and filled) it meanwhile
+    const untouched = madeFile && sizeOf(path) === 0;
+    removeMade(untouched ? [path, `${path}-wal`, `${path}-shm`, `${path}-journal`] : [], untouched ? madeFolders : []);
     throw databaseError(error, path, busyTimeoutMs);
+  }
+}
+
+function sizeOf(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
   }
 }
 
