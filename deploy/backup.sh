@@ -11,7 +11,11 @@
 # With the sqlite3 CLI: `.backup` (SQLite's online backup API). Without it: VACUUM INTO
 # through better-sqlite3 (deploy/backup.mjs). Both give a consistent copy of one moment,
 # WAL included, without stopping the relay. Each copy is checked (integrity_check) and
-# gzipped. Restore: see docs/operations.md ("Backups").
+# gzipped. The webhook secret that `serve` generated beside the log (webhook-secret), if
+# there is one, is copied beside the backup (mode 0600): restored without it, every webhook
+# HuskyVoice signs would be refused. /etc/husky-relay/env (your own secrets and tokens) is
+# not the log's: keep a copy of it elsewhere. Restore: README.md, "Deployment on a VM",
+# section "Backups".
 #
 # Daily at 03:17, in root's crontab (crontab -e):
 #   17 3 * * * /usr/bin/sudo -u husky-relay /opt/husky-relay/deploy/backup.sh
@@ -22,10 +26,12 @@ DB="${HUSKY_RELAY_DB:-/var/lib/husky-relay/husky-relay.db}"
 DEST="${BACKUP_DIR:-/var/lib/husky-relay/backups}"
 KEEP_DAYS="${BACKUP_KEEP_DAYS:-14}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SECRET_FILE="$(dirname "$DB")/webhook-secret"
 
 [ -f "$DB" ] || { echo "backup: no database at $DB" >&2; exit 1; }
 mkdir -p "$DEST"
-OUT="$DEST/husky-relay-$(date -u +%Y%m%dT%H%M%SZ).db"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT="$DEST/husky-relay-$STAMP.db"
 [ -e "$OUT" ] && { echo "backup: $OUT exists" >&2; exit 1; }
 
 if command -v sqlite3 >/dev/null 2>&1; then
@@ -40,5 +46,11 @@ fi
 gzip -9 "$OUT"
 echo "backup: $OUT.gz ($(du -h "$OUT.gz" | cut -f1))"
 
+if [ -f "$SECRET_FILE" ]; then
+  cp "$SECRET_FILE" "$DEST/husky-relay-$STAMP.webhook-secret"
+  chmod 600 "$DEST/husky-relay-$STAMP.webhook-secret"
+  echo "backup: $DEST/husky-relay-$STAMP.webhook-secret (the generated webhook secret)"
+fi
+
 # retention: copies older than KEEP_DAYS days go
-find "$DEST" -maxdepth 1 -name 'husky-relay-*.db.gz' -type f -mtime "+$KEEP_DAYS" -print -delete
+find "$DEST" -maxdepth 1 \( -name 'husky-relay-*.db.gz' -o -name 'husky-relay-*.webhook-secret' \) -type f -mtime "+$KEEP_DAYS" -print -delete

@@ -1,51 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { registerDeliveries } from './commands/deliveries.js';
-import { globalsOf } from './commands/globals.js';
-import { registerLog } from './commands/log.js';
-import { registerReplay } from './commands/replay.js';
-import { registerRulesCommands } from './commands/rules.js';
-import { registerServe } from './commands/serve.js';
-import { registerSignSend } from './commands/sign-send.js';
-import { loadDotEnv } from './config.js';
-import { UserError } from './errors.js';
+import { holdSignalsForServe } from './commands/early-signals.js';
 
-loadDotEnv();
-
-const program = new Command('husky-relay')
-  .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
-  .option('--db <path>', 'the SQLite log (env HUSKY_RELAY_DB, default ./data/husky-relay.db)')
-  .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml)')
-  .showHelpAfterError()
-  .exitOverride();
-
-registerServe(program);
-registerLog(program);
-registerSignSend(program);
-registerDeliveries(program);
-registerReplay(program);
-registerRulesCommands(program, () => {
-  const g = globalsOf(program);
-  if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);
-  return g;
-});
-// `husky-relay log | head` closes the pipe early; that is not an error
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
-
-try {
-  await program.parseAsync();
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // help and version exit 0; usage errors are the user's (exit 1)
-    process.exit(error.exitCode === 0 ? 0 : 1);
-  }
-  if (error instanceof UserError) {
-    process.stderr.write(`husky-relay: ${error.message}\n`);
-    process.exit(1);
-  }
-  process.stderr.write(`husky-relay: internal error: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(2);
-}
+// First, before the program's modules load (a few hundred ms): a SIGHUP, SIGTERM or SIGINT
+// that reaches `serve` while it starts is kept for it, instead of killing it half-started.
+holdSignalsForServe(process.argv);
+await import('./commands/main.js');

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { resolve } from 'node:path';
 
@@ -18,6 +19,27 @@ export const DEFAULTS = {
   /** How long running attempts may take to finish on shutdown. (Default: 10 s) */
   shutdownGraceMs: 10_000,
 } as const;
+
+/**
+ * The largest the WAL file stays after a burst (`PRAGMA journal_size_limit`): SQLite lets the
+ * WAL grow while a reader holds an old snapshot, and cuts it back to this at the first write
+ * after a complete checkpoint. About SQLite's automatic checkpoint size (1000 pages of
+ * 4 KiB), so steady traffic never pays for cutting it. (Default: 4 MiB)
+ */
+export const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The shortest webhook secret accepted (characters), in `HUSKY_WEBHOOK_SECRET` or the
+ * `webhook-secret` file: a short secret can be guessed, and with it anyone can forge calls.
+ * The generated one has 36. (Default: 16)
+ */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
+
+/**
+ * How long `serve` or `replay --rebuild` waits for the database's lock (`<db>.lock`) before
+ * saying who holds it: long enough to ride out another process glancing at it. (Default: 250 ms)
+ */
+export const LOCK_WAIT_MS = 250;
 
 /** `.env` in the working directory, if present; variables already set win. */
 export function loadDotEnv(cwd = process.cwd()): void {
@@ -48,4 +70,13 @@ export function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEn
     path: resolve(DEFAULTS.exampleRules),
     warning: `no ./rules.yaml: using ./rules.example.yaml (copy it to rules.yaml and edit it)`,
   };
+}
+
+/**
+ * The `version` of the package.json this program was installed with, read when asked (not
+ * copied into the build), so an upgrade in place can never print a stale number.
+ */
+export function packageVersion(): string {
+  const file = fileURLToPath(new URL('../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }

@@ -33,9 +33,9 @@ describe.concurrent('husky-relay sign', () => {
   });
 
   it('signs with the first secret while secrets rotate', async () => {
-    const env = cliEnv({ HUSKY_WEBHOOK_SECRET: 'new-secret, old-secret' });
+    const env = cliEnv({ HUSKY_WEBHOOK_SECRET: 'new-secret-0123456789, old-secret-0123456789' });
     const result = await runCli(['sign', FIXTURE], { cwd: temp.dir, env });
-    expect(result.stdout).toBe(`${createHmac('sha256', 'new-secret').update(readFileSync(FIXTURE)).digest('hex')}\n`);
+    expect(result.stdout).toBe(`${createHmac('sha256', 'new-secret-0123456789').update(readFileSync(FIXTURE)).digest('hex')}\n`);
   });
 
   it('without any secret, exits 1 and says how to get one', async () => {

@@ -28,14 +28,14 @@ describe('the CLI and its environment (SPEC §2, §3)', () => {
   it('reads .env from the working directory, and a variable already set wins', async () => {
     // Given a .env that holds the webhook secret
     const dir = temp();
-    writeFileSync(join(dir, '.env'), 'HUSKY_WEBHOOK_SECRET=from-dotenv\n');
+    writeFileSync(join(dir, '.env'), 'HUSKY_WEBHOOK_SECRET=from-dotenv-0123456789\n');
     const hmac = (secret: string) => createHmac('sha256', secret).update(readFileSync(FIXTURE)).digest('hex');
     // When sign runs there, with and without the variable in the environment
     const fromFile = await runCli(['sign', FIXTURE], { cwd: dir, env: cliEnv() });
-    const fromEnv = await runCli(['sign', FIXTURE], { cwd: dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: 'from-env' }) });
+    const fromEnv = await runCli(['sign', FIXTURE], { cwd: dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: 'from-env-0123456789' }) });
     // Then .env supplies it, and the environment overrides it
-    expect(fromFile.stdout.trim()).toBe(hmac('from-dotenv'));
-    expect(fromEnv.stdout.trim()).toBe(hmac('from-env'));
+    expect(fromFile.stdout.trim()).toBe(hmac('from-dotenv-0123456789'));
+    expect(fromEnv.stdout.trim()).toBe(hmac('from-env-0123456789'));
   });
 
   it('log --follow prints entries appended after it started, one JSON object per line', async () => {

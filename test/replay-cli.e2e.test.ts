@@ -3,21 +3,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Log } from '../src/log/log.js';
-import { lockPath } from '../src/log/serve-lock.js';
+import { acquireServeLock } from '../src/log/serve-lock.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, envelopeOf, stepArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, envelopeOf, stepArb, steppingClock, TRACE_RULES } from './helpers/replay-scenario.js';
 
-const RULES = `version: 1
-sinks:
-  console: { type: log }
-rules:
-  - id: trace
-    on: "*"
-    actions:
-      - sink: console
-        text: "{{ event.event_type }} {{ data.call_id }}"
-`;
 
 describe('husky-relay replay (the built CLI)', () => {
   let temp: ReturnType<typeof tempDir>;
@@ -27,7 +17,7 @@ describe('husky-relay replay (the built CLI)', () => {
   beforeEach(() => {
     temp = tempDir('husky-replay-cli-');
     dbPath = join(temp.dir, 'relay.db');
-    writeFileSync(join(temp.dir, 'rules.yaml'), RULES);
+    writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     // a log with every outcome: pending, retrying, succeeded, dead, re-driven, rate limited
     const log = new Log(dbPath, { now: steppingClock() });
     appendSteps(log, fc.sample(fc.array(stepArb, { minLength: 300, maxLength: 300 }), { numRuns: 1, seed: 42 })[0]!);
@@ -59,11 +49,12 @@ describe('husky-relay replay (the built CLI)', () => {
 
   it('replay --rebuild refuses while serve holds the database, and changes nothing', async () => {
     // Given a live process holding the serve lock
-    writeFileSync(lockPath(dbPath), `${process.pid}\nserve\n`);
+    const lock = acquireServeLock(dbPath);
     const status = await cli('status', '--json');
 
     // When a rebuild is asked for
     const result = await cli('replay', '--rebuild');
+    lock.release();
 
     // Then it exits 1 saying who holds the database and what to do
     expect(result.code).toBe(1);

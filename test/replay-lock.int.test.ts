@@ -1,17 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireServeLock, lockPath, serveHolding } from '../src/log/serve-lock.js';
+import { acquireServeLock, heldBy, lockFilePath, pidFilePath } from '../src/log/serve-lock.js';
 import { tempDir } from './helpers/relay.js';
 
-/** A pid that was alive a moment ago and is not any more. */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', '0']);
-  return child.pid!;
-}
-
-describe('the serve lock (<db>.serve.pid)', () => {
+describe('the serve lock (<db>.lock, with <db>.serve.pid naming the holder)', () => {
   let temp: ReturnType<typeof tempDir>;
   let dbPath: string;
   beforeEach(() => {
@@ -20,53 +13,83 @@ describe('the serve lock (<db>.serve.pid)', () => {
   });
   afterEach(() => temp.cleanup());
 
-  it('is taken by one process at a time, and released on a clean stop', () => {
+  it('is taken by one holder at a time, and released on a clean stop', () => {
     // Given nobody holds the database
-    expect(serveHolding(dbPath)).toBeNull();
+    expect(heldBy(dbPath)).toBeNull();
 
     // When serve takes the lock
     const lock = acquireServeLock(dbPath);
 
     // Then its pid is in the file beside the database, and a second taker is refused by name
-    expect(readFileSync(lockPath(dbPath), 'utf8')).toBe(`${process.pid}\nserve\n`);
-    expect(serveHolding(dbPath)).toBe(process.pid);
-    expect(() => acquireServeLock(dbPath, 'replay --rebuild')).toThrow(`is held by serve (pid ${process.pid}); stop it first`);
+    expect(readFileSync(pidFilePath(dbPath), 'utf8')).toBe(`${process.pid}\nserve\n`);
+    expect(heldBy(dbPath)).toMatchObject({ pid: process.pid, holder: 'serve' });
+    expect(() => acquireServeLock(dbPath, 'replay --rebuild')).toThrow(`${dbPath} is held by serve (pid ${process.pid}); stop it first`);
 
-    // And after release the file is gone and the lock can be taken again
+    // And after release the pid file is gone and the lock can be taken again
     lock.release();
     lock.release();
-    expect(existsSync(lockPath(dbPath))).toBe(false);
-    expect(serveHolding(dbPath)).toBeNull();
+    expect(existsSync(pidFilePath(dbPath))).toBe(false);
+    expect(heldBy(dbPath)).toBeNull();
     acquireServeLock(dbPath, 'replay --rebuild').release();
   });
 
-  it('a file left by a process that died (kill -9, crash) is ignored and replaced', () => {
-    // Given a pid file of a process that no longer runs
-    const pid = deadPid();
-    writeFileSync(lockPath(dbPath), `${pid}\nserve\n`);
+  it('a pid file naming a live unrelated process holds nothing', () => {
+    // Given a pid file left behind whose pid now belongs to another, running process
+    writeFileSync(pidFilePath(dbPath), `${process.ppid}\nserve\n`);
 
-    // Then nobody holds the database, and serve may take it
-    expect(serveHolding(dbPath)).toBeNull();
+    // Then nobody holds the database, and serve takes it and writes its own pid
+    expect(heldBy(dbPath)).toBeNull();
     const lock = acquireServeLock(dbPath);
-    expect(serveHolding(dbPath)).toBe(process.pid);
+    expect(heldBy(dbPath)).toMatchObject({ pid: process.pid });
     lock.release();
   });
 
-  it('garbage in the file does not hold the database', () => {
-    writeFileSync(lockPath(dbPath), 'not a pid\n');
-    expect(serveHolding(dbPath)).toBeNull();
+  it('a lock file someone wrote a live pid into holds nothing either', () => {
+    // Given the lock file overwritten with a pid (a script, an editor)
+    writeFileSync(lockFilePath(dbPath), `${process.ppid}\nserve\n`);
+
+    // Then serve takes it anyway
+    expect(heldBy(dbPath)).toBeNull();
+    const lock = acquireServeLock(dbPath);
+    expect(heldBy(dbPath)).toMatchObject({ pid: process.pid });
+    expect(() => acquireServeLock(dbPath)).toThrow('is held by serve');
+    lock.release();
+  });
+
+  it('garbage in the pid file holds nothing', () => {
+    writeFileSync(pidFilePath(dbPath), 'not a pid\n');
+    expect(heldBy(dbPath)).toBeNull();
     acquireServeLock(dbPath).release();
   });
 
-  it('release leaves a lock that another process took meanwhile alone', () => {
-    // Given a lock whose file was replaced by another holder (after being judged stale)
+  it('while held, a pid file not (yet) naming a live holder reads as another process starting', () => {
+    // Given the lock held, and its pid file replaced by one naming nobody alive
     const lock = acquireServeLock(dbPath);
-    writeFileSync(lockPath(dbPath), `${process.ppid}\nserve\n`);
+    writeFileSync(pidFilePath(dbPath), 'garbage\n');
+    // Then the database is still held, by a process the message cannot name
+    expect(heldBy(dbPath)).toMatchObject({ pid: null, description: 'another husky-relay process (starting)' });
+    expect(() => acquireServeLock(dbPath)).toThrow('is held by another husky-relay process (starting); stop it first');
+    lock.release();
+  });
+
+  it('release leaves a pid file that names another holder alone', () => {
+    // Given the pid file rewritten by someone else while we hold the lock
+    const lock = acquireServeLock(dbPath);
+    writeFileSync(pidFilePath(dbPath), `${process.ppid}\nserve\n`);
 
     // When the first holder releases
     lock.release();
 
-    // Then the other holder's file stays
-    expect(serveHolding(dbPath)).toBe(process.ppid);
+    // Then that file stays
+    expect(readFileSync(pidFilePath(dbPath), 'utf8')).toBe(`${process.ppid}\nserve\n`);
+  });
+
+  it('lock and pid files are mode 0600, and advertise adds the URL for send', () => {
+    const lock = acquireServeLock(dbPath);
+    lock.advertise('http://127.0.0.1:4321');
+    expect(statSync(lockFilePath(dbPath)).mode & 0o777).toBe(0o600);
+    expect(statSync(pidFilePath(dbPath)).mode & 0o777).toBe(0o600);
+    expect(heldBy(dbPath)).toMatchObject({ pid: process.pid, holder: 'serve', url: 'http://127.0.0.1:4321' });
+    lock.release();
   });
 });

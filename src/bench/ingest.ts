@@ -6,7 +6,7 @@ import { sign } from '../receive/verify-signature.js';
 import { percentile, sendStream, type SoakEvent } from '../soak/traffic.js';
 import { startChild } from './processes.js';
 
-const SECRET = 'bench-secret';
+const SECRET = 'bench-secret-0123456789';
 const DIST = new URL('..', import.meta.url).pathname;
 
 export interface LoadResult {

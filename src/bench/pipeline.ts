@@ -58,7 +58,7 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, l
     writeFileSync(join(dir, 'rules.yaml'), rules);
     const child = await startChild(
       [join(DIST, 'cli.js'), '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
-      { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench', LOG_LEVEL: 'info' },
+      { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info' },
     );
     const log = new Log(dbPath);
     try {

@@ -4,7 +4,7 @@ import { listDeliveries, STATUSES, statusReport } from '../project/queries.js';
 import { loadRules } from '../rules/load-rules.js';
 import type { LoadedRules } from '../rules/types.js';
 import { globalsOf, openExistingLog } from './globals.js';
-import { table } from './table.js';
+import { printable, table } from './table.js';
 
 async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
   const result = await loadRules(path, env);
@@ -35,7 +35,7 @@ export function registerDeliveries(program: Command): void {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
       }
-      const types = Object.entries(report.events.by_type).map(([t, n]) => `${t} ${n}`).join(', ');
+      const types = printable(Object.entries(report.events.by_type).map(([t, n]) => `${t} ${n}`).join(', '));
       const d = report.deliveries;
       const lines = [
         `events      ${report.events.total}${types ? ` (${types})` : ''}`,

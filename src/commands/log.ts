@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../errors.js';
 import type { Entry } from '../log/types.js';
+import { dateOption } from './date-option.js';
 import { globalsOf, openExistingLog } from './globals.js';
 import { table } from './table.js';
 
@@ -33,24 +33,17 @@ export function summarize(entry: Entry): string {
   }
 }
 
-function sinceIso(since: string | undefined): string | undefined {
-  if (since === undefined) return undefined;
-  const ms = Date.parse(since);
-  if (Number.isNaN(ms)) throw new UserError(`--since: "${since}" is not an ISO-8601 date-time (e.g. 2026-06-01T09:00:00Z)`);
-  return new Date(ms).toISOString();
-}
-
 export function registerLog(program: Command): void {
   program
     .command('log')
     .description('print log entries, oldest first')
-    .option('--since <iso>', 'only entries appended at or after this time')
+    .option('--since <iso>', 'only entries appended at or after this time (no zone means UTC)', dateOption('--since'))
     .option('--type <type...>', 'only entries of these types (globs allowed: "delivery.*")')
     .option('--follow', 'keep printing new entries as they are appended')
     .option('--json', 'one JSON object per line: {"seq","type","at","data"}')
     .action(async (opts: LogOptions) => {
       const log = openExistingLog(globalsOf(program).dbPath);
-      const filter = { types: opts.type, since: sinceIso(opts.since), limit: 5000 };
+      const filter = { types: opts.type, since: opts.since, limit: 5000 };
       const print = (entries: Entry[], header: boolean): void => {
         if (entries.length === 0) return;
         if (opts.json) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { acquireServeLock, holderOf } from '../log/serve-lock.js';
+import { acquireServeLock, DatabaseHeldError, type ServeLock } from '../log/serve-lock.js';
 import type { DeliveryPlanned } from '../log/types.js';
 import { backfill, type BackfillOptions, type BackfillResult } from '../replay/backfill.js';
 import { preview } from '../replay/preview.js';
@@ -10,8 +10,9 @@ import { verifyProjections, type Difference } from '../replay/verify.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';
+import { dateOption } from './date-option.js';
 import { globalsOf, openExistingLog, type Globals } from './globals.js';
-import { table } from './table.js';
+import { printable, table } from './table.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -27,20 +28,22 @@ interface ReplayOptions {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const n = (value: number) => value.toLocaleString('en-US');
 
-function isoOption(name: string) {
-  return (value: string): string => {
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new UserError(`${name}: "${value}" is not an ISO-8601 date or date-time (e.g. 2026-06-01T09:00:00Z)`);
-    return new Date(ms).toISOString();
-  };
-}
-
-/** Ctrl-C during a rebuild or verify stops it between batches; the live tables stay as they were. */
+/**
+ * Ctrl-C (or SIGTERM) during a rebuild or verify stops it between batches; the live tables
+ * stay as they were and the scratch database is removed.
+ */
 function interruptible(): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  return { signal: controller.signal, done: () => process.off('SIGINT', onSigint) };
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    done: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 export function registerReplay(program: Command): void {
@@ -49,8 +52,8 @@ export function registerReplay(program: Command): void {
     .description('rebuild derived state from the log, or run the current rules over past events')
     .option('--rebuild', 'rebuild every projection from the log (serve must be stopped)')
     .option('--verify', 'rebuild into a scratch database and compare with the live projections; exit 1 if they differ')
-    .option('--since <iso>', 'only events received at or after this time', isoOption('--since'))
-    .option('--until <iso>', 'only events received before this time', isoOption('--until'))
+    .option('--since <iso>', 'only events received at or after this time (no zone means UTC)', dateOption('--since'))
+    .option('--until <iso>', 'only events received before this time (no zone means UTC)', dateOption('--until'))
     .option('--type <type>', 'only events of this type (a glob: "call.*")')
     .option('--rule <id>', 'only this rule')
     .option('--dry-run', 'print what would be planned and a count per rule; append nothing')
@@ -70,17 +73,20 @@ export function registerReplay(program: Command): void {
 }
 
 async function rebuild(g: Globals): Promise<void> {
-  const holder = holderOf(g.dbPath);
-  if (holder) {
+  const log = openExistingLog(g.dbPath);
+  // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
+  let lock: ServeLock;
+  try {
+    lock = acquireServeLock(g.dbPath, 'replay --rebuild');
+  } catch (error) {
+    log.close();
+    if (!(error instanceof DatabaseHeldError)) throw error;
     throw new UserError(
-      `replay --rebuild: ${holder} holds ${g.dbPath}; stop it first. ` +
+      `replay --rebuild: ${error.holder.description} holds ${g.dbPath}; stop it first. ` +
         '(replay without --rebuild, and replay --verify, work while serve runs)',
       'database_held',
     );
   }
-  const log = openExistingLog(g.dbPath);
-  // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
-  const lock = acquireServeLock(g.dbPath, 'replay --rebuild');
   const bar = progressBar('rebuilding');
   const stop = interruptible();
   try {
@@ -111,7 +117,7 @@ async function verify(g: Globals): Promise<void> {
       out(`the projections match the log (${n(result.entries)} entries, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
       return;
     }
-    for (const d of result.differences) out(describe(d));
+    for (const d of result.differences) out(printable(describe(d)));
     if (result.count > result.differences.length) out(`… and more: ${n(result.count)} rows differ in all`);
     out(`${n(result.count)} projection row${result.count === 1 ? '' : 's'} differ from a rebuild of the log (through seq ${result.last_seq})`);
     out('repair: stop serve, then run `husky-relay replay --rebuild`');
@@ -160,8 +166,10 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   const dryRun = opts.dryRun === true;
   const ruleWidth = Math.max(4, ...rules.rules.map((r) => r.id.length));
   const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => s.length));
-  const line = (p: DeliveryPlanned) =>
-    `${p.rule_id.padEnd(ruleWidth)}  ${p.sink.padEnd(sinkWidth)}  ${`${p.event_type} ${p.event_id}`.padEnd(40)}  ${preview(p.request)}`;
+  const line = (p: DeliveryPlanned) => {
+    const [rule, sink, event, request] = [p.rule_id, p.sink, `${p.event_type} ${p.event_id}`, preview(p.request)].map(printable);
+    return `${rule!.padEnd(ruleWidth)}  ${sink!.padEnd(sinkWidth)}  ${event!.padEnd(40)}  ${request!}`;
+  };
   // the lines of a dry run go to stdout as they come: no bar over them on the same terminal
   const bar = progressBar(dryRun ? 'dry run' : 'replaying', process.stderr.isTTY === true && !(dryRun && process.stdout.isTTY));
   const options: BackfillOptions = {

@@ -1,14 +1,23 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { DEFAULTS, reloadDotEnv } from '../config.js';
 import { UserError } from '../errors.js';
-import { acquireServeLock } from '../log/serve-lock.js';
+import { openDatabase } from '../log/open-log.js';
+import { exposure } from '../log/private-files.js';
+import { acquireServeLock, DatabaseHeldError, heldBy } from '../log/serve-lock.js';
 import { createLogger } from '../logger.js';
-import { resolveSecrets } from '../receive/secrets.js';
-import { globalsOf } from './globals.js';
+import { listenError } from '../os-errors.js';
+import { resolveSecrets, secretsFromEnv } from '../receive/secrets.js';
+import { removeOrphanScratch } from '../replay/scratch.js';
+import { globalsOf, type Globals } from './globals.js';
+import { serveLifecycle } from './serve-lifecycle.js';
 
-function parsePort(value: string): number {
+function parsePort(value: string, name = '--port'): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: "${value}" is not a port number`);
+  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`${name}: "${value}" is not a port number`);
   return port;
 }
 
@@ -20,70 +29,141 @@ function parseBytes(value: string): number {
   return Number(match[1]) * factor;
 }
 
+interface ServeOptions {
+  port?: number;
+  host?: string;
+  maxBody?: number;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('receive webhooks, route them through the rules and deliver them, in one process')
-    .option('--port <n>', 'port to listen on (env PORT)', parsePort)
+    .option('--port <n>', 'port to listen on (env PORT)', (v) => parsePort(v))
     .option('--host <h>', 'address to listen on (env HOST)')
     .option('--max-body <size>', 'largest body accepted (default 1MiB)', parseBytes)
-    .action(async (opts: { port?: number; host?: string; maxBody?: number }) => {
-      const g = globalsOf(program);
-      // one serve per database; replay --rebuild refuses while this is held
-      const lock = acquireServeLock(g.dbPath);
-      const logger = createLogger();
-      if (g.rulesWarning) logger.warn(g.rulesWarning);
-      const resolved = resolveSecrets(g.env, g.dbPath, true)!;
-      if (resolved.generated) {
-        process.stderr.write(
-          [
-            '',
-            `  No HUSKY_WEBHOOK_SECRET was set, so husky-relay generated one and saved it (mode 0600) in:`,
-            `    ${resolved.file}`,
-            `  Paste its contents into HuskyVoice: Dashboard → Integrations → Outbound Webhooks → your endpoint → Secret.`,
-            `  Print it with:  cat ${resolved.file}`,
-            '',
-          ].join('\n') + '\n',
-        );
-      } else if (resolved.source === 'file') {
-        logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
-      }
-      let secrets = resolved.secrets;
-      // loaded here, not at the top: other commands (replay over a million entries) should
-      // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
-      const { startRelay } = await import('../serve.js');
-      const relay = await startRelay({
-        dbPath: g.dbPath,
-        secrets: () => secrets,
-        logger,
-        port: opts.port ?? (g.env['PORT'] ? parsePort(g.env['PORT']) : DEFAULTS.port),
-        host: opts.host ?? g.env['HOST'] ?? DEFAULTS.host,
-        maxBodyBytes: opts.maxBody,
-        rulesPath: g.rulesPath,
-        env: g.env,
-        sinkEnv: {
-          slackApiUrl: g.env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
-          hubspotBaseUrl: g.env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
-        },
-      });
-      logger.info({ url: `${relay.url}/webhooks/husky`, db: g.dbPath }, 'husky-relay is listening');
+    .action((opts: ServeOptions) => serve(globalsOf(program), opts));
+}
 
-      process.on('SIGHUP', () => {
-        reloadDotEnv();
+/**
+ * Starts the relay. Everything that can be wrong with the machine (secrets, the database
+ * file, a holder, the port) is checked before anything is created, so a refused start
+ * leaves nothing behind; then the lock is taken and the relay started; the lock is released
+ * on any failure.
+ */
+async function serve(g: Globals, opts: ServeOptions): Promise<void> {
+  const logger = createLogger();
+  const lifecycle = serveLifecycle(logger);
+  if (g.rulesWarning) logger.warn(g.rulesWarning);
+  const port = opts.port ?? (g.env['PORT'] ? parsePort(g.env['PORT'], 'PORT') : DEFAULTS.port);
+  const host = opts.host ?? g.env['HOST'] ?? DEFAULTS.host;
+
+  secretsFromEnv(g.env); // a bad HUSKY_WEBHOOK_SECRET is refused before anything is made
+  if (existsSync(g.dbPath)) openDatabase(g.dbPath, { readonly: true }).close(); // ours, and not newer?
+  const holder = heldBy(g.dbPath);
+  if (holder) throw new DatabaseHeldError(g.dbPath, holder);
+  await mustBeFree(port, host); // also port 0: the address must be this machine's
+
+  const lock = acquireServeLock(g.dbPath);
+  let relay: import('../serve.js').Relay;
+  let secrets: readonly string[];
+  try {
+    warnIfOpen(logger, g.dbPath);
+    removeOrphanScratch(g.dbPath, logger);
+    const resolved = resolveSecrets(g.env, g.dbPath, true)!;
+    if (resolved.generated) announceGenerated(resolved.file!);
+    else if (resolved.source === 'file') logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
+    secrets = resolved.secrets;
+    // loaded here, not at the top: other commands (replay over a million entries) should
+    // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
+    const { startRelay } = await import('../serve.js');
+    if (lifecycle.stopRequested) return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
+    relay = await startRelay({
+      dbPath: g.dbPath,
+      secrets: () => secrets,
+      logger,
+      port,
+      host,
+      maxBodyBytes: opts.maxBody,
+      rulesPath: g.rulesPath,
+      env: g.env,
+      sinkEnv: {
+        slackApiUrl: g.env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
+        hubspotBaseUrl: g.env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
+      },
+    });
+    lock.advertise(relay.url);
+  } catch (error) {
+    lock.release();
+    throw listenError(error, port, host);
+  }
+  logger.info({ url: `${relay.url}/webhooks/husky`, db: g.dbPath }, 'husky-relay is listening');
+
+  lifecycle.started({
+    reload() {
+      reloadDotEnv();
+      try {
         const again = resolveSecrets(process.env, g.dbPath, false);
         if (again) secrets = again.secrets;
         logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');
-        void relay.pipeline?.rules.reload('SIGHUP');
-      });
-      const stop = async (signal: string) => {
-        logger.info({ signal }, 'stopping: no new requests; answering those in flight');
-        await relay.close();
-        lock.release();
-        logger.info('stopped cleanly');
-        logger.flush();
-        process.exit(0);
-      };
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      process.once('SIGINT', () => void stop('SIGINT'));
+      } catch (error) {
+        logger.error({ err: (error as Error).message }, 'SIGHUP: the webhook secrets did not reload; the previous ones stay in force');
+      }
+      void relay.pipeline?.rules.reload('SIGHUP');
+    },
+    async stop(signal) {
+      logger.info({ signal }, 'stopping: no new requests; answering those in flight');
+      await relay.close();
+      lock.release();
+      logger.info('stopped cleanly');
+      logger.flush();
+      process.exit(0);
+    },
+  });
+}
+
+/** Throws the `EnvironmentError` of listening on `port`/`host` if that fails now. */
+async function mustBeFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ port, host, exclusive: true }, resolve);
     });
+  } catch (error) {
+    throw listenError(error, port, host);
+  } finally {
+    await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
+function stopBeforeStart(logger: Logger, release: () => void, signal: NodeJS.Signals): void {
+  release();
+  logger.info({ signal }, 'stopped before start finished; nothing was received');
+  logger.flush();
+  process.exit(0);
+}
+
+/** The log holds call transcripts (SPEC §12): say so when a folder or file we did not make is open to others. */
+function warnIfOpen(logger: Logger, dbPath: string): void {
+  for (const [path, mode] of [
+    [dirname(dbPath), '700'],
+    [dbPath, '600'],
+  ] as const) {
+    const open = exposure(path);
+    if (open) logger.warn({ path }, `${path} is open to other users (${open}) and the log holds call transcripts: chmod ${mode} ${path}`);
+  }
+}
+
+function announceGenerated(file: string): void {
+  process.stderr.write(
+    [
+      '',
+      `  No HUSKY_WEBHOOK_SECRET was set, so husky-relay generated one and saved it (mode 0600) in:`,
+      `    ${file}`,
+      `  Paste its contents into HuskyVoice: Dashboard → Integrations → Outbound Webhooks → your endpoint → Secret.`,
+      `  Print it with:  cat ${file}`,
+      '',
+    ].join('\n') + '\n',
+  );
 }

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../config.js';
 import { UserError } from '../errors.js';
+import { heldBy } from '../log/serve-lock.js';
 import { resolveSecrets } from '../receive/secrets.js';
 import { sign } from '../receive/verify-signature.js';
-import { globalsOf } from './globals.js';
+import { globalsOf, type Globals } from './globals.js';
 
 function readFile(file: string): Buffer {
   try {
@@ -24,6 +25,19 @@ function firstSecret(dbPath: string, env: NodeJS.ProcessEnv): string {
   return resolved.secrets[0]!;
 }
 
+/**
+ * Where `send` posts by default: the `serve` that holds this database, at the URL it wrote in
+ * its pid file once listening (whatever port `--port`, `PORT` or `.env` gave it); else
+ * `PORT` and `HOST` from the environment and `.env`, as `serve` would read them.
+ */
+export function defaultWebhookUrl(g: Globals): string {
+  const serving = heldBy(g.dbPath)?.url;
+  if (serving) return `${serving}/webhooks/husky`;
+  const host = g.env['HOST']?.trim() || DEFAULTS.host;
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${g.env['PORT']?.trim() || DEFAULTS.port}/webhooks/husky`;
+}
+
 export function registerSignSend(program: Command): void {
   program
     .command('sign')
@@ -38,18 +52,15 @@ export function registerSignSend(program: Command): void {
     .command('send')
     .description('sign FILE and POST it, as HuskyVoice would (the curl example of its docs, built in)')
     .argument('<file>', 'the event body to send')
-    .option('--url <url>', 'where to send it (default: this machine’s serve)')
+    .option('--url <url>', 'where to send it (default: the serve running on --db, else PORT and HOST)')
     .action(async (file: string, opts: { url?: string }) => {
       const g = globalsOf(program);
       const body = readFile(file);
-      const url = opts.url ?? `http://127.0.0.1:${g.env['PORT'] ?? DEFAULTS.port}/webhooks/husky`;
+      const signature = sign(body, firstSecret(g.dbPath, g.env));
+      const url = opts.url ?? defaultWebhookUrl(g);
       let response: Response;
       try {
-        response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, firstSecret(g.dbPath, g.env)) },
-          body,
-        });
+        response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': signature }, body });
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
         throw new UserError(`cannot reach ${url} (${cause}): is \`husky-relay serve\` running?`);

@@ -1,4 +1,12 @@
 import type { Database } from 'better-sqlite3';
+import { EnvironmentError } from '../os-errors.js';
+
+/**
+ * `PRAGMA application_id` of a husky-relay database ("HkRl"), set by the first migration, so
+ * that the relay knows its own files from other applications' SQLite files. Files made before
+ * it was set are known by their `entries` table.
+ */
+export const APPLICATION_ID = 0x486b526c;
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` is the version reached.
@@ -91,8 +99,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(
-      `the database is at schema version ${current}, newer than this husky-relay knows (${SCHEMA_VERSION}): upgrade husky-relay`,
+    throw new EnvironmentError(
+      `${db.name} was written by a newer husky-relay (schema version ${current}; this one reads up to ${SCHEMA_VERSION}): ` +
+        'upgrade husky-relay, or restore the backup taken before the upgrade',
+      'database_newer',
     );
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
@@ -100,6 +110,7 @@ export function migrate(db: Database): void {
       // another process (serve and a CLI started together) may have migrated meanwhile
       if ((db.pragma('user_version', { simple: true }) as number) > version) return;
       db.exec(MIGRATIONS[version]!);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }

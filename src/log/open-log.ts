@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { LogUnavailableError } from '../errors.js';
-import { migrate } from './migrations.js';
+import { WAL_SIZE_LIMIT_BYTES } from '../config.js';
+import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
+import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './migrations.js';
+import { createPrivateFile, ensurePrivateFolder, removeMade } from './private-files.js';
 
 export interface OpenLogOptions {
   /** How long a write waits for another process's lock before it fails. (Default: 5000 ms) */
@@ -14,22 +16,116 @@ export interface OpenLogOptions {
 /**
  * Opens (and creates, and migrates) the SQLite file. WAL lets the CLI read and append while
  * `serve` runs; `synchronous=FULL` makes a returned commit a durable one, which is what a
- * 200 to HuskyVoice promises.
+ * 200 to HuskyVoice promises. A new file is made mode 0600 in folders made 0700 (SQLite gives
+ * its -wal and -shm files the database file's mode).
+ *
+ * Throws an `EnvironmentError` (exit 1) naming the path when the path cannot hold a log (a
+ * folder, a file in the way, no permission, a full or read-only disk), when the file is not
+ * a husky-relay database (not SQLite; another application's tables) or one of a newer
+ * version. Such a file is only read, never changed. A failed open removes what it created.
  */
 export function openDatabase(path: string, options: OpenLogOptions = {}): Database.Database {
-  if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
-  let db: Database.Database;
+  const readonly = options.readonly ?? false;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  mustBeAFile(path);
+  const madeFolders = readonly ? [] : ensurePrivateFolder(dirname(path));
+  const madeFile = !readonly && createPrivateFile(path);
+  let db: Database.Database | undefined;
   try {
-    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    mustBeOurs(db, path); // before anything writes: another application's file stays untouched
+    if (!readonly) {
+      db.pragma('journal_mode = WAL');
+      // after a burst, the first write after a complete checkpoint cuts the WAL back to this
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      migrate(db);
+    }
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    return db;
   } catch (error) {
-    throw new LogUnavailableError(`cannot open the log at ${path}: ${(error as Error).message}`, { cause: error });
+    db?.close();
+    // only a file still empty: another process may have opened (and filled) it meanwhile
+    const untouched = madeFile && sizeOf(path) === 0;
+    removeMade(untouched ? [path, `${path}-wal`, `${path}-shm`, `${path}-journal`] : [], untouched ? madeFolders : []);
+    throw databaseError(error, path, busyTimeoutMs);
   }
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  if (!options.readonly) {
-    db.pragma('journal_mode = WAL');
-    migrate(db);
+}
+
+function sizeOf(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
   }
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  return db;
+}
+
+function mustBeAFile(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return; // a new log
+    throw fileError(error, 'cannot open the log at', path);
+  }
+  if (stat.isDirectory()) throw new EnvironmentError(`${path} is a folder; --db takes the database file, e.g. ${path}/husky-relay.db`, 'EISDIR');
+  if (!stat.isFile()) throw new EnvironmentError(`${path} is not a regular file; --db takes the database file`, 'not_a_file');
+}
+
+/**
+ * Ours: our application id, or (files made before it was set) a schema version and our
+ * `entries` table; or nothing at all yet (a new file). Anything else belongs to someone else.
+ */
+function mustBeOurs(db: Database.Database, path: string): void {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+  const foreign =
+    applicationId !== 0 && applicationId !== APPLICATION_ID
+      ? `its application id is 0x${applicationId.toString(16)}`
+      : (version === 0 ? tables.length > 0 : !tables.includes('entries'))
+        ? `its tables are ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`
+        : null;
+  if (foreign) {
+    throw new EnvironmentError(
+      `${path} is not a husky-relay database (an SQLite file of another application: ${foreign}); point --db at the log, or at a new path to start one`,
+      'not_a_husky_relay_database',
+    );
+  }
+  if (version > SCHEMA_VERSION) migrate(db); // says it is newer, and changes nothing
+}
+
+/** A failure to open or prepare the database as the one line a user can act on, when it is one. */
+function databaseError(error: unknown, path: string, busyTimeoutMs: number): unknown {
+  if (error instanceof EnvironmentError) return error;
+  const code = codeOf(error) ?? '';
+  if (code === 'SQLITE_NOTADB') {
+    return new EnvironmentError(`${path} is not a husky-relay database (not an SQLite file); point --db at the log, or at a new path to start one`, code);
+  }
+  if (code.startsWith('SQLITE_CORRUPT')) return new EnvironmentError(`${path} is damaged (not a valid SQLite database): restore a backup`, code);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new EnvironmentError(`${path} is locked by another process (waited ${busyTimeoutMs} ms); try again`, code);
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
+    // SQLite keeps -wal and -shm beside the file: the folder must be writable too
+    const why =
+      accessProblem(path) ??
+      accessProblem(dirname(path), 'its folder') ??
+      (code.startsWith('SQLITE_READONLY') ? 'it is read-only for husky-relay' : 'SQLite cannot open it');
+    return new EnvironmentError(`cannot open the log at ${path}: ${why}; husky-relay writes it, and its -wal and -shm files beside it`, code);
+  }
+  if (code === 'SQLITE_FULL') return new EnvironmentError(`cannot write the log at ${path}: no space left on the device`, code);
+  if (code.startsWith('SQLITE_IOERR')) return new EnvironmentError(`cannot write the log at ${path}: input/output error (${code})`, code);
+  return fileError(error, 'cannot open the log at', path);
+}
+
+/** Why this process may not read and write `path` (`its folder ${path}: permission denied …`), or null. */
+function accessProblem(path: string, label?: string): string | null {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return null;
+  } catch (error) {
+    const reason = reasonOf(codeOf(error));
+    return reason && label ? `${label} ${path}: ${reason}` : reason;
+  }
 }

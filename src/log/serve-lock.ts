@@ -1,21 +1,168 @@
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { LOCK_WAIT_MS } from '../config.js';
 import { UserError } from '../errors.js';
+import { codeOf, fileError } from '../os-errors.js';
+import { createPrivateFile, ensurePrivateFolder, writePrivateFile } from './private-files.js';
 
 /**
  * Who holds a database for work that must not overlap with `serve`: `serve` itself, or
  * `replay --rebuild` (which swaps every projection table and would pull them from under a
- * running dispatcher). A pid file beside the database, `<db>.serve.pid`: first line the pid,
- * second line what holds it. A file whose pid is dead (a crash, kill -9) is stale and ignored.
+ * running dispatcher).
+ *
+ * The lock is an exclusive SQLite lock (an fcntl lock, taken by `BEGIN EXCLUSIVE`) on a small
+ * empty file beside the database, `<db>.lock`, held by an open connection for the holder's
+ * whole life. The kernel drops it when the process ends however it ends (kill -9, a crash,
+ * a reboot), so nothing stale can ever block a start, and a pid that now names an unrelated
+ * process means nothing. The lock file is never deleted (deleting it could let two processes
+ * lock two different files of one name).
+ *
+ * `<db>.serve.pid` says who holds it, for messages and for `send`: the pid, what holds it,
+ * and (serve, once listening) its URL, one per line. It is only information: the lock decides.
  */
 export interface ServeLock {
-  path: string;
+  lockPath: string;
+  pidPath: string;
   pid: number;
-  /** Removes the pid file if it is still ours. Safe to call twice. */
+  /** Adds the URL `serve` listens on to the pid file, for `send` (default URL). */
+  advertise(url: string): void;
+  /** Drops the lock and removes the pid file if it is still ours. Safe to call twice. */
   release(): void;
 }
 
-export const lockPath = (dbPath: string): string => `${dbPath}.serve.pid`;
+/** What `<db>.serve.pid` says, when the lock is held. */
+export interface Holder {
+  /** The holder's pid, or null when its pid file is not written yet (it is starting). */
+  pid: number | null;
+  /** `serve` or `replay --rebuild`. */
+  holder: string;
+  /** Where that serve listens, once it does. */
+  url?: string;
+  /** For messages: `serve (pid 123)`. */
+  description: string;
+}
+
+export const lockFilePath = (dbPath: string): string => `${dbPath}.lock`;
+export const pidFilePath = (dbPath: string): string => `${dbPath}.serve.pid`;
+
+/** The lock is held by someone else: a user error naming the holder. */
+export class DatabaseHeldError extends UserError {
+  constructor(
+    readonly dbPath: string,
+    readonly holder: Holder,
+  ) {
+    super(`${dbPath} is held by ${holder.description}; stop it first`, 'database_held');
+    this.name = 'DatabaseHeldError';
+  }
+}
+
+/**
+ * Takes the lock for this process, or throws a `DatabaseHeldError` naming who holds it (an
+ * `EnvironmentError` when the folder or lock file cannot be made). Makes the database's
+ * folder (0700) if it is not there.
+ */
+export function acquireServeLock(dbPath: string, holder = 'serve'): ServeLock {
+  ensurePrivateFolder(dirname(dbPath));
+  const lockPath = lockFilePath(dbPath);
+  const pidPath = pidFilePath(dbPath);
+  createPrivateFile(lockPath);
+  const connection = lockOrThrow(dbPath, lockPath);
+  const lines = [String(process.pid), holder];
+  try {
+    writePrivateFile(pidPath, `${lines.join('\n')}\n`);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+  let released = false;
+  return {
+    lockPath,
+    pidPath,
+    pid: process.pid,
+    advertise(url) {
+      lines[2] = url;
+      writePrivateFile(pidPath, `${lines.join('\n')}\n`);
+    },
+    release() {
+      if (released) return;
+      released = true;
+      if (readPidFile(pidPath)?.pid === process.pid) {
+        try {
+          unlinkSync(pidPath);
+        } catch {
+          // already gone
+        }
+      }
+      connection.close(); // drops the lock
+    },
+  };
+}
+
+function lockOrThrow(dbPath: string, lockPath: string): Database.Database {
+  for (let attempt = 0; ; attempt++) {
+    let connection: Database.Database | undefined;
+    try {
+      connection = new Database(lockPath, { timeout: LOCK_WAIT_MS });
+      connection.pragma('journal_mode = MEMORY'); // no -journal file beside it
+      connection.exec('BEGIN EXCLUSIVE');
+      return connection;
+    } catch (error) {
+      connection?.close();
+      const code = codeOf(error) ?? '';
+      if (code.startsWith('SQLITE_BUSY')) throw new DatabaseHeldError(dbPath, describeHolder(dbPath));
+      // not an SQLite file (someone wrote a pid into it): nobody can hold it, so it is empty again
+      if ((code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) && attempt === 0) {
+        truncateSync(lockPath, 0);
+        continue;
+      }
+      throw fileError(error, 'cannot lock', lockPath);
+    }
+  }
+}
+
+/** Who holds the database, or null when nobody does. Never takes the lock. */
+export function heldBy(dbPath: string): Holder | null {
+  return isLocked(lockFilePath(dbPath)) ? describeHolder(dbPath) : null;
+}
+
+/** What holds the database, for messages (`serve (pid 123)`), or null when nobody does. */
+export function holderOf(dbPath: string): string | null {
+  return heldBy(dbPath)?.description ?? null;
+}
+
+function isLocked(lockPath: string): boolean {
+  let probe: Database.Database | undefined;
+  try {
+    probe = new Database(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });
+    probe.prepare('SELECT count(*) FROM sqlite_master').get();
+    return false;
+  } catch (error) {
+    return (codeOf(error) ?? '').startsWith('SQLITE_BUSY');
+  } finally {
+    probe?.close();
+  }
+}
+
+function describeHolder(dbPath: string): Holder {
+  const file = readPidFile(pidFilePath(dbPath));
+  // the pid file may be a dead holder's (the lock's new holder has not written its own yet)
+  if (!file || !alive(file.pid)) return { pid: null, holder: 'husky-relay', description: 'another husky-relay process (starting)' };
+  return { ...file, description: `${file.holder} (pid ${file.pid})` };
+}
+
+function readPidFile(path: string): { pid: number; holder: string; url?: string } | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const [first, second, third] = text.split('\n');
+  const pid = Number(first);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  return { pid, holder: second?.trim() || 'serve', ...(third?.trim() ? { url: third.trim() } : {}) };
+}
 
 /** Whether a process with this pid runs (one we may not signal still runs). */
 export function alive(pid: number): boolean {
@@ -25,81 +172,4 @@ export function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function read(path: string): { pid: number; holder: string } | null {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-  const [first, second] = text.split('\n');
-  const pid = Number(first);
-  return Number.isInteger(pid) && pid > 0 ? { pid, holder: second?.trim() || 'serve' } : null;
-}
-
-/** The pid holding the database (serve or a rebuild), or null when none does. */
-export function serveHolding(dbPath: string): number | null {
-  const held = read(lockPath(dbPath));
-  return held && alive(held.pid) ? held.pid : null;
-}
-
-/** What holds the database, for messages: `serve (pid 123)`. */
-export function holderOf(dbPath: string): string | null {
-  const held = read(lockPath(dbPath));
-  return held && alive(held.pid) ? `${held.holder} (pid ${held.pid})` : null;
-}
-
-/**
- * Takes the lock for this process, or throws a UserError naming who holds it. The file is
- * written whole under a private name and then hard-linked into place (link fails if the name
- * exists), so of two processes starting together only one gets it, and nobody ever reads a
- * half-written file.
- */
-export function acquireServeLock(dbPath: string, holder = 'serve'): ServeLock {
-  const path = lockPath(dbPath);
-  mkdirSync(dirname(path), { recursive: true }); // a first start: the folder is not there yet
-  const mine = `${path}.${process.pid}.tmp`;
-  writeFileSync(mine, `${process.pid}\n${holder}\n`, { mode: 0o644 });
-  try {
-    return take(dbPath, path, mine);
-  } finally {
-    unlinkSync(mine);
-  }
-}
-
-function take(dbPath: string, path: string, mine: string): ServeLock {
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      linkSync(mine, path);
-      let released = false;
-      return {
-        path,
-        pid: process.pid,
-        release() {
-          if (released) return;
-          released = true;
-          if (read(path)?.pid === process.pid) unlinkSync(path);
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const held = read(path);
-    if (held && alive(held.pid)) {
-      throw new UserError(
-        `${dbPath} is held by ${held.holder} (pid ${held.pid}); stop it first ` +
-          `(if no such process is husky-relay, remove ${path})`,
-        'database_held',
-      );
-    }
-    // stale: its process is gone (or the file is garbage)
-    try {
-      unlinkSync(path);
-    } catch {
-      // another starter removed it first
-    }
-  }
-  throw new UserError(`could not take ${path}: other husky-relay processes keep taking it`, 'database_held');
 }

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { MIN_WEBHOOK_SECRET_LENGTH } from '../config.js';
+import { UserError } from '../errors.js';
+import { codeOf, fileError } from '../os-errors.js';
+import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
 
 export interface ResolvedSecrets {
   secrets: string[];
@@ -11,40 +15,98 @@ export interface ResolvedSecrets {
   generated: boolean;
 }
 
+/** A webhook secret that cannot be used: a user error that says why, never the secret itself. */
+export class WebhookSecretError extends UserError {
+  constructor(message: string) {
+    super(message, 'invalid_webhook_secret');
+    this.name = 'WebhookSecretError';
+  }
+}
+
+const ENV = 'HUSKY_WEBHOOK_SECRET';
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** The generated secret lives beside the database, readable by its owner only. */
 export function secretFileFor(dbPath: string): string {
   return join(dirname(dbPath), 'webhook-secret');
 }
 
-export function parseSecrets(value: string): string[] {
-  return value
+/**
+ * The secrets of a comma-separated list (rotation: `NEW,OLD`), each trimmed; empty items
+ * (`NEW,`) are skipped. Throws a `WebhookSecretError` naming `where` (the variable or the
+ * file) when the list holds no secret, or a secret is shorter than
+ * `MIN_WEBHOOK_SECRET_LENGTH` or holds a control character. Messages never quote a secret.
+ */
+export function parseSecrets(value: string, where = ENV): string[] {
+  const secrets = value
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+  if (secrets.length === 0) {
+    throw new WebhookSecretError(
+      where === ENV
+        ? `${ENV} is set but holds no secret (only commas and spaces): set it to the secret, or leave it empty to use the generated one`
+        : `${where} holds no secret (it is empty): put the webhook secret in it, or delete it to have \`husky-relay serve\` generate a new one`,
+    );
+  }
+  secrets.forEach((secret, i) => {
+    const which = secrets.length > 1 ? `secret ${i + 1} of ${secrets.length}` : 'the secret';
+    if (/^v\d+$/.test(secret) && secrets[i + 1]?.startsWith('whsec_')) {
+      throw new WebhookSecretError(
+        `${where}: "${secret},whsec_…" looks like a Standard Webhooks value; "${secret}," is a version prefix, not part of a secret, ` +
+          `and the comma makes "${secret}" a secret of its own (commas separate secrets). Paste only the secret HuskyVoice shows`,
+      );
+    }
+    if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+      throw new WebhookSecretError(
+        `${where}: ${which} is ${secret.length} character${secret.length === 1 ? '' : 's'} long; a webhook secret needs at least ` +
+          `${MIN_WEBHOOK_SECRET_LENGTH} (anyone who guesses a short one can forge calls). Use the secret from the HuskyVoice dashboard, ` +
+          'or generate one with: openssl rand -hex 32',
+      );
+    }
+    if (CONTROL.test(secret)) throw new WebhookSecretError(`${where}: ${which} holds a control character (a line break pasted with it?)`);
+  });
+  return secrets;
+}
+
+/** `HUSKY_WEBHOOK_SECRET`'s secrets, or null when it is unset or empty. Throws as `parseSecrets`. */
+export function secretsFromEnv(env: NodeJS.ProcessEnv): string[] | null {
+  const value = env[ENV];
+  return value === undefined || value.trim() === '' ? null : parseSecrets(value, ENV);
 }
 
 /**
  * `HUSKY_WEBHOOK_SECRET` (comma-separated, any one valid: rotation) if set; else the file
  * beside the database; else, if `generate`, a new random secret written there with mode
- * 0600. Never returns an empty list: a request is never accepted unsigned.
+ * 0600 (`hsk_` and 32 base64url characters). Never returns an empty list: a request is never
+ * accepted unsigned. Throws a `WebhookSecretError` for an unusable secret (see
+ * `parseSecrets`), an `EnvironmentError` when the file cannot be read or written.
  */
 export function resolveSecrets(env: NodeJS.ProcessEnv, dbPath: string, generate: boolean): ResolvedSecrets | null {
-  const fromEnv = parseSecrets(env['HUSKY_WEBHOOK_SECRET'] ?? '');
-  if (fromEnv.length > 0) return { secrets: fromEnv, source: 'env', generated: false };
+  const fromEnv = secretsFromEnv(env);
+  if (fromEnv) return { secrets: fromEnv, source: 'env', generated: false };
   const file = secretFileFor(dbPath);
-  if (existsSync(file)) {
-    const secrets = parseSecrets(readFileSync(file, 'utf8'));
-    if (secrets.length > 0) return { secrets, source: 'file', file, generated: false };
-  }
+  const saved = readSecretFile(file);
+  if (saved !== null) return { secrets: parseSecrets(saved, file), source: 'file', file, generated: false };
   if (!generate) return null;
-  mkdirSync(dirname(file), { recursive: true });
+  ensurePrivateFolder(dirname(file));
   const secret = `hsk_${randomBytes(24).toString('base64url')}`;
   try {
     // 'wx': if another process got there first, its secret wins and we read it
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  } catch {
-    return resolveSecrets(env, dbPath, false);
+    writeFileSync(file, `${secret}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  } catch (error) {
+    if (codeOf(error) === 'EEXIST') return resolveSecrets(env, dbPath, false);
+    throw fileError(error, 'cannot write the webhook secret to', file);
   }
-  chmodSync(file, 0o600); // the umask may have narrowed it further, never widened
+  chmodSync(file, PRIVATE_FILE_MODE); // the umask may have narrowed it further, never widened
   return { secrets: [secret], source: 'file', file, generated: true };
+}
+
+function readSecretFile(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return null;
+    throw fileError(error, 'cannot read the webhook secret in', file);
+  }
 }

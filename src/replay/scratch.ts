@@ -1,6 +1,9 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database, { type Database as Db } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { createPrivateFile } from '../log/private-files.js';
 import type { Entry } from '../log/types.js';
 import { projectInto, type ApplyEntry } from '../project/apply-entry.js';
 import { foldStore } from './fold.js';
@@ -71,14 +74,16 @@ export function projectionTables(db: Db): string[] {
 /**
  * Replays the whole log, from seq 1, through the same projector the live path uses, into
  * fresh `p_*` tables of a scratch database beside the live one (`<db>.rebuild-<pid>.tmp`,
- * attached as `scratch`). The log is streamed from a second, read-only connection (one
- * snapshot, never materialised); the scratch file needs no journal and no fsync: if anything
- * goes wrong it is thrown away.
+ * mode 0600, attached as `scratch`; scratch files of builds that died are removed first). The log is streamed from a second, read-only connection (one
+ * snapshot, never materialised); the scratch file needs no journal on disk and no fsync: if
+ * anything goes wrong it is thrown away.
  */
 export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<Scratch> {
-  const path = `${db.name}.rebuild-${process.pid}.tmp`;
+  const path = scratchPath(db.name, process.pid);
   const remove = () => rmSync(path, { force: true });
   remove();
+  removeOrphanScratch(db.name);
+  createPrivateFile(path); // 0600: it holds what the projections hold
   const tables = projectionTables(db);
   db.prepare(`ATTACH DATABASE ? AS ${SCRATCH}`).run(path);
   let attached = true;
@@ -91,8 +96,13 @@ export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<
     remove();
   };
   try {
+    // held from the first write until DETACH (not only per transaction): while it is held the
+    // file is in use, and once its process is gone anyone may remove it (removeOrphanScratch)
+    db.pragma(`${SCRATCH}.locking_mode = EXCLUSIVE`);
     db.pragma(`${SCRATCH}.page_size = 16384`); // before any table: fewer, larger pages for the b-trees the rebuild fills
-    db.pragma(`${SCRATCH}.journal_mode = OFF`);
+    // MEMORY, not OFF: better-sqlite3 opens connections in SQLite's defensive mode, which
+    // refuses OFF without a word (the file then gets a -journal, which a kill leaves behind)
+    db.pragma(`${SCRATCH}.journal_mode = MEMORY`);
     db.pragma(`${SCRATCH}.synchronous = OFF`);
     db.pragma(`${SCRATCH}.cache_size = -8192`); // 8 MiB: more buys nothing measurable, and counts in RSS
     createTables(db, tables);
@@ -123,6 +133,51 @@ export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<
   } catch (error) {
     close();
     throw error;
+  }
+}
+
+/** The scratch database of the process `pid` beside the live database at `dbPath`. */
+export const scratchPath = (dbPath: string, pid: number): string => `${dbPath}.rebuild-${pid}.tmp`;
+
+/**
+ * Removes the scratch databases beside `dbPath` that no process uses any more (a rebuild or
+ * verify killed with SIGKILL, or on a machine that lost power). In use means locked: a build
+ * holds its scratch file's lock until it ends, and the kernel drops the lock with its process,
+ * so a pid that was reused cannot keep a file alive. Returns the files removed.
+ */
+export function removeOrphanScratch(dbPath: string, logger?: Logger): string[] {
+  const prefix = `${basename(dbPath)}.rebuild-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dbPath));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length, -'.tmp'.length)) : NaN;
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const path = join(dirname(dbPath), name);
+    if (inUse(path)) continue;
+    rmSync(path, { force: true });
+    rmSync(`${path}-journal`, { force: true }); // left by builds before journal_mode was MEMORY
+    removed.push(path);
+    logger?.info({ path }, 'removed the scratch database of a rebuild that did not finish');
+  }
+  return removed;
+}
+
+function inUse(path: string): boolean {
+  let probe: Db | undefined;
+  try {
+    probe = new Database(path, { timeout: 0, fileMustExist: true });
+    probe.pragma('journal_mode = MEMORY'); // reads the file: fails while another process holds it
+    probe.exec('BEGIN EXCLUSIVE');
+    return false;
+  } catch (error) {
+    return String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+  } finally {
+    probe?.close();
   }
 }
 

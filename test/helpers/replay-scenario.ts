@@ -4,6 +4,18 @@ import { Log } from '../../src/log/log.js';
 import type { DeliveryError, NewEntry } from '../../src/log/types.js';
 import { listDeliveries, statusReport } from '../../src/project/queries.js';
 
+/** Rules with one rule that sends every event to a `log` sink: replay's plans, nothing sent anywhere. */
+export const TRACE_RULES = `version: 1
+sinks:
+  console: { type: log }
+rules:
+  - id: trace
+    on: "*"
+    actions:
+      - sink: console
+        text: "{{ event.event_type }} {{ data.call_id }}"
+`;
+
 /** One step of a log's life, as the relay would have written it. */
 export type Step =
   | { kind: 'event'; type: string; call: number; together: boolean }

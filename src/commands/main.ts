@@ -1,0 +1,56 @@
+/**
+ * The program: its options, its commands, and the one place that turns errors into exit
+ * codes (0 ok, 1 a user error in one line, 2 an internal error with its stack). Loaded by
+ * `cli.ts` once the signals `serve` needs are held.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerDeliveries } from './deliveries.js';
+import { globalsOf } from './globals.js';
+import { registerLog } from './log.js';
+import { registerReplay } from './replay.js';
+import { registerRulesCommands } from './rules.js';
+import { registerServe } from './serve.js';
+import { registerSignSend } from './sign-send.js';
+import { loadDotEnv, packageVersion } from '../config.js';
+import { UserError } from '../errors.js';
+
+loadDotEnv();
+
+const program = new Command('husky-relay')
+  .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
+  .option('--db <path>', 'the SQLite log (env HUSKY_RELAY_DB, default ./data/husky-relay.db)')
+  .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml)')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServe(program);
+registerLog(program);
+registerSignSend(program);
+registerDeliveries(program);
+registerReplay(program);
+registerRulesCommands(program, () => {
+  const g = globalsOf(program);
+  if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);
+  return g;
+});
+// `husky-relay log | head` closes the pipe early; that is not an error
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // help and version exit 0; usage errors are the user's (exit 1)
+    process.exit(error.exitCode === 0 ? 0 : 1);
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`husky-relay: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`husky-relay: internal error: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(2);
+}

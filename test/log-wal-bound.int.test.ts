@@ -1,0 +1,33 @@
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WAL_SIZE_LIMIT_BYTES } from '../src/config.js';
+import { makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
+
+describe('the WAL shrinks back after a burst (issue 12 item 8)', () => {
+  let relay: TestRelay | undefined;
+  afterEach(async () => {
+    await relay?.stop();
+  });
+
+  it(`after a burst held open by a reader, and a checkpoint, the WAL is back under ${WAL_SIZE_LIMIT_BYTES} bytes`, async () => {
+    // Given a relay, and a reader holding an old snapshot (a long `replay`, a backup), so no
+    // checkpoint can finish while a burst of 200 KB events comes in
+    relay = await startTestRelay();
+    const wal = `${relay.dbPath}-wal`;
+    const reader = new Database(relay.dbPath, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM entries').get();
+    for (let i = 0; i < 60; i++) {
+      expect((await relay.postSigned(makeEvent({}, { transcript: 'x'.repeat(200_000) }))).status).toBe(200);
+    }
+    const afterBurst = statSync(wal).size;
+    // When the reader lets go, and the next commits checkpoint the WAL and start it over
+    reader.exec('COMMIT');
+    reader.close();
+    for (let i = 0; i < 3; i++) expect((await relay.postSigned(makeEvent())).status).toBe(200);
+    // Then the burst had grown it well past the bound, and now it is within it
+    expect(afterBurst).toBeGreaterThan(2 * WAL_SIZE_LIMIT_BYTES);
+    expect(statSync(wal).size).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
+  });
+});
