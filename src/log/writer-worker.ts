@@ -1,12 +1,16 @@
+import { statSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Log, type CommitGroup } from './log.js';
 import {
+  ENTRY_REJECTED,
   MAX_COMMIT_ENTRIES,
+  WAL_LOST,
   WRITER_BUSY,
   WRITER_IDLE,
   toWriterError,
   type CallReply,
   type CommitReply,
+  type WriterError,
   type WriterInit,
   type WriterRequest,
 } from './writer-protocol.js';
@@ -33,6 +37,7 @@ try {
 } catch (error) {
   openError = error;
 }
+const wal = walGuard(`${init.path}-wal`);
 Atomics.store(state, 0, WRITER_IDLE);
 
 type CommitRequest = Extract<WriterRequest, { kind: 'commit' }>;
@@ -76,19 +81,61 @@ function take(): WriterRequest | undefined {
 function commit(batch: CommitRequest[]): void {
   const ids = batch.map((request) => request.id);
   let reply: CommitReply;
+  const groups: CommitGroup[] = [];
+  for (const request of batch) toGroups(request, groups);
+  const started = performance.now();
+  at = batch[batch.length - 1]!.at;
   try {
     if (!log) throw openError;
-    const started = performance.now();
-    at = batch[batch.length - 1]!.at;
-    const groups: CommitGroup[] = [];
-    for (const request of batch) toGroups(request, groups);
+    wal.check(log);
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
+    wal.committed();
     reply = { kind: 'committed', ids, ok: true, seqs, ms: performance.now() - started };
   } catch (error) {
-    reply = { kind: 'committed', ids, ok: false, error: toWriterError(error) };
+    const failure = toWriterError(error);
+    reply =
+      !log || isStorageFailure(failure)
+        ? { kind: 'committed', ids, ok: false, error: failure }
+        : { ...oneByOne(log, groups), kind: 'committed', ids, ms: performance.now() - started };
   }
   port.postMessage(reply);
+}
+
+/** A failure of the storage (SQLite, the file, the WAL), as opposed to one of the entries. */
+function isStorageFailure(error: WriterError): boolean {
+  const code = error.code ?? '';
+  return code.startsWith('SQLITE_') || code === WAL_LOST || code === 'log_unavailable';
+}
+
+/**
+ * After a transaction failed because of some entry (it cannot be serialized or projected: a
+ * value nested deeper than the stack allows, say), each group is committed in a transaction of
+ * its own, so only the groups at fault are left out (`ENTRY_REJECTED`) and every other caller
+ * of the batch is answered as usual. Slow, but only ever taken on that failure.
+ */
+function oneByOne(log: Log, groups: CommitGroup[]): { ok: true; seqs: number[]; failed: { group: number; error: WriterError }[] } {
+  const seqs: number[] = [];
+  const failed: { group: number; error: WriterError }[] = [];
+  let storage: WriterError | undefined;
+  groups.forEach((group, index) => {
+    const zeros = () => group.entries.forEach(() => seqs.push(0));
+    if (storage) {
+      failed.push({ group: index, error: storage });
+      return zeros();
+    }
+    try {
+      for (const appended of log.appendBatch([group])[0]!) seqs.push(appended.seq ?? 0);
+      wal.committed();
+    } catch (error) {
+      const failure = toWriterError(error);
+      if (isStorageFailure(failure)) storage = failure;
+      else failure.code = ENTRY_REJECTED;
+      failed.push({ group: index, error: failure });
+      zeros();
+    }
+  });
+  return { ok: true, seqs, failed };
 }
 
 function answer(request: Exclude<WriterRequest, CommitRequest>): void {
@@ -104,8 +151,8 @@ function answer(request: Exclude<WriterRequest, CommitRequest>): void {
     }
     if (!log) throw openError;
     if (request.kind === 'probe') {
-      if (log.db.pragma('query_only', { simple: true })) throw new Error('the write connection is read-only');
-      log.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      wal.check(log);
+      probeWrite(log);
       reply = { kind: 'answered', id: request.id, ok: true, value: null };
     } else {
       reply = { kind: 'answered', id: request.id, ok: true, value: log.db.pragma(request.pragma, { simple: true }) };
@@ -125,4 +172,80 @@ function toGroups({ entries, counts, checkpoints }: CommitRequest, into: CommitG
     offset += count;
   }
   for (const { group, checkpoint } of checkpoints) into[first + group]!.checkpoint = checkpoint;
+}
+
+/**
+ * Takes the write lock and changes the header (then rolls back: nothing reaches the disk), as a
+ * commit would. A database file the process may not write (owned by another user: SQLite then
+ * opens it read-only without saying so) or a `query_only` connection fails here with
+ * SQLITE_READONLY, where taking the lock alone succeeds.
+ */
+function probeWrite(log: Log): void {
+  log.db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = Number(log.db.pragma('user_version', { simple: true }));
+    log.db.pragma(`user_version = ${version}`);
+  } finally {
+    if (log.db.inTransaction) log.db.exec('ROLLBACK');
+  }
+}
+
+/**
+ * Watches the WAL file the writer's connection writes to. SQLite keeps that file open: deleted
+ * (a cleanup script, a careless `rm *.db-*`) or replaced under the running relay, commits still
+ * "succeed" into a file no restart will read, so a crash would lose everything acknowledged
+ * since the last checkpoint. Before each commit and probe the file at `<db>-wal` is compared
+ * (device and inode) with the one seen at start:
+ * - deleted: what the open connection holds is checkpointed into the database file at once
+ *   (that saves every acknowledged entry), then every commit fails with `WAL_LOST`;
+ * - replaced by another file: another process has made its own WAL, so copying ours over the
+ *   database could mix the two; nothing is checkpointed and every commit fails with `WAL_LOST`.
+ * Reopening the connection here would not be safe (the main thread's reader still holds the old
+ * file), so the relay stays unavailable until `serve` restarts (readiness says so).
+ */
+function walGuard(walPath: string) {
+  let seen: { dev: number; ino: number } | undefined;
+  let lost: string | undefined;
+  const identity = () => {
+    try {
+      const { dev, ino } = statSync(walPath);
+      return { dev, ino };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
+  const fail = (message: string): never => {
+    lost = message;
+    throw Object.assign(new Error(message), { code: WAL_LOST });
+  };
+  try {
+    seen = identity();
+  } catch {
+    // not readable now: the first commit's check tells
+  }
+  return {
+    check(log: Log): void {
+      if (lost) fail(lost);
+      if (seen === undefined) return;
+      const now = identity();
+      if (now === undefined) {
+        let saved = 'everything acknowledged was checkpointed into the database file';
+        try {
+          const [result] = log.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+          if (result?.busy) saved = 'a reader kept the checkpoint that saves what it held from completing';
+        } catch (error) {
+          saved = `the checkpoint that saves what it held failed (${(error as Error).message})`;
+        }
+        fail(`the WAL file ${walPath} was deleted while serve ran; ${saved}; restart serve`);
+      }
+      if (now!.ino !== seen.ino || now!.dev !== seen.dev) {
+        fail(`the WAL file ${walPath} was replaced by another file while serve ran; restart serve`);
+      }
+    },
+    /** After a commit: the WAL exists now if it did not at start. */
+    committed(): void {
+      seen ??= identity();
+    },
+  };
 }
