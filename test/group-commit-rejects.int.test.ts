@@ -78,7 +78,7 @@ describe('GroupCommit: an entry the log cannot write is refused alone', () => {
     const fulfilled = [outcomes[0], outcomes[1], outcomes[3]];
     expect(fulfilled.map((o) => o!.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     expect(fulfilled.map((o) => (o as PromiseFulfilledResult<{ seq: number }>).value.seq)).toEqual([1, 2, 3]);
-    expect(log.read(0).map((e) => (e.data as { request: { text: string } }).request.text)).toEqual(['first', 'second', 'third']);
+    expect(log.read(0).map((e) => (e.data as unknown as { request: { text: string } }).request.text)).toEqual(['first', 'second', 'third']);
     // And the log is not counted as failing: readiness has nothing to report, the next append commits
     expect(commit.failure()).toBeNull();
     await expect(commit.appendOne(planned({ text: 'later' }))).resolves.toEqual({ seq: 4, duplicate: false });

@@ -71,9 +71,15 @@ export class GroupCommit {
   private readonly key: string;
   /** When each posted commit request was posted (ms, `performance.now()`), until answered. */
   private readonly postedAt = new Map<number, number>();
-  /** The last failed commit's error, until a commit succeeds again (see `failure()`). */
+  /** The last failed commit's error, until a commit succeeds again. */
   lastError: LogUnavailableError | null = null;
   lastErrorAt = 0;
+  /**
+   * Failed commits by the kind of entries they held (their types), each until a commit of that
+   * kind succeeds: the router's checkpoint committing says nothing of whether an event can (a
+   * corrupted page of a table only events write). See `failure()`.
+   */
+  private readonly failures = new Map<string, { error: LogUnavailableError; at: number }>();
 
   constructor(
     readonly path: string,
@@ -144,19 +150,21 @@ export class GroupCommit {
   }
 
   /**
-   * Why the next commit would fail, as far as the last failed one tells, or null: every failed
-   * commit is remembered until a commit succeeds. A full disk, an I/O error, a lock or a
+   * Why the next commit would fail, as far as failed ones tell, or null: every failed commit is
+   * remembered until a commit of the same kind of entries succeeds (an event's append is not
+   * vouched for by a checkpoint's). A full disk, an I/O error, a lock or a
    * read-only file may clear without a commit to show it, so those are forgotten after
    * `FAILED_COMMIT_MEMORY_MS` (a balancer that took the relay out then lets it try again; the
    * probe sees locks and read-only files by itself); anything else (a corrupted page, a lost
    * WAL) stays until a commit succeeds or `serve` restarts. (`/readyz`)
    */
   failure(now = Date.now()): string | null {
-    const error = this.lastError;
-    if (!error) return null;
-    const code = (error.cause as { code?: string } | undefined)?.code ?? '';
-    const fades = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY)/.test(code);
-    return fades && now - this.lastErrorAt >= FAILED_COMMIT_MEMORY_MS ? null : error.message;
+    for (const [kind, { error, at }] of this.failures) {
+      const fades = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY)/.test(codeOf(error));
+      if (fades && now - at >= FAILED_COMMIT_MEMORY_MS) this.failures.delete(kind);
+      else return error.message;
+    }
+    return null;
   }
 
   /**
@@ -177,8 +185,9 @@ export class GroupCommit {
     const reply = await this.ask({ kind: 'probe' });
     if (!reply.ok) return reply.error.message;
     // what the probe itself can see has cleared: a remembered lock or read-only failure is over
-    const code = (this.lastError?.cause as { code?: string } | undefined)?.code ?? '';
-    if (/^SQLITE_(BUSY|LOCKED|READONLY)/.test(code)) this.lastError = null;
+    for (const [kind, { error }] of this.failures) {
+      if (/^SQLITE_(BUSY|LOCKED|READONLY)/.test(codeOf(error))) this.failures.delete(kind);
+    }
     return null;
   }
 
@@ -289,6 +298,7 @@ export class GroupCommit {
             }
           }
           size += waiter.entries.length;
+          this.failures.delete(kindOf(waiter));
           waiter.resolve(appended);
         }
       }
@@ -313,7 +323,10 @@ export class GroupCommit {
     // only when a commit fails
     this.lastError = unavailable;
     this.lastErrorAt = Date.now();
-    for (const waiter of waiters) waiter.reject(unavailable);
+    for (const waiter of waiters) {
+      this.failures.set(kindOf(waiter), { error: unavailable, at: this.lastErrorAt });
+      waiter.reject(unavailable);
+    }
   }
 
   /** After an answer: tell `drain` when nothing is left, and let an idle writer not hold the process. */
@@ -395,6 +408,15 @@ export class GroupCommit {
 
 /** A failed commit that may clear by itself keeps /readyz at 503 this long. (Default: 10 s) */
 export const FAILED_COMMIT_MEMORY_MS = 10_000;
+
+/** The kind of a caller's commit, for the memory of failures: the types of its entries. */
+function kindOf(waiter: Waiter): string {
+  return [...new Set(waiter.entries.map((entry) => entry.type))].sort().join(',') || 'checkpoint';
+}
+
+function codeOf(error: LogUnavailableError): string {
+  return (error.cause as { code?: string } | undefined)?.code ?? '';
+}
 
 function fromWriterError(error: WriterError): Error {
   const result = new Error(error.message) as Error & { code?: string };

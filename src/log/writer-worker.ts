@@ -61,7 +61,10 @@ port.on('message', (first: WriterRequest) => {
       size += next.entries.length;
       next = take();
     }
-    commit(batch);
+    const failure = commit(batch);
+    // what was posted while that commit waited on a lock waited on the same lock: it fails now,
+    // not after a busy timeout of its own (each caller waits one busy timeout at most)
+    if (failure?.code?.startsWith('SQLITE_BUSY')) next = refuseWaiting(next, failure);
     // whatever arrived during that commit is the next one
     next ??= take();
     if (next === undefined) {
@@ -78,7 +81,17 @@ function take(): WriterRequest | undefined {
   return receiveMessageOnPort(port)?.message as WriterRequest | undefined;
 }
 
-function commit(batch: CommitRequest[]): void {
+/** Answers `failure` to `next` and every commit request waiting behind it; returns the first other request. */
+function refuseWaiting(next: WriterRequest | undefined, failure: WriterError): WriterRequest | undefined {
+  while (next?.kind === 'commit') {
+    port.postMessage({ kind: 'committed', ids: [next.id], ok: false, error: failure } satisfies CommitReply);
+    next = take();
+  }
+  return next;
+}
+
+/** Commits `batch` and answers it; returns the failure when the whole transaction failed. */
+function commit(batch: CommitRequest[]): WriterError | null {
   const ids = batch.map((request) => request.id);
   let reply: CommitReply;
   const groups: CommitGroup[] = [];
@@ -100,6 +113,7 @@ function commit(batch: CommitRequest[]): void {
         : { ...oneByOne(log, groups), kind: 'committed', ids, ms: performance.now() - started };
   }
   port.postMessage(reply);
+  return reply.ok ? null : reply.error;
 }
 
 /** A failure of the storage (SQLite, the file, the WAL), as opposed to one of the entries. */
