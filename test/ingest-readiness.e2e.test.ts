@@ -120,4 +120,18 @@ describe('/readyz says whether the next commit can succeed (issue 11, item 7)', 
     expect(await postEvent(second.url, late)).toMatchObject({ status: 200, body: { ok: true, event_id: JSON.parse(late).event_id } });
     expect((await readyz(second.url)).status).toBe(200);
   });
+
+  it('the WAL file replaced by another file under serve: 503 and not ready, naming it', async () => {
+    const { dir, dbPath, env } = setUp();
+    const serve = await start(dir, dbPath, env);
+    expect((await postEvent(serve.url)).status).toBe(200);
+    // When the WAL is swapped for another file (a restore copied over a running relay)
+    unlinkSync(`${dbPath}-wal`);
+    closeSync(openSync(`${dbPath}-wal`, 'w'));
+    // Then nothing more is acknowledged, and /readyz says what happened
+    expect(await postEvent(serve.url)).toEqual({ status: 503, body: { error: 'log_unavailable' } });
+    const ready = await readyz(serve.url);
+    expect(ready.status).toBe(503);
+    expect(ready.reasons.join('\n')).toMatch(/WAL .*replaced.*restart serve/);
+  });
 });

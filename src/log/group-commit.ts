@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { EntryRejectedError, LogUnavailableError } from '../errors.js';
+import { CommitFailures } from './commit-failures.js';
 import type { Appended, Checkpoint, CommitGroup, LogOptions } from './log.js';
 import type { NewEntry } from './types.js';
 import {
@@ -74,12 +75,8 @@ export class GroupCommit {
   /** The last failed commit's error, until a commit succeeds again. */
   lastError: LogUnavailableError | null = null;
   lastErrorAt = 0;
-  /**
-   * Failed commits by the kind of entries they held (their types), each until a commit of that
-   * kind succeeds: the router's checkpoint committing says nothing of whether an event can (a
-   * corrupted page of a table only events write). See `failure()`.
-   */
-  private readonly failures = new Map<string, { error: LogUnavailableError; at: number }>();
+  /** Failed commits, for `failure()`. */
+  private readonly failures = new CommitFailures();
 
   constructor(
     readonly path: string,
@@ -150,21 +147,12 @@ export class GroupCommit {
   }
 
   /**
-   * Why the next commit would fail, as far as failed ones tell, or null: every failed commit is
-   * remembered until a commit of the same kind of entries succeeds (an event's append is not
-   * vouched for by a checkpoint's). A full disk, an I/O error, a lock or a
-   * read-only file may clear without a commit to show it, so those are forgotten after
-   * `FAILED_COMMIT_MEMORY_MS` (a balancer that took the relay out then lets it try again; the
-   * probe sees locks and read-only files by itself); anything else (a corrupted page, a lost
-   * WAL) stays until a commit succeeds or `serve` restarts. (`/readyz`)
+   * Why the next commit would fail, as far as failed ones tell, or null (`/readyz`). Every failed
+   * commit is remembered until a commit of the same kind of entries succeeds; those that may
+   * clear unseen fade (see `CommitFailures`).
    */
   failure(now = Date.now()): string | null {
-    for (const [kind, { error, at }] of this.failures) {
-      const fades = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY)/.test(codeOf(error));
-      if (fades && now - at >= FAILED_COMMIT_MEMORY_MS) this.failures.delete(kind);
-      else return error.message;
-    }
-    return null;
+    return this.failures.current(now);
   }
 
   /**
@@ -185,9 +173,7 @@ export class GroupCommit {
     const reply = await this.ask({ kind: 'probe' });
     if (!reply.ok) return reply.error.message;
     // what the probe itself can see has cleared: a remembered lock or read-only failure is over
-    for (const [kind, { error }] of this.failures) {
-      if (/^SQLITE_(BUSY|LOCKED|READONLY)/.test(codeOf(error))) this.failures.delete(kind);
-    }
+    this.failures.probed();
     return null;
   }
 
@@ -298,7 +284,7 @@ export class GroupCommit {
             }
           }
           size += waiter.entries.length;
-          this.failures.delete(kindOf(waiter));
+          this.failures.committed(waiter.entries);
           waiter.resolve(appended);
         }
       }
@@ -324,7 +310,7 @@ export class GroupCommit {
     this.lastError = unavailable;
     this.lastErrorAt = Date.now();
     for (const waiter of waiters) {
-      this.failures.set(kindOf(waiter), { error: unavailable, at: this.lastErrorAt });
+      this.failures.failed(waiter.entries, unavailable, this.lastErrorAt);
       waiter.reject(unavailable);
     }
   }
@@ -404,18 +390,6 @@ export class GroupCommit {
     }
     return this.queue.splice(0, i);
   }
-}
-
-/** A failed commit that may clear by itself keeps /readyz at 503 this long. (Default: 10 s) */
-export const FAILED_COMMIT_MEMORY_MS = 10_000;
-
-/** The kind of a caller's commit, for the memory of failures: the types of its entries. */
-function kindOf(waiter: Waiter): string {
-  return [...new Set(waiter.entries.map((entry) => entry.type))].sort().join(',') || 'checkpoint';
-}
-
-function codeOf(error: LogUnavailableError): string {
-  return (error.cause as { code?: string } | undefined)?.code ?? '';
 }
 
 function fromWriterError(error: WriterError): Error {
