@@ -96,6 +96,17 @@ describe('slow and oversized uploads are bounded (issue 11, item 4)', () => {
     await sending;
   });
 
+  it('a request Node cannot parse, or with headers past its limit: answered in JSON too, then closed', async () => {
+    const garbled = await openConnection(relay.url);
+    await send(garbled.socket, 'POST /webhooks/husky HTTP/1.1\r\nHost relay.test\r\n\r\n');
+    expect(await garbled.answer).toMatchObject({ status: 400, body: { error: 'bad_request' } });
+    await garbled.closed;
+    const huge = await openConnection(relay.url);
+    await send(huge.socket, `POST /webhooks/husky HTTP/1.1\r\nHost: relay.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(await huge.answer).toMatchObject({ status: 431, body: { error: 'headers_too_large' } });
+    await huge.closed;
+  });
+
   it('by default: 30 s to receive a request, 125 s of keep-alive', async () => {
     const defaults = await startTestRelay();
     try {

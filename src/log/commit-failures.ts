@@ -21,11 +21,11 @@ export class CommitFailures {
   private readonly byKind = new Map<string, { error: LogUnavailableError; at: number }>();
 
   failed(entries: NewEntry[], error: LogUnavailableError, at: number): void {
-    this.byKind.set(kindOf(entries), { error, at });
+    this.byKind.set(kindOf(entries.map((entry) => entry.type)), { error, at });
   }
 
   committed(entries: NewEntry[]): void {
-    if (this.byKind.size > 0) this.byKind.delete(kindOf(entries));
+    if (this.byKind.size > 0) this.byKind.delete(kindOf(entries.map((entry) => entry.type)));
   }
 
   /** The readiness probe could write: what it would have seen is over. */
@@ -33,18 +33,20 @@ export class CommitFailures {
     for (const [kind, { error }] of this.byKind) if (PROBED.test(codeOf(error))) this.byKind.delete(kind);
   }
 
-  /** The message of a failure still remembered, or null. */
-  current(now: number): string | null {
+  /** The message of a failure still remembered (of appends of `types` only, if given), or null. */
+  current(now: number, types?: NewEntry['type'][]): string | null {
+    const only = types && kindOf(types);
     for (const [kind, { error, at }] of this.byKind) {
       if (FADING.test(codeOf(error)) && now - at >= FAILED_COMMIT_MEMORY_MS) this.byKind.delete(kind);
-      else return error.message;
+      else if (only === undefined || kind === only) return error.message;
     }
     return null;
   }
 }
 
-function kindOf(entries: NewEntry[]): string {
-  return [...new Set(entries.map((entry) => entry.type))].sort().join(',') || 'checkpoint';
+/** The kind of a caller's commit: the types of its entries (none: a checkpoint alone). */
+function kindOf(types: string[]): string {
+  return [...new Set(types)].sort().join(',') || 'checkpoint';
 }
 
 function codeOf(error: LogUnavailableError): string {

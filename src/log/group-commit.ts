@@ -147,12 +147,12 @@ export class GroupCommit {
   }
 
   /**
-   * Why the next commit would fail, as far as failed ones tell, or null (`/readyz`). Every failed
-   * commit is remembered until a commit of the same kind of entries succeeds; those that may
-   * clear unseen fade (see `CommitFailures`).
+   * Why the next commit would fail, as far as failed ones tell, or null (`/readyz`); with `types`,
+   * only for appends of entries of those types. Every failed commit is remembered until a commit
+   * of the same kind of entries succeeds; those that may clear unseen fade (see `CommitFailures`).
    */
-  failure(now = Date.now()): string | null {
-    return this.failures.current(now);
+  failure(types?: NewEntry['type'][], now = Date.now()): string | null {
+    return this.failures.current(now, types);
   }
 
   /**

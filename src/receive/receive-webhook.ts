@@ -134,7 +134,8 @@ type Received = Extract<Parameters<GroupCommit['appendOne']>[0], { type: 'event.
 async function append(options: ReceiveOptions, waiting: ByteBudget, stallMs: number, bytes: number, data: Received): Promise<Appended> {
   const { commit, logger } = options;
   const waited = commit.waitingMs();
-  const failure = commit.failure();
+  // (an event's own kind of commit: a failing delivery record must not hold events back)
+  const failure = commit.failure(['event.received']);
   let why: string | null = null;
   if (waited > stallMs) why = `a commit has waited ${Math.round(waited)} ms for the writer (another process holds the write lock?)`;
   else if (waited > 0 && failure) why = `the last commit failed (${failure}) and the next one is in flight`;
