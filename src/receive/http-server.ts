@@ -61,11 +61,14 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const body = JSON.stringify({ error: code });
-  socket.write(
+  socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
-  lingeringClose(socket);
+  // destroyed (as Node's own handler does) once the answer is out, not left to linger: a request
+  // past its timeout must not complete after all and be handled (the 408 said it was not)
+  if (socket.writableFinished) socket.destroy();
+  else socket.once('finish', () => socket.destroy());
 }
 
 /**
@@ -74,7 +77,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
  * destroying the socket. Destroying at once would reset the connection over the unread bytes,
  * and a reset can reach the client before it has read the answer.
  */
-export function lingeringClose(socket: Duplex): void {
+function lingeringClose(socket: Duplex): void {
   if (socket.destroyed) return;
   const linger = setTimeout(() => socket.destroy(), LINGER_MS);
   linger.unref();

@@ -47,7 +47,7 @@ export const COMMIT_STALL_MS = 1_000;
 
 /**
  * How long a connection stays open after an answer that left the request's body unread (413,
- * 503 `server_busy`, 408): the answer and then a FIN go out at once, and what the client still
+ * 503 `server_busy`): the answer and then a FIN go out at once, and what the client still
  * sends is read and dropped meanwhile, so closing does not reset the connection before the
  * client has read the answer. Ends earlier when the client closes its side. (Default: 2 s)
  */
