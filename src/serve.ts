@@ -9,10 +9,10 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { registerStateGauges } from './project/gauges.js';
 import { createApp } from './receive/app.js';
+import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
 
-/** How long an idle keep-alive connection stays open: longer than Caddy's 2 minutes. */
-export const KEEP_ALIVE_MS = 125_000;
+export { KEEP_ALIVE_MS } from './receive/limits.js';
 
 export interface RelayOptions {
   dbPath: string;
@@ -33,8 +33,13 @@ export interface RelayOptions {
   /** Clock (ms) and randomness of the dispatcher: backoff, jitter, Retry-After. */
   clock?: () => number;
   random?: () => number;
-  /** How long running attempts may take to finish on shutdown. (Default: 10 s) */
+  /**
+   * How long a stop may take: requests in flight are answered and running attempts finish
+   * meanwhile; what remains then is cut. (Default: 10 s)
+   */
   shutdownGraceMs?: number;
+  /** Time to receive a request, headers and body. (Default: `REQUEST_TIMEOUT_MS`, 30 s) */
+  requestTimeoutMs?: number;
 }
 
 export interface Relay {
@@ -86,14 +91,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     ready: () => readiness(commit, pipeline),
   });
 
-  const server = app.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
-  // A reverse proxy keeps idle connections to the relay open for reuse (Caddy 2 min, nginx's
-  // upstream keepalive 60 s). Node closes them after 5 s by default, and a proxy that sends a
-  // POST into a connection just closed answers 502 without retrying it. Idle connections stay
-  // open longer than either proxy keeps them, so the proxy is the one that closes; the header
-  // timeout stays above it so it cannot end an idle connection first.
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  // keep-alive for proxies, and bounds for slow clients that never touch idle connections
+  const server = createHttpServer(app.callback(), { requestTimeoutMs: options.requestTimeoutMs });
+  server.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
   await once(server, 'listening');
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address === '0.0.0.0' ? '127.0.0.1' : address;
@@ -108,37 +108,29 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     pipeline,
     close: () =>
       (closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // keep-alive connections that finish their request while we wait must not hold us up
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.closeIdleConnections();
-        await closed;
-        clearInterval(sweep);
-        await pipeline?.close(options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
+        // one bound for the whole stop: answering requests and finishing attempts go together
+        const grace = options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
+        await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
         log.close();
       })()),
   };
 }
 
-/** A failed commit keeps /readyz at 503 this long, unless a commit succeeds first. */
-const FAILED_COMMIT_MEMORY_MS = 10_000;
-
 /**
- * Writable means the writer can take the write lock, its connection is not read-only, and no
- * commit has failed lately (a full disk shows only when a commit fails). The memory of a
- * failed commit fades, so a balancer that took the relay out brings it back to try again.
- * The probe runs on the writer thread: a lock held by another process must never stall the
- * event loop that answers webhooks.
+ * Ready means the next commit can succeed, as far as can be told without making one: the writer
+ * can take the write lock and write (a lock held elsewhere, a read-only file or connection, a
+ * lost WAL file show there), and no commit has failed since the last one that succeeded (a full
+ * disk or a corrupted page show only then; see `GroupCommit.failure`). The probe runs on the
+ * writer thread: a lock held by another process must never stall the event loop.
  */
 async function readiness(commit: GroupCommit, pipeline: Pipeline | null): Promise<{ ok: boolean; reasons: string[] }> {
   const reasons: string[] = [];
   if (pipeline && !pipeline.rules.current) reasons.push(`rules not loaded: fix ${pipeline.rules.path} (see the log)`);
-  const failed = commit.lastError;
-  if (failed && Date.now() - commit.lastErrorAt < FAILED_COMMIT_MEMORY_MS) {
-    reasons.push(`the last commit failed: ${failed.message}`);
-  }
+  // probe first: a lock or read-only failure it finds cleared is forgotten
   const notWritable = await commit.probe();
   if (notWritable) reasons.push(`log not writable: ${notWritable}`);
+  const failed = commit.failure();
+  if (failed) reasons.push(`the last commit failed: ${failed}`);
   return { ok: reasons.length === 0, reasons };
 }

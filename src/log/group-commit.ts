@@ -1,9 +1,11 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { LogUnavailableError } from '../errors.js';
+import { EntryRejectedError, LogUnavailableError } from '../errors.js';
+import { CommitFailures } from './commit-failures.js';
 import type { Appended, Checkpoint, CommitGroup, LogOptions } from './log.js';
 import type { NewEntry } from './types.js';
 import {
+  ENTRY_REJECTED,
   MAX_COMMIT_ENTRIES,
   WRITER_BUSY,
   WRITER_IDLE,
@@ -68,9 +70,13 @@ export class GroupCommit {
   private readonly drained: Array<() => void> = [];
   private readonly now: () => Date;
   private readonly key: string;
-  /** The last commit's disk-full or I/O error, until a commit succeeds again (for /readyz). */
-  lastError: Error | null = null;
+  /** When each posted commit request was posted (ms, `performance.now()`), until answered. */
+  private readonly postedAt = new Map<number, number>();
+  /** The last failed commit's error, until a commit succeeds again. */
+  lastError: LogUnavailableError | null = null;
   lastErrorAt = 0;
+  /** Failed commits, for `failure()`. */
+  private readonly failures = new CommitFailures();
 
   constructor(
     readonly path: string,
@@ -141,12 +147,34 @@ export class GroupCommit {
   }
 
   /**
-   * Why the log cannot be written now, or null if it can: the writer tries to take the write
-   * lock, on its own thread, between commits. (`/readyz`)
+   * Why the next commit would fail, as far as failed ones tell, or null (`/readyz`); with `types`,
+   * only for appends of entries of those types. Every failed commit is remembered until a commit
+   * of the same kind of entries succeeds; those that may clear unseen fade (see `CommitFailures`).
+   */
+  failure(types?: NewEntry['type'][], now = Date.now()): string | null {
+    return this.failures.current(now, types);
+  }
+
+  /**
+   * How long the oldest commit request not yet answered has waited for the writer (ms), 0 when
+   * none waits. A commit takes milliseconds; seconds mean the writer is stuck: another process
+   * holds the write lock (it waits up to the busy timeout), or the disk hangs.
+   */
+  waitingMs(now = performance.now()): number {
+    for (const postedAt of this.postedAt.values()) return now - postedAt;
+    return 0;
+  }
+
+  /**
+   * Why the log cannot be written now, or null if it can: the writer checks its WAL file, takes
+   * the write lock and writes (rolled back), on its own thread, between commits. (`/readyz`)
    */
   async probe(): Promise<string | null> {
     const reply = await this.ask({ kind: 'probe' });
-    return reply.ok ? null : reply.error.message;
+    if (!reply.ok) return reply.error.message;
+    // what the probe itself can see has cleared: a remembered lock or read-only failure is over
+    this.failures.probed();
+    return null;
   }
 
   /**
@@ -181,16 +209,49 @@ export class GroupCommit {
         this.failed(batch, { name: 'Error', message: 'the log is closed' });
         continue;
       }
+      try {
+        // the structured clone happens here, synchronously: it throws for a value it cannot copy
+        worker.postMessage({ kind: 'commit', id, at, entries, counts, checkpoints } satisfies WriterRequest);
+      } catch (error) {
+        this.unclonable(batch, error as Error);
+        continue;
+      }
       this.posted.set(id, batch);
+      this.postedAt.set(id, performance.now());
       this.referenced(worker);
-      worker.postMessage({ kind: 'commit', id, at, entries, counts, checkpoints } satisfies WriterRequest);
     }
+  }
+
+  /**
+   * A batch could not be posted: some entry cannot be copied to the writer thread (a value
+   * nested deeper than the structured clone's stack allows, a function). Each caller's entries
+   * are tried alone: the callers at fault get `EntryRejectedError`, the others go back to the
+   * head of the queue and are posted as usual. Runs only on that failure. Nothing here may
+   * throw: it runs in setImmediate, where a throw would end the process.
+   */
+  private unclonable(batch: Waiter[], error: Error): void {
+    const rest: Waiter[] = [];
+    for (const waiter of batch) {
+      try {
+        structuredClone({ entries: waiter.entries, checkpoint: waiter.checkpoint });
+        rest.push(waiter);
+      } catch (own) {
+        waiter.reject(new EntryRejectedError(`the log refused these entries: ${(own as Error).message}`, { cause: own }));
+      }
+    }
+    if (rest.length === batch.length) {
+      // each alone can be copied, together they cannot (their size): refuse them as unavailable
+      this.failed(rest, { name: error.name, message: `the batch could not reach the writer thread: ${error.message}` });
+      return;
+    }
+    this.queue.unshift(...rest);
   }
 
   private committed(reply: CommitReply): void {
     const batches: Waiter[][] = [];
     for (const id of reply.ids) {
       const batch = this.posted.get(id);
+      this.postedAt.delete(id);
       if (batch === undefined) continue;
       this.posted.delete(id);
       batches.push(batch);
@@ -198,13 +259,21 @@ export class GroupCommit {
     if (!reply.ok) {
       this.failed(batches.flat(), reply.error);
     } else {
-      this.lastError = null;
       const { seqs } = reply;
+      const failed = new Map((reply.failed ?? []).map(({ group, error }) => [group, error]));
       let lastSeq: number | null = null;
       let i = 0;
+      let group = 0;
+      let size = 0;
       // the ack follows the commit, never precedes it
       for (const batch of batches) {
         for (const waiter of batch) {
+          const error = failed.get(group++);
+          if (error) {
+            i += waiter.entries.length;
+            this.failed([waiter], error);
+            continue;
+          }
           const appended: Appended[] = [];
           for (let k = 0; k < waiter.entries.length; k += 1) {
             const seq = seqs[i++] ?? 0;
@@ -214,25 +283,36 @@ export class GroupCommit {
               lastSeq = seq;
             }
           }
+          size += waiter.entries.length;
+          this.failures.committed(waiter.entries);
           waiter.resolve(appended);
         }
       }
-      this.onCommit({ size: i, ms: reply.ms, lastSeq });
+      // a storage failure met after the rejected groups is still a failure to remember
+      if (![...failed.values()].some((error) => error.code !== ENTRY_REJECTED)) this.lastError = null;
+      this.onCommit({ size, ms: reply.ms, lastSeq });
     }
     this.settled();
   }
 
   private failed(waiters: Waiter[], error: WriterError): void {
+    if (waiters.length === 0) return;
     const cause = fromWriterError(error);
-    const unavailable = new LogUnavailableError(`log commit failed: ${cause.message}`, { cause });
-    // read-only and locked show in the readiness probe itself; a full disk or an I/O
-    // error only when a commit fails, so those are remembered
-    const code = error.code ?? '';
-    if (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR')) {
-      this.lastError = unavailable;
-      this.lastErrorAt = Date.now();
+    if (error.code === ENTRY_REJECTED) {
+      // the entries' fault, not the log's: nothing to remember, nothing to retry
+      const rejected = new EntryRejectedError(`the log refused these entries: ${cause.message}`, { cause });
+      for (const waiter of waiters) waiter.reject(rejected);
+      return;
     }
-    for (const waiter of waiters) waiter.reject(unavailable);
+    const unavailable = new LogUnavailableError(`log commit failed: ${cause.message}`, { cause });
+    // remembered for /readyz (see `failure`): a full disk, a corrupted page or a lost WAL shows
+    // only when a commit fails
+    this.lastError = unavailable;
+    this.lastErrorAt = Date.now();
+    for (const waiter of waiters) {
+      this.failures.failed(waiter.entries, unavailable, this.lastErrorAt);
+      waiter.reject(unavailable);
+    }
   }
 
   /** After an answer: tell `drain` when nothing is left, and let an idle writer not hold the process. */
@@ -289,6 +369,7 @@ export class GroupCommit {
       const error: WriterError = { name: 'Error', message: why };
       const batches = [...this.posted.values()];
       this.posted.clear();
+      this.postedAt.clear();
       this.failed(batches.flat(), error);
       const asked = [...this.asked.entries()];
       this.asked.clear();

@@ -43,17 +43,41 @@ export type WriterRequest =
     }
   /** Test hook: `PRAGMA …` on the writer's own connection (pragmas are per connection). */
   | { id: number; kind: 'pragma'; pragma: string }
-  /** Can the writer take the write lock now? (`/readyz`) Waits behind other processes' locks, not the event loop. */
+  /**
+   * Could a commit succeed now? (`/readyz`) The writer checks its WAL file, takes the write lock
+   * and writes (then rolls back), so a read-only file or connection shows. Waits behind other
+   * processes' locks on the writer thread, never on the event loop.
+   */
   | { id: number; kind: 'probe' }
   | { id: number; kind: 'close' };
 
 /** A request before the main thread numbers it. */
 export type WriterCall = WriterRequest extends infer R ? (R extends WriterRequest ? Omit<R, 'id'> : never) : never;
 
+/**
+ * `WriterError.code` of a group the writer left out because of its own entries (they could not
+ * be serialized or projected: nested too deep, say), never because of the storage. Retrying
+ * the same entries cannot succeed; the main thread answers them `EntryRejectedError`.
+ */
+export const ENTRY_REJECTED = 'entry_rejected';
+
+/**
+ * `WriterError.code` when the WAL file the writer's connection writes to is no longer the one
+ * at `<db>-wal` (deleted or replaced while `serve` runs): a commit there would not survive a
+ * crash, so none is made until `serve` restarts.
+ */
+export const WAL_LOST = 'wal_lost';
+
 /** The answer to every commit request one transaction held: all of them succeeded, or none. */
 export type CommitReply =
-  /** `seqs`: one per entry, in the order of `ids` and their entries; 0 for a duplicate. `ms`: the transaction's time. */
-  | { kind: 'committed'; ids: number[]; ok: true; seqs: number[]; ms: number }
+  /**
+   * `seqs`: one per entry, in the order of `ids` and their entries; 0 for a duplicate. `ms`: the
+   * transaction's time. `failed`: groups (numbered across all the requests of `ids`, in order)
+   * that were left out, each with why; their entries have seq 0 in `seqs` and are not stored.
+   * Only an entry the writer cannot serialize or project puts a group here (`ENTRY_REJECTED`),
+   * or a storage failure met while committing the others one by one after that.
+   */
+  | { kind: 'committed'; ids: number[]; ok: true; seqs: number[]; ms: number; failed?: { group: number; error: WriterError }[] }
   | { kind: 'committed'; ids: number[]; ok: false; error: WriterError };
 
 /** The answer to a pragma, probe or close request. */

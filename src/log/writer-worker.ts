@@ -1,12 +1,16 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Log, type CommitGroup } from './log.js';
+import { probeWrite, walGuard } from './wal-guard.js';
 import {
+  ENTRY_REJECTED,
   MAX_COMMIT_ENTRIES,
+  WAL_LOST,
   WRITER_BUSY,
   WRITER_IDLE,
   toWriterError,
   type CallReply,
   type CommitReply,
+  type WriterError,
   type WriterInit,
   type WriterRequest,
 } from './writer-protocol.js';
@@ -33,6 +37,7 @@ try {
 } catch (error) {
   openError = error;
 }
+const wal = walGuard(`${init.path}-wal`);
 Atomics.store(state, 0, WRITER_IDLE);
 
 type CommitRequest = Extract<WriterRequest, { kind: 'commit' }>;
@@ -56,7 +61,10 @@ port.on('message', (first: WriterRequest) => {
       size += next.entries.length;
       next = take();
     }
-    commit(batch);
+    const failure = commit(batch);
+    // what was posted while that commit waited on a lock waited on the same lock: it fails now,
+    // not after a busy timeout of its own (each caller waits one busy timeout at most)
+    if (failure?.code?.startsWith('SQLITE_BUSY')) next = refuseWaiting(next, failure);
     // whatever arrived during that commit is the next one
     next ??= take();
     if (next === undefined) {
@@ -73,22 +81,75 @@ function take(): WriterRequest | undefined {
   return receiveMessageOnPort(port)?.message as WriterRequest | undefined;
 }
 
-function commit(batch: CommitRequest[]): void {
+/** Answers `failure` to `next` and every commit request waiting behind it; returns the first other request. */
+function refuseWaiting(next: WriterRequest | undefined, failure: WriterError): WriterRequest | undefined {
+  while (next?.kind === 'commit') {
+    port.postMessage({ kind: 'committed', ids: [next.id], ok: false, error: failure } satisfies CommitReply);
+    next = take();
+  }
+  return next;
+}
+
+/** Commits `batch` and answers it; returns the failure when the whole transaction failed. */
+function commit(batch: CommitRequest[]): WriterError | null {
   const ids = batch.map((request) => request.id);
   let reply: CommitReply;
+  const groups: CommitGroup[] = [];
+  for (const request of batch) toGroups(request, groups);
+  const started = performance.now();
+  at = batch[batch.length - 1]!.at;
   try {
     if (!log) throw openError;
-    const started = performance.now();
-    at = batch[batch.length - 1]!.at;
-    const groups: CommitGroup[] = [];
-    for (const request of batch) toGroups(request, groups);
+    wal.check(log);
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
+    wal.committed();
     reply = { kind: 'committed', ids, ok: true, seqs, ms: performance.now() - started };
   } catch (error) {
-    reply = { kind: 'committed', ids, ok: false, error: toWriterError(error) };
+    const failure = toWriterError(error);
+    reply =
+      !log || isStorageFailure(failure)
+        ? { kind: 'committed', ids, ok: false, error: failure }
+        : { ...oneByOne(log, groups), kind: 'committed', ids, ms: performance.now() - started };
   }
   port.postMessage(reply);
+  return reply.ok ? null : reply.error;
+}
+
+/** A failure of the storage (SQLite, the file, the WAL), as opposed to one of the entries. */
+function isStorageFailure(error: WriterError): boolean {
+  const code = error.code ?? '';
+  return code.startsWith('SQLITE_') || code === WAL_LOST || code === 'log_unavailable';
+}
+
+/**
+ * After a transaction failed because of some entry (it cannot be serialized or projected: a
+ * value nested deeper than the stack allows, say), each group is committed in a transaction of
+ * its own, so only the groups at fault are left out (`ENTRY_REJECTED`) and every other caller
+ * of the batch is answered as usual. Slow, but only ever taken on that failure.
+ */
+function oneByOne(log: Log, groups: CommitGroup[]): { ok: true; seqs: number[]; failed: { group: number; error: WriterError }[] } {
+  const seqs: number[] = [];
+  const failed: { group: number; error: WriterError }[] = [];
+  let storage: WriterError | undefined;
+  groups.forEach((group, index) => {
+    const zeros = () => group.entries.forEach(() => seqs.push(0));
+    if (storage) {
+      failed.push({ group: index, error: storage });
+      return zeros();
+    }
+    try {
+      for (const appended of log.appendBatch([group])[0]!) seqs.push(appended.seq ?? 0);
+      wal.committed();
+    } catch (error) {
+      const failure = toWriterError(error);
+      if (isStorageFailure(failure)) storage = failure;
+      else failure.code = ENTRY_REJECTED;
+      failed.push({ group: index, error: failure });
+      zeros();
+    }
+  });
+  return { ok: true, seqs, failed };
 }
 
 function answer(request: Exclude<WriterRequest, CommitRequest>): void {
@@ -104,8 +165,8 @@ function answer(request: Exclude<WriterRequest, CommitRequest>): void {
     }
     if (!log) throw openError;
     if (request.kind === 'probe') {
-      if (log.db.pragma('query_only', { simple: true })) throw new Error('the write connection is read-only');
-      log.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      wal.check(log);
+      probeWrite(log);
       reply = { kind: 'answered', id: request.id, ok: true, value: null };
     } else {
       reply = { kind: 'answered', id: request.id, ok: true, value: log.db.pragma(request.pragma, { simple: true }) };

@@ -2,7 +2,20 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
+import { KNOWN_EVENT_TYPES } from './envelope.js';
 import { receiveWebhook, type ReceiveOptions } from './receive-webhook.js';
+
+const KNOWN = new Set<string>(KNOWN_EVENT_TYPES);
+
+/**
+ * The `event_type` label of `husky_relay_events_received_total`: one of the five documented
+ * types, `other` for any other type, `unknown` when the request was refused before an envelope
+ * was read (so it has no type).
+ */
+export function eventTypeLabel(eventType: string | null): string {
+  if (eventType === null) return 'unknown';
+  return KNOWN.has(eventType) ? eventType : 'other';
+}
 
 export interface AppOptions extends Omit<ReceiveOptions, 'observe'> {
   metrics: Metrics;
@@ -17,15 +30,18 @@ export function createApp(options: AppOptions): Koa {
   const { metrics } = options;
 
   // the labelled counter of each (event type, outcome), looked up once: prom-client would
-  // hash and check the labels at every request
+  // hash and check the labels at every request. Both label sets are bounded: outcomes are the
+  // relay's own codes, and an event type HuskyVoice does not document counts as `other` (the
+  // sender chooses it: one series per type would grow without end).
   const received = new Map<string, { inc: () => void }>();
   const webhook = receiveWebhook({
     ...options,
     observe: (outcome, eventType, seconds) => {
-      const key = `${outcome}\0${eventType ?? ''}`;
+      const label = eventTypeLabel(eventType);
+      const key = `${outcome}\0${label}`;
       let counter = received.get(key);
       if (counter === undefined) {
-        counter = metrics.eventsReceived.labels({ event_type: eventType ?? 'unknown', outcome });
+        counter = metrics.eventsReceived.labels({ event_type: label, outcome });
         received.set(key, counter);
       }
       counter.inc();

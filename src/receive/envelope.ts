@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { parseDateTime } from '../dates.js';
+
+/** An RFC 3339 date-time as `parseDateTime` reads it (a zone-less one is UTC). */
+const isDateTime = (value: string): boolean => parseDateTime(value) !== null;
 
 /**
  * The HuskyVoice envelope (SPEC §1). `data` keeps every field it was sent with: only
@@ -7,8 +11,8 @@ import { z } from 'zod';
 export const envelopeSchema = z.object({
   event_id: z.string().min(1),
   event_type: z.string().min(1),
-  // Lenient on format (a call must not be refused over a timestamp style), strict on meaning.
-  created_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a date-time'),
+  // One reading whatever the host's zone (never Date.parse): RFC 3339, zone-less = UTC
+  created_at: z.string().refine(isDateTime, 'expected an RFC 3339 date-time such as 2026-06-01T10:00:00Z'),
   org_id: z.string().min(1),
   data: z.looseObject({
     call_id: z.string().min(1),
@@ -44,7 +48,7 @@ export function isEnvelope(value: unknown): value is Envelope {
     nonEmpty(event_id) &&
     nonEmpty(event_type) &&
     typeof created_at === 'string' &&
-    !Number.isNaN(Date.parse(created_at)) &&
+    isDateTime(created_at) &&
     nonEmpty(org_id) &&
     isObject(data) &&
     nonEmpty(data['call_id']) &&

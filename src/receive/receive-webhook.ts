@@ -1,10 +1,15 @@
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import type { Logger } from 'pino';
+import { normalizeDateTime } from '../dates.js';
+import { EntryRejectedError } from '../errors.js';
 import type { GroupCommit } from '../log/group-commit.js';
 import type { Appended, Log } from '../log/log.js';
 import { isEnvelope, parseEnvelope, type Envelope } from './envelope.js';
 import { HttpError } from './http-error.js';
+import { lingerAfterAnswer } from './http-server.js';
+import { ByteBudget, COMMIT_STALL_MS, MAX_COMMIT_WAIT_BYTES, MAX_READING_BYTES } from './limits.js';
+import { nestingProblem } from './nesting.js';
+import { bodyEncoding, decodeBody, readBody, reserveBody } from './read-body.js';
 import { verifySignature } from './verify-signature.js';
 
 export interface ReceiveOptions {
@@ -17,9 +22,16 @@ export interface ReceiveOptions {
   now?: () => Date;
   /** Told of every answer, for metrics. */
   observe?: (outcome: string, eventType: string | null, seconds: number) => void;
+  /** Bytes of bodies being received at once. (Default: `MAX_READING_BYTES`) */
+  reading?: ByteBudget;
+  /** Bytes of accepted events waiting for their commit. (Default: `MAX_COMMIT_WAIT_BYTES`) */
+  waiting?: ByteBudget;
+  /** How long a commit may wait for the writer before it counts as stuck. (Default: `COMMIT_STALL_MS`) */
+  commitStallMs?: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// strips a leading UTF-8 byte order mark (RFC 8259 §8.1 lets a parser ignore one)
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * `POST /webhooks/husky`, checked in the order of SPEC §4. The signature is verified over
@@ -28,6 +40,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 export function receiveWebhook(options: ReceiveOptions) {
   const now = options.now ?? (() => new Date());
+  const reading = options.reading ?? new ByteBudget(MAX_READING_BYTES);
+  const waiting = options.waiting ?? new ByteBudget(MAX_COMMIT_WAIT_BYTES);
+  const stallMs = options.commitStallMs ?? COMMIT_STALL_MS;
+  const max = options.maxBodyBytes;
   // The line per accepted event, without the redaction pass: its fields are fixed here
   // (event_id, event_type, seq: strings and a number, none of REDACT_PATHS), so there is
   // nothing to redact, and the pass costs as much as the rest of the line. Every other
@@ -36,9 +52,21 @@ export function receiveWebhook(options: ReceiveOptions) {
   return async (ctx: Context): Promise<void> => {
     const started = performance.now();
     let eventType: string | null = null;
+    let read = false;
     try {
-      const body = await readBody(ctx, options.maxBodyBytes);
-      if (!isJsonRequest(ctx)) throw new HttpError(415, 'unsupported_media_type');
+      const encoding = bodyEncoding(ctx.req.headers['content-encoding']);
+      const release = reserveBody(ctx.req, max, reading, encoding !== null && encoding !== 'identity');
+      let body: Buffer;
+      try {
+        const sent = await readBody(ctx.req, max);
+        read = true;
+        if (!isJsonRequest(ctx)) throw new HttpError(415, 'unsupported_media_type');
+        if (encoding === null) throw new HttpError(415, 'unsupported_content_encoding');
+        // what HuskyVoice signs is the JSON text, so a compressed body is verified decoded
+        body = await decodeBody(sent, encoding, max);
+      } finally {
+        release();
+      }
       const signature = ctx.get('x-husky-signature');
       if (!signature) throw new HttpError(401, 'missing_signature');
       if (!verifySignature(body, signature, options.secrets())) throw new HttpError(401, 'invalid_signature');
@@ -52,28 +80,19 @@ export function receiveWebhook(options: ReceiveOptions) {
         if (!parsed.ok) throw new HttpError(422, 'invalid_envelope', parsed.details);
         envelope = parsed.envelope;
       }
+      const deep = nestingProblem(body, text.value);
+      if (deep) throw new HttpError(422, 'invalid_envelope', [deep]);
       eventType = envelope.event_type;
 
-      let appended: Appended;
-      try {
-        [appended] = (await options.commit.append([
-          {
-            type: 'event.received',
-            data: {
-              event_id: envelope.event_id,
-              event_type: envelope.event_type,
-              org_id: envelope.org_id,
-              created_at: envelope.created_at,
-              received_at: now().toISOString(),
-              call_id: envelope.data.call_id,
-              body: text.raw,
-            },
-          },
-        ])) as [Appended];
-      } catch (error) {
-        options.logger.error({ err: (error as Error).message }, 'log unavailable: answering 503 so HuskyVoice retries');
-        throw new HttpError(503, 'log_unavailable');
-      }
+      const appended = await append(options, waiting, stallMs, text.raw.length, {
+        event_id: envelope.event_id,
+        event_type: envelope.event_type,
+        org_id: envelope.org_id,
+        created_at: normalizeDateTime(envelope.created_at)!,
+        received_at: now().toISOString(),
+        call_id: envelope.data.call_id,
+        body: text.raw,
+      });
 
       if (appended.duplicate) {
         if (options.log.bodyOf(envelope.event_id) !== text.raw) {
@@ -93,10 +112,51 @@ export function receiveWebhook(options: ReceiveOptions) {
       if (!(error instanceof HttpError)) throw error;
       ctx.status = error.status;
       ctx.body = error.body;
+      // a body left unread (refused before or while reading it) must not hold the connection
+      if (!read) {
+        ctx.set('Connection', 'close');
+        lingerAfterAnswer(ctx.req.socket);
+      }
       if (error.status !== 503) options.logger.info({ status: error.status, error: error.code }, 'webhook refused');
       options.observe?.(error.code, eventType, (performance.now() - started) / 1000);
     }
   };
+}
+
+type Received = Extract<Parameters<GroupCommit['appendOne']>[0], { type: 'event.received' }>['data'];
+
+/**
+ * Appends the event, unless it would wait behind a writer that is stuck (a commit has waited
+ * past `stallMs`, or one is in flight after a commit failed) or too far behind (`waiting` is
+ * full): then 503 `log_unavailable` at once, so a lock held elsewhere never piles up requests
+ * and their bodies in memory. Throws `HttpError` 503, or 422 if the log refuses the entry.
+ */
+async function append(options: ReceiveOptions, waiting: ByteBudget, stallMs: number, bytes: number, data: Received): Promise<Appended> {
+  const { commit, logger } = options;
+  const waited = commit.waitingMs();
+  // (an event's own kind of commit: a failing delivery record must not hold events back)
+  const failure = commit.failure(['event.received']);
+  let why: string | null = null;
+  if (waited > stallMs) why = `a commit has waited ${Math.round(waited)} ms for the writer (another process holds the write lock?)`;
+  else if (waited > 0 && failure) why = `the last commit failed (${failure}) and the next one is in flight`;
+  const release = why === null ? waiting.take(bytes) : null;
+  if (release === null) {
+    why ??= `${waiting.inUse} bytes of events already wait for the writer`;
+    logger.warn({ reason: why }, 'log unavailable: answering 503 at once so HuskyVoice retries');
+    throw new HttpError(503, 'log_unavailable');
+  }
+  try {
+    return await commit.appendOne({ type: 'event.received', data });
+  } catch (error) {
+    if (error instanceof EntryRejectedError) {
+      logger.error({ err: error.message, event_id: data.event_id }, 'the log refused the event');
+      throw new HttpError(422, 'invalid_envelope', [{ path: '(root)', message: 'the event cannot be stored as sent' }]);
+    }
+    logger.error({ err: (error as Error).message }, 'log unavailable: answering 503 so HuskyVoice retries');
+    throw new HttpError(503, 'log_unavailable');
+  } finally {
+    release();
+  }
 }
 
 /**
@@ -111,16 +171,6 @@ function isJsonRequest(ctx: Context): boolean {
     return headers['transfer-encoding'] !== undefined || !Number.isNaN(Number(headers['content-length']));
   }
   return Boolean(ctx.is('application/json', 'application/*+json'));
-}
-
-async function readBody(ctx: Context, limit: number): Promise<Buffer> {
-  try {
-    return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
-  } catch (error) {
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') throw new HttpError(413, 'payload_too_large');
-    throw new HttpError(400, 'invalid_body');
-  }
 }
 
 /** JSON is UTF-8 (RFC 8259): invalid bytes are invalid JSON, never silently replaced. */

@@ -91,11 +91,14 @@ export async function startServe(options: {
   args?: string[];
   port?: number;
   timeoutMs?: number;
+  /** A command that execs node in its place, e.g. `setpriv --reuid=nobody …` to run as another user. */
+  prefix?: string[];
 }): Promise<ServeProcess> {
   assertBuilt();
   const port = options.port ?? (await freePort());
   const args = [CLI, '--db', options.dbPath, 'serve', '--port', String(port), '--host', '127.0.0.1', ...(options.args ?? [])];
-  const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, ...args] as [string, ...string[]];
+  const child = spawn(command, commandArgs, { cwd: options.cwd, env: options.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -125,6 +128,13 @@ export async function startServe(options: {
     }
     await delay(25);
   }
+}
+
+/** Test teardown: SIGKILLs a serve that is still running and waits for it to be gone. */
+export async function killServe(serve: ServeProcess | undefined): Promise<void> {
+  if (!serve) return;
+  if (serve.child.exitCode === null && serve.child.signalCode === null) serve.child.kill('SIGKILL');
+  await serve.exited;
 }
 
 async function answers(url: string): Promise<boolean> {

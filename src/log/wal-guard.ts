@@ -1,0 +1,84 @@
+import { statSync } from 'node:fs';
+import type { Log } from './log.js';
+import { WAL_LOST } from './writer-protocol.js';
+
+/*
+ * What the writer thread checks before it writes: that a commit could succeed (the probe behind
+ * /readyz) and that the WAL file it writes to is still the database's.
+ */
+
+/**
+ * Takes the write lock and changes the header (then rolls back: nothing reaches the disk), as a
+ * commit would. A database file the process may not write (owned by another user: SQLite then
+ * opens it read-only without saying so) or a `query_only` connection fails here with
+ * SQLITE_READONLY, where taking the lock alone succeeds.
+ */
+export function probeWrite(log: Log): void {
+  log.db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = Number(log.db.pragma('user_version', { simple: true }));
+    log.db.pragma(`user_version = ${version}`);
+  } finally {
+    if (log.db.inTransaction) log.db.exec('ROLLBACK');
+  }
+}
+
+/**
+ * Watches the WAL file the writer's connection writes to. SQLite keeps that file open: deleted
+ * (a cleanup script, a careless `rm *.db-*`) or replaced under the running relay, commits still
+ * "succeed" into a file no restart will read, so a crash would lose everything acknowledged
+ * since the last checkpoint. Before each commit and probe the file at `<db>-wal` is compared
+ * (device and inode) with the one seen at start:
+ * - deleted: what the open connection holds is checkpointed into the database file at once
+ *   (that saves every acknowledged entry), then every commit fails with `WAL_LOST`;
+ * - replaced by another file: another process has made its own WAL, so copying ours over the
+ *   database could mix the two; nothing is checkpointed and every commit fails with `WAL_LOST`.
+ * Reopening the connection here would not be safe (the main thread's reader still holds the old
+ * file), so the relay stays unavailable until `serve` restarts (readiness says so).
+ */
+export function walGuard(walPath: string) {
+  let seen: { dev: number; ino: number } | undefined;
+  let lost: string | undefined;
+  const identity = () => {
+    try {
+      const { dev, ino } = statSync(walPath);
+      return { dev, ino };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
+  const fail = (message: string): never => {
+    lost = message;
+    throw Object.assign(new Error(message), { code: WAL_LOST });
+  };
+  try {
+    seen = identity();
+  } catch {
+    // not readable now: the first commit's check tells
+  }
+  return {
+    check(log: Log): void {
+      if (lost) fail(lost);
+      if (seen === undefined) return;
+      const now = identity();
+      if (now === undefined) {
+        let saved = 'everything acknowledged was checkpointed into the database file';
+        try {
+          const [result] = log.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+          if (result?.busy) saved = 'a reader kept the checkpoint that saves what it held from completing';
+        } catch (error) {
+          saved = `the checkpoint that saves what it held failed (${(error as Error).message})`;
+        }
+        fail(`the WAL file ${walPath} was deleted while serve ran; ${saved}; restart serve`);
+      }
+      if (now!.ino !== seen.ino || now!.dev !== seen.dev) {
+        fail(`the WAL file ${walPath} was replaced by another file while serve ran; restart serve`);
+      }
+    },
+    /** After a commit: the WAL exists now if it did not at start. */
+    committed(): void {
+      seen ??= identity();
+    },
+  };
+}
