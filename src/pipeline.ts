@@ -51,7 +51,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       o.metrics.attemptSeconds.observe({ sink }, seconds);
     },
   });
-  const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake());
+  const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake(), {
+    onRuleFailure: (failure) => o.metrics.ruleErrors.inc({ rule: failure.rule_id }),
+  });
 
   rules.onChange((loaded) => {
     void recordRulesLoaded(o.log, o.commit, loaded, o.logger);

@@ -20,7 +20,7 @@ export function compileAction(
 ): CompiledAction {
   const tpl = (source: string, path: YamlPath, kind: TemplateKind = 'plain'): CompiledTemplate => {
     try {
-      return compileTemplate(source, kind);
+      return named(compileTemplate(source, kind), path);
     } catch (error) {
       report(path, `invalid Liquid template: ${error instanceof Error ? error.message : String(error)}`);
       return { source, render: () => '' };
@@ -82,9 +82,39 @@ export function compileAction(
   }
 }
 
-/** In blocks, the `text` of a mrkdwn text object is escaped; URLs, ids and plain_text are not. */
+/** `blocks[0].text.text`: where a template is, for render errors and dead reasons. */
+export function pathText(path: YamlPath): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** The template, its render errors prefixed with where it is in the action. */
+function named(template: CompiledTemplate, path: YamlPath): CompiledTemplate {
+  const where = pathText(path);
+  return {
+    source: template.source,
+    render(scope) {
+      try {
+        return template.render(scope);
+      } catch (error) {
+        throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  };
+}
+
+/**
+ * Block objects whose `text` Slack shows literally (it parses no mrkdwn there): plain_text
+ * objects and the `text` and `link` elements of rich_text. Escaping those would show `&lt;`.
+ */
+const LITERAL_TEXT_TYPES = new Set(['plain_text', 'text', 'link']);
+
+/**
+ * In blocks, the `text` of an object is escaped for mrkdwn unless the object's literal `type`
+ * is one Slack shows as is; a templated `type` is escaped (data could choose mrkdwn). URLs,
+ * ids and other keys are not escaped.
+ */
 function slackBlockKind(path: YamlPath, parent: unknown): TemplateKind {
-  const isTextKey = path[path.length - 1] === 'text';
+  if (path[path.length - 1] !== 'text') return 'plain';
   const type = parent && typeof parent === 'object' && !Array.isArray(parent) ? (parent as Record<string, unknown>).type : undefined;
-  return isTextKey && type !== 'plain_text' ? 'slack' : 'plain';
+  return typeof type === 'string' && LITERAL_TEXT_TYPES.has(type) ? 'plain' : 'slack';
 }

@@ -1,5 +1,16 @@
 import { Liquid, type Template } from 'liquidjs';
 import { formatSeconds } from './duration.js';
+import {
+  EVAL_TIME_LIMIT_MS,
+  RuleLimitError,
+  TEMPLATE_MEMORY_LIMIT,
+  TEMPLATE_OUTPUT_LIMIT_CHARS,
+  TEMPLATE_SOURCE_LIMIT_CHARS,
+} from './limits.js';
+import { escapeOnceForSlack, slackOutputEscape } from './slack-escape.js';
+import { clockReadIn, registerDateFilters } from './template-dates.js';
+
+export { escapeSlack } from './slack-escape.js';
 
 /** What templates and `when` expressions see (SPEC §6). Nothing else: no env, no clock. */
 export interface Scope {
@@ -7,12 +18,6 @@ export interface Scope {
   data: Record<string, unknown>;
   seq: number;
   received_at: string;
-}
-
-/** Slack mrkdwn control characters (Slack's "escaping text" guide): only these three. */
-export function escapeSlack(value: unknown): string {
-  const text = value == null ? '' : String(value);
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function makeEngine(escape: boolean): Liquid {
@@ -23,7 +28,15 @@ function makeEngine(escape: boolean): Liquid {
     // No file system: include/render/layout cannot read anything (and are refused below).
     templates: {},
     relativeReference: false,
-    ...(escape ? { outputEscape: escapeSlack } : {}),
+    // Bounds (SPEC §10): liquidjs checks them as it renders; `runBoundedSteps` preempts the rest.
+    parseLimit: TEMPLATE_SOURCE_LIMIT_CHARS,
+    renderLimit: EVAL_TIME_LIMIT_MS,
+    memoryLimit: TEMPLATE_MEMORY_LIMIT,
+    // Dates print in UTC, in English, whatever the host's zone and locale.
+    timezoneOffset: 0,
+    locale: 'en-US',
+    // values become strings once escaped, but a capture stays marked (see slack-escape.ts)
+    ...(escape ? { outputEscape: slackOutputEscape as (value: unknown) => string } : {}),
   });
   for (const tag of ['include', 'render', 'layout']) {
     engine.registerTag(tag, {
@@ -36,27 +49,37 @@ function makeEngine(escape: boolean): Liquid {
     });
   }
   engine.registerFilter('duration', formatSeconds);
-  // `raw` normally skips outputEscape; in Slack text it must not, or data could ping @channel.
-  if (escape) engine.registerFilter('raw', (v: unknown) => v);
+  registerDateFilters(engine);
+  if (escape) escapeOnceForSlack(engine);
   return engine;
 }
 
 const plainEngine = makeEngine(false);
 const slackEngine = makeEngine(true);
 
+/** `slack`: values are escaped for Slack mrkdwn; `plain`: rendered as they are. */
 export type TemplateKind = 'plain' | 'slack';
 
 export interface CompiledTemplate {
   source: string;
+  /** Throws when the template fails on these values or exceeds a bound (`limits.ts`). */
   render(scope: Scope): string;
 }
 
-/** Parses once (throws with liquidjs' message on a bad template); renders synchronously. */
+/** Parses once (throws with a one-line reason on a bad template); renders synchronously. */
 export function compileTemplate(source: string, kind: TemplateKind = 'plain'): CompiledTemplate {
   const engine = kind === 'slack' ? slackEngine : plainEngine;
+  const clock = clockReadIn(source);
+  if (clock) throw new Error(clock);
   const parsed: Template[] = engine.parse(source);
   return {
     source,
-    render: (scope) => String(engine.renderSync(parsed, scope, { templateLimit: 100_000, memoryLimit: 1e8 })),
+    render: (scope) => {
+      const out = String(engine.renderSync(parsed, scope));
+      if (out.length > TEMPLATE_OUTPUT_LIMIT_CHARS) {
+        throw new RuleLimitError(`rendered ${out.length} characters, over the limit of ${TEMPLATE_OUTPUT_LIMIT_CHARS}`);
+      }
+      return out;
+    },
   };
 }
