@@ -12,6 +12,8 @@ export interface PipelineOptions {
   log: Log;
   commit: GroupCommit;
   rulesPath: string;
+  /** The rules file that takes over from `rulesPath` when it appears (see `RulesSource`). */
+  rulesPreferredPath?: string;
   /** Where `${VAR}` in the rules file comes from. */
   env: Record<string, string | undefined>;
   sinkEnv: SinkEnvironment;
@@ -37,7 +39,7 @@ export interface Pipeline {
  * `pollMs`, which is how entries appended by another process (`husky-relay retry`) are seen.
  */
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
-  const rules = new RulesSource(o.rulesPath, o.env, o.logger);
+  const rules = new RulesSource(o.rulesPath, o.env, o.logger, { preferred: o.rulesPreferredPath });
   const dispatcher = new Dispatcher({
     log: o.log,
     commit: o.commit,
@@ -88,7 +90,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 /** `rules.loaded` each time a different rules file takes effect. */
 async function recordRulesLoaded(log: Log, commit: GroupCommit, rules: LoadedRules, logger: Logger): Promise<void> {
   const last = log.lastOfType('rules.loaded');
-  if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash) return;
+  if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash && last.data.path === rules.path) return;
   try {
     await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path } }]);
   } catch (error) {

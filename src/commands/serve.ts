@@ -60,6 +60,7 @@ export function registerServe(program: Command): void {
         host: opts.host ?? g.env['HOST'] ?? DEFAULTS.host,
         maxBodyBytes: opts.maxBody,
         rulesPath: g.rulesPath,
+        rulesPreferredPath: g.rulesPreferred,
         env: g.env,
         sinkEnv: {
           slackApiUrl: g.env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,

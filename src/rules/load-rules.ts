@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SinkType } from '../sinks/types.js';
-import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { exceedsDepth } from '../json-depth.js';
+import { readRulesFile } from './read-rules-file.js';
 import { buildSink, DEFAULT_RETRY, retryOverrides } from './build-sink.js';
 import { checkRule, type RuleParts, type SinkTypes } from './check-rule.js';
 import { interpolate, type YamlPath } from './interpolate.js';
@@ -18,21 +19,36 @@ export async function loadRules(
   env: Record<string, string | undefined>,
   opts: LoadOptions = {},
 ): Promise<LoadResult> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    return { ok: false, problems: [{ file: path, line: 1, col: 1, message: `cannot read rules file: ${reason}`, severity: 'error' }] };
-  }
-  return loadRulesFromText(bytes.toString('utf8'), path, env, opts, bytes);
+  const read = await readRulesFile(path);
+  if (!read.ok) return { ok: false, problems: [read.problem] };
+  return loadRulesFromText(read.text, path, env, opts, read.bytes);
 }
+
+/** Most aliases a rules file may expand (yaml's `maxAliasCount`): an alias bomb is a located error. (Default: 100) */
+export const MAX_YAML_ALIASES = 100;
 
 /**
  * Parses, interpolates, validates and compiles a rules file. Pure apart from hashing:
  * reports every problem it finds (errors and warnings, `FILE:LINE:COL`) rather than the first.
+ * Never throws: input that breaks the loader itself (nesting that overflows the stack) is a
+ * problem too.
  */
 export function loadRulesFromText(
+  text: string,
+  path: string,
+  env: Record<string, string | undefined>,
+  opts: LoadOptions = {},
+  bytes: Uint8Array = Buffer.from(text, 'utf8'),
+): LoadResult {
+  try {
+    return loadUnguarded(text, path, env, opts, bytes);
+  } catch (error) {
+    const message = error instanceof RangeError ? 'the file nests too deeply to read' : `cannot load: ${(error as Error).message}`;
+    return { ok: false, problems: [{ file: path, line: 1, col: 1, message, severity: 'error' }] };
+  }
+}
+
+function loadUnguarded(
   text: string,
   path: string,
   env: Record<string, string | undefined>,
@@ -48,12 +64,29 @@ export function loadRulesFromText(
   if (doc.errors.length) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-      reporter.problems.push({ file: path, line: pos.line, col: pos.col, message: `YAML: ${e.message.split('\n')[0]}`, severity: 'error' });
+      const first = e.message.split('\n')[0]!;
+      const message = /call stack/i.test(first) ? 'YAML: nested too deeply to read' : `YAML: ${first}`;
+      reporter.problems.push({ file: path, line: pos.line, col: pos.col, message, severity: 'error' });
     }
     return { ok: false, problems: problems() };
   }
 
-  const { value, unset } = interpolate(doc.toJS({ maxAliasCount: 100 }), env);
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    const at = firstAlias(doc);
+    const pos = lines.linePos(at);
+    const message = `YAML: aliases expand to too much (more than ${MAX_YAML_ALIASES} alias uses): refused as a resource exhaustion attack`;
+    reporter.problems.push({ file: path, line: pos.line, col: pos.col, message, severity: 'error' });
+    return { ok: false, problems: problems() };
+  }
+  if (exceedsDepth(plain, MAX_RULES_NESTING)) {
+    reporter.problems.push({ file: path, line: 1, col: 1, message: `the file nests deeper than ${MAX_RULES_NESTING} levels`, severity: 'error' });
+    return { ok: false, problems: problems() };
+  }
+  const { value, unset } = interpolate(plain, env);
   const disabled = new Map<string, string[]>();
   for (const { path: at, variable } of unset) {
     if (at[0] === 'sinks' && typeof at[1] === 'string') {
@@ -126,6 +159,21 @@ export function loadRulesFromText(
     rules,
   };
   return { ok: true, rules: loaded, warnings: problems() };
+}
+
+/** Deepest nesting of a rules file (a real one nests about 8). (Default: 64) */
+export const MAX_RULES_NESTING = 64;
+
+/** Offset of the first alias in the document (where an alias bomb starts to expand). */
+function firstAlias(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 /** The well-formed parts of a rule, each checked on its own. */
