@@ -6,8 +6,20 @@ import { Script, createContext } from 'node:vm';
  * `when` and each template gets a small time budget; exceeding it is a rule failure.
  */
 
-/** Time one `when` evaluation or one template render may take. (Default: 100 ms) */
+/**
+ * Render time of one template, as liquidjs measures it between the steps of a render (its
+ * `renderLimit`: loops and tags check it). (Default: 100 ms)
+ */
 export const EVAL_TIME_LIMIT_MS = 100;
+
+/**
+ * Wall time after which any one `when` evaluation or template render is stopped, whatever it
+ * is doing (a CEL comprehension, a filter, a regular expression): the most one rule can hold
+ * the thread that answers webhooks. Above `EVAL_TIME_LIMIT_MS` so that a render liquidjs can
+ * measure fails with its own message, and so that a garbage collection or a busy machine does
+ * not fail an ordinary render. (Default: 250 ms)
+ */
+export const EVAL_HARD_LIMIT_MS = 250;
 
 /** Characters one template may render to. (Default: 1,000,000: 1 MB of ASCII) */
 export const TEMPLATE_OUTPUT_LIMIT_CHARS = 1_000_000;
@@ -62,7 +74,7 @@ const runTask = new Script('task()');
  * that uses a whole budget alone is reported. Steps must catch their own errors; a step is
  * pure, so running it twice is harmless.
  */
-export function runBoundedSteps(steps: readonly (() => void)[], limitMs = EVAL_TIME_LIMIT_MS): Set<number> {
+export function runBoundedSteps(steps: readonly (() => void)[], limitMs = EVAL_HARD_LIMIT_MS): Set<number> {
   const timedOut = new Set<number>();
   let next = 0;
   while (next < steps.length) {
