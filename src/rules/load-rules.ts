@@ -5,6 +5,7 @@ import { exceedsDepth } from '../json-depth.js';
 import { readRulesFile } from './read-rules-file.js';
 import { buildSink, DEFAULT_RETRY, retryOverrides } from './build-sink.js';
 import { checkRule, type RuleParts, type SinkTypes } from './check-rule.js';
+import { secretProblem } from './check-secret.js';
 import { interpolate, type YamlPath } from './interpolate.js';
 import { knownKeys } from './known-keys.js';
 import { sortProblems, type Problem } from './problem.js';
@@ -118,7 +119,13 @@ function loadUnguarded(
       const parsed = sinkSchema.safeParse(raw);
       // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
       const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));
-      const item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
+      let item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
+      // a secret left empty by an unset ${VAR} disables the sink (above); a set one must be able to sign
+      const badSecret = item?.type === 'http' && item.secret ? secretProblem(item.secret) : null;
+      if (badSecret) {
+        reporter.error(['sinks', name, 'secret'], badSecret);
+        item = undefined;
+      }
       // An otherwise broken sink still has a type its actions can be checked against.
       const declared = isRecord(raw) && typeof raw.type === 'string' && raw.type in ACTION_SCHEMAS ? (raw.type as SinkType) : null;
       sinkTypes.set(name, item ? item.type : declared);
