@@ -17,10 +17,14 @@ export function compileAction(
   raw: Record<string, unknown>,
   index: number,
   report: Report,
+  /** Told of each template that compiled, with its path in the action (for static checks). */
+  onTemplate: (path: YamlPath, template: CompiledTemplate) => void = () => {},
 ): CompiledAction {
   const tpl = (source: string, path: YamlPath, kind: TemplateKind = 'plain'): CompiledTemplate => {
     try {
-      return named(compileTemplate(source, kind), path);
+      const compiled = named(compileTemplate(source, kind), path);
+      onTemplate(path, compiled);
+      return compiled;
     } catch (error) {
       report(path, `invalid Liquid template: ${error instanceof Error ? error.message : String(error)}`);
       return { source, render: () => '' };
@@ -92,6 +96,7 @@ function named(template: CompiledTemplate, path: YamlPath): CompiledTemplate {
   const where = pathText(path);
   return {
     source: template.source,
+    ...(template.reads && { reads: template.reads }),
     render(scope) {
       try {
         return template.render(scope);

@@ -62,8 +62,19 @@ export type TemplateKind = 'plain' | 'slack';
 
 export interface CompiledTemplate {
   source: string;
+  /** The scope paths it reads (`['data', 'summary']`), for `rules check` warnings. */
+  reads?: (string | number)[][];
   /** Throws when the template fails on these values or exceeds a bound (`limits.ts`). */
   render(scope: Scope): string;
+}
+
+/** What liquidjs' static analysis finds the template reading; none if it cannot tell. */
+function staticReads(engine: Liquid, parsed: Template[]): (string | number)[][] {
+  try {
+    return engine.globalVariableSegmentsSync(parsed).map((segments) => segments.filter((s): s is string | number => typeof s !== 'object'));
+  } catch {
+    return [];
+  }
 }
 
 /** Parses once (throws with a one-line reason on a bad template); renders synchronously. */
@@ -74,6 +85,7 @@ export function compileTemplate(source: string, kind: TemplateKind = 'plain'): C
   const parsed: Template[] = engine.parse(source);
   return {
     source,
+    reads: staticReads(engine, parsed),
     render: (scope) => {
       const out = String(engine.renderSync(parsed, scope));
       if (out.length > TEMPLATE_OUTPUT_LIMIT_CHARS) {
