@@ -6,6 +6,7 @@ import type { NewEntry } from '../src/log/types.js';
 import { EVAL_HARD_LIMIT_MS } from '../src/rules/limits.js';
 import { Router } from '../src/route/router.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
+import { startFakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, entriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { captureLogger, makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
@@ -139,6 +140,37 @@ describe('a rule that fails at run time is never silent (SPEC §10)', () => {
       ['quadratic', `when (data.items.all(a, data.items.all(b, a + b >= 0.0))) failed: took longer than ${EVAL_HARD_LIMIT_MS} ms`],
     ]);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('re-driving a delivery that could not be planned', () => {
+  it('fails again at once with the same reason and sends nothing', async () => {
+    // Given a dead delivery whose template failed, to a receiver that records every request
+    const receiver = await startFakeHttp();
+    cleanups.push(() => receiver.close());
+    const relay = await relayWith(`version: 1
+sinks:
+  web: { type: http, url: "${receiver.url}" }
+rules:
+  - id: stars
+    on: call.completed
+    actions: [{ sink: web, body: { stars: "{% for i in (1..data.rating) %}*{% endfor %}" } }]
+`);
+    await postEvent(relay, makeEvent({}, { rating: 1e9 }));
+    await until(() => deliveriesOf(relay.log).some((r) => r.status === 'dead'), { what: 'the delivery to go dead' });
+    const [dead] = deliveriesOf(relay.log);
+    // When it is re-driven, as \`husky-relay retry\` does
+    await GroupCommit.forPath(relay.dbPath)!.append([{ type: 'delivery.retried', data: { delivery_id: dead!.delivery_id, reason: 'operator' } }]);
+    relay.pipeline!.wake();
+    // Then it is attempted, fails permanently with its reason, and nothing reached the receiver
+    await until(() => entriesOf(relay.log, 'delivery.dead').length === 2, { what: 'a second dead letter' });
+    const attempt = entriesOf(relay.log, 'delivery.attempted')[0]!.data;
+    expect(attempt.error).toMatchObject({ kind: 'permanent', code: 'render_failed' });
+    expect(entriesOf(relay.log, 'delivery.dead').map((e) => e.data.reason)).toEqual([
+      expect.stringMatching(/^render_failed: body\.stars: memory alloc limit exceeded/),
+      expect.stringMatching(/^render_failed: body\.stars: memory alloc limit exceeded/),
+    ]);
+    expect(receiver.requests).toHaveLength(0);
   });
 });
 

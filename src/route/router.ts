@@ -146,7 +146,15 @@ export class Router {
       this.logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
       return skip;
     }
-    const { entries, failures } = planEntries(rules, { seq: entry.seq, received_at: entry.data.received_at, envelope });
+    let planned: ReturnType<typeof planEntries>;
+    try {
+      planned = planEntries(rules, { seq: entry.seq, received_at: entry.data.received_at, envelope });
+    } catch (error) {
+      // planning catches every rule's failure itself; this is a bug of ours, and must not stop routing
+      this.logger.error({ event_id: envelope.event_id, seq: entry.seq, err: (error as Error).message }, 'event skipped: planning failed');
+      return skip;
+    }
+    const { entries, failures } = planned;
     for (const failure of failures) {
       this.logger.warn({ rule: failure.rule_id, event_id: envelope.event_id, seq: entry.seq, reason: failure.message }, `rule "${failure.rule_id}" failed on event ${envelope.event_id}`);
       this.options.onRuleFailure?.(failure);
