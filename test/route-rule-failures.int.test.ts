@@ -3,7 +3,7 @@ import { EntryRejectedError } from '../src/errors.js';
 import { GroupCommit } from '../src/log/group-commit.js';
 import { Log } from '../src/log/log.js';
 import type { NewEntry } from '../src/log/types.js';
-import { EVAL_HARD_LIMIT_MS } from '../src/rules/limits.js';
+import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS } from '../src/rules/limits.js';
 import { Router } from '../src/route/router.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { startFakeHttp } from './fakes/fake-http.js';
@@ -114,8 +114,9 @@ describe('a rule that fails at run time is never silent (SPEC §10)', () => {
     await until(() => deliveriesOf(relay.log).some((r) => r.rule_id === 'cubic' && r.status === 'dead'), { what: 'the cubic delivery to go dead' });
     // Then
     const dead = deliveriesOf(relay.log).find((r) => r.rule_id === 'cubic')!;
-    expect(deadReasons(relay.log).get(dead.delivery_id)).toMatch(/^render_(failed: text: template render limit exceeded|timeout: took longer than 250 ms)/);
-    expect(Math.max(...latencies)).toBeLessThan(EVAL_HARD_LIMIT_MS * 2);
+    expect(deadReasons(relay.log).get(dead.delivery_id)).toBe(`render_timeout: took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`);
+    // at most one step's budgets: the ack waits for the step running when it arrives
+    expect(Math.max(...latencies)).toBeLessThan(EVAL_TIME_LIMIT_MS * (EVAL_TIME_ATTEMPTS + 1));
   });
 
   it('CEL: matches cannot backtrack and a nested comprehension is stopped at the bound', async () => {
@@ -131,15 +132,15 @@ describe('a rule that fails at run time is never silent (SPEC §10)', () => {
 `));
     // When
     const started = performance.now();
-    const body = makeEvent({}, { summary: `${'a'.repeat(30_000)}b`, items: Array.from({ length: 20_000 }, (_, i) => i) });
+    const body = makeEvent({}, { summary: `${'a'.repeat(5_000)}b`, items: Array.from({ length: 20_000 }, (_, i) => i) });
     await postEvent(relay, body);
     await until(() => deliveriesOf(relay.log).length === 1 && warnings(relay).some((w) => w.rule === 'quadratic'), { what: 'routing' });
     // Then the regex simply does not match (RE2, linear), the comprehension fails at the bound
     expect(deliveriesOf(relay.log).map((r) => r.rule_id)).toEqual(['trace']);
     expect(warnings(relay).filter((w) => typeof w.rule === 'string').map((w) => [w.rule, w.reason])).toEqual([
-      ['quadratic', `when (data.items.all(a, data.items.all(b, a + b >= 0.0))) failed: took longer than ${EVAL_HARD_LIMIT_MS} ms`],
+      ['quadratic', `when (data.items.all(a, data.items.all(b, a + b >= 0.0))) failed: took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`],
     ]);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(EVAL_TIME_LIMIT_MS * EVAL_TIME_ATTEMPTS * 4);
   });
 });
 

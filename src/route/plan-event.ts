@@ -2,7 +2,7 @@ import { MAX_JSON_DEPTH, exceedsDepth } from '../json-depth.js';
 import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { WhenResult } from '../rules/cel.js';
-import { EVAL_HARD_LIMIT_MS, PLANNED_REQUEST_LIMIT_CHARS, runBoundedSteps } from '../rules/limits.js';
+import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS, PLANNED_REQUEST_LIMIT_CHARS, runBoundedSteps } from '../rules/limits.js';
 import type { Scope } from '../rules/liquid.js';
 import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
@@ -64,7 +64,7 @@ interface RuleSlot {
 
 /**
  * For each rule (in file order): whether it matches the event and why not, and each action's
- * delivery when it does. Every `when` and every action runs within `EVAL_HARD_LIMIT_MS`; an
+ * delivery when it does. Every `when` and every action runs within `EVAL_TIME_LIMIT_MS`; an
  * action that fails or exceeds a bound becomes a plan that goes dead with the reason. Never
  * throws. Pure: the same rules and event always give the same answer.
  */
@@ -92,7 +92,7 @@ export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanO
   }
   for (const i of runBoundedSteps(steps)) {
     const { slot, action } = owners[i]!;
-    const message = `took longer than ${EVAL_HARD_LIMIT_MS} ms`;
+    const message = `took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`;
     if (action === undefined) slot.when = { matched: false, error: message };
     else slot.actions[action] = failedAction(rules, slot.rule, slot.rule.actions[action]!, ev, opts, { code: 'render_timeout', message });
   }

@@ -7,19 +7,16 @@ import { Script, createContext } from 'node:vm';
  */
 
 /**
- * Render time of one template, as liquidjs measures it between the steps of a render (its
- * `renderLimit`: loops and tags check it). (Default: 100 ms)
+ * Wall time after which one `when` evaluation or template render is stopped, whatever it is
+ * doing (a Liquid loop, a CEL comprehension, a filter): what one rule may hold the thread that
+ * answers webhooks. A step stopped once is run once more with a whole budget (the first may
+ * have been a cold start, a garbage collection or a busy machine), so a step fails after
+ * twice this, and an ordinary render never fails for the machine's sake. (Default: 250 ms)
  */
-export const EVAL_TIME_LIMIT_MS = 100;
+export const EVAL_TIME_LIMIT_MS = 250;
 
-/**
- * Wall time after which any one `when` evaluation or template render is stopped, whatever it
- * is doing (a CEL comprehension, a filter, a regular expression): the most one rule can hold
- * the thread that answers webhooks. Above `EVAL_TIME_LIMIT_MS` so that a render liquidjs can
- * measure fails with its own message, and so that a garbage collection or a busy machine does
- * not fail an ordinary render. (Default: 250 ms)
- */
-export const EVAL_HARD_LIMIT_MS = 250;
+/** Budgets a step gets before it fails as too slow (see `EVAL_TIME_LIMIT_MS`). (Default: 2) */
+export const EVAL_TIME_ATTEMPTS = 2;
 
 /** Characters one template may render to. (Default: 1,000,000: 1 MB of ASCII) */
 export const TEMPLATE_OUTPUT_LIMIT_CHARS = 1_000_000;
@@ -68,15 +65,16 @@ const runTask = new Script('task()');
 /**
  * Runs `steps` in order, each within `limitMs` of wall time, and says which ones ran out of
  * time. A step is preempted (node:vm's watchdog terminates the running JavaScript, including a
- * regular expression backtracking or a loop inside a library), so nothing synchronous can
- * hold the thread longer than the limit. Steps share one watchdog while they are quick: when it
- * fires, the step running then is retried once with a whole budget of its own, and only a step
- * that uses a whole budget alone is reported. Steps must catch their own errors; a step is
- * pure, so running it twice is harmless.
+ * regular expression or a loop inside a library), so nothing synchronous holds the thread
+ * longer than the limit at a time. Steps share one watchdog while they are quick: when it
+ * fires, the step running then gets a whole budget of its own, and only a step that uses up
+ * `EVAL_TIME_ATTEMPTS` whole budgets is reported. Steps must catch their own errors; a step
+ * is pure, so running it again is harmless.
  */
-export function runBoundedSteps(steps: readonly (() => void)[], limitMs = EVAL_HARD_LIMIT_MS): Set<number> {
+export function runBoundedSteps(steps: readonly (() => void)[], limitMs = EVAL_TIME_LIMIT_MS): Set<number> {
   const timedOut = new Set<number>();
   let next = 0;
+  let strikes = 0;
   while (next < steps.length) {
     const first = next;
     sandbox.task = () => {
@@ -86,10 +84,12 @@ export function runBoundedSteps(steps: readonly (() => void)[], limitMs = EVAL_H
       runTask.runInContext(sandbox, { timeout: limitMs });
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw error;
-      // the step that had the budget to itself is the one that is too slow
-      if (next === first) {
+      // a step that had a whole budget to itself and used it up: once more, then it fails
+      strikes = next === first ? strikes + 1 : 0;
+      if (strikes >= EVAL_TIME_ATTEMPTS) {
         timedOut.add(next);
         next += 1;
+        strikes = 0;
       }
     } finally {
       sandbox.task = null;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { Envelope } from '../../src/receive/envelope.js';
 
 /**
  * fast-check arbitraries for hostile events and random rules: unicode and control characters
@@ -32,7 +33,7 @@ const value: fc.Arbitrary<unknown> = fc.oneof(
 /** `data` with the three required fields and random others. */
 export const eventData = fc
   .tuple(fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 6 }), fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), value, { maxKeys: 3 }))
-  .map(([known, other]) => JSON.parse(JSON.stringify({ ...other, ...known, call_id: 'call_p', agent_id: 'agent_p', status: 's' })) as Record<string, unknown>);
+  .map(([known, other]) => JSON.parse(JSON.stringify({ ...other, ...known, call_id: 'call_p', agent_id: 'agent_p', status: 's' })) as Envelope['data']);
 
 export const eventType = fc.oneof(
   fc.constantFrom('call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed'),
