@@ -34,6 +34,10 @@ describe('Slack mrkdwn is escaped exactly once', () => {
     expect(slack('{% capture c %}<!here> *{{ data.s }}*{% endcapture %}{{ c }}', { s: '<!channel>' })).toBe('<!here> *&lt;!channel&gt;*');
   });
 
+  it('a capture compares and filters as its text', () => {
+    expect(slack('{% capture s %}{{ data.s }}{% endcapture %}{% if s == "done" %}yes{% endif %}|{{ s | size }}|{{ s | upcase }}', { s: 'done' })).toBe('yes|4|DONE');
+  });
+
   it('data can never reach Slack unescaped, whatever filters undo entities', () => {
     for (const template of ['{{ data.s | escape | replace: "&lt;", "<" }}', '{{ data.s | escape | url_decode }}', '{% capture c %}{{ data.s }}{% endcapture %}{{ c | replace: "&lt;", "<" }}']) {
       expect(slack(template, { s: HOSTILE })).not.toMatch(/<[!@h]/);

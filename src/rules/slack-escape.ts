@@ -19,6 +19,33 @@ export class SlackMrkdwn {
   toString(): string {
     return this.text;
   }
+  // Compared as its text (liquidjs' Comparable), so `{% if c == "x" %}` works on a capture.
+  // Not a liquidjs Drop: tags unwrap a Drop before escaping, which would escape it again.
+  get length(): number {
+    return this.text.length;
+  }
+  equals(other: unknown): boolean {
+    return this.text === textOf(other);
+  }
+  gt(other: unknown): boolean {
+    return this.text > textOf(other);
+  }
+  geq(other: unknown): boolean {
+    return this.text >= textOf(other);
+  }
+  lt(other: unknown): boolean {
+    return this.text < textOf(other);
+  }
+  leq(other: unknown): boolean {
+    return this.text <= textOf(other);
+  }
+  indexOf(search: unknown): number {
+    return this.text.indexOf(textOf(search));
+  }
+}
+
+function textOf(value: unknown): string {
+  return value instanceof SlackMrkdwn ? value.text : String(value);
 }
 
 /** The Slack engine's `outputEscape`: escapes a value once; mrkdwn made by the engine passes. */
