@@ -5,6 +5,7 @@ import { Log } from '../src/log/log.js';
 import type { NewEntry } from '../src/log/types.js';
 import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS } from '../src/rules/limits.js';
 import { Router } from '../src/route/router.js';
+import { backfill } from '../src/replay/backfill.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { startFakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, entriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
@@ -236,6 +237,35 @@ rules:
     const plans = entriesOf(log, 'delivery.planned').map((e) => [e.data.event_id, e.data.request]);
     expect(plans.map(([id]) => id)).toEqual(ids);
     expect(plans[1]![1]).toEqual({ not_planned: { code: 'entry_rejected', message: 'the log refused the planned request: nested past MAX_JSON_DEPTH' } });
+    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past MAX_JSON_DEPTH']);
+  });
+});
+
+describe('replay (backfill) isolates plans the log refuses', () => {
+  it('that event\'s delivery goes dead with entry_rejected; the others are planned', async () => {
+    // Given a log that refuses any plan mentioning "poison" (as GroupCommit and Log refuse entries they cannot write)
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    class RefusingLog extends Log {
+      override append(entries: NewEntry[], checkpoint?: { name: string; seq: number }) {
+        if (entries.some((e) => e.type === 'delivery.planned' && JSON.stringify(e.data.request).includes('poison'))) {
+          throw new EntryRejectedError('nested past MAX_JSON_DEPTH');
+        }
+        return super.append(entries, checkpoint);
+      }
+    }
+    const log = new RefusingLog(`${temp.dir}/relay.db`);
+    cleanups.push(() => log.close());
+    const ids = ['evt_a', 'evt_poison', 'evt_c'];
+    log.append(ids.map((id) => loggedEvent(makeEvent({ event_id: id }, { note: id }), id)));
+    const loaded = loadRulesFromText(rulesWith(''), 'rules.yaml', {});
+    if (!loaded.ok) throw new Error('rules');
+    // When
+    const result = await backfill(log, loaded.rules);
+    // Then
+    expect(result.planned).toBe(3);
+    expect(entriesOf(log, 'delivery.planned').map((e) => e.data.event_id)).toEqual(ids);
+    expect(deliveriesOf(log).map((d) => `${d.event_id}: ${d.status}`)).toEqual(['evt_a: pending', 'evt_poison: dead', 'evt_c: pending']);
     expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past MAX_JSON_DEPTH']);
   });
 });

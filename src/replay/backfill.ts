@@ -1,7 +1,9 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { EntryRejectedError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import type { DeliveryPlanned, EventReceived, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
+import { refusedEntries } from '../route/not-planned.js';
 import { entriesOf, explainEvent, type ActionOutcome, type PlannableEvent } from '../route/plan-event.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from './scratch.js';
@@ -131,7 +133,24 @@ function readEvent(row: { seq: number; data: string }): PlannableEvent | null {
  */
 function appendPlans(log: Log, outcomes: ActionOutcome[]): boolean[] {
   if (outcomes.length === 0) return [];
-  // one transaction: a failed action is never left planned without its dead letter
+  try {
+    return appendTogether(log, outcomes);
+  } catch (error) {
+    if (!(error instanceof EntryRejectedError)) throw error;
+    // one by one, so only the refused ones go dead (as the router does)
+    return outcomes.map((o) => {
+      try {
+        return appendTogether(log, [o])[0]!;
+      } catch (again) {
+        if (!(again instanceof EntryRejectedError)) throw again;
+        return !log.append(refusedEntries(entriesOf(o).slice(0, 1), again.message))[0]!.duplicate;
+      }
+    });
+  }
+}
+
+/** One transaction: a failed action is never left planned without its dead letter. */
+function appendTogether(log: Log, outcomes: ActionOutcome[]): boolean[] {
   return log.db.transaction(() => {
     const plans = log.append(outcomes.map((o): NewEntry => ({ type: 'delivery.planned', data: o.plan })));
     const dead = outcomes.flatMap((o, i) => (plans[i]!.duplicate ? [] : entriesOf(o).slice(1)));

@@ -1,3 +1,5 @@
+import type { NewEntry } from '../log/types.js';
+
 /**
  * The request of a delivery that could not be planned (SPEC §10: "the delivery is planned and
  * goes dead with the error as its reason"): a template failed or exceeded a bound, or the log
@@ -32,4 +34,20 @@ export function notPlannedReason(request: Record<string, unknown>): NotPlanned |
 /** The `reason` of its `delivery.dead`: `code: message`, like a sink's permanent failure. */
 export function deadReason(reason: NotPlanned): string {
   return `${reason.code}: ${reason.message}`;
+}
+
+/**
+ * Entries the log refused (`EntryRejectedError`), as what can be recorded instead: each planned
+ * delivery with the placeholder request, dead with `entry_rejected` and the log's reason.
+ */
+export function refusedEntries(entries: NewEntry[], why: string): NewEntry[] {
+  const reason = { code: 'entry_rejected', message: `the log refused the planned request: ${why}` };
+  return entries.flatMap((entry): NewEntry[] => {
+    if (entry.type !== 'delivery.planned') return [];
+    const plan = { ...entry.data, request: notPlannedRequest(reason), order_key: null };
+    return [
+      { type: 'delivery.planned', data: plan },
+      { type: 'delivery.dead', data: { delivery_id: plan.delivery_id, reason: deadReason(reason) } },
+    ];
+  });
 }

@@ -2,7 +2,7 @@ import { MAX_JSON_DEPTH, exceedsDepth } from '../json-depth.js';
 import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { WhenResult } from '../rules/cel.js';
-import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS, PLANNED_REQUEST_LIMIT_CHARS, runBoundedSteps } from '../rules/limits.js';
+import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS, PLANNED_REQUEST_LIMIT_CHARS, runBoundedSteps, type Step } from '../rules/limits.js';
 import type { Scope } from '../rules/liquid.js';
 import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
@@ -73,19 +73,22 @@ export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanO
   const type = ev.envelope.event_type;
   const selected = opts.onlyRule === undefined ? rules.rules : rules.rules.filter((r) => r.id === opts.onlyRule);
   const slots: RuleSlot[] = selected.map((rule) => ({ rule, actions: [] }));
-  const steps: (() => void)[] = [];
+  const steps: Step[] = [];
   const owners: { slot: RuleSlot; action?: number }[] = [];
   // each step writes only its own slot, so a step run again after the watchdog fired is harmless
   for (const slot of slots) {
     if (!slot.rule.on.matches(type)) continue;
     const when = slot.rule.when;
     if (when) {
-      steps.push(() => void (slot.when = when.evaluate(scope)));
+      steps.push({ run: () => void (slot.when = when.evaluate(scope)), unbounded: when.unbounded });
       owners.push({ slot });
     }
     slot.rule.actions.forEach((action, i) => {
-      steps.push(() => {
-        if (!when || slot.when?.matched) slot.actions[i] = planAction(rules, slot.rule, action, ev, scope, opts);
+      steps.push({
+        run: () => {
+          if (!when || slot.when?.matched) slot.actions[i] = planAction(rules, slot.rule, action, ev, scope, opts);
+        },
+        unbounded: action.unbounded,
       });
       owners.push({ slot, action: i });
     });

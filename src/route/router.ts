@@ -6,7 +6,7 @@ import type { Log } from '../log/log.js';
 import type { Entry, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { LoadedRules } from '../rules/types.js';
-import { deadReason, notPlannedRequest } from './not-planned.js';
+import { refusedEntries } from './not-planned.js';
 import { planEntries, type RuleFailure } from './plan-event.js';
 
 /** Events read and appended per transaction. Planning yields to the event loop between events. */
@@ -118,7 +118,7 @@ export class Router {
     } catch (error) {
       if (error instanceof LogUnavailableError) throw error;
       this.logger.warn({ event_id: one.eventId, seq: one.seq, err: (error as Error).message }, 'the log refused this event\'s plans: they go dead');
-      const dead = refused(one.entries, (error as Error).message);
+      const dead = refusedEntries(one.entries, (error as Error).message);
       try {
         await this.commitPlans(dead, one.seq);
       } catch (again) {
@@ -167,17 +167,4 @@ export class Router {
     this.stopped = true;
     await this.running;
   }
-}
-
-/** An event's entries as deliveries that go dead because the log refused them. */
-function refused(entries: NewEntry[], why: string): NewEntry[] {
-  const reason = { code: 'entry_rejected', message: `the log refused the planned request: ${why}` };
-  return entries.flatMap((entry): NewEntry[] => {
-    if (entry.type !== 'delivery.planned') return [];
-    const plan = { ...entry.data, request: notPlannedRequest(reason), order_key: null };
-    return [
-      { type: 'delivery.planned', data: plan },
-      { type: 'delivery.dead', data: { delivery_id: plan.delivery_id, reason: deadReason(reason) } },
-    ];
-  });
 }

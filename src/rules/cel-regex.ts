@@ -35,9 +35,9 @@ function re2Matches(text: unknown, pattern: unknown): boolean {
 
 type Node = ASTNode & { handle?: unknown };
 
-/** Every `matches` call in an expression: `s.matches(p)` and `matches(s, p)`, with its pattern node. */
-export function matchesCalls(root: ASTNode): { node: Node; pattern: ASTNode }[] {
-  const found: { node: Node; pattern: ASTNode }[] = [];
+/** Every call node of an expression, method calls (`s.f(x)`) and functions (`f(s, x)`). */
+function callsOf(root: ASTNode): Node[] {
+  const found: Node[] = [];
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -47,9 +47,23 @@ export function matchesCalls(root: ASTNode): { node: Node; pattern: ASTNode }[] 
     }
     if (!node || typeof node !== 'object' || !('op' in node)) continue;
     const n = node as Node;
+    if (n.op === 'rcall' || n.op === 'call') found.push(n);
+    if (typeof n.args === 'object') stack.push(n.args);
+  }
+  return found;
+}
+
+/** True when the expression calls any of `names` (as a method or a function). */
+export function matchesCallsNamed(root: ASTNode, names: ReadonlySet<string>): boolean {
+  return callsOf(root).some((n) => (n.op === 'rcall' || n.op === 'call') && names.has(n.args[0]));
+}
+
+/** Every `matches` call in an expression: `s.matches(p)` and `matches(s, p)`, with its pattern node. */
+export function matchesCalls(root: ASTNode): { node: Node; pattern: ASTNode }[] {
+  const found: { node: Node; pattern: ASTNode }[] = [];
+  for (const n of callsOf(root)) {
     if (n.op === 'rcall' && n.args[0] === 'matches' && n.args[2].length === 1) found.push({ node: n, pattern: n.args[2][0]! });
     if (n.op === 'call' && n.args[0] === 'matches' && n.args[1].length === 2) found.push({ node: n, pattern: n.args[1][1]! });
-    if (typeof n.args === 'object') stack.push(n.args);
   }
   return found;
 }

@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { assertRe2Matches } from './cel-self-test.js';
-import { invalidPatterns, useRe2ForMatches } from './cel-regex.js';
+import { invalidPatterns, matchesCallsNamed, useRe2ForMatches } from './cel-regex.js';
 import { toCelValue } from './cel-value.js';
 import { CEL_PARSE_LIMITS } from './limits.js';
 import type { Scope } from './liquid.js';
@@ -23,8 +23,17 @@ export interface CompiledWhen {
   source: string;
   /** The parsed expression, for static checks (`field-check.ts`). */
   ast: ReturnType<Environment['parse']>['ast'];
+  /** It may loop over data (a comprehension or `cel.bind`): it runs under the watchdog. */
+  unbounded: boolean;
   evaluate(scope: Scope): WhenResult;
 }
+
+/**
+ * Macros that repeat work over data (comprehensions) or reuse a value (`cel.bind`, which can
+ * double a string at each level). Without them a condition's time follows the event's size:
+ * every other function is linear (`matches` runs on RE2).
+ */
+const LOOPING_CALLS = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind']);
 
 /** cel-js error codes that mean "the event has no such field or element". */
 const MISSING_CODES = new Set(['no_such_key', 'index_out_of_bounds']);
@@ -57,6 +66,7 @@ export function compileWhen(source: string): CompiledWhen {
   return {
     source,
     ast: program.ast,
+    unbounded: matchesCallsNamed(program.ast, LOOPING_CALLS),
     evaluate(scope) {
       try {
         const value = program({ event: toCelValue(scope.event), data: toCelValue(scope.data), seq: BigInt(scope.seq), received_at: scope.received_at });

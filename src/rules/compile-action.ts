@@ -20,9 +20,11 @@ export function compileAction(
   /** Told of each template that compiled, with its path in the action (for static checks). */
   onTemplate: (path: YamlPath, template: CompiledTemplate) => void = () => {},
 ): CompiledAction {
+  let unbounded = false;
   const tpl = (source: string, path: YamlPath, kind: TemplateKind = 'plain'): CompiledTemplate => {
     try {
       const compiled = named(compileTemplate(source, kind), path);
+      if (compiled.loops) unbounded = true;
       onTemplate(path, compiled);
       return compiled;
     } catch (error) {
@@ -39,51 +41,55 @@ export function compileAction(
     return { kind: 'value', value };
   };
   const plain = () => 'plain' as const;
-  const base = { sink: String(raw.sink), index };
+  // the action's parts; `tpl` notes whether any template loops while they compile
+  const parts = ((): CompiledAction => {
+    const base = { sink: String(raw.sink), index, unbounded: false };
 
-  switch (type) {
-    case 'slack': {
-      const a = raw as z.infer<typeof slackActionSchema>;
-      return {
-        type, ...base,
-        channel: tpl(a.channel, ['channel']),
-        ...(a.text !== undefined && { text: tpl(a.text, ['text'], 'slack') }),
-        ...(a.blocks !== undefined && { blocks: tree(a.blocks, ['blocks'], slackBlockKind) }),
-        ...(a.thread_key !== undefined && { thread_key: tpl(a.thread_key, ['thread_key']) }),
-        ...(a.replace !== undefined && { replace: a.replace }),
-        ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
-      };
+    switch (type) {
+      case 'slack': {
+        const a = raw as z.infer<typeof slackActionSchema>;
+        return {
+          type, ...base,
+          channel: tpl(a.channel, ['channel']),
+          ...(a.text !== undefined && { text: tpl(a.text, ['text'], 'slack') }),
+          ...(a.blocks !== undefined && { blocks: tree(a.blocks, ['blocks'], slackBlockKind) }),
+          ...(a.thread_key !== undefined && { thread_key: tpl(a.thread_key, ['thread_key']) }),
+          ...(a.replace !== undefined && { replace: a.replace }),
+          ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
+        };
+      }
+      case 'hubspot': {
+        const a = raw as z.infer<typeof hubspotActionSchema>;
+        const contact: Record<string, CompiledTemplate> = {};
+        for (const [k, v] of Object.entries(a.contact)) if (v !== undefined) contact[k] = tpl(v, ['contact', k]);
+        const properties: Record<string, CompiledTemplate> = {};
+        for (const [k, v] of Object.entries(a.properties ?? {})) properties[k] = tpl(String(v), ['properties', k]);
+        return {
+          type, ...base,
+          create: a.create,
+          contact,
+          if_no_contact: a.if_no_contact ?? 'fail',
+          properties,
+          ...(a.upsert_key !== undefined && { upsert_key: tpl(a.upsert_key, ['upsert_key']) }),
+        };
+      }
+      case 'http': {
+        const a = raw as z.infer<typeof httpActionSchema>;
+        const headers: Record<string, CompiledTemplate> = {};
+        for (const [k, v] of Object.entries(a.headers ?? {})) headers[k] = tpl(v, ['headers', k]);
+        return { type, ...base, method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: tree(a.body, ['body'], plain) }) };
+      }
+      case 'log': {
+        const a = raw as z.infer<typeof logActionSchema>;
+        return {
+          type, ...base,
+          ...(a.text !== undefined && { text: tpl(a.text, ['text']) }),
+          ...(a.fields !== undefined && { fields: tree(a.fields, ['fields'], plain) }),
+        };
+      }
     }
-    case 'hubspot': {
-      const a = raw as z.infer<typeof hubspotActionSchema>;
-      const contact: Record<string, CompiledTemplate> = {};
-      for (const [k, v] of Object.entries(a.contact)) if (v !== undefined) contact[k] = tpl(v, ['contact', k]);
-      const properties: Record<string, CompiledTemplate> = {};
-      for (const [k, v] of Object.entries(a.properties ?? {})) properties[k] = tpl(String(v), ['properties', k]);
-      return {
-        type, ...base,
-        create: a.create,
-        contact,
-        if_no_contact: a.if_no_contact ?? 'fail',
-        properties,
-        ...(a.upsert_key !== undefined && { upsert_key: tpl(a.upsert_key, ['upsert_key']) }),
-      };
-    }
-    case 'http': {
-      const a = raw as z.infer<typeof httpActionSchema>;
-      const headers: Record<string, CompiledTemplate> = {};
-      for (const [k, v] of Object.entries(a.headers ?? {})) headers[k] = tpl(v, ['headers', k]);
-      return { type, ...base, method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: tree(a.body, ['body'], plain) }) };
-    }
-    case 'log': {
-      const a = raw as z.infer<typeof logActionSchema>;
-      return {
-        type, ...base,
-        ...(a.text !== undefined && { text: tpl(a.text, ['text']) }),
-        ...(a.fields !== undefined && { fields: tree(a.fields, ['fields'], plain) }),
-      };
-    }
-  }
+  })();
+  return { ...parts, unbounded };
 }
 
 /** `blocks[0].text.text`: where a template is, for render errors and dead reasons. */
@@ -97,6 +103,7 @@ function named(template: CompiledTemplate, path: YamlPath): CompiledTemplate {
   return {
     source: template.source,
     ...(template.reads && { reads: template.reads }),
+    ...(template.loops && { loops: true }),
     render(scope) {
       try {
         return template.render(scope);

@@ -62,23 +62,39 @@ export class RuleLimitError extends Error {
 const sandbox = createContext({ task: null as null | (() => void) });
 const runTask = new Script('task()');
 
+/** One unit of planning work: a `when` or an action. */
+export interface Step {
+  run(): void;
+  /**
+   * Whether it can run long: it loops over data (a Liquid `for`, a CEL comprehension or
+   * `cel.bind`). Others are linear in the event's size (and Liquid's allocations are counted),
+   * so they run without the watchdog, which costs far more than they do.
+   */
+  unbounded: boolean;
+}
+
 /**
- * Runs `steps` in order, each within `limitMs` of wall time, and says which ones ran out of
- * time. A step is preempted (node:vm's watchdog terminates the running JavaScript, including a
- * regular expression or a loop inside a library), so nothing synchronous holds the thread
- * longer than the limit at a time. Steps share one watchdog while they are quick: when it
- * fires, the step running then gets a whole budget of its own, and only a step that uses up
- * `EVAL_TIME_ATTEMPTS` whole budgets is reported. Steps must catch their own errors; a step
- * is pure, so running it again is harmless.
+ * Runs `steps` in order and says which ones ran out of time. An unbounded step runs within
+ * `limitMs` of wall time: node:vm's watchdog terminates the running JavaScript (a loop inside a
+ * library included), so nothing holds the thread longer than the limit at a time. Consecutive
+ * unbounded steps share one watchdog while they are quick: when it fires, the step running
+ * then gets a whole budget of its own, and only a step that uses up `EVAL_TIME_ATTEMPTS` whole
+ * budgets is reported. Steps must catch their own errors; a step is pure, so running it again
+ * is harmless.
  */
-export function runBoundedSteps(steps: readonly (() => void)[], limitMs = EVAL_TIME_LIMIT_MS): Set<number> {
+export function runBoundedSteps(steps: readonly Step[], limitMs = EVAL_TIME_LIMIT_MS): Set<number> {
   const timedOut = new Set<number>();
   let next = 0;
   let strikes = 0;
   while (next < steps.length) {
+    if (!steps[next]!.unbounded) {
+      steps[next]!.run();
+      next += 1;
+      continue;
+    }
     const first = next;
     sandbox.task = () => {
-      for (; next < steps.length; next += 1) steps[next]!();
+      for (; next < steps.length && steps[next]!.unbounded; next += 1) steps[next]!.run();
     };
     try {
       runTask.runInContext(sandbox, { timeout: limitMs });

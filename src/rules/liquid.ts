@@ -64,9 +64,18 @@ export interface CompiledTemplate {
   source: string;
   /** The scope paths it reads (`['data', 'summary']`), for `rules check` warnings. */
   reads?: (string | number)[][];
+  /** It may loop over data (`for`, `tablerow`): its time is not bounded by its size. */
+  loops?: boolean;
   /** Throws when the template fails on these values or exceeds a bound (`limits.ts`). */
   render(scope: Scope): string;
 }
+
+/**
+ * A tag that repeats its body (also inside `{% liquid %}`). Conservative: the word anywhere in
+ * a tag counts. Without one, a render's time follows the data's size and the allocations
+ * liquidjs counts (`memoryLimit`).
+ */
+const LOOP_TAG = /\{%[\s\S]*?\b(for|tablerow)\b[\s\S]*?%\}/;
 
 /** What liquidjs' static analysis finds the template reading; none if it cannot tell. */
 function staticReads(engine: Liquid, parsed: Template[]): (string | number)[][] {
@@ -86,6 +95,7 @@ export function compileTemplate(source: string, kind: TemplateKind = 'plain'): C
   return {
     source,
     reads: staticReads(engine, parsed),
+    loops: LOOP_TAG.test(source),
     render: (scope) => {
       const out = String(engine.renderSync(parsed, scope));
       if (out.length > TEMPLATE_OUTPUT_LIMIT_CHARS) {
