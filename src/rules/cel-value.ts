@@ -1,11 +1,14 @@
 /**
- * A JSON value as cel-js should see it: objects become `Map`s. cel-js picks how to read a
- * value by its `constructor`, so a plain object with its own `constructor` key (an event whose
- * data has `"constructor": …`) made every `when` reading `data` fail; a Map's keys cannot
- * shadow anything (`__proto__`, `toString`, `hasOwnProperty` are ordinary keys). Converted
- * without recursion: nesting is unbounded in events logged before the ingest depth limit.
+ * A JSON value as cel-js should see it. cel-js picks how to read a value by its
+ * `constructor`, so a plain object with its own `constructor` key (an event whose data has
+ * `"constructor": …`) made every `when` reading `data` fail. Such a value has its objects
+ * turned into `Map`s, whose keys cannot shadow anything; other values (nearly all) are passed
+ * as they are (cel-js reads own properties only, so `__proto__`, `toString` or
+ * `hasOwnProperty` keys are ordinary data). No recursion: nesting is unbounded in events
+ * logged before the ingest depth limit.
  */
 export function toCelValue(value: unknown): unknown {
+  if (!hasConstructorKey(value)) return value;
   const seen = converted.get(value as object);
   if (seen !== undefined) return seen;
   const convert = (v: unknown): unknown => (v !== null && typeof v === 'object' ? (Array.isArray(v) ? new Array(v.length) : new Map()) : v);
@@ -34,3 +37,22 @@ export function toCelValue(value: unknown): unknown {
 
 /** One conversion per event object, however many rules read it. */
 const converted = new WeakMap<object, unknown>();
+
+/** True when some object in `value` has an own key `constructor`. */
+function hasConstructorKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const item of v) if (item !== null && typeof item === 'object') stack.push(item);
+      continue;
+    }
+    if (Object.prototype.hasOwnProperty.call(v, 'constructor')) return true;
+    for (const key in v) {
+      const item = (v as Record<string, unknown>)[key];
+      if (item !== null && typeof item === 'object') stack.push(item);
+    }
+  }
+  return false;
+}
