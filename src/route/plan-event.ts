@@ -64,9 +64,10 @@ interface RuleSlot {
 
 /**
  * For each rule (in file order): whether it matches the event and why not, and each action's
- * delivery when it does. Every `when` and every action runs within `EVAL_TIME_LIMIT_MS`; an
- * action that fails or exceeds a bound becomes a plan that goes dead with the reason. Never
- * throws. Pure: the same rules and event always give the same answer.
+ * delivery when it does. A `when` or action that can loop over data runs under the watchdog
+ * (`runBoundedSteps`, `EVAL_TIME_LIMIT_MS`); an action that fails or exceeds a bound becomes a
+ * plan that goes dead with the reason. Never throws. Pure: the same rules and event always
+ * give the same answer.
  */
 export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanOptions = {}): RuleVerdict[] {
   const scope = scopeOf(ev);
