@@ -61,14 +61,18 @@ export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv):
   return resolve(flag ?? env['HUSKY_RELAY_DB'] ?? DEFAULTS.db);
 }
 
-/** The rules file, and a warning if the example stands in for a missing rules.yaml. */
-export function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; warning?: string } {
+/**
+ * The rules file, and a warning if the example stands in for a missing rules.yaml; then
+ * `preferred` is ./rules.yaml, which `serve` switches to as soon as it appears.
+ */
+export function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; warning?: string; preferred?: string } {
   const chosen = flag ?? env['HUSKY_RELAY_RULES'];
   if (chosen) return { path: resolve(chosen) };
   if (existsSync(DEFAULTS.rules) || !existsSync(DEFAULTS.exampleRules)) return { path: resolve(DEFAULTS.rules) };
   return {
     path: resolve(DEFAULTS.exampleRules),
-    warning: `no ./rules.yaml: using ./rules.example.yaml (copy it to rules.yaml and edit it)`,
+    warning: `no ./rules.yaml: using ./rules.example.yaml (copy it to rules.yaml and edit it; serve switches to it when it appears)`,
+    preferred: resolve(DEFAULTS.rules),
   };
 }
 

@@ -37,6 +37,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    ruleErrors: new Counter({
+      name: 'husky_relay_rule_errors_total',
+      help: 'Rules that failed at run time (SPEC §10), by rule: a when that errored, or an action that went dead at planning',
+      labelNames: ['rule'],
+      registers: [registry],
+    }),
     lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
   };
 }

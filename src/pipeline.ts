@@ -13,6 +13,8 @@ export interface PipelineOptions {
   log: Log;
   commit: GroupCommit;
   rulesPath: string;
+  /** The rules file that takes over from `rulesPath` when it appears (see `RulesSource`). */
+  rulesPreferredPath?: string;
   /** Where `${VAR}` in the rules file comes from. */
   env: Record<string, string | undefined>;
   sinkEnv: SinkEnvironment;
@@ -38,7 +40,7 @@ export interface Pipeline {
  * `pollMs`, which is how entries appended by another process (`husky-relay retry`) are seen.
  */
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
-  const rules = new RulesSource(o.rulesPath, o.env, o.logger);
+  const rules = new RulesSource(o.rulesPath, o.env, o.logger, { preferred: o.rulesPreferredPath });
   const dispatcher = new Dispatcher({
     log: o.log,
     commit: o.commit,
@@ -62,7 +64,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       for (const [sink, pause] of Object.entries(dispatcher.paused())) this.set({ sink, code: pause.code }, 1);
     },
   });
-  const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake());
+  const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake(), {
+    onRuleFailure: (failure) => o.metrics.ruleErrors.inc({ rule: failure.rule_id }),
+  });
 
   rules.onChange((loaded) => {
     void recordRulesLoaded(o.log, o.commit, loaded, o.logger);
@@ -97,7 +101,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 /** `rules.loaded` each time a different rules file takes effect. */
 async function recordRulesLoaded(log: Log, commit: GroupCommit, rules: LoadedRules, logger: Logger): Promise<void> {
   const last = log.lastOfType('rules.loaded');
-  if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash) return;
+  if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash && last.data.path === rules.path) return;
   try {
     await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path } }]);
   } catch (error) {

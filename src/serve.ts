@@ -25,6 +25,8 @@ export interface RelayOptions {
   now?: () => Date;
   /** The rules file. Without one the relay only receives and logs (nothing is routed). */
   rulesPath?: string;
+  /** The rules file that takes over from `rulesPath` once it exists (no rules file was given). */
+  rulesPreferredPath?: string;
   /** Where `${VAR}` in the rules file comes from. (Default: process.env) */
   env?: Record<string, string | undefined>;
   sinkEnv?: SinkEnvironment;
@@ -70,6 +72,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       log,
       commit,
       rulesPath: options.rulesPath,
+      rulesPreferredPath: options.rulesPreferredPath,
       env: options.env ?? process.env,
       sinkEnv: options.sinkEnv ?? { slackApiUrl: DEFAULTS.slackApiUrl, hubspotBaseUrl: DEFAULTS.hubspotBaseUrl },
       logger,

@@ -31,7 +31,7 @@ describe('a crash during an attempt (SPEC §7: at-least-once)', () => {
       temp.dir,
       `version: 1
 sinks:
-  audit: { type: http, url: "${fake.url}", secret: "whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0" }
+  audit: { type: http, url: "${fake.url}", secret: "whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo" }
 rules:
   - id: audit-all
     on: "*"

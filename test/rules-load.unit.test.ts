@@ -182,3 +182,41 @@ describe('loadRulesFromText: warnings', () => {
     expect(problems(text)).toEqual([]);
   });
 });
+
+describe('http sink secrets (Standard Webhooks)', () => {
+  const fileWith = (secret: string) => `version: 1\nsinks:\n  audit: { type: http, url: "https://x.test/in", secret: "${secret}" }\nrules: []\n`;
+  const check = (secret: string) => {
+    const result = loadRulesFromText(fileWith(secret), 'rules.yaml', {});
+    return result.ok ? [] : result.problems.map(formatProblem);
+  };
+
+  it.each([
+    ['whsec_!!!!', 'after "whsec_" a Standard Webhooks secret is base64'],
+    ['whsec_', 'must be 24 to 64 bytes (Standard Webhooks), and this one is 0'],
+    ['whsec_YWJj', 'must be 24 to 64 bytes (Standard Webhooks), and this one is 3'],
+    [`whsec_${Buffer.alloc(65, 1).toString('base64')}`, 'and this one is 65'],
+    ['whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo=', 'is base64'], // padding where none belongs
+    ['whsec_ dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'is base64'],
+    ['short', '5 bytes is too short to sign with; use at least 24'],
+    ['v1', '2 bytes is too short'],
+  ])('%j is a located error that does not repeat the secret', (secret, message) => {
+    const problems = check(secret);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^rules\\.yaml:3:\\d+: secret: .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    if (secret.length > 6) expect(problems[0]).not.toContain(secret.slice(6));
+  });
+
+  it.each([
+    `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+    `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+    `whsec_${Buffer.alloc(64, 7).toString('base64')}`,
+    'a-plain-secret-of-24-byte',
+  ])('%j is accepted', (secret) => {
+    expect(check(secret)).toEqual([]);
+  });
+
+  it('an unset ${VAR} secret disables the sink (a warning), it is not a bad secret', () => {
+    const result = loadRulesFromText(fileWith('${AUDIT_SECRET}'), 'rules.yaml', {});
+    expect(result.ok && result.warnings.map(formatProblem)).toEqual(['rules.yaml:3:58: warning: sink "audit" is disabled: ${AUDIT_SECRET} is not set']);
+  });
+});

@@ -186,7 +186,7 @@ rules:
     expect(verdicts.map((v) => (v.matched ? `${v.rule_id}: matched` : `${v.rule_id}: ${v.reason}: ${v.message}`))).toEqual([
       'by-type: type: call.completed does not match on: call.failed',
       'by-when: when_false: when (data.duration_seconds > 600) is false',
-      'by-missing: when_error: when (data.reason == "dnd") failed: No such key: reason',
+      'by-missing: when_missing: when (data.reason == "dnd") does not match: No such key: reason',
     ]);
   });
 });

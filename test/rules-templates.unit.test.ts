@@ -100,13 +100,13 @@ describe('CEL when', () => {
 
   it('a missing field is "not matched" with the reason, not a failure', () => {
     const result = when('data.reason == "dnd"', {});
-    expect(result.matched).toBe(false);
-    expect(result.error).toBe('No such key: reason');
+    expect(result).toEqual({ matched: false, missing: 'No such key: reason' });
   });
 
   it('comparing a number with a string does not match and says why', () => {
     const result = when('data.duration_seconds > 30', { duration_seconds: '124' });
     expect(result.matched).toBe(false);
+    expect(result.missing).toBeUndefined();
     expect(result.error).toMatch(/no such overload/);
   });
 });

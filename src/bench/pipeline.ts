@@ -114,7 +114,7 @@ export async function benchDispatch(events: number): Promise<PhaseResult> {
   try {
     const rules = `version: 1
 sinks:
-  instant: { type: http, url: "${sink.url}/hook", secret: "whsec_YmVuY2g=", concurrency: 32 }
+  instant: { type: http, url: "${sink.url}/hook", secret: "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g=", concurrency: 32 }
 rules:
   - id: forward
     on: "*"

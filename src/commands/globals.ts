@@ -8,6 +8,8 @@ export interface Globals {
   dbPath: string;
   rulesPath: string;
   rulesWarning?: string;
+  /** Set when the example stands in: the rules file that takes over once it exists. */
+  rulesPreferred?: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -15,7 +17,13 @@ export interface Globals {
 export function globalsOf(program: Command): Globals {
   const opts = program.opts<{ db?: string; rules?: string }>();
   const rules = resolveRulesPath(opts.rules, process.env);
-  return { dbPath: resolveDbPath(opts.db, process.env), rulesPath: rules.path, rulesWarning: rules.warning, env: process.env };
+  return {
+    dbPath: resolveDbPath(opts.db, process.env),
+    rulesPath: rules.path,
+    rulesWarning: rules.warning,
+    ...(rules.preferred !== undefined && { rulesPreferred: rules.preferred }),
+    env: process.env,
+  };
 }
 
 /** Opens an existing log for a command that reads or appends; never creates one by mistake. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseEnvelope, type Envelope } from '../receive/envelope.js';
+import { deadReason } from '../route/not-planned.js';
 import { explainEvent } from '../route/plan-event.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
@@ -115,14 +116,19 @@ export async function rulesTest(
     if (!v.matched) continue;
     io.out('');
     io.out(`✓ ${v.rule_id}`);
-    for (const plan of v.plans) {
+    for (const a of v.actions) {
+      const plan = a.plan;
       const sink = result.rules.sinks[plan.sink];
+      if (!a.ok) {
+        io.out(`  action ${plan.action_index} → ${plan.sink}: FAILS, the delivery would go dead: ${deadReason(a.reason)}`);
+        continue;
+      }
       const state = sink && !sink.enabled ? ` (disabled: ${sink.disabled_reason}; would wait as pending)` : '';
       io.out(`  action ${plan.action_index} → ${plan.sink} [${sink?.config.type ?? '?'}]${state}`);
       io.out(`  delivery ${plan.delivery_id}, order key ${plan.order_key ?? '(none)'}`);
+      for (const w of a.warnings) io.out(`  warning: ${w}`);
       io.out(indent(JSON.stringify(plan.request, null, 2), '  '));
     }
-    for (const e of v.render_errors) io.out(`  action ${e.action_index}: could not render: ${e.message}`);
   }
   const unmatched = verdicts.filter((v) => !v.matched);
   if (unmatched.length) io.out('');

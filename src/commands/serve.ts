@@ -86,6 +86,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
       host,
       maxBodyBytes: opts.maxBody,
       rulesPath: g.rulesPath,
+      rulesPreferredPath: g.rulesPreferred,
       env: g.env,
       sinkEnv: {
         slackApiUrl: g.env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GroupCommit } from '../log/group-commit.js';
 import type { Log } from '../log/log.js';
 import type { NewEntry } from '../log/types.js';
+import { notPlannedReason } from '../route/not-planned.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
@@ -170,7 +171,11 @@ export class Dispatcher {
     else this.abort.signal.addEventListener('abort', stopping, { once: true });
     let outcome: AttemptOutcome;
     try {
-      outcome = await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, eventType: d.event_type, signal: stop.signal });
+      // a delivery that could not be planned (SPEC §10) fails again with its reason; nothing is sent
+      const notPlanned = notPlannedReason(request);
+      outcome = notPlanned
+        ? { outcome: 'failed', error: { kind: 'permanent', code: notPlanned.code, message: notPlanned.message } }
+        : await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, eventType: d.event_type, signal: stop.signal });
     } catch (error) {
       // a sink never throws for a delivery failure; if one does (a bug), back off like a failure, never resend at once
       this.o.logger.error({ delivery_id: d.delivery_id, sink: rt.sink.name, err: (error as Error).name }, 'sink failed unexpectedly');

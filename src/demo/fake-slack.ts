@@ -1,3 +1,4 @@
+import { checkSlackLimits } from '../route/slack-limits.js';
 import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } from './fake-server.js';
 
 /**
@@ -10,6 +11,8 @@ import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } 
  * Slack does: `chat.update` and `chat.delete` of one give `message_not_found`; a message with
  * replies stays as a tombstone its thread can still reply to, one without is gone and a reply
  * to it gives `invalid_thread_ts`.
+ * Text over Slack's limits (`SLACK_LIMITS`) is refused as Slack does: `msg_too_long` for
+ * message text, `invalid_blocks` (with `errors`) for blocks.
  *
  *   const slack = await startFakeSlack();
  *   slack.failNext({ status: 429, retryAfter: 2 });
@@ -88,6 +91,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const method = req.path.replace(/^\/api\//, '');
     if (options.token && req.headers.authorization !== `Bearer ${options.token}`) return platformError('invalid_auth');
     const args = decodeArgs(req.body);
+    if (method === 'chat.postMessage' || method === 'chat.update') {
+      const refused = overLimits(args);
+      if (refused) return refused;
+    }
     if (method === 'chat.postMessage') {
       if (!args.channel) return platformError('channel_not_found');
       const channel = channelId(String(args.channel));
@@ -147,6 +154,15 @@ function decodeArgs(body: unknown): Record<string, unknown> {
     if (typeof args[key] === 'string') args[key] = JSON.parse(args[key] as string) as unknown;
   }
   return args;
+}
+
+/** Slack's answer to text over its limits, measured on the text as received; null if within. */
+function overLimits(args: Record<string, unknown>): Reply | null {
+  const { problems } = checkSlackLimits({ text: args.text, blocks: args.blocks }, false);
+  if (problems.length === 0) return null;
+  if (problems.some((p) => p.path === 'text')) return platformError('msg_too_long');
+  const errors = problems.map((p) => `${p.message} [json-pointer:/${p.path.replace(/\[(\d+)\]/g, '/$1').replace(/\./g, '/')}]`);
+  return { status: 200, body: { ok: false, error: 'invalid_blocks', errors } };
 }
 
 function pick(args: Record<string, unknown>, keys: string[]): Record<string, unknown> {

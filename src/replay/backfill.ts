@@ -1,8 +1,10 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { EntryRejectedError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import type { DeliveryPlanned, EventReceived, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
-import { explainEvent } from '../route/plan-event.js';
+import { refusedEntries } from '../route/not-planned.js';
+import { entriesOf, explainEvent, type ActionOutcome, type PlannableEvent } from '../route/plan-event.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from './scratch.js';
 
@@ -37,7 +39,7 @@ export interface RuleCount {
   planned: number;
   /** Deliveries the rule plans that were in the log already. */
   existing: number;
-  /** Actions whose templates failed to render (left out). */
+  /** Of `planned`: deliveries planned dead because their action failed (SPEC §10). */
   failed: number;
 }
 
@@ -81,29 +83,28 @@ export async function backfill(log: Log, rules: LoadedRules, options: BackfillOp
   for (;;) {
     const rows = read.all(after, through, ...params) as { seq: number; data: string }[];
     if (rows.length === 0) break;
-    const fresh: DeliveryPlanned[] = [];
+    const fresh: ActionOutcome[] = [];
     for (const row of rows) {
-      const data = JSON.parse(row.data) as EventReceived;
-      const envelope = JSON.parse(data.body) as Envelope;
-      const event = { seq: row.seq, received_at: data.received_at, envelope };
+      const event = readEvent(row);
+      if (!event) continue;
       for (const verdict of explainEvent(rules, event, { generation: options.generation, onlyRule: options.rule })) {
         if (!verdict.matched) continue;
         const count = byRule[verdict.rule_id]!;
-        count.failed += verdict.render_errors.length;
-        for (const plan of verdict.plans) {
-          if (exists.get(`delivery:${plan.delivery_id}`) !== undefined) count.existing += 1;
-          else fresh.push(plan);
+        for (const outcome of verdict.actions) {
+          if (exists.get(`delivery:${outcome.plan.delivery_id}`) !== undefined) count.existing += 1;
+          else fresh.push(outcome);
         }
       }
     }
     const appended = options.dryRun ? fresh.map(() => false) : appendPlans(log, fresh);
-    fresh.forEach((plan, i) => {
-      const count = byRule[plan.rule_id]!;
+    fresh.forEach((outcome, i) => {
+      const count = byRule[outcome.plan.rule_id]!;
       // a duplicate here: the router (or another replay) planned it since we looked
       if (!options.dryRun && !appended[i]) return void (count.existing += 1);
       count.planned += 1;
+      if (!outcome.ok) count.failed += 1;
       result.planned += 1;
-      options.onPlan?.(plan);
+      options.onPlan?.(outcome.plan);
     });
     result.events += rows.length;
     after = rows[rows.length - 1]!.seq;
@@ -115,9 +116,45 @@ export async function backfill(log: Log, rules: LoadedRules, options: BackfillOp
   return result;
 }
 
-/** One transaction per batch; true where the plan was appended, false where it was a duplicate. */
-function appendPlans(log: Log, plans: DeliveryPlanned[]): boolean[] {
-  if (plans.length === 0) return [];
-  const results = log.append(plans.map((data): NewEntry => ({ type: 'delivery.planned', data })));
-  return results.map((r) => !r.duplicate);
+/** An `event.received` row as planning reads it; null (skipped) when its body is not JSON. */
+function readEvent(row: { seq: number; data: string }): PlannableEvent | null {
+  try {
+    const data = JSON.parse(row.data) as EventReceived;
+    return { seq: row.seq, received_at: data.received_at, envelope: JSON.parse(data.body) as Envelope };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One transaction per batch; true where the plan was appended, false where it was a duplicate.
+ * A failed action appends its plan and its dead letter. A dead letter of a duplicate is not
+ * appended (the delivery planned first stands).
+ */
+function appendPlans(log: Log, outcomes: ActionOutcome[]): boolean[] {
+  if (outcomes.length === 0) return [];
+  try {
+    return appendTogether(log, outcomes);
+  } catch (error) {
+    if (!(error instanceof EntryRejectedError)) throw error;
+    // one by one, so only the refused ones go dead (as the router does)
+    return outcomes.map((o) => {
+      try {
+        return appendTogether(log, [o])[0]!;
+      } catch (again) {
+        if (!(again instanceof EntryRejectedError)) throw again;
+        return !log.append(refusedEntries(entriesOf(o).slice(0, 1), again.message))[0]!.duplicate;
+      }
+    });
+  }
+}
+
+/** One transaction: a failed action is never left planned without its dead letter. */
+function appendTogether(log: Log, outcomes: ActionOutcome[]): boolean[] {
+  return log.db.transaction(() => {
+    const plans = log.append(outcomes.map((o): NewEntry => ({ type: 'delivery.planned', data: o.plan })));
+    const dead = outcomes.flatMap((o, i) => (plans[i]!.duplicate ? [] : entriesOf(o).slice(1)));
+    if (dead.length > 0) log.append(dead);
+    return plans.map((r) => !r.duplicate);
+  })();
 }

@@ -1,3 +1,4 @@
+import { normalizeDateTime } from '../dates.js';
 import type { Envelope } from '../receive/envelope.js';
 
 /** HubSpot's call statuses for our event types (SPEC §6). */
@@ -17,11 +18,19 @@ function text(value: unknown): string | undefined {
 
 /**
  * Properties a call or note gets before the rule's own `properties` override them.
- * `hs_timestamp` is ISO-8601 (HubSpot takes ISO or epoch ms); a field the event lacks is left out.
+ * `hs_timestamp` is `created_at` read as RFC 3339 (zone-less is UTC, whatever the host's zone)
+ * in ISO-8601 UTC (HubSpot takes ISO or epoch ms); a field the event lacks is left out.
+ * Throws when `created_at` is not a date-time, unless the rule sets `hs_timestamp` itself
+ * (`overridden`): HubSpot needs one, so the delivery fails at planning with the reason.
  */
-export function hubspotDefaults(create: 'call' | 'note', envelope: Envelope): Record<string, string> {
+export function hubspotDefaults(create: 'call' | 'note', envelope: Envelope, timestampOverridden = false): Record<string, string> {
   const data = envelope.data as Record<string, unknown>;
-  const out: Record<string, string> = { hs_timestamp: new Date(envelope.created_at).toISOString() };
+  const out: Record<string, string> = {};
+  const timestamp = normalizeDateTime(String(envelope.created_at));
+  if (timestamp !== null) out.hs_timestamp = timestamp;
+  else if (!timestampOverridden) {
+    throw new Error(`created_at ${JSON.stringify(envelope.created_at)} is not an RFC 3339 date-time, so hs_timestamp cannot be set`);
+  }
   const summary = text(data.summary);
   if (create === 'note') {
     if (summary !== undefined) out.hs_note_body = summary;

@@ -1,8 +1,12 @@
-import type { DeliveryPlanned } from '../log/types.js';
+import { MAX_JSON_DEPTH, exceedsDepth } from '../json-depth.js';
+import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
+import type { WhenResult } from '../rules/cel.js';
+import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS, PLANNED_REQUEST_LIMIT_CHARS, runBoundedSteps, type Step } from '../rules/limits.js';
 import type { Scope } from '../rules/liquid.js';
-import type { CompiledRule, LoadedRules } from '../rules/types.js';
+import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
+import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js';
 import { renderAction } from './render-action.js';
 
 export interface PlannableEvent {
@@ -18,9 +22,20 @@ export interface PlanOptions {
   onlyRule?: string;
 }
 
+/** One action of a matching rule: a plan, or a plan that goes dead at once with its reason. */
+export type ActionOutcome =
+  | { ok: true; plan: DeliveryPlanned; warnings: string[] }
+  | { ok: false; plan: DeliveryPlanned; reason: NotPlanned };
+
 export type RuleVerdict =
-  | { rule_id: string; matched: true; plans: DeliveryPlanned[]; render_errors: { action_index: number; message: string }[] }
-  | { rule_id: string; matched: false; reason: 'type' | 'when_false' | 'when_error'; message: string };
+  | { rule_id: string; matched: true; actions: ActionOutcome[] }
+  | { rule_id: string; matched: false; reason: 'type' | 'when_false' | 'when_missing' | 'when_error'; message: string };
+
+/** A rule that failed at run time on this event (SPEC §10): counted and logged by the caller. */
+export interface RuleFailure {
+  rule_id: string;
+  message: string;
+}
 
 /** What templates and `when` see (SPEC §6). */
 export function scopeOf(ev: PlannableEvent): Scope {
@@ -28,59 +43,141 @@ export function scopeOf(ev: PlannableEvent): Scope {
   return { event, data: ev.envelope.data as Record<string, unknown>, seq: ev.seq, received_at: ev.received_at };
 }
 
+/** A rendered request the log may refuse, or that is too big to keep: why, or null. */
+function requestProblem(request: unknown): NotPlanned | null {
+  // the entry nests request inside data: leave room for both
+  if (exceedsDepth(request, MAX_JSON_DEPTH - 2)) {
+    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${MAX_JSON_DEPTH - 2} levels` };
+  }
+  const size = JSON.stringify(request).length;
+  if (size > PLANNED_REQUEST_LIMIT_CHARS) {
+    return { code: 'request_too_large', message: `the rendered request is ${size} characters, over the limit of ${PLANNED_REQUEST_LIMIT_CHARS}` };
+  }
+  return null;
+}
+
+interface RuleSlot {
+  rule: CompiledRule;
+  when?: WhenResult;
+  actions: (ActionOutcome | undefined)[];
+}
+
 /**
- * For each rule (in file order): whether it matches the event and why not, and the rendered
- * deliveries when it does. Pure: the same rules and event always give the same answer.
+ * For each rule (in file order): whether it matches the event and why not, and each action's
+ * delivery when it does. A `when` or action that can loop over data runs under the watchdog
+ * (`runBoundedSteps`, `EVAL_TIME_LIMIT_MS`); an action that fails or exceeds a bound becomes a
+ * plan that goes dead with the reason. Never throws. Pure: the same rules and event always
+ * give the same answer.
  */
 export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanOptions = {}): RuleVerdict[] {
   const scope = scopeOf(ev);
+  const type = ev.envelope.event_type;
   const selected = opts.onlyRule === undefined ? rules.rules : rules.rules.filter((r) => r.id === opts.onlyRule);
-  return selected.map((rule) => verdict(rule, rules, ev, scope, opts));
+  const slots: RuleSlot[] = selected.map((rule) => ({ rule, actions: [] }));
+  const steps: Step[] = [];
+  const owners: { slot: RuleSlot; action?: number }[] = [];
+  // each step writes only its own slot, so a step run again after the watchdog fired is harmless
+  for (const slot of slots) {
+    if (!slot.rule.on.matches(type)) continue;
+    const when = slot.rule.when;
+    if (when) {
+      steps.push({ run: () => void (slot.when = when.evaluate(scope)), unbounded: when.unbounded });
+      owners.push({ slot });
+    }
+    slot.rule.actions.forEach((action, i) => {
+      steps.push({
+        run: () => {
+          if (!when || slot.when?.matched) slot.actions[i] = planAction(rules, slot.rule, action, ev, scope, opts);
+        },
+        unbounded: action.unbounded,
+      });
+      owners.push({ slot, action: i });
+    });
+  }
+  for (const i of runBoundedSteps(steps)) {
+    const { slot, action } = owners[i]!;
+    const message = `took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`;
+    if (action === undefined) slot.when = { matched: false, error: message };
+    else slot.actions[action] = failedAction(rules, slot.rule, slot.rule.actions[action]!, ev, opts, { code: 'render_timeout', message });
+  }
+  return slots.map((slot) => verdictOf(slot, type));
 }
 
-function verdict(rule: CompiledRule, rules: LoadedRules, ev: PlannableEvent, scope: Scope, opts: PlanOptions): RuleVerdict {
-  const type = ev.envelope.event_type;
+function verdictOf({ rule, when, actions }: RuleSlot, type: string): RuleVerdict {
   if (!rule.on.matches(type)) {
     return { rule_id: rule.id, matched: false, reason: 'type', message: `${type} does not match on: ${rule.on.patterns.join(', ')}` };
   }
-  if (rule.when) {
-    const result = rule.when.evaluate(scope);
-    if (result.error !== undefined) {
-      return { rule_id: rule.id, matched: false, reason: 'when_error', message: `when (${rule.when.source}) failed: ${result.error}` };
+  if (rule.when && when) {
+    const source = rule.when.source;
+    if (when.error !== undefined) return { rule_id: rule.id, matched: false, reason: 'when_error', message: `when (${source}) failed: ${when.error}` };
+    if (when.missing !== undefined) {
+      return { rule_id: rule.id, matched: false, reason: 'when_missing', message: `when (${source}) does not match: ${when.missing}` };
     }
-    if (!result.matched) {
-      return { rule_id: rule.id, matched: false, reason: 'when_false', message: `when (${rule.when.source}) is false` };
-    }
+    if (!when.matched) return { rule_id: rule.id, matched: false, reason: 'when_false', message: `when (${source}) is false` };
   }
-  const plans: DeliveryPlanned[] = [];
-  const render_errors: { action_index: number; message: string }[] = [];
-  for (const action of rule.actions) {
-    try {
-      const { request, order_key } = renderAction(action, scope, ev.envelope);
-      plans.push({
-        delivery_id: deliveryId(ev.envelope.event_id, rule.id, action.index, opts.generation),
-        event_id: ev.envelope.event_id,
-        event_seq: ev.seq,
-        event_type: type,
-        rule_id: rule.id,
-        action_index: action.index,
-        sink: action.sink,
-        request: request as Record<string, unknown>,
-        order_key,
-        rules_hash: rules.hash,
-        ...(opts.generation !== undefined && { generation: opts.generation }),
-      });
-    } catch (error) {
-      render_errors.push({ action_index: action.index, message: error instanceof Error ? error.message : String(error) });
-    }
-  }
-  return { rule_id: rule.id, matched: true, plans, render_errors };
+  return { rule_id: rule.id, matched: true, actions: actions.filter((a): a is ActionOutcome => a !== undefined) };
 }
 
-/**
- * Every delivery the rules plan for one event, in rule then action order. An action whose
- * template fails to render (only past liquidjs' limits) is left out; `explainEvent` says why.
- */
+function basePlan(rules: LoadedRules, rule: CompiledRule, action: CompiledAction, ev: PlannableEvent, opts: PlanOptions) {
+  return {
+    delivery_id: deliveryId(ev.envelope.event_id, rule.id, action.index, opts.generation),
+    event_id: ev.envelope.event_id,
+    event_seq: ev.seq,
+    event_type: ev.envelope.event_type,
+    rule_id: rule.id,
+    action_index: action.index,
+    sink: action.sink,
+    rules_hash: rules.hash,
+    ...(opts.generation !== undefined && { generation: opts.generation }),
+  };
+}
+
+function planAction(rules: LoadedRules, rule: CompiledRule, action: CompiledAction, ev: PlannableEvent, scope: Scope, opts: PlanOptions): ActionOutcome {
+  try {
+    const { request, order_key, warnings } = renderAction(action, scope, ev.envelope);
+    const problem = requestProblem(request);
+    if (problem) return failedAction(rules, rule, action, ev, opts, problem);
+    return { ok: true, plan: { ...basePlan(rules, rule, action, ev, opts), request: request as Record<string, unknown>, order_key }, warnings };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return failedAction(rules, rule, action, ev, opts, { code: 'render_failed', message });
+  }
+}
+
+/** A delivery that is planned and goes dead at once with `reason` (SPEC §10). */
+export function failedAction(
+  rules: LoadedRules,
+  rule: CompiledRule,
+  action: CompiledAction,
+  ev: PlannableEvent,
+  opts: PlanOptions,
+  reason: NotPlanned,
+): ActionOutcome {
+  return { ok: false, plan: { ...basePlan(rules, rule, action, ev, opts), request: notPlannedRequest(reason), order_key: null }, reason };
+}
+
+/** The entries one action's outcome appends: its plan, and its dead letter if it failed. */
+export function entriesOf(outcome: ActionOutcome): NewEntry[] {
+  const planned: NewEntry = { type: 'delivery.planned', data: outcome.plan };
+  if (outcome.ok) return [planned];
+  return [planned, { type: 'delivery.dead', data: { delivery_id: outcome.plan.delivery_id, reason: deadReason(outcome.reason) } }];
+}
+
+/** The run-time failures of rules on one event: `when` errors and actions that went dead. */
+export function failuresOf(verdicts: RuleVerdict[]): RuleFailure[] {
+  return verdicts.flatMap((v): RuleFailure[] => {
+    if (!v.matched) return v.reason === 'when_error' ? [{ rule_id: v.rule_id, message: v.message }] : [];
+    return v.actions.flatMap((a) => (a.ok ? [] : [{ rule_id: v.rule_id, message: `action ${a.plan.action_index}: ${deadReason(a.reason)}` }]));
+  });
+}
+
+/** Every entry the rules append for one event (rule then action order), and its rule failures. */
+export function planEntries(rules: LoadedRules, ev: PlannableEvent, opts: PlanOptions = {}): { entries: NewEntry[]; failures: RuleFailure[] } {
+  const verdicts = explainEvent(rules, ev, opts);
+  return { entries: verdicts.flatMap((v) => (v.matched ? v.actions.flatMap(entriesOf) : [])), failures: failuresOf(verdicts) };
+}
+
+/** Every delivery the rules plan for one event, in rule then action order (failed ones too). */
 export function planEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanOptions = {}): DeliveryPlanned[] {
-  return explainEvent(rules, ev, opts).flatMap((v) => (v.matched ? v.plans : []));
+  return explainEvent(rules, ev, opts).flatMap((v) => (v.matched ? v.actions.map((a) => a.plan) : []));
 }

@@ -1,24 +1,38 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { LogUnavailableError } from '../errors.js';
 import type { GroupCommit } from '../log/group-commit.js';
 import type { Log } from '../log/log.js';
-import type { DeliveryPlanned, Entry, NewEntry } from '../log/types.js';
+import type { Entry, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { LoadedRules } from '../rules/types.js';
-import { planEvent } from './plan-event.js';
+import { refusedEntries } from './not-planned.js';
+import { planEntries, type RuleFailure } from './plan-event.js';
 
-/**
- * Events routed per transaction. Planning runs on the event loop that answers webhooks, so
- * a batch is kept small enough (a few ms of template rendering) not to hold up an ack.
- */
+/** Events read and appended per transaction. Planning yields to the event loop between events. */
 const BATCH = 200;
 
 export const ROUTER_CHECKPOINT = 'router';
+
+export interface RouterOptions {
+  /** Told of each rule failure (SPEC §10), for `husky_relay_rule_errors_total{rule}`. */
+  onRuleFailure?: (failure: RuleFailure) => void;
+}
+
+/** One event's entries, and the checkpoint it advances. */
+interface Planned {
+  seq: number;
+  eventId: string;
+  entries: NewEntry[];
+}
 
 /**
  * Tails the log from its checkpoint and appends one `delivery.planned` per matching action.
  * The checkpoint advances in the same transaction as the plans, so a crash neither skips
  * an event nor plans it twice (and a plan appended twice would be a duplicate anyway:
- * delivery ids are deterministic).
+ * delivery ids are deterministic). No event can stop it: a rule that fails on an event plans
+ * a delivery that goes dead with the reason, and entries the log refuses are replaced by such
+ * dead deliveries, event by event, so the events behind it are routed.
  */
 export class Router {
   private position: number;
@@ -32,6 +46,7 @@ export class Router {
     private readonly rules: () => LoadedRules | null,
     private readonly logger: Logger,
     private readonly onPlanned: () => void = () => {},
+    private readonly options: RouterOptions = {},
   ) {
     this.position = log.checkpoint(ROUTER_CHECKPOINT);
   }
@@ -60,52 +75,91 @@ export class Router {
   private async drain(): Promise<void> {
     let planned = this.position;
     let committing: Promise<void> | null = null;
-    let failed: Error | null = null;
     try {
       for (;;) {
         const rules = this.rules();
         if (!rules || this.stopped) break;
         const events = this.log.read(planned, { types: ['event.received'], limit: BATCH });
         if (events.length === 0) break;
-        const plans = events.flatMap((entry) => this.plan(rules, entry));
-        const last = events[events.length - 1]!.seq;
+        const batch: Planned[] = [];
+        for (const entry of events) {
+          batch.push(this.plan(rules, entry));
+          // planning shares the thread that answers webhooks: let their acks through
+          await yieldToLoop();
+          if (this.stopped) break;
+        }
+        if (batch.length === 0) break;
         await committing;
-        if (failed) throw failed;
-        committing = this.commit
-          .append(
-            plans.map((data): NewEntry => ({ type: 'delivery.planned', data })),
-            { name: ROUTER_CHECKPOINT, seq: last },
-          )
-          .then(
-            () => {
-              this.position = last;
-              if (plans.length > 0) this.onPlanned();
-            },
-            // held until awaited: a rejection nobody listens to yet would end the process
-            (error: Error) => {
-              failed = error;
-            },
-          );
-        planned = last;
-        // let the commit start (group commit begins on setImmediate) before planning more
-        await new Promise((resolve) => setImmediate(resolve));
+        committing = this.append(batch);
+        // held until awaited: a rejection nobody listens to yet would end the process
+        committing.catch(() => {});
+        planned = batch[batch.length - 1]!.seq;
       }
       await committing;
-      if (failed) throw failed;
     } catch (error) {
       this.logger.error({ err: (error as Error).message }, 'router could not append plans; will try again');
     }
   }
 
-  private plan(rules: LoadedRules, entry: Entry): DeliveryPlanned[] {
-    if (entry.type !== 'event.received') return [];
+  /** Appends a batch in one commit; entries the log refuses are isolated event by event. */
+  private async append(batch: Planned[]): Promise<void> {
+    try {
+      await this.commitPlans(batch.flatMap((p) => p.entries), batch[batch.length - 1]!.seq);
+    } catch (error) {
+      if (error instanceof LogUnavailableError) throw error;
+      for (const one of batch) await this.appendAlone(one);
+    }
+  }
+
+  private async appendAlone(one: Planned): Promise<void> {
+    try {
+      await this.commitPlans(one.entries, one.seq);
+      return;
+    } catch (error) {
+      if (error instanceof LogUnavailableError) throw error;
+      this.logger.warn({ event_id: one.eventId, seq: one.seq, err: (error as Error).message }, 'the log refused this event\'s plans: they go dead');
+      const dead = refusedEntries(one.entries, (error as Error).message);
+      try {
+        await this.commitPlans(dead, one.seq);
+      } catch (again) {
+        if (again instanceof LogUnavailableError) throw again;
+        // not even the dead letters: record nothing for this event rather than stop routing
+        this.logger.error({ event_id: one.eventId, seq: one.seq, err: (again as Error).message }, 'event skipped: its plans could not be recorded');
+        await this.commitPlans([], one.seq);
+      }
+    }
+  }
+
+  private async commitPlans(entries: NewEntry[], last: number): Promise<void> {
+    await this.commit.append(entries, { name: ROUTER_CHECKPOINT, seq: last });
+    this.position = last;
+    if (entries.length > 0) this.onPlanned();
+  }
+
+  private plan(rules: LoadedRules, entry: Entry): Planned {
+    const skip = { seq: entry.seq, eventId: '', entries: [] };
+    if (entry.type !== 'event.received') return skip;
     let envelope: Envelope;
     try {
       envelope = JSON.parse(entry.data.body) as Envelope;
     } catch {
-      return []; // cannot happen: only valid envelopes are logged
+      this.logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
+      return skip;
     }
-    return planEvent(rules, { seq: entry.seq, received_at: entry.data.received_at, envelope });
+    let planned: ReturnType<typeof planEntries>;
+    try {
+      planned = planEntries(rules, { seq: entry.seq, received_at: entry.data.received_at, envelope });
+    } catch (error) {
+      // planning catches every rule's failure itself; this is a bug of ours, and must not stop routing
+      this.logger.error({ event_id: envelope.event_id, seq: entry.seq, err: (error as Error).message }, 'event skipped: planning failed');
+      return skip;
+    }
+    const { entries, failures } = planned;
+    for (const failure of failures) {
+      this.logger.warn({ rule: failure.rule_id, event_id: envelope.event_id, seq: entry.seq, reason: failure.message }, `rule "${failure.rule_id}" failed on event ${envelope.event_id}`);
+      this.options.onRuleFailure?.(failure);
+    }
+    return { seq: entry.seq, eventId: envelope.event_id, entries };
   }
 
   /** Waits for a pass in progress, then routes no more. */

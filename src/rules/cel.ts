@@ -1,18 +1,42 @@
 import { Environment } from '@marcbachmann/cel-js';
+import { assertRe2Matches } from './cel-self-test.js';
+import { invalidPatterns, matchesCallsNamed, useRe2ForMatches } from './cel-regex.js';
+import { toCelValue } from './cel-value.js';
+import { CEL_PARSE_LIMITS } from './limits.js';
 import type { Scope } from './liquid.js';
 
-const environment = new Environment({ enableOptionalTypes: true })
+const environment = new Environment({ enableOptionalTypes: true, limits: CEL_PARSE_LIMITS })
   .registerVariable('event', 'map')
   .registerVariable('data', 'map')
   .registerVariable('seq', 'int')
   .registerVariable('received_at', 'string');
 
-export type WhenResult = { matched: boolean; error?: string };
+/**
+ * A `when` outcome. `matched: false` with `missing` is a plain "not matched": the event lacks
+ * a field or list element the condition reads (events vary, SPEC §1). With `error` the
+ * condition failed on the event's values (comparing a number with a string, a conversion that
+ * fails, a bound exceeded): a rule failure, counted and logged (SPEC §10).
+ */
+export type WhenResult = { matched: boolean; missing?: string; error?: string };
 
 export interface CompiledWhen {
   source: string;
+  /** The parsed expression, for static checks (`field-check.ts`). */
+  ast: ReturnType<Environment['parse']>['ast'];
+  /** It may loop over data (a comprehension or `cel.bind`): it runs under the watchdog. */
+  unbounded: boolean;
   evaluate(scope: Scope): WhenResult;
 }
+
+/**
+ * Macros that repeat work over data (comprehensions) or reuse a value (`cel.bind`, which can
+ * double a string at each level). Without them a condition's time follows the event's size:
+ * every other function is linear (`matches` runs on RE2).
+ */
+const LOOPING_CALLS = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind']);
+
+/** cel-js error codes that mean "the event has no such field or element". */
+const MISSING_CODES = new Set(['no_such_key', 'index_out_of_bounds']);
 
 /** First line of a cel-js message; the rest is a caret drawing of the expression. */
 function firstLine(error: unknown): string {
@@ -21,7 +45,8 @@ function firstLine(error: unknown): string {
 
 /**
  * Parses and type-checks once, at load. Throws with a one-line reason when the expression
- * cannot compile or cannot be a boolean.
+ * cannot compile, exceeds `CEL_PARSE_LIMITS`, has a literal `matches` pattern that is not RE2,
+ * or cannot be a boolean.
  */
 export function compileWhen(source: string): CompiledWhen {
   let program: ReturnType<Environment['parse']>;
@@ -30,22 +55,30 @@ export function compileWhen(source: string): CompiledWhen {
   } catch (error) {
     throw new Error(firstLine(error));
   }
-  const checked = environment.check(source);
+  const checked = program.check();
   if (!checked.valid) throw new Error(firstLine(checked.error));
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     throw new Error(`must be a boolean expression, but it is ${checked.type}`);
   }
+  const [badPattern] = invalidPatterns(program.ast);
+  if (badPattern) throw new Error(badPattern);
+  useRe2ForMatches(program.ast);
   return {
     source,
+    ast: program.ast,
+    unbounded: matchesCallsNamed(program.ast, LOOPING_CALLS),
     evaluate(scope) {
       try {
-        const value = program({ ...scope, seq: BigInt(scope.seq) });
+        const value = program({ event: toCelValue(scope.event), data: toCelValue(scope.data), seq: BigInt(scope.seq), received_at: scope.received_at });
         if (typeof value === 'boolean') return { matched: value };
         return { matched: false, error: `evaluated to ${typeof value}, not a boolean` };
       } catch (error) {
-        // A missing field is "not matched", not a failure: events vary (SPEC §1).
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === 'string' && MISSING_CODES.has(code)) return { matched: false, missing: firstLine(error) };
         return { matched: false, error: firstLine(error) };
       }
     },
   };
 }
+
+assertRe2Matches(compileWhen);

@@ -3,6 +3,7 @@ import { compileWhen, type CompiledWhen } from './cel.js';
 import { compileAction } from './compile-action.js';
 import { didYouMean } from './did-you-mean.js';
 import { compileOn, matchesKnownType } from './event-matcher.js';
+import { celReads, comparisonWarnings, unknownFieldWarnings } from './field-check.js';
 import { knownKeys } from './known-keys.js';
 import type { Reporter } from './reporter.js';
 import { ACTION_SCHEMAS, type RuleItem } from './schema.js';
@@ -36,10 +37,13 @@ export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, repo
     reporter.warn(path, `"${pattern}" matches no known event type${didYouMean(pattern, KNOWN_EVENT_TYPES)}`);
   });
 
+  // the documented types this rule can see, for warnings about the fields it reads
+  const types = KNOWN_EVENT_TYPES.filter((t) => patterns.some((p) => compileOn(p).matches(t)));
   let when: CompiledWhen | undefined;
   if (rule.when !== undefined) {
     try {
       when = compileWhen(rule.when);
+      for (const w of [...unknownFieldWarnings(celReads(when.ast), types), ...comparisonWarnings(when.ast, types)]) reporter.warn([...at, 'when'], w);
     } catch (error) {
       reporter.error([...at, 'when'], `invalid CEL in "when": ${(error as Error).message}`);
     }
@@ -75,7 +79,17 @@ export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, repo
     if (type === 'hubspot' && Object.keys(action.contact as object).length === 0) {
       reporter.error([...path, 'contact'], 'contact needs at least one of "id", "email", "phone"');
     }
-    actions.push(compileAction(type, action, j, (p, message) => reporter.error([...path, ...p], message)));
+    actions.push(
+      compileAction(
+        type,
+        action,
+        j,
+        (p, message) => reporter.error([...path, ...p], message),
+        (p, template) => {
+          for (const w of unknownFieldWarnings(template.reads ?? [], types)) reporter.warn([...path, ...p], w);
+        },
+      ),
+    );
   });
 
   if (rule.id === undefined || rule.on === undefined) return undefined;

@@ -17,10 +17,16 @@ export function compileAction(
   raw: Record<string, unknown>,
   index: number,
   report: Report,
+  /** Told of each template that compiled, with its path in the action (for static checks). */
+  onTemplate: (path: YamlPath, template: CompiledTemplate) => void = () => {},
 ): CompiledAction {
+  let unbounded = false;
   const tpl = (source: string, path: YamlPath, kind: TemplateKind = 'plain'): CompiledTemplate => {
     try {
-      return compileTemplate(source, kind);
+      const compiled = named(compileTemplate(source, kind), path);
+      if (compiled.loops) unbounded = true;
+      onTemplate(path, compiled);
+      return compiled;
     } catch (error) {
       report(path, `invalid Liquid template: ${error instanceof Error ? error.message : String(error)}`);
       return { source, render: () => '' };
@@ -35,56 +41,92 @@ export function compileAction(
     return { kind: 'value', value };
   };
   const plain = () => 'plain' as const;
-  const base = { sink: String(raw.sink), index };
+  // the action's parts; `tpl` notes whether any template loops while they compile
+  const parts = ((): CompiledAction => {
+    const base = { sink: String(raw.sink), index, unbounded: false };
 
-  switch (type) {
-    case 'slack': {
-      const a = raw as z.infer<typeof slackActionSchema>;
-      return {
-        type, ...base,
-        channel: tpl(a.channel, ['channel']),
-        ...(a.text !== undefined && { text: tpl(a.text, ['text'], 'slack') }),
-        ...(a.blocks !== undefined && { blocks: tree(a.blocks, ['blocks'], slackBlockKind) }),
-        ...(a.thread_key !== undefined && { thread_key: tpl(a.thread_key, ['thread_key']) }),
-        ...(a.replace !== undefined && { replace: a.replace }),
-        ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
-      };
+    switch (type) {
+      case 'slack': {
+        const a = raw as z.infer<typeof slackActionSchema>;
+        return {
+          type, ...base,
+          channel: tpl(a.channel, ['channel']),
+          ...(a.text !== undefined && { text: tpl(a.text, ['text'], 'slack') }),
+          ...(a.blocks !== undefined && { blocks: tree(a.blocks, ['blocks'], slackBlockKind) }),
+          ...(a.thread_key !== undefined && { thread_key: tpl(a.thread_key, ['thread_key']) }),
+          ...(a.replace !== undefined && { replace: a.replace }),
+          ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
+        };
+      }
+      case 'hubspot': {
+        const a = raw as z.infer<typeof hubspotActionSchema>;
+        const contact: Record<string, CompiledTemplate> = {};
+        for (const [k, v] of Object.entries(a.contact)) if (v !== undefined) contact[k] = tpl(v, ['contact', k]);
+        const properties: Record<string, CompiledTemplate> = {};
+        for (const [k, v] of Object.entries(a.properties ?? {})) properties[k] = tpl(String(v), ['properties', k]);
+        return {
+          type, ...base,
+          create: a.create,
+          contact,
+          if_no_contact: a.if_no_contact ?? 'fail',
+          properties,
+          ...(a.upsert_key !== undefined && { upsert_key: tpl(a.upsert_key, ['upsert_key']) }),
+        };
+      }
+      case 'http': {
+        const a = raw as z.infer<typeof httpActionSchema>;
+        const headers: Record<string, CompiledTemplate> = {};
+        for (const [k, v] of Object.entries(a.headers ?? {})) headers[k] = tpl(v, ['headers', k]);
+        return { type, ...base, method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: tree(a.body, ['body'], plain) }) };
+      }
+      case 'log': {
+        const a = raw as z.infer<typeof logActionSchema>;
+        return {
+          type, ...base,
+          ...(a.text !== undefined && { text: tpl(a.text, ['text']) }),
+          ...(a.fields !== undefined && { fields: tree(a.fields, ['fields'], plain) }),
+        };
+      }
     }
-    case 'hubspot': {
-      const a = raw as z.infer<typeof hubspotActionSchema>;
-      const contact: Record<string, CompiledTemplate> = {};
-      for (const [k, v] of Object.entries(a.contact)) if (v !== undefined) contact[k] = tpl(v, ['contact', k]);
-      const properties: Record<string, CompiledTemplate> = {};
-      for (const [k, v] of Object.entries(a.properties ?? {})) properties[k] = tpl(String(v), ['properties', k]);
-      return {
-        type, ...base,
-        create: a.create,
-        contact,
-        if_no_contact: a.if_no_contact ?? 'fail',
-        properties,
-        ...(a.upsert_key !== undefined && { upsert_key: tpl(a.upsert_key, ['upsert_key']) }),
-      };
-    }
-    case 'http': {
-      const a = raw as z.infer<typeof httpActionSchema>;
-      const headers: Record<string, CompiledTemplate> = {};
-      for (const [k, v] of Object.entries(a.headers ?? {})) headers[k] = tpl(v, ['headers', k]);
-      return { type, ...base, method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: tree(a.body, ['body'], plain) }) };
-    }
-    case 'log': {
-      const a = raw as z.infer<typeof logActionSchema>;
-      return {
-        type, ...base,
-        ...(a.text !== undefined && { text: tpl(a.text, ['text']) }),
-        ...(a.fields !== undefined && { fields: tree(a.fields, ['fields'], plain) }),
-      };
-    }
-  }
+  })();
+  return { ...parts, unbounded };
 }
 
-/** In blocks, the `text` of a mrkdwn text object is escaped; URLs, ids and plain_text are not. */
+/** `blocks[0].text.text`: where a template is, for render errors and dead reasons. */
+export function pathText(path: YamlPath): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** The template, its render errors prefixed with where it is in the action. */
+function named(template: CompiledTemplate, path: YamlPath): CompiledTemplate {
+  const where = pathText(path);
+  return {
+    source: template.source,
+    ...(template.reads && { reads: template.reads }),
+    ...(template.loops && { loops: true }),
+    render(scope) {
+      try {
+        return template.render(scope);
+      } catch (error) {
+        throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  };
+}
+
+/**
+ * Block objects whose `text` Slack shows literally (it parses no mrkdwn there): plain_text
+ * objects and the `text` and `link` elements of rich_text. Escaping those would show `&lt;`.
+ */
+const LITERAL_TEXT_TYPES = new Set(['plain_text', 'text', 'link']);
+
+/**
+ * In blocks, the `text` of an object is escaped for mrkdwn unless the object's literal `type`
+ * is one Slack shows as is; a templated `type` is escaped (data could choose mrkdwn). URLs,
+ * ids and other keys are not escaped.
+ */
 function slackBlockKind(path: YamlPath, parent: unknown): TemplateKind {
-  const isTextKey = path[path.length - 1] === 'text';
+  if (path[path.length - 1] !== 'text') return 'plain';
   const type = parent && typeof parent === 'object' && !Array.isArray(parent) ? (parent as Record<string, unknown>).type : undefined;
-  return isTextKey && type !== 'plain_text' ? 'slack' : 'plain';
+  return typeof type === 'string' && LITERAL_TEXT_TYPES.has(type) ? 'plain' : 'slack';
 }

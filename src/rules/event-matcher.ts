@@ -1,9 +1,13 @@
 import { KNOWN_EVENT_TYPES } from '../receive/envelope.js';
 import type { EventMatcher } from './types.js';
 
+/**
+ * `*` matches any run of characters, line breaks and other control characters included
+ * (`s`: an event type is any string HuskyVoice sends; without it `*` stopped at a newline).
+ */
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
+  return new RegExp(`^${escaped}$`, 's');
 }
 
 /** `on` as a type, a list of types, or globs like `call.*` (`*` matches any run of characters). */

@@ -1,5 +1,15 @@
 import { Liquid, type Template } from 'liquidjs';
 import { formatSeconds } from './duration.js';
+import {
+  RuleLimitError,
+  TEMPLATE_MEMORY_LIMIT,
+  TEMPLATE_OUTPUT_LIMIT_CHARS,
+  TEMPLATE_SOURCE_LIMIT_CHARS,
+} from './limits.js';
+import { escapeOnceForSlack, slackOutputEscape } from './slack-escape.js';
+import { clockReadIn, registerDateFilters } from './template-dates.js';
+
+export { escapeSlack } from './slack-escape.js';
 
 /** What templates and `when` expressions see (SPEC §6). Nothing else: no env, no clock. */
 export interface Scope {
@@ -7,12 +17,6 @@ export interface Scope {
   data: Record<string, unknown>;
   seq: number;
   received_at: string;
-}
-
-/** Slack mrkdwn control characters (Slack's "escaping text" guide): only these three. */
-export function escapeSlack(value: unknown): string {
-  const text = value == null ? '' : String(value);
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function makeEngine(escape: boolean): Liquid {
@@ -23,7 +27,16 @@ function makeEngine(escape: boolean): Liquid {
     // No file system: include/render/layout cannot read anything (and are refused below).
     templates: {},
     relativeReference: false,
-    ...(escape ? { outputEscape: escapeSlack } : {}),
+    // Bounds (SPEC §10): liquidjs counts source and allocations as it goes. Time is bounded by
+    // `runBoundedSteps`, not by liquidjs' `renderLimit`: that one measures wall time from the
+    // render's start and fails at once, so a busy machine would fail an ordinary render.
+    parseLimit: TEMPLATE_SOURCE_LIMIT_CHARS,
+    memoryLimit: TEMPLATE_MEMORY_LIMIT,
+    // Dates print in UTC, in English, whatever the host's zone and locale.
+    timezoneOffset: 0,
+    locale: 'en-US',
+    // values become strings once escaped, but a capture stays marked (see slack-escape.ts)
+    ...(escape ? { outputEscape: slackOutputEscape as (value: unknown) => string } : {}),
   });
   for (const tag of ['include', 'render', 'layout']) {
     engine.registerTag(tag, {
@@ -36,27 +49,59 @@ function makeEngine(escape: boolean): Liquid {
     });
   }
   engine.registerFilter('duration', formatSeconds);
-  // `raw` normally skips outputEscape; in Slack text it must not, or data could ping @channel.
-  if (escape) engine.registerFilter('raw', (v: unknown) => v);
+  registerDateFilters(engine);
+  if (escape) escapeOnceForSlack(engine);
   return engine;
 }
 
 const plainEngine = makeEngine(false);
 const slackEngine = makeEngine(true);
 
+/** `slack`: values are escaped for Slack mrkdwn; `plain`: rendered as they are. */
 export type TemplateKind = 'plain' | 'slack';
 
 export interface CompiledTemplate {
   source: string;
+  /** The scope paths it reads (`['data', 'summary']`), for `rules check` warnings. */
+  reads?: (string | number)[][];
+  /** It may loop over data (`for`, `tablerow`): its time is not bounded by its size. */
+  loops?: boolean;
+  /** Throws when the template fails on these values or exceeds a bound (`limits.ts`). */
   render(scope: Scope): string;
 }
 
-/** Parses once (throws with liquidjs' message on a bad template); renders synchronously. */
+/**
+ * A tag that repeats its body (also inside `{% liquid %}`). Conservative: the word anywhere in
+ * a tag counts. Without one, a render's time follows the data's size and the allocations
+ * liquidjs counts (`memoryLimit`).
+ */
+const LOOP_TAG = /\{%[\s\S]*?\b(for|tablerow)\b[\s\S]*?%\}/;
+
+/** What liquidjs' static analysis finds the template reading; none if it cannot tell. */
+function staticReads(engine: Liquid, parsed: Template[]): (string | number)[][] {
+  try {
+    return engine.globalVariableSegmentsSync(parsed).map((segments) => segments.filter((s): s is string | number => typeof s !== 'object'));
+  } catch {
+    return [];
+  }
+}
+
+/** Parses once (throws with a one-line reason on a bad template); renders synchronously. */
 export function compileTemplate(source: string, kind: TemplateKind = 'plain'): CompiledTemplate {
   const engine = kind === 'slack' ? slackEngine : plainEngine;
+  const clock = clockReadIn(source);
+  if (clock) throw new Error(clock);
   const parsed: Template[] = engine.parse(source);
   return {
     source,
-    render: (scope) => String(engine.renderSync(parsed, scope, { templateLimit: 100_000, memoryLimit: 1e8 })),
+    reads: staticReads(engine, parsed),
+    loops: LOOP_TAG.test(source),
+    render: (scope) => {
+      const out = String(engine.renderSync(parsed, scope));
+      if (out.length > TEMPLATE_OUTPUT_LIMIT_CHARS) {
+        throw new RuleLimitError(`rendered ${out.length} characters, over the limit of ${TEMPLATE_OUTPUT_LIMIT_CHARS}`);
+      }
+      return out;
+    },
   };
 }

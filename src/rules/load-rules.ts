@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { SinkType } from '../sinks/types.js';
-import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { exceedsDepth } from '../json-depth.js';
+import { readRulesFile } from './read-rules-file.js';
 import { buildSink, DEFAULT_RETRY, retryOverrides } from './build-sink.js';
 import { checkRule, type RuleParts, type SinkTypes } from './check-rule.js';
+import { secretProblem } from './check-secret.js';
 import { interpolate, type YamlPath } from './interpolate.js';
 import { knownKeys } from './known-keys.js';
 import { sortProblems, type Problem } from './problem.js';
@@ -18,21 +20,36 @@ export async function loadRules(
   env: Record<string, string | undefined>,
   opts: LoadOptions = {},
 ): Promise<LoadResult> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    return { ok: false, problems: [{ file: path, line: 1, col: 1, message: `cannot read rules file: ${reason}`, severity: 'error' }] };
-  }
-  return loadRulesFromText(bytes.toString('utf8'), path, env, opts, bytes);
+  const read = await readRulesFile(path);
+  if (!read.ok) return { ok: false, problems: [read.problem] };
+  return loadRulesFromText(read.text, path, env, opts, read.bytes);
 }
+
+/** Most aliases a rules file may expand (yaml's `maxAliasCount`): an alias bomb is a located error. (Default: 100) */
+export const MAX_YAML_ALIASES = 100;
 
 /**
  * Parses, interpolates, validates and compiles a rules file. Pure apart from hashing:
  * reports every problem it finds (errors and warnings, `FILE:LINE:COL`) rather than the first.
+ * Never throws: input that breaks the loader itself (nesting that overflows the stack) is a
+ * problem too.
  */
 export function loadRulesFromText(
+  text: string,
+  path: string,
+  env: Record<string, string | undefined>,
+  opts: LoadOptions = {},
+  bytes: Uint8Array = Buffer.from(text, 'utf8'),
+): LoadResult {
+  try {
+    return loadUnguarded(text, path, env, opts, bytes);
+  } catch (error) {
+    const message = error instanceof RangeError ? 'the file nests too deeply to read' : `cannot load: ${(error as Error).message}`;
+    return { ok: false, problems: [{ file: path, line: 1, col: 1, message, severity: 'error' }] };
+  }
+}
+
+function loadUnguarded(
   text: string,
   path: string,
   env: Record<string, string | undefined>,
@@ -48,12 +65,29 @@ export function loadRulesFromText(
   if (doc.errors.length) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-      reporter.problems.push({ file: path, line: pos.line, col: pos.col, message: `YAML: ${e.message.split('\n')[0]}`, severity: 'error' });
+      const first = e.message.split('\n')[0]!;
+      const message = /call stack/i.test(first) ? 'YAML: nested too deeply to read' : `YAML: ${first}`;
+      reporter.problems.push({ file: path, line: pos.line, col: pos.col, message, severity: 'error' });
     }
     return { ok: false, problems: problems() };
   }
 
-  const { value, unset } = interpolate(doc.toJS({ maxAliasCount: 100 }), env);
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    const at = firstAlias(doc);
+    const pos = lines.linePos(at);
+    const message = `YAML: aliases expand to too much (more than ${MAX_YAML_ALIASES} alias uses): refused as a resource exhaustion attack`;
+    reporter.problems.push({ file: path, line: pos.line, col: pos.col, message, severity: 'error' });
+    return { ok: false, problems: problems() };
+  }
+  if (exceedsDepth(plain, MAX_RULES_NESTING)) {
+    reporter.problems.push({ file: path, line: 1, col: 1, message: `the file nests deeper than ${MAX_RULES_NESTING} levels`, severity: 'error' });
+    return { ok: false, problems: problems() };
+  }
+  const { value, unset } = interpolate(plain, env);
   const disabled = new Map<string, string[]>();
   for (const { path: at, variable } of unset) {
     if (at[0] === 'sinks' && typeof at[1] === 'string') {
@@ -85,7 +119,13 @@ export function loadRulesFromText(
       const parsed = sinkSchema.safeParse(raw);
       // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
       const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));
-      const item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
+      let item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
+      // a secret left empty by an unset ${VAR} disables the sink (above); a set one must be able to sign
+      const badSecret = item?.type === 'http' && item.secret ? secretProblem(item.secret) : null;
+      if (badSecret) {
+        reporter.error(['sinks', name, 'secret'], badSecret);
+        item = undefined;
+      }
       // An otherwise broken sink still has a type its actions can be checked against.
       const declared = isRecord(raw) && typeof raw.type === 'string' && raw.type in ACTION_SCHEMAS ? (raw.type as SinkType) : null;
       sinkTypes.set(name, item ? item.type : declared);
@@ -126,6 +166,21 @@ export function loadRulesFromText(
     rules,
   };
   return { ok: true, rules: loaded, warnings: problems() };
+}
+
+/** Deepest nesting of a rules file (a real one nests about 8). (Default: 64) */
+export const MAX_RULES_NESTING = 64;
+
+/** Offset of the first alias in the document (where an alias bomb starts to expand). */
+function firstAlias(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 /** The well-formed parts of a rule, each checked on its own. */

@@ -45,7 +45,7 @@ export const sinkSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('http'),
     url: z.url({ protocol: /^https?$/ }).describe('Where to POST'),
-    secret: z.string().optional().describe('Standard Webhooks signing secret'),
+    secret: z.string().optional().describe('Standard Webhooks signing secret: "whsec_" + base64 of a 24 to 64 byte key, or any other string of at least 24 bytes'),
     headers: z.record(z.string(), z.string()).optional().describe('Sent with every request; may hold secrets'),
     ...common,
   }),

@@ -14,6 +14,8 @@ interface ActionBase {
   sink: string;
   /** Position in the rule's `actions`; part of the delivery id. */
   index: number;
+  /** A template of it loops over data: it renders under the watchdog (`runBoundedSteps`). */
+  unbounded: boolean;
 }
 
 export interface SlackAction extends ActionBase {

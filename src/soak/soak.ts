@@ -117,7 +117,7 @@ const env = childEnv({
   SLACK_BOT_TOKEN: 'xoxb-soak',
   HUBSPOT_ACCESS_TOKEN: 'pat-soak',
   AUDIT_URL: receiver.url,
-  AUDIT_SECRET: 'whsec_c29hay1zb2FrLXNvYWstc29haw==',
+  AUDIT_SECRET: 'whsec_c29hay1zb2FrLXNvYWstc29hay1zb2FrLXNvYWs=',
   LOG_LEVEL: args['log-level']!,
 });
 const nodeOptions = args['node-options']!;

@@ -1,0 +1,53 @@
+import type { NewEntry } from '../log/types.js';
+
+/**
+ * The request of a delivery that could not be planned (SPEC §10: "the delivery is planned and
+ * goes dead with the error as its reason"): a template failed or exceeded a bound, or the log
+ * refused the rendered request. Its `delivery.planned` carries this instead of a request and is
+ * followed by `delivery.dead`, so `deliveries`, `status` and `call` show it. A re-drive
+ * (`retry`) fails again at once with the same reason and sends nothing; to deliver it, fix the
+ * rule and plan again with `replay --force --rule ID`.
+ */
+
+/** Why a delivery could not be planned: a short code and a message naming the field. */
+export interface NotPlanned {
+  /** `render_failed`, `render_timeout`, `request_too_deep`, `request_too_large`, `entry_rejected`, `plan_failed`. */
+  code: string;
+  message: string;
+}
+
+const KEY = 'not_planned';
+
+/** The placeholder request of a delivery that could not be planned. */
+export function notPlannedRequest(reason: NotPlanned): Record<string, unknown> {
+  return { [KEY]: { code: reason.code, message: reason.message } };
+}
+
+/** The reason, when `request` is such a placeholder; else null. */
+export function notPlannedReason(request: Record<string, unknown>): NotPlanned | null {
+  const value = request[KEY];
+  if (!value || typeof value !== 'object') return null;
+  const { code, message } = value as Record<string, unknown>;
+  return typeof code === 'string' && typeof message === 'string' ? { code, message } : null;
+}
+
+/** The `reason` of its `delivery.dead`: `code: message`, like a sink's permanent failure. */
+export function deadReason(reason: NotPlanned): string {
+  return `${reason.code}: ${reason.message}`;
+}
+
+/**
+ * Entries the log refused (`EntryRejectedError`), as what can be recorded instead: each planned
+ * delivery with the placeholder request, dead with `entry_rejected` and the log's reason.
+ */
+export function refusedEntries(entries: NewEntry[], why: string): NewEntry[] {
+  const reason = { code: 'entry_rejected', message: `the log refused the planned request: ${why}` };
+  return entries.flatMap((entry): NewEntry[] => {
+    if (entry.type !== 'delivery.planned') return [];
+    const plan = { ...entry.data, request: notPlannedRequest(reason), order_key: null };
+    return [
+      { type: 'delivery.planned', data: plan },
+      { type: 'delivery.dead', data: { delivery_id: plan.delivery_id, reason: deadReason(reason) } },
+    ];
+  });
+}
