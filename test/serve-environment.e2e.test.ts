@@ -168,7 +168,7 @@ describe('environment problems at start are user errors: exit 1, one line, nothi
       const ready = await fetch(`${origin}/readyz`);
       expect(ready.status).toBe(503);
       expect(JSON.stringify(await ready.json())).toContain(rules);
-      expect(serve.stdout()).toContain(`${rules}:1:1: cannot read rules file: EISDIR`);
+      expect(serve.stdout()).toContain(`${rules}:1:1: cannot read rules file: it is a directory`);
     } finally {
       serve.child.kill('SIGTERM');
       expect((await serve.exited).code).toBe(0);
