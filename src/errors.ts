@@ -1,5 +1,6 @@
 /**
  * Typed errors. `UserError` is something the user can fix (exit 1, message shown as is);
+import { DEFAULTS } from './config/defaults.js';
  * anything else is ours (exit 2).
  */
 export class UserError extends Error {
@@ -23,7 +24,7 @@ export class LogUnavailableError extends Error {
 
 /**
  * The log refused these entries themselves, not the storage: their data cannot be written
- * (it cannot cross to the writer thread, or is nested past `MAX_JSON_DEPTH`). Retrying the same
+ * (it cannot cross to the writer thread, or is nested past `DEFAULTS.http.maxJsonDepth`). Retrying the same
  * entries can never succeed, so a caller must not retry them as it would a `LogUnavailableError`:
  * the router records the event's deliveries as dead with the reason instead.
  */

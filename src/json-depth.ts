@@ -2,13 +2,10 @@
  * How deep a JSON value nests, measured without recursion, so that measuring a hostile value
  * cannot itself overflow the stack. `{}` and `[]` are depth 1, a scalar is depth 0.
  *
- * The relay refuses events nested deeper than `MAX_JSON_DEPTH` at ingest: structured clone
+ * The relay refuses events nested deeper than `DEFAULTS.http.maxJsonDepth` at ingest: structured clone
  * (the hand-off between threads), `JSON.stringify` and the SDKs all recurse, and a value a few
  * thousand levels deep overflows the stack in any of them.
  */
-
-/** Deepest nesting a webhook body may have. (Default: 64; HuskyVoice's own envelope is 2.) */
-export const MAX_JSON_DEPTH = 64;
 
 /** True when `value` nests deeper than `limit`; stops looking as soon as it does. */
 export function exceedsDepth(value: unknown, limit: number): boolean {

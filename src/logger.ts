@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { DEFAULTS } from './config/defaults.js';
 
 /** Keys whose values never reach a log line, wherever they appear. */
 export const REDACT_PATHS = [
@@ -25,7 +26,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const base = {
-    level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+    level: options.level ?? DEFAULTS.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };

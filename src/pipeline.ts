@@ -8,6 +8,7 @@ import { Router } from './route/router.js';
 import { RulesSource } from './route/rules-source.js';
 import type { LoadedRules } from './rules/types.js';
 import type { SinkEnvironment } from './sinks/types.js';
+import { DEFAULTS } from './config/defaults.js';
 
 export interface PipelineOptions {
   log: Log;
@@ -80,7 +81,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     router.wake();
     dispatcher.wake();
   };
-  const poll = setInterval(wake, o.pollMs ?? 500);
+  const poll = setInterval(wake, o.pollMs ?? DEFAULTS.delivery.pollMs);
   poll.unref();
   wake();
 

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { DEFAULTS } from './config.js';
 import { GroupCommit } from './log/group-commit.js';
 import { Log } from './log/log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -11,8 +10,7 @@ import { registerStateGauges } from './project/gauges.js';
 import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
-
-export { KEEP_ALIVE_MS } from './receive/limits.js';
+import { DEFAULTS } from './config/defaults.js';
 
 export interface RelayOptions {
   dbPath: string;
@@ -27,7 +25,7 @@ export interface RelayOptions {
   rulesPath?: string;
   /** The rules file that takes over from `rulesPath` once it exists (no rules file was given). */
   rulesPreferredPath?: string;
-  /** Where `${VAR}` in the rules file comes from. (Default: process.env) */
+  /** The variables `${VAR}` in the rules file may name (`RelayConfig.env`). (Default: none) */
   env?: Record<string, string | undefined>;
   sinkEnv?: SinkEnvironment;
   /** How often router and dispatcher look for work besides being woken. (Default: 500 ms) */
@@ -40,7 +38,7 @@ export interface RelayOptions {
    * meanwhile; what remains then is cut. (Default: 10 s)
    */
   shutdownGraceMs?: number;
-  /** Time to receive a request, headers and body. (Default: `REQUEST_TIMEOUT_MS`, 30 s) */
+  /** Time to receive a request, headers and body. (Default: `DEFAULTS.http.requestTimeoutMs`, 30 s) */
   requestTimeoutMs?: number;
 }
 
@@ -73,7 +71,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       commit,
       rulesPath: options.rulesPath,
       rulesPreferredPath: options.rulesPreferredPath,
-      env: options.env ?? process.env,
+      env: options.env ?? {},
       sinkEnv: options.sinkEnv ?? { slackApiUrl: DEFAULTS.slackApiUrl, hubspotBaseUrl: DEFAULTS.hubspotBaseUrl },
       logger,
       metrics,
@@ -87,7 +85,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     log,
     commit,
     secrets: options.secrets,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.http.maxBodyBytes,
     logger,
     now: options.now,
     metrics,
@@ -112,7 +110,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     close: () =>
       (closing ??= (async () => {
         // one bound for the whole stop: answering requests and finishing attempts go together
-        const grace = options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
+        const grace = options.shutdownGraceMs ?? DEFAULTS.delivery.shutdownGraceMs;
         await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
         log.close();

@@ -1,18 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
-import {
-  allHaveStatus,
-  deliveriesOf,
-  deliveryRow,
-  EXAMPLE_RULES,
-  fixture,
-  ManualClock,
-  postEvent,
-  settle,
-  until,
-  writeRules,
-} from './helpers/pipeline.js';
+import { allHaveStatus, deliveriesOf, deliveryRow, EXAMPLE_RULES, fixture, ManualClock, postEvent, settle, until, writeRules } from './helpers/pipeline.js';
 import { startRoutingRelay } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 

@@ -2,19 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
 import { cliEnv, runCli } from './helpers/cli.js';
-import {
-  deliveriesOf,
-  deliveryRow,
-  entriesOf,
-  fixture,
-  ManualClock,
-  postEvent,
-  settle,
-  startRoutingRelay,
-  statusOf,
-  until,
-  writeRules,
-} from './helpers/pipeline.js';
+import { deliveriesOf, deliveryRow, entriesOf, fixture, ManualClock, postEvent, settle, startRoutingRelay, statusOf, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 
 const SLACK_TOKEN = 'xoxb-failures-token';

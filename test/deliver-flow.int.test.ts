@@ -4,19 +4,7 @@ import { statusReport } from '../src/project/queries.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
 import { cliEnv, runCli } from './helpers/cli.js';
-import {
-  allHaveStatus,
-  deliveriesOf,
-  entriesOf,
-  fixture,
-  ManualClock,
-  postEvent,
-  settle,
-  startRoutingRelay,
-  until,
-  writeRules,
-  type RoutingRelayOptions,
-} from './helpers/pipeline.js';
+import { allHaveStatus, deliveriesOf, entriesOf, fixture, ManualClock, postEvent, settle, startRoutingRelay, until, writeRules, type RoutingRelayOptions } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 import { startSlowReceiver, type SlowReceiver } from './helpers/slow-receiver.js';
 

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, type AttemptFacts } from '../src/deliver/decide.js';
-import { backoffMs, JITTER, rateLimitedWaitMs } from '../src/deliver/next-attempt.js';
+import { backoffMs, rateLimitedWaitMs } from '../src/deliver/next-attempt.js';
 import { TokenBucket } from '../src/deliver/token-bucket.js';
 import type { RetryPolicy } from '../src/sinks/types.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 /** SPEC §6 defaults: 12 attempts, 10 s doubling, at most 1 h. */
 const DEFAULT_POLICY: RetryPolicy = { max_attempts: 12, initial_delay_ms: 10_000, max_delay_ms: 3_600_000 };
@@ -26,7 +27,7 @@ describe('backoff (SPEC §7): min(max_delay, initial × 2^(n−1)) with jitter, 
     const low = (n: number) => backoffMs(n, DEFAULT_POLICY, 0);
     const high = (n: number) => Math.round(backoffMs(n, DEFAULT_POLICY, 0.999_999) / S) * S; // whole seconds
     // Then
-    expect(JITTER).toBe(0.2);
+    expect(DEFAULTS.delivery.jitter).toBe(0.2);
     expect(low(1)).toBe(8 * S);
     expect(high(1)).toBe(12 * S);
     expect(low(4)).toBe(64 * S);

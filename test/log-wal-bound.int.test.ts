@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WAL_SIZE_LIMIT_BYTES } from '../src/config.js';
+import { DEFAULTS } from '../src/config/defaults.js';
+
 import { makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
 
 describe('the WAL shrinks back after a burst (issue 12 item 8)', () => {
@@ -10,7 +11,7 @@ describe('the WAL shrinks back after a burst (issue 12 item 8)', () => {
     await relay?.stop();
   });
 
-  it(`after a burst held open by a reader, and a checkpoint, the WAL is back under ${WAL_SIZE_LIMIT_BYTES} bytes`, async () => {
+  it(`after a burst held open by a reader, and a checkpoint, the WAL is back under ${DEFAULTS.log.walSizeLimitBytes} bytes`, async () => {
     // Given a relay, and a reader holding an old snapshot (a long `replay`, a backup), so no
     // checkpoint can finish while a burst of 200 KB events comes in
     relay = await startTestRelay();
@@ -27,7 +28,7 @@ describe('the WAL shrinks back after a burst (issue 12 item 8)', () => {
     reader.close();
     for (let i = 0; i < 3; i++) expect((await relay.postSigned(makeEvent())).status).toBe(200);
     // Then the burst had grown it well past the bound, and now it is within it
-    expect(afterBurst).toBeGreaterThan(2 * WAL_SIZE_LIMIT_BYTES);
-    expect(statSync(wal).size).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
+    expect(afterBurst).toBeGreaterThan(2 * DEFAULTS.log.walSizeLimitBytes);
+    expect(statSync(wal).size).toBeLessThanOrEqual(DEFAULTS.log.walSizeLimitBytes);
   });
 });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH } from '../src/json-depth.js';
+
 import { sign } from '../src/receive/verify-signature.js';
 import { rawRequest } from './helpers/http.js';
 import { SECRET, makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 const headers = (body: string) => ({ 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) });
 
@@ -13,7 +14,7 @@ const withX = (json: string) => makeEvent({}, { x: '__X__' }).replace('"__X__"',
 const arrays = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
 // the envelope is level 1 and `data` level 2, so `data.x` may nest 62 levels more
-const ALLOWED_IN_X = MAX_JSON_DEPTH - 2;
+const ALLOWED_IN_X = DEFAULTS.http.maxJsonDepth - 2;
 
 const tooDeep: Array<{ name: string; body: () => string; path: RegExp }> = [
   // the issue's input: a ~12 KB event whose data.x is 6,000 nested arrays
@@ -29,7 +30,7 @@ const tooDeep: Array<{ name: string; body: () => string; path: RegExp }> = [
   { name: 'deep inside a string-keyed map with odd keys', body: () => withX(`{"a.b":${'{"\\"":'.repeat(70)}null${'}'.repeat(70)}}`), path: /^data\.x\.a\.b/ },
 ];
 
-describe('POST /webhooks/husky refuses events nested deeper than MAX_JSON_DEPTH', () => {
+describe('POST /webhooks/husky refuses events nested deeper than DEFAULTS.http.maxJsonDepth', () => {
   let relay: TestRelay;
   beforeAll(async () => {
     relay = await startTestRelay({ maxBodyBytes: 4 * 1024 * 1024 });
@@ -49,7 +50,7 @@ describe('POST /webhooks/husky refuses events nested deeper than MAX_JSON_DEPTH'
     expect(got.body.error).toBe('invalid_envelope');
     expect(got.body.details).toHaveLength(1);
     expect(got.body.details[0].path).toMatch(path);
-    expect(got.body.details[0].message).toContain(String(MAX_JSON_DEPTH));
+    expect(got.body.details[0].message).toContain(String(DEFAULTS.http.maxJsonDepth));
     expect(relay.log.lastSeq()).toBe(before);
     // And the relay keeps serving: a valid event right after is stored
     const next = makeEvent();

@@ -3,13 +3,14 @@ import { EntryRejectedError } from '../src/errors.js';
 import { GroupCommit } from '../src/log/group-commit.js';
 import { Log } from '../src/log/log.js';
 import type { NewEntry } from '../src/log/types.js';
-import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS } from '../src/rules/limits.js';
+
 import { Router } from '../src/route/router.js';
 import { backfill } from '../src/replay/backfill.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { startFakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, entriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { captureLogger, makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -115,9 +116,9 @@ describe('a rule that fails at run time is never silent (SPEC §10)', () => {
     await until(() => deliveriesOf(relay.log).some((r) => r.rule_id === 'cubic' && r.status === 'dead'), { what: 'the cubic delivery to go dead' });
     // Then
     const dead = deliveriesOf(relay.log).find((r) => r.rule_id === 'cubic')!;
-    expect(deadReasons(relay.log).get(dead.delivery_id)).toBe(`render_timeout: took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`);
+    expect(deadReasons(relay.log).get(dead.delivery_id)).toBe(`render_timeout: took longer than ${DEFAULTS.rules.evalTimeLimitMs} ms, ${DEFAULTS.rules.evalTimeAttempts} times`);
     // at most one step's budgets: the ack waits for the step running when it arrives
-    expect(Math.max(...latencies)).toBeLessThan(EVAL_TIME_LIMIT_MS * (EVAL_TIME_ATTEMPTS + 1));
+    expect(Math.max(...latencies)).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * (DEFAULTS.rules.evalTimeAttempts + 1));
   });
 
   it('CEL: matches cannot backtrack and a nested comprehension is stopped at the bound', async () => {
@@ -139,9 +140,9 @@ describe('a rule that fails at run time is never silent (SPEC §10)', () => {
     // Then the regex simply does not match (RE2, linear), the comprehension fails at the bound
     expect(deliveriesOf(relay.log).map((r) => r.rule_id)).toEqual(['trace']);
     expect(warnings(relay).filter((w) => typeof w.rule === 'string').map((w) => [w.rule, w.reason])).toEqual([
-      ['quadratic', `when (data.items.all(a, data.items.all(b, a + b >= 0.0))) failed: took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`],
+      ['quadratic', `when (data.items.all(a, data.items.all(b, a + b >= 0.0))) failed: took longer than ${DEFAULTS.rules.evalTimeLimitMs} ms, ${DEFAULTS.rules.evalTimeAttempts} times`],
     ]);
-    expect(performance.now() - started).toBeLessThan(EVAL_TIME_LIMIT_MS * EVAL_TIME_ATTEMPTS * 4);
+    expect(performance.now() - started).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * DEFAULTS.rules.evalTimeAttempts * 4);
   });
 });
 
@@ -222,7 +223,7 @@ rules:
     const refusing = {
       append: (entries: NewEntry[], checkpoint?: { name: string; seq: number }) =>
         entries.some((e) => e.type === 'delivery.planned' && JSON.stringify(e.data.request).includes('poison'))
-          ? Promise.reject(new EntryRejectedError('nested past MAX_JSON_DEPTH'))
+          ? Promise.reject(new EntryRejectedError('nested past DEFAULTS.http.maxJsonDepth'))
           : real.append(entries, checkpoint),
     } as unknown as GroupCommit;
     const loaded = loadRulesFromText(rulesWith(''), 'rules.yaml', {});
@@ -236,8 +237,8 @@ rules:
     // Then
     const plans = entriesOf(log, 'delivery.planned').map((e) => [e.data.event_id, e.data.request]);
     expect(plans.map(([id]) => id)).toEqual(ids);
-    expect(plans[1]![1]).toEqual({ not_planned: { code: 'entry_rejected', message: 'the log refused the planned request: nested past MAX_JSON_DEPTH' } });
-    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past MAX_JSON_DEPTH']);
+    expect(plans[1]![1]).toEqual({ not_planned: { code: 'entry_rejected', message: 'the log refused the planned request: nested past DEFAULTS.http.maxJsonDepth' } });
+    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past DEFAULTS.http.maxJsonDepth']);
   });
 });
 
@@ -249,7 +250,7 @@ describe('replay (backfill) isolates plans the log refuses', () => {
     class RefusingLog extends Log {
       override append(entries: NewEntry[], checkpoint?: { name: string; seq: number }) {
         if (entries.some((e) => e.type === 'delivery.planned' && JSON.stringify(e.data.request).includes('poison'))) {
-          throw new EntryRejectedError('nested past MAX_JSON_DEPTH');
+          throw new EntryRejectedError('nested past DEFAULTS.http.maxJsonDepth');
         }
         return super.append(entries, checkpoint);
       }
@@ -266,6 +267,6 @@ describe('replay (backfill) isolates plans the log refuses', () => {
     expect(result.planned).toBe(3);
     expect(entriesOf(log, 'delivery.planned').map((e) => e.data.event_id)).toEqual(ids);
     expect(deliveriesOf(log).map((d) => `${d.event_id}: ${d.status}`)).toEqual(['evt_a: pending', 'evt_poison: dead', 'evt_c: pending']);
-    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past MAX_JSON_DEPTH']);
+    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past DEFAULTS.http.maxJsonDepth']);
   });
 });

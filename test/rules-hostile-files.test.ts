@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rulesCheck, type Output } from '../src/commands/rules.js';
-import { MAX_RULES_FILE_BYTES } from '../src/rules/read-rules-file.js';
+
 import { entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 const VALID = 'version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions: [{ sink: console, text: ok }]\n';
 
@@ -22,7 +23,7 @@ const HOSTILE: [string, (dir: string) => string, RegExp][] = [
   ['thousands of aliases', (dir) => write(dir, `version: 1\nsinks: {}\nrules: []\na: &a 1\nb: [${Array(5000).fill('*a').join(',')}]\n`), /:5:\d+: YAML: aliases expand/],
   ['flow nesting 20,000 deep', (dir) => write(dir, `version: 1\nsinks: {}\nrules: []\nx: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`), /:4:\d+: YAML: nested too deeply to read/],
   ['block nesting 200 deep', (dir) => write(dir, `version: 1\nsinks: {}\nrules: []\nx:\n${Array.from({ length: 200 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')} 1\n`), /:1:1: the file nests deeper than 64 levels/],
-  ['a file over the size limit', (dir) => write(dir, `${VALID}# ${'x'.repeat(MAX_RULES_FILE_BYTES)}\n`), /:1:1: rules file is \d+ bytes, over the limit of 1048576/],
+  ['a file over the size limit', (dir) => write(dir, `${VALID}# ${'x'.repeat(DEFAULTS.rules.maxFileBytes)}\n`), /:1:1: rules file is \d+ bytes, over the limit of 1048576/],
   ['a binary file', (dir) => write(dir, Buffer.from(Array.from({ length: 2048 }, (_, i) => i % 256))), /:1:1: rules file is not UTF-8 text/],
   ['invalid UTF-8', (dir) => write(dir, Buffer.concat([Buffer.from(VALID), Buffer.from([0xc3, 0x28])])), /:1:1: rules file is not UTF-8 text/],
   ['a directory', (dir) => (mkdirSync(join(dir, 'rules.yaml')), join(dir, 'rules.yaml')), /:1:1: cannot read rules file: it is a directory/],

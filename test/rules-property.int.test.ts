@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, exceedsDepth } from '../src/json-depth.js';
+import { exceedsDepth } from '../src/json-depth.js';
 import { explainEvent, planEntries } from '../src/route/plan-event.js';
-import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS } from '../src/rules/limits.js';
+
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { deliveriesOf, entriesOf, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir } from './helpers/relay.js';
 import { eventData, eventType, rulesFile } from './helpers/rule-arbitraries.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 describe('planning, for any event and any rules (fast-check)', () => {
   it('never throws, ends within its bounds, and accounts for every rule: planned, dead with a reason, or skipped with a reason', () => {
@@ -22,7 +23,7 @@ describe('planning, for any event and any rules (fast-check)', () => {
         const { entries, failures } = planEntries(loaded.rules, ev);
         const steps = 1 + loaded.rules.rules.reduce((n, r) => n + r.actions.length, 0);
         // Then each step ran within its bound (twice: explain, then plan)
-        expect(performance.now() - started).toBeLessThan(2 * steps * EVAL_TIME_LIMIT_MS * EVAL_TIME_ATTEMPTS);
+        expect(performance.now() - started).toBeLessThan(2 * steps * DEFAULTS.rules.evalTimeLimitMs * DEFAULTS.rules.evalTimeAttempts);
         for (const v of verdicts) {
           if (!v.matched) {
             expect(['type', 'when_false', 'when_missing', 'when_error']).toContain(v.reason);
@@ -32,7 +33,7 @@ describe('planning, for any event and any rules (fast-check)', () => {
           for (const a of v.actions) {
             if (a.ok) {
               // what the log will store: writable, not too deep
-              expect(exceedsDepth(a.plan.request, MAX_JSON_DEPTH - 2)).toBe(false);
+              expect(exceedsDepth(a.plan.request, DEFAULTS.http.maxJsonDepth - 2)).toBe(false);
               expect(typeof JSON.stringify(a.plan.request)).toBe('string');
             } else {
               expect(a.reason.code).toMatch(/^[a-z_]+$/);
@@ -70,7 +71,7 @@ describe('the relay, for random rules and a stream of random events (fast-check)
       }
       // Then it answered each within the bound of one rule's work, and routed them all
       expect(acked.length).toBeGreaterThan(0);
-      expect(slowest).toBeLessThan(EVAL_TIME_LIMIT_MS * 8);
+      expect(slowest).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * 8);
       await until(() => routerCheckpoint(relay.log) >= acked.at(-1)!.seq, { what: 'the router to pass every event', timeoutMs: 15_000 });
       const rules = relay.pipeline!.rules.current!;
       const reasons = new Map(entriesOf(relay.log, 'delivery.dead').map((e) => [e.data.delivery_id, e.data.reason]));

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MIN_WEBHOOK_SECRET_LENGTH } from '../src/config.js';
+import { DEFAULTS } from '../src/config/defaults.js';
+
+const MIN_WEBHOOK_SECRET_LENGTH = DEFAULTS.http.minWebhookSecretLength;
 import { parseSecrets, resolveSecrets, WebhookSecretError } from '../src/receive/secrets.js';
 import { cliEnv, jsonLines, runCli, type CliResult } from './helpers/cli.js';
 import { processHarness, spawnCli } from './helpers/cli-process.js';
@@ -137,7 +139,7 @@ describe('parseSecrets', () => {
     const dir = tempDir();
     try {
       writeFileSync(join(dir.dir, 'webhook-secret'), `${SECRET}\n`);
-      expect(resolveSecrets({ HUSKY_WEBHOOK_SECRET: '' }, join(dir.dir, 'relay.db'), false)).toMatchObject({ secrets: [SECRET], source: 'file' });
+      expect(resolveSecrets('', join(dir.dir, 'relay.db'), false)).toMatchObject({ secrets: [SECRET], source: 'file' });
       expect(readdirSync(dir.dir)).toEqual(['webhook-secret']);
     } finally {
       dir.cleanup();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MIN_SECRET_FRAGMENT } from '../src/deliver/limits.js';
+
 import { statusReport } from '../src/project/queries.js';
 import { createHttpSink } from '../src/sinks/http.js';
 import { createHubspotSink } from '../src/sinks/hubspot.js';
@@ -11,10 +11,11 @@ import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { useFakeSaas } from './helpers/fake-saas.js';
 import { deliveriesOf, fixture, ManualClock, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 /**
  * Issue 11 item 6: a sink's answer or an SDK error that quotes a secret never puts it, or a
- * part of it that matters (`MIN_SECRET_FRAGMENT` characters or more), into `last_error`, the
+ * part of it that matters (`DEFAULTS.errors.minSecretFragment` characters or more), into `last_error`, the
  * log's entries or the relay's log lines, for every sink and in every form an echo takes.
  */
 
@@ -22,11 +23,11 @@ const TOKEN = 'SUPERSECRET-7f3a9c1e5b2d4a6f8e0c';
 const API_KEY = 'k3y-9d8c7b6a5f4e3d2c';
 const SIGNING = 'whsec_c2lnbmluZy1rZXktZm9yLXJlZGFjdGlvbi10ZXN0cw==';
 
-/** The first run of MIN_SECRET_FRAGMENT characters of `secret` found in `text` (any case), else null. */
+/** The first run of DEFAULTS.errors.minSecretFragment characters of `secret` found in `text` (any case), else null. */
 function leak(text: string, secret: string): string | null {
   const lower = text.toLowerCase();
-  for (let i = 0; i + MIN_SECRET_FRAGMENT <= secret.length; i++) {
-    const part = secret.slice(i, i + MIN_SECRET_FRAGMENT);
+  for (let i = 0; i + DEFAULTS.errors.minSecretFragment <= secret.length; i++) {
+    const part = secret.slice(i, i + DEFAULTS.errors.minSecretFragment);
     if (lower.includes(part.toLowerCase())) return part;
   }
   return null;
@@ -84,7 +85,7 @@ describe('redacting comes before cutting', () => {
     fc.assert(
       fc.property(secretArb, formArb, fc.string({ maxLength: 400 }), fc.string({ maxLength: 400 }), fc.nat(40), (secret, form, before, after, cutInside) => {
         // a receiver may also have cut the secret itself, anywhere
-        const quoted = form(secret).slice(0, Math.max(MIN_SECRET_FRAGMENT, form(secret).length - cutInside));
+        const quoted = form(secret).slice(0, Math.max(DEFAULTS.errors.minSecretFragment, form(secret).length - cutInside));
         const out = redactorFor([`Bearer ${secret}`]).excerpt(`${before}${quoted}${after}`);
         expect(leak(out, form(secret))).toBeNull();
         expect(out.length).toBeLessThanOrEqual(200 + '[redacted]…'.length);

@@ -1,29 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { resolveDbPath, resolveRulesPath } from '../config.js';
+import { resolveConfig, type RelayConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
 import { Log } from '../log/log.js';
 
-export interface Globals {
-  dbPath: string;
-  rulesPath: string;
-  rulesWarning?: string;
-  /** Set when the example stands in: the rules file that takes over once it exists. */
-  rulesPreferred?: string;
-  env: NodeJS.ProcessEnv;
-}
+export type Globals = RelayConfig;
 
-/** The global options (`--db`, `--rules`) as every command sees them. */
+/** The settings (`--db`, `--rules`, the environment) as every command sees them. */
 export function globalsOf(program: Command): Globals {
-  const opts = program.opts<{ db?: string; rules?: string }>();
-  const rules = resolveRulesPath(opts.rules, process.env);
-  return {
-    dbPath: resolveDbPath(opts.db, process.env),
-    rulesPath: rules.path,
-    rulesWarning: rules.warning,
-    ...(rules.preferred !== undefined && { rulesPreferred: rules.preferred }),
-    env: process.env,
-  };
+  return resolveConfig(program.opts<{ db?: string; rules?: string }>());
 }
 
 /** Opens an existing log for a command that reads or appends; never creates one by mistake. */

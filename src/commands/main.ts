@@ -11,7 +11,7 @@ import { registerReplay } from './replay.js';
 import { registerRulesCommands } from './rules.js';
 import { registerServe } from './serve.js';
 import { registerSignSend } from './sign-send.js';
-import { loadDotEnv, packageVersion } from '../config.js';
+import { loadDotEnv, packageVersion } from '../config/resolve.js';
 import { UserError } from '../errors.js';
 
 loadDotEnv();

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { DEFAULTS, reloadDotEnv } from '../config.js';
+import { parsePort, reloadDotEnv, resolveConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
 import { openDatabase } from '../log/open-log.js';
 import { exposure } from '../log/private-files.js';
@@ -14,12 +14,6 @@ import { resolveSecrets, secretsFromEnv } from '../receive/secrets.js';
 import { removeOrphanScratch } from '../replay/scratch.js';
 import { globalsOf, type Globals } from './globals.js';
 import { serveLifecycle } from './serve-lifecycle.js';
-
-function parsePort(value: string, name = '--port'): number {
-  const port = Number(value);
-  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`${name}: "${value}" is not a port number`);
-  return port;
-}
 
 function parseBytes(value: string): number {
   const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(value.trim());
@@ -52,13 +46,13 @@ export function registerServe(program: Command): void {
  * on any failure.
  */
 async function serve(g: Globals, opts: ServeOptions): Promise<void> {
-  const logger = createLogger();
+  const logger = createLogger({ level: g.logLevel });
   const lifecycle = serveLifecycle(logger);
   if (g.rulesWarning) logger.warn(g.rulesWarning);
-  const port = opts.port ?? (g.env['PORT'] ? parsePort(g.env['PORT'], 'PORT') : DEFAULTS.port);
-  const host = opts.host ?? g.env['HOST'] ?? DEFAULTS.host;
+  const port = opts.port ?? g.port;
+  const host = opts.host ?? g.host;
 
-  secretsFromEnv(g.env); // a bad HUSKY_WEBHOOK_SECRET is refused before anything is made
+  secretsFromEnv(g.webhookSecret); // a bad HUSKY_WEBHOOK_SECRET is refused before anything is made
   if (existsSync(g.dbPath)) openDatabase(g.dbPath, { readonly: true }).close(); // ours, and not newer?
   const holder = heldBy(g.dbPath);
   if (holder) throw new DatabaseHeldError(g.dbPath, holder);
@@ -70,7 +64,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   try {
     warnIfOpen(logger, g.dbPath);
     removeOrphanScratch(g.dbPath, logger);
-    const resolved = resolveSecrets(g.env, g.dbPath, true)!;
+    const resolved = resolveSecrets(g.webhookSecret, g.dbPath, true)!;
     if (resolved.generated) announceGenerated(resolved.file!);
     else if (resolved.source === 'file') logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
     secrets = resolved.secrets;
@@ -88,10 +82,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
       rulesPath: g.rulesPath,
       rulesPreferredPath: g.rulesPreferred,
       env: g.env,
-      sinkEnv: {
-        slackApiUrl: g.env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
-        hubspotBaseUrl: g.env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
-      },
+      sinkEnv: { slackApiUrl: g.slackApiUrl, hubspotBaseUrl: g.hubspotBaseUrl },
     });
     lock.advertise(relay.url);
   } catch (error) {
@@ -104,7 +95,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     reload() {
       reloadDotEnv();
       try {
-        const again = resolveSecrets(process.env, g.dbPath, false);
+        const again = resolveSecrets(resolveConfig({}).webhookSecret, g.dbPath, false);
         if (again) secrets = again.secrets;
         logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');
       } catch (error) {

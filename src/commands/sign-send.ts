@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULTS } from '../config.js';
 import { UserError } from '../errors.js';
 import { heldBy } from '../log/serve-lock.js';
 import { resolveSecrets } from '../receive/secrets.js';
@@ -15,8 +14,8 @@ function readFile(file: string): Buffer {
   }
 }
 
-function firstSecret(dbPath: string, env: NodeJS.ProcessEnv): string {
-  const resolved = resolveSecrets(env, dbPath, false);
+function firstSecret(dbPath: string, envValue: string | undefined): string {
+  const resolved = resolveSecrets(envValue, dbPath, false);
   if (!resolved) {
     throw new UserError(
       'no webhook secret: set HUSKY_WEBHOOK_SECRET, or run `husky-relay serve` once to generate one beside the database',
@@ -33,9 +32,9 @@ function firstSecret(dbPath: string, env: NodeJS.ProcessEnv): string {
 export function defaultWebhookUrl(g: Globals): string {
   const serving = heldBy(g.dbPath)?.url;
   if (serving) return `${serving}/webhooks/husky`;
-  const host = g.env['HOST']?.trim() || DEFAULTS.host;
+  const host = g.host;
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-  return `http://${reachable}:${g.env['PORT']?.trim() || DEFAULTS.port}/webhooks/husky`;
+  return `http://${reachable}:${g.port}/webhooks/husky`;
 }
 
 export function registerSignSend(program: Command): void {
@@ -45,7 +44,7 @@ export function registerSignSend(program: Command): void {
     .argument('<file>', 'the event body to sign')
     .action((file: string) => {
       const g = globalsOf(program);
-      process.stdout.write(`${sign(readFile(file), firstSecret(g.dbPath, g.env))}\n`);
+      process.stdout.write(`${sign(readFile(file), firstSecret(g.dbPath, g.webhookSecret))}\n`);
     });
 
   program
@@ -56,7 +55,7 @@ export function registerSignSend(program: Command): void {
     .action(async (file: string, opts: { url?: string }) => {
       const g = globalsOf(program);
       const body = readFile(file);
-      const signature = sign(body, firstSecret(g.dbPath, g.env));
+      const signature = sign(body, firstSecret(g.dbPath, g.webhookSecret));
       const url = opts.url ?? defaultWebhookUrl(g);
       let response: Response;
       try {

@@ -10,11 +10,10 @@ import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } f
 import { decide } from './decide.js';
 import { DueDeliveries, type DueDelivery } from './due-deliveries.js';
 import { reportAttempt } from './report-attempt.js';
-import { DEFAULT_CONCURRENCY } from './limits.js';
+
 import { fitRateLimit, newSinkState, type SinkState } from './sink-state.js';
 import { UnrecordedOutcomes, type RecordPause } from './unrecorded.js';
-
-export { DEFAULT_CONCURRENCY };
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface DispatcherOptions {
   log: Log;
@@ -81,7 +80,7 @@ export class Dispatcher {
         }),
         config,
         policy: { ...rules.retry, ...config.retry },
-        concurrency: config.concurrency ?? DEFAULT_CONCURRENCY,
+        concurrency: config.concurrency ?? DEFAULTS.delivery.concurrency,
         state: this.stateOf(name, config),
       });
     }
@@ -109,7 +108,7 @@ export class Dispatcher {
   private pass(): void {
     if (this.stopped) return;
     const now = this.now();
-    const poll = now + (this.o.pollMs ?? 500);
+    const poll = now + (this.o.pollMs ?? DEFAULTS.delivery.pollMs);
     // while an outcome waits to be recorded every sink is paused: only the recording is tried
     const nextLook = this.unrecorded.size > 0 ? Math.min(poll, Math.max(now, this.unrecorded.tick())) : this.startDue(now, poll);
     clearTimeout(this.timer);

@@ -1,7 +1,5 @@
 import type { RetryPolicy } from '../sinks/types.js';
-
-/** Jitter spreads retries of many deliveries that failed together: ±20 %. */
-export const JITTER = 0.2;
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * The wait before the next attempt after the `failures`-th counted failure (1-based):
@@ -10,12 +8,12 @@ export const JITTER = 0.2;
  */
 export function backoffMs(failures: number, policy: RetryPolicy, random: number, retryAfterMs = 0): number {
   const base = Math.min(policy.max_delay_ms, policy.initial_delay_ms * 2 ** Math.max(0, failures - 1));
-  const jittered = Math.min(policy.max_delay_ms, base * (1 - JITTER + 2 * JITTER * random));
+  const jittered = Math.min(policy.max_delay_ms, base * (1 - DEFAULTS.delivery.jitter + 2 * DEFAULTS.delivery.jitter * random));
   return Math.round(Math.max(jittered, retryAfterMs));
 }
 
-/** A rate-limited attempt without a Retry-After waits this long. (Default: 1 s, doubling to 1 min) */
+/** A rate-limited attempt without a Retry-After waits this long. (`DEFAULTS.delivery.rateLimitFirstWaitMs`, doubling per 429 in a row, up to `rateLimitMaxWaitMs`) */
 export function rateLimitedWaitMs(consecutive: number, retryAfterMs: number | undefined): number {
   if (retryAfterMs !== undefined) return retryAfterMs;
-  return Math.min(60_000, 1000 * 2 ** Math.max(0, consecutive - 1));
+  return Math.min(DEFAULTS.delivery.rateLimitMaxWaitMs, DEFAULTS.delivery.rateLimitFirstWaitMs * 2 ** Math.max(0, consecutive - 1));
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GroupCommit } from '../log/group-commit.js';
 import type { NewEntry } from '../log/types.js';
-import { ERROR_DETAIL_CHARS, RECORD_RETRY_INITIAL_MS, RECORD_RETRY_MAX_MS, SHUTDOWN_RECORD_RETRY_MS } from './limits.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** An attempt that ended but whose entries the log refused to take (yet). */
 export interface HeldOutcome {
@@ -107,7 +107,7 @@ export class UnrecordedOutcomes {
   async flush(deadline: number): Promise<void> {
     await this.trying;
     for (let first = true; this.held.size > 0 && (first || Date.now() < deadline); first = false) {
-      if (!first) await new Promise((resolve) => setTimeout(resolve, Math.min(SHUTDOWN_RECORD_RETRY_MS, Math.max(0, deadline - Date.now()))));
+      if (!first) await new Promise((resolve) => setTimeout(resolve, Math.min(DEFAULTS.delivery.shutdownRecordRetryMs, Math.max(0, deadline - Date.now()))));
       await this.tryRecord();
     }
     if (this.held.size > 0) {
@@ -154,7 +154,7 @@ export class UnrecordedOutcomes {
   }
 
   private schedule(): void {
-    const wait = Math.min(RECORD_RETRY_MAX_MS, RECORD_RETRY_INITIAL_MS * 2 ** this.failures);
+    const wait = Math.min(DEFAULTS.delivery.recordRetryMaxMs, DEFAULTS.delivery.recordRetryInitialMs * 2 ** this.failures);
     this.nextTryAt = this.now() + wait;
   }
 }
@@ -168,7 +168,7 @@ function isRejectedEntry(error: unknown): boolean {
  * answer (an error text, a result), never in the ids and counts we make ourselves.
  */
 function plainEntries(entries: NewEntry[], error: unknown): NewEntry[] {
-  const why = `the attempt's details could not be recorded: ${String((error as Error).message).slice(0, ERROR_DETAIL_CHARS)}`;
+  const why = `the attempt's details could not be recorded: ${String((error as Error).message).slice(0, DEFAULTS.errors.detailChars)}`;
   return entries.map((entry): NewEntry => {
     if (entry.type === 'delivery.attempted') {
       const { error: err } = entry.data;

@@ -1,8 +1,6 @@
 import type { LogUnavailableError } from '../errors.js';
 import type { NewEntry } from './types.js';
-
-/** A failed commit that may clear by itself keeps /readyz at 503 this long. (Default: 10 s) */
-export const FAILED_COMMIT_MEMORY_MS = 10_000;
+import { DEFAULTS } from '../config/defaults.js';
 
 /** Failures that may clear without a commit to show it: a full disk, an I/O error, a lock, a read-only file. */
 const FADING = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY)/;
@@ -13,7 +11,7 @@ const PROBED = /^SQLITE_(BUSY|LOCKED|READONLY)/;
  * The memory of failed commits behind `GroupCommit.failure()` (/readyz). A failure is kept by
  * the kind of entries its caller appended (their types), until a commit of that kind succeeds:
  * the router's checkpoint committing says nothing of whether an event can (a corrupted page of
- * a table only events write). Fading kinds are forgotten after `FAILED_COMMIT_MEMORY_MS`, so a
+ * a table only events write). Fading kinds are forgotten after `DEFAULTS.log.failedCommitMemoryMs`, so a
  * balancer that took the relay out lets it try again; anything else (a corrupted page, a lost
  * WAL) stays until a commit of its kind succeeds or `serve` restarts.
  */
@@ -37,7 +35,7 @@ export class CommitFailures {
   current(now: number, types?: NewEntry['type'][]): string | null {
     const only = types && kindOf(types);
     for (const [kind, { error, at }] of this.byKind) {
-      if (FADING.test(codeOf(error)) && now - at >= FAILED_COMMIT_MEMORY_MS) this.byKind.delete(kind);
+      if (FADING.test(codeOf(error)) && now - at >= DEFAULTS.log.failedCommitMemoryMs) this.byKind.delete(kind);
       else if (only === undefined || kind === only) return error.message;
     }
     return null;

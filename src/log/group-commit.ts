@@ -4,19 +4,9 @@ import { EntryRejectedError, LogUnavailableError } from '../errors.js';
 import { CommitFailures } from './commit-failures.js';
 import type { Appended, Checkpoint, CommitGroup, LogOptions } from './log.js';
 import type { NewEntry } from './types.js';
-import {
-  ENTRY_REJECTED,
-  MAX_COMMIT_ENTRIES,
-  WRITER_BUSY,
-  WRITER_IDLE,
-  type CallReply,
-  type CommitReply,
-  type WriterCall,
-  type WriterError,
-  type WriterReply,
-  type WriterRequest,
-} from './writer-protocol.js';
+import { ENTRY_REJECTED, WRITER_BUSY, WRITER_IDLE, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 interface Waiter extends CommitGroup {
   resolve: (appended: Appended[]) => void;
@@ -384,7 +374,7 @@ export class GroupCommit {
   private takeBatch(): Waiter[] {
     let size = 0;
     let i = 0;
-    while (i < this.queue.length && (i === 0 || size + this.queue[i]!.entries.length <= MAX_COMMIT_ENTRIES)) {
+    while (i < this.queue.length && (i === 0 || size + this.queue[i]!.entries.length <= DEFAULTS.log.maxCommitEntries)) {
       size += this.queue[i]!.entries.length;
       i += 1;
     }

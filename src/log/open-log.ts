@@ -1,13 +1,14 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { WAL_SIZE_LIMIT_BYTES } from '../config.js';
+
 import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './migrations.js';
 import { createPrivateFile, ensurePrivateFolder, removeMade } from './private-files.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface OpenLogOptions {
-  /** How long a write waits for another process's lock before it fails. (Default: 5000 ms) */
+  /** How long a write waits for another process's lock before it fails. (Default: `DEFAULTS.log.busyTimeoutMs`) */
   busyTimeoutMs?: number;
   /** Open for reading only (no migrations, no writes). */
   readonly?: boolean;
@@ -26,7 +27,7 @@ export interface OpenLogOptions {
  */
 export function openDatabase(path: string, options: OpenLogOptions = {}): Database.Database {
   const readonly = options.readonly ?? false;
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULTS.log.busyTimeoutMs;
   mustBeAFile(path);
   const madeFolders = readonly ? [] : ensurePrivateFolder(dirname(path));
   const madeFile = !readonly && createPrivateFile(path);
@@ -37,7 +38,7 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
     if (!readonly) {
       db.pragma('journal_mode = WAL');
       // after a burst, the first write after a complete checkpoint cuts the WAL back to this
-      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      db.pragma(`journal_size_limit = ${DEFAULTS.log.walSizeLimitBytes}`);
       migrate(db);
     }
     db.pragma('synchronous = FULL');

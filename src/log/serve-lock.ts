@@ -1,10 +1,11 @@
 import { readFileSync, truncateSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { LOCK_WAIT_MS } from '../config.js';
+
 import { UserError } from '../errors.js';
 import { codeOf, fileError } from '../os-errors.js';
 import { createPrivateFile, ensurePrivateFolder, writePrivateFile } from './private-files.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * Who holds a database for work that must not overlap with `serve`: `serve` itself, or
@@ -103,7 +104,7 @@ function lockOrThrow(dbPath: string, lockPath: string): Database.Database {
   for (let attempt = 0; ; attempt++) {
     let connection: Database.Database | undefined;
     try {
-      connection = new Database(lockPath, { timeout: LOCK_WAIT_MS });
+      connection = new Database(lockPath, { timeout: DEFAULTS.log.lockWaitMs });
       connection.pragma('journal_mode = MEMORY'); // no -journal file beside it
       connection.exec('BEGIN EXCLUSIVE');
       return connection;

@@ -1,9 +1,6 @@
 import type { Checkpoint } from './log.js';
 import type { NewEntry } from './types.js';
 
-/** The most entries one transaction takes; a longer queue commits in several. */
-export const MAX_COMMIT_ENTRIES = 2000;
-
 /** What the writer worker is started with (`workerData`). */
 export interface WriterInit {
   path: string;

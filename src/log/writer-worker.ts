@@ -1,19 +1,8 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Log, type CommitGroup } from './log.js';
 import { probeWrite, walGuard } from './wal-guard.js';
-import {
-  ENTRY_REJECTED,
-  MAX_COMMIT_ENTRIES,
-  WAL_LOST,
-  WRITER_BUSY,
-  WRITER_IDLE,
-  toWriterError,
-  type CallReply,
-  type CommitReply,
-  type WriterError,
-  type WriterInit,
-  type WriterRequest,
-} from './writer-protocol.js';
+import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs
@@ -56,7 +45,7 @@ port.on('message', (first: WriterRequest) => {
     const batch: CommitRequest[] = [next];
     let size = next.entries.length;
     next = take();
-    while (next?.kind === 'commit' && size + next.entries.length <= MAX_COMMIT_ENTRIES) {
+    while (next?.kind === 'commit' && size + next.entries.length <= DEFAULTS.log.maxCommitEntries) {
       batch.push(next);
       size += next.entries.length;
       next = take();

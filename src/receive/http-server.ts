@@ -1,10 +1,10 @@
 import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { KEEP_ALIVE_MS, LINGER_MS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_MS } from './limits.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface HttpServerOptions {
-  /** Time to receive a request, headers and body. (Default: `REQUEST_TIMEOUT_MS`) */
+  /** Time to receive a request, headers and body. (Default: `DEFAULTS.http.requestTimeoutMs`) */
   requestTimeoutMs?: number;
 }
 
@@ -14,26 +14,26 @@ export interface HttpServerOptions {
  * A reverse proxy keeps idle connections to the relay open for reuse (Caddy 2 min, nginx's
  * upstream keepalive 60 s). Node closes them after 5 s by default, and a proxy that sends a
  * POST into a connection just closed answers 502 without retrying it, so idle connections stay
- * open `KEEP_ALIVE_MS`, longer than either proxy keeps them: the proxy is the one that closes.
+ * open `DEFAULTS.http.keepAliveMs`, longer than either proxy keeps them: the proxy is the one that closes.
  *
  * Slow clients are bounded apart from that. Since Node 18, `headersTimeout` and
  * `requestTimeout` are checked (every `connectionsCheckingInterval`) only for connections
  * receiving a request: from a connection's start until its first request has been received,
  * then from the first byte of each next request until its body ends (node_http_parser.cc,
  * `ConnectionsList::Expired` looks at active connections only). A keep-alive connection
- * waiting between requests is not active, so `REQUEST_TIMEOUT_MS` (30 s) ends a trickled body
+ * waiting between requests is not active, so `DEFAULTS.http.requestTimeoutMs` (30 s) ends a trickled body
  * or header without ever ending an idle connection a proxy keeps. (Before Node 18 the header
  * timeout ran on idle connections too, which is why it once had to exceed the keep-alive.)
  * A connection a proxy opens and leaves without a first request is closed after 30 s.
  */
 export function createHttpServer(handler: RequestListener, options: HttpServerOptions = {}): Server {
-  const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const timeout = options.requestTimeoutMs ?? DEFAULTS.http.requestTimeoutMs;
   const server = createServer(
     {
-      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveTimeout: DEFAULTS.http.keepAliveMs,
       requestTimeout: timeout,
       headersTimeout: timeout,
-      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, Math.max(50, Math.floor(timeout / 4))),
+      connectionsCheckingInterval: Math.min(DEFAULTS.http.timeoutCheckMs, Math.max(50, Math.floor(timeout / 4))),
     },
     handler,
   );
@@ -73,13 +73,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 /**
  * Closes a connection whose client may still be sending (its body was refused unread): FIN
- * after what is written, then wait up to `LINGER_MS` for the client to close its side before
+ * after what is written, then wait up to `DEFAULTS.http.lingerMs` for the client to close its side before
  * destroying the socket. Destroying at once would reset the connection over the unread bytes,
  * and a reset can reach the client before it has read the answer.
  */
 function lingeringClose(socket: Duplex): void {
   if (socket.destroyed) return;
-  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  const linger = setTimeout(() => socket.destroy(), DEFAULTS.http.lingerMs);
   linger.unref();
   socket.once('close', () => clearTimeout(linger));
   socket.once('end', () => socket.destroy());

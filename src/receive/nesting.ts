@@ -1,5 +1,6 @@
-import { MAX_JSON_DEPTH } from '../json-depth.js';
+
 import type { EnvelopeProblem } from './envelope.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 const OPEN_ARRAY = 0x5b; // [
 const OPEN_OBJECT = 0x7b; // {
@@ -8,7 +9,7 @@ const MAX_PATH_CHARS = 200;
 
 /**
  * The 422 detail for a body that nests objects and arrays deeper than `limit`
- * (`MAX_JSON_DEPTH`: the relay's threads, templates and SDKs all recurse, and a value thousands
+ * (`DEFAULTS.http.maxJsonDepth`: the relay's threads, templates and SDKs all recurse, and a value thousands
  * of levels deep overflows the stack in any of them), or null for every other body.
  *
  * Cheap for the usual event: a body cannot nest deeper than the brackets it holds, so the
@@ -16,7 +17,7 @@ const MAX_PATH_CHARS = 200;
  * walked (without recursion, stopping at the first level too deep) when there are enough.
  * `{}` and `[]` are one level, the envelope itself is the first.
  */
-export function nestingProblem(bytes: Buffer, value: unknown, limit = MAX_JSON_DEPTH): EnvelopeProblem | null {
+export function nestingProblem(bytes: Buffer, value: unknown, limit = DEFAULTS.http.maxJsonDepth): EnvelopeProblem | null {
   if (!enoughBrackets(bytes, limit + 1)) return null;
   const path = firstTooDeep(value, limit);
   if (path === null) return null;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate, inflateRaw, type InputType, type ZlibOptions } from 'node:zlib';
 import { HttpError } from './http-error.js';
-import type { ByteBudget } from './limits.js';
+import type { ByteBudget } from './byte-budget.js';
 
 /** The `Content-Encoding`s a webhook may come in: none, or gzip/deflate (decoded here). */
 export type BodyEncoding = 'identity' | 'gzip' | 'deflate';

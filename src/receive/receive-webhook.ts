@@ -7,10 +7,11 @@ import type { Appended, Log } from '../log/log.js';
 import { isEnvelope, parseEnvelope, type Envelope } from './envelope.js';
 import { HttpError } from './http-error.js';
 import { lingerAfterAnswer } from './http-server.js';
-import { ByteBudget, COMMIT_STALL_MS, MAX_COMMIT_WAIT_BYTES, MAX_READING_BYTES } from './limits.js';
+import { ByteBudget } from './byte-budget.js';
 import { nestingProblem } from './nesting.js';
 import { bodyEncoding, decodeBody, readBody, reserveBody } from './read-body.js';
 import { verifySignature } from './verify-signature.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface ReceiveOptions {
   log: Log;
@@ -22,11 +23,11 @@ export interface ReceiveOptions {
   now?: () => Date;
   /** Told of every answer, for metrics. */
   observe?: (outcome: string, eventType: string | null, seconds: number) => void;
-  /** Bytes of bodies being received at once. (Default: `MAX_READING_BYTES`) */
+  /** Bytes of bodies being received at once. (Default: `DEFAULTS.http.maxReadingBytes`) */
   reading?: ByteBudget;
-  /** Bytes of accepted events waiting for their commit. (Default: `MAX_COMMIT_WAIT_BYTES`) */
+  /** Bytes of accepted events waiting for their commit. (Default: `DEFAULTS.log.maxCommitWaitBytes`) */
   waiting?: ByteBudget;
-  /** How long a commit may wait for the writer before it counts as stuck. (Default: `COMMIT_STALL_MS`) */
+  /** How long a commit may wait for the writer before it counts as stuck. (Default: `DEFAULTS.log.commitStallMs`) */
   commitStallMs?: number;
 }
 
@@ -40,9 +41,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function receiveWebhook(options: ReceiveOptions) {
   const now = options.now ?? (() => new Date());
-  const reading = options.reading ?? new ByteBudget(MAX_READING_BYTES);
-  const waiting = options.waiting ?? new ByteBudget(MAX_COMMIT_WAIT_BYTES);
-  const stallMs = options.commitStallMs ?? COMMIT_STALL_MS;
+  const reading = options.reading ?? new ByteBudget(DEFAULTS.http.maxReadingBytes);
+  const waiting = options.waiting ?? new ByteBudget(DEFAULTS.log.maxCommitWaitBytes);
+  const stallMs = options.commitStallMs ?? DEFAULTS.log.commitStallMs;
   const max = options.maxBodyBytes;
   // The line per accepted event, without the redaction pass: its fields are fixed here
   // (event_id, event_type, seq: strings and a number, none of REDACT_PATHS), so there is

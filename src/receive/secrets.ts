@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MIN_WEBHOOK_SECRET_LENGTH } from '../config.js';
+import { DEFAULTS } from '../config/defaults.js';
+
+const MIN_WEBHOOK_SECRET_LENGTH = DEFAULTS.http.minWebhookSecretLength;
 import { UserError } from '../errors.js';
 import { codeOf, fileError } from '../os-errors.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
@@ -70,8 +72,7 @@ export function parseSecrets(value: string, where = ENV): string[] {
 }
 
 /** `HUSKY_WEBHOOK_SECRET`'s secrets, or null when it is unset or empty. Throws as `parseSecrets`. */
-export function secretsFromEnv(env: NodeJS.ProcessEnv): string[] | null {
-  const value = env[ENV];
+export function secretsFromEnv(value: string | undefined): string[] | null {
   return value === undefined || value.trim() === '' ? null : parseSecrets(value, ENV);
 }
 
@@ -82,8 +83,8 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv): string[] | null {
  * accepted unsigned. Throws a `WebhookSecretError` for an unusable secret (see
  * `parseSecrets`), an `EnvironmentError` when the file cannot be read or written.
  */
-export function resolveSecrets(env: NodeJS.ProcessEnv, dbPath: string, generate: boolean): ResolvedSecrets | null {
-  const fromEnv = secretsFromEnv(env);
+export function resolveSecrets(envValue: string | undefined, dbPath: string, generate: boolean): ResolvedSecrets | null {
+  const fromEnv = secretsFromEnv(envValue);
   if (fromEnv) return { secrets: fromEnv, source: 'env', generated: false };
   const file = secretFileFor(dbPath);
   const saved = readSecretFile(file);
@@ -95,7 +96,7 @@ export function resolveSecrets(env: NodeJS.ProcessEnv, dbPath: string, generate:
     // 'wx': if another process got there first, its secret wins and we read it
     writeFileSync(file, `${secret}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   } catch (error) {
-    if (codeOf(error) === 'EEXIST') return resolveSecrets(env, dbPath, false);
+    if (codeOf(error) === 'EEXIST') return resolveSecrets(envValue, dbPath, false);
     throw fileError(error, 'cannot write the webhook secret to', file);
   }
   chmodSync(file, PRIVATE_FILE_MODE); // the umask may have narrowed it further, never widened

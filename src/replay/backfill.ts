@@ -7,9 +7,7 @@ import { refusedEntries } from '../route/not-planned.js';
 import { entriesOf, explainEvent, type ActionOutcome, type PlannableEvent } from '../route/plan-event.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from './scratch.js';
-
-/** Events planned per transaction. */
-const BATCH = 500;
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface BackfillFilter {
   /** Events received at or after this ISO time (the entry's `at`). */
@@ -71,7 +69,7 @@ export async function backfill(log: Log, rules: LoadedRules, options: BackfillOp
   filter('at >= ?', options.since);
   filter('at < ?', options.until);
   filter(`data ->> '$.event_type' GLOB ?`, options.type);
-  const read = log.db.prepare(`SELECT seq, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${BATCH}`);
+  const read = log.db.prepare(`SELECT seq, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${DEFAULTS.routing.backfillBatch}`);
   const exists = log.db.prepare(`SELECT 1 FROM entries WHERE dedupe_key = ?`).pluck();
 
   const byRule: Record<string, RuleCount> = {};

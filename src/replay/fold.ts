@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryKeys, DeliveryRow, ProjectionStore } from '../project/apply-entry.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * A projection store for `replay --rebuild` and `--verify`: the projector (`projectInto`, the
@@ -12,11 +13,6 @@ import type { DeliveryKeys, DeliveryRow, ProjectionStore } from '../project/appl
  * they were first created, so rowids come out as the live path made them; a row that aged out
  * and is touched again is read back and later written with an UPDATE.
  */
-
-/** Rows kept in memory per table before the oldest go to SQLite (a fixed memory bound). */
-const LIMIT = 2_000;
-/** Rows written at once when a table is full. */
-const EVICT = 500;
 
 interface Slot<R> {
   row: R;
@@ -54,7 +50,7 @@ class FoldTable<R> {
 
   private keep(key: unknown, slot: Slot<R>): Slot<R> {
     this.slots.set(key, slot);
-    if (this.slots.size > LIMIT) this.writeOldest(EVICT);
+    if (this.slots.size > DEFAULTS.rebuild.foldRows) this.writeOldest(DEFAULTS.rebuild.foldEvict);
     return slot;
   }
 

@@ -7,9 +7,7 @@ import { createPrivateFile } from '../log/private-files.js';
 import type { Entry } from '../log/types.js';
 import { projectInto, type ApplyEntry } from '../project/apply-entry.js';
 import { foldStore } from './fold.js';
-
-/** Entries projected per scratch transaction (and between progress reports). */
-const BATCH = 20_000;
+import { DEFAULTS } from '../config/defaults.js';
 
 export const SCRATCH = 'scratch';
 
@@ -109,7 +107,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<
     const store = foldStore(db, SCRATCH);
     const project = projectInto(store);
     const { entries, lastSeq } = await streamInto(db, project, store.flush, options);
-    const readAfter = db.prepare(`SELECT ${COLUMNS} FROM main.entries WHERE seq > ? ORDER BY seq LIMIT ${BATCH}`).raw();
+    const readAfter = db.prepare(`SELECT ${COLUMNS} FROM main.entries WHERE seq > ? ORDER BY seq LIMIT ${DEFAULTS.rebuild.batch}`).raw();
     const scratch: Scratch = {
       tables,
       entries,
@@ -121,7 +119,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<
           for (const row of rows) project(entryOf(row));
           n += rows.length;
           if (rows.length > 0) scratch.lastSeq = rows[rows.length - 1]![0];
-          if (rows.length < BATCH) break;
+          if (rows.length < DEFAULTS.rebuild.batch) break;
         }
         store.flush();
         scratch.entries += n;
@@ -193,7 +191,7 @@ function createTables(db: Db, tables: string[]): void {
 async function streamInto(db: Db, project: ApplyEntry, flush: () => void, options: BuildOptions) {
   const reader = new Database(db.name, { readonly: true, fileMustExist: true });
   try {
-    reader.pragma('busy_timeout = 5000');
+    reader.pragma(`busy_timeout = ${DEFAULTS.log.busyTimeoutMs}`);
     reader.pragma('cache_size = -2048'); // one pass, in order: a cache would only hold what is done
     reader.exec('BEGIN'); // one snapshot: the total and the rows agree
     const total = (reader.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null }).seq ?? 0;
@@ -203,7 +201,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     try {
       for (const row of rows) {
         project(entryOf(row));
-        if (++done % BATCH === 0) {
+        if (++done % DEFAULTS.rebuild.batch === 0) {
           db.exec('COMMIT');
           options.onProgress?.({ done, total });
           await yieldToLoop(); // let a progress bar draw and Ctrl-C land

@@ -1,13 +1,14 @@
-import { MAX_JSON_DEPTH, exceedsDepth } from '../json-depth.js';
+import { exceedsDepth } from '../json-depth.js';
 import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { WhenResult } from '../rules/cel.js';
-import { EVAL_TIME_ATTEMPTS, EVAL_TIME_LIMIT_MS, PLANNED_REQUEST_LIMIT_CHARS, runBoundedSteps, type Step } from '../rules/limits.js';
+import { runBoundedSteps, type Step } from '../rules/bounded-steps.js';
 import type { Scope } from '../rules/liquid.js';
 import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
 import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js';
 import { renderAction } from './render-action.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface PlannableEvent {
   seq: number;
@@ -46,12 +47,12 @@ export function scopeOf(ev: PlannableEvent): Scope {
 /** A rendered request the log may refuse, or that is too big to keep: why, or null. */
 function requestProblem(request: unknown): NotPlanned | null {
   // the entry nests request inside data: leave room for both
-  if (exceedsDepth(request, MAX_JSON_DEPTH - 2)) {
-    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${MAX_JSON_DEPTH - 2} levels` };
+  if (exceedsDepth(request, DEFAULTS.http.maxJsonDepth - 2)) {
+    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${DEFAULTS.http.maxJsonDepth - 2} levels` };
   }
   const size = JSON.stringify(request).length;
-  if (size > PLANNED_REQUEST_LIMIT_CHARS) {
-    return { code: 'request_too_large', message: `the rendered request is ${size} characters, over the limit of ${PLANNED_REQUEST_LIMIT_CHARS}` };
+  if (size > DEFAULTS.rules.plannedRequestLimitChars) {
+    return { code: 'request_too_large', message: `the rendered request is ${size} characters, over the limit of ${DEFAULTS.rules.plannedRequestLimitChars}` };
   }
   return null;
 }
@@ -65,7 +66,7 @@ interface RuleSlot {
 /**
  * For each rule (in file order): whether it matches the event and why not, and each action's
  * delivery when it does. A `when` or action that can loop over data runs under the watchdog
- * (`runBoundedSteps`, `EVAL_TIME_LIMIT_MS`); an action that fails or exceeds a bound becomes a
+ * (`runBoundedSteps`, `DEFAULTS.rules.evalTimeLimitMs`); an action that fails or exceeds a bound becomes a
  * plan that goes dead with the reason. Never throws. Pure: the same rules and event always
  * give the same answer.
  */
@@ -96,7 +97,7 @@ export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanO
   }
   for (const i of runBoundedSteps(steps)) {
     const { slot, action } = owners[i]!;
-    const message = `took longer than ${EVAL_TIME_LIMIT_MS} ms, ${EVAL_TIME_ATTEMPTS} times`;
+    const message = `took longer than ${DEFAULTS.rules.evalTimeLimitMs} ms, ${DEFAULTS.rules.evalTimeAttempts} times`;
     if (action === undefined) slot.when = { matched: false, error: message };
     else slot.actions[action] = failedAction(rules, slot.rule, slot.rule.actions[action]!, ev, opts, { code: 'render_timeout', message });
   }

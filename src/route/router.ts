@@ -8,9 +8,7 @@ import type { Envelope } from '../receive/envelope.js';
 import type { LoadedRules } from '../rules/types.js';
 import { refusedEntries } from './not-planned.js';
 import { planEntries, type RuleFailure } from './plan-event.js';
-
-/** Events read and appended per transaction. Planning yields to the event loop between events. */
-const BATCH = 200;
+import { DEFAULTS } from '../config/defaults.js';
 
 export const ROUTER_CHECKPOINT = 'router';
 
@@ -79,7 +77,7 @@ export class Router {
       for (;;) {
         const rules = this.rules();
         if (!rules || this.stopped) break;
-        const events = this.log.read(planned, { types: ['event.received'], limit: BATCH });
+        const events = this.log.read(planned, { types: ['event.received'], limit: DEFAULTS.routing.routerBatch });
         if (events.length === 0) break;
         const batch: Planned[] = [];
         for (const entry of events) {

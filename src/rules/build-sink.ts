@@ -1,9 +1,7 @@
 import type { RetryPolicy, SinkConfig } from '../sinks/types.js';
 import { parseDuration } from './duration.js';
 import type { SinkItem } from './schema.js';
-
-/** SPEC §7 defaults, used where the file's top-level `retry` says nothing. */
-export const DEFAULT_RETRY: RetryPolicy = { max_attempts: 12, initial_delay_ms: 10_000, max_delay_ms: 3_600_000 };
+import { DEFAULTS } from '../config/defaults.js';
 
 type RetryInput = { max_attempts?: number | undefined; initial_delay?: string | undefined; max_delay?: string | undefined };
 
@@ -12,8 +10,8 @@ export function retryOverrides(input: RetryInput | undefined): Partial<RetryPoli
   const out: Partial<RetryPolicy> = {};
   if (!input) return out;
   if (input.max_attempts !== undefined) out.max_attempts = input.max_attempts;
-  if (input.initial_delay !== undefined) out.initial_delay_ms = parseDuration(input.initial_delay) ?? DEFAULT_RETRY.initial_delay_ms;
-  if (input.max_delay !== undefined) out.max_delay_ms = parseDuration(input.max_delay) ?? DEFAULT_RETRY.max_delay_ms;
+  if (input.initial_delay !== undefined) out.initial_delay_ms = parseDuration(input.initial_delay) ?? DEFAULTS.delivery.retry.initial_delay_ms;
+  if (input.max_delay !== undefined) out.max_delay_ms = parseDuration(input.max_delay) ?? DEFAULTS.delivery.retry.max_delay_ms;
   return out;
 }
 

@@ -1,14 +1,12 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
 import { RE2JS } from 're2js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * CEL's `matches` with RE2 (the syntax the CEL spec names), run by re2js in time linear in
  * the input: `data.summary.matches("(a+)+$")` on "aaaa…b" cannot backtrack exponentially, as
  * JavaScript's RegExp (which cel-js uses) does.
  */
-
-/** Compiled patterns kept for patterns that come from event data. (Default: 256) */
-export const REGEX_CACHE_SIZE = 256;
 
 const cache = new Map<string, RE2JS>();
 
@@ -17,7 +15,7 @@ export function compileRe2(pattern: string): RE2JS {
   let re = cache.get(pattern);
   if (re) return re;
   re = RE2JS.compile(pattern);
-  if (cache.size >= REGEX_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  if (cache.size >= DEFAULTS.rules.regexCacheSize) cache.delete(cache.keys().next().value!);
   cache.set(pattern, re);
   return re;
 }

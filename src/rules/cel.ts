@@ -2,10 +2,11 @@ import { Environment } from '@marcbachmann/cel-js';
 import { assertRe2Matches } from './cel-self-test.js';
 import { invalidPatterns, matchesCallsNamed, useRe2ForMatches } from './cel-regex.js';
 import { toCelValue } from './cel-value.js';
-import { CEL_PARSE_LIMITS } from './limits.js';
-import type { Scope } from './liquid.js';
 
-const environment = new Environment({ enableOptionalTypes: true, limits: CEL_PARSE_LIMITS })
+import type { Scope } from './liquid.js';
+import { DEFAULTS } from '../config/defaults.js';
+
+const environment = new Environment({ enableOptionalTypes: true, limits: DEFAULTS.rules.cel })
   .registerVariable('event', 'map')
   .registerVariable('data', 'map')
   .registerVariable('seq', 'int')
@@ -45,7 +46,7 @@ function firstLine(error: unknown): string {
 
 /**
  * Parses and type-checks once, at load. Throws with a one-line reason when the expression
- * cannot compile, exceeds `CEL_PARSE_LIMITS`, has a literal `matches` pattern that is not RE2,
+ * cannot compile, exceeds `DEFAULTS.rules.cel`, has a literal `matches` pattern that is not RE2,
  * or cannot be a boolean.
  */
 export function compileWhen(source: string): CompiledWhen {

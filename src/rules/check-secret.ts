@@ -7,19 +7,8 @@
  * decoder made of it, possibly none, so anyone could forge the signatures.
  */
 
-/** Shortest signing key: the Standard Webhooks minimum. (Default: 24 bytes) */
-export const MIN_SIGNING_KEY_BYTES = 24;
-
-/** Longest signing key: the Standard Webhooks maximum, 512 bits. (Default: 64 bytes) */
-export const MAX_SIGNING_KEY_BYTES = 64;
-
-/**
- * Shortest secret that is not a `whsec_` one (used as its UTF-8 bytes): as long as the
- * shortest key Standard Webhooks allows. (Default: 24 bytes)
- */
-export const MIN_PLAIN_SECRET_BYTES = MIN_SIGNING_KEY_BYTES;
-
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+import { DEFAULTS } from '../config/defaults.js';
 
 /** Why `secret` cannot sign, in words that never repeat it; null when it can. */
 export function secretProblem(secret: string): string | null {
@@ -29,14 +18,14 @@ export function secretProblem(secret: string): string | null {
       return 'secret: after "whsec_" a Standard Webhooks secret is base64 (A-Z a-z 0-9 + /, padded with =), and this is not';
     }
     const bytes = Buffer.from(encoded, 'base64').length;
-    if (bytes < MIN_SIGNING_KEY_BYTES || bytes > MAX_SIGNING_KEY_BYTES) {
-      return `secret: a "whsec_" key must be ${MIN_SIGNING_KEY_BYTES} to ${MAX_SIGNING_KEY_BYTES} bytes (Standard Webhooks), and this one is ${bytes}`;
+    if (bytes < DEFAULTS.rules.minSigningKeyBytes || bytes > DEFAULTS.rules.maxSigningKeyBytes) {
+      return `secret: a "whsec_" key must be ${DEFAULTS.rules.minSigningKeyBytes} to ${DEFAULTS.rules.maxSigningKeyBytes} bytes (Standard Webhooks), and this one is ${bytes}`;
     }
     return null;
   }
   const bytes = Buffer.byteLength(secret, 'utf8');
-  if (bytes < MIN_PLAIN_SECRET_BYTES) {
-    return `secret: ${bytes} bytes is too short to sign with; use at least ${MIN_PLAIN_SECRET_BYTES} (e.g. "whsec_" + \`openssl rand -base64 32\`)`;
+  if (bytes < DEFAULTS.rules.minSigningKeyBytes) {
+    return `secret: ${bytes} bytes is too short to sign with; use at least ${DEFAULTS.rules.minSigningKeyBytes} (e.g. "whsec_" + \`openssl rand -base64 32\`)`;
   }
   return null;
 }

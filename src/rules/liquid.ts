@@ -1,13 +1,9 @@
 import { Liquid, type Template } from 'liquidjs';
 import { formatSeconds } from './duration.js';
-import {
-  RuleLimitError,
-  TEMPLATE_MEMORY_LIMIT,
-  TEMPLATE_OUTPUT_LIMIT_CHARS,
-  TEMPLATE_SOURCE_LIMIT_CHARS,
-} from './limits.js';
+import { RuleLimitError } from './bounded-steps.js';
 import { escapeOnceForSlack, slackOutputEscape } from './slack-escape.js';
 import { clockReadIn, registerDateFilters } from './template-dates.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 export { escapeSlack } from './slack-escape.js';
 
@@ -30,8 +26,8 @@ function makeEngine(escape: boolean): Liquid {
     // Bounds (SPEC §10): liquidjs counts source and allocations as it goes. Time is bounded by
     // `runBoundedSteps`, not by liquidjs' `renderLimit`: that one measures wall time from the
     // render's start and fails at once, so a busy machine would fail an ordinary render.
-    parseLimit: TEMPLATE_SOURCE_LIMIT_CHARS,
-    memoryLimit: TEMPLATE_MEMORY_LIMIT,
+    parseLimit: DEFAULTS.rules.templateSourceLimitChars,
+    memoryLimit: DEFAULTS.rules.templateMemoryLimit,
     // Dates print in UTC, in English, whatever the host's zone and locale.
     timezoneOffset: 0,
     locale: 'en-US',
@@ -98,8 +94,8 @@ export function compileTemplate(source: string, kind: TemplateKind = 'plain'): C
     loops: LOOP_TAG.test(source),
     render: (scope) => {
       const out = String(engine.renderSync(parsed, scope));
-      if (out.length > TEMPLATE_OUTPUT_LIMIT_CHARS) {
-        throw new RuleLimitError(`rendered ${out.length} characters, over the limit of ${TEMPLATE_OUTPUT_LIMIT_CHARS}`);
+      if (out.length > DEFAULTS.rules.templateOutputLimitChars) {
+        throw new RuleLimitError(`rendered ${out.length} characters, over the limit of ${DEFAULTS.rules.templateOutputLimitChars}`);
       }
       return out;
     },

@@ -3,7 +3,7 @@ import type { SinkType } from '../sinks/types.js';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { exceedsDepth } from '../json-depth.js';
 import { readRulesFile } from './read-rules-file.js';
-import { buildSink, DEFAULT_RETRY, retryOverrides } from './build-sink.js';
+import { buildSink, retryOverrides } from './build-sink.js';
 import { checkRule, type RuleParts, type SinkTypes } from './check-rule.js';
 import { secretProblem } from './check-secret.js';
 import { interpolate, type YamlPath } from './interpolate.js';
@@ -13,6 +13,7 @@ import { Reporter } from './reporter.js';
 import { ACTION_SCHEMAS, actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
 import type { CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
 import { reportIssues } from './zod-problems.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** Reads and loads a rules file. `env` stands for the environment: `${VAR}` comes from it. */
 export async function loadRules(
@@ -24,9 +25,6 @@ export async function loadRules(
   if (!read.ok) return { ok: false, problems: [read.problem] };
   return loadRulesFromText(read.text, path, env, opts, read.bytes);
 }
-
-/** Most aliases a rules file may expand (yaml's `maxAliasCount`): an alias bomb is a located error. (Default: 100) */
-export const MAX_YAML_ALIASES = 100;
 
 /**
  * Parses, interpolates, validates and compiles a rules file. Pure apart from hashing:
@@ -74,17 +72,17 @@ function loadUnguarded(
 
   let plain: unknown;
   try {
-    plain = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    plain = doc.toJS({ maxAliasCount: DEFAULTS.rules.maxYamlAliases });
   } catch (error) {
     if (!(error instanceof ReferenceError)) throw error;
     const at = firstAlias(doc);
     const pos = lines.linePos(at);
-    const message = `YAML: aliases expand to too much (more than ${MAX_YAML_ALIASES} alias uses): refused as a resource exhaustion attack`;
+    const message = `YAML: aliases expand to too much (more than ${DEFAULTS.rules.maxYamlAliases} alias uses): refused as a resource exhaustion attack`;
     reporter.problems.push({ file: path, line: pos.line, col: pos.col, message, severity: 'error' });
     return { ok: false, problems: problems() };
   }
-  if (exceedsDepth(plain, MAX_RULES_NESTING)) {
-    reporter.problems.push({ file: path, line: 1, col: 1, message: `the file nests deeper than ${MAX_RULES_NESTING} levels`, severity: 'error' });
+  if (exceedsDepth(plain, DEFAULTS.rules.maxNesting)) {
+    reporter.problems.push({ file: path, line: 1, col: 1, message: `the file nests deeper than ${DEFAULTS.rules.maxNesting} levels`, severity: 'error' });
     return { ok: false, problems: problems() };
   }
   const { value, unset } = interpolate(plain, env);
@@ -162,14 +160,11 @@ function loadUnguarded(
     path,
     hash,
     sinks,
-    retry: { ...DEFAULT_RETRY, ...retryOverrides(retry) },
+    retry: { ...DEFAULTS.delivery.retry, ...retryOverrides(retry) },
     rules,
   };
   return { ok: true, rules: loaded, warnings: problems() };
 }
-
-/** Deepest nesting of a rules file (a real one nests about 8). (Default: 64) */
-export const MAX_RULES_NESTING = 64;
 
 /** Offset of the first alias in the document (where an alias bomb starts to expand). */
 function firstAlias(doc: Document): number {

@@ -1,13 +1,11 @@
 import { open } from 'node:fs/promises';
 import type { Problem } from './problem.js';
-
-/** Largest rules file read. A real one is a few KB; this stops a mistake, not a use. (Default: 1 MiB) */
-export const MAX_RULES_FILE_BYTES = 1024 * 1024;
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * The rules file's bytes and text, or the problem that stops it being read: not found, not a
  * regular file (a directory or a FIFO, which would block a read forever), larger than
- * `MAX_RULES_FILE_BYTES`, or not UTF-8 text (a binary file). Never throws.
+ * `DEFAULTS.rules.maxFileBytes`, or not UTF-8 text (a binary file). Never throws.
  */
 export async function readRulesFile(path: string): Promise<{ ok: true; bytes: Buffer; text: string } | { ok: false; problem: Problem }> {
   const fail = (message: string) => ({ ok: false as const, problem: { file: path, line: 1, col: 1, message, severity: 'error' as const } });
@@ -21,10 +19,10 @@ export async function readRulesFile(path: string): Promise<{ ok: true; bytes: Bu
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) return fail(`cannot read rules file: it is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}`);
-    if (stat.size > MAX_RULES_FILE_BYTES) return fail(`rules file is ${stat.size} bytes, over the limit of ${MAX_RULES_FILE_BYTES}`);
-    const bytes = Buffer.alloc(Math.min(stat.size, MAX_RULES_FILE_BYTES) + 1);
+    if (stat.size > DEFAULTS.rules.maxFileBytes) return fail(`rules file is ${stat.size} bytes, over the limit of ${DEFAULTS.rules.maxFileBytes}`);
+    const bytes = Buffer.alloc(Math.min(stat.size, DEFAULTS.rules.maxFileBytes) + 1);
     const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
-    if (bytesRead > MAX_RULES_FILE_BYTES) return fail(`rules file is over the limit of ${MAX_RULES_FILE_BYTES} bytes`);
+    if (bytesRead > DEFAULTS.rules.maxFileBytes) return fail(`rules file is over the limit of ${DEFAULTS.rules.maxFileBytes} bytes`);
     const content = bytes.subarray(0, bytesRead);
     const nul = content.indexOf(0);
     let text: string;

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { DURATION_PATTERN, formatSeconds } from './duration.js';
+
+const { retry, concurrency, timeoutMs } = DEFAULTS.delivery;
+const span = (ms: number) => formatSeconds(ms / 1000);
 
 /**
  * The rules file's shape (SPEC §6), written once: `loadRules` validates with it and
@@ -16,9 +20,9 @@ const template = z.string().describe('A Liquid template; sees event, data, seq, 
 
 export const retrySchema = z
   .strictObject({
-    max_attempts: z.int().min(1).optional().describe('Failed attempts after which a delivery is dead. (Default: 12)'),
-    initial_delay: duration.optional().describe('Wait before the second attempt; doubles each time. (Default: 10s)'),
-    max_delay: duration.optional().describe('The longest wait between two attempts. (Default: 1h)'),
+    max_attempts: z.int().min(1).optional().describe(`Failed attempts after which a delivery is dead. (Default: ${retry.max_attempts})`),
+    initial_delay: duration.optional().describe(`Wait before the second attempt; doubles each time. (Default: ${span(retry.initial_delay_ms)})`),
+    max_delay: duration.optional().describe(`The longest wait between two attempts. (Default: ${span(retry.max_delay_ms)})`),
   })
   .describe('Retry policy');
 
@@ -30,9 +34,9 @@ const common = {
     })
     .optional()
     .describe('Token bucket for this sink'),
-  concurrency: z.int().min(1).optional().describe('Attempts in flight at once for deliveries without an order key. (Default: 4)'),
+  concurrency: z.int().min(1).optional().describe(`Attempts in flight at once for deliveries without an order key. (Default: ${concurrency})`),
   retry: retrySchema.optional(),
-  timeout: duration.optional().describe('Per-request timeout. (Default: 10s)'),
+  timeout: duration.optional().describe(`Per-request timeout. (Default: ${span(timeoutMs)})`),
 };
 
 export const sinkSchema = z.discriminatedUnion('type', [
@@ -120,7 +124,7 @@ function fileSchema<A extends z.ZodType>(action: A) {
   return z.strictObject({
     version: z.literal(1),
     sinks: z.record(z.string(), sinkSchema),
-    retry: retrySchema.optional().describe('Defaults for every sink: max_attempts 12, initial_delay 10s, max_delay 1h'),
+    retry: retrySchema.optional().describe(`Defaults for every sink: max_attempts ${retry.max_attempts}, initial_delay ${span(retry.initial_delay_ms)}, max_delay ${span(retry.max_delay_ms)}`),
     rules: z.array(ruleSchema(action)),
   });
 }

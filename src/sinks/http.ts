@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_TIMEOUT_MS, ERROR_BODY_READ_BYTES } from '../deliver/limits.js';
+
 import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
 import { guarded, sinkSecrets } from './guard.js';
 import { redactorFor } from './redact.js';
 import { headersProblem, methodProblem, urlProblem } from './request-shape.js';
 import { webhookHeaders } from './sign-webhook.js';
 import type { AttemptContext, AttemptOutcome, HttpSinkConfig, Sink } from './types.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * HTTP sink: one signed JSON request per attempt with built-in fetch. Receivers dedupe by
@@ -26,7 +27,7 @@ const requestSchema = z.object({
 export function createHttpSink(name: string, config: HttpSinkConfig, options: HttpSinkOptions = {}): Sink {
   if (!config.url) throw new Error(`sink "${name}": options.url required`);
   const now = options.now ?? Date.now;
-  const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
   const redactor = redactorFor(sinkSecrets(config));
   // what the sink itself declares cannot change between attempts: checked once
   const sinkProblem = urlProblem(config.url, `sink "${name}" url`) ?? headersProblem(config.headers ?? {}, `sink "${name}" headers`);
@@ -55,7 +56,7 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
         return succeeded({ status: response.status });
       }
       // secrets are masked in the whole answer first, then it is cut: never the other way round
-      const detail = redactor.excerpt(await readStart(response, ERROR_BODY_READ_BYTES));
+      const detail = redactor.excerpt(await readStart(response, DEFAULTS.errors.bodyReadBytes));
       return classifyStatus(response.status, response.headers.get('retry-after'), now(), detail);
     } catch (err) {
       return classifyNetworkError(err, timer.aborted);

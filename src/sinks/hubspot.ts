@@ -4,24 +4,14 @@ import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { DeliveryError } from '../log/types.js';
 import { supersededReason } from '../deliver/call-stage.js';
-import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
+
 import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
 import { guarded, sinkSecrets } from './guard.js';
-import {
-  contactSearches,
-  createInput,
-  existingIdFromConflict,
-  givenContactId,
-  hubspotRequestSchema,
-  newContactProperties,
-  noContactReason,
-  upsertTarget,
-  type ObjectType,
-  type ParsedHubspotRequest,
-} from './hubspot-plan.js';
+import { contactSearches, createInput, existingIdFromConflict, givenContactId, hubspotRequestSchema, newContactProperties, noContactReason, upsertTarget, type ObjectType, type ParsedHubspotRequest } from './hubspot-plan.js';
 import { redactorFor } from './redact.js';
 import { headerProblem } from './request-shape.js';
 import type { AttemptContext, AttemptOutcome, HubspotSinkConfig, Sink } from './types.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * HubSpot sink: finds the contact, then creates (or, with an upsert key, updates) a call or
@@ -46,7 +36,7 @@ class StepFailure extends Error {
 export function createHubspotSink(name: string, config: HubspotSinkConfig, options: HubspotSinkOptions): Sink {
   if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
   const now = options.now ?? Date.now;
-  const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
   const redactor = redactorFor(sinkSecrets(config));
   // the token goes in the Authorization header: one node-fetch cannot send is refused here, not retried
   const tokenProblem = headerProblem('Authorization', config.access_token, `sink "${name}" access_token`);

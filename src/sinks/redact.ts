@@ -1,5 +1,6 @@
-import { ERROR_CODE_CHARS, ERROR_DETAIL_CHARS, ERROR_MESSAGE_CHARS, MIN_SECRET_FRAGMENT } from '../deliver/limits.js';
+
 import type { AttemptOutcome } from './types.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** What a masked run of characters becomes. */
 export const REDACTED = '[redacted]';
@@ -9,13 +10,13 @@ export const REDACTED = '[redacted]';
  * `last_error`, the log's entries, the relay's log lines. A receiver that echoes request
  * headers may quote a secret whole, cut at the edge of its own excerpt, URL-encoded,
  * JSON-escaped (also with `\/`), base64'd, or in another letter case; so every run of at
- * least `MIN_SECRET_FRAGMENT` characters that occurs in any of those forms of a secret is
+ * least `DEFAULTS.errors.minSecretFragment` characters that occurs in any of those forms of a secret is
  * masked, wherever it is. A secret shorter than that is masked where it stands as a word of
  * its own (so a header value `prod` does not garble `production`).
  */
 export interface Redactor {
   redact(text: string): string;
-  /** `redact`, then cut to `ERROR_DETAIL_CHARS` (redacting first: a cut can never leave part of a secret). */
+  /** `redact`, then cut to `DEFAULTS.errors.detailChars` (redacting first: a cut can never leave part of a secret). */
   excerpt(text: string): string;
 }
 
@@ -39,8 +40,8 @@ export function redactorFor(secrets: readonly (string | undefined)[]): Redactor 
     for (const part of words) {
       for (const form of forms(part)) {
         const lower = lowerSameLength(form);
-        if (lower.length < MIN_SECRET_FRAGMENT) whole.add(lower);
-        for (let i = 0; i + MIN_SECRET_FRAGMENT <= lower.length; i++) grams.add(lower.slice(i, i + MIN_SECRET_FRAGMENT));
+        if (lower.length < DEFAULTS.errors.minSecretFragment) whole.add(lower);
+        for (let i = 0; i + DEFAULTS.errors.minSecretFragment <= lower.length; i++) grams.add(lower.slice(i, i + DEFAULTS.errors.minSecretFragment));
       }
     }
   }
@@ -48,8 +49,8 @@ export function redactorFor(secrets: readonly (string | undefined)[]): Redactor 
     if (grams.size === 0 && whole.size === 0) return text;
     const lower = lowerSameLength(text);
     const masked = new Uint8Array(text.length);
-    for (let i = 0; i + MIN_SECRET_FRAGMENT <= lower.length; i++) {
-      if (grams.has(lower.slice(i, i + MIN_SECRET_FRAGMENT))) masked.fill(1, i, i + MIN_SECRET_FRAGMENT);
+    for (let i = 0; i + DEFAULTS.errors.minSecretFragment <= lower.length; i++) {
+      if (grams.has(lower.slice(i, i + DEFAULTS.errors.minSecretFragment))) masked.fill(1, i, i + DEFAULTS.errors.minSecretFragment);
     }
     for (const w of whole) {
       for (let at = lower.indexOf(w); at !== -1; at = lower.indexOf(w, at + 1)) {
@@ -66,7 +67,7 @@ export function redactorFor(secrets: readonly (string | undefined)[]): Redactor 
   };
   return {
     redact,
-    excerpt: (text) => cut(redact(text), ERROR_DETAIL_CHARS),
+    excerpt: (text) => cut(redact(text), DEFAULTS.errors.detailChars),
   };
 }
 
@@ -80,13 +81,13 @@ function cut(text: string, max: number): string {
 
 /**
  * A failed outcome with the secrets masked in its message and code (a remote service's
- * `error` can be any text), then each cut to its bound: `ERROR_MESSAGE_CHARS`, `ERROR_CODE_CHARS`.
+ * `error` can be any text), then each cut to its bound: `DEFAULTS.errors.messageChars`, `DEFAULTS.errors.codeChars`.
  */
 export function redactOutcome(outcome: AttemptOutcome, redactor: Redactor): AttemptOutcome {
   if (outcome.outcome === 'succeeded') return outcome;
   const { error } = outcome;
-  const code = redactor.redact(error.code).slice(0, ERROR_CODE_CHARS);
-  return { ...outcome, error: { ...error, code, message: cut(redactor.redact(error.message), ERROR_MESSAGE_CHARS) } };
+  const code = redactor.redact(error.code).slice(0, DEFAULTS.errors.codeChars);
+  return { ...outcome, error: { ...error, code, message: cut(redactor.redact(error.message), DEFAULTS.errors.messageChars) } };
 }
 
 /** The ways a secret shows up in an echo: as is, URL-encoded, JSON-escaped, base64. */

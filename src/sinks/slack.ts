@@ -1,12 +1,13 @@
 import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
 import { supersededReason } from '../deliver/call-stage.js';
-import { DEFAULT_TIMEOUT_MS } from '../deliver/limits.js';
+
 import { classifyNetworkError, classifySlackError, classifyStatus, failed, parseRetryAfter, succeeded } from './classify.js';
 import { guarded, sinkSecrets } from './guard.js';
 import { redactorFor } from './redact.js';
 import { headerProblem } from './request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink, SlackSinkConfig } from './types.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt, and a
@@ -68,7 +69,7 @@ const GONE = new Set(['message_not_found', 'invalid_thread_ts', 'thread_not_foun
 export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): Sink {
   if (!config.token) throw new Error(`sink "${name}": options.token required`);
   const now = options.now ?? Date.now;
-  const timeout = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
   // the token goes in the Authorization header: one fetch cannot send is refused here, not retried
   const tokenProblem = headerProblem('Authorization', config.token, `sink "${name}" token`);
 

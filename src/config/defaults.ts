@@ -1,0 +1,150 @@
+/**
+ * Every tunable of the relay and its default, in one place (SPEC §2, §3, §4, §7, §10). A module
+ * that is bounded, timed or sized by something reads it from here; the rules JSON Schema and
+ * the README's tables quote these values. Durations are in ms, sizes in bytes unless the name
+ * says characters. Where a value comes from a specification or an API, the doc says which.
+ */
+export const DEFAULTS = {
+  /** Where the log lives (`--db`, `HUSKY_RELAY_DB`). @defaultValue `./data/husky-relay.db` */
+  db: './data/husky-relay.db',
+  /** The rules file (`--rules`, `HUSKY_RELAY_RULES`). @defaultValue `./rules.yaml` */
+  rulesFile: './rules.yaml',
+  /** Stands in, with a warning, while `./rules.yaml` does not exist. @defaultValue `./rules.example.yaml` */
+  exampleRulesFile: './rules.example.yaml',
+  /** `serve --port`, `PORT`. @defaultValue 3000 */
+  port: 3000,
+  /** `serve --host`, `HOST`. @defaultValue `0.0.0.0` */
+  host: '0.0.0.0',
+  /** pino level, `LOG_LEVEL`. @defaultValue `info` */
+  logLevel: 'info',
+  /** Slack Web API base, `SLACK_API_URL` (SPEC §3). @defaultValue `https://slack.com/api/` */
+  slackApiUrl: 'https://slack.com/api/',
+  /** HubSpot API base, `HUBSPOT_BASE_URL` (SPEC §3). @defaultValue `https://api.hubapi.com` */
+  hubspotBaseUrl: 'https://api.hubapi.com',
+
+  /** The HTTP edge: what one client, or many at once, may hold. */
+  http: {
+    /** Largest webhook body, also once decompressed (`serve --max-body`; SPEC §4). @defaultValue 1 MiB */
+    maxBodyBytes: 1024 * 1024,
+    /** Deepest JSON nesting of a webhook body; HuskyVoice's envelope is 2. @defaultValue 64 */
+    maxJsonDepth: 64,
+    /** An idle keep-alive connection stays open longer than Caddy (2 min) and nginx (60 s) keep theirs, so the proxy closes first. @defaultValue 125 s */
+    keepAliveMs: 125_000,
+    /** Time to receive one request, headers and body; then 408 `request_timeout`. Never applies to an idle connection. @defaultValue 30 s */
+    requestTimeoutMs: 30_000,
+    /** How often Node looks for requests past `requestTimeoutMs`. @defaultValue 1 s */
+    timeoutCheckMs: 1_000,
+    /** Bytes of request bodies being received at once, across requests; past it 503 `server_busy`. @defaultValue 64 MiB */
+    maxReadingBytes: 64 * 1024 * 1024,
+    /** A connection whose body was left unread (413, 503) is closed this long after its answer. @defaultValue 2 s */
+    lingerMs: 2_000,
+    /** Shortest webhook secret accepted (characters); the generated one has 36. @defaultValue 16 */
+    minWebhookSecretLength: 16,
+  },
+
+  /** The log and its writer. */
+  log: {
+    /** How long a write waits for another process's write lock before it fails. @defaultValue 5 s */
+    busyTimeoutMs: 5_000,
+    /** The WAL is cut back to this after a checkpoint (`PRAGMA journal_size_limit`). @defaultValue 4 MiB */
+    walSizeLimitBytes: 4 * 1024 * 1024,
+    /** Most entries one transaction takes; a longer queue commits in several. @defaultValue 2000 */
+    maxCommitEntries: 2_000,
+    /** Bytes of accepted events waiting for their commit; past it new events get 503 at once. @defaultValue 16 MiB */
+    maxCommitWaitBytes: 16 * 1024 * 1024,
+    /** A commit waiting this long means the writer is stuck; new events get 503 at once meanwhile. @defaultValue 1 s */
+    commitStallMs: 1_000,
+    /** A failed commit that may clear by itself keeps /readyz at 503 this long. @defaultValue 10 s */
+    failedCommitMemoryMs: 10_000,
+    /** How long `serve` or `replay --rebuild` waits for the database's lock before naming its holder. @defaultValue 250 ms */
+    lockWaitMs: 250,
+  },
+
+  /** Loading and evaluating the rules file (SPEC §6, §10). */
+  rules: {
+    /** Largest rules file read. @defaultValue 1 MiB */
+    maxFileBytes: 1024 * 1024,
+    /** Most aliases a rules file may expand (an alias bomb is a located error). @defaultValue 100 */
+    maxYamlAliases: 100,
+    /** Deepest nesting of the rules file. @defaultValue 64 */
+    maxNesting: 64,
+    /** Wall time one `when` or template may run before it is stopped; a step fails after `evalTimeAttempts` of them. @defaultValue 250 ms */
+    evalTimeLimitMs: 250,
+    /** Budgets a step gets before it fails as too slow. @defaultValue 2 */
+    evalTimeAttempts: 2,
+    /** Characters one template may render to. @defaultValue 1,000,000 */
+    templateOutputLimitChars: 1_000_000,
+    /** liquidjs `memoryLimit`: what one render may allocate, as liquidjs counts it. @defaultValue 10,000,000 */
+    templateMemoryLimit: 10_000_000,
+    /** liquidjs `parseLimit`: characters of one template's source. @defaultValue 100,000 */
+    templateSourceLimitChars: 100_000,
+    /** Structural limits of a `when` expression (cel-js `limits`), checked at load. */
+    cel: { maxAstNodes: 1_000, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 16 },
+    /** Compiled `matches` patterns kept for patterns that come from event data. @defaultValue 256 */
+    regexCacheSize: 256,
+    /** Characters of one planned request as JSON; a larger one is a plan failure. @defaultValue 4,000,000 */
+    plannedRequestLimitChars: 4_000_000,
+    /** Shortest http-sink signing key: the Standard Webhooks minimum (spec, "Signature scheme"). @defaultValue 24 bytes */
+    minSigningKeyBytes: 24,
+    /** Longest http-sink signing key: the Standard Webhooks maximum, 512 bits. @defaultValue 64 bytes */
+    maxSigningKeyBytes: 64,
+  },
+
+  /** Planning: the router and `replay`. */
+  routing: {
+    /** Events the router plans per commit. @defaultValue 200 */
+    routerBatch: 200,
+    /** Events `replay` plans per commit. @defaultValue 500 */
+    backfillBatch: 500,
+  },
+
+  /** Delivery (SPEC §7). */
+  delivery: {
+    /** Attempts in flight per sink for deliveries without an order key (`concurrency`). @defaultValue 4 */
+    concurrency: 4,
+    /** Per-request timeout of a sink (`timeout`). @defaultValue 10 s */
+    timeoutMs: 10_000,
+    /** The retry policy every sink starts from (`retry`); @defaultValue 12 attempts, 10 s doubling to 1 h */
+    retry: { max_attempts: 12, initial_delay_ms: 10_000, max_delay_ms: 3_600_000 },
+    /** The backoff's jitter: each wait is ±this fraction. @defaultValue 0.2 */
+    jitter: 0.2,
+    /** A 429 without `Retry-After` waits this long, doubling per 429 in a row… @defaultValue 1 s */
+    rateLimitFirstWaitMs: 1_000,
+    /** …up to this. @defaultValue 1 min */
+    rateLimitMaxWaitMs: 60_000,
+    /** Router and dispatcher look for work at least this often, also for entries other processes append. @defaultValue 500 ms */
+    pollMs: 500,
+    /** How long running attempts may take to finish on shutdown (SPEC §7). @defaultValue 10 s */
+    shutdownGraceMs: 10_000,
+    /** After an attempt could not be recorded, the first new try waits this long, doubling… @defaultValue 1 s */
+    recordRetryInitialMs: 1_000,
+    /** …up to this. @defaultValue 10 s */
+    recordRetryMaxMs: 10_000,
+    /** While shutting down, held outcomes are tried this often. @defaultValue 200 ms */
+    shutdownRecordRetryMs: 200,
+  },
+
+  /** What a failed attempt's error keeps of a sink's answer. */
+  errors: {
+    /** Characters of a failed answer in an error message, counted after redaction. @defaultValue 200 */
+    detailChars: 200,
+    /** An error message as recorded, at most. @defaultValue 500 characters */
+    messageChars: 500,
+    /** Bytes of a failed answer's body read at most. @defaultValue 64 KiB */
+    bodyReadBytes: 64 * 1024,
+    /** A remote service's error code is cut to this. @defaultValue 64 characters */
+    codeChars: 64,
+    /** The shortest run of a secret's characters masked wherever it appears (≈ 48 bits of a random token). @defaultValue 8 */
+    minSecretFragment: 8,
+  },
+
+  /** `replay --rebuild` and `--verify`. */
+  rebuild: {
+    /** Entries projected per scratch transaction, and between progress reports. @defaultValue 20,000 */
+    batch: 20_000,
+    /** Rows per table kept in memory while folding, before the oldest are written. @defaultValue 2,000 */
+    foldRows: 2_000,
+    /** Rows written at once when a folding table is full. @defaultValue 500 */
+    foldEvict: 500,
+  },
+} as const;

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+import { UserError } from '../errors.js';
+import { DEFAULTS } from './defaults.js';
+
+/**
+ * The relay's settings as a command sees them: resolved once from the command line and the
+ * environment (SPEC §2, §3). This is the only module that reads `process.env`; everything else
+ * is handed what it needs from here.
+ */
+export interface RelayConfig {
+  /** Absolute path of the SQLite log. */
+  dbPath: string;
+  /** Absolute path of the rules file in force. */
+  rulesPath: string;
+  /** Set when `./rules.example.yaml` stands in for a missing `./rules.yaml`. */
+  rulesWarning?: string;
+  /** Set when the example stands in: the file that takes over once it exists. */
+  rulesPreferred?: string;
+  /** `PORT`, or the default (a `serve --port` flag wins over it). */
+  port: number;
+  /** `HOST`, or the default (a `serve --host` flag wins over it). */
+  host: string;
+  /** `LOG_LEVEL`. */
+  logLevel: string;
+  slackApiUrl: string;
+  hubspotBaseUrl: string;
+  /** `HUSKY_WEBHOOK_SECRET` as set (checked by `receive/secrets.ts`), or undefined. */
+  webhookSecret: string | undefined;
+  /** The variables `${VAR}` in the rules file may name: the environment when this was resolved. */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The global flags every command takes. */
+export interface GlobalFlags {
+  db?: string;
+  rules?: string;
+}
+
+/**
+ * Resolves the settings from flags and the environment (`.env` already loaded into it).
+ * Throws `UserError` naming the variable when one holds something unusable (a `PORT` that is
+ * not a port number).
+ */
+export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const rules = resolveRulesPath(flags.rules, env);
+  const port = env['PORT']?.trim();
+  return {
+    dbPath: resolve(flags.db ?? env['HUSKY_RELAY_DB'] ?? DEFAULTS.db),
+    rulesPath: rules.path,
+    ...(rules.warning !== undefined && { rulesWarning: rules.warning }),
+    ...(rules.preferred !== undefined && { rulesPreferred: rules.preferred }),
+    port: port ? parsePort(port, 'PORT') : DEFAULTS.port,
+    host: env['HOST']?.trim() || DEFAULTS.host,
+    logLevel: env['LOG_LEVEL']?.trim() || DEFAULTS.logLevel,
+    slackApiUrl: env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
+    hubspotBaseUrl: env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
+    webhookSecret: env['HUSKY_WEBHOOK_SECRET'],
+    env: { ...env },
+  };
+}
+
+/** A port number, or `UserError` naming where it came from (`--port`, `PORT`). */
+export function parsePort(value: string, name = '--port'): number {
+  const port = Number(value);
+  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`${name}: "${value}" is not a port number`);
+  return port;
+}
+
+/** `.env` in the working directory, if present; variables already set win. */
+export function loadDotEnv(cwd = process.cwd()): void {
+  const file = resolve(cwd, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/**
+ * On SIGHUP: what `.env` says now wins over what it said at start, so a token added there
+ * takes effect with a reload. Variables `.env` does not mention are left alone.
+ */
+export function reloadDotEnv(cwd = process.cwd()): void {
+  const file = resolve(cwd, '.env');
+  if (!existsSync(file)) return;
+  for (const [key, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) process.env[key] = value;
+}
+
+/**
+ * The rules file, and a warning if the example stands in for a missing rules.yaml; then
+ * `preferred` is ./rules.yaml, which `serve` switches to as soon as it appears.
+ */
+function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; warning?: string; preferred?: string } {
+  const chosen = flag ?? env['HUSKY_RELAY_RULES'];
+  if (chosen) return { path: resolve(chosen) };
+  if (existsSync(DEFAULTS.rulesFile) || !existsSync(DEFAULTS.exampleRulesFile)) return { path: resolve(DEFAULTS.rulesFile) };
+  return {
+    path: resolve(DEFAULTS.exampleRulesFile),
+    warning: `no ./rules.yaml: using ./rules.example.yaml (copy it to rules.yaml and edit it; serve switches to it when it appears)`,
+    preferred: resolve(DEFAULTS.rulesFile),
+  };
+}
+
+/**
+ * The `version` of the package.json this program was installed with, read when asked (not
+ * copied into the build), so an upgrade in place can never print a stale number.
+ */
+export function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
