@@ -19,7 +19,7 @@ loadDotEnv();
 const program = new Command('husky-relay')
   .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
   .option('--db <path>', 'the SQLite log (env HUSKY_RELAY_DB, default ./data/husky-relay.db)')
-  .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml)')
+  .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml, else ./rules.example.yaml)')
   .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
