@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { Dispatcher } from './deliver/dispatcher.js';
-import type { GroupCommit } from './log/group-commit.js';
-import type { Log } from './log/log.js';
+import type { GroupCommit } from './log/sqlite/group-commit.js';
+import type { SqliteLog } from './log/sqlite/sqlite-log.js';
 import type { Metrics } from './metrics.js';
 import { Router } from './route/router.js';
 import { RulesSource } from './route/rules-source.js';
@@ -11,7 +11,7 @@ import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
 
 export interface PipelineOptions {
-  log: Log;
+  log: SqliteLog;
   commit: GroupCommit;
   rulesPath: string;
   /** The rules file that takes over from `rulesPath` when it appears (see `RulesSource`). */
@@ -100,7 +100,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 }
 
 /** `rules.loaded` each time a different rules file takes effect. */
-async function recordRulesLoaded(log: Log, commit: GroupCommit, rules: LoadedRules, logger: Logger): Promise<void> {
+async function recordRulesLoaded(log: SqliteLog, commit: GroupCommit, rules: LoadedRules, logger: Logger): Promise<void> {
   const last = log.lastOfType('rules.loaded');
   if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash && last.data.path === rules.path) return;
   try {

@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { GroupCommit } from './log/group-commit.js';
-import { Log } from './log/log.js';
+import { GroupCommit } from './log/sqlite/group-commit.js';
+import { SqliteLog } from './log/sqlite/sqlite-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { registerStateGauges } from './project/gauges.js';
@@ -45,7 +45,7 @@ export interface RelayOptions {
 export interface Relay {
   url: string;
   port: number;
-  log: Log;
+  log: SqliteLog;
   metrics: Metrics;
   server: Server;
   pipeline: Pipeline | null;
@@ -55,7 +55,7 @@ export interface Relay {
 
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { logger } = options;
-  const log = new Log(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
+  const log = new SqliteLog(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
   const metrics = createMetrics();
   metrics.lastSeq.set(log.lastSeq());
   registerStateGauges(metrics.registry, log.db, options.dbPath);

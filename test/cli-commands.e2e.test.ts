@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { cliEnv, freePort, jsonLines, runCli, startServe, type ServeProcess } from './helpers/cli.js';
@@ -132,7 +132,7 @@ describe.concurrent('husky-relay log', () => {
     dbPath = join(temp.dir, 'relay.db');
     const times = ['2026-06-01T09:00:00.000Z', '2026-06-01T10:00:00.000Z', '2026-06-01T11:00:00.000Z', '2026-06-01T11:00:05.000Z'];
     let i = 0;
-    const log = new Log(dbPath, { now: () => new Date(times[i++]!) });
+    const log = new SqliteLog(dbPath, { now: () => new Date(times[i++]!) });
     log.append([received('evt_a')]);
     log.append([{ type: 'rules.loaded', data: { rules_hash: 'a'.repeat(64), path: '/etc/husky/rules.yaml' } }]);
     log.append([received('evt_b')]);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
 import { envelopeOf, TRACE_RULES } from './helpers/replay-scenario.js';
@@ -24,7 +24,7 @@ describe('--since and --until read dates one way, whatever the host time zone (i
     dbPath = join(temp.dir, 'relay.db');
     writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     let i = 0;
-    const log = new Log(dbPath, { now: () => new Date(TIMES[i]!) });
+    const log = new SqliteLog(dbPath, { now: () => new Date(TIMES[i]!) });
     for (; i < TIMES.length; i++) {
       const envelope = envelopeOf(`evt_${i}`, 'call.completed', i);
       log.append([

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { rawRequest } from './helpers/http.js';
 import { assertBuilt, CLI, cliEnv, runCli, startServe, type ServeProcess } from './helpers/cli.js';
@@ -43,7 +43,7 @@ describe('the CLI and its environment (SPEC §2, §3)', () => {
     assertBuilt();
     const dir = temp();
     const dbPath = join(dir, 'relay.db');
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     cleanups.push(() => log.close());
     const received = (id: string) => ({
       type: 'event.received' as const,

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
 import { envelopeOf, TRACE_RULES } from './helpers/replay-scenario.js';
@@ -28,7 +28,7 @@ describe('human tables escape control characters in data (issue 11 item 17)', ()
     dbPath = join(temp.dir, 'relay.db');
     writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     // Given a log whose event id, call id, delivery id and error hold control characters
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     const envelope = { ...envelopeOf(EVENT_ID, 'call.completed', 1), data: { ...envelopeOf(EVENT_ID, 'call.completed', 1).data, call_id: CALL_ID } };
     const seq = log.append([
       {
@@ -77,7 +77,7 @@ describe('human tables escape control characters in data (issue 11 item 17)', ()
 
   it('replay --dry-run and replay --verify lines are escaped too', async () => {
     // Given projections that drifted for that delivery
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     log.db.prepare(`UPDATE p_deliveries SET status = 'dead' WHERE delivery_id = ?`).run(DELIVERY_ID);
     log.close();
     // When a dry run and a verify print their lines

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyProjections } from '../src/replay/verify.js';
+import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { useFakeSaas } from './helpers/fake-saas.js';
 import { deliveriesOf, entriesOf, fixture, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { statusReport } from '../src/project/queries.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
@@ -178,7 +178,7 @@ describe('shutdown', () => {
     // Then the attempt finished and is in the log; the other delivery was not started
     expect(receiver.answered).toHaveLength(1);
     expect(receiver.received).toHaveLength(1);
-    const log = new Log(relay.dbPath);
+    const log = new SqliteLog(relay.dbPath);
     try {
       expect(deliveriesOf(log).map((d) => [d.status, d.attempts])).toEqual([['succeeded', 1], ['pending', 0]]);
       expect(entriesOf(log, 'delivery.attempted').map((e) => e.data.delivery_id)).toEqual([receiver.received[0]]);
@@ -196,7 +196,7 @@ describe('shutdown', () => {
     // When
     await relay.close();
     // Then
-    const log = new Log(relay.dbPath);
+    const log = new SqliteLog(relay.dbPath);
     try {
       expect(deliveriesOf(log)).toEqual([expect.objectContaining({ status: 'retrying', attempts: 1, last_error: expect.objectContaining({ kind: 'transient', code: 'aborted' }) })]);
     } finally {

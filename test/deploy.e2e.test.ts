@@ -9,7 +9,7 @@ import { parseEnv } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { cliEnv, freePort, runCli, type CliResult } from './helpers/cli.js';
 import { processHarness, spawnCli } from './helpers/cli-process.js';
@@ -47,7 +47,7 @@ describe('deploy/ (issue 12 item 11)', () => {
     // Given a log of three events with the secret serve generated beside it
     const dir = harness.dir();
     const data = join(dir, 'data');
-    const log = new Log(join(data, 'husky-relay.db'));
+    const log = new SqliteLog(join(data, 'husky-relay.db'));
     for (const id of ['a', 'b', 'c']) {
       log.append([{ type: 'event.received', data: { event_id: id, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00Z', received_at: '2026-06-01T10:00:00Z', call_id: 'c', body: '{}' } }]);
     }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { cliEnv, runCli, startServe, type ServeProcess } from './helpers/cli.js';
@@ -54,7 +54,7 @@ rules:
     // and starts again, the receiver now answering 200
     const second = await startServe({ dbPath, cwd: temp.dir, env });
     serves.push(second);
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     try {
       await until(() => deliveriesOf(log)[0]?.status === 'succeeded', { what: 'the delivery to succeed after restart', timeoutMs: 8000 });
     } finally {

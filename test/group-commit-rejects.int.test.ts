@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EntryRejectedError } from '../src/errors.js';
-import { GroupCommit } from '../src/log/group-commit.js';
-import { Log } from '../src/log/log.js';
+import { GroupCommit } from '../src/log/sqlite/group-commit.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
 import { tempDir } from './helpers/relay.js';
 
@@ -31,11 +31,11 @@ const deep = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n));
 
 describe('GroupCommit: an entry the log cannot write is refused alone', () => {
   let temp: ReturnType<typeof tempDir>;
-  let log: Log;
+  let log: SqliteLog;
   let commit: GroupCommit;
   beforeEach(async () => {
     temp = tempDir();
-    log = new Log(join(temp.dir, 'relay.db'));
+    log = new SqliteLog(join(temp.dir, 'relay.db'));
     commit = new GroupCommit(log.path);
     // the writer is up: the first append of a turn goes to it at once, the rest at the end of the turn, together
     await commit.probe();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { cliEnv, killServe, startServe, type ServeProcess } from './helpers/cli.js';
 import { rawRequest } from './helpers/http.js';
@@ -28,7 +28,7 @@ describe('created_at does not depend on the host time zone (issue 12, item 1)', 
       expect(got.status).toBe(200);
     }
     // Then both entries hold 10:00 UTC, the bodies their bytes as sent
-    const log = new Log(dbPath, { readonly: true });
+    const log = new SqliteLog(dbPath, { readonly: true });
     try {
       const entries = log.read(0, { types: ['event.received'] });
       expect(entries.map((e) => e.data)).toEqual(bodies.map((body) => expect.objectContaining({ created_at: '2026-06-01T10:00:00.000Z', body })));

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, chownSync, openSync, closeSync, unlinkSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { cliEnv, killServe, startServe, type ServeProcess } from './helpers/cli.js';
 import { rawRequest } from './helpers/http.js';
@@ -48,7 +48,7 @@ describe('/readyz says whether the next commit can succeed (issue 11, item 7)', 
     // Given a database restored by another user (here: root's file, 0644), served by a user who
     // may read it but not write it (as root, serve runs as nobody in a folder nobody owns)
     const { dir, dbPath, env } = setUp();
-    new Log(dbPath).close();
+    new SqliteLog(dbPath).close();
     chmodSync(dbPath, 0o444);
     let prefix: string[] | undefined;
     if (process.getuid?.() === 0) {
@@ -69,7 +69,7 @@ describe('/readyz says whether the next commit can succeed (issue 11, item 7)', 
   it('a corrupted projection page: the webhook 503, then /readyz 503 naming it', async () => {
     // Given a database whose p_calls table has a page overwritten with garbage
     const { dir, dbPath, env } = setUp();
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     log.append([{ type: 'event.received', data: { event_id: 'e1', event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: 'c1', body: '{}' } }]);
     const { rootpage } = log.db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = 'p_calls'`).get() as { rootpage: number };
     const pageSize = Number(log.db.pragma('page_size', { simple: true }));

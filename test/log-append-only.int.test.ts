@@ -2,9 +2,10 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogUnavailableError } from '../src/errors.js';
-import { GroupCommit, type CommitStats } from '../src/log/group-commit.js';
-import { Log, type Appended } from '../src/log/log.js';
-import { SCHEMA_VERSION } from '../src/log/migrations.js';
+import { GroupCommit, type CommitStats } from '../src/log/sqlite/group-commit.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { type Appended } from '../src/log/seam.js';
+import { SCHEMA_VERSION } from '../src/log/sqlite/migrations.js';
 import type { NewEntry } from '../src/log/types.js';
 import { tempDir } from './helpers/relay.js';
 
@@ -35,11 +36,11 @@ function count(db: Database.Database, table: string): number {
 describe('the log', () => {
   let temp: ReturnType<typeof tempDir>;
   let path: string;
-  let log: Log;
+  let log: SqliteLog;
   beforeEach(() => {
     temp = tempDir();
     path = join(temp.dir, 'relay.db');
-    log = new Log(path);
+    log = new SqliteLog(path);
   });
   afterEach(() => {
     log.close();
@@ -94,7 +95,7 @@ describe('the log', () => {
 
   it('appends with consecutive seqs, stamps `at` from the clock, and reads back what was written', () => {
     const at = new Date('2026-06-01T12:34:56.789Z');
-    const clocked = new Log(join(temp.dir, 'clocked.db'), { now: () => at });
+    const clocked = new SqliteLog(join(temp.dir, 'clocked.db'), { now: () => at });
     try {
       const entries = [received(), rulesLoaded(), received()];
       const results = clocked.append(entries);
@@ -116,7 +117,7 @@ describe('the log', () => {
     const first = received({ event_id: 'evt_once', body: 'first bytes' });
     expect(log.append([first])).toEqual([{ seq: 1, duplicate: false }]);
     log.close();
-    log = new Log(path);
+    log = new SqliteLog(path);
     // When the same event_id is appended again, with other bytes
     const again = log.append([received({ event_id: 'evt_once', body: 'other bytes' })]);
     // Then it is a duplicate and the first one stays
@@ -167,14 +168,14 @@ describe('migrations', () => {
   it('set user_version, and reopening keeps the data and does not run them again', () => {
     // Given a new log with one entry
     const path = join(temp.dir, 'relay.db');
-    const log = new Log(path);
+    const log = new SqliteLog(path);
     expect(log.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     log.append([received()]);
     const schema = log.db.prepare(`SELECT type, name, sql FROM sqlite_schema ORDER BY name`).all();
     log.close();
     // When it is opened again (twice, as serve and a CLI command would)
-    const a = new Log(path);
-    const b = new Log(path);
+    const a = new SqliteLog(path);
+    const b = new SqliteLog(path);
     try {
       // Then the schema is as it was, the version too, and the entry is still there
       expect(a.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
@@ -190,17 +191,17 @@ describe('migrations', () => {
 
   it('refuses a database made by a newer husky-relay, saying so', () => {
     const path = join(temp.dir, 'relay.db');
-    new Log(path).close();
+    new SqliteLog(path).close();
     const raw = new Database(path);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    expect(() => new Log(path)).toThrow(`${path} was written by a newer husky-relay (schema version ${SCHEMA_VERSION + 1}; this one reads up to ${SCHEMA_VERSION})`);
+    expect(() => new SqliteLog(path)).toThrow(`${path} was written by a newer husky-relay (schema version ${SCHEMA_VERSION + 1}; this one reads up to ${SCHEMA_VERSION})`);
   });
 });
 
 describe('GroupCommit', () => {
   let temp: ReturnType<typeof tempDir>;
-  let log: Log;
+  let log: SqliteLog;
   let opened: GroupCommit[];
   /** A group commit on the test's database (its writer thread has its own connection). */
   const groupCommit = (onCommit?: (stats: CommitStats) => void) => {
@@ -210,7 +211,7 @@ describe('GroupCommit', () => {
   };
   beforeEach(() => {
     temp = tempDir();
-    log = new Log(join(temp.dir, 'relay.db'));
+    log = new SqliteLog(join(temp.dir, 'relay.db'));
     opened = [];
   });
   afterEach(async () => {

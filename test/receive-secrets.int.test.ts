@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/log/group-commit.js';
+import { GroupCommit } from '../src/log/sqlite/group-commit.js';
 import { sign } from '../src/receive/verify-signature.js';
 import { rawRequest } from './helpers/http.js';
 import { makeEvent, SECRET, startTestRelay, type TestRelay } from './helpers/relay.js';

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/log/group-commit.js';
+import { GroupCommit } from '../src/log/sqlite/group-commit.js';
 import { rawRequest } from './helpers/http.js';
 import { makeEvent, SECRET, startTestRelay, type TestRelay } from './helpers/relay.js';
 

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { DeliveryPlanned, NewEntry } from '../src/log/types.js';
 import { listDeliveries } from '../src/project/queries.js';
 import type { Envelope } from '../src/receive/envelope.js';
-import { backfill } from '../src/replay/backfill.js';
+import { backfill } from '../src/route/backfill.js';
 import { planEvent } from '../src/route/plan-event.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import type { LoadedRules } from '../src/rules/types.js';
@@ -40,7 +40,7 @@ function rules(...ruleTexts: string[]): LoadedRules {
 const TYPES = ['call.initiated', 'call.answered', 'call.completed', 'call.failed'];
 
 /** Appends events, one transaction each (so each has its own `at`); returns them as the router sees them. */
-function appendEvents(log: Log, specs: { type: string; call: number }[], prefix: string) {
+function appendEvents(log: SqliteLog, specs: { type: string; call: number }[], prefix: string) {
   return specs.map((spec, i) => {
     const envelope = envelopeOf(`${prefix}_${i}`, spec.type, spec.call) as unknown as Envelope;
     const [r] = log.append([
@@ -53,7 +53,7 @@ function appendEvents(log: Log, specs: { type: string; call: number }[], prefix:
   });
 }
 
-const planned = (log: Log, afterSeq: number): DeliveryPlanned[] =>
+const planned = (log: SqliteLog, afterSeq: number): DeliveryPlanned[] =>
   log.read(afterSeq, { types: ['delivery.planned'] }).map((e) => e.data as DeliveryPlanned);
 const asEntries = (plans: DeliveryPlanned[]): NewEntry[] => plans.map((data) => ({ type: 'delivery.planned', data }));
 const specArb = fc.array(fc.record({ type: fc.constantFrom(...TYPES), call: fc.nat(3) }), { minLength: 1, maxLength: 40 });
@@ -70,7 +70,7 @@ describe('replay: run the current rules over past events', () => {
     await fc.assert(
       fc.asyncProperty(specArb, fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), async (specs, routed) => {
         // Given past events, some of them already routed under the old rules
-        const log = new Log(join(temp.dir, `prop-${run++}.db`), { now: steppingClock() });
+        const log = new SqliteLog(join(temp.dir, `prop-${run++}.db`), { now: steppingClock() });
         const events = appendEvents(log, specs, 'evt');
         const oldRules = rules(TRACE_RULE);
         for (const [i, ev] of events.entries()) if (routed[i]) log.append(asEntries(planEvent(oldRules, ev)));
@@ -101,7 +101,7 @@ describe('replay: run the current rules over past events', () => {
 
   it('a dry run appends nothing and shows exactly what the real run then plans', async () => {
     // Given past events and a new rule
-    const log = new Log(join(temp.dir, 'dry.db'), { now: steppingClock() });
+    const log = new SqliteLog(join(temp.dir, 'dry.db'), { now: steppingClock() });
     appendEvents(log, fc.sample(specArb, { numRuns: 1, seed: 5 })[0]!, 'evt');
     const current = rules(TRACE_RULE, NEW_RULE);
     const lastSeq = log.lastSeq();
@@ -122,7 +122,7 @@ describe('replay: run the current rules over past events', () => {
 
   it('--force plans every matching action again, under new delivery ids', async () => {
     // Given events whose deliveries were all planned (and one delivered)
-    const log = new Log(join(temp.dir, 'force.db'), { now: steppingClock() });
+    const log = new SqliteLog(join(temp.dir, 'force.db'), { now: steppingClock() });
     const current = rules(TRACE_RULE, NEW_RULE);
     const events = appendEvents(log, [{ type: 'call.completed', call: 2 }, { type: 'call.failed', call: 1 }, { type: 'call.answered', call: 1 }], 'evt');
     await backfill(log, current);
@@ -147,9 +147,9 @@ describe('replay: run the current rules over past events', () => {
   it('works while events arrive: plans what was there when it started, leaves the rest to the router', async () => {
     // Given 1,200 past events (three batches) and a relay appending new ones meanwhile
     const dbPath = join(temp.dir, 'live.db');
-    const log = new Log(dbPath, { now: steppingClock() });
+    const log = new SqliteLog(dbPath, { now: steppingClock() });
     const past = appendEvents(log, Array.from({ length: 1200 }, (_, i) => ({ type: TYPES[i % 4]!, call: i % 7 })), 'old');
-    const relay = new Log(dbPath, { now: steppingClock(Date.parse('2026-07-01T00:00:00Z')) });
+    const relay = new SqliteLog(dbPath, { now: steppingClock(Date.parse('2026-07-01T00:00:00Z')) });
     const current = rules(TRACE_RULE, NEW_RULE);
 
     // When the replay runs and new events are appended between its batches
@@ -177,7 +177,7 @@ describe('replay: run the current rules over past events', () => {
 
   it('--since/--until (time received), --type and --rule narrow what is replayed', async () => {
     // Given events received a second apart
-    const log = new Log(join(temp.dir, 'filters.db'), { now: steppingClock(Date.parse('2026-06-01T09:00:00.000Z')) });
+    const log = new SqliteLog(join(temp.dir, 'filters.db'), { now: steppingClock(Date.parse('2026-06-01T09:00:00.000Z')) });
     const events = appendEvents(log, TYPES.map((type, call) => ({ type, call })), 'evt'); // at 09:00:01 … 09:00:04
     const current = rules(TRACE_RULE, NEW_RULE);
 

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
-import { acquireServeLock } from '../src/log/serve-lock.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { acquireServeLock } from '../src/log/sqlite/serve-lock.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, envelopeOf, stepArb, steppingClock, TRACE_RULES } from './helpers/replay-scenario.js';
@@ -19,7 +19,7 @@ describe('husky-relay replay (the built CLI)', () => {
     dbPath = join(temp.dir, 'relay.db');
     writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     // a log with every outcome: pending, retrying, succeeded, dead, re-driven, rate limited
-    const log = new Log(dbPath, { now: steppingClock() });
+    const log = new SqliteLog(dbPath, { now: steppingClock() });
     appendSteps(log, fc.sample(fc.array(stepArb, { minLength: 300, maxLength: 300 }), { numRuns: 1, seed: 42 })[0]!);
     log.close();
   });
@@ -65,7 +65,7 @@ describe('husky-relay replay (the built CLI)', () => {
 
   it('replay --verify prints the rows that differ from the log and exits 1', async () => {
     // Given projections that drifted from the log
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     const id = log.db.prepare(`SELECT delivery_id FROM p_deliveries WHERE status = 'succeeded' LIMIT 1`).pluck().get() as string;
     log.db.prepare(`UPDATE p_deliveries SET status = 'dead' WHERE delivery_id = ?`).run(id);
     log.close();
@@ -82,7 +82,7 @@ describe('husky-relay replay (the built CLI)', () => {
 
   it('replay --dry-run shows the plans and a count per rule, appends nothing; replay then plans them', async () => {
     // Given two events the router never saw
-    const log = new Log(dbPath, { now: steppingClock(Date.parse('2026-08-01T00:00:00Z')) });
+    const log = new SqliteLog(dbPath, { now: steppingClock(Date.parse('2026-08-01T00:00:00Z')) });
     const ids = ['evt_cli_1', 'evt_cli_2'];
     log.append(
       ids.map((id, i) => {

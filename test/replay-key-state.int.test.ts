@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
-import { rebuildProjections } from '../src/replay/rebuild.js';
-import { verifyProjections } from '../src/replay/verify.js';
+import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
+import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { tempDir } from './helpers/relay.js';
 import { snapshot, steppingClock } from './helpers/replay-scenario.js';
 
@@ -21,7 +21,7 @@ describe('replay --rebuild: key state that moves on', () => {
 
   it('rebuilds the stage and the restarted message of 2,500 cards exactly, after they aged out of memory', async () => {
     // Given 2,500 calls whose card was posted, then (after all the others) moved on or posted afresh
-    const log = new Log(join(temp.dir, 'keys.db'), { now: steppingClock() });
+    const log = new SqliteLog(join(temp.dir, 'keys.db'), { now: steppingClock() });
     const CALLS = 2500;
     let seq = 0;
     const card = (call: number, type: string, result: Record<string, unknown>): NewEntry[] => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireServeLock, heldBy, lockFilePath, pidFilePath } from '../src/log/serve-lock.js';
+import { acquireServeLock, heldBy, lockFilePath, pidFilePath } from '../src/log/sqlite/serve-lock.js';
 import { tempDir } from './helpers/relay.js';
 
 describe('the serve lock (<db>.lock, with <db>.serve.pid naming the holder)', () => {

@@ -2,9 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
-import { rebuildProjections } from '../src/replay/rebuild.js';
-import { verifyProjections } from '../src/replay/verify.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
+import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { ROUTER_CHECKPOINT } from '../src/route/router.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, snapshot, stepArb, stepWithCardsArb, steppingClock } from './helpers/replay-scenario.js';
@@ -22,7 +22,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
       fc.asyncProperty(fc.array(stepWithCardsArb, { minLength: 1, maxLength: 80 }), async (steps) => {
         // Given a log written the way the relay writes it (projections in the same transactions)
         const dbPath = join(temp.dir, `prop-${run++}.db`);
-        const log = new Log(dbPath, { now: steppingClock() });
+        const log = new SqliteLog(dbPath, { now: steppingClock() });
         try {
           appendSteps(log, steps);
           log.append([], { name: ROUTER_CHECKPOINT, seq: log.lastSeq() });
@@ -54,7 +54,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
 
   it('repairs projections that drifted from the log, and --verify names the rows first', async () => {
     // Given a log with deliveries in every state, and projections someone tampered with
-    const log = new Log(join(temp.dir, 'drift.db'), { now: steppingClock() });
+    const log = new SqliteLog(join(temp.dir, 'drift.db'), { now: steppingClock() });
     appendSteps(
       log,
       fc.sample(fc.array(stepArb, { minLength: 60, maxLength: 60 }), { numRuns: 1, seed: 7 })[0]!,
@@ -92,10 +92,10 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
   it('entries appended by another process while the rebuild runs are in the result', async () => {
     // Given a log, and a second writer (another CLI command) that appends during the rebuild
     const dbPath = join(temp.dir, 'busy.db');
-    const log = new Log(dbPath, { now: steppingClock() });
+    const log = new SqliteLog(dbPath, { now: steppingClock() });
     const steps = fc.sample(fc.array(stepArb, { minLength: 200, maxLength: 200 }), { numRuns: 1, seed: 11 })[0]!;
     appendSteps(log, steps);
-    const other = new Log(dbPath, { now: steppingClock(Date.parse('2026-07-01T00:00:00Z')) });
+    const other = new SqliteLog(dbPath, { now: steppingClock(Date.parse('2026-07-01T00:00:00Z')) });
 
     // When the other writer appends between the rebuild's progress reports
     let appended = false;
@@ -120,7 +120,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
   it('an interrupted rebuild leaves the projections as they were and no scratch file', async () => {
     // Given a log
     const dbPath = join(temp.dir, 'abort.db');
-    const log = new Log(dbPath, { now: steppingClock() });
+    const log = new SqliteLog(dbPath, { now: steppingClock() });
     appendSteps(log, fc.sample(fc.array(stepArb, { minLength: 100, maxLength: 100 }), { numRuns: 1, seed: 3 })[0]!);
     const before = snapshot(log.db);
 

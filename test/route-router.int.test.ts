@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { deliveryId } from '../src/route/delivery-id.js';
 import { entriesOf, fixture, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
@@ -59,7 +59,7 @@ async function relayWith(rulesYaml: string | null, dir?: string): Promise<TestRe
 }
 
 /** Waits until the router has routed every event in the log. */
-async function routed(log: Log): Promise<void> {
+async function routed(log: SqliteLog): Promise<void> {
   await until(() => {
     const events = entriesOf(log, 'event.received');
     return events.length > 0 && routerCheckpoint(log) === events[events.length - 1]!.seq;
@@ -127,7 +127,7 @@ describe('router: crash safety (plans and checkpoint in one transaction)', () =>
     await first.close();
 
     // Then at that moment: exactly the events up to the checkpoint have their plans, no other
-    const log = new Log(first.dbPath);
+    const log = new SqliteLog(first.dbPath);
     const checkpoint = routerCheckpoint(log);
     const plannedEvents = new Set(entriesOf(log, 'delivery.planned').map((p) => p.data.event_id));
     for (const e of entriesOf(log, 'event.received')) expect(plannedEvents.has(e.data.event_id)).toBe(e.seq <= checkpoint);

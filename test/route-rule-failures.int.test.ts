@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EntryRejectedError } from '../src/errors.js';
-import { GroupCommit } from '../src/log/group-commit.js';
-import { Log } from '../src/log/log.js';
+import { GroupCommit } from '../src/log/sqlite/group-commit.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
 
 import { Router } from '../src/route/router.js';
-import { backfill } from '../src/replay/backfill.js';
+import { backfill } from '../src/route/backfill.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { startFakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, entriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
@@ -42,7 +42,7 @@ function loggedEvent(envelopeJson: string, eventId: string): NewEntry {
   };
 }
 
-const deadReasons = (log: Log) => new Map(entriesOf(log, 'delivery.dead').map((e) => [e.data.delivery_id, e.data.reason]));
+const deadReasons = (log: SqliteLog) => new Map(entriesOf(log, 'delivery.dead').map((e) => [e.data.delivery_id, e.data.reason]));
 const metric = async (relay: TestRelay, rule: string) => {
   const text = await (await fetch(`${relay.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`husky_relay_rule_errors_total{rule="${rule}"}`));
@@ -183,7 +183,7 @@ describe('poison pill: one event cannot stop the router', () => {
     const temp = tempDir();
     cleanups.push(temp.cleanup);
     const dbPath = `${temp.dir}/relay.db`;
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     const deep = `{"event_id":"evt_deep","event_type":"call.completed","created_at":"2026-06-01T10:00:00Z","org_id":"org","data":{"call_id":"call_deep","agent_id":"a","status":"completed","x":${'['.repeat(6000)}${']'.repeat(6000)}}}`;
     log.append([loggedEvent(deep, 'evt_deep'), loggedEvent(makeEvent({ event_id: 'evt_next' }), 'evt_next')]);
     log.close();
@@ -214,7 +214,7 @@ rules:
     const temp = tempDir();
     cleanups.push(temp.cleanup);
     const dbPath = `${temp.dir}/relay.db`;
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     cleanups.push(() => log.close());
     const ids = ['evt_a', 'evt_poison', 'evt_c'];
     log.append(ids.map((id) => loggedEvent(makeEvent({ event_id: id }, { note: id }), id)));
@@ -247,7 +247,7 @@ describe('replay (backfill) isolates plans the log refuses', () => {
     // Given a log that refuses any plan mentioning "poison" (as GroupCommit and Log refuse entries they cannot write)
     const temp = tempDir();
     cleanups.push(temp.cleanup);
-    class RefusingLog extends Log {
+    class RefusingLog extends SqliteLog {
       override append(entries: NewEntry[], checkpoint?: { name: string; seq: number }) {
         if (entries.some((e) => e.type === 'delivery.planned' && JSON.stringify(e.data.request).includes('poison'))) {
           throw new EntryRejectedError('nested past DEFAULTS.http.maxJsonDepth');

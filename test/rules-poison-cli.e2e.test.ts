@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { runCli } from './helpers/cli.js';
 import { deliveriesOf, entriesOf } from './helpers/pipeline.js';
 import { tempDir } from './helpers/relay.js';
@@ -42,7 +42,7 @@ describe('an event nested 6,000 deep, on the command line', () => {
   it('replay plans it dead with the reason and plans the events after it', async () => {
     // Given a log that took the event before ingest refused such nesting
     const dbPath = join(temp.dir, 'relay.db');
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     const received = (id: string, body: string) => ({
       type: 'event.received' as const,
       data: { event_id: id, event_type: 'call.completed', org_id: 'org', created_at: '2026-06-01T10:00:00Z', received_at: '2026-06-01T10:00:01Z', call_id: 'c', body },
@@ -54,7 +54,7 @@ describe('an event nested 6,000 deep, on the command line', () => {
     // Then
     expect(result.stderr).not.toMatch(/internal error/);
     expect(result.code).toBe(0);
-    const after = new Log(dbPath);
+    const after = new SqliteLog(dbPath);
     try {
       const statuses = deliveriesOf(after).map((d) => `${d.event_id}/${d.rule_id}: ${d.status}`);
       expect(statuses.sort()).toEqual(['evt_deep/audit: dead', 'evt_deep/trace: pending', 'evt_next/audit: pending', 'evt_next/trace: pending']);

@@ -1,7 +1,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { cliEnv, runCli, startServe, type ServeProcess } from './helpers/cli.js';
 import { EXAMPLE_RULES, entriesOf, until } from './helpers/pipeline.js';
 import { tempDir } from './helpers/relay.js';
@@ -22,7 +22,7 @@ async function serveIn(dir: string): Promise<ServeProcess> {
 }
 
 const loadedPaths = (dir: string) => {
-  const log = new Log(join(dir, 'relay.db'));
+  const log = new SqliteLog(join(dir, 'relay.db'));
   try {
     return entriesOf(log, 'rules.loaded').map((e) => e.data.path);
   } finally {

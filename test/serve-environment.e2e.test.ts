@@ -4,8 +4,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
-import { SCHEMA_VERSION } from '../src/log/migrations.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { SCHEMA_VERSION } from '../src/log/sqlite/migrations.js';
 import { cliEnv, type CliResult } from './helpers/cli.js';
 import { processHarness, runCliWith, spawnCli, type SpawnCliOptions } from './helpers/cli-process.js';
 import { makeEvent, SECRET } from './helpers/relay.js';
@@ -78,7 +78,7 @@ describe('environment problems at start are user errors: exit 1, one line, nothi
     // Given a log whose schema is newer than this version knows
     const dir = temp();
     const path = join(dir, 'relay.db');
-    new Log(path).close();
+    new SqliteLog(path).close();
     const raw = new Database(path);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 3}`);
     raw.close();
@@ -112,7 +112,7 @@ describe('environment problems at start are user errors: exit 1, one line, nothi
     const folder = join(dir, 'log');
     mkdirSync(folder);
     const path = join(folder, 'relay.db');
-    new Log(path).close();
+    new SqliteLog(path).close();
     chmodSync(path, 0o444);
     chmodSync(folder, 0o555);
     chmodSync(dir, 0o755);

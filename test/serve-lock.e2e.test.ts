@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { acquireServeLock, heldBy, pidFilePath } from '../src/log/serve-lock.js';
+import { acquireServeLock, heldBy, pidFilePath } from '../src/log/sqlite/serve-lock.js';
 import { cliEnv, freePort, runCli } from './helpers/cli.js';
 import { processHarness, spawnCli } from './helpers/cli-process.js';
 import { SECRET } from './helpers/relay.js';

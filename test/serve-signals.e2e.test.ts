@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Log } from '../src/log/log.js';
-import { heldBy, pidFilePath } from '../src/log/serve-lock.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { heldBy, pidFilePath } from '../src/log/sqlite/serve-lock.js';
 import { cliEnv, jsonLines } from './helpers/cli.js';
 import { catches, processHarness, spawnCli, type CliChild } from './helpers/cli-process.js';
 import { SECRET } from './helpers/relay.js';
@@ -14,7 +14,7 @@ import { SECRET } from './helpers/relay.js';
  * so not even a read gets through), and serve waits for it (busy timeout 5 s) until released.
  */
 function holdTheLog(dbPath: string): { release(): void } {
-  new Log(dbPath).close();
+  new SqliteLog(dbPath).close();
   const blocker = new Database(dbPath);
   blocker.pragma('locking_mode = EXCLUSIVE');
   blocker.exec('BEGIN EXCLUSIVE');

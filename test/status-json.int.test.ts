@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Log } from '../src/log/log.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { statusReport } from '../src/project/queries.js';
 import { loadRules } from '../src/rules/load-rules.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
@@ -60,7 +60,7 @@ rules:
   await one(fixture('call.answered'), 'retrying');
   await one(fixture('call.completed'), 'succeeded');
   await relay.close();
-  const log = new Log(dbPath = relay.dbPath);
+  const log = new SqliteLog(dbPath = relay.dbPath);
   lastSeq = log.lastSeq();
   plannedAt = Object.fromEntries(deliveriesOf(log).map((d) => [`${d.sink} ${d.event_type}`, d.planned_at]));
   log.close();
@@ -110,7 +110,7 @@ describe('status --json (SPEC §2)', () => {
     expect(second.stdout).toBe(first.stdout);
     // and read a year apart, too
     const loaded = await loadRules(rulesPath, {});
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(new Date('2026-06-01T12:00:00Z'));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Log } from '../log/log.js';
+import { SqliteLog } from '../log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../log/types.js';
 import { startChild, type Child } from './processes.js';
 
@@ -17,7 +17,7 @@ export interface PhaseResult {
 
 /** N logged events, as HuskyVoice would have sent them over a day, appended in big batches. */
 export function seedEvents(dbPath: string, n: number): void {
-  const log = new Log(dbPath);
+  const log = new SqliteLog(dbPath);
   const types = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed'];
   for (let start = 0; start < n; start += 5000) {
     const entries: NewEntry[] = [];
@@ -50,7 +50,7 @@ async function until(check: () => boolean, child: Child, capSeconds: number): Pr
   return (performance.now() - started) / 1000;
 }
 
-async function withRelay<T>(rules: string, events: number, run: (child: Child, log: Log) => Promise<T>): Promise<T> {
+async function withRelay<T>(rules: string, events: number, run: (child: Child, log: SqliteLog) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'husky-bench-'));
   try {
     const dbPath = join(dir, 'bench.db');
@@ -60,7 +60,7 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, l
       [join(DIST, 'cli.js'), '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
       { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info' },
     );
-    const log = new Log(dbPath);
+    const log = new SqliteLog(dbPath);
     try {
       return await run(child, log);
     } finally {
@@ -72,7 +72,7 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, l
   }
 }
 
-const count = (log: Log, sql: string): number => (log.db.prepare(sql).get() as { n: number }).n;
+const count = (log: SqliteLog, sql: string): number => (log.db.prepare(sql).get() as { n: number }).n;
 
 /**
  * Routing: a log of N events is already there when the relay starts; time until the router

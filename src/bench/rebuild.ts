@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Log } from '../log/log.js';
+import { SqliteLog } from '../log/sqlite/sqlite-log.js';
 import type { DeliveryError, NewEntry } from '../log/types.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -80,7 +80,7 @@ function eventGroup(i: number, at: string): NewEntry[] {
 
 /** A log of exactly `n` entries, appended in big transactions through the Log (projections included). */
 export function generateLog(dbPath: string, n: number): void {
-  const log = new Log(dbPath, { now: () => new Date('2026-06-01T10:00:00.000Z') });
+  const log = new SqliteLog(dbPath, { now: () => new Date('2026-06-01T10:00:00.000Z') });
   log.db.pragma('synchronous = OFF'); // a scratch file for the bench: no need to wait for the disk
   let written = 0;
   let i = 0;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { resolveConfig, type RelayConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
-import { Log } from '../log/log.js';
+import { SqliteLog } from '../log/sqlite/sqlite-log.js';
 
 export type Globals = RelayConfig;
 
@@ -12,9 +12,9 @@ export function globalsOf(program: Command): Globals {
 }
 
 /** Opens an existing log for a command that reads or appends; never creates one by mistake. */
-export function openExistingLog(dbPath: string): Log {
+export function openExistingLog(dbPath: string): SqliteLog {
   if (!existsSync(dbPath)) {
     throw new UserError(`no log at ${dbPath}: start \`husky-relay serve\` first, or point --db (HUSKY_RELAY_DB) at it`);
   }
-  return new Log(dbPath);
+  return new SqliteLog(dbPath);
 }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { acquireServeLock, DatabaseHeldError, type ServeLock } from '../log/serve-lock.js';
+import { acquireServeLock, DatabaseHeldError, type ServeLock } from '../log/sqlite/serve-lock.js';
 import type { DeliveryPlanned } from '../log/types.js';
-import { backfill, type BackfillOptions, type BackfillResult } from '../replay/backfill.js';
-import { preview } from '../replay/preview.js';
-import { progressBar } from '../replay/progress.js';
-import { rebuildProjections } from '../replay/rebuild.js';
-import { verifyProjections, type Difference } from '../replay/verify.js';
+import { backfill, type BackfillOptions, type BackfillResult } from '../route/backfill.js';
+import { preview } from './preview.js';
+import { progressBar } from './progress.js';
+import { rebuildProjections } from '../project/rebuild/rebuild.js';
+import { verifyProjections, type Difference } from '../project/rebuild/verify.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';

@@ -5,13 +5,13 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { parsePort, reloadDotEnv, resolveConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
-import { openDatabase } from '../log/open-log.js';
+import { openDatabase } from '../log/sqlite/open.js';
 import { exposure } from '../log/private-files.js';
-import { acquireServeLock, DatabaseHeldError, heldBy } from '../log/serve-lock.js';
+import { acquireServeLock, DatabaseHeldError, heldBy } from '../log/sqlite/serve-lock.js';
 import { createLogger } from '../logger.js';
 import { listenError } from '../os-errors.js';
 import { resolveSecrets, secretsFromEnv } from '../receive/secrets.js';
-import { removeOrphanScratch } from '../replay/scratch.js';
+import { removeOrphanScratch } from '../project/rebuild/scratch.js';
 import { globalsOf, type Globals } from './globals.js';
 import { serveLifecycle } from './serve-lifecycle.js';
 

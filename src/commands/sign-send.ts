@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { heldBy } from '../log/serve-lock.js';
+import { heldBy } from '../log/sqlite/serve-lock.js';
 import { resolveSecrets } from '../receive/secrets.js';
 import { sign } from '../receive/verify-signature.js';
 import { globalsOf, type Globals } from './globals.js';

@@ -1,14 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { GroupCommit } from '../log/group-commit.js';
-import type { Log } from '../log/log.js';
+import type { GroupCommit } from '../log/sqlite/group-commit.js';
+import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../log/types.js';
 import { notPlannedReason } from '../route/not-planned.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
 import { decide } from './decide.js';
-import { DueDeliveries, type DueDelivery } from './due-deliveries.js';
+import { DueDeliveries, type DueDelivery } from '../project/due-deliveries.js';
 import { reportAttempt } from './report-attempt.js';
 
 import { fitRateLimit, newSinkState, type SinkState } from './sink-state.js';
@@ -16,7 +16,7 @@ import { UnrecordedOutcomes, type RecordPause } from './unrecorded.js';
 import { DEFAULTS } from '../config/defaults.js';
 
 export interface DispatcherOptions {
-  log: Log;
+  log: SqliteLog;
   commit: GroupCommit;
   env: SinkEnvironment;
   logger: Logger;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { GroupCommit } from '../log/group-commit.js';
+import type { GroupCommit } from '../log/sqlite/group-commit.js';
 import type { NewEntry } from '../log/types.js';
 import { DEFAULTS } from '../config/defaults.js';
 

@@ -2,8 +2,9 @@ import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { normalizeDateTime } from '../dates.js';
 import { EntryRejectedError } from '../errors.js';
-import type { GroupCommit } from '../log/group-commit.js';
-import type { Appended, Log } from '../log/log.js';
+import type { GroupCommit } from '../log/sqlite/group-commit.js';
+import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
+import type { Appended } from '../log/seam.js';
 import { isEnvelope, parseEnvelope, type Envelope } from './envelope.js';
 import { HttpError } from './http-error.js';
 import { lingerAfterAnswer } from './http-server.js';
@@ -14,7 +15,7 @@ import { verifySignature } from './verify-signature.js';
 import { DEFAULTS } from '../config/defaults.js';
 
 export interface ReceiveOptions {
-  log: Log;
+  log: SqliteLog;
   commit: GroupCommit;
   /** Current webhook secrets; read at each request so a rotation needs no restart. */
   secrets: () => readonly string[];

@@ -1,8 +1,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { LogUnavailableError } from '../errors.js';
-import type { GroupCommit } from '../log/group-commit.js';
-import type { Log } from '../log/log.js';
+import type { GroupCommit } from '../log/sqlite/group-commit.js';
+import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
 import type { Entry, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { LoadedRules } from '../rules/types.js';
@@ -39,7 +39,7 @@ export class Router {
   private stopped = false;
 
   constructor(
-    private readonly log: Log,
+    private readonly log: SqliteLog,
     private readonly commit: GroupCommit,
     private readonly rules: () => LoadedRules | null,
     private readonly logger: Logger,

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Log } from '../../src/log/log.js';
+import type { SqliteLog } from '../../src/log/sqlite/sqlite-log.js';
 import type { Entry, EntryDataByType, EntryType } from '../../src/log/types.js';
 import { listDeliveries, type DeliveryRow } from '../../src/project/queries.js';
 import { ROUTER_CHECKPOINT } from '../../src/route/router.js';
@@ -90,28 +90,28 @@ export async function postEvent(relay: TestRelay, body: string): Promise<number>
   return answer.body.seq as number;
 }
 
-export function entriesOf<T extends EntryType>(log: Log, type: T): (Entry & { type: T; data: EntryDataByType[T] })[] {
+export function entriesOf<T extends EntryType>(log: SqliteLog, type: T): (Entry & { type: T; data: EntryDataByType[T] })[] {
   return log.read(0, { types: [type] }) as (Entry & { type: T; data: EntryDataByType[T] })[];
 }
 
-export function routerCheckpoint(log: Log): number {
+export function routerCheckpoint(log: SqliteLog): number {
   return log.checkpoint(ROUTER_CHECKPOINT);
 }
 
-export function deliveriesOf(log: Log, filter: { sink?: string; status?: string } = {}): DeliveryRow[] {
+export function deliveriesOf(log: SqliteLog, filter: { sink?: string; status?: string } = {}): DeliveryRow[] {
   return listDeliveries(log.db, filter).reverse(); // oldest first
 }
 
-export function deliveryRow(log: Log, id: string): DeliveryRow | undefined {
+export function deliveryRow(log: SqliteLog, id: string): DeliveryRow | undefined {
   return listDeliveries(log.db, { ids: [id] })[0];
 }
 
-export function statusOf(log: Log, id: string): string | undefined {
+export function statusOf(log: SqliteLog, id: string): string | undefined {
   return deliveryRow(log, id)?.status;
 }
 
 /** All deliveries planned so far have this status (and there are `count` of them). */
-export function allHaveStatus(log: Log, status: string, count: number, sink?: string): boolean {
+export function allHaveStatus(log: SqliteLog, status: string, count: number, sink?: string): boolean {
   const rows = deliveriesOf(log, { sink });
   return rows.length === count && rows.every((r) => r.status === status);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Database } from 'better-sqlite3';
-import { Log } from '../../src/log/log.js';
+import { SqliteLog } from '../../src/log/sqlite/sqlite-log.js';
 import type { DeliveryError, NewEntry } from '../../src/log/types.js';
 import { listDeliveries, statusReport } from '../../src/project/queries.js';
 
@@ -91,7 +91,7 @@ export function envelopeOf(eventId: string, type: string, call: number) {
  * Appends the steps through `Log.append`, a transaction per run of steps marked `together`.
  * Duplicate events and plans are among them: the log refuses them, and they must change nothing.
  */
-export function appendSteps(log: Log, steps: Step[], prefix = 'e'): void {
+export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
   const events: { id: string; seq: number; type: string; call: number }[] = [];
   const deliveries: { id: string; sink: string }[] = [];
   let pending: NewEntry[] = [];

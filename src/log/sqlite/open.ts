@@ -2,10 +2,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
+import { codeOf, EnvironmentError, fileError, reasonOf } from '../../os-errors.js';
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './migrations.js';
-import { createPrivateFile, ensurePrivateFolder, removeMade } from './private-files.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { createPrivateFile, ensurePrivateFolder, removeMade } from '../private-files.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 export interface OpenLogOptions {
   /** How long a write waits for another process's lock before it fails. (Default: `DEFAULTS.log.busyTimeoutMs`) */

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { EnvironmentError } from '../os-errors.js';
+import { EnvironmentError } from '../../os-errors.js';
 
 /**
  * `PRAGMA application_id` of a husky-relay database ("HkRl"), set by the first migration, so

@@ -1,12 +1,12 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { EntryRejectedError } from '../errors.js';
-import type { Log } from '../log/log.js';
+import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
 import type { DeliveryPlanned, EventReceived, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
-import { refusedEntries } from '../route/not-planned.js';
-import { entriesOf, explainEvent, type ActionOutcome, type PlannableEvent } from '../route/plan-event.js';
+import { refusedEntries } from './not-planned.js';
+import { entriesOf, explainEvent, type ActionOutcome, type PlannableEvent } from './plan-event.js';
 import type { LoadedRules } from '../rules/types.js';
-import type { ProgressReport } from './scratch.js';
+import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
 
 export interface BackfillFilter {
@@ -57,7 +57,7 @@ export interface BackfillResult {
  * refuses the second copy (dedupe_key). Only appends: safe beside a running `serve`, whose
  * dispatcher picks the new plans up on its next poll.
  */
-export async function backfill(log: Log, rules: LoadedRules, options: BackfillOptions = {}): Promise<BackfillResult> {
+export async function backfill(log: SqliteLog, rules: LoadedRules, options: BackfillOptions = {}): Promise<BackfillResult> {
   const through = log.lastSeq();
   const where = [`type = 'event.received'`, 'seq > ?', 'seq <= ?'];
   const params: unknown[] = [];
@@ -129,7 +129,7 @@ function readEvent(row: { seq: number; data: string }): PlannableEvent | null {
  * A failed action appends its plan and its dead letter. A dead letter of a duplicate is not
  * appended (the delivery planned first stands).
  */
-function appendPlans(log: Log, outcomes: ActionOutcome[]): boolean[] {
+function appendPlans(log: SqliteLog, outcomes: ActionOutcome[]): boolean[] {
   if (outcomes.length === 0) return [];
   try {
     return appendTogether(log, outcomes);
@@ -148,7 +148,7 @@ function appendPlans(log: Log, outcomes: ActionOutcome[]): boolean[] {
 }
 
 /** One transaction: a failed action is never left planned without its dead letter. */
-function appendTogether(log: Log, outcomes: ActionOutcome[]): boolean[] {
+function appendTogether(log: SqliteLog, outcomes: ActionOutcome[]): boolean[] {
   return log.db.transaction(() => {
     const plans = log.append(outcomes.map((o): NewEntry => ({ type: 'delivery.planned', data: o.plan })));
     const dead = outcomes.flatMap((o, i) => (plans[i]!.duplicate ? [] : entriesOf(o).slice(1)));

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { DeliveryKeys, DeliveryRow, ProjectionStore } from '../project/apply-entry.js';
-import { DEFAULTS } from '../config/defaults.js';
+import type { DeliveryKeys, DeliveryRow, ProjectionStore } from '../apply-entry.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 /**
  * A projection store for `replay --rebuild` and `--verify`: the projector (`projectInto`, the

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { Log } from './log.js';
+import type { SqliteLog } from './sqlite-log.js';
 import { WAL_LOST } from './writer-protocol.js';
 
 /*
@@ -13,7 +13,7 @@ import { WAL_LOST } from './writer-protocol.js';
  * opens it read-only without saying so) or a `query_only` connection fails here with
  * SQLITE_READONLY, where taking the lock alone succeeds.
  */
-export function probeWrite(log: Log): void {
+export function probeWrite(log: SqliteLog): void {
   log.db.exec('BEGIN IMMEDIATE');
   try {
     const version = Number(log.db.pragma('user_version', { simple: true }));
@@ -58,7 +58,7 @@ export function walGuard(walPath: string) {
     // not readable now: the first commit's check tells
   }
   return {
-    check(log: Log): void {
+    check(log: SqliteLog): void {
       if (lost) fail(lost);
       if (seen === undefined) return;
       const now = identity();

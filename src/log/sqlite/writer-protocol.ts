@@ -1,5 +1,5 @@
-import type { Checkpoint } from './log.js';
-import type { NewEntry } from './types.js';
+import type { Checkpoint } from '../seam.js';
+import type { NewEntry } from '../types.js';
 
 /** What the writer worker is started with (`workerData`). */
 export interface WriterInit {

@@ -1,8 +1,9 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { Log, type CommitGroup } from './log.js';
+import { SqliteLog } from './sqlite-log.js';
+import { type CommitGroup } from '../seam.js';
 import { probeWrite, walGuard } from './wal-guard.js';
 import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs
@@ -19,10 +20,10 @@ const state = new Int32Array(init.state);
 // `at` comes from the main thread's clock (tests inject one): the newest of a transaction's
 // requests stamps all its entries, one value per transaction.
 let at = '';
-let log: Log | undefined;
+let log: SqliteLog | undefined;
 let openError: unknown;
 try {
-  log = new Log(init.path, { busyTimeoutMs: init.busyTimeoutMs, now: () => new Date(at) });
+  log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, now: () => new Date(at) });
 } catch (error) {
   openError = error;
 }
@@ -117,7 +118,7 @@ function isStorageFailure(error: WriterError): boolean {
  * its own, so only the groups at fault are left out (`ENTRY_REJECTED`) and every other caller
  * of the batch is answered as usual. Slow, but only ever taken on that failure.
  */
-function oneByOne(log: Log, groups: CommitGroup[]): { ok: true; seqs: number[]; failed: { group: number; error: WriterError }[] } {
+function oneByOne(log: SqliteLog, groups: CommitGroup[]): { ok: true; seqs: number[]; failed: { group: number; error: WriterError }[] } {
   const seqs: number[] = [];
   const failed: { group: number; error: WriterError }[] = [];
   let storage: WriterError | undefined;

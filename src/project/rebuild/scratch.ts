@@ -3,11 +3,11 @@ import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database, { type Database as Db } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { createPrivateFile } from '../log/private-files.js';
-import type { Entry } from '../log/types.js';
-import { projectInto, type ApplyEntry } from '../project/apply-entry.js';
+import { createPrivateFile } from '../../log/private-files.js';
+import type { Entry } from '../../log/types.js';
+import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 export const SCRATCH = 'scratch';
 

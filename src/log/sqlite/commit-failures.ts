@@ -1,6 +1,6 @@
-import type { LogUnavailableError } from '../errors.js';
-import type { NewEntry } from './types.js';
-import { DEFAULTS } from '../config/defaults.js';
+import type { LogUnavailableError } from '../../errors.js';
+import type { NewEntry } from '../types.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 /** Failures that may clear without a commit to show it: a full disk, an I/O error, a lock, a read-only file. */
 const FADING = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY)/;

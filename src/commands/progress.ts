@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ProgressReport } from './scratch.js';
+import type { ProgressReport } from '../project/rebuild/scratch.js';
 
 export interface Progress {
   update(report: ProgressReport): void;

@@ -2,10 +2,10 @@ import { readFileSync, truncateSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-import { UserError } from '../errors.js';
-import { codeOf, fileError } from '../os-errors.js';
-import { createPrivateFile, ensurePrivateFolder, writePrivateFile } from './private-files.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { UserError } from '../../errors.js';
+import { codeOf, fileError } from '../../os-errors.js';
+import { createPrivateFile, ensurePrivateFolder, writePrivateFile } from '../private-files.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 /**
  * Who holds a database for work that must not overlap with `serve`: `serve` itself, or

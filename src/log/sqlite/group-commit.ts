@@ -1,12 +1,13 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { EntryRejectedError, LogUnavailableError } from '../errors.js';
+import { EntryRejectedError, LogUnavailableError } from '../../errors.js';
 import { CommitFailures } from './commit-failures.js';
-import type { Appended, Checkpoint, CommitGroup, LogOptions } from './log.js';
-import type { NewEntry } from './types.js';
+import type { LogOptions } from './sqlite-log.js';
+import type { Appended, Checkpoint, CommitGroup } from '../seam.js';
+import type { NewEntry } from '../types.js';
 import { ENTRY_REJECTED, WRITER_BUSY, WRITER_IDLE, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 interface Waiter extends CommitGroup {
   resolve: (appended: Appended[]) => void;

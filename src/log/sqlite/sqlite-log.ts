@@ -1,21 +1,8 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
-import { projector, type ApplyEntry } from '../project/apply-entry.js';
-import { openDatabase, type OpenLogOptions } from './open-log.js';
-import type { Entry, NewEntry } from './types.js';
-
-export type Appended = { seq: number; duplicate: false } | { seq: null; duplicate: true };
-
-/** A consumer's position (router, …), advanced in the same transaction as its entries. */
-export interface Checkpoint {
-  name: string;
-  seq: number;
-}
-
-/** One caller's entries in a group commit, and the checkpoint they advance, if any. */
-export interface CommitGroup {
-  entries: NewEntry[];
-  checkpoint?: Checkpoint;
-}
+import { projector, type ApplyEntry } from '../../project/apply-entry.js';
+import { openDatabase, type OpenLogOptions } from './open.js';
+import { dedupeKey, type Appended, type Checkpoint, type CommitGroup } from '../seam.js';
+import type { Entry, NewEntry } from '../types.js';
 
 export interface LogOptions extends OpenLogOptions {
   /** The clock that stamps `at`. Tests inject one. */
@@ -34,7 +21,7 @@ interface Row {
  * the projections of what it appends, and with any checkpoint it advances, so derived state
  * is never ahead of or behind the log.
  */
-export class Log {
+export class SqliteLog {
   readonly db: Database;
   private readonly now: () => Date;
   private readonly project: ApplyEntry;
@@ -151,8 +138,3 @@ export function toEntry(row: Row): Entry {
   return { seq: row.seq, type: row.type, at: row.at, data: JSON.parse(row.data) } as Entry;
 }
 
-function dedupeKey(entry: NewEntry): string | null {
-  if (entry.type === 'event.received') return `event:${entry.data.event_id}`;
-  if (entry.type === 'delivery.planned') return `delivery:${entry.data.delivery_id}`;
-  return null;
-}

@@ -1,0 +1,98 @@
+import type { Entry, EntryDataByType, EntryType, NewEntry } from './types.js';
+
+/**
+ * The one seam between the relay and its log: what every component appends and reads through,
+ * and what a storage engine implements (SQLite in `log/sqlite/`; another engine implements the
+ * same interfaces and passes the same contract tests). Nothing outside `log/` and `project/`
+ * sees a database driver (test/architecture.unit.test.ts holds it so).
+ */
+
+/** What became of one appended entry: its `seq`, or a duplicate (its dedupe key was in the log). */
+export type Appended = { seq: number; duplicate: false } | { seq: null; duplicate: true };
+
+/** A consumer's position (the router's), advanced in the same transaction as its entries. */
+export interface Checkpoint {
+  name: string;
+  seq: number;
+}
+
+/** One caller's entries in a group commit, and the checkpoint they advance, if any. */
+export interface CommitGroup {
+  entries: NewEntry[];
+  checkpoint?: Checkpoint;
+}
+
+/**
+ * Appends entries. `serve` appends through a group commit (many callers, one transaction, one
+ * fsync), a command directly; both are this.
+ */
+export interface LogWriter {
+  /**
+   * Appends `entries` in one transaction, with their projections and the checkpoint, if any:
+   * all of them or none. Resolves once the commit is durable, with one `Appended` per entry
+   * (an `event.received` or `delivery.planned` whose dedupe key is already in the log is a
+   * duplicate and appends nothing). Rejects with `LogUnavailableError` when the storage cannot
+   * take it (full, read-only, locked: retrying later may succeed) and `EntryRejectedError` when
+   * these entries can never be written.
+   */
+  append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]>;
+}
+
+/** Entry filters of `LogReader.read`. */
+export interface ReadOptions {
+  /** Only these types; `*` and `?` glob (`delivery.*`). */
+  types?: string[];
+  /** Only entries appended at or after this ISO instant. */
+  since?: string;
+  /** Only entries appended before this ISO instant. */
+  until?: string;
+  /** At most this many. (Default: all) */
+  limit?: number;
+}
+
+export type EntryOf<T extends EntryType> = Entry & { type: T; data: EntryDataByType[T] };
+
+/** What `LogReader.events` reads. */
+export interface EventFilter {
+  afterSeq: number;
+  throughSeq: number;
+  since?: string;
+  until?: string;
+  eventType?: string;
+  limit: number;
+}
+
+/** Named reads of the log itself. Projection reads live in `project/`. */
+export interface LogReader {
+  /** The last `seq` appended (0 for an empty log). */
+  lastSeq(): Promise<number>;
+  /**
+   * Entries after `afterSeq`, in `seq` order. Never skips an entry that may still commit with a
+   * lower `seq` than one returned: what it returns is a prefix that will not change.
+   */
+  read(afterSeq: number, options?: ReadOptions): Promise<Entry[]>;
+  /** The newest entry of a type, if any. */
+  lastOfType<T extends EntryType>(type: T): Promise<EntryOf<T> | undefined>;
+  /** A consumer's checkpoint (0 when it has none). */
+  checkpoint(name: string): Promise<number>;
+  /** The body first logged for an event id, to tell a true retry from a changed duplicate. */
+  eventBody(eventId: string): Promise<string | null>;
+  /**
+   * `event.received` entries with `afterSeq < seq <= throughSeq`, in `seq` order, at most `limit`:
+   * received (`at`) at or after `since` and before `until`, of an event type matching
+   * `eventType` (a glob like the rules' `on:`). What `replay` plans from.
+   */
+  events(filter: EventFilter): Promise<EntryOf<'event.received'>[]>;
+  /** Which of these delivery ids are planned already (their `delivery.planned` is in the log). */
+  plannedAlready(deliveryIds: readonly string[]): Promise<Set<string>>;
+}
+
+/**
+ * The dedupe key of an entry, or null: an event id and a delivery id can each be appended once,
+ * forever (SPEC §5). The engines store it with a unique constraint.
+ */
+export function dedupeKey(entry: NewEntry): string | null {
+  if (entry.type === 'event.received') return `event:${entry.data.event_id}`;
+  if (entry.type === 'delivery.planned') return `delivery:${entry.data.delivery_id}`;
+  return null;
+}
