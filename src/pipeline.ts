@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { Dispatcher } from './deliver/dispatcher.js';
-import type { GroupCommit } from './log/sqlite/group-commit.js';
-import type { SqliteLog } from './log/sqlite/sqlite-log.js';
+import type { LogReader, LogWriter } from './log/seam.js';
+import type { ProjectionReader } from './project/reader.js';
 import type { Metrics } from './metrics.js';
 import { Router } from './route/router.js';
 import { RulesSource } from './route/rules-source.js';
@@ -11,8 +11,9 @@ import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
 
 export interface PipelineOptions {
-  log: SqliteLog;
-  commit: GroupCommit;
+  reader: LogReader;
+  projections: ProjectionReader;
+  commit: LogWriter;
   rulesPath: string;
   /** The rules file that takes over from `rulesPath` when it appears (see `RulesSource`). */
   rulesPreferredPath?: string;
@@ -43,7 +44,7 @@ export interface Pipeline {
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const rules = new RulesSource(o.rulesPath, o.env, o.logger, { preferred: o.rulesPreferredPath });
   const dispatcher = new Dispatcher({
-    log: o.log,
+    projections: o.projections,
     commit: o.commit,
     env: o.sinkEnv,
     logger: o.logger,
@@ -65,12 +66,12 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       for (const [sink, pause] of Object.entries(dispatcher.paused())) this.set({ sink, code: pause.code }, 1);
     },
   });
-  const router = new Router(o.log, o.commit, () => rules.current, o.logger, () => dispatcher.wake(), {
+  const router = new Router(o.reader, o.commit, () => rules.current, o.logger, () => dispatcher.wake(), {
     onRuleFailure: (failure) => o.metrics.ruleErrors.inc({ rule: failure.rule_id }),
   });
 
   rules.onChange((loaded) => {
-    void recordRulesLoaded(o.log, o.commit, loaded, o.logger);
+    void recordRulesLoaded(o.reader, o.commit, loaded, o.logger);
     dispatcher.setRules(loaded);
     router.wake();
   });
@@ -100,8 +101,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 }
 
 /** `rules.loaded` each time a different rules file takes effect. */
-async function recordRulesLoaded(log: SqliteLog, commit: GroupCommit, rules: LoadedRules, logger: Logger): Promise<void> {
-  const last = log.lastOfType('rules.loaded');
+async function recordRulesLoaded(log: LogReader, commit: LogWriter, rules: LoadedRules, logger: Logger): Promise<void> {
+  const last = await log.lastOfType('rules.loaded');
   if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash && last.data.path === rules.path) return;
   try {
     await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path } }]);

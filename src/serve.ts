@@ -3,10 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { GroupCommit } from './log/sqlite/group-commit.js';
-import { SqliteLog } from './log/sqlite/sqlite-log.js';
+import { openStore, type Store } from './log/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
-import { registerStateGauges } from './project/gauges.js';
 import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
@@ -45,7 +44,8 @@ export interface RelayOptions {
 export interface Relay {
   url: string;
   port: number;
-  log: SqliteLog;
+  /** The log's reads and projections, on this thread's own connection. */
+  store: Store;
   metrics: Metrics;
   server: Server;
   pipeline: Pipeline | null;
@@ -55,10 +55,10 @@ export interface Relay {
 
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { logger } = options;
-  const log = new SqliteLog(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
+  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
   const metrics = createMetrics();
-  metrics.lastSeq.set(log.lastSeq());
-  registerStateGauges(metrics.registry, log.db, options.dbPath);
+  metrics.lastSeq.set(await store.log.lastSeq());
+  store.registerGauges(metrics.registry);
   const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now }, ({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
@@ -67,7 +67,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   let pipeline: Pipeline | null = null;
   if (options.rulesPath) {
     pipeline = await startPipeline({
-      log,
+      reader: store.log,
+      projections: store.projections,
       commit,
       rulesPath: options.rulesPath,
       rulesPreferredPath: options.rulesPreferredPath,
@@ -82,7 +83,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   }
 
   const app = createApp({
-    log,
+    reader: store.log,
     commit,
     secrets: options.secrets,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.http.maxBodyBytes,
@@ -103,7 +104,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   return {
     url: `http://${host}:${port}`,
     port,
-    log,
+    store,
     metrics,
     server,
     pipeline,
@@ -113,7 +114,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         const grace = options.shutdownGraceMs ?? DEFAULTS.delivery.shutdownGraceMs;
         await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
-        log.close();
+        await store.close();
       })()),
   };
 }

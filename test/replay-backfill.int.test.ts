@@ -9,7 +9,7 @@ import { backfill } from '../src/route/backfill.js';
 import { planEvent } from '../src/route/plan-event.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import type { LoadedRules } from '../src/rules/types.js';
-import { tempDir } from './helpers/relay.js';
+import { tempDir, seamOf } from './helpers/relay.js';
 import { envelopeOf, steppingClock } from './helpers/replay-scenario.js';
 
 const TRACE_RULE = `
@@ -79,7 +79,7 @@ describe('replay: run the current rules over past events', () => {
 
         // When a new rule is added and the current rules are replayed
         const current = rules(TRACE_RULE, NEW_RULE);
-        const first = await backfill(log, current);
+        const first = await backfill(seamOf(log), current);
 
         // Then the plans appended are exactly those the current rules make that were missing
         const expected = events.flatMap((ev) => planEvent(current, ev)).filter((p) => !existing.has(p.delivery_id));
@@ -89,7 +89,7 @@ describe('replay: run the current rules over past events', () => {
 
         // And replaying again plans nothing
         const lastSeq = log.lastSeq();
-        const second = await backfill(log, current);
+        const second = await backfill(seamOf(log), current);
         expect(second.planned).toBe(0);
         expect(log.lastSeq()).toBe(lastSeq);
         expect(second.by_rule['trace']!.existing + second.by_rule['completed-audit']!.existing).toBe(existing.size + expected.length);
@@ -108,13 +108,13 @@ describe('replay: run the current rules over past events', () => {
 
     // When it is dry run
     const shown: DeliveryPlanned[] = [];
-    const dry = await backfill(log, current, { dryRun: true, onPlan: (p) => shown.push(p) });
+    const dry = await backfill(seamOf(log), current, { dryRun: true, onPlan: (p) => shown.push(p) });
 
     // Then the log did not move, and what was shown is what the real run plans
     expect(log.lastSeq()).toBe(lastSeq);
     expect(dry.planned).toBe(shown.length);
     expect(shown.length).toBeGreaterThan(0);
-    const real = await backfill(log, current);
+    const real = await backfill(seamOf(log), current);
     expect(planned(log, lastSeq)).toEqual(shown);
     expect(real.by_rule).toEqual(dry.by_rule);
     log.close();
@@ -125,12 +125,12 @@ describe('replay: run the current rules over past events', () => {
     const log = new SqliteLog(join(temp.dir, 'force.db'), { now: steppingClock() });
     const current = rules(TRACE_RULE, NEW_RULE);
     const events = appendEvents(log, [{ type: 'call.completed', call: 2 }, { type: 'call.failed', call: 1 }, { type: 'call.answered', call: 1 }], 'evt');
-    await backfill(log, current);
+    await backfill(seamOf(log), current);
     const originals = listDeliveries(log.db);
     expect(originals).toHaveLength(events.flatMap((ev) => planEvent(current, ev)).length);
 
     // When replayed with a new generation
-    const forced = await backfill(log, current, { generation: 'g1' });
+    const forced = await backfill(seamOf(log), current, { generation: 'g1' });
 
     // Then each original delivery has a twin, pending, with its own id
     expect(forced.planned).toBe(originals.length);
@@ -139,8 +139,8 @@ describe('replay: run the current rules over past events', () => {
     expect(new Set(twins.map((d) => d.delivery_id)).size).toBe(originals.length);
     expect(twins.every((d) => !originals.some((o) => o.delivery_id === d.delivery_id))).toBe(true);
     // And the same generation twice is still planned once; a newer one plans again
-    expect((await backfill(log, current, { generation: 'g1' })).planned).toBe(0);
-    expect((await backfill(log, current, { generation: 'g2' })).planned).toBe(originals.length);
+    expect((await backfill(seamOf(log), current, { generation: 'g1' })).planned).toBe(0);
+    expect((await backfill(seamOf(log), current, { generation: 'g2' })).planned).toBe(originals.length);
     log.close();
   });
 
@@ -155,7 +155,7 @@ describe('replay: run the current rules over past events', () => {
     // When the replay runs and new events are appended between its batches
     let batches = 0;
     const arrived: ReturnType<typeof appendEvents> = [];
-    const result = await backfill(log, current, {
+    const result = await backfill(seamOf(log), current, {
       onBatch: () => {
         arrived.push(...appendEvents(relay, [{ type: 'call.completed', call: 9 }], `new${batches++}`));
       },
@@ -169,7 +169,7 @@ describe('replay: run the current rules over past events', () => {
     expect(past.flatMap((ev) => planEvent(current, ev)).every((p) => ids.has(p.delivery_id))).toBe(true);
     expect(listDeliveries(log.db).filter((d) => d.event_id.startsWith('new'))).toEqual([]);
     // And the next replay plans the new events' deliveries only
-    const next = await backfill(log, current);
+    const next = await backfill(seamOf(log), current);
     expect(next.planned).toBe(arrived.flatMap((ev) => planEvent(current, ev)).length);
     relay.close();
     log.close();
@@ -182,9 +182,9 @@ describe('replay: run the current rules over past events', () => {
     const current = rules(TRACE_RULE, NEW_RULE);
 
     // When replaying only a window, a type, or a rule
-    const window = await backfill(log, current, { dryRun: true, since: '2026-06-01T09:00:02.000Z', until: '2026-06-01T09:00:04.000Z' });
-    const completed = await backfill(log, current, { dryRun: true, type: 'call.complete*' });
-    const onlyTrace = await backfill(log, current, { dryRun: true, rule: 'trace' });
+    const window = await backfill(seamOf(log), current, { dryRun: true, since: '2026-06-01T09:00:02.000Z', until: '2026-06-01T09:00:04.000Z' });
+    const completed = await backfill(seamOf(log), current, { dryRun: true, type: 'call.complete*' });
+    const onlyTrace = await backfill(seamOf(log), current, { dryRun: true, rule: 'trace' });
 
     // Then only those events and rules count
     expect(window.events).toBe(2); // 09:00:02 and 09:00:03; --until is exclusive

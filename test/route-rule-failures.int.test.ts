@@ -9,7 +9,7 @@ import { backfill } from '../src/route/backfill.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { startFakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, entriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
-import { captureLogger, makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { captureLogger, makeEvent, tempDir, type TestRelay, seamOf } from './helpers/relay.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -223,22 +223,22 @@ rules:
     const refusing = {
       append: (entries: NewEntry[], checkpoint?: { name: string; seq: number }) =>
         entries.some((e) => e.type === 'delivery.planned' && JSON.stringify(e.data.request).includes('poison'))
-          ? Promise.reject(new EntryRejectedError('nested past DEFAULTS.http.maxJsonDepth'))
+          ? Promise.reject(new EntryRejectedError('nested past the depth limit'))
           : real.append(entries, checkpoint),
     } as unknown as GroupCommit;
     const loaded = loadRulesFromText(rulesWith(''), 'rules.yaml', {});
     if (!loaded.ok) throw new Error('rules');
     const { logger } = captureLogger();
     // When the router routes them
-    const router = new Router(log, refusing, () => loaded.rules, logger);
+    const router = new Router(seamOf(log).reader, refusing, () => loaded.rules, logger);
     router.wake();
     await until(() => routerCheckpoint(log) === 3, { what: 'the checkpoint to pass all three' });
     await router.stop();
     // Then
     const plans = entriesOf(log, 'delivery.planned').map((e) => [e.data.event_id, e.data.request]);
     expect(plans.map(([id]) => id)).toEqual(ids);
-    expect(plans[1]![1]).toEqual({ not_planned: { code: 'entry_rejected', message: 'the log refused the planned request: nested past DEFAULTS.http.maxJsonDepth' } });
-    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past DEFAULTS.http.maxJsonDepth']);
+    expect(plans[1]![1]).toEqual({ not_planned: { code: 'entry_rejected', message: 'the log refused the planned request: nested past the depth limit' } });
+    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past the depth limit']);
   });
 });
 
@@ -250,7 +250,7 @@ describe('replay (backfill) isolates plans the log refuses', () => {
     class RefusingLog extends SqliteLog {
       override append(entries: NewEntry[], checkpoint?: { name: string; seq: number }) {
         if (entries.some((e) => e.type === 'delivery.planned' && JSON.stringify(e.data.request).includes('poison'))) {
-          throw new EntryRejectedError('nested past DEFAULTS.http.maxJsonDepth');
+          throw new EntryRejectedError('nested past the depth limit');
         }
         return super.append(entries, checkpoint);
       }
@@ -262,11 +262,11 @@ describe('replay (backfill) isolates plans the log refuses', () => {
     const loaded = loadRulesFromText(rulesWith(''), 'rules.yaml', {});
     if (!loaded.ok) throw new Error('rules');
     // When
-    const result = await backfill(log, loaded.rules);
+    const result = await backfill(seamOf(log), loaded.rules);
     // Then
     expect(result.planned).toBe(3);
     expect(entriesOf(log, 'delivery.planned').map((e) => e.data.event_id)).toEqual(ids);
     expect(deliveriesOf(log).map((d) => `${d.event_id}: ${d.status}`)).toEqual(['evt_a: pending', 'evt_poison: dead', 'evt_c: pending']);
-    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past DEFAULTS.http.maxJsonDepth']);
+    expect(entriesOf(log, 'delivery.dead').map((e) => e.data.reason)).toEqual(['entry_rejected: the log refused the planned request: nested past the depth limit']);
   });
 });

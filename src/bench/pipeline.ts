@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SqliteLog } from '../log/sqlite/sqlite-log.js';
+import { openStore, type Store } from '../log/store.js';
 import type { NewEntry } from '../log/types.js';
 import { startChild, type Child } from './processes.js';
 
@@ -16,8 +16,8 @@ export interface PhaseResult {
 }
 
 /** N logged events, as HuskyVoice would have sent them over a day, appended in big batches. */
-export function seedEvents(dbPath: string, n: number): void {
-  const log = new SqliteLog(dbPath);
+export async function seedEvents(dbPath: string, n: number): Promise<void> {
+  const store = await openStore(dbPath);
   const types = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed'];
   for (let start = 0; start < n; start += 5000) {
     const entries: NewEntry[] = [];
@@ -35,14 +35,14 @@ export function seedEvents(dbPath: string, n: number): void {
         data: { event_id: envelope.event_id, event_type, org_id: 'org_bench', created_at: envelope.created_at, received_at: new Date().toISOString(), call_id: envelope.data.call_id, body: JSON.stringify(envelope) },
       });
     }
-    log.append(entries);
+    await store.writer.append(entries);
   }
-  log.close();
+  await store.close();
 }
 
-async function until(check: () => boolean, child: Child, capSeconds: number): Promise<number> {
+async function until(check: () => Promise<boolean>, child: Child, capSeconds: number): Promise<number> {
   const started = performance.now();
-  while (!check()) {
+  while (!(await check())) {
     if (child.process.exitCode !== null) throw new Error('the relay exited during the bench');
     if (performance.now() - started > capSeconds * 1000) throw new Error(`not done after ${capSeconds}s`);
     await sleep(20);
@@ -50,21 +50,21 @@ async function until(check: () => boolean, child: Child, capSeconds: number): Pr
   return (performance.now() - started) / 1000;
 }
 
-async function withRelay<T>(rules: string, events: number, run: (child: Child, log: SqliteLog) => Promise<T>): Promise<T> {
+async function withRelay<T>(rules: string, events: number, run: (child: Child, store: Store) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'husky-bench-'));
   try {
     const dbPath = join(dir, 'bench.db');
-    seedEvents(dbPath, events);
+    await seedEvents(dbPath, events);
     writeFileSync(join(dir, 'rules.yaml'), rules);
     const child = await startChild(
       [join(DIST, 'cli.js'), '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
       { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info' },
     );
-    const log = new SqliteLog(dbPath);
+    const store = await openStore(dbPath);
     try {
-      return await run(child, log);
+      return await run(child, store);
     } finally {
-      log.close();
+      await store.close();
       await child.stop();
     }
   } finally {
@@ -72,7 +72,6 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, l
   }
 }
 
-const count = (log: SqliteLog, sql: string): number => (log.db.prepare(sql).get() as { n: number }).n;
 
 /**
  * Routing: a log of N events is already there when the relay starts; time until the router
@@ -95,11 +94,11 @@ rules:
       - sink: parked
         body: { summary: "{{ data.summary }}" }
 `;
-  return withRelay(rules, events, async (child, log) => {
+  return withRelay(rules, events, async (child, store) => {
     // the router's checkpoint is the last event it planned; the log's last entry may be the
     // relay's own `rules.loaded`, which the router never reaches
-    const last = log.lastOfType('event.received')!.seq;
-    const seconds = await until(() => log.checkpoint('router') >= last, child, 300);
+    const last = (await store.log.lastOfType('event.received'))!.seq;
+    const seconds = await until(async () => (await store.log.checkpoint('router')) >= last, child, 300);
     return { items: events, seconds, per_s: Math.round(events / seconds), peak_rss_mb: child.peakRssMb() };
   });
 }
@@ -121,9 +120,9 @@ rules:
     actions:
       - sink: instant
 `;
-    return await withRelay(rules, events, async (child, log) => {
+    return await withRelay(rules, events, async (child, store) => {
       const seconds = await until(
-        () => count(log, `SELECT count(*) AS n FROM p_deliveries WHERE status = 'succeeded'`) >= events,
+        async () => (await store.projections.status(null)).deliveries.succeeded >= events,
         child,
         600,
       );

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteLog } from '../log/sqlite/sqlite-log.js';
+import { openStore } from '../log/store.js';
 import type { DeliveryError, NewEntry } from '../log/types.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -79,19 +79,19 @@ function eventGroup(i: number, at: string): NewEntry[] {
 }
 
 /** A log of exactly `n` entries, appended in big transactions through the Log (projections included). */
-export function generateLog(dbPath: string, n: number): void {
-  const log = new SqliteLog(dbPath, { now: () => new Date('2026-06-01T10:00:00.000Z') });
-  log.db.pragma('synchronous = OFF'); // a scratch file for the bench: no need to wait for the disk
+export async function generateLog(dbPath: string, n: number): Promise<void> {
+  // a scratch file for the bench: no need to wait for the disk
+  const store = await openStore(dbPath, { now: () => new Date('2026-06-01T10:00:00.000Z'), unsynced: true });
   let written = 0;
   let i = 0;
   while (written < n) {
     const batch: NewEntry[] = [];
     while (batch.length < 20_000 && written + batch.length < n) batch.push(...eventGroup(i++, '2026-06-01T10:00:00.000Z'));
     batch.length = Math.min(batch.length, n - written);
-    log.append(batch);
+    await store.writer.append(batch);
     written += batch.length;
   }
-  log.close();
+  await store.close();
 }
 
 /** Runs `node dist/cli.js replay --rebuild` and measures its wall time and peak RSS. */
@@ -120,7 +120,7 @@ export async function benchRebuild(entries: number): Promise<RebuildBench> {
   const dir = mkdtempSync(join(tmpdir(), 'husky-bench-rebuild-'));
   try {
     const dbPath = join(dir, 'bench.db');
-    generateLog(dbPath, entries);
+    await generateLog(dbPath, entries);
     const { seconds, peakRssMb } = await timeRebuild(dbPath);
     return { entries, seconds: Number(seconds.toFixed(2)), entries_per_s: Math.round(entries / seconds), peak_rss_mb: peakRssMb };
   } finally {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { listDeliveries, STATUSES, statusReport } from '../project/queries.js';
+import { STATUSES } from '../project/queries.js';
 import { loadRules } from '../rules/load-rules.js';
 import type { LoadedRules } from '../rules/types.js';
-import { globalsOf, openExistingLog } from './globals.js';
+import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
 
 async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
@@ -28,9 +28,9 @@ export function registerDeliveries(program: Command): void {
     .option('--json', 'one JSON object (documented in the README)')
     .action(async (opts: { json?: boolean }) => {
       const g = globalsOf(program);
-      const log = openExistingLog(g.dbPath);
-      const report = statusReport(log.db, await rulesOrNull(g.rulesPath, g.env));
-      log.close();
+      const store = await openExistingStore(g.dbPath);
+      const report = await store.projections.status(await rulesOrNull(g.rulesPath, g.env));
+      await store.close();
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
@@ -67,13 +67,13 @@ export function registerDeliveries(program: Command): void {
     .option('--sink <name>', 'only this sink')
     .option('--limit <n>', 'at most this many (default 50)', parseLimit)
     .option('--json', 'a JSON array (documented in the README)')
-    .action((opts: { status?: string; sink?: string; limit?: number; json?: boolean }) => {
+    .action(async (opts: { status?: string; sink?: string; limit?: number; json?: boolean }) => {
       if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) {
         throw new UserError(`--status: "${opts.status}" is not one of ${STATUSES.join(', ')}`);
       }
-      const log = openExistingLog(globalsOf(program).dbPath);
-      const rows = listDeliveries(log.db, { status: opts.status, sink: opts.sink, limit: opts.limit ?? 50 });
-      log.close();
+      const store = await openExistingStore(globalsOf(program).dbPath);
+      const rows = await store.projections.deliveries({ status: opts.status, sink: opts.sink, limit: opts.limit ?? 50 });
+      await store.close();
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
@@ -100,13 +100,13 @@ export function registerDeliveries(program: Command): void {
     .argument('[ids...]', 'delivery ids')
     .option('--dead', 'every dead delivery')
     .option('--sink <name>', 'with --dead: only this sink')
-    .action((ids: string[], opts: { dead?: boolean; sink?: string }) => {
+    .action(async (ids: string[], opts: { dead?: boolean; sink?: string }) => {
       if (ids.length === 0 && !opts.dead) throw new UserError('retry: name delivery ids, or --dead for every dead delivery');
       if (ids.length > 0 && opts.dead) throw new UserError('retry: either delivery ids or --dead, not both');
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
-      const log = openExistingLog(globalsOf(program).dbPath);
+      const store = await openExistingStore(globalsOf(program).dbPath);
       try {
-        const rows = opts.dead ? listDeliveries(log.db, { status: 'dead', sink: opts.sink }) : listDeliveries(log.db, { ids });
+        const rows = await store.projections.deliveries(opts.dead ? { status: 'dead', sink: opts.sink } : { ids });
         const unknown = ids.filter((id) => !rows.some((r) => r.delivery_id === id));
         if (unknown.length) throw new UserError(`retry: no delivery ${unknown.join(', ')} (see \`husky-relay deliveries\`)`);
         const done = rows.filter((r) => r.status === 'succeeded');
@@ -114,10 +114,10 @@ export function registerDeliveries(program: Command): void {
           throw new UserError(`retry: ${done.map((r) => r.delivery_id).join(', ')} already succeeded; nothing to re-drive`);
         }
         const reason = opts.dead ? `re-driven with --dead${opts.sink ? ` --sink ${opts.sink}` : ''}` : 're-driven by id';
-        log.append(rows.map((r) => ({ type: 'delivery.retried', data: { delivery_id: r.delivery_id, reason } })));
+        await store.writer.append(rows.map((r) => ({ type: 'delivery.retried', data: { delivery_id: r.delivery_id, reason } })));
         process.stdout.write(`re-driven: ${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'}\n`);
       } finally {
-        log.close();
+        await store.close();
       }
     });
 }

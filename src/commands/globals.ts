@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { resolveConfig, type RelayConfig } from '../config/resolve.js';
-import { UserError } from '../errors.js';
-import { SqliteLog } from '../log/sqlite/sqlite-log.js';
+import { openStore, type Store } from '../log/store.js';
 
 export type Globals = RelayConfig;
 
@@ -12,9 +10,6 @@ export function globalsOf(program: Command): Globals {
 }
 
 /** Opens an existing log for a command that reads or appends; never creates one by mistake. */
-export function openExistingLog(dbPath: string): SqliteLog {
-  if (!existsSync(dbPath)) {
-    throw new UserError(`no log at ${dbPath}: start \`husky-relay serve\` first, or point --db (HUSKY_RELAY_DB) at it`);
-  }
-  return new SqliteLog(dbPath);
+export function openExistingStore(dbPath: string): Promise<Store> {
+  return openStore(dbPath, { mustExist: true });
 }

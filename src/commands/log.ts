@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Entry } from '../log/types.js';
 import { dateOption } from './date-option.js';
-import { globalsOf, openExistingLog } from './globals.js';
+import { globalsOf, openExistingStore } from './globals.js';
 import { table } from './table.js';
 
 interface LogOptions {
@@ -42,7 +42,7 @@ export function registerLog(program: Command): void {
     .option('--follow', 'keep printing new entries as they are appended')
     .option('--json', 'one JSON object per line: {"seq","type","at","data"}')
     .action(async (opts: LogOptions) => {
-      const log = openExistingLog(globalsOf(program).dbPath);
+      const store = await openExistingStore(globalsOf(program).dbPath);
       const filter = { types: opts.type, since: opts.since, limit: 5000 };
       const print = (entries: Entry[], header: boolean): void => {
         if (entries.length === 0) return;
@@ -59,7 +59,7 @@ export function registerLog(program: Command): void {
       let stop = false;
       process.once('SIGINT', () => (stop = true));
       for (;;) {
-        const entries = log.read(after, filter);
+        const entries = await store.log.read(after, filter);
         print(entries, header);
         if (entries.length > 0) {
           after = entries[entries.length - 1]!.seq;
@@ -69,6 +69,6 @@ export function registerLog(program: Command): void {
         if (!opts.follow || stop) break;
         await sleep(250);
       }
-      log.close();
+      await store.close();
     });
 }

@@ -11,7 +11,7 @@ import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';
 import { dateOption } from './date-option.js';
-import { globalsOf, openExistingLog, type Globals } from './globals.js';
+import { globalsOf, openExistingStore, type Globals } from './globals.js';
 import { printable, table } from './table.js';
 
 interface ReplayOptions {
@@ -73,13 +73,13 @@ export function registerReplay(program: Command): void {
 }
 
 async function rebuild(g: Globals): Promise<void> {
-  const log = openExistingLog(g.dbPath);
+  const store = await openExistingStore(g.dbPath);
   // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
   let lock: ServeLock;
   try {
     lock = acquireServeLock(g.dbPath, 'replay --rebuild');
   } catch (error) {
-    log.close();
+    await store.close();
     if (!(error instanceof DatabaseHeldError)) throw error;
     throw new UserError(
       `replay --rebuild: ${error.holder.description} holds ${g.dbPath}; stop it first. ` +
@@ -90,7 +90,7 @@ async function rebuild(g: Globals): Promise<void> {
   const bar = progressBar('rebuilding');
   const stop = interruptible();
   try {
-    const result = await rebuildProjections(log.db, { onProgress: (p) => bar.update(p), signal: stop.signal });
+    const result = await store.rebuild({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.stop();
     const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
     out(`rebuilt from ${n(result.entries)} entries (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${n(rate)} entries/s`);
@@ -102,16 +102,16 @@ async function rebuild(g: Globals): Promise<void> {
     bar.stop();
     stop.done();
     lock.release();
-    log.close();
+    await store.close();
   }
 }
 
 async function verify(g: Globals): Promise<void> {
-  const log = openExistingLog(g.dbPath);
+  const store = await openExistingStore(g.dbPath);
   const bar = progressBar('verifying');
   const stop = interruptible();
   try {
-    const result = await verifyProjections(log.db, { onProgress: (p) => bar.update(p), signal: stop.signal });
+    const result = await store.verify({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.stop();
     if (result.identical) {
       out(`the projections match the log (${n(result.entries)} entries, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
@@ -128,7 +128,7 @@ async function verify(g: Globals): Promise<void> {
   } finally {
     bar.stop();
     stop.done();
-    log.close();
+    await store.close();
   }
 }
 
@@ -162,7 +162,7 @@ async function currentRules(g: Globals, onlyRule: string | undefined): Promise<L
 async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   if (opts.type === '') throw new UserError('--type: give an event type, e.g. call.completed or "call.*"');
   const rules = await currentRules(g, opts.rule);
-  const log = openExistingLog(g.dbPath);
+  const store = await openExistingStore(g.dbPath);
   const dryRun = opts.dryRun === true;
   const ruleWidth = Math.max(4, ...rules.rules.map((r) => r.id.length));
   const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => s.length));
@@ -185,10 +185,10 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
   let result: BackfillResult;
   try {
-    result = await backfill(log, rules, options);
+    result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
   } finally {
     bar.stop();
-    log.close();
+    await store.close();
   }
   summarize(result, dryRun, options.generation);
 }

@@ -1,14 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { GroupCommit } from '../log/sqlite/group-commit.js';
-import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
+import type { LogWriter } from '../log/seam.js';
 import type { NewEntry } from '../log/types.js';
 import { notPlannedReason } from '../route/not-planned.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
 import { decide } from './decide.js';
-import { DueDeliveries, type DueDelivery } from '../project/due-deliveries.js';
+import type { DueDelivery, ProjectionReader } from '../project/reader.js';
 import { reportAttempt } from './report-attempt.js';
 
 import { fitRateLimit, newSinkState, type SinkState } from './sink-state.js';
@@ -16,8 +15,9 @@ import { UnrecordedOutcomes, type RecordPause } from './unrecorded.js';
 import { DEFAULTS } from '../config/defaults.js';
 
 export interface DispatcherOptions {
-  log: SqliteLog;
-  commit: GroupCommit;
+  /** The projection reads it picks due deliveries with. */
+  projections: ProjectionReader;
+  commit: LogWriter;
   env: SinkEnvironment;
   logger: Logger;
   /** Clock in ms. Tests inject one. (Default: Date.now) */
@@ -44,7 +44,10 @@ interface SinkRuntime {
  * attempt, and a dead letter when it is final). All state it decides from is in the log.
  */
 export class Dispatcher {
-  private readonly due: DueDeliveries;
+  private readonly due: ProjectionReader;
+  /** A look is running: a wake-up meanwhile asks for another once it ends. */
+  private looking = false;
+  private lookAgain = false;
   private readonly now: () => number;
   private readonly random: () => number;
   private sinks = new Map<string, SinkRuntime>();
@@ -61,7 +64,7 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {
     // one listener per attempt in flight, bounded by the sinks' concurrency: not a leak
     setMaxListeners(0, this.abort.signal);
-    this.due = new DueDeliveries(o.log.db);
+    this.due = o.projections;
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
     this.unrecorded = new UnrecordedOutcomes(o.commit, this.now, o.logger, () => this.wake());
@@ -101,23 +104,41 @@ export class Dispatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.pass();
+      void this.pass();
     });
   }
 
-  private pass(): void {
+  private async pass(): Promise<void> {
     if (this.stopped) return;
-    const now = this.now();
-    const poll = now + (this.o.pollMs ?? DEFAULTS.delivery.pollMs);
-    // while an outcome waits to be recorded every sink is paused: only the recording is tried
-    const nextLook = this.unrecorded.size > 0 ? Math.min(poll, Math.max(now, this.unrecorded.tick())) : this.startDue(now, poll);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
-    this.timer.unref();
+    if (this.looking) {
+      this.lookAgain = true;
+      return;
+    }
+    this.looking = true;
+    try {
+      const now = this.now();
+      const poll = now + (this.o.pollMs ?? DEFAULTS.delivery.pollMs);
+      // while an outcome waits to be recorded every sink is paused: only the recording is tried
+      const nextLook = this.unrecorded.size > 0 ? Math.min(poll, Math.max(now, this.unrecorded.tick())) : await this.startDue(now, poll);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
+      this.timer.unref();
+    } catch (error) {
+      this.o.logger.error({ err: (error as Error).message }, 'could not look for due deliveries; will look again');
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.wake(), this.o.pollMs ?? DEFAULTS.delivery.pollMs);
+      this.timer.unref();
+    } finally {
+      this.looking = false;
+      if (this.lookAgain) {
+        this.lookAgain = false;
+        this.wake();
+      }
+    }
   }
 
   /** Starts what is due on every sink; returns when to look again (ms), at the latest `nextLook`. */
-  private startDue(now: number, nextLook: number): number {
+  private async startDue(now: number, nextLook: number): Promise<number> {
     for (const [name, rt] of this.sinks) {
       if (rt.state.pausedUntil > now) {
         nextLook = Math.min(nextLook, rt.state.pausedUntil);
@@ -125,7 +146,7 @@ export class Dispatcher {
       }
       const free = rt.concurrency - rt.state.sending;
       if (free > 0) {
-        for (const d of this.due.list(name, now, free + rt.state.inFlight.size)) {
+        for (const d of await this.due.due(name, now, free + rt.state.inFlight.size)) {
           if (rt.state.inFlight.has(d.delivery_id) || this.unrecorded.has(d.delivery_id)) continue;
           if (rt.state.sending >= rt.concurrency) break;
           if (rt.state.bucket && !rt.state.bucket.tryTake(now)) {
@@ -135,13 +156,15 @@ export class Dispatcher {
           this.start(rt, d);
         }
       }
-      const retryAt = this.due.nextRetryAt(name);
+      const retryAt = await this.due.nextRetryAt(name);
       if (retryAt !== null && retryAt > now) nextLook = Math.min(nextLook, retryAt);
     }
     return nextLook;
   }
 
   private start(rt: SinkRuntime, d: DueDelivery): void {
+    // counted now, not once the attempt has read its request: the next delivery of this look must see it
+    rt.state.sending += 1;
     let sent = false;
     const run = this.attempt(rt, d, () => (sent = true))
       .catch((error: Error) => {
@@ -156,11 +179,16 @@ export class Dispatcher {
   }
 
   private async attempt(rt: SinkRuntime, d: DueDelivery, sent: () => void): Promise<void> {
-    const request = this.due.requestOf(d);
-    const keyState = this.due.keyStateOf(d);
+    let request: Record<string, unknown>;
+    let keyState: Record<string, unknown> | null;
+    try {
+      [request, keyState] = await Promise.all([this.due.request(d), this.due.keyState(d)]);
+    } catch (error) {
+      rt.state.sending -= 1;
+      throw error;
+    }
     const attempt = d.attempts + 1;
     const started = performance.now();
-    rt.state.sending += 1;
     // The attempt's own signal, aborted if the dispatcher stops meanwhile (sinks combine it with
     // their timeout). Combining the dispatcher's long-lived signal itself left ~60 bytes an
     // attempt in it under Node 20: a heap that grew all through the soak.

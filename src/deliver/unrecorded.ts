@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { GroupCommit } from '../log/sqlite/group-commit.js';
+import type { LogWriter } from '../log/seam.js';
 import type { NewEntry } from '../log/types.js';
 import { DEFAULTS } from '../config/defaults.js';
 
@@ -44,7 +44,7 @@ export class UnrecordedOutcomes {
   private trying: Promise<void> | null = null;
 
   constructor(
-    private readonly commit: GroupCommit,
+    private readonly commit: LogWriter,
     private readonly now: () => number,
     private readonly logger: Logger,
     /** Told when everything held is recorded: delivery may go on. */

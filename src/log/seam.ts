@@ -38,6 +38,23 @@ export interface LogWriter {
   append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]>;
 }
 
+/**
+ * `serve`'s writer: appends wait in a queue for a shared transaction (group commit), and the
+ * receiver asks how the queue is doing to shed load instead of piling requests up behind a
+ * stuck writer.
+ */
+export interface QueuedWriter extends LogWriter {
+  /** How long the oldest append still waiting has waited (ms); 0 when none waits. */
+  waitingMs(): number;
+  /**
+   * Why the last commit that held entries of these types failed, while that may still be so
+   * (a full disk, a lock, a lost WAL); null when they commit. (`/readyz`, and the receiver)
+   */
+  failure(types?: EntryType[]): string | null;
+  /** Why the log cannot be written now, or null if it can (`/readyz`). */
+  probe(): Promise<string | null>;
+}
+
 /** Entry filters of `LogReader.read`. */
 export interface ReadOptions {
   /** Only these types; `*` and `?` glob (`delivery.*`). */

@@ -92,10 +92,16 @@ export interface DeliveryRow {
   planned_at: string;
 }
 
-export function listDeliveries(
-  db: Database,
-  filter: { status?: string; sink?: string; limit?: number; ids?: string[] } = {},
-): DeliveryRow[] {
+/** Which deliveries `listDeliveries` returns; every field narrows. */
+export interface DeliveryFilter {
+  status?: string;
+  sink?: string;
+  /** At most this many. (Default: all) */
+  limit?: number;
+  ids?: string[];
+}
+
+export function listDeliveries(db: Database, filter: DeliveryFilter = {}): DeliveryRow[] {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.status) {

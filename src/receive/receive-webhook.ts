@@ -2,9 +2,8 @@ import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { normalizeDateTime } from '../dates.js';
 import { EntryRejectedError } from '../errors.js';
-import type { GroupCommit } from '../log/sqlite/group-commit.js';
-import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
-import type { Appended } from '../log/seam.js';
+import type { Appended, LogReader, QueuedWriter } from '../log/seam.js';
+import type { EventReceived } from '../log/types.js';
 import { isEnvelope, parseEnvelope, type Envelope } from './envelope.js';
 import { HttpError } from './http-error.js';
 import { lingerAfterAnswer } from './http-server.js';
@@ -15,8 +14,10 @@ import { verifySignature } from './verify-signature.js';
 import { DEFAULTS } from '../config/defaults.js';
 
 export interface ReceiveOptions {
-  log: SqliteLog;
-  commit: GroupCommit;
+  /** Reads the body first logged for a duplicate event id. */
+  reader: LogReader;
+  /** Where events are appended: the group commit. */
+  commit: QueuedWriter;
   /** Current webhook secrets; read at each request so a rotation needs no restart. */
   secrets: () => readonly string[];
   maxBodyBytes: number;
@@ -97,7 +98,7 @@ export function receiveWebhook(options: ReceiveOptions) {
       });
 
       if (appended.duplicate) {
-        if (options.log.bodyOf(envelope.event_id) !== text.raw) {
+        if ((await options.reader.eventBody(envelope.event_id)) !== text.raw) {
           options.logger.warn(
             { event_id: envelope.event_id },
             'duplicate event_id with different bytes: the first one stays in the log',
@@ -125,7 +126,7 @@ export function receiveWebhook(options: ReceiveOptions) {
   };
 }
 
-type Received = Extract<Parameters<GroupCommit['appendOne']>[0], { type: 'event.received' }>['data'];
+type Received = EventReceived;
 
 /**
  * Appends the event, unless it would wait behind a writer that is stuck (a commit has waited
@@ -148,7 +149,8 @@ async function append(options: ReceiveOptions, waiting: ByteBudget, stallMs: num
     throw new HttpError(503, 'log_unavailable');
   }
   try {
-    return await commit.appendOne({ type: 'event.received', data });
+    const [appended] = await commit.append([{ type: 'event.received', data }]);
+    return appended!;
   } catch (error) {
     if (error instanceof EntryRejectedError) {
       logger.error({ err: error.message, event_id: data.event_id }, 'the log refused the event');

@@ -1,10 +1,9 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { EntryRejectedError } from '../errors.js';
-import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
-import type { DeliveryPlanned, EventReceived, NewEntry } from '../log/types.js';
-import type { Envelope } from '../receive/envelope.js';
+import type { LogReader, LogWriter } from '../log/seam.js';
+import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import { refusedEntries } from './not-planned.js';
-import { entriesOf, explainEvent, type ActionOutcome, type PlannableEvent } from './plan-event.js';
+import { entriesOf, explainEvent, plannableEvent, type ActionOutcome } from './plan-event.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -57,20 +56,9 @@ export interface BackfillResult {
  * refuses the second copy (dedupe_key). Only appends: safe beside a running `serve`, whose
  * dispatcher picks the new plans up on its next poll.
  */
-export async function backfill(log: SqliteLog, rules: LoadedRules, options: BackfillOptions = {}): Promise<BackfillResult> {
-  const through = log.lastSeq();
-  const where = [`type = 'event.received'`, 'seq > ?', 'seq <= ?'];
-  const params: unknown[] = [];
-  const filter = (clause: string, value: string | undefined) => {
-    if (value === undefined) return;
-    where.push(clause);
-    params.push(value);
-  };
-  filter('at >= ?', options.since);
-  filter('at < ?', options.until);
-  filter(`data ->> '$.event_type' GLOB ?`, options.type);
-  const read = log.db.prepare(`SELECT seq, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${DEFAULTS.routing.backfillBatch}`);
-  const exists = log.db.prepare(`SELECT 1 FROM entries WHERE dedupe_key = ?`).pluck();
+export async function backfill(log: { reader: LogReader; writer: LogWriter }, rules: LoadedRules, options: BackfillOptions = {}): Promise<BackfillResult> {
+  const through = await log.reader.lastSeq();
+  const filter = { since: options.since, until: options.until, eventType: options.type, throughSeq: through, limit: DEFAULTS.routing.backfillBatch };
 
   const byRule: Record<string, RuleCount> = {};
   for (const rule of rules.rules) {
@@ -79,22 +67,23 @@ export async function backfill(log: SqliteLog, rules: LoadedRules, options: Back
   const result: BackfillResult = { events: 0, through_seq: through, by_rule: byRule, planned: 0 };
   let after = 0;
   for (;;) {
-    const rows = read.all(after, through, ...params) as { seq: number; data: string }[];
+    const rows = await log.reader.events({ ...filter, afterSeq: after });
     if (rows.length === 0) break;
-    const fresh: ActionOutcome[] = [];
+    const matched: ActionOutcome[] = [];
     for (const row of rows) {
-      const event = readEvent(row);
+      const event = plannableEvent(row);
       if (!event) continue;
       for (const verdict of explainEvent(rules, event, { generation: options.generation, onlyRule: options.rule })) {
-        if (!verdict.matched) continue;
-        const count = byRule[verdict.rule_id]!;
-        for (const outcome of verdict.actions) {
-          if (exists.get(`delivery:${outcome.plan.delivery_id}`) !== undefined) count.existing += 1;
-          else fresh.push(outcome);
-        }
+        if (verdict.matched) matched.push(...verdict.actions);
       }
     }
-    const appended = options.dryRun ? fresh.map(() => false) : appendPlans(log, fresh);
+    const planned = await log.reader.plannedAlready(matched.map((o) => o.plan.delivery_id));
+    const fresh: ActionOutcome[] = [];
+    for (const outcome of matched) {
+      if (planned.has(outcome.plan.delivery_id)) byRule[outcome.plan.rule_id]!.existing += 1;
+      else fresh.push(outcome);
+    }
+    const appended = options.dryRun ? fresh.map(() => false) : await appendPlans(log.writer, fresh);
     fresh.forEach((outcome, i) => {
       const count = byRule[outcome.plan.rule_id]!;
       // a duplicate here: the router (or another replay) planned it since we looked
@@ -114,45 +103,35 @@ export async function backfill(log: SqliteLog, rules: LoadedRules, options: Back
   return result;
 }
 
-/** An `event.received` row as planning reads it; null (skipped) when its body is not JSON. */
-function readEvent(row: { seq: number; data: string }): PlannableEvent | null {
-  try {
-    const data = JSON.parse(row.data) as EventReceived;
-    return { seq: row.seq, received_at: data.received_at, envelope: JSON.parse(data.body) as Envelope };
-  } catch {
-    return null;
-  }
-}
-
 /**
- * One transaction per batch; true where the plan was appended, false where it was a duplicate.
- * A failed action appends its plan and its dead letter. A dead letter of a duplicate is not
- * appended (the delivery planned first stands).
+ * Appends the plans, one transaction per batch; true where the plan was appended, false where
+ * it was a duplicate (the router, or another replay, planned it since we looked). The dead
+ * letters of failed actions follow in a second append, for the plans that were new: were the
+ * process to die in between, the dispatcher finds the plan marked not planned and records its
+ * dead letter on the first look (see `not-planned.ts`), so none is ever left to be sent.
  */
-function appendPlans(log: SqliteLog, outcomes: ActionOutcome[]): boolean[] {
+async function appendPlans(writer: LogWriter, outcomes: ActionOutcome[]): Promise<boolean[]> {
   if (outcomes.length === 0) return [];
+  const deadAlready = new Set<number>();
+  let fresh: boolean[];
   try {
-    return appendTogether(log, outcomes);
+    fresh = (await writer.append(outcomes.map((o): NewEntry => ({ type: 'delivery.planned', data: o.plan })))).map((r) => !r.duplicate);
   } catch (error) {
     if (!(error instanceof EntryRejectedError)) throw error;
     // one by one, so only the refused ones go dead (as the router does)
-    return outcomes.map((o) => {
+    fresh = [];
+    for (const [i, o] of outcomes.entries()) {
       try {
-        return appendTogether(log, [o])[0]!;
+        fresh.push(!(await writer.append(entriesOf(o).slice(0, 1)))[0]!.duplicate);
       } catch (again) {
         if (!(again instanceof EntryRejectedError)) throw again;
-        return !log.append(refusedEntries(entriesOf(o).slice(0, 1), again.message))[0]!.duplicate;
+        // refusedEntries appends the plan and its dead letter together
+        fresh.push(!(await writer.append(refusedEntries(entriesOf(o).slice(0, 1), again.message)))[0]!.duplicate);
+        deadAlready.add(i);
       }
-    });
+    }
   }
-}
-
-/** One transaction: a failed action is never left planned without its dead letter. */
-function appendTogether(log: SqliteLog, outcomes: ActionOutcome[]): boolean[] {
-  return log.db.transaction(() => {
-    const plans = log.append(outcomes.map((o): NewEntry => ({ type: 'delivery.planned', data: o.plan })));
-    const dead = outcomes.flatMap((o, i) => (plans[i]!.duplicate ? [] : entriesOf(o).slice(1)));
-    if (dead.length > 0) log.append(dead);
-    return plans.map((r) => !r.duplicate);
-  })();
+  const dead = outcomes.flatMap((o, i) => (fresh[i] && !o.ok && !deadAlready.has(i) ? entriesOf(o).slice(1) : []));
+  if (dead.length > 0) await writer.append(dead);
+  return fresh;
 }

@@ -1,4 +1,5 @@
 import { exceedsDepth } from '../json-depth.js';
+import type { EntryOf } from '../log/seam.js';
 import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { WhenResult } from '../rules/cel.js';
@@ -21,6 +22,19 @@ export interface PlanOptions {
   generation?: string;
   /** `replay --rule ID`: only this rule. */
   onlyRule?: string;
+}
+
+/**
+ * An `event.received` entry as planning reads it: its seq, when it was received, and the
+ * envelope parsed from the body. Null when the body is not JSON (only valid envelopes are
+ * logged, so only a log written by something else could hold one): the event is skipped.
+ */
+export function plannableEvent(entry: EntryOf<'event.received'>): PlannableEvent | null {
+  try {
+    return { seq: entry.seq, received_at: entry.data.received_at, envelope: JSON.parse(entry.data.body) as Envelope };
+  } catch {
+    return null;
+  }
 }
 
 /** One action of a matching rule: a plan, or a plan that goes dead at once with its reason. */

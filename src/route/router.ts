@@ -1,13 +1,12 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { LogUnavailableError } from '../errors.js';
-import type { GroupCommit } from '../log/sqlite/group-commit.js';
-import type { SqliteLog } from '../log/sqlite/sqlite-log.js';
+import type { EntryOf, LogReader, LogWriter } from '../log/seam.js';
 import type { Entry, NewEntry } from '../log/types.js';
 import type { Envelope } from '../receive/envelope.js';
 import type { LoadedRules } from '../rules/types.js';
 import { refusedEntries } from './not-planned.js';
-import { planEntries, type RuleFailure } from './plan-event.js';
+import { planEntries, plannableEvent, type RuleFailure } from './plan-event.js';
 import { DEFAULTS } from '../config/defaults.js';
 
 export const ROUTER_CHECKPOINT = 'router';
@@ -33,21 +32,20 @@ interface Planned {
  * dead deliveries, event by event, so the events behind it are routed.
  */
 export class Router {
-  private position: number;
+  /** The checkpoint, once read (the first pass reads it). */
+  private position: number | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
 
   constructor(
-    private readonly log: SqliteLog,
-    private readonly commit: GroupCommit,
+    private readonly log: LogReader,
+    private readonly commit: LogWriter,
     private readonly rules: () => LoadedRules | null,
     private readonly logger: Logger,
     private readonly onPlanned: () => void = () => {},
     private readonly options: RouterOptions = {},
-  ) {
-    this.position = log.checkpoint(ROUTER_CHECKPOINT);
-  }
+  ) {}
 
   /** Something was appended: route it soon. Never runs two passes at once. */
   wake(): void {
@@ -71,13 +69,14 @@ export class Router {
    * failed one stops the pass before anything after it is appended.
    */
   private async drain(): Promise<void> {
+    this.position ??= await this.log.checkpoint(ROUTER_CHECKPOINT);
     let planned = this.position;
     let committing: Promise<void> | null = null;
     try {
       for (;;) {
         const rules = this.rules();
         if (!rules || this.stopped) break;
-        const events = this.log.read(planned, { types: ['event.received'], limit: DEFAULTS.routing.routerBatch });
+        const events = await this.log.read(planned, { types: ['event.received'], limit: DEFAULTS.routing.routerBatch });
         if (events.length === 0) break;
         const batch: Planned[] = [];
         for (const entry of events) {
@@ -137,16 +136,15 @@ export class Router {
   private plan(rules: LoadedRules, entry: Entry): Planned {
     const skip = { seq: entry.seq, eventId: '', entries: [] };
     if (entry.type !== 'event.received') return skip;
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(entry.data.body) as Envelope;
-    } catch {
+    const event = plannableEvent(entry as EntryOf<'event.received'>);
+    if (!event) {
       this.logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
       return skip;
     }
+    const { envelope } = event;
     let planned: ReturnType<typeof planEntries>;
     try {
-      planned = planEntries(rules, { seq: entry.seq, received_at: entry.data.received_at, envelope });
+      planned = planEntries(rules, event);
     } catch (error) {
       // planning catches every rule's failure itself; this is a bug of ours, and must not stop routing
       this.logger.error({ event_id: envelope.event_id, seq: entry.seq, err: (error as Error).message }, 'event skipped: planning failed');

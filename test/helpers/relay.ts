@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { LogReader, LogWriter } from '../../src/log/seam.js';
+import { SqliteStore } from '../../src/log/sqlite/sqlite-store.js';
+import { SqliteLog } from '../../src/log/sqlite/sqlite-log.js';
 import { createLogger } from '../../src/logger.js';
 import { sign } from '../../src/receive/verify-signature.js';
 import { startRelay, type Relay, type RelayOptions } from '../../src/serve.js';
@@ -27,6 +30,8 @@ export function captureLogger() {
 }
 
 export interface TestRelay extends Relay {
+  /** The log, read synchronously on a connection of the test's own (what a user's `husky-relay log` sees). */
+  log: SqliteLog;
   dir: string;
   dbPath: string;
   lines: string[];
@@ -50,8 +55,10 @@ export async function startTestRelay(options: Partial<RelayOptions> & { dir?: st
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
+  const log = new SqliteLog(dbPath);
   return {
     ...relay,
+    log,
     dir: temp.dir,
     dbPath,
     lines,
@@ -59,6 +66,7 @@ export async function startTestRelay(options: Partial<RelayOptions> & { dir?: st
     postSigned: (body, secret = SECRET) => post(body, { 'x-husky-signature': sign(body, secret) }),
     stop: async () => {
       await relay.close();
+      log.close();
       temp.cleanup();
     },
   };
@@ -76,4 +84,10 @@ export function makeEvent(overrides: Record<string, unknown> = {}, data: Record<
     ...overrides,
     data: { call_id: 'call_1', agent_id: 'agent_alpha', status: 'completed', ...data },
   });
+}
+
+/** The log seam (reader and writer) over a SQLite log a test holds open, for code that takes the seam. */
+export function seamOf(log: SqliteLog): { reader: LogReader; writer: LogWriter } {
+  const store = SqliteStore.over(log);
+  return { reader: store.log, writer: store.writer };
 }

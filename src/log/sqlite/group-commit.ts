@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { EntryRejectedError, LogUnavailableError } from '../../errors.js';
 import { CommitFailures } from './commit-failures.js';
 import type { LogOptions } from './sqlite-log.js';
-import type { Appended, Checkpoint, CommitGroup } from '../seam.js';
+import type { Appended, Checkpoint, CommitGroup, QueuedWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
 import { ENTRY_REJECTED, WRITER_BUSY, WRITER_IDLE, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
@@ -44,7 +44,7 @@ const live = new Map<string, GroupCommit>();
  * posted at once (a flag in shared memory tells), so a long turn, a burst of requests being
  * parsed, does not leave the writer waiting for its end.
  */
-export class GroupCommit {
+export class GroupCommit implements QueuedWriter {
   /** Appends of this loop turn, not yet posted. */
   private queue: Waiter[] = [];
   private scheduled = false;

@@ -12,6 +12,8 @@ export interface OpenLogOptions {
   busyTimeoutMs?: number;
   /** Open for reading only (no migrations, no writes). */
   readonly?: boolean;
+  /** A throwaway log (a benchmark's seed): commits return before the disk has them. Never for a real log. */
+  unsynced?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
       db.pragma(`journal_size_limit = ${DEFAULTS.log.walSizeLimitBytes}`);
       migrate(db);
     }
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${options.unsynced ? 'OFF' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
     return db;
   } catch (error) {

@@ -1,7 +1,7 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { projector, type ApplyEntry } from '../../project/apply-entry.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
-import { dedupeKey, type Appended, type Checkpoint, type CommitGroup } from '../seam.js';
+import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
 
 export interface LogOptions extends OpenLogOptions {
@@ -86,9 +86,8 @@ export class SqliteLog {
 
   /** The body first logged for an event_id (to tell a true retry from a changed duplicate). */
   bodyOf(eventId: string): string | null {
-    const row = this
-      .statement(`SELECT data ->> '$.body' AS body FROM entries WHERE dedupe_key = ?`)
-      .get(`event:${eventId}`) as { body: string } | undefined;
+    const key = dedupeKey({ type: 'event.received', data: { event_id: eventId } } as NewEntry);
+    const row = this.statement(`SELECT data ->> '$.body' AS body FROM entries WHERE dedupe_key = ?`).get(key) as { body: string } | undefined;
     return row?.body ?? null;
   }
 
@@ -100,8 +99,8 @@ export class SqliteLog {
     return row ? toEntry(row) : undefined;
   }
 
-  /** Entries after `afterSeq`, in order, optionally of some types, at most `limit`. */
-  read(afterSeq: number, options: { types?: string[]; limit?: number; since?: string } = {}): Entry[] {
+  /** Entries after `afterSeq`, in order, filtered as `ReadOptions` says. */
+  read(afterSeq: number, options: ReadOptions = {}): Entry[] {
     const where = ['seq > ?'];
     const params: unknown[] = [afterSeq];
     if (options.types?.length) {
@@ -113,11 +112,40 @@ export class SqliteLog {
       where.push('at >= ?');
       params.push(options.since);
     }
+    if (options.until) {
+      where.push('at < ?');
+      params.push(options.until);
+    }
     params.push(options.limit ?? -1);
     const rows = this
       .statement(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
       .all(...params) as Row[];
     return rows.map(toEntry);
+  }
+
+  /** `LogReader.events`: the `event.received` entries `replay` plans from. */
+  events(f: EventFilter): EntryOf<'event.received'>[] {
+    const where = [`type = 'event.received'`, 'seq > ?', 'seq <= ?'];
+    const params: unknown[] = [f.afterSeq, f.throughSeq];
+    const add = (clause: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add('at >= ?', f.since);
+    add('at < ?', f.until);
+    add(`data ->> '$.event_type' GLOB ?`, f.eventType);
+    params.push(f.limit);
+    const rows = this.statement(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as Row[];
+    return rows.map(toEntry) as EntryOf<'event.received'>[];
+  }
+
+  /** `LogReader.plannedAlready`: which of these delivery ids have their `delivery.planned`. */
+  plannedAlready(deliveryIds: readonly string[]): Set<string> {
+    const found = new Set<string>();
+    const one = this.statement(`SELECT 1 FROM entries WHERE dedupe_key = ?`);
+    for (const id of deliveryIds) if (one.get(dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry))) found.add(id);
+    return found;
   }
 
   private statement(sql: string): Statement {

@@ -1,0 +1,86 @@
+import type { Registry } from 'prom-client';
+import { registerStateGauges } from '../../project/gauges.js';
+import { sqliteProjections, type ProjectionReader } from '../../project/reader.js';
+import { rebuildProjections, type RebuildResult } from '../../project/rebuild/rebuild.js';
+import type { BuildOptions } from '../../project/rebuild/scratch.js';
+import { verifyProjections, type VerifyResult } from '../../project/rebuild/verify.js';
+import type { Appended, Checkpoint, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
+import type { OpenStoreOptions, Store } from '../store.js';
+import type { Entry, EntryType, NewEntry } from '../types.js';
+import { SqliteLog } from './sqlite-log.js';
+
+/**
+ * The SQLite engine behind the seam: `SqliteLog` (synchronous, one connection) answering the
+ * async `LogReader`/`LogWriter` interfaces and the projection reads. A direct append is its own
+ * `BEGIN IMMEDIATE` transaction, waiting up to the busy timeout for `serve`'s writer.
+ */
+export class SqliteStore implements Store, LogReader, LogWriter {
+  readonly sqlite: SqliteLog;
+  readonly projections: ProjectionReader;
+
+  constructor(path: string | SqliteLog, options: OpenStoreOptions = {}) {
+    this.sqlite = typeof path === 'string' ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced }) : path;
+    this.projections = sqliteProjections(this.sqlite.db);
+  }
+
+  /** The seam over a log already open (tests hold one; closing the store closes it). */
+  static over(log: SqliteLog): SqliteStore {
+    return new SqliteStore(log);
+  }
+
+  get log(): LogReader {
+    return this;
+  }
+
+  get writer(): LogWriter {
+    return this;
+  }
+
+  async append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
+    return this.sqlite.append(entries, checkpoint);
+  }
+
+  async lastSeq(): Promise<number> {
+    return this.sqlite.lastSeq();
+  }
+
+  async read(afterSeq: number, options?: ReadOptions): Promise<Entry[]> {
+    return this.sqlite.read(afterSeq, options);
+  }
+
+  async lastOfType<T extends EntryType>(type: T): Promise<EntryOf<T> | undefined> {
+    return this.sqlite.lastOfType(type) as EntryOf<T> | undefined;
+  }
+
+  async checkpoint(name: string): Promise<number> {
+    return this.sqlite.checkpoint(name);
+  }
+
+  async eventBody(eventId: string): Promise<string | null> {
+    return this.sqlite.bodyOf(eventId);
+  }
+
+  async events(filter: EventFilter): Promise<EntryOf<'event.received'>[]> {
+    return this.sqlite.events(filter);
+  }
+
+  async plannedAlready(deliveryIds: readonly string[]): Promise<Set<string>> {
+    return this.sqlite.plannedAlready(deliveryIds);
+  }
+
+  registerGauges(registry: Registry, now?: () => number): void {
+    registerStateGauges(registry, this.sqlite.db, this.sqlite.path, now);
+  }
+
+  rebuild(options?: BuildOptions): Promise<RebuildResult> {
+    return rebuildProjections(this.sqlite.db, options);
+  }
+
+  verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult> {
+    return verifyProjections(this.sqlite.db, options);
+  }
+
+  async close(): Promise<void> {
+    this.sqlite.close();
+  }
+}

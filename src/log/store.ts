@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import type { Registry } from 'prom-client';
+import { UserError } from '../errors.js';
+import type { ProjectionReader } from '../project/reader.js';
+import type { BuildOptions } from '../project/rebuild/scratch.js';
+import type { RebuildResult } from '../project/rebuild/rebuild.js';
+import type { VerifyResult } from '../project/rebuild/verify.js';
+import type { LogReader, LogWriter } from './seam.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+
+/**
+ * A log and its projections, as one storage engine keeps them: what a command or `serve`
+ * opens. `writer` appends directly (one transaction per call); `serve` appends through its
+ * group commit instead and uses the rest.
+ */
+export interface Store {
+  readonly log: LogReader;
+  readonly writer: LogWriter;
+  readonly projections: ProjectionReader;
+  /** Registers the gauges read from the projections at each scrape (open and dead deliveries, oldest pending, size). */
+  registerGauges(registry: Registry, now?: () => number): void;
+  /** `replay --rebuild`: every projection recomputed from the log and swapped in at once. */
+  rebuild(options?: BuildOptions): Promise<RebuildResult>;
+  /** `replay --verify`: the projections compared row by row with a rebuild, read-only. */
+  verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** A command that reads or appends: refuse a log that does not exist yet instead of creating it. */
+  mustExist?: boolean;
+  /** How long a write waits for another process's lock. (Default: `DEFAULTS.log.busyTimeoutMs`) */
+  busyTimeoutMs?: number;
+  /** The clock that stamps `at` on direct appends. Tests inject one. */
+  now?: () => Date;
+  /** A throwaway log (a benchmark's seed): commits return before the disk has them. Never for a real log. */
+  unsynced?: boolean;
+}
+
+/**
+ * Opens the log at `location` (a SQLite file path; SQLite is the default engine). Throws
+ * `UserError` when `mustExist` and there is no log there, and the open errors of the engine
+ * (an unusable file is a user error naming it).
+ */
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
+  if (options.mustExist && !existsSync(location)) {
+    throw new UserError(`no log at ${location}: start \`husky-relay serve\` first, or point --db (HUSKY_RELAY_DB) at it`);
+  }
+  return new SqliteStore(location, options);
+}

@@ -1,0 +1,53 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The seams of README "How it is built", held by a test: the relay reaches its storage only
+ * through the log seam (`log/`) and the projections (`project/`), so a second engine can take
+ * its place; and it reads its environment in one place (`config/`).
+ */
+
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+/** Programs of their own (npm run bench/soak/demo): they read their own environment. */
+const TOOLS = ['bench/', 'soak/', 'demo/'];
+const DRIVERS = ['better-sqlite3', 'pg'];
+
+function sources(dir = SRC): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** The code without its comments, so that prose naming a thing does not count as using it. */
+function code(file: string): string {
+  return readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
+const files = sources().map((path) => ({ path, name: relative(SRC, path), text: code(path) }));
+
+describe('architecture', () => {
+  it('finds the sources it checks', () => {
+    expect(files.length).toBeGreaterThan(50);
+    expect(files.some((f) => f.name === 'log/seam.ts')).toBe(true);
+  });
+
+  it('nothing outside log/ and project/ imports a database driver', () => {
+    const offenders = files
+      .filter((f) => !f.name.startsWith('log/') && !f.name.startsWith('project/'))
+      .filter((f) => DRIVERS.some((d) => new RegExp(`from ['"]${d}['"]|import\\(['"]${d}['"]\\)`).test(f.text)))
+      .map((f) => f.name);
+    expect(offenders).toEqual([]);
+  });
+
+  it('process.env is read only by config/ (and by the tools, programs of their own)', () => {
+    const offenders = files
+      .filter((f) => !f.name.startsWith('config/') && !TOOLS.some((t) => f.name.startsWith(t)))
+      .filter((f) => /\bprocess\.env\b/.test(f.text))
+      .map((f) => f.name);
+    expect(offenders).toEqual([]);
+  });
+});
