@@ -5,7 +5,7 @@ import type { LogReader, LogWriter } from './log/seam.js';
 import type { ProjectionReader } from './project/reader.js';
 import type { Metrics } from './metrics.js';
 import { Router } from './route/router.js';
-import { RulesSource } from './route/rules-source.js';
+import { RulesSource } from './rules/rules-source.js';
 import type { LoadedRules } from './rules/types.js';
 import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';

@@ -10,8 +10,6 @@ import { describe, expect, it } from 'vitest';
  */
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-/** Programs of their own (npm run bench/soak/demo): they read their own environment. */
-const TOOLS = ['bench/', 'soak/', 'demo/'];
 const DRIVERS = ['better-sqlite3', 'pg'];
 
 function sources(dir = SRC): string[] {
@@ -43,9 +41,9 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('process.env is read only by config/ (and by the tools, programs of their own)', () => {
+  it('process.env is read only by config/', () => {
     const offenders = files
-      .filter((f) => !f.name.startsWith('config/') && !TOOLS.some((t) => f.name.startsWith(t)))
+      .filter((f) => !f.name.startsWith('config/'))
       .filter((f) => /\bprocess\.env\b/.test(f.text))
       .map((f) => f.name);
     expect(offenders).toEqual([]);

@@ -2,7 +2,7 @@ import { cpSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runScript } from '../src/demo/relay-child.js';
+import { runScript } from '../testing/child.js';
 import { assertBuilt, CLI, cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
 

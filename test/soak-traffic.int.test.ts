@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeHttp } from '../src/demo/fake-http.js';
+import { startFakeHttp } from '../testing/fakes/fake-http.js';
 import { verifySignature } from '../src/receive/verify-signature.js';
-import { sendStream, type SoakEvent } from '../src/soak/traffic.js';
+import { sendStream, type SoakEvent } from '../tools/soak/traffic.js';
 import { SECRET, makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
 
 /**

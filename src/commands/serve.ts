@@ -59,7 +59,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   await mustBeFree(port, host); // also port 0: the address must be this machine's
 
   const lock = acquireServeLock(g.dbPath);
-  let relay: import('../serve.js').Relay;
+  let relay: import('../relay.js').Relay;
   let secrets: readonly string[];
   try {
     warnIfOpen(logger, g.dbPath);
@@ -70,7 +70,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     secrets = resolved.secrets;
     // loaded here, not at the top: other commands (replay over a million entries) should
     // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
-    const { startRelay } = await import('../serve.js');
+    const { startRelay } = await import('../relay.js');
     if (lifecycle.stopRequested) return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
     relay = await startRelay({
       dbPath: g.dbPath,

@@ -1,1 +1,1 @@
-export * from '../../src/demo/fake-http.js';
+export * from '../../testing/fakes/fake-http.js';

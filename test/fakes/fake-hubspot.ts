@@ -1,1 +1,1 @@
-export * from '../../src/demo/fake-hubspot.js';
+export * from '../../testing/fakes/fake-hubspot.js';

@@ -1,1 +1,1 @@
-export * from '../../src/demo/fake-server.js';
+export * from '../../testing/fakes/fake-server.js';

@@ -1,1 +1,1 @@
-export * from '../../src/demo/fake-slack.js';
+export * from '../../testing/fakes/fake-slack.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { runScript, type CliResult } from '../../src/demo/relay-child.js';
+import { runScript, type CliResult } from '../../testing/child.js';
 
 /** The built CLI, as `husky-relay` runs it from `bin` (HUSKY_RELAY_TEST_CLI points at another build). */
 export const CLI = process.env['HUSKY_RELAY_TEST_CLI'] ?? fileURLToPath(new URL('../../dist/cli.js', import.meta.url));

@@ -7,7 +7,7 @@ import type { Entry, EntryDataByType, EntryType } from '../../src/log/types.js';
 import { listDeliveries, type DeliveryRow } from '../../src/project/queries.js';
 import { ROUTER_CHECKPOINT } from '../../src/route/router.js';
 import { startTestRelay, type TestRelay } from './relay.js';
-import type { RelayOptions } from '../../src/serve.js';
+import type { RelayOptions } from '../../src/relay.js';
 
 /**
  * Helpers for tests of routing and delivery: a relay with a rules file, a clock the test

@@ -7,7 +7,7 @@ import { SqliteStore } from '../../src/log/sqlite/sqlite-store.js';
 import { SqliteLog } from '../../src/log/sqlite/sqlite-log.js';
 import { createLogger } from '../../src/logger.js';
 import { sign } from '../../src/receive/verify-signature.js';
-import { startRelay, type Relay, type RelayOptions } from '../../src/serve.js';
+import { startRelay, type Relay, type RelayOptions } from '../../src/relay.js';
 
 export const SECRET = 'test-secret-do-not-leak';
 

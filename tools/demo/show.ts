@@ -1,5 +1,5 @@
-import type { FakeHubspot } from './fake-hubspot.js';
-import type { FakeSlack, FakeSlackMessage } from './fake-slack.js';
+import type { FakeHubspot } from '../../testing/fakes/fake-hubspot.js';
+import type { FakeSlack, FakeSlackMessage } from '../../testing/fakes/fake-slack.js';
 
 /**
  * Turns what the fakes recorded into lines a person reads. Everything shown here comes from

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { sign } from '../receive/verify-signature.js';
+import { sign } from '../../src/receive/verify-signature.js';
 
 /**
  * A steady stream of HuskyVoice calls, signed as HuskyVoice signs them (the same `sign()`

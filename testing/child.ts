@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +10,17 @@ import { fileURLToPath } from 'node:url';
  * and the soak test, which must see the real program (its own event loop, memory, signals).
  */
 
-/** The checkout's root (this file runs from dist/demo/). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+/** The checkout's root: the nearest folder above this file with a package.json (from the sources or a build alike). */
+export const ROOT = rootOf(fileURLToPath(import.meta.url));
+/** The product's CLI, as `npm install` built it. */
+export const CLI = join(ROOT, 'dist', 'cli.js');
+
+function rootOf(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${file}`);
+  }
+}
 
 /** A port nothing listens on right now, on 127.0.0.1. */
 export async function freePort(): Promise<number> {

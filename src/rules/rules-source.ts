@@ -1,9 +1,9 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { loadRules } from '../rules/load-rules.js';
-import { formatProblem } from '../rules/problem.js';
-import type { LoadedRules } from '../rules/types.js';
+import { loadRules } from './load-rules.js';
+import { formatProblem } from './problem.js';
+import type { LoadedRules } from './types.js';
 
 export interface RulesSourceOptions {
   /**

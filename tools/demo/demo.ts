@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { StatusReport } from '../project/queries.js';
-import { startFakeHubspot } from './fake-hubspot.js';
-import { startFakeSlack } from './fake-slack.js';
-import { childEnv, freePort, ROOT, runCli, startRelayChild, waitFor, type RelayChild } from './relay-child.js';
+import type { StatusReport } from '../../src/project/queries.js';
+import { startFakeHubspot } from '../../testing/fakes/fake-hubspot.js';
+import { startFakeSlack } from '../../testing/fakes/fake-slack.js';
+import { childEnv, freePort, ROOT, runCli, startRelayChild, waitFor, type RelayChild } from '../../testing/child.js';
 import { showHubspot, showSlack } from './show.js';
 
 /**

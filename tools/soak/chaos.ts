@@ -1,4 +1,4 @@
-import type { Chaos, Fault } from '../demo/fake-server.js';
+import type { Chaos, Fault } from '../../testing/fakes/fake-server.js';
 
 /** Chances, per request a fake receives, of each injected fault. */
 export interface FaultRates {

@@ -1,12 +1,12 @@
+import { CLI } from '../../testing/child.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore } from '../log/store.js';
-import type { DeliveryError, NewEntry } from '../log/types.js';
+import { openStore } from '../../src/log/store.js';
+import type { DeliveryError, NewEntry } from '../../src/log/types.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const TIME = '/usr/bin/time';
 
 export interface RebuildBench {

@@ -1,5 +1,5 @@
-import type { DeliveryRow } from '../project/queries.js';
-import { runCli } from '../demo/relay-child.js';
+import type { DeliveryRow } from '../../src/project/queries.js';
+import { runCli } from '../../testing/child.js';
 
 /**
  * After the stream: what the log says, read through the public CLI (`log --json`,

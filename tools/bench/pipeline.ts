@@ -1,12 +1,14 @@
+import { fileURLToPath } from 'node:url';
+import { CLI } from '../../testing/child.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStore, type Store } from '../log/store.js';
-import type { NewEntry } from '../log/types.js';
+import { openStore, type Store } from '../../src/log/store.js';
+import type { NewEntry } from '../../src/log/types.js';
 import { startChild, type Child } from './processes.js';
 
-const DIST = new URL('..', import.meta.url).pathname;
+const BARE_KOA = fileURLToPath(new URL('./bare-koa.js', import.meta.url));
 
 export interface PhaseResult {
   items: number;
@@ -57,7 +59,7 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, s
     await seedEvents(dbPath, events);
     writeFileSync(join(dir, 'rules.yaml'), rules);
     const child = await startChild(
-      [join(DIST, 'cli.js'), '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      [CLI, '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
       { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info' },
     );
     const store = await openStore(dbPath);
@@ -109,7 +111,7 @@ rules:
  * durably recorded. Includes routing, so it is a floor for dispatch alone.
  */
 export async function benchDispatch(events: number): Promise<PhaseResult> {
-  const sink = await startChild([join(DIST, 'bench/bare-koa.js')], process.env);
+  const sink = await startChild([BARE_KOA], process.env);
   try {
     const rules = `version: 1
 sinks:

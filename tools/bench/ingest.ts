@@ -1,13 +1,15 @@
+import { fileURLToPath } from 'node:url';
+import { CLI } from '../../testing/child.js';
 import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sign } from '../receive/verify-signature.js';
+import { sign } from '../../src/receive/verify-signature.js';
 import { percentile, sendStream, type SoakEvent } from '../soak/traffic.js';
 import { startChild } from './processes.js';
 
 const SECRET = 'bench-secret-0123456789';
-const DIST = new URL('..', import.meta.url).pathname;
+const BARE_KOA = fileURLToPath(new URL('./bare-koa.js', import.meta.url));
 
 export interface LoadResult {
   requests_per_s: number;
@@ -88,7 +90,7 @@ async function steady(url: string, seconds: number, rate: number): Promise<LoadR
 
 /** Durable ingest against the real server beside a bare Koa handler, same load, same run. */
 export async function benchIngest(seconds: number): Promise<IngestResult> {
-  const bare = await startChild([join(DIST, 'bench/bare-koa.js')], process.env);
+  const bare = await startChild([BARE_KOA], process.env);
   await load(bare.url, 1); // warm-up
   const bareLoad = await load(bare.url, seconds);
   const bareRss = bare.peakRssMb();
@@ -98,7 +100,7 @@ export async function benchIngest(seconds: number): Promise<IngestResult> {
   try {
     const env = { ...process.env, HUSKY_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'warn', HUSKY_RELAY_RULES: join(dir, 'none.yaml') };
     const relay = await startChild(
-      [join(DIST, 'cli.js'), '--db', join(dir, 'bench.db'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      [CLI, '--db', join(dir, 'bench.db'), 'serve', '--port', '0', '--host', '127.0.0.1'],
       { ...env, LOG_LEVEL: 'info' },
     );
     await load(relay.url, 1);
