@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { Dispatcher } from './deliver/dispatcher.js';
+import { Dispatcher } from './delivery/dispatcher.js';
 import type { LogReader, LogWriter } from './log/seam.js';
 import type { ProjectionReader } from './project/reader.js';
 import type { Metrics } from './metrics.js';

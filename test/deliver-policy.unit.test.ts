@@ -1,8 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type AttemptFacts } from '../src/deliver/decide.js';
-import { backoffMs, rateLimitedWaitMs } from '../src/deliver/next-attempt.js';
-import { TokenBucket } from '../src/deliver/token-bucket.js';
+import { decide as decideFor, type DecideContext } from '../src/delivery/lifecycle.js';
+import type { AttemptOutcome } from '../src/sinks/types.js';
+
+/** What an attempt knew before the life-cycle module: the context and the failures counted so far. */
+type AttemptFacts = DecideContext & { failuresBefore: number };
+const decide = (outcome: AttemptOutcome, f: AttemptFacts) => decideFor(outcome, { round_failures: f.failuresBefore }, f);
+import { backoffMs, rateLimitedWaitMs } from '../src/delivery/backoff.js';
+import { TokenBucket } from '../src/delivery/token-bucket.js';
 import type { RetryPolicy } from '../src/sinks/types.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 

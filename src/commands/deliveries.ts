@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { STATUSES } from '../project/queries.js';
+import { canRedrive, DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
 import { loadRules } from '../rules/load-rules.js';
 import type { LoadedRules } from '../rules/types.js';
 import { globalsOf, openExistingStore } from './globals.js';
@@ -109,7 +109,7 @@ export function registerDeliveries(program: Command): void {
         const rows = await store.projections.deliveries(opts.dead ? { status: 'dead', sink: opts.sink } : { ids });
         const unknown = ids.filter((id) => !rows.some((r) => r.delivery_id === id));
         if (unknown.length) throw new UserError(`retry: no delivery ${unknown.join(', ')} (see \`husky-relay deliveries\`)`);
-        const done = rows.filter((r) => r.status === 'succeeded');
+        const done = rows.filter((r) => !canRedrive(r).ok);
         if (done.length) {
           throw new UserError(`retry: ${done.map((r) => r.delivery_id).join(', ')} already succeeded; nothing to re-drive`);
         }

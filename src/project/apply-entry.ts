@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { nextKeyState } from '../deliver/call-stage.js';
-import type { Entry } from '../log/types.js';
+import { nextKeyState } from '../delivery/call-stage.js';
+import { counts, evolve, plannedState, type DeliveryState } from '../delivery/lifecycle.js';
+import type { DeliveryAttempted, Entry } from '../log/types.js';
 
 /**
  * Projections: the derived tables (`p_*`) as a function of log entries. The same code runs
@@ -10,24 +11,25 @@ import type { Entry } from '../log/types.js';
 export type ApplyEntry = (entry: Entry) => void;
 
 /**
- * The writes a projection makes, one method per statement. The SQL store below is what runs
- * live; `replay --rebuild` supplies one that folds the same calls in memory first (see
- * `src/replay/fold.ts`). Every decision about what to write is taken in `projectInto`, once.
+ * The writes a projection makes. The SQL store below is what runs live; `replay --rebuild`
+ * supplies one that folds the same calls in memory first (see `rebuild/fold.ts`). Every
+ * decision about what to write is taken in `projectInto`, once; a delivery's own columns are
+ * whatever its life cycle's `evolve` returns (`delivery/lifecycle.ts`).
  */
 export interface ProjectionStore {
   countEvent(eventType: string): void;
   upsertCall(callId: string, orgId: string, type: string, seq: number): void;
-  insertDelivery(row: DeliveryRow): void;
-  /** Updates the delivery; its sink and keys, or undefined when there is no such delivery. */
-  attempted(id: string, status: string, counted: number, error: string | null, retryAt: string | null, result: string | null): DeliveryKeys | undefined;
+  insertDelivery(row: DeliveryRow, state: DeliveryState): void;
+  /** A delivery's keys and state, or undefined when there is no such delivery. */
+  delivery(id: string): StoredDelivery | undefined;
+  /** Stores a delivery's new state. */
+  putDelivery(id: string, state: DeliveryState): void;
   /** The key state (JSON) of a sink's order key, if it has one. */
   keyStateOf(sink: string, orderKey: string, keyScope: string): string | undefined;
   /** Sets the key state, inserting it or replacing what the key had. */
   setKeyState(sink: string, orderKey: string, keyScope: string, state: string): void;
   sinkSuccess(sink: string, at: string): void;
   sinkFailure(sink: string, at: string, error: string | null): void;
-  dead(id: string): void;
-  retried(id: string): void;
 }
 
 export interface DeliveryKeys {
@@ -37,7 +39,12 @@ export interface DeliveryKeys {
   key_scope: string;
 }
 
-/** A new `p_deliveries` row, in column order. */
+export interface StoredDelivery {
+  keys: DeliveryKeys;
+  state: DeliveryState;
+}
+
+/** A new `p_deliveries` row's planned columns, in column order. */
 export type DeliveryRow = [
   delivery_id: string,
   seq: number,
@@ -51,6 +58,25 @@ export type DeliveryRow = [
   key_scope: string,
   planned_at: string,
 ];
+
+/** The state's columns of `p_deliveries`, in the order `STATE_COLUMNS` names them. */
+export type StateColumns = [status: string, attempts: number, round_failures: number, last_error: string | null, next_attempt_at: string | null, result: string | null];
+export const STATE_COLUMNS = 'status, attempts, round_failures, last_error, next_attempt_at, result';
+
+export function stateColumns(s: DeliveryState): StateColumns {
+  return [s.status, s.attempts, s.round_failures, s.last_error ? JSON.stringify(s.last_error) : null, s.next_attempt_at, s.result ? JSON.stringify(s.result) : null];
+}
+
+export function stateOf(c: StateColumns): DeliveryState {
+  return {
+    status: c[0] as DeliveryState['status'],
+    attempts: c[1],
+    round_failures: c[2],
+    last_error: c[3] === null ? null : (JSON.parse(c[3]) as DeliveryState['last_error']),
+    next_attempt_at: c[4],
+    result: c[5] === null ? null : (JSON.parse(c[5]) as Record<string, unknown>),
+  };
+}
 
 /**
  * `schema` names the attached database whose `p_*` tables to write: `main` (the default) live,
@@ -72,48 +98,35 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
       }
       case 'delivery.planned': {
         const d = entry.data;
-        s.insertDelivery([
-          d.delivery_id,
-          entry.seq,
-          d.event_id,
-          d.event_seq,
-          d.event_type,
-          d.rule_id,
-          d.action_index,
-          d.sink,
-          d.order_key,
-          keyScope(d.request),
-          entry.at,
-        ]);
+        const row: DeliveryRow = [d.delivery_id, entry.seq, d.event_id, d.event_seq, d.event_type, d.rule_id, d.action_index, d.sink, d.order_key, keyScope(d.request), entry.at];
+        s.insertDelivery(row, plannedState(d));
         return;
       }
-      case 'delivery.attempted': {
-        const d = entry.data;
-        const counted = d.outcome === 'failed' && d.error?.kind !== 'rate_limited' ? 1 : 0;
-        const status = d.outcome === 'succeeded' ? 'succeeded' : 'retrying';
-        const result = d.result ? JSON.stringify(d.result) : null;
-        const lastError = d.error ? JSON.stringify({ ...d.error, at: entry.at }) : null;
-        const row = s.attempted(d.delivery_id, status, counted, lastError, d.retry_at, result);
-        if (!row) return;
-        if (d.outcome === 'succeeded') {
-          // a skipped delivery (no HubSpot contact, a superseded card) made or changed nothing later ones build on
-          if (row.order_key !== null && d.result && !('skipped' in d.result)) advanceKey(s, row, row.order_key, d.result);
-          s.sinkSuccess(row.sink, entry.at);
-        } else if (d.error?.kind !== 'rate_limited') {
-          s.sinkFailure(row.sink, entry.at, lastError);
-        }
-        return;
-      }
+      case 'delivery.attempted':
       case 'delivery.dead':
-        s.dead(entry.data.delivery_id);
+      case 'delivery.retried': {
+        const stored = s.delivery(entry.data.delivery_id);
+        if (!stored) return;
+        const next = evolve(stored.state, entry);
+        s.putDelivery(entry.data.delivery_id, next);
+        if (entry.type === 'delivery.attempted') sideEffects(s, stored.keys, entry.data, next, entry.at);
         return;
-      case 'delivery.retried':
-        s.retried(entry.data.delivery_id);
-        return;
+      }
       case 'rules.loaded':
         return;
     }
   };
+}
+
+/** What an attempt changes besides its delivery: the key's state, and the sink's health. */
+function sideEffects(s: ProjectionStore, keys: DeliveryKeys, d: DeliveryAttempted, next: DeliveryState, at: string): void {
+  if (d.outcome === 'succeeded') {
+    // a skipped delivery (no HubSpot contact, a superseded card) made or changed nothing later ones build on
+    if (keys.order_key !== null && d.result && !('skipped' in d.result)) advanceKey(s, keys, keys.order_key, d.result);
+    s.sinkSuccess(keys.sink, at);
+  } else if (counts(d.error)) {
+    s.sinkFailure(keys.sink, at, next.last_error ? JSON.stringify(next.last_error) : null);
+  }
 }
 
 /**
@@ -150,13 +163,13 @@ export function sqlStatements(db: Database, schema: string) {
     ),
     insertDelivery: prepare(
       `INSERT INTO ${t('p_deliveries')} (delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink,
-         order_key, key_scope, status, attempts, round_failures, planned_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?)`,
+         order_key, key_scope, planned_at, ${STATE_COLUMNS})
+       VALUES (${Array(17).fill('?').join(', ')})`,
     ),
-    attempted: prepare(
-      `UPDATE ${t('p_deliveries')} SET status = ?, attempts = attempts + 1, round_failures = round_failures + ?,
-         last_error = coalesce(?, last_error), next_attempt_at = ?, result = coalesce(?, result)
-       WHERE delivery_id = ? RETURNING sink, event_type, order_key, key_scope`,
+    delivery: prepare(`SELECT sink, event_type, order_key, key_scope, ${STATE_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`).raw(),
+    putDelivery: prepare(
+      `UPDATE ${t('p_deliveries')} SET status = ?, attempts = ?, round_failures = ?, last_error = ?, next_attempt_at = ?, result = ?
+       WHERE delivery_id = ?`,
     ),
     keyStateOf: prepare(`SELECT result FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`).pluck(),
     setKeyState: prepare(
@@ -172,10 +185,6 @@ export function sqlStatements(db: Database, schema: string) {
        ON CONFLICT (sink) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at,
          consecutive_failures = consecutive_failures + 1`,
     ),
-    dead: prepare(`UPDATE ${t('p_deliveries')} SET status = 'dead', next_attempt_at = NULL WHERE delivery_id = ?`),
-    retried: prepare(
-      `UPDATE ${t('p_deliveries')} SET status = 'pending', next_attempt_at = NULL, round_failures = 0 WHERE delivery_id = ?`,
-    ),
   };
 }
 
@@ -185,14 +194,15 @@ export function sqlStore(db: Database, schema = 'main'): ProjectionStore {
   return {
     countEvent: (eventType) => void s.countEvent.run(eventType),
     upsertCall: (callId, orgId, type, seq) => void s.upsertCall.run(callId, orgId, type, seq),
-    insertDelivery: (row) => void s.insertDelivery.run(row),
-    attempted: (id, status, counted, error, retryAt, result) =>
-      s.attempted.get(status, counted, error, retryAt, result, id) as DeliveryKeys | undefined,
+    insertDelivery: (row, state) => void s.insertDelivery.run([...row, ...stateColumns(state)]),
+    delivery: (id) => {
+      const r = s.delivery.get(id) as [string, string, string | null, string, ...StateColumns] | undefined;
+      return r && { keys: { sink: r[0], event_type: r[1], order_key: r[2], key_scope: r[3] }, state: stateOf(r.slice(4) as StateColumns) };
+    },
+    putDelivery: (id, state) => void s.putDelivery.run(...stateColumns(state), id),
     keyStateOf: (sink, orderKey, keyScope) => s.keyStateOf.get(sink, orderKey, keyScope) as string | undefined,
     setKeyState: (sink, orderKey, keyScope, state) => void s.setKeyState.run(sink, orderKey, keyScope, state),
     sinkSuccess: (sink, at) => void s.sinkSuccess.run(sink, at),
     sinkFailure: (sink, at, error) => void s.sinkFailure.run(sink, error, at),
-    dead: (id) => void s.dead.run(id),
-    retried: (id) => void s.retried.run(id),
   };
 }

@@ -1,3 +1,4 @@
+import { OPEN_SQL } from '../delivery/lifecycle.js';
 import type { Database, Statement } from 'better-sqlite3';
 
 export interface DueDelivery {
@@ -27,12 +28,12 @@ export class DueDeliveries {
     this.due = db.prepare(`
       SELECT d.delivery_id, d.seq, d.sink, d.event_type, d.order_key, d.key_scope, d.attempts, d.round_failures
       FROM p_deliveries d
-      WHERE d.status IN ('pending', 'retrying') AND d.sink = @sink
+      WHERE d.status IN ${OPEN_SQL} AND d.sink = @sink
         AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= @now)
         AND (d.order_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM p_deliveries e
           WHERE e.sink = d.sink AND e.order_key = d.order_key AND e.seq < d.seq
-            AND e.status IN ('pending', 'retrying')))
+            AND e.status IN ${OPEN_SQL}))
       ORDER BY d.seq
       LIMIT @limit`);
     this.request = db.prepare(`SELECT data ->> '$.request' AS request FROM entries WHERE seq = ?`);

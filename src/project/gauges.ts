@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { OPEN_SQL } from '../delivery/lifecycle.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
 
@@ -10,7 +11,7 @@ export function registerStateGauges(registry: Registry, db: Database, dbPath: st
   const bySink = db.prepare(
     `SELECT sink, status, count(*) AS n FROM p_deliveries WHERE status IN ('pending', 'retrying', 'dead') GROUP BY sink, status`,
   );
-  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ('pending', 'retrying')`);
+  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`);
   const rows = () => bySink.all() as { sink: string; status: string; n: number }[];
 
   new Gauge({

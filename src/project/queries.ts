@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
+import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
 import type { LoadedRules } from '../rules/types.js';
 
-export const STATUSES = ['pending', 'retrying', 'succeeded', 'dead'] as const;
-export type DeliveryStatus = (typeof STATUSES)[number];
+export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 
 type Counts = Record<DeliveryStatus, number>;
 
@@ -25,9 +25,6 @@ export interface StatusReport {
   last_seq: number;
 }
 
-/** Error codes that mean the sink's token was refused. */
-export const CREDENTIAL_CODES = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
-
 const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
 
 export function statusReport(db: Database, rules: LoadedRules | null): StatusReport {
@@ -43,7 +40,7 @@ export function statusReport(db: Database, rules: LoadedRules | null): StatusRep
     last_error: string | null;
     consecutive_failures: number;
   }[];
-  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ('pending', 'retrying')`).get() as {
+  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`).get() as {
     at: string | null;
   };
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };

@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { DeliveryError } from '../log/types.js';
-import { supersededReason } from '../deliver/call-stage.js';
+import { supersededReason } from '../delivery/call-stage.js';
 
 import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
 import { guarded, sinkSecrets } from './guard.js';

@@ -1,6 +1,6 @@
 import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
-import { supersededReason } from '../deliver/call-stage.js';
+import { supersededReason } from '../delivery/call-stage.js';
 
 import { classifyNetworkError, classifySlackError, classifyStatus, failed, parseRetryAfter, succeeded } from './classify.js';
 import { guarded, sinkSecrets } from './guard.js';

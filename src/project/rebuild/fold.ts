@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { DeliveryKeys, DeliveryRow, ProjectionStore } from '../apply-entry.js';
+import type { DeliveryState } from '../../delivery/lifecycle.js';
+import { STATE_COLUMNS, stateColumns, stateOf, type DeliveryRow, type ProjectionStore, type StateColumns } from '../apply-entry.js';
 import { DEFAULTS } from '../../config/defaults.js';
 
 /**
@@ -74,19 +75,13 @@ class FoldTable<R> {
   }
 }
 
-type Delivery = [
-  ...DeliveryRow,
-  status: string,
-  attempts: number,
-  round_failures: number,
-  last_error: string | null,
-  next_attempt_at: string | null,
-  result: string | null,
-];
-// indexes into Delivery: the row as planned, then the columns later entries change
-const EVENT_TYPE = 4, SINK = 7, ORDER_KEY = 8, KEY_SCOPE = 9, STATUS = 11, ATTEMPTS = 12, ROUND_FAILURES = 13, LAST_ERROR = 14, NEXT_ATTEMPT_AT = 15, RESULT = 16;
-const DELIVERY_COLUMNS = `delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink, order_key, key_scope,
-  planned_at, status, attempts, round_failures, last_error, next_attempt_at, result`;
+/** A delivery as folding keeps it: its planned columns and its life cycle's state. */
+interface Delivery {
+  planned: DeliveryRow;
+  state: DeliveryState;
+}
+const PLANNED_COLUMNS = `delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink, order_key, key_scope, planned_at`;
+const SINK = 7, EVENT_TYPE = 4, ORDER_KEY = 8, KEY_SCOPE = 9;
 
 type KeyRow = [sink: string, order_key: string, key_scope: string, result: string];
 type Call = [call_id: string, org_id: string, last_event_type: string, last_event_seq: number, events: number];
@@ -126,10 +121,15 @@ export function foldStore(db: Database, schema: string): FoldStore {
     ),
     () => {},
   );
+  const loadDelivery = prepare(`SELECT ${PLANNED_COLUMNS}, ${STATE_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`).raw();
+  const insertDelivery = prepare(`INSERT INTO ${t('p_deliveries')} (${PLANNED_COLUMNS}, ${STATE_COLUMNS}) VALUES (${Array(17).fill('?').join(', ')})`);
   const deliveries = new FoldTable<Delivery>(
-    loader(`SELECT ${DELIVERY_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`),
-    run(prepare(`INSERT INTO ${t('p_deliveries')} (${DELIVERY_COLUMNS}) VALUES (${Array(17).fill('?').join(', ')})`)),
-    (row) => void updateDelivery.run(row[STATUS], row[ATTEMPTS], row[ROUND_FAILURES], row[LAST_ERROR], row[NEXT_ATTEMPT_AT], row[RESULT], row[0]),
+    (id) => {
+      const row = loadDelivery.get(id) as unknown[] | undefined;
+      return row && { planned: row.slice(0, 11) as DeliveryRow, state: stateOf(row.slice(11) as StateColumns) };
+    },
+    (d) => void insertDelivery.run(...d.planned, ...stateColumns(d.state)),
+    (d) => void updateDelivery.run(...stateColumns(d.state), d.planned[0]),
   );
   const updateDelivery = prepare(
     `UPDATE ${t('p_deliveries')} SET status = ?, attempts = ?, round_failures = ?, last_error = ?, next_attempt_at = ?, result = ?
@@ -152,7 +152,6 @@ export function foldStore(db: Database, schema: string): FoldStore {
     `UPDATE ${t('p_sink_health')} SET last_success_at = ?, last_error = ?, last_error_at = ?, consecutive_failures = ? WHERE sink = ?`,
   );
 
-  const delivery = (id: string) => deliveries.get(id);
   return {
     countEvent(eventType) {
       const slot = events.get(eventType);
@@ -169,21 +168,20 @@ export function foldStore(db: Database, schema: string): FoldStore {
       row[4] += 1;
       slot.dirty = true;
     },
-    insertDelivery(row) {
-      deliveries.add(row[0], [...row, 'pending', 0, 0, null, null, null]);
+    insertDelivery(row, state) {
+      deliveries.add(row[0], { planned: row, state });
     },
-    attempted(id, status, counted, error, retryAt, result): DeliveryKeys | undefined {
-      const slot = delivery(id);
+    delivery(id) {
+      const slot = deliveries.get(id);
       if (slot === undefined) return undefined;
-      const row = slot.row;
-      row[STATUS] = status;
-      row[ATTEMPTS] += 1;
-      row[ROUND_FAILURES] += counted;
-      if (error !== null) row[LAST_ERROR] = error;
-      row[NEXT_ATTEMPT_AT] = retryAt ?? null;
-      if (result !== null) row[RESULT] = result;
+      const p = slot.row.planned;
+      return { keys: { sink: p[SINK], event_type: p[EVENT_TYPE], order_key: p[ORDER_KEY] ?? null, key_scope: p[KEY_SCOPE] }, state: slot.row.state };
+    },
+    putDelivery(id, state) {
+      const slot = deliveries.get(id);
+      if (slot === undefined) return;
+      slot.row.state = state;
       slot.dirty = true;
-      return { sink: row[SINK], event_type: row[EVENT_TYPE], order_key: row[ORDER_KEY] ?? null, key_scope: row[KEY_SCOPE] };
     },
     keyStateOf(sink, orderKey, keyScope) {
       return keyState.get(JSON.stringify([sink, orderKey, keyScope]))?.row[3];
@@ -208,21 +206,6 @@ export function foldStore(db: Database, schema: string): FoldStore {
       slot.row[2] = error;
       slot.row[3] = at;
       slot.row[4] += 1;
-      slot.dirty = true;
-    },
-    dead(id) {
-      const slot = delivery(id);
-      if (slot === undefined) return;
-      slot.row[STATUS] = 'dead';
-      slot.row[NEXT_ATTEMPT_AT] = null;
-      slot.dirty = true;
-    },
-    retried(id) {
-      const slot = delivery(id);
-      if (slot === undefined) return;
-      slot.row[STATUS] = 'pending';
-      slot.row[NEXT_ATTEMPT_AT] = null;
-      slot.row[ROUND_FAILURES] = 0;
       slot.dirty = true;
     },
     flush() {

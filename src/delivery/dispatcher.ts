@@ -6,7 +6,7 @@ import { notPlannedReason } from '../route/not-planned.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
-import { decide } from './decide.js';
+import { decide } from './lifecycle.js';
 import type { DueDelivery, ProjectionReader } from '../project/reader.js';
 import { reportAttempt } from './report-attempt.js';
 
@@ -216,10 +216,9 @@ export class Dispatcher {
     const durationMs = performance.now() - started;
     const rateLimited = outcome.outcome === 'failed' && outcome.error.kind === 'rate_limited';
     rt.state.rateLimitedInARow = rateLimited ? rt.state.rateLimitedInARow + 1 : 0;
-    const entries = decide(outcome, {
+    const entries = decide(outcome, d, {
       deliveryId: d.delivery_id,
       attempt,
-      failuresBefore: d.round_failures,
       rateLimitedInARow: rt.state.rateLimitedInARow,
       durationMs,
       policy: rt.policy,

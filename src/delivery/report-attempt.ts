@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { CREDENTIAL_CODES } from '../project/queries.js';
+import { CREDENTIAL_CODES } from './lifecycle.js';
 import type { AttemptOutcome } from '../sinks/types.js';
 
 /** What one log line says about an attempt that ended. */

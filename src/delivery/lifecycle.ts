@@ -1,0 +1,144 @@
+import type { DeliveryAttempted, DeliveryError, DeliveryPlanned, Entry, NewEntry } from '../log/types.js';
+import type { AttemptOutcome, RetryPolicy } from '../sinks/types.js';
+import { backoffMs, rateLimitedWaitMs } from './backoff.js';
+
+/**
+ * A delivery's life, in one place (SPEC §5, §7), as a decider: `evolve` folds the log's
+ * entries about one delivery into its state; `decide` turns an attempt's outcome and that state
+ * into the entries to append; `canRedrive` says whether a person may send it again. Pure: no
+ * clock, no I/O, no randomness but what comes in. The live projection and `replay --rebuild`
+ * both store exactly what `evolve` returns, so they cannot drift.
+ *
+ *   pending ──attempt ok──▶ succeeded
+ *      │  ▲ retried           ▲
+ *      │  └──────── dead ◀────┼──── permanent, or max_attempts counted failures
+ *      └─attempt failed──▶ retrying ──attempt ok──┘
+ */
+
+export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'dead'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** Statuses of a delivery that still has to be made: the dispatcher's work and what blocks a key. */
+export const OPEN_STATUSES = ['pending', 'retrying'] as const satisfies readonly DeliveryStatus[];
+
+export function isOpen(status: string): boolean {
+  return status === 'pending' || status === 'retrying';
+}
+
+/** `OPEN_STATUSES` as an SQL list, for the projection's queries: `status IN ${OPEN_SQL}`. */
+export const OPEN_SQL = `(${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
+/**
+ * Error codes that mean the sink refused its credentials (Slack `invalid_auth` and kin, SPEC
+ * §10; HubSpot 401 is `unauthorized`).
+ */
+export const CREDENTIAL_CODES: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
+
+/** The last failure as the projection keeps it: the error and when its attempt ended. */
+export type LastError = DeliveryError & { at: string };
+
+export interface DeliveryState {
+  status: DeliveryStatus;
+  /** Attempts made, rate-limited ones included. */
+  attempts: number;
+  /** Counted failures since planning or the last re-drive: what `max_attempts` is compared with. */
+  round_failures: number;
+  last_error: LastError | null;
+  /** When the next attempt is due (ISO); null when due now or never. */
+  next_attempt_at: string | null;
+  /** What the last successful attempt returned (Slack channel/ts, HubSpot object id). */
+  result: Record<string, unknown> | null;
+}
+
+/** A planned delivery, before any attempt. */
+export function plannedState(_planned: DeliveryPlanned): DeliveryState {
+  return { status: 'pending', attempts: 0, round_failures: 0, last_error: null, next_attempt_at: null, result: null };
+}
+
+/**
+ * Whether a failure counts toward `max_attempts`: a rate limit is the sink asking us to wait,
+ * not the delivery failing (SPEC §7), so it never does.
+ */
+export function counts(error: DeliveryError | null): boolean {
+  return error !== null && error.kind !== 'rate_limited';
+}
+
+/**
+ * The state after one entry about this delivery. Entries about other things, or that do not
+ * change a delivery (`event.received`, `rules.loaded`…), leave it as it was.
+ */
+export function evolve(state: DeliveryState, entry: Entry): DeliveryState {
+  switch (entry.type) {
+    case 'delivery.attempted': {
+      const d = entry.data;
+      return {
+        status: d.outcome === 'succeeded' ? 'succeeded' : 'retrying',
+        attempts: state.attempts + 1,
+        round_failures: state.round_failures + (d.outcome === 'failed' && counts(d.error) ? 1 : 0),
+        last_error: d.error ? { ...d.error, at: entry.at } : state.last_error,
+        next_attempt_at: d.retry_at,
+        result: d.result ?? state.result,
+      };
+    }
+    case 'delivery.dead':
+      return { ...state, status: 'dead', next_attempt_at: null };
+    case 'delivery.retried':
+      return { ...state, status: 'pending', next_attempt_at: null, round_failures: 0 };
+    default:
+      return state;
+  }
+}
+
+/** What `decide` needs besides the outcome and the state; all of it comes from the caller. */
+export interface DecideContext {
+  deliveryId: string;
+  /** This attempt's number (1 for the first). */
+  attempt: number;
+  durationMs: number;
+  policy: RetryPolicy;
+  /** Rate-limited answers in a row for this sink, this one included. */
+  rateLimitedInARow: number;
+  /** Milliseconds since the epoch, from the injected clock. */
+  now: number;
+  /** A number in [0, 1) for the backoff's jitter. */
+  random: number;
+}
+
+/**
+ * What an attempt's outcome means for the delivery (SPEC §7), as the entries to append:
+ * success; rate limited (wait `Retry-After` or 1 s doubling, not counted); transient (back
+ * off; dead after `max_attempts` counted failures); permanent (dead at once, with the reason).
+ */
+export function decide(outcome: AttemptOutcome, state: Pick<DeliveryState, 'round_failures'>, c: DecideContext): NewEntry[] {
+  const base: Pick<DeliveryAttempted, 'delivery_id' | 'attempt' | 'duration_ms'> = {
+    delivery_id: c.deliveryId,
+    attempt: c.attempt,
+    duration_ms: Math.round(c.durationMs),
+  };
+  if (outcome.outcome === 'succeeded') {
+    return [{ type: 'delivery.attempted', data: { ...base, outcome: 'succeeded', error: null, retry_at: null, result: outcome.result } }];
+  }
+  const { error } = outcome;
+  const failed = (retryAt: number | null): NewEntry => ({
+    type: 'delivery.attempted',
+    data: { ...base, outcome: 'failed', error, retry_at: retryAt === null ? null : new Date(retryAt).toISOString(), result: null },
+  });
+  const dead = (reason: string): NewEntry => ({ type: 'delivery.dead', data: { delivery_id: c.deliveryId, reason } });
+
+  if (!counts(error)) return [failed(c.now + rateLimitedWaitMs(c.rateLimitedInARow, outcome.retry_after_ms))];
+  if (error.kind === 'permanent') return [failed(null), dead(`${error.code}: ${error.message}`)];
+  const failures = state.round_failures + 1;
+  if (failures >= c.policy.max_attempts) {
+    return [failed(null), dead(`gave up after ${failures} failed attempts; last: ${error.code}: ${error.message}`)];
+  }
+  return [failed(c.now + backoffMs(failures, c.policy, c.random, outcome.retry_after_ms))];
+}
+
+/**
+ * Whether a person may re-drive the delivery (`retry`, the console): anything but a success,
+ * which `replay --force` sends again on purpose instead.
+ */
+export function canRedrive(state: Pick<DeliveryState, 'status'>): { ok: true } | { ok: false; reason: string } {
+  if (state.status === 'succeeded') return { ok: false, reason: 'already succeeded; nothing to re-drive' };
+  return { ok: true };
+}

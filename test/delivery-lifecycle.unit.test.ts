@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { canRedrive, decide, evolve, plannedState, type DecideContext, type DeliveryState } from '../src/delivery/lifecycle.js';
+import type { DeliveryError, DeliveryPlanned, Entry, NewEntry } from '../src/log/types.js';
+import type { AttemptOutcome } from '../src/sinks/types.js';
+
+/**
+ * A delivery's life cycle as a decider (emmett's DeciderSpecification): given the entries the
+ * log holds about a delivery, when an attempt ends with an outcome, then these entries are
+ * appended — and folding them gives the state every reader (status, deliveries, the
+ * dispatcher) sees.
+ */
+
+const NOW = Date.parse('2026-06-01T12:00:00.000Z');
+const S = 1000;
+const PLANNED: DeliveryPlanned = {
+  delivery_id: 'dlv_1', event_id: 'evt_1', event_seq: 1, event_type: 'call.completed', rule_id: 'r', action_index: 0,
+  sink: 'hook', request: {}, order_key: null, rules_hash: 'h',
+};
+const POLICY = { max_attempts: 3, initial_delay_ms: 10 * S, max_delay_ms: 3600 * S };
+const ctx = (attempt: number): DecideContext => ({ deliveryId: 'dlv_1', attempt, durationMs: 12, policy: POLICY, rateLimitedInARow: 1, now: NOW, random: 0.5 });
+const transient = { kind: 'transient' as const, code: 'http_503', message: 'HTTP 503', status: 503 };
+const rateLimited = { kind: 'rate_limited' as const, code: 'http_429', message: 'HTTP 429', status: 429 };
+
+let seq = 10;
+const stored = (entry: NewEntry): Entry => ({ ...entry, seq: ++seq, at: new Date(NOW + seq).toISOString() }) as Entry;
+
+function spec(given: NewEntry[]) {
+  const state = (): DeliveryState => given.map(stored).reduce(evolve, plannedState(PLANNED));
+  return {
+    state,
+    when(outcome: AttemptOutcome, attempt: number) {
+      const appended = decide(outcome, state(), ctx(attempt));
+      return {
+        then(expected: NewEntry[]) {
+          expect(appended).toEqual(expected);
+          return { state: () => [...given, ...appended].map(stored).reduce(evolve, plannedState(PLANNED)) };
+        },
+      };
+    },
+  };
+}
+
+const attempted = (attempt: number, error: DeliveryError | null, retryAt: number | null, result: Record<string, unknown> | null = null): NewEntry => ({
+  type: 'delivery.attempted',
+  data: {
+    delivery_id: 'dlv_1', attempt, outcome: error ? 'failed' : 'succeeded', duration_ms: 12, error,
+    retry_at: retryAt === null ? null : new Date(retryAt).toISOString(), result,
+  },
+});
+
+describe('a delivery life cycle', () => {
+  it('given nothing, when the first attempt succeeds, then it is recorded and the delivery succeeded', () => {
+    const after = spec([]).when({ outcome: 'succeeded', result: { status: 200 } }, 1).then([attempted(1, null, null, { status: 200 })]);
+    expect(after.state()).toMatchObject({ status: 'succeeded', attempts: 1, round_failures: 0, result: { status: 200 }, next_attempt_at: null });
+  });
+
+  it('given two transient failures, when the third fails, then it is dead (max_attempts 3) with the reason', () => {
+    const given = [attempted(1, transient, NOW + 10 * S), attempted(2, transient, NOW + 20 * S)];
+    expect(spec(given).state()).toMatchObject({ status: 'retrying', round_failures: 2, last_error: { code: 'http_503' } });
+    const after = spec(given)
+      .when({ outcome: 'failed', error: transient }, 3)
+      .then([attempted(3, transient, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'gave up after 3 failed attempts; last: http_503: HTTP 503' } }]);
+    expect(after.state()).toMatchObject({ status: 'dead', attempts: 3, next_attempt_at: null });
+    expect(canRedrive(after.state())).toEqual({ ok: true });
+  });
+
+  it('given failures, a rate limit is not counted: it waits Retry-After and never makes the delivery dead', () => {
+    const given = [attempted(1, transient, NOW + 10 * S), attempted(2, transient, NOW + 20 * S)];
+    const after = spec(given)
+      .when({ outcome: 'failed', error: rateLimited, retry_after_ms: 30 * S }, 3)
+      .then([attempted(3, rateLimited, NOW + 30 * S)]);
+    expect(after.state()).toMatchObject({ status: 'retrying', attempts: 3, round_failures: 2 });
+  });
+
+  it('given a dead delivery re-driven, the failures start again from zero', () => {
+    const given: NewEntry[] = [
+      attempted(1, transient, null),
+      { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'x' } },
+      { type: 'delivery.retried', data: { delivery_id: 'dlv_1', reason: 're-driven by id' } },
+    ];
+    expect(spec(given).state()).toMatchObject({ status: 'pending', round_failures: 0, attempts: 1, next_attempt_at: null });
+    // one failure now waits the first backoff again (10 s), not the second
+    spec(given).when({ outcome: 'failed', error: transient }, 2).then([attempted(2, transient, NOW + 10 * S)]);
+  });
+
+  it('a success cannot be re-driven; anything else can', () => {
+    expect(canRedrive({ status: 'succeeded' })).toEqual({ ok: false, reason: 'already succeeded; nothing to re-drive' });
+    for (const status of ['pending', 'retrying', 'dead'] as const) expect(canRedrive({ status })).toEqual({ ok: true });
+  });
+});
