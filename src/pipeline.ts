@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { reportAttempt } from './delivery/report-attempt.js';
 import type { LogReader, LogWriter } from './log/seam.js';
 import type { ProjectionReader } from './project/reader.js';
 import type { Metrics } from './metrics.js';
@@ -44,6 +45,7 @@ export interface Pipeline {
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const rules = new RulesSource(o.rulesPath, o.env, o.logger, { preferred: o.rulesPreferredPath });
   const dispatcher = new Dispatcher({
+    reader: o.reader,
     projections: o.projections,
     commit: o.commit,
     env: o.sinkEnv,
@@ -51,10 +53,11 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     now: o.now,
     random: o.random,
     pollMs: o.pollMs,
-    observe: (sink, outcome, seconds) => {
-      o.metrics.deliveries.inc({ sink, outcome });
-      o.metrics.attemptSeconds.observe({ sink }, seconds);
-    },
+  });
+  dispatcher.onAttempt((ended) => {
+    o.metrics.deliveries.inc({ sink: ended.sink, outcome: ended.kind });
+    o.metrics.attemptSeconds.observe({ sink: ended.sink }, ended.durationMs / 1000);
+    reportAttempt(o.logger, ended);
   });
   new Gauge({
     name: 'husky_relay_sink_paused',

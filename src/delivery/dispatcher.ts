@@ -1,21 +1,22 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { LogWriter } from '../log/seam.js';
-import type { NewEntry } from '../log/types.js';
-import { notPlannedReason } from '../route/not-planned.js';
+import { DEFAULTS } from '../config/defaults.js';
+import type { LogReader, LogWriter } from '../log/seam.js';
+import type { Entry, NewEntry } from '../log/types.js';
+import type { OpenDelivery, ProjectionReader } from '../project/reader.js';
 import type { LoadedRules } from '../rules/types.js';
 import { createSink } from '../sinks/create-sink.js';
-import type { AttemptOutcome, RetryPolicy, Sink, SinkConfig, SinkEnvironment } from '../sinks/types.js';
-import { decide } from './lifecycle.js';
-import type { DueDelivery, ProjectionReader } from '../project/reader.js';
-import { reportAttempt } from './report-attempt.js';
-
-import { fitRateLimit, newSinkState, type SinkState } from './sink-state.js';
+import type { SinkEnvironment } from '../sinks/types.js';
+import { runAttempt, type AttemptEnded } from './attempt.js';
+import { DueSchedule, type ScheduledDelivery } from './schedule.js';
+import { SinkRuntime } from './sink-runtime.js';
 import { UnrecordedOutcomes, type RecordPause } from './unrecorded.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { Wakeup } from './wakeup.js';
 
 export interface DispatcherOptions {
-  /** The projection reads it picks due deliveries with. */
+  /** The log's tail: what was planned, attempted, re-driven since the dispatcher last looked. */
+  reader: LogReader;
+  /** The open deliveries at start, and what each attempt is made from. */
   projections: ProjectionReader;
   commit: LogWriter;
   env: SinkEnvironment;
@@ -23,221 +24,193 @@ export interface DispatcherOptions {
   /** Clock in ms. Tests inject one. (Default: Date.now) */
   now?: () => number;
   random?: () => number;
-  /** Looks for due work at least this often, also catching entries other processes append. (Default: 500 ms) */
+  /** Looks at least this often, also for entries other processes append. (Default: `DEFAULTS.delivery.pollMs`) */
   pollMs?: number;
-  /** Told of every attempt that ends, for metrics. */
-  observe?: (sink: string, outcome: string, seconds: number) => void;
 }
 
-/** A sink as the current rules file configures it. */
-interface SinkRuntime {
-  sink: Sink;
-  config: SinkConfig;
-  policy: RetryPolicy;
-  concurrency: number;
-  state: SinkState;
-}
+/** The entry types that change what is due. */
+const DELIVERY_TYPES = ['delivery.planned', 'delivery.attempted', 'delivery.dead', 'delivery.retried'];
+/** Entries of the tail read at once. */
+const TAIL_BATCH = 1_000;
 
 /**
- * Executes planned deliveries: picks due ones per sink within its concurrency and rate
- * limit, keeps per-key order, makes one attempt each, and appends what happened (the
- * attempt, and a dead letter when it is final). All state it decides from is in the log.
+ * Executes planned deliveries (SPEC §7). It keeps the due index in memory (`DueSchedule`),
+ * loaded once from the projection and then kept up to date from the log's tail: a look costs
+ * what the new entries cost, not a scan of every open delivery. Each look starts, per sink,
+ * what is due within its concurrency and rate limit (`SinkRuntime`), in log order with per-key
+ * order; each attempt (`runAttempt`) appends what happened. What it decides from is in the log.
  */
 export class Dispatcher {
-  private readonly due: ProjectionReader;
-  /** A look is running: a wake-up meanwhile asks for another once it ends. */
-  private looking = false;
-  private lookAgain = false;
+  private readonly schedule = new DueSchedule();
+  private readonly runtimes = new Map<string, SinkRuntime>();
+  private readonly wakeup: Wakeup;
   private readonly now: () => number;
   private readonly random: () => number;
-  private sinks = new Map<string, SinkRuntime>();
-  /** By sink name, for every sink ever configured: a reload neither forgets nor resets it. */
-  private readonly states = new Map<string, SinkState>();
-  private scheduled = false;
-  private timer: NodeJS.Timeout | undefined;
+  /** How far the log's tail has been read; null until the index is loaded. */
+  private position: number | null = null;
   private stopped = false;
-  /** Aborted when the dispatcher stops; each attempt links its own signal to it (see `attempt`). */
+  /** Aborted when the dispatcher stops hard; each attempt links its own signal to it. */
   private readonly abort = new AbortController();
   /** Outcomes the log could not take yet: while any is held, no attempt starts. */
   private readonly unrecorded: UnrecordedOutcomes;
+  private readonly listeners: ((ended: AttemptEnded) => void)[] = [];
 
   constructor(private readonly o: DispatcherOptions) {
     // one listener per attempt in flight, bounded by the sinks' concurrency: not a leak
     setMaxListeners(0, this.abort.signal);
-    this.due = o.projections;
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
+    this.wakeup = new Wakeup(() => this.look(), this.now, (error) =>
+      o.logger.error({ err: (error as Error).message }, 'could not look for due deliveries; will look again'),
+    );
     this.unrecorded = new UnrecordedOutcomes(o.commit, this.now, o.logger, () => this.wake());
   }
 
-  /** New rules: sinks are built again; attempts in flight finish on the old ones. */
+  /** Told of every attempt that ends (metrics, log lines). */
+  onAttempt(listener: (ended: AttemptEnded) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** New rules: the sinks' senders are built again; attempts in flight finish on the old ones. */
   setRules(rules: LoadedRules): void {
-    const next = new Map<string, SinkRuntime>();
+    const now = this.now();
+    for (const rt of this.runtimes.values()) rt.sink = null; // a sink no longer declared (or disabled) starts nothing
     for (const [name, loaded] of Object.entries(rules.sinks)) {
-      if (!loaded.enabled) continue;
+      const rt = this.runtime(name);
       const { config } = loaded;
-      next.set(name, {
-        sink: createSink(name, config, this.o.env, {
-          now: this.now,
-          write: (line) => this.o.logger.info({ sink: name, delivery: JSON.parse(line) as unknown }, 'log sink'),
-        }),
-        config,
-        policy: { ...rules.retry, ...config.retry },
-        concurrency: config.concurrency ?? DEFAULTS.delivery.concurrency,
-        state: this.stateOf(name, config),
-      });
+      const sink = loaded.enabled
+        ? createSink(name, config, this.o.env, {
+            now: this.now,
+            write: (line) => this.o.logger.info({ sink: name, delivery: JSON.parse(line) as unknown }, 'log sink'),
+          })
+        : null;
+      rt.configure(sink, config, { ...rules.retry, ...config.retry }, config.concurrency ?? DEFAULTS.delivery.concurrency, now);
     }
-    this.sinks = next;
     this.wake();
   }
 
-  private stateOf(name: string, config: SinkConfig): SinkState {
-    let state = this.states.get(name);
-    if (!state) this.states.set(name, (state = newSinkState()));
-    fitRateLimit(state, config.rate_limit, this.now());
-    return state;
-  }
-
-  /** Something may be due: look soon (coalesced). */
+  /** Something may be due (an append, a clock moved): look soon. */
   wake(): void {
-    if (this.stopped || this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.pass();
-    });
+    if (!this.stopped) this.wakeup.wake();
   }
 
-  private async pass(): Promise<void> {
+  /**
+   * Sinks paused because attempts cannot be recorded, by name, with the reason; empty while
+   * the log takes them. (`/metrics` `husky_relay_sink_paused`)
+   */
+  paused(): Record<string, RecordPause> {
+    const pause = this.unrecorded.status();
+    if (!pause) return {};
+    return Object.fromEntries([...this.runtimes.values()].filter((rt) => rt.sink).map((rt) => [rt.name, pause]));
+  }
+
+  /** Attempts in flight, for shutdown and status. */
+  inFlight(): number {
+    let n = 0;
+    for (const rt of this.runtimes.values()) n += rt.inFlight.size;
+    return n;
+  }
+
+  /** One look: catch up with the log, then start what is due, then ask to look again when something will be. */
+  private async look(): Promise<void> {
     if (this.stopped) return;
-    if (this.looking) {
-      this.lookAgain = true;
-      return;
+    await this.catchUp();
+    const now = this.now();
+    let next = now + (this.o.pollMs ?? DEFAULTS.delivery.pollMs);
+    if (this.unrecorded.size > 0) {
+      // every sink is paused while an outcome waits to be recorded: only the recording is tried
+      next = Math.min(next, Math.max(now, this.unrecorded.tick()));
+    } else {
+      for (const rt of this.runtimes.values()) next = Math.min(next, this.startDue(rt, now));
     }
-    this.looking = true;
-    try {
-      const now = this.now();
-      const poll = now + (this.o.pollMs ?? DEFAULTS.delivery.pollMs);
-      // while an outcome waits to be recorded every sink is paused: only the recording is tried
-      const nextLook = this.unrecorded.size > 0 ? Math.min(poll, Math.max(now, this.unrecorded.tick())) : await this.startDue(now, poll);
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.wake(), Math.max(1, nextLook - this.now()));
-      this.timer.unref();
-    } catch (error) {
-      this.o.logger.error({ err: (error as Error).message }, 'could not look for due deliveries; will look again');
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.wake(), this.o.pollMs ?? DEFAULTS.delivery.pollMs);
-      this.timer.unref();
-    } finally {
-      this.looking = false;
-      if (this.lookAgain) {
-        this.lookAgain = false;
-        this.wake();
-      }
+    if (!this.stopped) this.wakeup.at(next);
+  }
+
+  /** Loads the index at the first look; then applies what the log's tail holds since. */
+  private async catchUp(): Promise<void> {
+    if (this.position === null) {
+      const { deliveries, throughSeq } = await this.o.projections.openDeliveries();
+      for (const d of deliveries) this.schedule.put(scheduled(d));
+      this.position = throughSeq;
+    }
+    for (;;) {
+      const entries = await this.o.reader.read(this.position, { types: DELIVERY_TYPES, limit: TAIL_BATCH });
+      for (const entry of entries) await this.apply(entry);
+      if (entries.length > 0) this.position = entries[entries.length - 1]!.seq;
+      if (entries.length < TAIL_BATCH) return;
     }
   }
 
-  /** Starts what is due on every sink; returns when to look again (ms), at the latest `nextLook`. */
-  private async startDue(now: number, nextLook: number): Promise<number> {
-    for (const [name, rt] of this.sinks) {
-      if (rt.state.pausedUntil > now) {
-        nextLook = Math.min(nextLook, rt.state.pausedUntil);
-        continue;
+  /** What one entry changes in the index (SPEC §5's delivery states). */
+  private async apply(entry: Entry): Promise<void> {
+    switch (entry.type) {
+      case 'delivery.planned': {
+        const d = entry.data;
+        this.schedule.put({ delivery_id: d.delivery_id, seq: entry.seq, sink: d.sink, order_key: d.order_key, due: 0 });
+        return;
       }
-      const free = rt.concurrency - rt.state.sending;
-      if (free > 0) {
-        for (const d of await this.due.due(name, now, free + rt.state.inFlight.size)) {
-          if (rt.state.inFlight.has(d.delivery_id) || this.unrecorded.has(d.delivery_id)) continue;
-          if (rt.state.sending >= rt.concurrency) break;
-          if (rt.state.bucket && !rt.state.bucket.tryTake(now)) {
-            nextLook = Math.min(nextLook, now + rt.state.bucket.waitMs(now));
-            break;
-          }
-          this.start(rt, d);
-        }
+      case 'delivery.attempted': {
+        const d = entry.data;
+        const held = this.schedule.get(d.delivery_id);
+        if (!held) return;
+        if (d.outcome === 'succeeded') this.schedule.remove(d.delivery_id);
+        else if (d.retry_at !== null) this.schedule.put({ ...held, due: Date.parse(d.retry_at) });
+        return; // failed without a retry: its dead letter follows
       }
-      const retryAt = await this.due.nextRetryAt(name);
-      if (retryAt !== null && retryAt > now) nextLook = Math.min(nextLook, retryAt);
+      case 'delivery.dead':
+        this.schedule.remove(entry.data.delivery_id);
+        return;
+      case 'delivery.retried': {
+        const open = await this.o.projections.openDelivery(entry.data.delivery_id);
+        if (open) this.schedule.put(scheduled(open));
+        return;
+      }
+      default:
+        return;
     }
-    return nextLook;
   }
 
-  private start(rt: SinkRuntime, d: DueDelivery): void {
-    // counted now, not once the attempt has read its request: the next delivery of this look must see it
-    rt.state.sending += 1;
-    let sent = false;
-    const run = this.attempt(rt, d, () => (sent = true))
+  /** Starts what is due on one sink; returns when to look at it again (ms). */
+  private startDue(rt: SinkRuntime, now: number): number {
+    if (!rt.sink) return Infinity; // disabled: its deliveries wait, and need no look
+    while (rt.canStart(now) && this.schedule.hasDue(rt.name, now)) {
+      if (!rt.takeToken(now)) break;
+      const [d] = this.schedule.take(rt.name, now, 1);
+      if (d) this.start(rt, d);
+    }
+    return Math.min(rt.readyAt(now) ?? Infinity, this.schedule.nextDue(rt.name, now) ?? Infinity);
+  }
+
+  private start(rt: SinkRuntime, d: ScheduledDelivery): void {
+    rt.sending += 1; // counted now: the next delivery of this look must see it
+    const run = runAttempt(d, rt, {
+      projections: this.o.projections,
+      record: (sink, id, entries) => this.record(sink, id, entries),
+      now: this.now,
+      random: this.random,
+      stopping: this.abort.signal,
+      sent: () => this.wake(), // a slot is free while this attempt is being recorded
+      logger: this.o.logger,
+    })
+      .then((ended) => {
+        for (const listener of this.listeners) listener(ended);
+      })
       .catch((error: Error) => {
-        // nothing was sent (reading the plan failed): the delivery stays due and the next look tries it
+        // nothing was sent (reading the plan failed): it goes back to the index, the next look tries again
+        this.schedule.release(d.delivery_id);
         this.o.logger.error({ delivery_id: d.delivery_id, err: error.message }, 'could not start an attempt');
       })
       .finally(() => {
-        rt.state.inFlight.delete(d.delivery_id);
-        if (sent) this.wake();
+        rt.inFlight.delete(d.delivery_id);
+        this.wake();
       });
-    rt.state.inFlight.set(d.delivery_id, run);
-  }
-
-  private async attempt(rt: SinkRuntime, d: DueDelivery, sent: () => void): Promise<void> {
-    let request: Record<string, unknown>;
-    let keyState: Record<string, unknown> | null;
-    try {
-      [request, keyState] = await Promise.all([this.due.request(d), this.due.keyState(d)]);
-    } catch (error) {
-      rt.state.sending -= 1;
-      throw error;
-    }
-    const attempt = d.attempts + 1;
-    const started = performance.now();
-    // The attempt's own signal, aborted if the dispatcher stops meanwhile (sinks combine it with
-    // their timeout). Combining the dispatcher's long-lived signal itself left ~60 bytes an
-    // attempt in it under Node 20: a heap that grew all through the soak.
-    const stop = new AbortController();
-    const stopping = () => stop.abort(this.abort.signal.reason);
-    if (this.abort.signal.aborted) stopping();
-    else this.abort.signal.addEventListener('abort', stopping, { once: true });
-    let outcome: AttemptOutcome;
-    try {
-      // a delivery that could not be planned (SPEC §10) fails again with its reason; nothing is sent
-      const notPlanned = notPlannedReason(request);
-      outcome = notPlanned
-        ? { outcome: 'failed', error: { kind: 'permanent', code: notPlanned.code, message: notPlanned.message } }
-        : await rt.sink.send(request, { deliveryId: d.delivery_id, attempt, keyState, eventType: d.event_type, signal: stop.signal });
-    } catch (error) {
-      // a sink never throws for a delivery failure; if one does (a bug), back off like a failure, never resend at once
-      this.o.logger.error({ delivery_id: d.delivery_id, sink: rt.sink.name, err: (error as Error).name }, 'sink failed unexpectedly');
-      outcome = { outcome: 'failed', error: { kind: 'transient', code: 'sink_error', message: 'the sink failed unexpectedly (see the relay log)' } };
-    } finally {
-      this.abort.signal.removeEventListener('abort', stopping);
-      rt.state.sending -= 1;
-      sent();
-      this.wake(); // a slot is free while this attempt is being recorded
-    }
-    const durationMs = performance.now() - started;
-    const rateLimited = outcome.outcome === 'failed' && outcome.error.kind === 'rate_limited';
-    rt.state.rateLimitedInARow = rateLimited ? rt.state.rateLimitedInARow + 1 : 0;
-    const entries = decide(outcome, d, {
-      deliveryId: d.delivery_id,
-      attempt,
-      rateLimitedInARow: rt.state.rateLimitedInARow,
-      durationMs,
-      policy: rt.policy,
-      now: this.now(),
-      random: this.random(),
-    });
-    const first = entries[0]!;
-    if (rateLimited && first.type === 'delivery.attempted' && first.data.retry_at) {
-      rt.state.pausedUntil = Date.parse(first.data.retry_at);
-    }
-    const recorded = await this.record(rt.sink.name, d.delivery_id, entries);
-    const kind = outcome.outcome === 'succeeded' ? 'succeeded' : entries.length > 1 ? 'dead' : outcome.error.kind;
-    this.o.observe?.(rt.sink.name, kind, durationMs / 1000);
-    reportAttempt(this.o.logger, { delivery_id: d.delivery_id, sink: rt.sink.name, attempt, outcome: kind, ms: Math.round(durationMs), recorded }, outcome);
+    rt.inFlight.set(d.delivery_id, run);
   }
 
   /**
    * Appends an attempt's entries. If the log refuses them (full, read-only, locked), they are
-   * held and recorded later, once (see `UnrecordedOutcomes`); false then.
+   * held and recorded later, once (see `UnrecordedOutcomes`); false then. The delivery stays
+   * taken in the index until the log has its attempt.
    */
   private async record(sink: string, deliveryId: string, entries: NewEntry[]): Promise<boolean> {
     try {
@@ -251,21 +224,10 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * Sinks paused because attempts cannot be recorded, by name, with the reason; empty while
-   * the log takes them. (`/metrics` `husky_relay_sink_paused`)
-   */
-  paused(): Record<string, RecordPause> {
-    const pause = this.unrecorded.status();
-    if (!pause) return {};
-    return Object.fromEntries([...this.sinks.keys()].map((name) => [name, pause]));
-  }
-
-  /** Attempts in flight, for shutdown and status. */
-  inFlight(): number {
-    let n = 0;
-    for (const state of this.states.values()) n += state.inFlight.size;
-    return n;
+  private runtime(name: string): SinkRuntime {
+    let rt = this.runtimes.get(name);
+    if (!rt) this.runtimes.set(name, (rt = new SinkRuntime(name)));
+    return rt;
   }
 
   /**
@@ -276,13 +238,13 @@ export class Dispatcher {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
     const deadline = Date.now() + graceMs;
+    await this.wakeup.stop();
     // every sink's, also one a reload removed while its attempts ran
-    const running = [...this.states.values()].flatMap((state) => [...state.inFlight.values()]);
+    const running = [...this.runtimes.values()].flatMap((rt) => [...rt.inFlight.values()]);
     if (running.length > 0) {
       const all = Promise.allSettled(running);
-      const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
+      const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())).unref());
       if ((await Promise.race([all, grace])) === 'late') {
         this.abort.abort();
         await all;
@@ -290,4 +252,8 @@ export class Dispatcher {
     }
     await this.unrecorded.flush(deadline);
   }
+}
+
+function scheduled(d: OpenDelivery): ScheduledDelivery {
+  return { delivery_id: d.delivery_id, seq: d.seq, sink: d.sink, order_key: d.order_key, due: d.next_attempt_at ? Date.parse(d.next_attempt_at) : 0 };
 }

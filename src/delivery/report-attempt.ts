@@ -1,24 +1,14 @@
 import type { Logger } from 'pino';
+import type { AttemptEnded } from './attempt.js';
 import { CREDENTIAL_CODES } from './lifecycle.js';
-import type { AttemptOutcome } from '../sinks/types.js';
-
-/** What one log line says about an attempt that ended. */
-export interface AttemptLine {
-  delivery_id: string;
-  sink: string;
-  attempt: number;
-  /** `succeeded`, `dead`, or the error kind. */
-  outcome: string;
-  ms: number;
-  /** False when the log could not take the attempt yet (it is held, see `UnrecordedOutcomes`). */
-  recorded: boolean;
-}
 
 /**
  * The operator's line for an attempt: info when delivered, an error naming the fix when the
  * sink's credentials were refused, a warning otherwise. Error texts are redacted by the sink.
  */
-export function reportAttempt(logger: Logger, { recorded, ...line }: AttemptLine, outcome: AttemptOutcome): void {
+export function reportAttempt(logger: Logger, ended: AttemptEnded): void {
+  const { recorded, outcome } = ended;
+  const line = { delivery_id: ended.delivery_id, sink: ended.sink, attempt: ended.attempt, outcome: ended.kind, ms: Math.round(ended.durationMs) };
   const fields = recorded ? line : { ...line, recorded };
   if (outcome.outcome === 'succeeded') {
     logger.info(fields, 'delivered');

@@ -101,6 +101,11 @@ export class DueSchedule {
     return this.slots.has(deliveryId);
   }
 
+  /** An open delivery as the index holds it, taken or not. */
+  get(deliveryId: string): ScheduledDelivery | undefined {
+    return this.slots.get(deliveryId)?.d;
+  }
+
   /**
    * Adds an open delivery, or changes when it is due (a failure's `retry_at`, a re-drive).
    * A delivery handed out by `take` comes back with this: it is no longer taken.

@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import type { LoadedRules } from '../rules/types.js';
-import { DueDeliveries, type DueDelivery } from './due-deliveries.js';
+import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
 import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type StatusReport } from './queries.js';
 
-export type { DueDelivery };
+export type { AttemptContext, OpenDelivery };
 
 /**
  * Named reads of the projections (the derived `p_*` state), as the commands, the dispatcher
@@ -14,26 +14,23 @@ export interface ProjectionReader {
   status(rules: LoadedRules | null): Promise<StatusReport>;
   /** `deliveries --json` rows, newest first. */
   deliveries(filter?: DeliveryFilter): Promise<DeliveryRow[]>;
-  /** Deliveries of `sink` due at `now` (ms) that no earlier one of their key holds back, in log order. */
-  due(sink: string, now: number, limit: number): Promise<DueDelivery[]>;
-  /** When the earliest scheduled retry of a sink is due (ms), if any. */
-  nextRetryAt(sink: string): Promise<number | null>;
-  /** The rendered request of a delivery, from its `delivery.planned` entry. */
-  request(d: DueDelivery): Promise<Record<string, unknown>>;
-  /** What the key's first successful delivery returned (a thread, an object), or null. */
-  keyState(d: DueDelivery): Promise<Record<string, unknown> | null>;
+  /** Every open (pending, retrying) delivery in log order, and the log's last seq in the same snapshot. */
+  openDeliveries(): Promise<{ deliveries: OpenDelivery[]; throughSeq: number }>;
+  /** One delivery if it is open, else undefined (a re-driven delivery, to dispatch again). */
+  openDelivery(deliveryId: string): Promise<OpenDelivery | undefined>;
+  /** What an attempt of this delivery is made from. Rejects if there is no such delivery. */
+  attemptContext(deliveryId: string): Promise<AttemptContext>;
 }
 
 /** The projection reads of a SQLite log. */
 export function sqliteProjections(db: Database): ProjectionReader {
-  let due: DueDeliveries | undefined;
-  const queue = () => (due ??= new DueDeliveries(db));
+  let prepared: DispatchReads | undefined;
+  const reads = () => (prepared ??= new DispatchReads(db));
   return {
     status: async (rules) => statusReport(db, rules),
     deliveries: async (filter) => listDeliveries(db, filter),
-    due: async (sink, now, limit) => queue().list(sink, now, limit),
-    nextRetryAt: async (sink) => queue().nextRetryAt(sink),
-    request: async (d) => queue().requestOf(d),
-    keyState: async (d) => queue().keyStateOf(d),
+    openDeliveries: async () => reads().openDeliveries(),
+    openDelivery: async (id) => reads().openDelivery(id),
+    attemptContext: async (id) => reads().attemptContext(id),
   };
 }
