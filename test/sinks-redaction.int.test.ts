@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { statusReport } from '../src/project/queries.js';
-import { createHttpSink } from '../src/sinks/http.js';
-import { createHubspotSink } from '../src/sinks/hubspot.js';
+import { createHttpSink } from '../src/sinks/http/sender.js';
+import { createHubspotSink } from '../src/sinks/hubspot/sender.js';
 import { redactorFor } from '../src/sinks/redact.js';
-import { createSlackSink } from '../src/sinks/slack.js';
+import { createSlackSink } from '../src/sinks/slack/sender.js';
 import type { AttemptOutcome } from '../src/sinks/types.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { useFakeSaas } from './helpers/fake-saas.js';
