@@ -116,7 +116,8 @@ function loadUnguarded(
       const parsed = sinkSchema.safeParse(raw);
       // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
       const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));
-      let item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
+      // (a `type` left empty by an unset ${VAR} names no kind: such a sink cannot be built)
+      let item = parsed.success ? parsed.data : fatal.length || !isRecord(raw) || !isSinkType(raw.type) ? undefined : (raw as SinkItem);
       // what its kind checks beyond the shape (an http signing secret that cannot sign) makes it invalid too
       if (item) {
         let invalid = false;

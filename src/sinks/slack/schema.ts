@@ -43,6 +43,6 @@ export const slackRequestSchema = z
     replace: z.boolean().optional(),
     broadcast: z.boolean().optional(),
   })
-  .refine(hasContent, 'Slack request needs text or blocks');
+  .refine(hasContent, 'a message needs text or blocks');
 
 export type SlackRequest = z.output<typeof slackRequestSchema>;
