@@ -2,11 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SINK_KINDS } from '../src/sinks/registry.js';
 
 /**
  * The seams of README "How it is built", held by a test: the relay reaches its storage only
  * through the log seam (`log/`) and the projections (`project/`), so a second engine can take
- * its place; and it reads its environment in one place (`config/`).
+ * its place; it reads its environment in one place (`config/`); and a sink kind is known only
+ * to its own folder (`sinks/<kind>/`), everything else going through the registry.
  */
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
@@ -24,6 +26,11 @@ function code(file: string): string {
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
+
+/** Quoted names that are not the sink kind they spell, and why. */
+const NOT_A_SINK_TYPE: Record<string, string> = {
+  'commands/log.ts': 'the `log` CLI command',
+};
 
 const files = sources().map((path) => ({ path, name: relative(SRC, path), text: code(path) }));
 
@@ -46,6 +53,16 @@ describe('architecture', () => {
       .filter((f) => !f.name.startsWith('config/'))
       .filter((f) => /\bprocess\.env\b/.test(f.text))
       .map((f) => f.name);
+    expect(offenders).toEqual([]);
+  });
+
+  it('a sink type is spelled only in its own folder: rules/, route/ and delivery go through the registry', () => {
+    const offenders = Object.keys(SINK_KINDS).flatMap((type) =>
+      files
+        .filter((f) => !f.name.startsWith(`sinks/${type}/`) && !(f.name in NOT_A_SINK_TYPE))
+        .filter((f) => new RegExp(`(['"\`])${type}\\1`).test(f.text))
+        .map((f) => `${f.name} names '${type}'`),
+    );
     expect(offenders).toEqual([]);
   });
 });

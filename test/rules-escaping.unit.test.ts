@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { planEvent } from '../src/route/plan-event.js';
 import { compileTemplate, type Scope } from '../src/rules/liquid.js';
+import { slackMrkdwn } from '../src/sinks/slack/escape.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import { formatProblem } from '../src/rules/problem.js';
 
 function scopeOf(data: Record<string, unknown>): Scope {
   return { event: { event_type: 'call.completed', data }, data, seq: 1, received_at: '2026-06-01T10:00:01Z' };
 }
-const slack = (template: string, data: Record<string, unknown>) => compileTemplate(template, 'slack').render(scopeOf(data));
+const slack = (template: string, data: Record<string, unknown>) => compileTemplate(template, slackMrkdwn).render(scopeOf(data));
 const HOSTILE = '<!channel> <https://evil.test|x> & <@U123>';
 const ONCE = '&lt;!channel&gt; &lt;https://evil.test|x&gt; &amp; &lt;@U123&gt;';
 

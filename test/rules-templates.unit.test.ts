@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileWhen } from '../src/rules/cel.js';
 import { formatSeconds } from '../src/rules/duration.js';
 import { compileTemplate, type Scope } from '../src/rules/liquid.js';
+import { slackMrkdwn } from '../src/sinks/slack/escape.js';
 
 function scope(data: Record<string, unknown>, extra: Partial<Scope> = {}): Scope {
   const event = { event_id: 'evt_1', event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'org', data };
@@ -57,7 +58,7 @@ describe('Liquid templates', () => {
 });
 
 describe('Slack escaping', () => {
-  const slack = (template: string, data: Record<string, unknown>) => compileTemplate(template, 'slack').render(scope(data));
+  const slack = (template: string, data: Record<string, unknown>) => compileTemplate(template, slackMrkdwn).render(scope(data));
 
   it('escapes &, < and > in values so data cannot mention or link', () => {
     expect(slack('{{ data.s }}', { s: '<!channel> see <https://evil.test|here> & more' })).toBe(

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHttpSink } from '../src/sinks/http.js';
-import type { AttemptContext, AttemptOutcome, HttpSinkConfig, Sink } from '../src/sinks/types.js';
+import { createHttpSink } from '../src/sinks/http/sender.js';
+import type { HttpSinkConfig } from '../src/sinks/http/schema.js';
+import type { AttemptContext, AttemptOutcome, Sink } from '../src/sinks/types.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHubspotSink } from '../src/sinks/hubspot.js';
-import type { AttemptContext, AttemptOutcome, HubspotRequest, Sink } from '../src/sinks/types.js';
+import { createHubspotSink } from '../src/sinks/hubspot/sender.js';
+import type { HubspotRequest } from '../src/sinks/hubspot/schema.js';
+import type { AttemptContext, AttemptOutcome, Sink } from '../src/sinks/types.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
 

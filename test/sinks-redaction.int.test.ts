@@ -2,13 +2,14 @@ import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { statusReport } from '../src/project/queries.js';
-import { createHttpSink } from '../src/sinks/http.js';
-import { createHubspotSink } from '../src/sinks/hubspot.js';
+import { createHttpSink } from '../src/sinks/http/sender.js';
+import { createHubspotSink } from '../src/sinks/hubspot/sender.js';
 import { redactorFor } from '../src/sinks/redact.js';
-import { createSlackSink } from '../src/sinks/slack.js';
+import { createSlackSink } from '../src/sinks/slack/sender.js';
 import type { AttemptOutcome } from '../src/sinks/types.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { useFakeSaas } from './helpers/fake-saas.js';
+import { leak } from './helpers/leak.js';
 import { deliveriesOf, fixture, ManualClock, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 import { DEFAULTS } from '../src/config/defaults.js';
@@ -22,16 +23,6 @@ import { DEFAULTS } from '../src/config/defaults.js';
 const TOKEN = 'SUPERSECRET-7f3a9c1e5b2d4a6f8e0c';
 const API_KEY = 'k3y-9d8c7b6a5f4e3d2c';
 const SIGNING = 'whsec_c2lnbmluZy1rZXktZm9yLXJlZGFjdGlvbi10ZXN0cw==';
-
-/** The first run of DEFAULTS.errors.minSecretFragment characters of `secret` found in `text` (any case), else null. */
-function leak(text: string, secret: string): string | null {
-  const lower = text.toLowerCase();
-  for (let i = 0; i + DEFAULTS.errors.minSecretFragment <= secret.length; i++) {
-    const part = secret.slice(i, i + DEFAULTS.errors.minSecretFragment);
-    if (lower.includes(part.toLowerCase())) return part;
-  }
-  return null;
-}
 
 function failure(outcome: AttemptOutcome) {
   if (outcome.outcome !== 'failed') throw new Error(`expected a failure, got ${JSON.stringify(outcome)}`);

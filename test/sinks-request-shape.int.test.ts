@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpSink } from '../src/sinks/http.js';
-import { createHubspotSink } from '../src/sinks/hubspot.js';
-import { createSlackSink } from '../src/sinks/slack.js';
-import type { AttemptContext, AttemptOutcome, HttpSinkConfig } from '../src/sinks/types.js';
+import { createHttpSink } from '../src/sinks/http/sender.js';
+import { createHubspotSink } from '../src/sinks/hubspot/sender.js';
+import { createSlackSink } from '../src/sinks/slack/sender.js';
+import type { HttpSinkConfig } from '../src/sinks/http/schema.js';
+import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { useFakeSaas } from './helpers/fake-saas.js';
 import { deliveriesOf, entriesOf, fixture, postEvent, settle, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';

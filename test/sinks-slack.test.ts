@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSlackSink } from '../src/sinks/slack.js';
+import { createSlackSink } from '../src/sinks/slack/sender.js';
 import type { AttemptContext, AttemptOutcome, Sink } from '../src/sinks/types.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';

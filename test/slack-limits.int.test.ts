@@ -1,7 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rulesTest } from '../src/commands/rules.js';
-import { CUT_MARKER, SLACK_LIMITS } from '../src/route/slack-limits.js';
+import { CUT_MARKER, SLACK_LIMITS } from '../src/sinks/slack/limits.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
 import { allHaveStatus, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';

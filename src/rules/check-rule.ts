@@ -1,12 +1,13 @@
-import type { SinkType } from '../sinks/types.js';
+import { sinkKind, type SinkType } from '../sinks/registry.js';
 import { compileWhen, type CompiledWhen } from './cel.js';
 import { compileAction } from './compile-action.js';
 import { didYouMean } from './did-you-mean.js';
 import { compileOn, matchesKnownType } from './event-matcher.js';
 import { celReads, comparisonWarnings, unknownFieldWarnings } from './field-check.js';
+import type { YamlPath } from './interpolate.js';
 import { knownKeys } from './known-keys.js';
 import type { Reporter } from './reporter.js';
-import { ACTION_SCHEMAS, type RuleItem } from './schema.js';
+import type { RuleItem } from './schema.js';
 import type { CompiledAction, CompiledRule } from './types.js';
 import { KNOWN_EVENT_TYPES } from '../receive/envelope.js';
 import { reportIssues } from './zod-problems.js';
@@ -59,36 +60,22 @@ export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, repo
     }
     const type = sinks.get(raw.sink);
     if (!type) return; // the sink's own problems are reported where it is declared
-    const schema = ACTION_SCHEMAS[type];
-    const parsed = schema.safeParse(raw);
+    const kind = sinkKind(type);
+    const parsed = kind.actionSchema.safeParse(raw);
     if (!parsed.success) {
       reportIssues(parsed.error.issues, path, reporter, {
-        knownKeys: (p) => knownKeys(schema, raw, p.slice(path.length)),
+        knownKeys: (p) => knownKeys(kind.actionSchema, raw, p.slice(path.length)),
         keyContext: ` for a ${type} action (sink "${raw.sink}")`,
         data: raw,
       });
       return;
     }
-    const action = parsed.data as Record<string, unknown>;
-    if (type === 'slack') {
-      if (action.text === undefined && action.blocks === undefined) reporter.error(path, 'a slack action needs "text" or "blocks"');
-      if (action.replace === true && action.thread_key === undefined) {
-        reporter.error([...path, 'replace'], '"replace: true" needs a "thread_key" (the message to replace)');
-      }
-    }
-    if (type === 'hubspot' && Object.keys(action.contact as object).length === 0) {
-      reporter.error([...path, 'contact'], 'contact needs at least one of "id", "email", "phone"');
-    }
+    const report = (p: YamlPath, message: string) => reporter.error([...path, ...p], message);
+    kind.check(parsed.data, report);
     actions.push(
-      compileAction(
-        type,
-        action,
-        j,
-        (p, message) => reporter.error([...path, ...p], message),
-        (p, template) => {
-          for (const w of unknownFieldWarnings(template.reads ?? [], types)) reporter.warn([...path, ...p], w);
-        },
-      ),
+      compileAction(type, parsed.data, { sink: raw.sink, index: j }, report, (p, template) => {
+        for (const w of unknownFieldWarnings(template.reads ?? [], types)) reporter.warn([...path, ...p], w);
+      }),
     );
   });
 

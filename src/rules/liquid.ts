@@ -1,11 +1,8 @@
 import { Liquid, type Template } from 'liquidjs';
 import { formatSeconds } from './duration.js';
 import { RuleLimitError } from './bounded-steps.js';
-import { escapeOnceForSlack, slackOutputEscape } from './slack-escape.js';
 import { clockReadIn, registerDateFilters } from './template-dates.js';
 import { DEFAULTS } from '../config/defaults.js';
-
-export { escapeSlack } from './slack-escape.js';
 
 /** What templates and `when` expressions see (SPEC §6). Nothing else: no env, no clock. */
 export interface Scope {
@@ -15,7 +12,19 @@ export interface Scope {
   received_at: string;
 }
 
-function makeEngine(escape: boolean): Liquid {
+/**
+ * How the values a template prints are escaped for where its output goes (a sink kind's
+ * markup, e.g. Slack mrkdwn in `sinks/slack/escape.ts`). A template without one prints
+ * values as they are. Each dialect gets its own engine, made once.
+ */
+export interface TemplateDialect {
+  /** liquidjs `outputEscape`: applied once to every value a template prints. */
+  outputEscape(value: unknown): unknown;
+  /** Changes the engine needs besides (filters and tags that must escape, or mark, differently). */
+  configure(engine: Liquid): void;
+}
+
+function makeEngine(dialect: TemplateDialect | undefined): Liquid {
   const engine = new Liquid({
     strictFilters: true,
     strictVariables: false,
@@ -31,8 +40,8 @@ function makeEngine(escape: boolean): Liquid {
     // Dates print in UTC, in English, whatever the host's zone and locale.
     timezoneOffset: 0,
     locale: 'en-US',
-    // values become strings once escaped, but a capture stays marked (see slack-escape.ts)
-    ...(escape ? { outputEscape: slackOutputEscape as (value: unknown) => string } : {}),
+    // a dialect's escape may return a marked value rather than a string (see sinks/slack/escape.ts)
+    ...(dialect ? { outputEscape: dialect.outputEscape as (value: unknown) => string } : {}),
   });
   for (const tag of ['include', 'render', 'layout']) {
     engine.registerTag(tag, {
@@ -46,15 +55,17 @@ function makeEngine(escape: boolean): Liquid {
   }
   engine.registerFilter('duration', formatSeconds);
   registerDateFilters(engine);
-  if (escape) escapeOnceForSlack(engine);
+  dialect?.configure(engine);
   return engine;
 }
 
-const plainEngine = makeEngine(false);
-const slackEngine = makeEngine(true);
+const engines = new Map<TemplateDialect | undefined, Liquid>();
 
-/** `slack`: values are escaped for Slack mrkdwn; `plain`: rendered as they are. */
-export type TemplateKind = 'plain' | 'slack';
+function engineFor(dialect: TemplateDialect | undefined): Liquid {
+  let engine = engines.get(dialect);
+  if (!engine) engines.set(dialect, (engine = makeEngine(dialect)));
+  return engine;
+}
 
 export interface CompiledTemplate {
   source: string;
@@ -82,9 +93,12 @@ function staticReads(engine: Liquid, parsed: Template[]): (string | number)[][] 
   }
 }
 
-/** Parses once (throws with a one-line reason on a bad template); renders synchronously. */
-export function compileTemplate(source: string, kind: TemplateKind = 'plain'): CompiledTemplate {
-  const engine = kind === 'slack' ? slackEngine : plainEngine;
+/**
+ * Parses once (throws with a one-line reason on a bad template); renders synchronously.
+ * `dialect` escapes what it prints (plain when absent).
+ */
+export function compileTemplate(source: string, dialect?: TemplateDialect): CompiledTemplate {
+  const engine = engineFor(dialect);
   const clock = clockReadIn(source);
   if (clock) throw new Error(clock);
   const parsed: Template[] = engine.parse(source);

@@ -1,19 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { SinkType } from '../sinks/types.js';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { exceedsDepth } from '../json-depth.js';
 import { readRulesFile } from './read-rules-file.js';
-import { buildSink, retryOverrides } from './build-sink.js';
 import { checkRule, type RuleParts, type SinkTypes } from './check-rule.js';
-import { secretProblem } from './check-secret.js';
 import { interpolate, type YamlPath } from './interpolate.js';
 import { knownKeys } from './known-keys.js';
 import { sortProblems, type Problem } from './problem.js';
 import { Reporter } from './reporter.js';
-import { ACTION_SCHEMAS, actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
+import { actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
 import type { CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
 import { reportIssues } from './zod-problems.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { retryOverrides, toSinkConfig } from '../sinks/common-options.js';
+import { isSinkType, sinkKind } from '../sinks/registry.js';
 
 /** Reads and loads a rules file. `env` stands for the environment: `${VAR}` comes from it. */
 export async function loadRules(
@@ -117,20 +116,24 @@ function loadUnguarded(
       const parsed = sinkSchema.safeParse(raw);
       // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
       const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));
-      let item = parsed.success ? parsed.data : fatal.length ? undefined : (raw as SinkItem);
-      // a secret left empty by an unset ${VAR} disables the sink (above); a set one must be able to sign
-      const badSecret = item?.type === 'http' && item.secret ? secretProblem(item.secret) : null;
-      if (badSecret) {
-        reporter.error(['sinks', name, 'secret'], badSecret);
-        item = undefined;
+      // (a `type` left empty by an unset ${VAR} names no kind: such a sink cannot be built)
+      let item = parsed.success ? parsed.data : fatal.length || !isRecord(raw) || !isSinkType(raw.type) ? undefined : (raw as SinkItem);
+      // what its kind checks beyond the shape (an http signing secret that cannot sign) makes it invalid too
+      if (item) {
+        let invalid = false;
+        sinkKind(item.type).checkConfig(item, (at, message) => {
+          reporter.error(['sinks', name, ...at], message);
+          invalid = true;
+        });
+        if (invalid) item = undefined;
       }
       // An otherwise broken sink still has a type its actions can be checked against.
-      const declared = isRecord(raw) && typeof raw.type === 'string' && raw.type in ACTION_SCHEMAS ? (raw.type as SinkType) : null;
+      const declared = isRecord(raw) && isSinkType(raw.type) ? raw.type : null;
       sinkTypes.set(name, item ? item.type : declared);
       if (!item) continue;
       const vars = disabled.get(name);
       sinks[name] = {
-        config: buildSink(item),
+        config: toSinkConfig(item),
         enabled: !vars,
         ...(vars && { disabled_reason: `${vars.map((v) => `\${${v}}`).join(', ')} not set` }),
       };

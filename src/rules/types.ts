@@ -1,57 +1,19 @@
-import type { RetryPolicy, SinkConfig } from '../sinks/types.js';
+import type { RetryPolicy, SinkConfig, SinkType } from '../sinks/types.js';
 import type { CompiledWhen } from './cel.js';
-import type { CompiledTemplate } from './liquid.js';
 import type { Problem } from './problem.js';
 
-/** A YAML value whose strings are templates, rendered into plain JSON. */
-export type TemplateTree =
-  | { kind: 'template'; template: CompiledTemplate }
-  | { kind: 'list'; items: TemplateTree[] }
-  | { kind: 'map'; entries: [string, TemplateTree][] }
-  | { kind: 'value'; value: unknown };
-
-interface ActionBase {
+/** One action of a rule, compiled: which sink, where it is, and what its kind made of it. */
+export interface CompiledAction {
   sink: string;
+  /** The sink's kind: its `render` turns `compiled` into a request. */
+  type: SinkType;
   /** Position in the rule's `actions`; part of the delivery id. */
   index: number;
   /** A template of it loops over data: it renders under the watchdog (`runBoundedSteps`). */
   unbounded: boolean;
+  /** What the kind's `compile` made of the action (its templates parsed); only that kind reads it. */
+  compiled: unknown;
 }
-
-export interface SlackAction extends ActionBase {
-  type: 'slack';
-  channel: CompiledTemplate;
-  text?: CompiledTemplate;
-  blocks?: TemplateTree;
-  thread_key?: CompiledTemplate;
-  replace?: boolean;
-  broadcast?: boolean;
-}
-
-export interface HubspotAction extends ActionBase {
-  type: 'hubspot';
-  create: 'call' | 'note';
-  contact: { id?: CompiledTemplate; email?: CompiledTemplate; phone?: CompiledTemplate };
-  if_no_contact: 'fail' | 'skip' | 'create';
-  properties: Record<string, CompiledTemplate>;
-  upsert_key?: CompiledTemplate;
-}
-
-export interface HttpAction extends ActionBase {
-  type: 'http';
-  method: 'POST' | 'PUT' | 'PATCH';
-  headers: Record<string, CompiledTemplate>;
-  /** Absent: the original envelope is sent. */
-  body?: TemplateTree;
-}
-
-export interface LogAction extends ActionBase {
-  type: 'log';
-  text?: CompiledTemplate;
-  fields?: TemplateTree;
-}
-
-export type CompiledAction = SlackAction | HubspotAction | HttpAction | LogAction;
 
 export interface EventMatcher {
   /** As written: a type, or a glob with `*`. */

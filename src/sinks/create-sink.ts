@@ -1,27 +1,13 @@
-import { createHttpSink } from './http.js';
-import { createHubspotSink } from './hubspot.js';
-import { createLogSink } from './log.js';
-import { createSlackSink } from './slack.js';
+import type { CreateSinkOptions } from './kind.js';
+import { sinkKind } from './registry.js';
 import type { Sink, SinkConfig, SinkEnvironment } from './types.js';
 
-export interface CreateSinkOptions {
-  /** Clock in ms since the epoch: Retry-After dates, `webhook-timestamp`. (Default: Date.now) */
-  now?: () => number;
-  /** Where the `log` sink prints. (Default: a line on stdout) */
-  write?: (line: string) => void;
-}
+export type { CreateSinkOptions } from './kind.js';
 
-/** One sink from its rules.yaml declaration. Throws (naming the option) on an unusable config. */
+/**
+ * One sink from its rules.yaml declaration, built by its kind (`registry.ts`): what the
+ * dispatcher calls. Throws (naming the sink and option) on an unusable config.
+ */
 export function createSink(name: string, config: SinkConfig, env: SinkEnvironment, opts: CreateSinkOptions = {}): Sink {
-  const now = opts.now ?? Date.now;
-  switch (config.type) {
-    case 'slack':
-      return createSlackSink(name, config, { slackApiUrl: env.slackApiUrl, now });
-    case 'hubspot':
-      return createHubspotSink(name, config, { hubspotBaseUrl: env.hubspotBaseUrl, now });
-    case 'http':
-      return createHttpSink(name, config, { now });
-    case 'log':
-      return createLogSink(name, config, opts.write ?? ((line) => void process.stdout.write(`${line}\n`)));
-  }
+  return sinkKind(config.type).create(name, config, env, opts);
 }

@@ -1,4 +1,5 @@
 import type { DeliveryError } from '../log/types.js';
+import type { SinkType } from './registry.js';
 
 /**
  * One small interface for every sink. A sink turns a rendered request into one attempt
@@ -6,7 +7,10 @@ import type { DeliveryError } from '../log/types.js';
  * for a delivery failure (only for a bug).
  */
 
-/** Options every sink declaration may carry in rules.yaml (SPEC §6, §7). Durations in ms. */
+/**
+ * Options every sink declaration may carry in rules.yaml (SPEC §6, §7), as the dispatcher
+ * reads them: durations in ms (`common-options.ts` declares them and converts).
+ */
 export interface SinkCommonOptions {
   rate_limit?: { per_second: number; burst?: number };
   /** Attempts in flight at once for deliveries without an order_key. (Default: 4) */
@@ -25,57 +29,8 @@ export interface RetryPolicy {
   max_delay_ms: number;
 }
 
-export interface SlackSinkConfig extends SinkCommonOptions {
-  type: 'slack';
-  token: string;
-}
-
-export interface HubspotSinkConfig extends SinkCommonOptions {
-  type: 'hubspot';
-  access_token: string;
-}
-
-export interface HttpSinkConfig extends SinkCommonOptions {
-  type: 'http';
-  url: string;
-  /** Standard Webhooks secret (`whsec_…` base64, or any string used as raw bytes). */
-  secret?: string;
-  headers?: Record<string, string>;
-}
-
-export interface LogSinkConfig extends SinkCommonOptions {
-  type: 'log';
-}
-
-export type SinkConfig = SlackSinkConfig | HubspotSinkConfig | HttpSinkConfig | LogSinkConfig;
-export type SinkType = SinkConfig['type'];
-
-/** Rendered actions: `delivery.planned.request`, exactly what is sent. No secrets. */
-export interface SlackRequest {
-  channel: string;
-  text?: string;
-  blocks?: unknown[];
-  thread_key?: string;
-  replace?: boolean;
-  broadcast?: boolean;
-}
-
-export interface HubspotRequest {
-  create: 'call' | 'note';
-  contact: { id?: string; email?: string; phone?: string };
-  if_no_contact: 'fail' | 'skip' | 'create';
-  /** Final properties: defaults of SPEC §6 merged with the rule's `properties`. */
-  properties: Record<string, string>;
-  upsert_key?: string;
-}
-
-export interface HttpRequest {
-  method: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-export type LogRequest = Record<string, unknown>;
+/** A sink's config as its sender takes it, and its kind: declared by each kind (`registry.ts`). */
+export type { SinkConfig, SinkType } from './registry.js';
 
 export interface AttemptContext {
   /** Standard Webhooks `webhook-id`; also an idempotency hint for sinks that take one. */

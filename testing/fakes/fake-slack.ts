@@ -1,4 +1,4 @@
-import { checkSlackLimits } from '../../src/route/slack-limits.js';
+import { checkSlackLimits } from '../../src/sinks/slack/limits.js';
 import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } from './fake-server.js';
 
 /**

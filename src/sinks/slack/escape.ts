@@ -1,4 +1,5 @@
 import type { Context, Liquid } from 'liquidjs';
+import type { TemplateDialect } from '../../rules/liquid.js';
 
 type TagClass = Liquid['tags'][string];
 
@@ -74,3 +75,9 @@ export function escapeOnceForSlack(engine: Liquid): void {
   }
   engine.registerTag('capture', SlackCapture as unknown as TagClass);
 }
+
+/**
+ * Slack mrkdwn as a template dialect: every value a template prints is escaped once (data can
+ * never make a mention, a link or `<!channel>`); the author's own markup is kept.
+ */
+export const slackMrkdwn: TemplateDialect = { outputEscape: slackOutputEscape, configure: escapeOnceForSlack };

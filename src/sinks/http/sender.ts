@@ -1,12 +1,12 @@
 import { z } from 'zod';
-
-import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
-import { guarded, sinkSecrets } from './guard.js';
-import { redactorFor } from './redact.js';
-import { headersProblem, methodProblem, urlProblem } from './request-shape.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { classifyNetworkError, classifyStatus, failed, succeeded } from '../classify.js';
+import { guarded } from '../guard.js';
+import { redactorFor } from '../redact.js';
+import { headersProblem, methodProblem, urlProblem } from '../request-shape.js';
+import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import { httpRequestSchema, type HttpSinkConfig } from './schema.js';
 import { webhookHeaders } from './sign-webhook.js';
-import type { AttemptContext, AttemptOutcome, HttpSinkConfig, Sink } from './types.js';
-import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * HTTP sink: one signed JSON request per attempt with built-in fetch. Receivers dedupe by
@@ -18,22 +18,16 @@ export interface HttpSinkOptions {
   now?: () => number;
 }
 
-const requestSchema = z.object({
-  method: z.string().min(1).default('POST'),
-  headers: z.record(z.string(), z.string()).default({}),
-  body: z.unknown(),
-});
-
 export function createHttpSink(name: string, config: HttpSinkConfig, options: HttpSinkOptions = {}): Sink {
   if (!config.url) throw new Error(`sink "${name}": options.url required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
-  const redactor = redactorFor(sinkSecrets(config));
+  const redactor = redactorFor(httpSecrets(config));
   // what the sink itself declares cannot change between attempts: checked once
   const sinkProblem = urlProblem(config.url, `sink "${name}" url`) ?? headersProblem(config.headers ?? {}, `sink "${name}" headers`);
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
-    const parsed = requestSchema.safeParse(raw);
+    const parsed = httpRequestSchema.safeParse(raw);
     if (!parsed.success) return invalid(`invalid HTTP request: ${z.prettifyError(parsed.error)}`);
     const method = parsed.data.method.toUpperCase();
     const problem = sinkProblem ?? methodProblem(method) ?? headersProblem(parsed.data.headers, "the rule's headers");
@@ -63,7 +57,30 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
     }
   }
 
-  return guarded({ name, type: 'http', send }, redactor);
+  return guarded({ name, type: config.type, send }, redactor);
+}
+
+/** Sink headers that carry no credential: not treated as secrets (masking `application/json` helps nobody). */
+const PLAIN_HEADERS = new Set(['content-type', 'accept', 'user-agent']);
+
+/**
+ * Everything secret in an HTTP sink's declaration: the signing secret, header values, and
+ * what a URL can carry (a password, query values, long path segments such as the token in an
+ * incoming-webhook URL).
+ */
+export function httpSecrets(config: HttpSinkConfig): string[] {
+  const headers = Object.entries(config.headers ?? {}).filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()));
+  return [config.secret ?? '', ...headers.map(([, value]) => value), ...urlSecrets(config.url)];
+}
+
+function urlSecrets(url: string): string[] {
+  try {
+    const u = new URL(url);
+    const path = u.pathname.split('/').filter((segment) => segment.length >= 16);
+    return [decodeURIComponent(u.password), ...u.searchParams.values(), ...path];
+  } catch {
+    return [];
+  }
 }
 
 function invalid(message: string): AttemptOutcome {

@@ -1,5 +1,5 @@
-import { normalizeDateTime } from '../dates.js';
-import type { Envelope } from '../receive/envelope.js';
+import { normalizeDateTime } from '../../dates.js';
+import type { Envelope } from '../../receive/envelope.js';
 
 /** HubSpot's call statuses for our event types (SPEC §6). */
 const CALL_STATUS: Record<string, string> = {

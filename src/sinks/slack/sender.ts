@@ -1,13 +1,13 @@
 import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
 import { z } from 'zod';
-import { supersededReason } from '../delivery/call-stage.js';
-
-import { classifyNetworkError, classifySlackError, classifyStatus, failed, parseRetryAfter, succeeded } from './classify.js';
-import { guarded, sinkSecrets } from './guard.js';
-import { redactorFor } from './redact.js';
-import { headerProblem } from './request-shape.js';
-import type { AttemptContext, AttemptOutcome, Sink, SlackSinkConfig } from './types.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { supersededReason } from '../../delivery/call-stage.js';
+import { classifyNetworkError, classifySlackError, classifyStatus, failed, parseRetryAfter, succeeded } from '../classify.js';
+import { guarded } from '../guard.js';
+import { redactorFor } from '../redact.js';
+import { headerProblem } from '../request-shape.js';
+import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import { slackRequestSchema, type SlackRequest, type SlackSinkConfig } from './schema.js';
 
 /**
  * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt, and a
@@ -25,15 +25,6 @@ export interface SlackSinkOptions {
 
 type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 
-const requestSchema = z.object({
-  channel: z.string().min(1),
-  text: z.string().optional(),
-  blocks: z.array(z.unknown()).optional(),
-  thread_key: z.string().optional(),
-  replace: z.boolean().optional(),
-  broadcast: z.boolean().optional(),
-});
-
 const keyStateSchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 
 type SlackCall =
@@ -44,7 +35,7 @@ type SlackCall =
  * What to call, a pure decision: the first message of a thread key is posted; later ones
  * reply in its thread (in the first message's channel, by id), or with `replace` edit it.
  */
-export function planSlackCall(request: z.infer<typeof requestSchema>, keyState: unknown): SlackCall {
+export function planSlackCall(request: SlackRequest, keyState: unknown): SlackCall {
   const content: Record<string, unknown> = {};
   if (request.text !== undefined) content.text = request.text;
   if (request.blocks !== undefined) content.blocks = request.blocks;
@@ -75,12 +66,9 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
     if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
-    const parsed = requestSchema.safeParse(raw);
+    const parsed = slackRequestSchema.safeParse(raw);
     if (!parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid Slack request: ${z.prettifyError(parsed.error)}` });
-    }
-    if (parsed.data.text === undefined && parsed.data.blocks === undefined) {
-      return failed({ kind: 'permanent', code: 'invalid_request', message: 'Slack request needs text or blocks' });
     }
     const call = planSlackCall(parsed.data, ctx.keyState);
     // a live card shows the furthest stage of the call: a late earlier event does not take it back
@@ -126,7 +114,12 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
     }
   }
 
-  return guarded({ name, type: 'slack', send }, redactorFor(sinkSecrets(config)));
+  return guarded({ name, type: config.type, send }, redactorFor(slackSecrets(config)));
+}
+
+/** The bot token: the one secret of a Slack sink. */
+export function slackSecrets(config: SlackSinkConfig): string[] {
+  return [config.token];
 }
 
 /** Slack's `error` of an `ok:false` answer, or undefined for any other failure. */

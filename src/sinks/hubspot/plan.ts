@@ -1,24 +1,15 @@
 import { z } from 'zod';
+import type { HubspotRequest } from './schema.js';
 
 /**
  * Pure decisions of the HubSpot sink: how a contact is looked up, what is created or updated,
- * and with which association. The shell in `hubspot.ts` only executes them.
+ * and with which association. The shell in `sender.ts` only executes them.
  */
 
 /** HUBSPOT_DEFINED association type ids from the engagement to the contact. */
 export const ASSOCIATION_TYPE_ID = { call: 194, note: 202 } as const;
 
 export type ObjectType = keyof typeof ASSOCIATION_TYPE_ID;
-
-export const hubspotRequestSchema = z.object({
-  create: z.enum(['call', 'note']),
-  contact: z.object({ id: z.string().optional(), email: z.string().optional(), phone: z.string().optional() }).default({}),
-  if_no_contact: z.enum(['fail', 'skip', 'create']).default('fail'),
-  properties: z.record(z.string(), z.string()).default({}),
-  upsert_key: z.string().optional(),
-});
-
-export type ParsedHubspotRequest = z.infer<typeof hubspotRequestSchema>;
 
 const keyStateSchema = z.object({
   object_type: z.enum(['call', 'note']),
@@ -29,7 +20,7 @@ const keyStateSchema = z.object({
 export type UpsertTarget = z.infer<typeof keyStateSchema>;
 
 /** The object to update instead of creating: only with an `upsert_key` and a usable keyState. */
-export function upsertTarget(request: ParsedHubspotRequest, keyState: unknown): UpsertTarget | null {
+export function upsertTarget(request: HubspotRequest, keyState: unknown): UpsertTarget | null {
   if (!request.upsert_key) return null;
   const parsed = keyStateSchema.safeParse(keyState);
   return parsed.success ? parsed.data : null;
@@ -46,7 +37,7 @@ export interface ContactSearch {
  * The searches to try, in order: email, then phone (matched on `phone` or `mobilephone`).
  * Templates render a missing field as an empty string, so blanks count as absent.
  */
-export function contactSearches(contact: ParsedHubspotRequest['contact']): ContactSearch[] {
+export function contactSearches(contact: HubspotRequest['contact']): ContactSearch[] {
   const searches: ContactSearch[] = [];
   const email = contact.email?.trim();
   const phone = contact.phone?.trim();
@@ -60,7 +51,7 @@ function eq(propertyName: string, value: string) {
 }
 
 /** The contact id given directly, if any: it is used without a lookup. */
-export function givenContactId(contact: ParsedHubspotRequest['contact']): string | undefined {
+export function givenContactId(contact: HubspotRequest['contact']): string | undefined {
   const id = contact.id?.trim();
   return id ? id : undefined;
 }

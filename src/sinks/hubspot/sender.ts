@@ -2,16 +2,16 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
-import type { DeliveryError } from '../log/types.js';
-import { supersededReason } from '../delivery/call-stage.js';
-
-import { classifyNetworkError, classifyStatus, failed, succeeded } from './classify.js';
-import { guarded, sinkSecrets } from './guard.js';
-import { contactSearches, createInput, existingIdFromConflict, givenContactId, hubspotRequestSchema, newContactProperties, noContactReason, upsertTarget, type ObjectType, type ParsedHubspotRequest } from './hubspot-plan.js';
-import { redactorFor } from './redact.js';
-import { headerProblem } from './request-shape.js';
-import type { AttemptContext, AttemptOutcome, HubspotSinkConfig, Sink } from './types.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { supersededReason } from '../../delivery/call-stage.js';
+import type { DeliveryError } from '../../log/types.js';
+import { classifyNetworkError, classifyStatus, failed, succeeded } from '../classify.js';
+import { guarded } from '../guard.js';
+import { redactorFor } from '../redact.js';
+import { headerProblem } from '../request-shape.js';
+import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import { contactSearches, createInput, existingIdFromConflict, givenContactId, newContactProperties, noContactReason, upsertTarget, type ObjectType } from './plan.js';
+import { hubspotRequestSchema, type HubspotRequest, type HubspotSinkConfig } from './schema.js';
 
 /**
  * HubSpot sink: finds the contact, then creates (or, with an upsert key, updates) a call or
@@ -37,7 +37,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
-  const redactor = redactorFor(sinkSecrets(config));
+  const redactor = redactorFor(hubspotSecrets(config));
   // the token goes in the Authorization header: one node-fetch cannot send is refused here, not retried
   const tokenProblem = headerProblem('Authorization', config.access_token, `sink "${name}" access_token`);
   const Agent = options.hubspotBaseUrl.startsWith('https:') ? HttpsAgent : HttpAgent;
@@ -79,7 +79,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     }
   }
 
-  async function attempt(request: ParsedHubspotRequest, ctx: AttemptContext, opts: CallOptions): Promise<AttemptOutcome> {
+  async function attempt(request: HubspotRequest, ctx: AttemptContext, opts: CallOptions): Promise<AttemptOutcome> {
     const target = upsertTarget(request, ctx.keyState);
     let restarted: string | undefined;
     if (target) {
@@ -105,7 +105,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     return succeeded({ object_type: request.create, object_id: created.id, contact_id: contact.id, ...(restarted && { restarted }) });
   }
 
-  async function findContact(request: ParsedHubspotRequest, opts: CallOptions): Promise<{ id: string } | { skipped: string }> {
+  async function findContact(request: HubspotRequest, opts: CallOptions): Promise<{ id: string } | { skipped: string }> {
     const id = givenContactId(request.contact);
     if (id) return { id };
     const searches = contactSearches(request.contact);
@@ -160,7 +160,12 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     return type === 'call' ? client.crm.objects.calls.basicApi : client.crm.objects.notes.basicApi;
   }
 
-  return guarded({ name, type: 'hubspot', send }, redactor);
+  return guarded({ name, type: config.type, send }, redactor);
+}
+
+/** The private app token: the one secret of a HubSpot sink. */
+export function hubspotSecrets(config: HubspotSinkConfig): string[] {
+  return [config.access_token];
 }
 
 /**

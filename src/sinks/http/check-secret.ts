@@ -8,7 +8,7 @@
  */
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
 
 /** Why `secret` cannot sign, in words that never repeat it; null when it can. */
 export function secretProblem(secret: string): string | null {

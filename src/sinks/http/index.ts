@@ -1,0 +1,50 @@
+import type { CompiledTemplate } from '../../rules/liquid.js';
+import { renderTree, type TemplateTree } from '../../rules/template-tree.js';
+import type { SinkKind } from '../kind.js';
+import { secretProblem } from './check-secret.js';
+import { httpActionSchema, httpConfigSchema, httpRequestSchema, type HttpActionInput, type HttpRequest, type HttpSinkConfig } from './schema.js';
+import { createHttpSink, httpSecrets } from './sender.js';
+
+/**
+ * The HTTP kind (README "Sinks"): one JSON request per attempt, signed by Standard Webhooks;
+ * receivers dedupe by `webhook-id`.
+ */
+
+/** An HTTP action with its templates parsed. */
+export interface HttpCompiled {
+  method: NonNullable<HttpActionInput['method']>;
+  headers: Record<string, CompiledTemplate>;
+  /** Absent: the original envelope is sent. */
+  body?: TemplateTree;
+}
+
+export const httpKind: SinkKind<HttpSinkConfig, HttpActionInput, HttpCompiled, HttpRequest> = {
+  type: 'http',
+  configSchema: httpConfigSchema,
+  actionSchema: httpActionSchema,
+  requestSchema: httpRequestSchema,
+
+  // A secret left empty by an unset ${VAR} disables the sink instead; a set one must be able to sign.
+  checkConfig(config, report) {
+    const problem = config.secret ? secretProblem(config.secret) : null;
+    if (problem) report(['secret'], problem);
+  },
+
+  check() {},
+
+  compile(a, t) {
+    const headers: Record<string, CompiledTemplate> = {};
+    for (const [k, v] of Object.entries(a.headers ?? {})) headers[k] = t.template(v, ['headers', k]);
+    return { method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: t.tree(a.body, ['body']) }) };
+  },
+
+  render(action, scope, envelope) {
+    const headers: Record<string, string> = {};
+    for (const [k, t] of Object.entries(action.headers)) headers[k] = t.render(scope);
+    const body = action.body ? renderTree(action.body, scope) : envelope;
+    return { request: { method: action.method, headers, body }, order_key: null };
+  },
+
+  create: (name, config, _env, opts) => createHttpSink(name, config, opts.now ? { now: opts.now } : {}),
+  secrets: httpSecrets,
+};

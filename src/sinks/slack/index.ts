@@ -1,0 +1,86 @@
+import type { YamlPath } from '../../rules/interpolate.js';
+import type { CompiledTemplate, TemplateDialect } from '../../rules/liquid.js';
+import { renderTree, type TemplateTree } from '../../rules/template-tree.js';
+import type { SinkKind } from '../kind.js';
+import { slackMrkdwn } from './escape.js';
+import { checkSlackLimits } from './limits.js';
+import { hasContent, slackActionSchema, slackConfigSchema, slackRequestSchema, type SlackActionInput, type SlackRequest, type SlackSinkConfig } from './schema.js';
+import { createSlackSink, slackSecrets } from './sender.js';
+
+/**
+ * The Slack kind (README "Sinks"): posts a message, replies in the thread of its
+ * `thread_key`, or with `replace` edits the first message of the key (a live card).
+ */
+
+/** A Slack action with its templates parsed. */
+export interface SlackCompiled {
+  channel: CompiledTemplate;
+  text?: CompiledTemplate;
+  blocks?: TemplateTree;
+  thread_key?: CompiledTemplate;
+  replace?: boolean;
+  broadcast?: boolean;
+}
+
+export const slackKind: SinkKind<SlackSinkConfig, SlackActionInput, SlackCompiled, SlackRequest> = {
+  type: 'slack',
+  configSchema: slackConfigSchema,
+  actionSchema: slackActionSchema,
+  requestSchema: slackRequestSchema,
+
+  checkConfig() {},
+
+  check(action, report) {
+    if (!hasContent(action)) report([], 'a slack action needs "text" or "blocks"');
+    if (action.replace === true && action.thread_key === undefined) {
+      report(['replace'], '"replace: true" needs a "thread_key" (the message to replace)');
+    }
+  },
+
+  compile(a, t) {
+    return {
+      channel: t.template(a.channel, ['channel']),
+      ...(a.text !== undefined && { text: t.template(a.text, ['text'], slackMrkdwn) }),
+      ...(a.blocks !== undefined && { blocks: t.tree(a.blocks, ['blocks'], blockTextDialect) }),
+      ...(a.thread_key !== undefined && { thread_key: t.template(a.thread_key, ['thread_key']) }),
+      ...(a.replace !== undefined && { replace: a.replace }),
+      ...(a.broadcast !== undefined && { broadcast: a.broadcast }),
+    };
+  },
+
+  // Text is cut to Slack's limits here, after escaping, so the log holds what Slack receives.
+  render(action, scope) {
+    const thread_key = action.thread_key?.render(scope) || undefined;
+    const rendered: SlackRequest = {
+      channel: action.channel.render(scope),
+      ...(action.text && { text: action.text.render(scope) }),
+      ...(action.blocks && { blocks: renderTree(action.blocks, scope) as unknown[] }),
+      ...(thread_key !== undefined && { thread_key }),
+      ...(action.replace !== undefined && { replace: action.replace }),
+      ...(action.broadcast !== undefined && { broadcast: action.broadcast }),
+    };
+    const fitted = checkSlackLimits(rendered, true);
+    const warnings = fitted.problems.map((p) => `${p.path}: ${p.message}: cut to fit`);
+    return { request: fitted.request as SlackRequest, order_key: thread_key ?? null, warnings };
+  },
+
+  create: (name, config, env, opts) => createSlackSink(name, config, { slackApiUrl: env.slackApiUrl, ...(opts.now && { now: opts.now }) }),
+  secrets: slackSecrets,
+};
+
+/**
+ * Block objects whose `text` Slack shows literally (it parses no mrkdwn there): plain_text
+ * objects and the `text` and `link` elements of rich_text. Escaping those would show `&lt;`.
+ */
+const LITERAL_TEXT_TYPES = new Set(['plain_text', 'text', 'link']);
+
+/**
+ * In blocks, the `text` of an object is escaped for mrkdwn unless the object's literal `type`
+ * is one Slack shows as is; a templated `type` is escaped (data could choose mrkdwn). URLs,
+ * ids and other keys are not escaped.
+ */
+function blockTextDialect(path: YamlPath, parent: unknown): TemplateDialect | undefined {
+  if (path[path.length - 1] !== 'text') return undefined;
+  const type = parent && typeof parent === 'object' && !Array.isArray(parent) ? (parent as Record<string, unknown>).type : undefined;
+  return typeof type === 'string' && LITERAL_TEXT_TYPES.has(type) ? undefined : slackMrkdwn;
+}
