@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Every metric of the relay, on its own registry (no global state between tests). */
+/**
+ * The metrics of the thread that answers HTTP, on their own registry (no global state between
+ * tests): ingest, commits, and the process. Routing and delivery run on their own thread and
+ * keep theirs (`createPipelineMetrics`); `/metrics` serves both.
+ */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'husky_relay_' });
@@ -24,6 +28,17 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 512, 2000],
       registers: [registry],
     }),
+    lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The metrics of routing and delivery, on their thread's own registry (see `createMetrics`). */
+export function createPipelineMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
     deliveries: new Counter({
       name: 'husky_relay_deliveries_total',
       help: 'Delivery attempts that ended, by sink and outcome (succeeded, transient, rate_limited, permanent, dead)',
@@ -43,8 +58,7 @@ export function createMetrics() {
       labelNames: ['rule'],
       registers: [registry],
     }),
-    lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
   };
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+export type PipelineMetrics = ReturnType<typeof createPipelineMetrics>;

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { GroupCommit } from './log/sqlite/group-commit.js';
 import { openStore, type Store } from './log/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { startPipeline, type Pipeline } from './pipeline.js';
+import type { SharedClock } from './clock.js';
+import { startPipelineThread, type PipelineHandle } from './pipeline/host.js';
 import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
@@ -29,9 +30,10 @@ export interface RelayOptions {
   sinkEnv?: SinkEnvironment;
   /** How often router and dispatcher look for work besides being woken. (Default: 500 ms) */
   pollMs?: number;
-  /** Clock (ms) and randomness of the dispatcher: backoff, jitter, Retry-After. */
-  clock?: () => number;
-  random?: () => number;
+  /** The clock of routing and delivery (backoff, jitter, `Retry-After`, rate limits): tests move a shared one. (Default: the system clock) */
+  clock?: SharedClock;
+  /** A fixed value in [0, 1) for the backoff's jitter, so tests know each wait. (Default: random) */
+  random?: number;
   /**
    * How long a stop may take: requests in flight are answered and running attempts finish
    * meanwhile; what remains then is cut. (Default: 10 s)
@@ -48,7 +50,8 @@ export interface Relay {
   store: Store;
   metrics: Metrics;
   server: Server;
-  pipeline: Pipeline | null;
+  /** Routing and delivery, on their own thread; null without a rules file. */
+  pipeline: PipelineHandle | null;
   /** Stop accepting, answer what is in flight, commit, close the database. */
   close(): Promise<void>;
 }
@@ -62,25 +65,25 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now }, ({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
-    if (lastSeq !== null) pipeline?.wake();
   });
-  let pipeline: Pipeline | null = null;
-  if (options.rulesPath) {
-    pipeline = await startPipeline({
-      reader: store.log,
-      projections: store.projections,
-      commit,
+  let pipeline: PipelineHandle | null = null;
+  // routing, delivery and the sinks' SDKs never share this thread with the webhooks' acks; it has
+  // started (its rules are in the log) before the first webhook can be answered
+  const starting = !options.rulesPath
+    ? Promise.resolve(null)
+    : startPipelineThread({
+      dbPath: options.dbPath,
+      busyTimeoutMs: options.busyTimeoutMs,
+      connectWriter: (port) => commit.connect(port),
       rulesPath: options.rulesPath,
       rulesPreferredPath: options.rulesPreferredPath,
       env: options.env ?? {},
       sinkEnv: options.sinkEnv ?? { slackApiUrl: DEFAULTS.slackApiUrl, hubspotBaseUrl: DEFAULTS.hubspotBaseUrl },
       logger,
-      metrics,
-      now: options.clock,
+      clock: options.clock,
       random: options.random,
       pollMs: options.pollMs,
     });
-  }
 
   const app = createApp({
     reader: store.log,
@@ -91,12 +94,23 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     now: options.now,
     metrics,
     ready: () => readiness(commit, pipeline),
+    moreMetrics: () => pipeline?.metricsText() ?? Promise.resolve(''),
   });
 
   // keep-alive for proxies, and bounds for slow clients that never touch idle connections
   const server = createHttpServer(app.callback(), { requestTimeoutMs: options.requestTimeoutMs });
-  server.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
-  await once(server, 'listening');
+  try {
+    pipeline = await starting;
+    server.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host);
+    await once(server, 'listening');
+  } catch (error) {
+    // a start that fails (the port is taken, the pipeline thread cannot start) leaves nothing running
+    server.close();
+    await (await starting.catch(() => null))?.close(0);
+    await commit.close();
+    await store.close();
+    throw error;
+  }
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address === '0.0.0.0' ? '127.0.0.1' : address;
 
@@ -126,9 +140,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
  * disk or a corrupted page show only then; see `GroupCommit.failure`). The probe runs on the
  * writer thread: a lock held by another process must never stall the event loop.
  */
-async function readiness(commit: GroupCommit, pipeline: Pipeline | null): Promise<{ ok: boolean; reasons: string[] }> {
+async function readiness(commit: GroupCommit, pipeline: PipelineHandle | null): Promise<{ ok: boolean; reasons: string[] }> {
   const reasons: string[] = [];
-  if (pipeline && !pipeline.rules.current) reasons.push(`rules not loaded: fix ${pipeline.rules.path} (see the log)`);
+  if (pipeline && !pipeline.rules) reasons.push(`rules not loaded: fix ${pipeline.rulesPath} (see the log)`);
   // probe first: a lock or read-only failure it finds cleared is forgotten
   const notWritable = await commit.probe();
   if (notWritable) reasons.push(`log not writable: ${notWritable}`);

@@ -42,7 +42,7 @@ async function start(rulesPath: string): Promise<TestRelay> {
     dir,
     env: { SLACK_BOT_TOKEN: SLACK_TOKEN, HUBSPOT_ACCESS_TOKEN: HUBSPOT_TOKEN },
     sinkEnv: { slackApiUrl: slack.url, hubspotBaseUrl: hubspot.url },
-    clock: clock.now,
+    clock,
   });
   return relay;
 }

@@ -61,7 +61,7 @@ beforeEach(async () => {
     rulesPath: writeRules(dir, RULES),
     env: { SLACK_BOT_TOKEN: SLACK_TOKEN, HUBSPOT_ACCESS_TOKEN: HUBSPOT_TOKEN },
     sinkEnv: { slackApiUrl: slack.url, hubspotBaseUrl: hubspot.url },
-    clock: clock.now,
+    clock,
   });
 });
 afterEach(async () => {

@@ -73,26 +73,26 @@ rules:
     // Then nothing is sent and they wait
     expect(slack.requests).toEqual([]);
     expect(deliveriesOf(relay.log).map((d) => [d.status, d.attempts])).toEqual([['pending', 0], ['pending', 0]]);
-    expect(statusReport(relay.log.db, relay.pipeline!.rules.current).sinks['slack']).toMatchObject({
+    expect(statusReport(relay.log.db, relay.pipeline!.rules).sinks['slack']).toMatchObject({
       enabled: false,
       disabled_reason: '${SLACK_BOT_TOKEN} not set',
       pending: 2,
     });
     // and `status` tells the operator which variable to set
-    const cli = await runCli(['--db', relay.dbPath, '--rules', relay.pipeline!.rules.path, 'status'], { cwd: dir, env: cliEnv() });
+    const cli = await runCli(['--db', relay.dbPath, '--rules', relay.pipeline!.rulesPath, 'status'], { cwd: dir, env: cliEnv() });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/slack\s+disabled: \$\{SLACK_BOT_TOKEN\} not set\s+2\s+0\s+0\s+0/);
 
     // When the token is set and the rules are reloaded (SIGHUP)
     env['SLACK_BOT_TOKEN'] = SLACK_TOKEN;
-    expect(await relay.pipeline!.rules.reload('SIGHUP')).toBe(true);
+    expect(await relay.pipeline!.reload('SIGHUP', env)).toBe(true);
     // Then the waiting deliveries go out, in order, as one thread
     await until(() => allHaveStatus(relay.log, 'succeeded', 2), { what: 'the waiting deliveries to succeed' });
     expect(slack.messages.map((m) => [m.text, m.thread_ts])).toEqual([
       ['call.initiated', undefined],
       ['call.answered', slack.messages[0]?.ts],
     ]);
-    expect(statusReport(relay.log.db, relay.pipeline!.rules.current).sinks['slack']).toMatchObject({ enabled: true, disabled_reason: null, succeeded: 2 });
+    expect(statusReport(relay.log.db, relay.pipeline!.rules).sinks['slack']).toMatchObject({ enabled: true, disabled_reason: null, succeeded: 2 });
   });
 });
 
@@ -126,7 +126,7 @@ describe('per-sink concurrency and rate limit', () => {
     await until(() => receiver!.received.length === 1, { what: 'the first request to be in flight' });
     // When the rules file changes meanwhile (a new hash: sinks are built again)
     writeRules(dir, `${rules}# edited\n`);
-    await relay.pipeline!.rules.reload('SIGHUP');
+    await relay.pipeline!.reload('SIGHUP');
     for (let i = 1; i < 4; i++) await postEvent(relay, makeEvent({}, { call_id: `c${i}` }));
     // Then every delivery still goes out, one at a time
     await until(() => allHaveStatus(relay.log, 'succeeded', 4), { what: 'four deliveries to succeed after the reload' });
@@ -137,7 +137,7 @@ describe('per-sink concurrency and rate limit', () => {
     // Given one request a second, no burst, and a clock the test moves
     fake = await startFakeHttp();
     const clock = new ManualClock();
-    const relay = await start(httpRules(fake.url, '    rate_limit: { per_second: 1, burst: 1 }'), { clock: clock.now });
+    const relay = await start(httpRules(fake.url, '    rate_limit: { per_second: 1, burst: 1 }'), { clock });
     const t0 = clock.now() / 1000;
     // When three deliveries are due at once
     for (let i = 0; i < 3; i++) await postEvent(relay, makeEvent({}, { call_id: `c${i}` }));

@@ -69,7 +69,7 @@ function start(): Promise<TestRelay> {
   return startRoutingRelay({
     dir,
     rulesPath: writeRules(dir, RULES(gate.url, other.url)),
-    clock: clock.now,
+    clock,
     busyTimeoutMs: 100,
     shutdownGraceMs: 1000,
   });
@@ -118,12 +118,12 @@ describe('an attempt that cannot be recorded is not sent again', () => {
     await writer().debugPragma('query_only = 1');
     // When the receiver answers 200
     gate.release();
-    await until(() => relay!.pipeline!.dispatcher.paused()['hook'] !== undefined, { what: 'the sink to pause' });
+    await until(async () => (await relay!.pipeline!.paused())['hook'] !== undefined, { what: 'the sink to pause' });
     await timePasses(20_000);
     // Then it was sent once, nothing is recorded yet, and both sinks show paused with the reason
     expect(gate.count(id)).toBe(1);
     expect(attemptsOf(id)).toEqual([]);
-    expect(relay!.pipeline!.dispatcher.paused()).toEqual({
+    expect((await relay!.pipeline!.paused())).toEqual({
       hook: expect.objectContaining({ code: 'log_unavailable', held: 1, reason: expect.stringMatching(/readonly|read-only/i) }),
       other: expect.objectContaining({ code: 'log_unavailable', held: 1 }),
     });
@@ -137,7 +137,7 @@ describe('an attempt that cannot be recorded is not sent again', () => {
     // Then the attempt is in the log exactly once, as it happened, and nothing was sent again
     expect(attemptsOf(id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'succeeded', result: { status: 200 } })]);
     expect(gate.count(id)).toBe(1);
-    expect(relay!.pipeline!.dispatcher.paused()).toEqual({});
+    expect((await relay!.pipeline!.paused())).toEqual({});
     expect(await pausedMetric()).toEqual([]);
   });
 });
@@ -170,12 +170,12 @@ describe('full disk', () => {
     await fillTheDisk();
     // When the receiver answers 503
     gate.release(UNAVAILABLE);
-    await until(() => relay!.pipeline!.dispatcher.paused()['hook'] !== undefined, { what: 'the sink to pause' });
+    await until(async () => (await relay!.pipeline!.paused())['hook'] !== undefined, { what: 'the sink to pause' });
     await timePasses(30_000);
     // Then it was sent once and is held: not in the log, every sink paused for a full disk
     expect(gate.count(id)).toBe(1);
     expect(attemptsOf(id)).toEqual([]);
-    expect(relay!.pipeline!.dispatcher.paused()['hook']).toMatchObject({ code: 'log_unavailable', reason: expect.stringMatching(/full/i) });
+    expect((await relay!.pipeline!.paused())['hook']).toMatchObject({ code: 'log_unavailable', reason: expect.stringMatching(/full/i) });
 
     // When room is made
     gate.release();
@@ -205,13 +205,13 @@ describe('write lock held by another process', () => {
     locker.exec('BEGIN IMMEDIATE');
     // When the receiver answers 503 and time passes (the other sink's rate limit would allow it)
     gate.release(UNAVAILABLE);
-    await until(() => relay!.pipeline!.dispatcher.paused()['other'] !== undefined, { what: 'the sinks to pause' });
+    await until(async () => (await relay!.pipeline!.paused())['other'] !== undefined, { what: 'the sinks to pause' });
     await timePasses(20_000);
     // Then the hook got its delivery once, the other sink nothing more, and both show paused
     expect(gate.count(id)).toBe(1);
     expect(other.requests).toHaveLength(1);
-    expect(Object.keys(relay!.pipeline!.dispatcher.paused()).sort()).toEqual(['hook', 'other']);
-    expect(relay!.pipeline!.dispatcher.paused()['hook']?.reason).toMatch(/locked|busy/i);
+    expect(Object.keys((await relay!.pipeline!.paused())).sort()).toEqual(['hook', 'other']);
+    expect((await relay!.pipeline!.paused())['hook']?.reason).toMatch(/locked|busy/i);
 
     // When the lock is released (and the receiver is back)
     gate.release();
@@ -238,7 +238,7 @@ describe('shutdown with an outcome not yet recorded', () => {
     locker = new Database(relay!.dbPath);
     locker.exec('BEGIN IMMEDIATE');
     gate.release();
-    await until(() => relay!.pipeline!.dispatcher.paused()['hook'] !== undefined, { what: 'the sink to pause' });
+    await until(async () => (await relay!.pipeline!.paused())['hook'] !== undefined, { what: 'the sink to pause' });
     // When serve stops and the lock goes away during its grace period
     const closing = relay!.close();
     locker.exec('ROLLBACK');
@@ -255,7 +255,7 @@ describe('shutdown with an outcome not yet recorded', () => {
     const id = await onTheWire();
     await writer().debugPragma('query_only = 1');
     gate.release();
-    await until(() => relay!.pipeline!.dispatcher.paused()['hook'] !== undefined, { what: 'the sink to pause' });
+    await until(async () => (await relay!.pipeline!.paused())['hook'] !== undefined, { what: 'the sink to pause' });
     // When serve stops while the log stays read-only
     const lines = relay!.lines;
     await relay!.close();

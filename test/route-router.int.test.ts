@@ -165,7 +165,7 @@ describe('router: rules reload', () => {
     // When the file changes and the relay is told to reload
     writeFileSync(relay.rulesPath, RULES_V2);
     const newHash = sha256(relay.rulesPath);
-    expect(await relay.pipeline!.rules.reload('SIGHUP')).toBe(true);
+    expect(await relay.pipeline!.reload('SIGHUP')).toBe(true);
     const after = makeEvent({ event_type: 'call.initiated' });
     await postEvent(relay, after);
     await routed(relay.log);
@@ -188,7 +188,7 @@ describe('router: rules reload', () => {
     // When a reload lands in the middle of a stream of events
     const inFlight = early.map((body) => postEvent(relay, body));
     writeFileSync(relay.rulesPath, RULES_V2);
-    await relay.pipeline!.rules.reload('SIGHUP');
+    await relay.pipeline!.reload('SIGHUP');
     await Promise.all([...inFlight, ...late.map((body) => postEvent(relay, body))]);
     await routed(relay.log);
     // Then
@@ -225,7 +225,7 @@ describe('router: rules reload', () => {
     const oldHash = sha256(relay.rulesPath);
     // When the file is replaced by one naming an unknown sink
     writeFileSync(relay.rulesPath, RULES_V2.replace('- sink: console', '- sink: consol'));
-    expect(await relay.pipeline!.rules.reload('SIGHUP')).toBe(false);
+    expect(await relay.pipeline!.reload('SIGHUP')).toBe(false);
     const body = makeEvent({ event_type: 'call.completed' });
     await postEvent(relay, body);
     await routed(relay.log);

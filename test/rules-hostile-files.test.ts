@@ -69,12 +69,12 @@ describe('a reload to a hostile file keeps the rules in force', () => {
     cleanup = temp.cleanup;
     const rulesPath = writeRules(temp.dir, VALID);
     relay = await startRoutingRelay({ dir: temp.dir, rulesPath });
-    relay.pipeline!.rules.close(); // only the explicit reload below
+    await relay.pipeline!.unwatch(); // only the explicit reload below
     // When the file is replaced by a hostile one and reloaded
     const { rmSync } = await import('node:fs');
     rmSync(rulesPath, { recursive: true, force: true });
     make(temp.dir);
-    expect(await relay.pipeline!.rules.reload('SIGHUP')).toBe(false);
+    expect(await relay.pipeline!.reload('SIGHUP')).toBe(false);
     // Then the relay still answers and routes with the old rules
     const seq = await postEvent(relay, makeEvent());
     await until(() => entriesOf(relay!.log, 'delivery.planned').some((p) => p.data.event_seq === seq), { what: 'the event to be planned' });

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exceedsDepth } from '../src/json-depth.js';
+
 import { explainEvent, planEntries } from '../src/route/plan-event.js';
 
-import { loadRulesFromText } from '../src/rules/load-rules.js';
+import { loadRules, loadRulesFromText } from '../src/rules/load-rules.js';
 import { deliveriesOf, entriesOf, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir } from './helpers/relay.js';
 import { eventData, eventType, rulesFile } from './helpers/rule-arbitraries.js';
@@ -73,7 +74,10 @@ describe('the relay, for random rules and a stream of random events (fast-check)
       expect(acked.length).toBeGreaterThan(0);
       expect(slowest).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * 8);
       await until(() => routerCheckpoint(relay.log) >= acked.at(-1)!.seq, { what: 'the router to pass every event', timeoutMs: 15_000 });
-      const rules = relay.pipeline!.rules.current!;
+      // the rules as the pipeline thread loaded them: the same file, loaded here
+      const loaded = await loadRules(relay.pipeline!.rulesPath, {});
+      if (!loaded.ok) throw new Error('the rules do not load');
+      const rules = loaded.rules;
       const reasons = new Map(entriesOf(relay.log, 'delivery.dead').map((e) => [e.data.delivery_id, e.data.reason]));
       for (const { seq, body } of acked) {
         const envelope = JSON.parse(body);

@@ -150,7 +150,7 @@ rules:
       dir: temp.dir,
       rulesPath: writeRules(temp.dir, rules),
       env: { AUDIT_KEY: API_KEY, AUDIT_SECRET: SIGNING, AUDIT_TOKEN: TOKEN },
-      clock: clock.now,
+      clock,
     });
     // When a delivery fails on the receiver's answers
     await postEvent(relay, fixture('call.completed'));

@@ -45,7 +45,7 @@ rules:
         text: done
 `,
   );
-  const relay = await startRoutingRelay({ dir, rulesPath, clock: new ManualClock().now });
+  const relay = await startRoutingRelay({ dir, rulesPath, clock: new ManualClock() });
   const one = async (body: string, status: string) => {
     const eventId = JSON.parse(body).event_id as string;
     await postEvent(relay, body);

@@ -101,7 +101,8 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
       } catch (error) {
         logger.error({ err: (error as Error).message }, 'SIGHUP: the webhook secrets did not reload; the previous ones stay in force');
       }
-      void relay.pipeline?.rules.reload('SIGHUP');
+      // `${VAR}` in the rules file now reads the environment as .env says it now
+      void relay.pipeline?.reload('SIGHUP', resolveConfig({}).env);
     },
     async stop(signal) {
       logger.info({ signal }, 'stopping: no new requests; answering those in flight');

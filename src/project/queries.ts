@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
 import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
-import type { LoadedRules } from '../rules/types.js';
 
 export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 
@@ -27,7 +26,10 @@ export interface StatusReport {
 
 const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
 
-export function statusReport(db: Database, rules: LoadedRules | null): StatusReport {
+/** The rules' sinks as `status` reads them: declared, enabled or why not. */
+export type SinksView = { sinks: Record<string, { enabled: boolean; disabled_reason?: string }> } | null;
+
+export function statusReport(db: Database, rules: SinksView): StatusReport {
   const byType = db.prepare(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type`).all() as { event_type: string; n: number }[];
   const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY sink, status ORDER BY sink`).all() as {
     sink: string;

@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { LoadedRules } from '../rules/types.js';
 import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
-import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type StatusReport } from './queries.js';
+import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type SinksView, type StatusReport } from './queries.js';
 
 export type { AttemptContext, OpenDelivery };
 
@@ -11,7 +10,7 @@ export type { AttemptContext, OpenDelivery };
  */
 export interface ProjectionReader {
   /** `status --json` (SPEC §2), with the sinks of `rules` (null when the file does not load). */
-  status(rules: LoadedRules | null): Promise<StatusReport>;
+  status(rules: SinksView): Promise<StatusReport>;
   /** `deliveries --json` rows, newest first. */
   deliveries(filter?: DeliveryFilter): Promise<DeliveryRow[]>;
   /** Every open (pending, retrying) delivery in log order, and the log's last seq in the same snapshot. */

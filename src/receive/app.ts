@@ -22,6 +22,8 @@ export interface AppOptions extends Omit<ReceiveOptions, 'observe'> {
   /** 200 on /readyz only while this says so (log writable, rules loaded). */
   ready: () => Promise<{ ok: boolean; reasons: string[] }>;
   logger: Logger;
+  /** Metrics kept elsewhere (the pipeline thread's), appended to `/metrics`. */
+  moreMetrics?: () => Promise<string>;
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -59,7 +61,9 @@ export function createApp(options: AppOptions): Koa {
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
+    // the pipeline thread's own metrics follow this thread's (distinct names: one exposition)
+    const [own, more] = await Promise.all([metrics.registry.metrics(), options.moreMetrics?.() ?? '']);
+    ctx.body = more ? `${own.trimEnd()}\n${more}` : own;
   });
 
   // One place turns anything unexpected into a JSON answer; details go to the log only.

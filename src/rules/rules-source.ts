@@ -27,7 +27,7 @@ export class RulesSource {
   constructor(
     /** The file in force (or being tried); it becomes `preferred` once that one loads. */
     public path: string,
-    private readonly env: Record<string, string | undefined>,
+    private env: Readonly<Record<string, string | undefined>>,
     private readonly logger: Logger,
     private readonly options: RulesSourceOptions = {},
   ) {}
@@ -36,8 +36,12 @@ export class RulesSource {
     this.listeners.push(listener);
   }
 
-  /** Loads the file; true if it took effect (or was unchanged). Never throws. */
-  async reload(reason: string): Promise<boolean> {
+  /**
+   * Loads the file; true if it took effect (or was unchanged). `env`, when given, is the
+   * environment `${VAR}` is read from from now on (a SIGHUP re-reads `.env`). Never throws.
+   */
+  async reload(reason: string, env?: Readonly<Record<string, string | undefined>>): Promise<boolean> {
+    if (env) this.env = env;
     try {
       return await this.load(reason);
     } catch (error) {

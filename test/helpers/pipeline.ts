@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { SharedClock } from '../../src/clock.js';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +19,12 @@ import type { RelayOptions } from '../../src/relay.js';
 export const POLL_MS = 20;
 
 /** A clock the test moves by hand (ms since the epoch). Starts at a fixed, recent instant. */
-export class ManualClock {
-  constructor(private t = Date.parse('2026-06-01T12:00:00.000Z')) {}
-  readonly now = (): number => this.t;
-  advance(ms: number): void {
-    this.t += ms;
+export class ManualClock extends SharedClock {
+  constructor(start = Date.parse('2026-06-01T12:00:00.000Z')) {
+    super(start);
   }
   iso(offsetMs = 0): string {
-    return new Date(this.t + offsetMs).toISOString();
+    return new Date(this.now() + offsetMs).toISOString();
   }
 }
 
@@ -34,12 +33,12 @@ export class ManualClock {
  * (e.g. to move a manual clock). Throws naming `what` and the last value seen.
  */
 export async function until(
-  condition: () => boolean,
+  condition: () => boolean | Promise<boolean>,
   options: { timeoutMs?: number; what?: string; onPoll?: () => void; describe?: () => unknown } = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 5000);
   for (;;) {
-    if (condition()) return;
+    if (await condition()) return;
     if (Date.now() > deadline) {
       const seen = options.describe ? `\nlast seen: ${JSON.stringify(options.describe(), null, 2)}` : '';
       throw new Error(`timed out waiting for ${options.what ?? 'a condition'}${seen}`);
@@ -80,7 +79,7 @@ export interface RoutingRelayOptions extends Partial<RelayOptions> {
 
 /** A test relay that routes and delivers, looking for work every POLL_MS, jitter-free. */
 export function startRoutingRelay(options: RoutingRelayOptions): Promise<TestRelay> {
-  return startTestRelay({ pollMs: POLL_MS, random: () => 0.5, env: {}, shutdownGraceMs: 5000, ...options });
+  return startTestRelay({ pollMs: POLL_MS, random: 0.5, env: {}, shutdownGraceMs: 5000, ...options });
 }
 
 /** Posts a signed event and checks it was logged. */

@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { EntryRejectedError, LogUnavailableError } from '../../errors.js';
 import { CommitFailures } from './commit-failures.js';
 import type { LogOptions } from './sqlite-log.js';
@@ -166,6 +166,18 @@ export class GroupCommit implements QueuedWriter {
     // what the probe itself can see has cleared: a remembered lock or read-only failure is over
     this.failures.probed();
     return null;
+  }
+
+  /**
+   * Gives the writer thread a channel of its own for another thread's appends (the pipeline
+   * thread's `WriterClient`), which it also tells of every commit. Returns the writer's idle
+   * flag, shared with that thread too.
+   */
+  connect(port: MessagePort): SharedArrayBuffer {
+    const worker = this.writer();
+    if (!worker) throw new LogUnavailableError('log commit failed: the log is closed');
+    worker.postMessage({ kind: 'attach', port }, [port]);
+    return this.writerState.buffer as SharedArrayBuffer;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLog } from './sqlite-log.js';
 import { type CommitGroup } from '../seam.js';
 import { probeWrite, walGuard } from './wal-guard.js';
@@ -14,8 +14,13 @@ import { DEFAULTS } from '../../config/defaults.js';
  * posted while a commit ran is the next commit. Requests are handled in the order posted.
  */
 const init = workerData as WriterInit;
-const port = parentPort!;
+/** Where requests come from: the thread that started it, and the channels attached since (the pipeline thread's). */
+const ports: MessagePort[] = [parentPort as unknown as MessagePort];
+/** Attached channels: told of every commit (`appended`), so routing and delivery wake without asking the database. */
+const subscribers: MessagePort[] = [];
 const state = new Int32Array(init.state);
+/** A request, and the channel its answer goes back on. */
+type From<R> = R & { from: MessagePort };
 
 // `at` comes from the main thread's clock (tests inject one): the newest of a transaction's
 // requests stamps all its entries, one value per transaction.
@@ -30,12 +35,28 @@ try {
 const wal = walGuard(`${init.path}-wal`);
 Atomics.store(state, 0, WRITER_IDLE);
 
-type CommitRequest = Extract<WriterRequest, { kind: 'commit' }>;
+type CommitRequest = From<Extract<WriterRequest, { kind: 'commit' }>>;
 let closed = false;
 
-port.on('message', (first: WriterRequest) => {
+listen(ports[0]!);
+
+/** Handles what arrives on `port`: requests, and `attach` (a new channel to serve as well). */
+function listen(port: MessagePort): void {
+  port.on('message', (first: WriterRequest | { kind: 'attach'; port: MessagePort }) => {
+    if (first.kind === 'attach') {
+      ports.push(first.port);
+      subscribers.push(first.port);
+      listen(first.port);
+      return;
+    }
+    drain({ ...first, from: port });
+  });
+}
+
+/** Works through `first` and whatever waits behind it on every channel, then says it is idle. */
+function drain(first: From<WriterRequest>): void {
   Atomics.store(state, 0, WRITER_BUSY);
-  let next: WriterRequest | undefined = first;
+  let next: From<WriterRequest> | undefined = first;
   while (next !== undefined && !closed) {
     if (next.kind !== 'commit') {
       answer(next);
@@ -64,17 +85,29 @@ port.on('message', (first: WriterRequest) => {
       if (next !== undefined) Atomics.store(state, 0, WRITER_BUSY);
     }
   }
-});
+}
 
-/** The next request already waiting in the port, without going back to the event loop. */
-function take(): WriterRequest | undefined {
-  return receiveMessageOnPort(port)?.message as WriterRequest | undefined;
+let turn = 0;
+/** The next request already waiting on any channel (taken in turn), without going back to the event loop. */
+function take(): From<WriterRequest> | undefined {
+  for (let i = 0; i < ports.length; i += 1) {
+    const from = ports[(turn + i) % ports.length]!;
+    const message = receiveMessageOnPort(from)?.message as WriterRequest | { kind: 'attach'; port: MessagePort } | undefined;
+    if (message === undefined) continue;
+    turn = (turn + i + 1) % ports.length;
+    if (message.kind !== 'attach') return { ...message, from };
+    ports.push(message.port);
+    subscribers.push(message.port);
+    listen(message.port);
+    i = -1; // look again, the new channel included
+  }
+  return undefined;
 }
 
 /** Answers `failure` to `next` and every commit request waiting behind it; returns the first other request. */
-function refuseWaiting(next: WriterRequest | undefined, failure: WriterError): WriterRequest | undefined {
+function refuseWaiting(next: From<WriterRequest> | undefined, failure: WriterError): From<WriterRequest> | undefined {
   while (next?.kind === 'commit') {
-    port.postMessage({ kind: 'committed', ids: [next.id], ok: false, error: failure } satisfies CommitReply);
+    next.from.postMessage({ kind: 'committed', ids: [next.id], ok: false, error: failure } satisfies CommitReply);
     next = take();
   }
   return next;
@@ -83,7 +116,7 @@ function refuseWaiting(next: WriterRequest | undefined, failure: WriterError): W
 /** Commits `batch` and answers it; returns the failure when the whole transaction failed. */
 function commit(batch: CommitRequest[]): WriterError | null {
   const ids = batch.map((request) => request.id);
-  let reply: CommitReply;
+  let reply: CommitReply & { ids: number[] };
   const groups: CommitGroup[] = [];
   for (const request of batch) toGroups(request, groups);
   const started = performance.now();
@@ -102,8 +135,47 @@ function commit(batch: CommitRequest[]): WriterError | null {
         ? { kind: 'committed', ids, ok: false, error: failure }
         : { ...oneByOne(log, groups), kind: 'committed', ids, ms: performance.now() - started };
   }
-  port.postMessage(reply);
+  answerCommit(batch, reply);
   return reply.ok ? null : reply.error;
+}
+
+/**
+ * Sends each channel the part of `reply` that answers its own requests (seqs, and failed
+ * groups numbered as that channel counts them), then tells the attached channels what the
+ * log now holds.
+ */
+function answerCommit(batch: CommitRequest[], reply: CommitReply): void {
+  const failed = new Map(reply.ok ? (reply.failed ?? []).map((f) => [f.group, f.error] as const) : []);
+  const parts = new Map<MessagePort, { ids: number[]; seqs: number[]; failed: { group: number; error: WriterError }[]; groups: number }>();
+  let seqAt = 0;
+  let groupAt = 0;
+  let lastSeq = 0;
+  for (const request of batch) {
+    let part = parts.get(request.from);
+    if (!part) parts.set(request.from, (part = { ids: [], seqs: [], failed: [], groups: 0 }));
+    part.ids.push(request.id);
+    if (reply.ok) {
+      for (const seq of reply.seqs.slice(seqAt, seqAt + request.entries.length)) {
+        part.seqs.push(seq);
+        lastSeq = Math.max(lastSeq, seq);
+      }
+      request.counts.forEach((_, g) => {
+        const error = failed.get(groupAt + g);
+        if (error) part.failed.push({ group: part.groups + g, error });
+      });
+    }
+    seqAt += request.entries.length;
+    groupAt += request.counts.length;
+    part.groups += request.counts.length;
+  }
+  for (const [port, part] of parts) {
+    port.postMessage(
+      reply.ok
+        ? ({ kind: 'committed', ids: part.ids, ok: true, seqs: part.seqs, ms: reply.ms, ...(part.failed.length > 0 && { failed: part.failed }) } satisfies CommitReply)
+        : ({ kind: 'committed', ids: part.ids, ok: false, error: reply.error } satisfies CommitReply),
+    );
+  }
+  if (lastSeq > 0) for (const subscriber of subscribers) subscriber.postMessage({ kind: 'appended', lastSeq });
 }
 
 /** A failure of the storage (SQLite, the file, the WAL), as opposed to one of the entries. */
@@ -142,15 +214,15 @@ function oneByOne(log: SqliteLog, groups: CommitGroup[]): { ok: true; seqs: numb
   return { ok: true, seqs, failed };
 }
 
-function answer(request: Exclude<WriterRequest, CommitRequest>): void {
+function answer(request: From<Exclude<WriterRequest, { kind: 'commit' }>>): void {
   let reply: CallReply;
   try {
     if (request.kind === 'close') {
       log?.close();
       log = undefined;
       closed = true;
-      port.postMessage({ kind: 'answered', id: request.id, ok: true, value: null } satisfies CallReply);
-      port.close();
+      request.from.postMessage({ kind: 'answered', id: request.id, ok: true, value: null } satisfies CallReply);
+      for (const p of ports) p.close();
       return;
     }
     if (!log) throw openError;
@@ -164,7 +236,7 @@ function answer(request: Exclude<WriterRequest, CommitRequest>): void {
   } catch (error) {
     reply = { kind: 'answered', id: request.id, ok: false, error: toWriterError(error) };
   }
-  port.postMessage(reply);
+  request.from.postMessage(reply);
 }
 
 /** A commit request's groups, back from their flattened form (see `WriterRequest`), added to `into`. */

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { Dispatcher } from './delivery/dispatcher.js';
-import { reportAttempt } from './delivery/report-attempt.js';
-import type { LogReader, LogWriter } from './log/seam.js';
-import type { ProjectionReader } from './project/reader.js';
-import type { Metrics } from './metrics.js';
-import { Router } from './route/router.js';
-import { RulesSource } from './rules/rules-source.js';
-import type { LoadedRules } from './rules/types.js';
-import type { SinkEnvironment } from './sinks/types.js';
-import { DEFAULTS } from './config/defaults.js';
+import { Dispatcher } from '../delivery/dispatcher.js';
+import { reportAttempt } from '../delivery/report-attempt.js';
+import type { LogReader, LogWriter } from '../log/seam.js';
+import type { ProjectionReader } from '../project/reader.js';
+import type { PipelineMetrics } from '../metrics.js';
+import { Router } from '../route/router.js';
+import { RulesSource } from '../rules/rules-source.js';
+import type { LoadedRules } from '../rules/types.js';
+import type { SinkEnvironment } from '../sinks/types.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 export interface PipelineOptions {
   reader: LogReader;
@@ -22,10 +22,12 @@ export interface PipelineOptions {
   env: Record<string, string | undefined>;
   sinkEnv: SinkEnvironment;
   logger: Logger;
-  metrics: Metrics;
+  metrics: PipelineMetrics;
   now?: () => number;
   random?: () => number;
   pollMs?: number;
+  /** Told each time different rules take effect. */
+  onRules?: (rules: LoadedRules) => void;
 }
 
 export interface Pipeline {
@@ -73,12 +75,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     onRuleFailure: (failure) => o.metrics.ruleErrors.inc({ rule: failure.rule_id }),
   });
 
+  let recording: Promise<void> = Promise.resolve();
   rules.onChange((loaded) => {
-    void recordRulesLoaded(o.reader, o.commit, loaded, o.logger);
+    o.onRules?.(loaded);
+    recording = recordRulesLoaded(o.reader, o.commit, loaded, o.logger);
     dispatcher.setRules(loaded);
     router.wake();
   });
   await rules.reload('start');
+  // started means the rules in force are in the log (`rules.loaded`), before anything is planned under them
+  await recording;
   rules.watch();
 
   const wake = () => {
