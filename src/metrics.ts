@@ -54,7 +54,7 @@ export function createPipelineMetrics() {
     }),
     ruleErrors: new Counter({
       name: 'husky_relay_rule_errors_total',
-      help: 'Rules that failed at run time (SPEC §10), by rule: a when that errored, or an action that went dead at planning',
+      help: 'Rules that failed at run time (README "When a rule fails at run time"), by rule: a when that errored, or an action that went dead at planning',
       labelNames: ['rule'],
       registers: [registry],
     }),

@@ -13,6 +13,9 @@ import { SINK_KINDS } from '../src/sinks/registry.js';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const DRIVERS = ['better-sqlite3', 'pg'];
+const TEST = fileURLToPath(new URL('./', import.meta.url));
+/** "No file over ~250 lines" (issue 13): a little slack for a docstring, none for a second idea. */
+const MAX_LINES = 265;
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -64,5 +67,19 @@ describe('architecture', () => {
         .map((f) => `${f.name} names '${type}'`),
     );
     expect(offenders).toEqual([]);
+  });
+
+  it('no source file is much over 250 lines: one idea a file', () => {
+    const long = sources()
+      .map((path) => ({ name: relative(SRC, path), lines: readFileSync(path, 'utf8').split('\n').length }))
+      .filter((f) => f.lines > MAX_LINES)
+      .map((f) => `${f.name}: ${f.lines} lines`);
+    expect(long).toEqual([]);
+  });
+
+  it('every test file says its level: .unit (no I/O), .int (files, sockets, threads) or .e2e (the built CLI)', () => {
+    const tests = readdirSync(TEST).filter((name) => name.endsWith('.ts') && name.includes('.test.'));
+    expect(tests.length).toBeGreaterThan(50);
+    expect(tests.filter((name) => !/\.(unit|int|e2e)\.test\.ts$/.test(name))).toEqual([]);
   });
 });

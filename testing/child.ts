@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -84,6 +84,8 @@ export interface RelayChild {
   readonly url: string;
   /** Resident memory now, in MB. */
   rssMb(): number;
+  /** CPU time used so far (user + system, every thread), in ms. */
+  cpuMs(): number;
   /** SIGTERM, then wait for the exit (SIGKILL after `graceMs`). Resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -124,6 +126,7 @@ export async function startRelayChild(options: { port: number; env: NodeJS.Proce
     process: child,
     url,
     rssMb: () => rssMb(child.pid!),
+    cpuMs: () => cpuMs(child.pid!),
     async stop(graceMs = 20_000) {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
@@ -133,6 +136,25 @@ export async function startRelayChild(options: { port: number; env: NodeJS.Proce
       return code;
     },
   };
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux unless it says otherwise). */
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU time a process has used so far, user + system, in ms, from `/proc/PID/stat` (Linux;
+ * fields 14 and 15, in clock ticks); 0 where there is no /proc. Includes every thread.
+ */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name may hold spaces and parentheses: count fields after its closing ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
 }
 
 /** VmRSS from /proc (Linux); 0 where there is no /proc. */

@@ -137,7 +137,7 @@ function stopBeforeStart(logger: Logger, release: () => void, signal: NodeJS.Sig
   process.exit(0);
 }
 
-/** The log holds call transcripts (SPEC §12): say so when a folder or file we did not make is open to others. */
+/** The log holds call transcripts (README "Files beside the database"): say so when a folder or file we did not make is open to others. */
 function warnIfOpen(logger: Logger, dbPath: string): void {
   for (const [path, mode] of [
     [dirname(dbPath), '700'],

@@ -1,5 +1,5 @@
 /**
- * Every tunable of the relay and its default, in one place (SPEC §2, §3, §4, §7, §10). A module
+ * Every tunable of the relay and its default, in one place (README "Command line", "HTTP", "Delivery", "When a rule fails at run time"). A module
  * that is bounded, timed or sized by something reads it from here; the rules JSON Schema and
  * the README's tables quote these values. Durations are in ms, sizes in bytes unless the name
  * says characters. Where a value comes from a specification or an API, the doc says which.
@@ -17,14 +17,14 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   /** pino level, `LOG_LEVEL`. @defaultValue `info` */
   logLevel: 'info',
-  /** Slack Web API base, `SLACK_API_URL` (SPEC §3). @defaultValue `https://slack.com/api/` */
+  /** Slack Web API base, `SLACK_API_URL` (README "Command line"). @defaultValue `https://slack.com/api/` */
   slackApiUrl: 'https://slack.com/api/',
-  /** HubSpot API base, `HUBSPOT_BASE_URL` (SPEC §3). @defaultValue `https://api.hubapi.com` */
+  /** HubSpot API base, `HUBSPOT_BASE_URL` (README "Command line"). @defaultValue `https://api.hubapi.com` */
   hubspotBaseUrl: 'https://api.hubapi.com',
 
   /** The HTTP edge: what one client, or many at once, may hold. */
   http: {
-    /** Largest webhook body, also once decompressed (`serve --max-body`; SPEC §4). @defaultValue 1 MiB */
+    /** Largest webhook body, also once decompressed (`serve --max-body`; README "HTTP"). @defaultValue 1 MiB */
     maxBodyBytes: 1024 * 1024,
     /** Deepest JSON nesting of a webhook body; HuskyVoice's envelope is 2. @defaultValue 64 */
     maxJsonDepth: 64,
@@ -60,7 +60,7 @@ export const DEFAULTS = {
     lockWaitMs: 250,
   },
 
-  /** Loading and evaluating the rules file (SPEC §6, §10). */
+  /** Loading and evaluating the rules file (README "Rules file", "When a rule fails at run time"). */
   rules: {
     /** Largest rules file read. @defaultValue 1 MiB */
     maxFileBytes: 1024 * 1024,
@@ -98,7 +98,7 @@ export const DEFAULTS = {
     backfillBatch: 500,
   },
 
-  /** Delivery (SPEC §7). */
+  /** Delivery (README "Delivery"). */
   delivery: {
     /** Attempts in flight per sink for deliveries without an order key (`concurrency`). @defaultValue 4 */
     concurrency: 4,
@@ -114,7 +114,7 @@ export const DEFAULTS = {
     rateLimitMaxWaitMs: 60_000,
     /** Router and dispatcher look for work at least this often, also for entries other processes append. @defaultValue 500 ms */
     pollMs: 500,
-    /** How long running attempts may take to finish on shutdown (SPEC §7). @defaultValue 10 s */
+    /** How long running attempts may take to finish on shutdown (README "Delivery"). @defaultValue 10 s */
     shutdownGraceMs: 10_000,
     /** After an attempt could not be recorded, the first new try waits this long, doubling… @defaultValue 1 s */
     recordRetryInitialMs: 1_000,

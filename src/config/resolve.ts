@@ -7,7 +7,7 @@ import { DEFAULTS } from './defaults.js';
 
 /**
  * The relay's settings as a command sees them: resolved once from the command line and the
- * environment (SPEC §2, §3). This is the only module that reads `process.env`; everything else
+ * environment (README "Command line"). This is the only module that reads `process.env`; everything else
  * is handed what it needs from here.
  */
 export interface RelayConfig {

@@ -39,7 +39,7 @@ export interface AttemptDeps {
 }
 
 /**
- * One attempt, start to end (SPEC §7): prepare (the planned request and its key's state, from
+ * One attempt, start to end (README "Delivery"): prepare (the planned request and its key's state, from
  * the log) → send (one request, bounded by the sink's timeout) → decide (the life cycle's
  * `decide`) → record (appended; held if the log cannot take it). `rt.sending` was counted by
  * the caller and is given back as soon as the sink has answered, so the next attempt may start
@@ -86,7 +86,7 @@ async function send(rt: SinkRuntime, d: ScheduledDelivery, context: AttemptConte
   if (deps.stopping.aborted) stopping();
   else deps.stopping.addEventListener('abort', stopping, { once: true });
   try {
-    // a delivery that could not be planned (SPEC §10) fails again with its reason; nothing is sent
+    // a delivery that could not be planned (README "When a rule fails at run time") fails again with its reason; nothing is sent
     const notPlanned = notPlannedReason(context.request);
     if (notPlanned) return { outcome: 'failed', error: { kind: 'permanent', code: notPlanned.code, message: notPlanned.message } };
     const sink = rt.sink;

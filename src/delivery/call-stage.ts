@@ -5,7 +5,7 @@
  */
 
 /**
- * Stage of each HuskyVoice event type (SPEC §1): initiated < answered < completed, failed,
+ * Stage of each HuskyVoice event type (README "Pointing HuskyVoice at it"): initiated < answered < completed, failed,
  * disallowed (the three ends share a stage: between them arrival order decides). A type not
  * listed (a future one, an operator event) has no stage: it is applied as it comes, and
  * neither is held back by a stage nor moves the stage on.

@@ -34,7 +34,7 @@ const DELIVERY_TYPES = ['delivery.planned', 'delivery.attempted', 'delivery.dead
 const TAIL_BATCH = 1_000;
 
 /**
- * Executes planned deliveries (SPEC §7). It keeps the due index in memory (`DueSchedule`),
+ * Executes planned deliveries (README "Delivery"). It keeps the due index in memory (`DueSchedule`),
  * loaded once from the projection and then kept up to date from the log's tail: a look costs
  * what the new entries cost, not a scan of every open delivery. Each look starts, per sink,
  * what is due within its concurrency and rate limit (`SinkRuntime`), in log order with per-key
@@ -141,7 +141,7 @@ export class Dispatcher {
     }
   }
 
-  /** What one entry changes in the index (SPEC §5's delivery states). */
+  /** What one entry changes in the index (README "The log"'s delivery states). */
   private async apply(entry: Entry): Promise<void> {
     switch (entry.type) {
       case 'delivery.planned': {

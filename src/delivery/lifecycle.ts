@@ -3,7 +3,7 @@ import type { AttemptOutcome, RetryPolicy } from '../sinks/types.js';
 import { backoffMs, rateLimitedWaitMs } from './backoff.js';
 
 /**
- * A delivery's life, in one place (SPEC §5, §7), as a decider: `evolve` folds the log's
+ * A delivery's life, in one place (README "The log", "Delivery"), as a decider: `evolve` folds the log's
  * entries about one delivery into its state; `decide` turns an attempt's outcome and that state
  * into the entries to append; `canRedrive` says whether a person may send it again. Pure: no
  * clock, no I/O, no randomness but what comes in. The live projection and `replay --rebuild`
@@ -29,8 +29,8 @@ export function isOpen(status: string): boolean {
 export const OPEN_SQL = `(${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /**
- * Error codes that mean the sink refused its credentials (Slack `invalid_auth` and kin, SPEC
- * §10; HubSpot 401 is `unauthorized`).
+ * Error codes that mean the sink refused its credentials (Slack `invalid_auth` and kin, README
+ * "When a rule fails at run time"; HubSpot 401 is `unauthorized`).
  */
 export const CREDENTIAL_CODES: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
 
@@ -57,7 +57,7 @@ export function plannedState(_planned: DeliveryPlanned): DeliveryState {
 
 /**
  * Whether a failure counts toward `max_attempts`: a rate limit is the sink asking us to wait,
- * not the delivery failing (SPEC §7), so it never does.
+ * not the delivery failing (README "Delivery"), so it never does.
  */
 export function counts(error: DeliveryError | null): boolean {
   return error !== null && error.kind !== 'rate_limited';
@@ -105,7 +105,7 @@ export interface DecideContext {
 }
 
 /**
- * What an attempt's outcome means for the delivery (SPEC §7), as the entries to append:
+ * What an attempt's outcome means for the delivery (README "Delivery"), as the entries to append:
  * success; rate limited (wait `Retry-After` or 1 s doubling, not counted); transient (back
  * off; dead after `max_attempts` counted failures); permanent (dead at once, with the reason).
  */

@@ -5,7 +5,7 @@
  * succeeded or dead → gone; re-driven → due now), so finding work costs what the new work
  * costs, never a scan of every open delivery after every commit.
  *
- * Per-key order (SPEC §7): of the open deliveries with the same sink and order key, only the
+ * Per-key order (README "Delivery"): of the open deliveries with the same sink and order key, only the
  * one planned first (lowest seq) is eligible; the next becomes eligible when it closes.
  */
 

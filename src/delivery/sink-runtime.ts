@@ -4,7 +4,7 @@ import { TokenBucket } from './token-bucket.js';
 /**
  * One sink's traffic as the dispatcher runs it: how many attempts it may have in flight
  * (`concurrency`), its token bucket (`rate_limit`), and the pause a 429 puts the whole sink in
- * (SPEC §7). Kept by sink name across rules reloads, so a reload neither forgets a rate
+ * (README "Delivery"). Kept by sink name across rules reloads, so a reload neither forgets a rate
  * limit's pause nor resets what is in flight; the sender and the policy are what a reload
  * replaces.
  */

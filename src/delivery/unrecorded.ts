@@ -26,7 +26,7 @@ export interface RecordPause {
 }
 
 /**
- * Attempt outcomes the log could not take (SPEC §7: an attempt is recorded when it ends).
+ * Attempt outcomes the log could not take (README "Delivery": an attempt is recorded when it ends).
  * A delivery whose attempt is not in the log still looks due, so sending it again at once
  * made a resend storm on a full disk. Instead its outcome is kept here, delivery pauses for
  * every sink (they share the one log: any attempt started now could not be recorded either),

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { codeOf, EnvironmentError, fileError } from '../os-errors.js';
 
 /**
- * The files the relay creates hold call transcripts and secrets (SPEC §12): each is created
+ * The files the relay creates hold call transcripts and secrets (README "Files beside the database"): each is created
  * mode 0600, in folders it creates 0700, whatever the umask (the umask can only narrow a
  * mode, so every one is set exactly once created). Folders and files that were there before
  * are left as they are: their owner chose their modes (`exposure` lets the caller warn).

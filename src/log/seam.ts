@@ -106,7 +106,7 @@ export interface LogReader {
 
 /**
  * The dedupe key of an entry, or null: an event id and a delivery id can each be appended once,
- * forever (SPEC §5). The engines store it with a unique constraint.
+ * forever (README "The log"). The engines store it with a unique constraint.
  */
 export function dedupeKey(entry: NewEntry): string | null {
   if (entry.type === 'event.received') return `event:${entry.data.event_id}`;

@@ -1,5 +1,5 @@
 /**
- * The log's entry types and their `data`. SPEC §5 is the contract; every field users rely on
+ * The log's entry types and their `data`. README "The log" is the contract; every field users rely on
  * is here. The log is the truth: everything in `src/project` is derived from these.
  */
 

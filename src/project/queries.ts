@@ -15,7 +15,7 @@ export interface SinkStatus extends Counts {
   credentials_rejected: boolean;
 }
 
-/** `status --json` (SPEC §2). Nothing in it depends on the current time. */
+/** `status --json` (README "Command line"). Nothing in it depends on the current time. */
 export interface StatusReport {
   events: { total: number; by_type: Record<string, number> };
   deliveries: Counts;
@@ -77,7 +77,7 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
   };
 }
 
-/** One row of `deliveries --json` (SPEC §2). */
+/** One row of `deliveries --json` (README "Command line"). */
 export interface DeliveryRow {
   delivery_id: string;
   event_id: string;

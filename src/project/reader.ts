@@ -9,7 +9,7 @@ export type { AttemptContext, OpenDelivery };
  * and the metrics ask them. Async, so another engine can answer them over the network.
  */
 export interface ProjectionReader {
-  /** `status --json` (SPEC §2), with the sinks of `rules` (null when the file does not load). */
+  /** `status --json` (README "Command line"), with the sinks of `rules` (null when the file does not load). */
   status(rules: SinksView): Promise<StatusReport>;
   /** `deliveries --json` rows, newest first. */
   deliveries(filter?: DeliveryFilter): Promise<DeliveryRow[]>;

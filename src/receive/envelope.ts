@@ -5,7 +5,7 @@ import { parseDateTime } from '../dates.js';
 const isDateTime = (value: string): boolean => parseDateTime(value) !== null;
 
 /**
- * The HuskyVoice envelope (SPEC §1). `data` keeps every field it was sent with: only
+ * The HuskyVoice envelope (README "Pointing HuskyVoice at it"). `data` keeps every field it was sent with: only
  * `call_id`, `agent_id` and `status` are promised, everything else is optional.
  */
 export const envelopeSchema = z.object({

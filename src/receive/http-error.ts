@@ -1,4 +1,4 @@
-/** An answer of the webhook route (SPEC §4): a status and the JSON body's `error` code. */
+/** An answer of the webhook route (README "HTTP"): a status and the JSON body's `error` code. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,

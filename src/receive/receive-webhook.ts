@@ -37,7 +37,7 @@ export interface ReceiveOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * `POST /webhooks/husky`, checked in the order of SPEC §4. The signature is verified over
+ * `POST /webhooks/husky`, checked in the order of README "HTTP". The signature is verified over
  * the exact bytes before anything is parsed; the answer is 200 only after the commit that
  * holds the entry has returned.
  */

@@ -34,7 +34,7 @@ export interface RuleCount {
   planned: number;
   /** Deliveries the rule plans that were in the log already. */
   existing: number;
-  /** Of `planned`: deliveries planned dead because their action failed (SPEC §10). */
+  /** Of `planned`: deliveries planned dead because their action failed (README "When a rule fails at run time"). */
   failed: number;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Deterministic from (event_id, rule_id, action_index), so planning the same event twice
- * plans nothing new (SPEC §5). `replay --force` passes a generation to plan again.
+ * plans nothing new (README "The log"). `replay --force` passes a generation to plan again.
  */
 export function deliveryId(eventId: string, ruleId: string, actionIndex: number, generation?: string): string {
   const hash = createHash('sha256')

@@ -1,7 +1,7 @@
 import type { NewEntry } from '../log/types.js';
 
 /**
- * The request of a delivery that could not be planned (SPEC §10: "the delivery is planned and
+ * The request of a delivery that could not be planned (README "When a rule fails at run time": "the delivery is planned and
  * goes dead with the error as its reason"): a template failed or exceeded a bound, or the log
  * refused the rendered request. Its `delivery.planned` carries this instead of a request and is
  * followed by `delivery.dead`, so `deliveries`, `status` and `call` show it. A re-drive

@@ -46,13 +46,13 @@ export type RuleVerdict =
   | { rule_id: string; matched: true; actions: ActionOutcome[] }
   | { rule_id: string; matched: false; reason: 'type' | 'when_false' | 'when_missing' | 'when_error'; message: string };
 
-/** A rule that failed at run time on this event (SPEC §10): counted and logged by the caller. */
+/** A rule that failed at run time on this event (README "When a rule fails at run time"): counted and logged by the caller. */
 export interface RuleFailure {
   rule_id: string;
   message: string;
 }
 
-/** What templates and `when` see (SPEC §6). */
+/** What templates and `when` see (README "Rules file"). */
 export function scopeOf(ev: PlannableEvent): Scope {
   const event = ev.envelope as unknown as Record<string, unknown>;
   return { event, data: ev.envelope.data as Record<string, unknown>, seq: ev.seq, received_at: ev.received_at };
@@ -159,7 +159,7 @@ function planAction(rules: LoadedRules, rule: CompiledRule, action: CompiledActi
   }
 }
 
-/** A delivery that is planned and goes dead at once with `reason` (SPEC §10). */
+/** A delivery that is planned and goes dead at once with `reason` (README "When a rule fails at run time"). */
 export function failedAction(
   rules: LoadedRules,
   rule: CompiledRule,

@@ -27,7 +27,7 @@ export interface PlannerOptions extends PlanOptions {
   logger: Logger;
   /** Each action's outcome once its batch is appended (or would be, in a dry run). */
   onOutcome?: (outcome: ActionOutcome, fate: PlanFate) => void;
-  /** Each rule that failed on an event (SPEC §10). */
+  /** Each rule that failed on an event (README "When a rule fails at run time"). */
   onFailure?: (failure: RuleFailure, eventId: string, seq: number) => void;
   /** After each batch: how far it went and how many events it read. */
   onBatch?: (lastSeq: number, events: number) => void | Promise<void>;

@@ -9,7 +9,7 @@ import { runPlanner } from './planner.js';
 export const ROUTER_CHECKPOINT = 'router';
 
 export interface RouterOptions {
-  /** Told of each rule failure (SPEC §10), for `husky_relay_rule_errors_total{rule}`. */
+  /** Told of each rule failure (README "When a rule fails at run time"), for `husky_relay_rule_errors_total{rule}`. */
   onRuleFailure?: (failure: RuleFailure) => void;
 }
 

@@ -2,7 +2,7 @@ import { Script, createContext } from 'node:vm';
 import { DEFAULTS } from '../config/defaults.js';
 
 /**
- * Running rules within their bounds (SPEC §10: a rule that exceeds one fails, it never stalls
+ * Running rules within their bounds (README "When a rule fails at run time": a rule that exceeds one fails, it never stalls
  * the relay). Each `when` and each template gets a small time budget (`DEFAULTS.rules`);
  * exceeding it is a rule failure.
  */

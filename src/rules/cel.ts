@@ -14,9 +14,9 @@ const environment = new Environment({ enableOptionalTypes: true, limits: DEFAULT
 
 /**
  * A `when` outcome. `matched: false` with `missing` is a plain "not matched": the event lacks
- * a field or list element the condition reads (events vary, SPEC §1). With `error` the
+ * a field or list element the condition reads (events vary, README "Pointing HuskyVoice at it"). With `error` the
  * condition failed on the event's values (comparing a number with a string, a conversion that
- * fails, a bound exceeded): a rule failure, counted and logged (SPEC §10).
+ * fails, a bound exceeded): a rule failure, counted and logged (README "When a rule fails at run time").
  */
 export type WhenResult = { matched: boolean; missing?: string; error?: string };
 

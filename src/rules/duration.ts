@@ -1,4 +1,4 @@
-/** `250ms`, `10s`, `5m`, `1h`: the only spellings the rules file accepts (SPEC §6). */
+/** `250ms`, `10s`, `5m`, `1h`: the only spellings the rules file accepts (README "Rules file"). */
 export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h)$';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;

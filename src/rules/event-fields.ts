@@ -1,7 +1,7 @@
 /**
  * The `data` fields HuskyVoice events carry, per event type, with their JSON type: what
  * `rules check` compares `when` conditions and templates against (warnings only: unknown
- * types and fields are still forwarded, SPEC §1). Taken from the HuskyVoice outbound
+ * types and fields are still forwarded, README "Pointing HuskyVoice at it"). Taken from the HuskyVoice outbound
  * webhooks reference (its `call.completed` example: `call_id`, `agent_id`, `status`,
  * `duration_seconds`, `summary`, `transcript`) and the sample events shipped with this
  * project's specification (`to_number`, `contact_email`, `reason`). A copy: the relay never
@@ -26,7 +26,7 @@ export const EVENT_FIELDS: Record<string, Record<string, FieldType>> = {
   'call.disallowed': { ...COMMON, reason: 'string' },
 };
 
-/** The envelope's own fields (SPEC §1), what `event.` may read. */
+/** The envelope's own fields (README "Pointing HuskyVoice at it"), what `event.` may read. */
 export const ENVELOPE_FIELDS: Record<string, FieldType | 'object'> = {
   event_id: 'string',
   event_type: 'string',

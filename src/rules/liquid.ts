@@ -4,7 +4,7 @@ import { RuleLimitError } from './bounded-steps.js';
 import { clockReadIn, registerDateFilters } from './template-dates.js';
 import { DEFAULTS } from '../config/defaults.js';
 
-/** What templates and `when` expressions see (SPEC §6). Nothing else: no env, no clock. */
+/** What templates and `when` expressions see (README "Rules file"). Nothing else: no env, no clock. */
 export interface Scope {
   event: Record<string, unknown>;
   data: Record<string, unknown>;
@@ -32,7 +32,7 @@ function makeEngine(dialect: TemplateDialect | undefined): Liquid {
     // No file system: include/render/layout cannot read anything (and are refused below).
     templates: {},
     relativeReference: false,
-    // Bounds (SPEC §10): liquidjs counts source and allocations as it goes. Time is bounded by
+    // Bounds (README "When a rule fails at run time"): liquidjs counts source and allocations as it goes. Time is bounded by
     // `runBoundedSteps`, not by liquidjs' `renderLimit`: that one measures wall time from the
     // render's start and fails at once, so a busy machine would fail an ordinary render.
     parseLimit: DEFAULTS.rules.templateSourceLimitChars,

@@ -6,7 +6,7 @@ import { retrySchema, span } from './schema-parts.js';
 const { retry } = DEFAULTS.delivery;
 
 /**
- * The rules file's shape (SPEC §6), written once: `loadRules` validates with it and
+ * The rules file's shape (README "Rules file"), written once: `loadRules` validates with it and
  * `rules schema` prints it as JSON Schema for editors. A sink declaration and an action take
  * the shapes of the sink kinds in the registry (`sinks/<kind>/schema.ts`). Meaning that the
  * shape cannot say (sink names, CEL, Liquid, which action fits which sink) is checked in

@@ -11,7 +11,7 @@ const CLOCK_WORDS = new Set(['now', 'today']);
 const CLOCK_LITERAL = /(['"])\s*(now|today)\s*\1\s*\|\s*date/i;
 
 /**
- * Why a template's source reads the clock, or null. Templates must not (SPEC §6: rendering
+ * Why a template's source reads the clock, or null. Templates must not (README "Rules file": rendering
  * the same event twice, in `rules test`, by the router or by `replay`, gives the same request).
  */
 export function clockReadIn(source: string): string | null {

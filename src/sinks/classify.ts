@@ -2,7 +2,7 @@ import type { DeliveryError } from '../log/types.js';
 import type { AttemptOutcome } from './types.js';
 
 /**
- * Pure classification of one attempt's result into SPEC §7's outcome classes. The sinks are
+ * Pure classification of one attempt's result into README "Delivery"'s outcome classes. The sinks are
  * thin shells around these: they catch what the SDK or fetch threw and hand it here.
  */
 
@@ -40,7 +40,7 @@ export function classifyStatus(status: number, retryAfter: string | null | undef
     return failed({ kind: 'rate_limited', code, message, status }, parseRetryAfter(retryAfter, now));
   }
   if (status === 408 || status >= 500) {
-    // a 503 may say when to come back; the backoff never goes below it (SPEC §7)
+    // a 503 may say when to come back; the backoff never goes below it (README "Delivery")
     return failed({ kind: 'transient', code, message, status }, parseRetryAfter(retryAfter, now));
   }
   return failed({ kind: 'permanent', code, message, status });

@@ -3,12 +3,12 @@ import type { SinkType } from './registry.js';
 
 /**
  * One small interface for every sink. A sink turns a rendered request into one attempt
- * and classifies what happened (SPEC §7); it never retries by itself and never throws
+ * and classifies what happened (README "Delivery"); it never retries by itself and never throws
  * for a delivery failure (only for a bug).
  */
 
 /**
- * Options every sink declaration may carry in rules.yaml (SPEC §6, §7), as the dispatcher
+ * Options every sink declaration may carry in rules.yaml (README "Rules file", "Delivery"), as the dispatcher
  * reads them: durations in ms (`common-options.ts` declares them and converts).
  */
 export interface SinkCommonOptions {
@@ -69,7 +69,7 @@ export interface Sink {
   send(request: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome>;
 }
 
-/** Where the SDKs point: SPEC §3. Tests aim these at local fakes. */
+/** Where the SDKs point: README "Command line". Tests aim these at local fakes. */
 export interface SinkEnvironment {
   slackApiUrl: string;
   hubspotBaseUrl: string;

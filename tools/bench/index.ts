@@ -3,7 +3,7 @@ import { benchDispatch, benchRouting } from './pipeline.js';
 import { benchRebuild } from './rebuild.js';
 
 /**
- * `npm run bench [-- --json] [-- --seconds N] [-- --quick]`: the SPEC §8 table. Speed and
+ * `npm run bench [-- --json] [-- --seconds N] [-- --quick]`: the README "Performance" table. Speed and
  * memory are measured here, never by timed tests. `--quick` runs smaller sizes (a smoke run).
  */
 const args = process.argv.slice(2);

@@ -190,8 +190,11 @@ const sampler = setInterval(() => {
 let exitCode = 0;
 try {
   const runId = randomBytes(3).toString('hex');
+  const cpuAtStart = relay.cpuMs();
   const counts = await sendStream({ url: `${relay.url}/webhooks/husky`, secret, rate, durationMs: minutes * 60_000, events: calls(runId, Math.random) });
   const sendingMs = Date.now() - started;
+  // while sending at a steady rate, routing and delivery keep up: this is the cost of an event with its deliveries
+  const cpuSending = relay.cpuMs() - cpuAtStart;
   say(`  ${clock(sendingMs)}  stopped sending: ${counts.sent} sent, ${counts.acked.size} acked; waiting for deliveries to settle (at most ${args['settle-minutes']} min)`);
 
   let previousSeq = -1;
@@ -223,6 +226,7 @@ try {
     `  events      sent ${counts.sent}, acked ${counts.acked.size} (${counts.duplicates} as duplicates after a retry), send failures ${counts.failed}, resends ${counts.retries}, sender behind ${counts.behind}×`,
     `              ack latency p50 ${percentile(counts.latencies, 50).toFixed(1)} ms, p99 ${percentile(counts.latencies, 99).toFixed(1)} ms at the sender; ` +
       (measured ? `p50 ${measured.p50}, p99 ${measured.p99} in the relay` : 'the relay\'s own figure could not be read'),
+    `              relay CPU ${(cpuSending / Math.max(1, counts.acked.size)).toFixed(2)} ms per acked event while sending (${(cpuSending / 1000).toFixed(0)} s of CPU over ${(sendingMs / 1000).toFixed(0)} s, every thread; ingest, routing and delivery)`,
     `              in the log ${result.eventsInLog} (status: ${final.events.total}); acked but missing ${result.ackedMissing}`,
     `  deliveries  planned ${result.planned} (the rules call for ${result.expectedPlanned}); never planned ${result.unplanned}`,
     `              succeeded ${result.byStatus.succeeded}, dead ${result.byStatus.dead}, retrying ${result.byStatus.retrying}, pending ${result.byStatus.pending}`,

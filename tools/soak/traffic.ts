@@ -51,7 +51,7 @@ export function* calls(runId: string, random: () => number): Generator<SoakEvent
 
 export interface SendCounts {
   sent: number;
-  /** 200 with a new `seq`: on disk, per SPEC §4. */
+  /** 200 with a new `seq`: on disk, per README "HTTP". */
   acked: Set<string>;
   duplicates: number;
   /** Answers other than 200, and network errors, after the retries HuskyVoice would make. */

@@ -1,26 +1,15 @@
 import { resolve as resolvePath } from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { EntryRejectedError, LogUnavailableError } from '../../errors.js';
+import { LogUnavailableError } from '../../errors.js';
 import { CommitFailures } from './commit-failures.js';
+import { CommitQueue, type CommitRequest, type CommitStats } from './commit-queue.js';
 import type { LogOptions } from './sqlite-log.js';
-import type { Appended, Checkpoint, CommitGroup, QueuedWriter } from '../seam.js';
+import type { Appended, Checkpoint, QueuedWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
-import { ENTRY_REJECTED, WRITER_BUSY, WRITER_IDLE, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import { WRITER_BUSY, type CallReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
-import { DEFAULTS } from '../../config/defaults.js';
 
-interface Waiter extends CommitGroup {
-  resolve: (appended: Appended[]) => void;
-  reject: (error: Error) => void;
-}
-
-export interface CommitStats {
-  /** Entries in the transaction. */
-  size: number;
-  /** How long the transaction took on the writer thread. */
-  ms: number;
-  lastSeq: number | null;
-}
+export type { CommitStats } from './commit-queue.js';
 
 type Answer = (reply: CallReply) => void;
 
@@ -45,27 +34,18 @@ const live = new Map<string, GroupCommit>();
  * parsed, does not leave the writer waiting for its end.
  */
 export class GroupCommit implements QueuedWriter {
-  /** Appends of this loop turn, not yet posted. */
-  private queue: Waiter[] = [];
-  private scheduled = false;
-  /** Posted commit requests by id, until the writer answers them. */
-  private readonly posted = new Map<number, Waiter[]>();
+  /** The appends: queued, posted to the writer, answered from its replies. */
+  private readonly commits: CommitQueue;
   /** Posted pragma/probe/close requests by id. */
   private readonly asked = new Map<number, Answer>();
   private worker: Worker | undefined;
   /** `WRITER_IDLE` or `WRITER_BUSY`, shared with the writer thread (see `WriterInit.state`). */
   private readonly writerState = new Int32Array(new SharedArrayBuffer(4));
-  private nextId = 1;
+  private nextAskId = 1;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly drained: Array<() => void> = [];
-  private readonly now: () => Date;
   private readonly key: string;
-  /** When each posted commit request was posted (ms, `performance.now()`), until answered. */
-  private readonly postedAt = new Map<number, number>();
-  /** The last failed commit's error, until a commit succeeds again. */
-  lastError: LogUnavailableError | null = null;
-  lastErrorAt = 0;
   /** Failed commits, for `failure()`. */
   private readonly failures = new CommitFailures();
 
@@ -74,7 +54,11 @@ export class GroupCommit implements QueuedWriter {
     private readonly options: LogOptions = {},
     private readonly onCommit: (stats: CommitStats) => void = () => {},
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.commits = new CommitQueue((request) => this.send(request), this.writerState, options.now, {
+      committed: (entries) => this.failures.committed(entries),
+      // remembered for /readyz (see `failure`): a full disk, a corrupted page or a lost WAL shows only when a commit fails
+      unavailable: (entries, error) => this.failures.failed(entries, error, Date.now()),
+    });
     this.key = resolvePath(path);
     live.set(this.key, this);
     // started now, so the first request does not wait for the thread to boot
@@ -87,27 +71,8 @@ export class GroupCommit implements QueuedWriter {
   }
 
   append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new LogUnavailableError('log commit failed: the log is closed'));
-        return;
-      }
-      this.queue.push({ entries, checkpoint, resolve, reject });
-      // the writer is waiting for work: it gets this now, not at the end of the loop turn
-      if (Atomics.compareExchange(this.writerState, 0, WRITER_IDLE, WRITER_BUSY) === WRITER_IDLE) {
-        this.post();
-        return;
-      }
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate runs after the I/O callbacks of this loop turn: every request
-        // that arrived meanwhile goes with it.
-        setImmediate(() => {
-          this.scheduled = false;
-          this.post();
-        });
-      }
-    });
+    if (this.closed) return Promise.reject(new LogUnavailableError('log commit failed: the log is closed'));
+    return this.commits.append(entries, checkpoint);
   }
 
   async appendOne(entry: NewEntry): Promise<Appended> {
@@ -117,8 +82,8 @@ export class GroupCommit implements QueuedWriter {
 
   /** Resolves once everything appended so far is committed (or failed). */
   drain(): Promise<void> {
-    this.post();
-    if (this.posted.size === 0) return Promise.resolve();
+    this.commits.flush();
+    if (this.commits.inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
@@ -152,8 +117,7 @@ export class GroupCommit implements QueuedWriter {
    * holds the write lock (it waits up to the busy timeout), or the disk hangs.
    */
   waitingMs(now = performance.now()): number {
-    for (const postedAt of this.postedAt.values()) return now - postedAt;
-    return 0;
+    return this.commits.waitingMs(now);
   }
 
   /**
@@ -191,143 +155,25 @@ export class GroupCommit implements QueuedWriter {
     return reply.value;
   }
 
-  /** Sends this turn's appends to the writer, in requests of at most one transaction's size. */
-  private post(): void {
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch();
-      const at = this.now().toISOString();
-      // flattened: one object less per group for the structured clone to walk
-      const entries: NewEntry[] = [];
-      const counts: number[] = [];
-      const checkpoints: { group: number; checkpoint: Checkpoint }[] = [];
-      for (let g = 0; g < batch.length; g += 1) {
-        const waiter = batch[g]!;
-        counts.push(waiter.entries.length);
-        if (waiter.checkpoint) checkpoints.push({ group: g, checkpoint: waiter.checkpoint });
-        for (const entry of waiter.entries) entries.push(entry);
-      }
-      const id = this.nextId++;
-      const worker = this.writer();
-      if (!worker) {
-        this.failed(batch, { name: 'Error', message: 'the log is closed' });
-        continue;
-      }
-      try {
-        // the structured clone happens here, synchronously: it throws for a value it cannot copy
-        worker.postMessage({ kind: 'commit', id, at, entries, counts, checkpoints } satisfies WriterRequest);
-      } catch (error) {
-        this.unclonable(batch, error as Error);
-        continue;
-      }
-      this.posted.set(id, batch);
-      this.postedAt.set(id, performance.now());
-      this.referenced(worker);
-    }
-  }
-
-  /**
-   * A batch could not be posted: some entry cannot be copied to the writer thread (a value
-   * nested deeper than the structured clone's stack allows, a function). Each caller's entries
-   * are tried alone: the callers at fault get `EntryRejectedError`, the others go back to the
-   * head of the queue and are posted as usual. Runs only on that failure. Nothing here may
-   * throw: it runs in setImmediate, where a throw would end the process.
-   */
-  private unclonable(batch: Waiter[], error: Error): void {
-    const rest: Waiter[] = [];
-    for (const waiter of batch) {
-      try {
-        structuredClone({ entries: waiter.entries, checkpoint: waiter.checkpoint });
-        rest.push(waiter);
-      } catch (own) {
-        waiter.reject(new EntryRejectedError(`the log refused these entries: ${(own as Error).message}`, { cause: own }));
-      }
-    }
-    if (rest.length === batch.length) {
-      // each alone can be copied, together they cannot (their size): refuse them as unavailable
-      this.failed(rest, { name: error.name, message: `the batch could not reach the writer thread: ${error.message}` });
-      return;
-    }
-    this.queue.unshift(...rest);
-  }
-
-  private committed(reply: CommitReply): void {
-    const batches: Waiter[][] = [];
-    for (const id of reply.ids) {
-      const batch = this.posted.get(id);
-      this.postedAt.delete(id);
-      if (batch === undefined) continue;
-      this.posted.delete(id);
-      batches.push(batch);
-    }
-    if (!reply.ok) {
-      this.failed(batches.flat(), reply.error);
-    } else {
-      const { seqs } = reply;
-      const failed = new Map((reply.failed ?? []).map(({ group, error }) => [group, error]));
-      let lastSeq: number | null = null;
-      let i = 0;
-      let group = 0;
-      let size = 0;
-      // the ack follows the commit, never precedes it
-      for (const batch of batches) {
-        for (const waiter of batch) {
-          const error = failed.get(group++);
-          if (error) {
-            i += waiter.entries.length;
-            this.failed([waiter], error);
-            continue;
-          }
-          const appended: Appended[] = [];
-          for (let k = 0; k < waiter.entries.length; k += 1) {
-            const seq = seqs[i++] ?? 0;
-            if (seq === 0) appended.push({ seq: null, duplicate: true });
-            else {
-              appended.push({ seq, duplicate: false });
-              lastSeq = seq;
-            }
-          }
-          size += waiter.entries.length;
-          this.failures.committed(waiter.entries);
-          waiter.resolve(appended);
-        }
-      }
-      // a storage failure met after the rejected groups is still a failure to remember
-      if (![...failed.values()].some((error) => error.code !== ENTRY_REJECTED)) this.lastError = null;
-      this.onCommit({ size, ms: reply.ms, lastSeq });
-    }
-    this.settled();
-  }
-
-  private failed(waiters: Waiter[], error: WriterError): void {
-    if (waiters.length === 0) return;
-    const cause = fromWriterError(error);
-    if (error.code === ENTRY_REJECTED) {
-      // the entries' fault, not the log's: nothing to remember, nothing to retry
-      const rejected = new EntryRejectedError(`the log refused these entries: ${cause.message}`, { cause });
-      for (const waiter of waiters) waiter.reject(rejected);
-      return;
-    }
-    const unavailable = new LogUnavailableError(`log commit failed: ${cause.message}`, { cause });
-    // remembered for /readyz (see `failure`): a full disk, a corrupted page or a lost WAL shows
-    // only when a commit fails
-    this.lastError = unavailable;
-    this.lastErrorAt = Date.now();
-    for (const waiter of waiters) {
-      this.failures.failed(waiter.entries, unavailable, this.lastErrorAt);
-      waiter.reject(unavailable);
-    }
+  /** Posts one commit request to the writer thread (see `CommitQueue`'s `send`). */
+  private send(request: CommitRequest): boolean {
+    const worker = this.writer();
+    if (!worker) return false;
+    worker.postMessage(request);
+    this.referenced(worker);
+    return true;
   }
 
   /** After an answer: tell `drain` when nothing is left, and let an idle writer not hold the process. */
   private settled(): void {
-    if (this.posted.size > 0) return;
+    if (this.commits.inFlight > 0) return;
     for (const resolve of this.drained.splice(0)) resolve();
     // closing, the thread stays referenced until it has exited, or the process could end first
     if (this.asked.size === 0 && !this.closed) this.worker?.unref();
   }
 
   private ask(message: WriterCall & { kind: 'pragma' | 'probe' | 'close' }): Promise<CallReply> {
-    const id = this.nextId++;
+    const id = this.nextAskId++;
     const worker = this.closed && message.kind !== 'close' ? undefined : this.writer();
     if (!worker) {
       return Promise.resolve({ kind: 'answered', id, ok: false, error: { name: 'Error', message: 'the log is closed' } });
@@ -347,7 +193,7 @@ export class GroupCommit implements QueuedWriter {
 
   /** A request in flight keeps the process alive; an idle writer does not. */
   private referenced(worker: Worker): void {
-    if (this.posted.size + this.asked.size === 1) worker.ref();
+    if (this.commits.inFlight + this.asked.size <= 1) worker.ref();
   }
 
   private spawn(): Worker {
@@ -358,7 +204,9 @@ export class GroupCommit implements QueuedWriter {
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
       if (reply.kind === 'committed') {
-        this.committed(reply);
+        const stats = this.commits.answer(reply);
+        if (reply.ok) this.onCommit(stats);
+        this.settled();
         return;
       }
       const answer = this.asked.get(reply.id);
@@ -370,10 +218,7 @@ export class GroupCommit implements QueuedWriter {
     const lost = (why: string) => {
       if (this.worker === worker) this.worker = undefined;
       const error: WriterError = { name: 'Error', message: why };
-      const batches = [...this.posted.values()];
-      this.posted.clear();
-      this.postedAt.clear();
-      this.failed(batches.flat(), error);
+      this.commits.failAll(why);
       const asked = [...this.asked.entries()];
       this.asked.clear();
       for (const [id, answer] of asked) answer({ kind: 'answered', id, ok: false, error });
@@ -382,16 +227,6 @@ export class GroupCommit implements QueuedWriter {
     worker.on('error', (error) => lost(`the writer thread failed: ${error.message}`));
     worker.on('exit', (code) => lost(`the writer thread exited (${code})`));
     return worker;
-  }
-
-  private takeBatch(): Waiter[] {
-    let size = 0;
-    let i = 0;
-    while (i < this.queue.length && (i === 0 || size + this.queue[i]!.entries.length <= DEFAULTS.log.maxCommitEntries)) {
-      size += this.queue[i]!.entries.length;
-      i += 1;
-    }
-    return this.queue.splice(0, i);
   }
 }
 

@@ -89,3 +89,10 @@ export function toWriterError(error: unknown): WriterError {
   }
   return { name: 'Error', message: String(error) };
 }
+
+/** What the writer thread tells every attached channel after each commit, whoever appended. */
+export interface AppendedNotice {
+  kind: 'appended';
+  /** The highest seq the commit wrote. */
+  lastSeq: number;
+}

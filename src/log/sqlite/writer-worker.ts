@@ -2,7 +2,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { SqliteLog } from './sqlite-log.js';
 import { type CommitGroup } from '../seam.js';
 import { probeWrite, walGuard } from './wal-guard.js';
-import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
+import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
 import { DEFAULTS } from '../../config/defaults.js';
 
 /**
@@ -175,7 +175,7 @@ function answerCommit(batch: CommitRequest[], reply: CommitReply): void {
         : ({ kind: 'committed', ids: part.ids, ok: false, error: reply.error } satisfies CommitReply),
     );
   }
-  if (lastSeq > 0) for (const subscriber of subscribers) subscriber.postMessage({ kind: 'appended', lastSeq });
+  if (lastSeq > 0) for (const subscriber of subscribers) subscriber.postMessage({ kind: 'appended', lastSeq } satisfies AppendedNotice);
 }
 
 /** A failure of the storage (SQLite, the file, the WAL), as opposed to one of the entries. */

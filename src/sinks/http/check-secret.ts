@@ -1,5 +1,5 @@
 /**
- * An http sink's signing `secret` (SPEC §6: Standard Webhooks). The Standard Webhooks spec
+ * An http sink's signing `secret` (README "Rules file": Standard Webhooks). The Standard Webhooks spec
  * (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md,
  * "Signature scheme": symmetric signing secret "Random. At least 24 bytes (192 bits, 512
  * maximum)", serialized "base64 encoded, prefixed with `whsec_`") fixes the key's length; a

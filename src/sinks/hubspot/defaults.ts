@@ -1,7 +1,7 @@
 import { normalizeDateTime } from '../../dates.js';
 import type { Envelope } from '../../receive/envelope.js';
 
-/** HubSpot's call statuses for our event types (SPEC §6). */
+/** HubSpot's call statuses for our event types (README "Rules file"). */
 const CALL_STATUS: Record<string, string> = {
   'call.completed': 'COMPLETED',
   'call.failed': 'FAILED',
