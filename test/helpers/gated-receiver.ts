@@ -1,5 +1,5 @@
+import { listenLocal } from '../../testing/fakes/fake-server.js';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 
 /** An answer of the gated receiver. */
 export interface GateReply {
@@ -34,7 +34,6 @@ export async function startGatedReceiver(): Promise<GatedReceiver> {
   let parked: ServerResponse[] = [];
   let holding = false;
   let reply: GateReply = { status: 200, body: '{"ok":true}' };
-  const sockets = new Set<Socket>();
   const answer = (res: ServerResponse, r: GateReply) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(r.body ?? '');
 
   const server = createServer((req, res) => {
@@ -45,12 +44,7 @@ export async function startGatedReceiver(): Promise<GatedReceiver> {
       else answer(res, reply);
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, sockets } = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,

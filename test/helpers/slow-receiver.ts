@@ -1,5 +1,5 @@
+import { listenLocal } from '../../testing/fakes/fake-server.js';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A webhook receiver that takes its time: each request is answered 200 after `delayMs`.
@@ -23,7 +23,6 @@ export async function startSlowReceiver(options: { delayMs: number }): Promise<S
   const answered: string[] = [];
   let open = 0;
   let max = 0;
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req: IncomingMessage, res) => {
     req.resume();
@@ -41,12 +40,7 @@ export async function startSlowReceiver(options: { delayMs: number }): Promise<S
       timers.add(timer);
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, sockets } = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,

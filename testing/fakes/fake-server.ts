@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
@@ -77,11 +77,24 @@ interface PendingFault {
   left: number;
 }
 
+/**
+ * Listens on 127.0.0.1 on a free port, keeping every open socket so a close can end them at
+ * once (a fake must not keep a test waiting on keep-alive). Returns the port and that set.
+ */
+export async function listenLocal(server: Server): Promise<{ port: number; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, sockets };
+}
+
 export async function startFakeServer(handler: Handler, options: FakeServerOptions = {}): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   let faults: PendingFault[] = [];
   let chaos: Chaos | null = null;
-  const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
     void readBody(req).then((rawBody) => {
@@ -97,12 +110,7 @@ export async function startFakeServer(handler: Handler, options: FakeServerOptio
       send(res, { status: fault.status, body: fault.body ?? { error: `injected ${fault.status}` }, headers });
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, sockets } = await listenLocal(server);
 
   return {
     origin: `http://127.0.0.1:${port}`,
