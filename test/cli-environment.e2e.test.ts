@@ -13,7 +13,7 @@ import { makeEvent, SECRET, tempDir } from './helpers/relay.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/call.completed.json', import.meta.url));
 
-describe('the CLI and its environment (SPEC §2, §3)', () => {
+describe('the CLI and its environment (README "Command line")', () => {
   let cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c();

@@ -8,7 +8,7 @@ import { tempDir } from './helpers/relay.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-describe('husky-relay --version (SPEC §2)', () => {
+describe('husky-relay --version (README "Command line")', () => {
   const temps: ReturnType<typeof tempDir>[] = [];
   const temp = () => {
     const t = tempDir();

@@ -162,7 +162,7 @@ describe('transient failures (5xx)', () => {
     const id = await completed();
     // When
     await until(() => deliveryRow(relay.log, id)?.attempts === 1, { what: 'the first attempt' });
-    // Then the next attempt is not before then (SPEC §7: backoff never below a Retry-After)
+    // Then the next attempt is not before then (README "Delivery": backoff never below a Retry-After)
     expect(deliveryRow(relay.log, id)).toMatchObject({ status: 'retrying', next_attempt_at: clock.iso(120_000) });
   });
 

@@ -11,12 +11,12 @@ import { TokenBucket } from '../src/delivery/token-bucket.js';
 import type { RetryPolicy } from '../src/sinks/types.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 
-/** SPEC §6 defaults: 12 attempts, 10 s doubling, at most 1 h. */
+/** README "Rules file" defaults: 12 attempts, 10 s doubling, at most 1 h. */
 const DEFAULT_POLICY: RetryPolicy = { max_attempts: 12, initial_delay_ms: 10_000, max_delay_ms: 3_600_000 };
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const S = 1000;
 
-describe('backoff (SPEC §7): min(max_delay, initial × 2^(n−1)) with jitter, never below Retry-After', () => {
+describe('backoff (README "Delivery"): min(max_delay, initial × 2^(n−1)) with jitter, never below Retry-After', () => {
   it('without jitter waits 10 s, 20 s, 40 s … and never more than 1 h, over the 11 retries of 12 attempts', () => {
     // Given the default policy and a random value in the middle (jitter factor exactly 1)
     // When

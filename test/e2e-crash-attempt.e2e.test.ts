@@ -20,7 +20,7 @@ afterEach(async () => {
   cleanup?.();
 });
 
-describe('a crash during an attempt (SPEC §7: at-least-once)', () => {
+describe('a crash during an attempt (README "Delivery": at-least-once)', () => {
   it('repeats that one attempt after restart, and the delivery ends succeeded', async () => {
     // Given serve delivering to a receiver that holds the first request without answering
     const temp = tempDir();

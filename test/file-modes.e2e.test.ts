@@ -8,7 +8,7 @@ import { makeEvent } from './helpers/relay.js';
 
 const mode = (path: string) => `0${(statSync(path).mode & 0o777).toString(8)}`;
 
-describe('files the relay creates are 0600 in folders it creates 0700, whatever the umask (SPEC §12, issue 11 item 19)', () => {
+describe('files the relay creates are 0600 in folders it creates 0700, whatever the umask (README "Files beside the database", issue 11 item 19)', () => {
   const harness = processHarness('husky-modes-');
 
   /** serve on a new --db under `dir`, with no secret set (so it generates one), under `umask`. */

@@ -26,7 +26,7 @@ async function stop(serve: ServeProcess, patienceMs = 20_000): Promise<{ ms: num
   return { ms: Date.now() - started, code: exited ? exited.code : null };
 }
 
-// SPEC §7: on SIGTERM, answer what is in flight, finish, exit 0, within the 10 s bound
+// README "Delivery": on SIGTERM, answer what is in flight, finish, exit 0, within the 10 s bound
 describe('graceful stop ends within its bound (issue 11, item 11)', () => {
   it('after a chunked upload over the limit got its 413, while the client keeps the connection: exits at once', async () => {
     // Given a client that streamed a chunked body past the 1 MiB limit, got 413, and keeps sending

@@ -28,7 +28,7 @@ interface Row {
 const notJson = 'this is not JSON { at all';
 const tooBig = 'x'.repeat(2048);
 
-// SPEC §4, in the order the checks are made: each row also proves the checks below it
+// README "HTTP", in the order the checks are made: each row also proves the checks below it
 // are not reached (an unsigned, non-JSON, oversized body is still a 413).
 const refusals: Row[] = [
   { name: 'a body over the limit', body: () => makeEvent({}, { pad: tooBig }), headers: signed, status: 413, answer: { error: 'payload_too_large' } },
@@ -82,7 +82,7 @@ const envelopeProblems: Array<{ name: string; body: () => string; path: string }
   { name: 'data.status missing', body: () => envelopeWith('data.status', undefined), path: 'data.status' },
 ];
 
-describe('POST /webhooks/husky refuses, in the order of SPEC §4', () => {
+describe('POST /webhooks/husky refuses, in the order of README "HTTP"', () => {
   let relay: TestRelay;
   beforeAll(async () => {
     relay = await startTestRelay({ maxBodyBytes: 1024 });
@@ -96,7 +96,7 @@ describe('POST /webhooks/husky refuses, in the order of SPEC §4', () => {
     const bytes = body();
     // When it is posted
     const got = await rawRequest(relay.url, { path: '/webhooks/husky', headers: headers(bytes), body: bytes });
-    // Then the answer is the one SPEC §4 names, as JSON, and nothing is stored
+    // Then the answer is the one README "HTTP" names, as JSON, and nothing is stored
     expect({ status: got.status, body: got.body }).toEqual({ status, body: answer });
     expect(got.headers['content-type']).toMatch(/^application\/json/);
     expect(relay.log.read(0)).toEqual([]);

@@ -68,7 +68,7 @@ describe('when the log cannot be written, the relay answers 503 so HuskyVoice re
     expect(await relay.postSigned(bigEvent())).toEqual(UNAVAILABLE);
     // When a load balancer or operator asks whether the relay is ready
     const status = await readyz(relay);
-    // Then it is told no: the log is not writable (SPEC §4: 200 only when the log is writable)
+    // Then it is told no: the log is not writable (README "HTTP": 200 only when the log is writable)
     expect(status).toBe(503);
   });
 

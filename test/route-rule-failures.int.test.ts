@@ -50,7 +50,7 @@ const metric = async (relay: TestRelay, rule: string) => {
 };
 const warnings = (relay: TestRelay) => relay.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 40);
 
-describe('a rule that fails at run time is never silent (SPEC §10)', () => {
+describe('a rule that fails at run time is never silent (README "When a rule fails at run time")', () => {
   it('a render error plans the delivery dead with the reason, warns naming rule and event, and counts it', async () => {
     // Given
     const relay = await relayWith(rulesWith(`  - id: stars

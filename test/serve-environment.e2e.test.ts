@@ -30,7 +30,7 @@ function expectOneLine(result: CliResult, what: string | RegExp): void {
   expect(result.stdout).toBe('');
 }
 
-describe('environment problems at start are user errors: exit 1, one line, nothing left behind (SPEC §2, issue 11 item 14)', () => {
+describe('environment problems at start are user errors: exit 1, one line, nothing left behind (README "Command line", issue 11 item 14)', () => {
   const temp = processHarness('husky-env-').dir;
   const serve = (dir: string, db: string, extra: Partial<SpawnCliOptions> & { args?: string[] } = {}) =>
     runCliWith(['--db', db, '--rules', join(dir, 'none.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0', ...(extra.args ?? [])], { cwd: dir, env, ...extra });

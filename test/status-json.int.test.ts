@@ -70,7 +70,7 @@ afterAll(async () => {
   cleanup();
 });
 
-describe('status --json (SPEC §2)', () => {
+describe('status --json (README "Command line")', () => {
   it('has the documented keys and types, and counts every status by sink', async () => {
     // When
     const out = await cli('status', '--json');
@@ -126,7 +126,7 @@ describe('status --json (SPEC §2)', () => {
   });
 });
 
-describe('deliveries --json (SPEC §2)', () => {
+describe('deliveries --json (README "Command line")', () => {
   const KEYS = ['delivery_id', 'event_id', 'event_type', 'rule_id', 'sink', 'status', 'attempts', 'last_error', 'next_attempt_at', 'planned_at'];
 
   it('is an array of deliveries, newest first, with exactly the documented keys', async () => {
