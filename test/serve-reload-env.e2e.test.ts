@@ -1,0 +1,73 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sign } from '../src/receive/verify-signature.js';
+import { startFakeHttp, type FakeHttp } from '../testing/fakes/fake-http.js';
+import { cliEnv, jsonLines } from './helpers/cli.js';
+import { processHarness, spawnCli } from './helpers/cli-process.js';
+import { makeEvent, SECRET } from './helpers/relay.js';
+
+const RULES = `version: 1
+sinks:
+  crm:
+    type: http
+    url: "\${CRM_HOOK_URL}"
+rules:
+  - id: forward
+    on: call.completed
+    actions:
+      - sink: crm
+`;
+
+/** Polls `check` every 20 ms for at most `ms`: what a user waits for, not a timing assertion. */
+async function eventually(check: () => boolean, ms = 15_000): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(20)) if (check()) return true;
+  return check();
+}
+
+describe('SIGHUP re-reads .env for the rules as well as the secrets (README "Command line")', () => {
+  const harness = processHarness('husky-reload-env-');
+  const fakes: FakeHttp[] = [];
+  afterEach(async () => {
+    await Promise.all(fakes.splice(0).map((f) => f.close()));
+  });
+
+  it('a sink URL changed in .env is used for the next event after SIGHUP, and the old one gets nothing more', async () => {
+    // Given serve started in a folder whose .env names the CRM's URL, used by the rules as ${CRM_HOOK_URL}
+    const [before, after] = [await startFakeHttp(), await startFakeHttp()];
+    fakes.push(before, after);
+    const dir = harness.dir();
+    writeFileSync(join(dir, 'rules.yaml'), RULES);
+    writeFileSync(join(dir, '.env'), `CRM_HOOK_URL=${before.url}\n`);
+    const child = harness.track(
+      spawnCli(['--db', join(dir, 'relay.db'), '--rules', join(dir, 'rules.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0'], {
+        cwd: dir,
+        env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET }),
+      }),
+    );
+    const origin = new URL(await child.listening()).origin;
+    const send = async (id: string) => {
+      const body = makeEvent({ event_id: id });
+      const res = await fetch(`${origin}/webhooks/husky`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } });
+      expect(res.status).toBe(200);
+    };
+    /** The event ids a fake received, in order (each POST carries the event it was planned from). */
+    const received = (fake: FakeHttp) => fake.requests.map((r) => /evt_(?:before|after)_reload/.exec(r.rawBody)?.[0]);
+    await send('evt_before_reload');
+    expect(await eventually(() => received(before).includes('evt_before_reload'))).toBe(true);
+
+    // When .env is edited to point at the new URL and serve gets SIGHUP
+    writeFileSync(join(dir, '.env'), `CRM_HOOK_URL=${after.url}\n`);
+    child.child.kill('SIGHUP');
+    const messages = () => jsonLines(child.stdout()).map((l) => l['msg']);
+    expect(await eventually(() => messages().includes('rules loaded (SIGHUP)'))).toBe(true);
+    await send('evt_after_reload');
+
+    // Then the next event goes to the new URL, and the old one saw only the first
+    expect(await eventually(() => received(after).includes('evt_after_reload'))).toBe(true);
+    expect(received(before)).toEqual(['evt_before_reload']);
+    child.child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  });
+});
