@@ -39,6 +39,8 @@ export interface RelayOptions {
    * meanwhile; what remains then is cut. (Default: 10 s)
    */
   shutdownGraceMs?: number;
+  /** Waits before the pipeline thread is started again after it failed. (Default: `DEFAULTS.pipeline.restartDelaysMs`) */
+  pipelineRestartDelaysMs?: readonly number[];
   /** Time to receive a request, headers and body. (Default: `DEFAULTS.http.requestTimeoutMs`, 30 s) */
   requestTimeoutMs?: number;
 }
@@ -83,6 +85,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       clock: options.clock,
       random: options.random,
       pollMs: options.pollMs,
+      restartDelaysMs: options.pipelineRestartDelaysMs,
     });
 
   const app = createApp({
@@ -143,6 +146,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 async function readiness(commit: GroupCommit, pipeline: PipelineHandle | null): Promise<{ ok: boolean; reasons: string[] }> {
   const reasons: string[] = [];
   if (pipeline && !pipeline.rules) reasons.push(`rules not loaded: fix ${pipeline.rulesPath} (see the log)`);
+  const down = pipeline?.down();
+  if (down) reasons.push(down);
   // probe first: a lock or read-only failure it finds cleared is forgotten
   const notWritable = await commit.probe();
   if (notWritable) reasons.push(`log not writable: ${notWritable}`);

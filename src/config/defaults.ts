@@ -124,6 +124,12 @@ export const DEFAULTS = {
     shutdownRecordRetryMs: 200,
   },
 
+  /** The pipeline thread (routing and delivery; README "How it is built"). */
+  pipeline: {
+    /** After it fails, it is started again after these waits, the last repeated. @defaultValue 1 s, 5 s, 30 s */
+    restartDelaysMs: [1_000, 5_000, 30_000],
+  },
+
   /** What a failed attempt's error keeps of a sink's answer. */
   errors: {
     /** Characters of a failed answer in an error message, counted after redaction. @defaultValue 200 */

@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import type { SharedClock } from '../clock.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { spawnWorker } from '../spawn-worker.js';
 import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from './protocol.js';
 
@@ -11,6 +11,8 @@ export interface PipelineThreadOptions
   /** The HTTP thread's logger: the pipeline's lines are written through it, at its level. */
   logger: Logger;
   clock?: SharedClock;
+  /** Waits before the thread is started again after it failed, the last repeated. (Default: `DEFAULTS.pipeline.restartDelaysMs`) */
+  restartDelaysMs?: readonly number[];
   /** Hands the writer thread one end of a new channel; the pipeline gets the other. */
   connectWriter(port: import('node:worker_threads').MessagePort): SharedArrayBuffer;
 }
@@ -37,10 +39,99 @@ export interface PipelineHandle {
   unwatch(): Promise<void>;
   /** Starts nothing new, lets attempts finish for up to `graceMs`, then ends the thread. */
   close(graceMs: number): Promise<void>;
+  /** Why routing and delivery are not running now (the thread failed and waits to restart), or null. (`/readyz`) */
+  down(): string | null;
+  /** How many times the thread has been started again after it failed. */
+  readonly restarts: number;
+  /** Test hook: makes the thread fail with an uncaught error, as a bug in routing or a sink would. */
+  debugCrash(): void;
 }
 
-/** Starts the pipeline thread; resolves once it has tried to load the rules. */
+/** One run of the pipeline thread, from its start to its exit. */
+interface Run {
+  worker: Worker;
+  ask<K extends ToPipeline['kind']>(request: Omit<Extract<ToPipeline, { kind: K }>, 'id'> & { kind: K }): Promise<Answers[K]>;
+  exited: () => boolean;
+  /** Resolves with the exit code once the thread has ended, however. */
+  ended: Promise<number>;
+}
+
+/**
+ * Starts the pipeline thread; resolves once it has tried to load the rules. Rejects if the
+ * first start fails (serve then stops). Afterwards the thread is supervised: if it fails (an
+ * uncaught error in routing, a sink or an SDK), the failure is logged and it is started again
+ * after a backoff (`DEFAULTS.pipeline.restartDelaysMs`). Nothing is lost: a new run reads its
+ * checkpoint and the open deliveries from the log, and an attempt in flight at the failure is
+ * made again (at-least-once). Webhooks are acknowledged throughout; `/readyz` says 503 while
+ * the thread is down.
+ */
 export async function startPipelineThread(o: PipelineThreadOptions): Promise<PipelineHandle> {
+  let rules: RulesView | null = null;
+  let rulesPath = o.rulesPath;
+  let restarts = 0;
+  let downSince: string | null = null;
+  let closing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const onRules = (view: RulesView | null) => {
+    if (view) ({ path: rulesPath } = rules = view);
+  };
+  let run = await boot(o, onRules);
+
+  const supervise = (current: Run) => {
+    void current.ended.then((code) => {
+      if (closing || current !== run) return;
+      const delays = o.restartDelaysMs ?? DEFAULTS.pipeline.restartDelaysMs;
+      const delay = delays[Math.min(restarts, delays.length - 1)]!;
+      downSince = `the pipeline thread (routing and delivery) failed (exit ${code}); starting it again in ${delay} ms`;
+      o.logger.error({ code, restarts, delay_ms: delay }, downSince);
+      timer = setTimeout(() => {
+        if (closing) return;
+        boot(o, onRules).then(
+          (next) => {
+            restarts += 1;
+            run = next;
+            downSince = null;
+            o.logger.warn({ restarts }, 'the pipeline thread started again');
+            supervise(next);
+          },
+          (error: Error) => {
+            o.logger.error({ err: error.message }, 'the pipeline thread could not start again');
+            supervise(current);
+          },
+        );
+      }, delay);
+      timer.unref();
+    });
+  };
+  supervise(run);
+
+  return {
+    get rulesPath() {
+      return rulesPath;
+    },
+    get rules() {
+      return rules;
+    },
+    get restarts() {
+      return restarts;
+    },
+    down: () => downSince,
+    reload: (reason, env) => run.ask({ kind: 'reload', reason, ...(env && { env: { ...env } }) }),
+    metricsText: () => (run.exited() ? Promise.resolve('') : run.ask({ kind: 'metrics' })),
+    paused: () => run.ask({ kind: 'paused' }),
+    wake: () => void run.ask({ kind: 'wake' }).catch(() => {}),
+    unwatch: async () => void (await run.ask({ kind: 'unwatch' })),
+    debugCrash: () => void run.ask({ kind: 'crash' }).catch(() => {}),
+    close: (graceMs) =>
+      (closing ??= (async () => {
+        clearTimeout(timer);
+        await stop(run, graceMs);
+      })()),
+  };
+}
+
+/** Spawns one run of the thread and waits for its `started` (or its failure to start). */
+async function boot(o: PipelineThreadOptions, onRules: (view: RulesView | null) => void): Promise<Run> {
   const channel = new MessageChannel();
   const writerState = o.connectWriter(channel.port1);
   const init: PipelineInit = {
@@ -61,9 +152,17 @@ export async function startPipelineThread(o: PipelineThreadOptions): Promise<Pip
   const destination = (o.logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
-  let rules: RulesView | null = null;
-  let rulesPath = o.rulesPath;
   let exited = false;
+  const ended = new Promise<number>((resolve) => {
+    worker.once('exit', (code) => {
+      exited = true;
+      for (const waiter of pending.values()) waiter.reject(new Error(`the pipeline thread exited (${code})`));
+      pending.clear();
+      resolve(code);
+    });
+  });
+  // an uncaught error ends the thread ('exit' follows): say what it was
+  worker.on('error', (error) => o.logger.error({ err: error.stack ?? error.message }, 'the pipeline thread failed'));
 
   const started = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: FromPipeline) => {
@@ -73,7 +172,7 @@ export async function startPipelineThread(o: PipelineThreadOptions): Promise<Pip
           return;
         case 'started':
         case 'rules':
-          if (message.rules) ({ path: rulesPath } = rules = message.rules);
+          onRules(message.rules);
           if (message.kind === 'started') resolve();
           return;
         case 'answer': {
@@ -85,50 +184,29 @@ export async function startPipelineThread(o: PipelineThreadOptions): Promise<Pip
         }
       }
     });
-    worker.once('error', (error) => {
-      o.logger.error({ err: error.message }, 'the pipeline thread failed');
-      reject(error);
-    });
-    worker.once('exit', (code) => {
-      exited = true;
-      for (const waiter of pending.values()) waiter.reject(new Error(`the pipeline thread exited (${code})`));
-      pending.clear();
-      reject(new Error(`the pipeline thread exited (${code}) before it started`));
-    });
+    void ended.then((code) => reject(new Error(`the pipeline thread exited (${code}) before it started`)));
   });
   await started;
 
-  const ask = <K extends ToPipeline['kind']>(request: Omit<Extract<ToPipeline, { kind: K }>, 'id'> & { kind: K }): Promise<Answers[K]> => {
-    if (exited) return Promise.reject(new Error('the pipeline thread has ended'));
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      worker.postMessage({ ...request, id });
-    });
-  };
-
-  let closing: Promise<void> | undefined;
   return {
-    get rulesPath() {
-      return rulesPath;
+    worker,
+    ended,
+    exited: () => exited,
+    ask(request) {
+      if (exited) return Promise.reject(new Error('the pipeline thread is not running'));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        worker.postMessage({ ...request, id });
+      });
     },
-    get rules() {
-      return rules;
-    },
-    reload: (reason, env) => ask({ kind: 'reload', reason, ...(env && { env: { ...env } }) }),
-    metricsText: () => (exited ? Promise.resolve('') : ask({ kind: 'metrics' })),
-    paused: () => ask({ kind: 'paused' }),
-    wake: () => void ask({ kind: 'wake' }).catch(() => {}),
-    unwatch: async () => void (await ask({ kind: 'unwatch' })),
-    close: (graceMs) => (closing ??= stop(worker, () => ask({ kind: 'close', graceMs }), () => exited)),
   };
 }
 
 /** Asks the thread to close, then ends it (its handles would keep it alive). */
-async function stop(worker: Worker, close: () => Promise<unknown>, exited: () => boolean): Promise<void> {
-  if (exited()) return;
-  const ended = once(worker, 'exit');
-  await close().catch(() => {});
-  await worker.terminate();
-  await ended;
+async function stop(run: Run, graceMs: number): Promise<void> {
+  if (run.exited()) return;
+  await run.ask({ kind: 'close', graceMs }).catch(() => {});
+  await run.worker.terminate();
+  await run.ended;
 }

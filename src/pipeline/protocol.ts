@@ -45,6 +45,7 @@ export type ToPipeline =
   | { kind: 'wake'; id: number }
   | { kind: 'paused'; id: number }
   | { kind: 'unwatch'; id: number }
+  | { kind: 'crash'; id: number }
   | { kind: 'close'; id: number; graceMs: number };
 
 /** What each request is answered with. */
@@ -54,6 +55,7 @@ export interface Answers {
   wake: null;
   paused: Record<string, RecordPause>;
   unwatch: null;
+  crash: null;
   close: null;
 }
 

@@ -67,6 +67,12 @@ async function answer(request: ToPipeline): Promise<Answers[ToPipeline['kind']]>
     case 'unwatch':
       pipeline.rules.close();
       return null;
+    case 'crash':
+      // the test hook of `PipelineHandle.debugCrash`: an uncaught error, as a bug would throw
+      setImmediate(() => {
+        throw new Error('crash asked for by a test');
+      });
+      return null;
     case 'close':
       await pipeline.close(request.graceMs);
       writer.close();

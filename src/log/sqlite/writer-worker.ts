@@ -43,13 +43,18 @@ listen(ports[0]!);
 /** Handles what arrives on `port`: requests, and `attach` (a new channel to serve as well). */
 function listen(port: MessagePort): void {
   port.on('message', (first: WriterRequest | { kind: 'attach'; port: MessagePort }) => {
-    if (first.kind === 'attach') {
-      ports.push(first.port);
-      subscribers.push(first.port);
-      listen(first.port);
-      return;
-    }
+    if (first.kind === 'attach') return attach(first.port);
     drain({ ...first, from: port });
+  });
+}
+
+/** Serves a new channel until its other end closes (a pipeline thread that ended). */
+function attach(port: MessagePort): void {
+  ports.push(port);
+  subscribers.push(port);
+  listen(port);
+  port.once('close', () => {
+    for (const list of [ports, subscribers]) if (list.includes(port)) list.splice(list.indexOf(port), 1);
   });
 }
 
@@ -96,9 +101,7 @@ function take(): From<WriterRequest> | undefined {
     if (message === undefined) continue;
     turn = (turn + i + 1) % ports.length;
     if (message.kind !== 'attach') return { ...message, from };
-    ports.push(message.port);
-    subscribers.push(message.port);
-    listen(message.port);
+    attach(message.port);
     i = -1; // look again, the new channel included
   }
   return undefined;
