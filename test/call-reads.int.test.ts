@@ -66,6 +66,40 @@ describe('the reads of a call, its deliveries and its entries are indexed (the c
   });
 });
 
+describe('filters by call, event and rule, over a log written now and one written before plans carried call_id', () => {
+  for (const withCallIds of [true, false]) {
+    it(`deliveries: every filter AND-ed with the others, newest first (${withCallIds ? 'plans with' : 'plans without'} call_id)`, async () => {
+      const { dbPath } = await writeStory(temp.dir, { withCallIds });
+      const log = new SqliteLog(dbPath);
+      const ids = (filter: Parameters<typeof listDeliveries>[1]) => listDeliveries(log.db, filter).map((d) => d.delivery_id);
+      expect(ids({ call: STORY_CALL })).toEqual([D.d4, D.d3, D.d2, D.d1]);
+      expect(ids({ call: STORY_CALL, status: 'dead' })).toEqual([D.d2]);
+      expect(ids({ call: STORY_CALL, rule: 'thread' })).toEqual([D.d3, D.d1]);
+      expect(ids({ rule: 'crm' })).toEqual([listDeliveries(log.db, { call: OTHER_CALL, rule: 'crm' })[0]!.delivery_id, D.d4]);
+      expect(ids({ event: 'evt_story_3' })).toEqual([D.d4, D.d3]);
+      expect(ids({ event: 'evt_story_3', sink: 'crm' })).toEqual([D.d4]);
+      expect(ids({ event: 'evt_story_3', call: OTHER_CALL })).toEqual([]);
+      expect(ids({ call: OTHER_CALL, rule: 'stars' })).toEqual([]);
+      expect(ids({ call: STORY_CALL, limit: 2 })).toEqual([D.d4, D.d3]);
+      expect(listDeliveries(log.db, { call: OTHER_CALL }).map((d) => d.call_id)).toEqual([OTHER_CALL, OTHER_CALL, OTHER_CALL]);
+      log.close();
+    });
+
+    it(`log entries by call and event, AND-ed with type and time (${withCallIds ? 'plans with' : 'plans without'} call_id)`, async () => {
+      const { dbPath } = await writeStory(temp.dir, { withCallIds });
+      const log = new SqliteLog(dbPath);
+      const seqs = (options: Parameters<SqliteLog['read']>[1]) => log.read(0, options).map((e) => e.seq);
+      expect(seqs({ callId: STORY_CALL })).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+      expect(seqs({ callId: OTHER_CALL })).toEqual([3, 4, 20, 21, 22]);
+      expect(seqs({ eventId: 'evt_story_3' })).toEqual([10, 11, 12, 13, 14, 15, 17, 18]);
+      expect(seqs({ callId: STORY_CALL, types: ['delivery.dead'] })).toEqual([8, 15]);
+      expect(seqs({ callId: STORY_CALL, types: ['delivery.*'], since: '2026-06-01T09:00:12.000Z' })).toEqual([14, 15, 17, 18]);
+      expect(seqs({ eventId: 'evt_story_3', until: '2026-06-01T09:00:11.000Z' })).toEqual([10, 11, 12]);
+      log.close();
+    });
+  }
+});
+
 describe('a call read from the log', () => {
   it('log.read with a call or event pages through its entries in log order, as `log --follow` does', async () => {
     const { dbPath } = await writeStory(temp.dir);
