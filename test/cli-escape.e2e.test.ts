@@ -75,6 +75,20 @@ describe('human tables escape control characters in data (issue 11 item 17)', ()
     expect(status.stdout).toContain('transient http_\\u001b[1m (1 in a row)');
   });
 
+  it('call shows the same escapes in its summary, deliveries and timeline, one row per entry', async () => {
+    // When the call's story is printed
+    const call = await cli('call', CALL_ID);
+    // Then: summary (2 lines), blank, deliveries (2), blank, timeline (header and 3 entries)
+    expect(call.code).toBe(0);
+    expectPrintable(call.stdout, 10);
+    expect(call.stdout).toContain('call call_\\u001b[5mblink\\t  org org_1');
+    expect(call.stdout).toContain('evt_\\u001b]0;pwned\\u0007\\u001b[2J\\u001b[31mred\\n9999  2026-01-01  forged.row\\r\\u009b1m\\u202eevil\\u2028');
+    expect(call.stdout).toContain('transient http_\\u001b[1m: refused\\n\\u001b[8mhidden');
+    // and an unknown id is named with escapes in the one-line error
+    const unknown = await cli('call', 'call_\u001b[2J\nnope');
+    expect(unknown).toMatchObject({ code: 1, stderr: 'husky-relay: no call call_\\u001b[2J\\nnope in the log\n' });
+  });
+
   it('replay --dry-run and replay --verify lines are escaped too', async () => {
     // Given projections that drifted for that delivery
     const log = new SqliteLog(dbPath);

@@ -60,7 +60,7 @@ describe('a delivery life cycle', () => {
     const after = spec(given)
       .when({ outcome: 'failed', error: transient }, 3)
       .then([attempted(3, transient, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'gave up after 3 failed attempts; last: http_503: HTTP 503' } }]);
-    expect(after.state()).toMatchObject({ status: 'dead', attempts: 3, next_attempt_at: null });
+    expect(after.state()).toMatchObject({ status: 'dead', attempts: 3, next_attempt_at: null, dead_reason: 'gave up after 3 failed attempts; last: http_503: HTTP 503' });
     expect(canRedrive(after.state())).toEqual({ ok: true });
   });
 
@@ -78,9 +78,19 @@ describe('a delivery life cycle', () => {
       { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'x' } },
       { type: 'delivery.retried', data: { delivery_id: 'dlv_1', reason: 're-driven by id' } },
     ];
-    expect(spec(given).state()).toMatchObject({ status: 'pending', round_failures: 0, attempts: 1, next_attempt_at: null });
+    expect(spec(given.slice(0, 2)).state()).toMatchObject({ status: 'dead', dead_reason: 'x' });
+    expect(spec(given).state()).toMatchObject({ status: 'pending', round_failures: 0, attempts: 1, next_attempt_at: null, dead_reason: null });
     // one failure now waits the first backoff again (10 s), not the second
     spec(given).when({ outcome: 'failed', error: transient }, 2).then([attempted(2, transient, NOW + 10 * S)]);
+  });
+
+  it('a delivery dead at planning (a template over its limits) carries the reason; no status but dead has one', () => {
+    const dead: NewEntry = { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'render_failed: text: memory alloc limit exceeded' } };
+    expect(plannedState(PLANNED).dead_reason).toBeNull();
+    expect(spec([dead]).state()).toMatchObject({ status: 'dead', attempts: 0, dead_reason: 'render_failed: text: memory alloc limit exceeded' });
+    // a later attempt (one that was running when it died, recorded after) leaves dead behind, and its reason
+    expect(spec([dead, attempted(1, null, null, { status: 200 })]).state()).toMatchObject({ status: 'succeeded', dead_reason: null });
+    expect(spec([dead, attempted(1, transient, NOW + 10 * S)]).state()).toMatchObject({ status: 'retrying', dead_reason: null });
   });
 
   it('a success cannot be re-driven; anything else can', () => {

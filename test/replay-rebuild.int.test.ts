@@ -16,7 +16,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
   });
   afterEach(() => temp.cleanup());
 
-  it('rebuilt projections equal the live ones byte for byte, for any mix of events, plans, attempts, dead letters, re-drives and live cards', async () => {
+  it('rebuilt projections equal the live ones byte for byte, for any mix of events, plans (with and without call_id), attempts, dead letters, re-drives and live cards', async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(stepWithCardsArb, { minLength: 1, maxLength: 80 }), async (steps) => {
@@ -39,6 +39,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
           const after = snapshot(log.db);
           expect(after.status).toBe(before.status);
           expect(after.deliveries).toBe(before.deliveries);
+          expect(after.calls).toBe(before.calls);
           expect(after.tables).toEqual(before.tables);
           // (the router's checkpoint is not derived from the log: it is kept as it was)
           expect(log.checkpoint(ROUTER_CHECKPOINT)).toBe(log.lastSeq());

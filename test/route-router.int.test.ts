@@ -89,6 +89,7 @@ describe('router: events become delivery.planned entries', () => {
         event_id,
         event_seq: seqs[i],
         event_type,
+        call_id: data.call_id,
         rule_id,
         action_index,
         sink,

@@ -127,7 +127,7 @@ describe('status --json (README "Command line")', () => {
 });
 
 describe('deliveries --json (README "Command line")', () => {
-  const KEYS = ['delivery_id', 'event_id', 'event_type', 'rule_id', 'sink', 'status', 'attempts', 'last_error', 'next_attempt_at', 'planned_at'];
+  const KEYS = ['delivery_id', 'event_id', 'event_type', 'rule_id', 'sink', 'status', 'attempts', 'last_error', 'next_attempt_at', 'planned_at', 'call_id', 'dead_reason'];
 
   it('is an array of deliveries, newest first, with exactly the documented keys', async () => {
     // When
@@ -154,6 +154,9 @@ describe('deliveries --json (README "Command line")', () => {
     // retrying: the next attempt one minute after the failure (initial_delay 1m, on the relay clock)
     expect(retrying).toMatchObject({ attempts: 1, last_error: { kind: 'transient', code: 'http_503', status: 503 }, next_attempt_at: '2026-06-01T12:01:00.000Z' });
     expect(dead).toMatchObject({ attempts: 1, next_attempt_at: null, last_error: { kind: 'permanent', code: 'http_404', status: 404 } });
+    // each knows its call; only the dead one has a dead_reason, its delivery.dead entry's
+    expect(rows.map((r) => r.call_id)).toEqual(rows.map(() => 'call_987654321'));
+    expect(rows.map((r) => r.dead_reason)).toEqual([null, null, null, `http_404: ${String((dead?.last_error as Record<string, unknown>).message)}`]);
     expect(String((dead?.last_error as Record<string, unknown>).message)).toContain('HTTP 404');
   });
 

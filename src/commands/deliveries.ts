@@ -3,6 +3,8 @@ import { UserError } from '../errors.js';
 import { canRedrive, DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
 import { loadRules } from '../rules/load-rules.js';
 import type { LoadedRules } from '../rules/types.js';
+import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
+import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
 
@@ -20,6 +22,29 @@ function parseLimit(value: string): number {
 }
 
 const errorText = (e: Record<string, unknown> | null): string => (e ? `${String(e['kind'])} ${String(e['code'])}` : '');
+
+type DeliveriesOptions = Omit<DeliveryFilter, 'ids'> & { json?: boolean };
+
+/** The human table of `deliveries`: a dead delivery shows why it is dead, the others their last error. */
+function deliveriesTable(rows: DeliveryRow[]): string {
+  return table(
+    ['DELIVERY', 'SINK', 'RULE', 'EVENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
+    rows.map((r) => [
+      r.delivery_id,
+      r.sink,
+      r.rule_id,
+      `${r.event_type} ${r.event_id}`,
+      r.status,
+      String(r.attempts),
+      r.next_attempt_at ?? '-',
+      r.status === 'dead' && r.dead_reason !== null
+        ? `dead: ${r.dead_reason}`
+        : r.last_error
+          ? `${errorText(r.last_error)}: ${String(r.last_error['message'] ?? '')}`
+          : '-',
+    ]),
+  );
+}
 
 export function registerDeliveries(program: Command): void {
   program
@@ -65,33 +90,22 @@ export function registerDeliveries(program: Command): void {
     .description('list deliveries, newest first')
     .option('--status <s>', `only this status (${STATUSES.join(', ')})`)
     .option('--sink <name>', 'only this sink')
+    .option('--rule <id>', 'only deliveries of this rule')
+    .option('--event <id>', 'only deliveries planned from this event id')
+    .option('--call <id>', 'only deliveries of this call id (see also `husky-relay call`)')
     .option('--limit <n>', 'at most this many (default 50)', parseLimit)
     .option('--json', 'a JSON array (documented in the README)')
-    .action(async (opts: { status?: string; sink?: string; limit?: number; json?: boolean }) => {
-      if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) {
-        throw new UserError(`--status: "${opts.status}" is not one of ${STATUSES.join(', ')}`);
+    .action(async (opts: DeliveriesOptions) => {
+      const g = globalsOf(program);
+      const store = await openExistingStore(g.dbPath);
+      try {
+        const filters = { status: opts.status, sink: opts.sink, rule: opts.rule, event: opts.event, call: opts.call };
+        const rows = await store.projections.deliveries({ ...filters, limit: opts.limit ?? 50 });
+        process.stdout.write(`${opts.json ? JSON.stringify(rows) : deliveriesTable(rows)}\n`);
+        if (rows.length === 0) await hintEmptyResult(filters, store, g);
+      } finally {
+        await store.close();
       }
-      const store = await openExistingStore(globalsOf(program).dbPath);
-      const rows = await store.projections.deliveries({ status: opts.status, sink: opts.sink, limit: opts.limit ?? 50 });
-      await store.close();
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(rows)}\n`);
-        return;
-      }
-      const text = table(
-        ['DELIVERY', 'SINK', 'RULE', 'EVENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
-        rows.map((r) => [
-          r.delivery_id,
-          r.sink,
-          r.rule_id,
-          `${r.event_type} ${r.event_id}`,
-          r.status,
-          String(r.attempts),
-          r.next_attempt_at ?? '-',
-          r.last_error ? `${errorText(r.last_error)}: ${String(r.last_error['message'] ?? '')}` : '-',
-        ]),
-      );
-      process.stdout.write(`${text}\n`);
     });
 
   program

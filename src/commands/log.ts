@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Entry } from '../log/types.js';
 import { dateOption } from './date-option.js';
+import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { table } from './table.js';
 
 interface LogOptions {
   since?: string;
   type?: string[];
+  call?: string;
+  event?: string;
   follow?: boolean;
   json?: boolean;
 }
@@ -39,11 +42,14 @@ export function registerLog(program: Command): void {
     .description('print log entries, oldest first')
     .option('--since <iso>', 'only entries appended at or after this time (no zone means UTC)', dateOption('--since'))
     .option('--type <type...>', 'only entries of these types (globs allowed: "delivery.*")')
+    .option('--call <id>', "only entries about this call: its events and their deliveries' entries")
+    .option('--event <id>', "only entries about this event id: the event and its deliveries' entries")
     .option('--follow', 'keep printing new entries as they are appended')
     .option('--json', 'one JSON object per line: {"seq","type","at","data"}')
     .action(async (opts: LogOptions) => {
-      const store = await openExistingStore(globalsOf(program).dbPath);
-      const filter = { types: opts.type, since: opts.since, limit: 5000 };
+      const g = globalsOf(program);
+      const store = await openExistingStore(g.dbPath);
+      const filter = { types: opts.type, since: opts.since, callId: opts.call, eventId: opts.event, limit: 5000 };
       const print = (entries: Entry[], header: boolean): void => {
         if (entries.length === 0) return;
         if (opts.json) {
@@ -56,6 +62,7 @@ export function registerLog(program: Command): void {
       };
       let after = 0;
       let header = true;
+      let hinted = false;
       let stop = false;
       process.once('SIGINT', () => (stop = true));
       for (;;) {
@@ -64,6 +71,9 @@ export function registerLog(program: Command): void {
         if (entries.length > 0) {
           after = entries[entries.length - 1]!.seq;
           header = false;
+        } else if (header && !hinted) {
+          hinted = true; // once, also while --follow waits
+          await hintEmptyResult({ call: opts.call, event: opts.event }, store, g);
         }
         if (entries.length === filter.limit) continue;
         if (!opts.follow || stop) break;

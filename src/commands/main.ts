@@ -4,6 +4,7 @@
  * `cli.ts` once the signals `serve` needs are held.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCall } from './call.js';
 import { registerDeliveries } from './deliveries.js';
 import { globalsOf } from './globals.js';
 import { registerLog } from './log.js';
@@ -28,6 +29,7 @@ registerServe(program);
 registerLog(program);
 registerSignSend(program);
 registerDeliveries(program);
+registerCall(program);
 registerReplay(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);

@@ -48,11 +48,13 @@ export interface DeliveryState {
   next_attempt_at: string | null;
   /** What the last successful attempt returned (Slack channel/ts, HubSpot object id). */
   result: Record<string, unknown> | null;
+  /** Why it is dead (its `delivery.dead` entry's reason) while it is; null in every other status. */
+  dead_reason: string | null;
 }
 
 /** A planned delivery, before any attempt. */
 export function plannedState(_planned: DeliveryPlanned): DeliveryState {
-  return { status: 'pending', attempts: 0, round_failures: 0, last_error: null, next_attempt_at: null, result: null };
+  return { status: 'pending', attempts: 0, round_failures: 0, last_error: null, next_attempt_at: null, result: null, dead_reason: null };
 }
 
 /**
@@ -78,12 +80,13 @@ export function evolve(state: DeliveryState, entry: Entry): DeliveryState {
         last_error: d.error ? { ...d.error, at: entry.at } : state.last_error,
         next_attempt_at: d.retry_at,
         result: d.result ?? state.result,
+        dead_reason: null,
       };
     }
     case 'delivery.dead':
-      return { ...state, status: 'dead', next_attempt_at: null };
+      return { ...state, status: 'dead', next_attempt_at: null, dead_reason: entry.data.reason };
     case 'delivery.retried':
-      return { ...state, status: 'pending', next_attempt_at: null, round_failures: 0 };
+      return { ...state, status: 'pending', next_attempt_at: null, round_failures: 0, dead_reason: null };
     default:
       return state;
   }

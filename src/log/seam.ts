@@ -63,6 +63,10 @@ export interface ReadOptions {
   since?: string;
   /** Only entries appended before this ISO instant. */
   until?: string;
+  /** Only entries about this call: its events, and every entry about the deliveries they planned. */
+  callId?: string;
+  /** Only entries about this event (by `event_id`): the event, and every entry about its deliveries. */
+  eventId?: string;
   /** At most this many. (Default: all) */
   limit?: number;
 }

@@ -32,6 +32,11 @@ export interface DeliveryPlanned {
   /** `seq` of the `event.received` entry this plan comes from. */
   event_seq: number;
   event_type: string;
+  /**
+   * The event's `data.call_id` (README "The log"). Planned entries appended before issue 14 lack it:
+   * projections then take it from the `event.received` entry at `event_seq`.
+   */
+  call_id?: string;
   rule_id: string;
   action_index: number;
   sink: string;

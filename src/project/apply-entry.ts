@@ -30,6 +30,10 @@ export interface ProjectionStore {
   setKeyState(sink: string, orderKey: string, keyScope: string, state: string): void;
   sinkSuccess(sink: string, at: string): void;
   sinkFailure(sink: string, at: string, error: string | null): void;
+  /** Notes that the entry at `seq` is about the call `callId` and its event at `eventSeq` (`p_call_entries`). */
+  addCallEntry(seq: number, callId: string, eventSeq: number): void;
+  /** The call of the `event.received` entry at `eventSeq`, or undefined when there is no such event. */
+  callOfEvent(eventSeq: number): string | undefined;
 }
 
 export interface DeliveryKeys {
@@ -37,6 +41,9 @@ export interface DeliveryKeys {
   event_type: string;
   order_key: string | null;
   key_scope: string;
+  /** The call of its event; null for a plan whose event is not in the log. */
+  call_id: string | null;
+  event_seq: number;
 }
 
 export interface StoredDelivery {
@@ -57,14 +64,30 @@ export type DeliveryRow = [
   order_key: string | null,
   key_scope: string,
   planned_at: string,
+  call_id: string | null,
 ];
+/** `DeliveryRow`'s columns, in its order. */
+export const PLANNED_COLUMNS = 'delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink, order_key, key_scope, planned_at, call_id';
 
 /** The state's columns of `p_deliveries`, in the order `STATE_COLUMNS` names them. */
-export type StateColumns = [status: string, attempts: number, round_failures: number, last_error: string | null, next_attempt_at: string | null, result: string | null];
-export const STATE_COLUMNS = 'status, attempts, round_failures, last_error, next_attempt_at, result';
+export type StateColumns = [
+  status: string,
+  attempts: number,
+  round_failures: number,
+  last_error: string | null,
+  next_attempt_at: string | null,
+  result: string | null,
+  dead_reason: string | null,
+];
+export const STATE_COLUMNS = 'status, attempts, round_failures, last_error, next_attempt_at, result, dead_reason';
+/** `SET status = ?, attempts = ?, …`: an UPDATE of the state's columns, in `STATE_COLUMNS` order. */
+export const SET_STATE = `SET ${STATE_COLUMNS.split(', ').map((c) => `${c} = ?`).join(', ')}`;
+/** Placeholders of an INSERT of a whole `p_deliveries` row: planned columns, then the state's. */
+export const DELIVERY_VALUES = `VALUES (${Array(PLANNED_COLUMNS.split(', ').length + STATE_COLUMNS.split(', ').length).fill('?').join(', ')})`;
 
 export function stateColumns(s: DeliveryState): StateColumns {
-  return [s.status, s.attempts, s.round_failures, s.last_error ? JSON.stringify(s.last_error) : null, s.next_attempt_at, s.result ? JSON.stringify(s.result) : null];
+  const json = (value: object | null) => (value ? JSON.stringify(value) : null);
+  return [s.status, s.attempts, s.round_failures, json(s.last_error), s.next_attempt_at, json(s.result), s.dead_reason];
 }
 
 export function stateOf(c: StateColumns): DeliveryState {
@@ -75,6 +98,7 @@ export function stateOf(c: StateColumns): DeliveryState {
     last_error: c[3] === null ? null : (JSON.parse(c[3]) as DeliveryState['last_error']),
     next_attempt_at: c[4],
     result: c[5] === null ? null : (JSON.parse(c[5]) as Record<string, unknown>),
+    dead_reason: c[6],
   };
 }
 
@@ -94,12 +118,16 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         const d = entry.data;
         s.countEvent(d.event_type);
         s.upsertCall(d.call_id, d.org_id, d.event_type, entry.seq);
+        if (typeof d.call_id === 'string') s.addCallEntry(entry.seq, d.call_id, entry.seq);
         return;
       }
       case 'delivery.planned': {
         const d = entry.data;
-        const row: DeliveryRow = [d.delivery_id, entry.seq, d.event_id, d.event_seq, d.event_type, d.rule_id, d.action_index, d.sink, d.order_key, keyScope(d.request), entry.at];
+        // plans appended before issue 14 carry no call_id: their event's, as the migration derives it
+        const callId = (typeof d.call_id === 'string' ? d.call_id : s.callOfEvent(d.event_seq)) ?? null;
+        const row: DeliveryRow = [d.delivery_id, entry.seq, d.event_id, d.event_seq, d.event_type, d.rule_id, d.action_index, d.sink, d.order_key, keyScope(d.request), entry.at, callId];
         s.insertDelivery(row, plannedState(d));
+        if (callId !== null) s.addCallEntry(entry.seq, callId, d.event_seq);
         return;
       }
       case 'delivery.attempted':
@@ -109,6 +137,7 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         if (!stored) return;
         const next = evolve(stored.state, entry);
         s.putDelivery(entry.data.delivery_id, next);
+        if (stored.keys.call_id !== null) s.addCallEntry(entry.seq, stored.keys.call_id, stored.keys.event_seq);
         if (entry.type === 'delivery.attempted') sideEffects(s, stored.keys, entry.data, next, entry.at);
         return;
       }
@@ -161,16 +190,14 @@ export function sqlStatements(db: Database, schema: string) {
        ON CONFLICT (call_id) DO UPDATE SET last_event_type = excluded.last_event_type,
          last_event_seq = excluded.last_event_seq, events = events + 1`,
     ),
-    insertDelivery: prepare(
-      `INSERT INTO ${t('p_deliveries')} (delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink,
-         order_key, key_scope, planned_at, ${STATE_COLUMNS})
-       VALUES (${Array(17).fill('?').join(', ')})`,
-    ),
-    delivery: prepare(`SELECT sink, event_type, order_key, key_scope, ${STATE_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`).raw(),
-    putDelivery: prepare(
-      `UPDATE ${t('p_deliveries')} SET status = ?, attempts = ?, round_failures = ?, last_error = ?, next_attempt_at = ?, result = ?
-       WHERE delivery_id = ?`,
-    ),
+    insertDelivery: prepare(`INSERT INTO ${t('p_deliveries')} (${PLANNED_COLUMNS}, ${STATE_COLUMNS}) ${DELIVERY_VALUES}`),
+    delivery: prepare(
+      `SELECT sink, event_type, order_key, key_scope, call_id, event_seq, ${STATE_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`,
+    ).raw(),
+    putDelivery: prepare(`UPDATE ${t('p_deliveries')} ${SET_STATE} WHERE delivery_id = ?`),
+    addCallEntry: prepare(`INSERT INTO ${t('p_call_entries')} (seq, call_id, event_seq) VALUES (?, ?, ?)`),
+    // the event's own row: its event_seq is its seq
+    callOfEvent: prepare(`SELECT call_id FROM ${t('p_call_entries')} WHERE seq = ? AND event_seq = seq`).pluck(),
     keyStateOf: prepare(`SELECT result FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`).pluck(),
     setKeyState: prepare(
       `INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?)
@@ -196,13 +223,18 @@ export function sqlStore(db: Database, schema = 'main'): ProjectionStore {
     upsertCall: (callId, orgId, type, seq) => void s.upsertCall.run(callId, orgId, type, seq),
     insertDelivery: (row, state) => void s.insertDelivery.run([...row, ...stateColumns(state)]),
     delivery: (id) => {
-      const r = s.delivery.get(id) as [string, string, string | null, string, ...StateColumns] | undefined;
-      return r && { keys: { sink: r[0], event_type: r[1], order_key: r[2], key_scope: r[3] }, state: stateOf(r.slice(4) as StateColumns) };
+      const r = s.delivery.get(id) as [string, string, string | null, string, string | null, number, ...StateColumns] | undefined;
+      return r && {
+        keys: { sink: r[0], event_type: r[1], order_key: r[2], key_scope: r[3], call_id: r[4], event_seq: r[5] },
+        state: stateOf(r.slice(6) as StateColumns),
+      };
     },
     putDelivery: (id, state) => void s.putDelivery.run(...stateColumns(state), id),
     keyStateOf: (sink, orderKey, keyScope) => s.keyStateOf.get(sink, orderKey, keyScope) as string | undefined,
     setKeyState: (sink, orderKey, keyScope, state) => void s.setKeyState.run(sink, orderKey, keyScope, state),
     sinkSuccess: (sink, at) => void s.sinkSuccess.run(sink, at),
     sinkFailure: (sink, at, error) => void s.sinkFailure.run(sink, error, at),
+    addCallEntry: (seq, callId, eventSeq) => void s.addCallEntry.run(seq, callId, eventSeq),
+    callOfEvent: (eventSeq) => s.callOfEvent.get(eventSeq) as string | undefined,
   };
 }

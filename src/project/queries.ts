@@ -89,27 +89,39 @@ export interface DeliveryRow {
   last_error: Record<string, unknown> | null;
   next_attempt_at: string | null;
   planned_at: string;
+  /** Its event's `data.call_id`; null only for a plan whose event is not in the log. */
+  call_id: string | null;
+  /** Why it is dead (its `delivery.dead` reason) while it is; else null. */
+  dead_reason: string | null;
 }
 
-/** Which deliveries `listDeliveries` returns; every field narrows. */
+/** Which deliveries `listDeliveries` returns; every field narrows (AND). */
 export interface DeliveryFilter {
   status?: string;
   sink?: string;
+  /** Only deliveries of this rule id. */
+  rule?: string;
+  /** Only deliveries planned from this event id. */
+  event?: string;
+  /** Only deliveries of this call id. */
+  call?: string;
   /** At most this many. (Default: all) */
   limit?: number;
   ids?: string[];
 }
 
+/** Each equality filter and its column; every one has an index that reads it newest first (migrations.ts). */
+const COLUMN_OF = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
+
+/** `deliveries --json` rows (README "Command line"), newest first. */
 export function listDeliveries(db: Database, filter: DeliveryFilter = {}): DeliveryRow[] {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (filter.status) {
-    where.push('status = ?');
-    params.push(filter.status);
-  }
-  if (filter.sink) {
-    where.push('sink = ?');
-    params.push(filter.sink);
+  for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
+    const value = filter[key];
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
   }
   if (filter.ids) {
     where.push(`delivery_id IN (${filter.ids.map(() => '?').join(',') || 'NULL'})`);
@@ -118,7 +130,7 @@ export function listDeliveries(db: Database, filter: DeliveryFilter = {}): Deliv
   params.push(filter.limit ?? -1);
   const rows = db
     .prepare(
-      `SELECT delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error, next_attempt_at, planned_at
+      `SELECT delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error, next_attempt_at, planned_at, call_id, dead_reason
        FROM p_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
     )
     .all(...params) as (Omit<DeliveryRow, 'last_error'> & { last_error: string | null })[];

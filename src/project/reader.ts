@@ -1,8 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { CallReads, type CallView } from './call-story.js';
 import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
+import { hasCall, hasEvent, logNames, type LogNames } from './names.js';
 import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type SinksView, type StatusReport } from './queries.js';
 
-export type { AttemptContext, OpenDelivery };
+export type { AttemptContext, CallView, LogNames, OpenDelivery };
 
 /**
  * Named reads of the projections (the derived `p_*` state), as the commands, the dispatcher
@@ -13,6 +15,17 @@ export interface ProjectionReader {
   status(rules: SinksView): Promise<StatusReport>;
   /** `deliveries --json` rows, newest first. */
   deliveries(filter?: DeliveryFilter): Promise<DeliveryRow[]>;
+  /**
+   * One call's story (README "What happened to this call?", `call --json`) and its timeline, in log order: what `husky-relay
+   * call` prints and the console's call page shows. Undefined when no event of the call is in the log.
+   */
+  call(callId: string): Promise<CallView | undefined>;
+  /** The sinks and rules the log's deliveries name (for the hint of a filter that names neither). */
+  names(): Promise<LogNames>;
+  /** Whether an event of this call is in the log. */
+  hasCall(callId: string): Promise<boolean>;
+  /** Whether this event is in the log. */
+  hasEvent(eventId: string): Promise<boolean>;
   /** Every open (pending, retrying) delivery in log order, and the log's last seq in the same snapshot. */
   openDeliveries(): Promise<{ deliveries: OpenDelivery[]; throughSeq: number }>;
   /** One delivery if it is open, else undefined (a re-driven delivery, to dispatch again). */
@@ -24,10 +37,15 @@ export interface ProjectionReader {
 /** The projection reads of a SQLite log. */
 export function sqliteProjections(db: Database): ProjectionReader {
   let prepared: DispatchReads | undefined;
+  let calls: CallReads | undefined;
   const reads = () => (prepared ??= new DispatchReads(db));
   return {
     status: async (rules) => statusReport(db, rules),
     deliveries: async (filter) => listDeliveries(db, filter),
+    call: async (callId) => (calls ??= new CallReads(db)).callView(callId) ?? undefined,
+    names: async () => logNames(db),
+    hasCall: async (callId) => hasCall(db, callId),
+    hasEvent: async (eventId) => hasEvent(db, eventId),
     openDeliveries: async () => reads().openDeliveries(),
     openDelivery: async (id) => reads().openDelivery(id),
     attemptContext: async (id) => reads().attemptContext(id),

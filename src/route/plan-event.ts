@@ -133,12 +133,19 @@ function verdictOf({ rule, when, actions }: RuleSlot, type: string): RuleVerdict
   return { rule_id: rule.id, matched: true, actions: actions.filter((a): a is ActionOutcome => a !== undefined) };
 }
 
+/** The plan's `call_id`: the envelope's `data.call_id` (always there in what the receiver logs). */
+function callOf(ev: PlannableEvent): { call_id?: string } {
+  const callId: unknown = (ev.envelope.data as Record<string, unknown> | undefined)?.['call_id'];
+  return typeof callId === 'string' ? { call_id: callId } : {};
+}
+
 function basePlan(rules: LoadedRules, rule: CompiledRule, action: CompiledAction, ev: PlannableEvent, opts: PlanOptions) {
   return {
     delivery_id: deliveryId(ev.envelope.event_id, rule.id, action.index, opts.generation),
     event_id: ev.envelope.event_id,
     event_seq: ev.seq,
     event_type: ev.envelope.event_type,
+    ...callOf(ev),
     rule_id: rule.id,
     action_index: action.index,
     sink: action.sink,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { Database } from 'better-sqlite3';
 import { SqliteLog } from '../../src/log/sqlite/sqlite-log.js';
 import type { DeliveryError, NewEntry } from '../../src/log/types.js';
+import { CallReads } from '../../src/project/call-story.js';
 import { listDeliveries, statusReport } from '../../src/project/queries.js';
 
 /** Rules with one rule that sends every event to a `log` sink: replay's plans, nothing sent anywhere. */
@@ -20,7 +21,8 @@ rules:
 export type Step =
   | { kind: 'event'; type: string; call: number; together: boolean }
   | { kind: 'duplicate_event'; event: number; together: boolean }
-  | { kind: 'plan'; event: number; sink: string; rule: string; keyed: boolean; together: boolean }
+  /** `withCall: false`: a plan as logged before issue 14, without call_id (projections take its event's). */
+  | { kind: 'plan'; event: number; sink: string; rule: string; keyed: boolean; withCall: boolean; together: boolean }
   | { kind: 'attempt'; delivery: number; outcome: 'succeeded' | DeliveryError['kind']; skipped: boolean; together: boolean }
   | { kind: 'dead' | 'retried'; delivery: number; together: boolean }
   | { kind: 'ghost_attempt'; together: boolean }
@@ -42,6 +44,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       sink: fc.constantFrom(...SINKS),
       rule: fc.constantFrom('thread', 'crm', 'audit'),
       keyed: fc.boolean(),
+      withCall: fc.boolean(),
       together,
     }),
   },
@@ -97,6 +100,7 @@ export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
   let pending: NewEntry[] = [];
   let attempts = 0;
   let eventCounter = 0;
+  let reasons = 0;
   const flush = () => {
     if (pending.length === 0) return;
     const results = log.append(pending);
@@ -163,9 +167,10 @@ export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
         const id = `dlv_${ev.id}_${step.rule}_${step.sink}`;
         if (!deliveries.some((d) => d.id === id)) deliveries.push({ id, sink: step.sink });
         const request = step.sink === 'hubspot' ? { create: 'call', contact: { email: 'a@example.com' } } : { channel: `#${step.rule}`, text: 'hi' };
+        const call = step.withCall ? { call_id: `call_${ev.call}` } : {};
         return {
           type: 'delivery.planned',
-          data: { delivery_id: id, event_id: ev.id, event_seq: ev.seq, event_type: ev.type, rule_id: step.rule, action_index: 0, sink: step.sink, request, order_key: step.keyed ? `call_${ev.call}` : null, rules_hash: 'h1' },
+          data: { delivery_id: id, event_id: ev.id, event_seq: ev.seq, event_type: ev.type, ...call, rule_id: step.rule, action_index: 0, sink: step.sink, request, order_key: step.keyed ? `call_${ev.call}` : null, rules_hash: 'h1' },
         };
       }
       case 'attempt': {
@@ -184,7 +189,7 @@ export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
       case 'retried': {
         const d = deliveries[step.delivery % Math.max(1, deliveries.length)];
         if (!d) return null;
-        return { type: step.kind === 'dead' ? 'delivery.dead' : 'delivery.retried', data: { delivery_id: d.id, reason: `${step.kind} by a test` } };
+        return { type: step.kind === 'dead' ? 'delivery.dead' : 'delivery.retried', data: { delivery_id: d.id, reason: `${step.kind} by a test, #${++reasons}` } };
       }
       case 'ghost_attempt':
         return {
@@ -195,7 +200,7 @@ export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
   }
 }
 
-/** Everything derived, as a user and a byte-for-byte comparison see it. */
+/** Everything derived, as a user and a byte-for-byte comparison see it: every call's story too. */
 export function snapshot(db: Database) {
   const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'p_*' ORDER BY name`).all() as { name: string }[]).map(
     (r) => r.name,
@@ -203,6 +208,7 @@ export function snapshot(db: Database) {
   return {
     status: JSON.stringify(statusReport(db, null)),
     deliveries: JSON.stringify(listDeliveries(db)),
+    calls: JSON.stringify((db.prepare(`SELECT call_id FROM p_calls ORDER BY call_id`).pluck().all() as string[]).map((id) => new CallReads(db).callView(id))),
     tables: Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT rowid AS _rowid, * FROM "${t}" ORDER BY rowid`).all()])),
   };
 }

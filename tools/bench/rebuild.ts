@@ -56,7 +56,7 @@ function eventGroup(i: number, at: string): NewEntry[] {
       : { create: 'call', contact: { email: envelope.data.contact_email }, if_no_contact: 'skip', properties: { hs_call_title: 'Call' }, upsert_key: call_id };
     entries.push({
       type: 'delivery.planned',
-      data: { delivery_id, event_id: envelope.event_id, event_seq: 0, event_type, rule_id: `${sink}-rule`, action_index: 0, sink, request, order_key: call_id, rules_hash: 'bench' },
+      data: { delivery_id, event_id: envelope.event_id, event_seq: 0, event_type, call_id, rule_id: `${sink}-rule`, action_index: 0, sink, request, order_key: call_id, rules_hash: 'bench' },
     });
     const roll = (i * 7 + n * 13) % 100;
     const failure = (kind: DeliveryError['kind'], code: string, attempt: number, retry: boolean): NewEntry => ({

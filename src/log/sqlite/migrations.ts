@@ -92,11 +92,53 @@ const MIGRATIONS: string[] = [
     seq  INTEGER NOT NULL
   );
   `,
+  // 2: one call's story (issue 14). Each delivery's call and why it is dead, and which entries
+  // are about which call and event, filled from the log as the projector would have (see
+  // project/apply-entry.ts): a plan without call_id takes its event's; an entry about a
+  // delivery counts from its plan on. Indexed for the filters the console pages through.
+  `
+  ALTER TABLE p_deliveries ADD COLUMN call_id TEXT;
+  ALTER TABLE p_deliveries ADD COLUMN dead_reason TEXT;
+  -- one row per entry about a call: its events, and every entry about their deliveries
+  CREATE TABLE p_call_entries (
+    seq       INTEGER PRIMARY KEY,
+    call_id   TEXT NOT NULL,
+    event_seq INTEGER NOT NULL
+  );
+  INSERT INTO p_call_entries (seq, call_id, event_seq)
+    SELECT seq, data ->> '$.call_id', seq FROM entries
+    WHERE type = 'event.received' AND data ->> '$.call_id' IS NOT NULL;
+  UPDATE p_deliveries SET call_id = coalesce(
+    (SELECT data ->> '$.call_id' FROM entries WHERE entries.seq = p_deliveries.seq),
+    (SELECT c.call_id FROM p_call_entries c WHERE c.seq = p_deliveries.event_seq AND c.event_seq = c.seq));
+  INSERT INTO p_call_entries (seq, call_id, event_seq)
+    SELECT e.seq, d.call_id, d.event_seq FROM entries e JOIN p_deliveries d ON d.delivery_id = e.data ->> '$.delivery_id'
+    WHERE e.type IN ('delivery.planned', 'delivery.attempted', 'delivery.dead', 'delivery.retried')
+      AND e.seq >= d.seq AND d.call_id IS NOT NULL;
+  UPDATE p_deliveries SET dead_reason = last.reason
+    FROM (SELECT data ->> '$.delivery_id' AS delivery_id, data ->> '$.reason' AS reason, max(seq) AS seq
+          FROM entries WHERE type = 'delivery.dead' GROUP BY 1) AS last
+    WHERE p_deliveries.status = 'dead' AND p_deliveries.delivery_id = last.delivery_id;
+  -- the seq of p_call_entries is its rowid: each index below is also in log order
+  CREATE INDEX p_call_entries_call ON p_call_entries (call_id);
+  CREATE INDEX p_call_entries_event ON p_call_entries (event_seq);
+  -- deliveries, newest first, by each filter of the deliveries command and the console
+  CREATE INDEX p_deliveries_call ON p_deliveries (call_id, seq);
+  CREATE INDEX p_deliveries_event ON p_deliveries (event_id, seq);
+  CREATE INDEX p_deliveries_rule ON p_deliveries (rule_id, seq);
+  CREATE INDEX p_deliveries_sink ON p_deliveries (sink, seq);
+  CREATE INDEX p_deliveries_status_seq ON p_deliveries (status, seq);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database): void {
+/**
+ * Brings the database to `target` (default: this version's schema), one migration per
+ * transaction. Throws `EnvironmentError` for a database newer than this husky-relay reads.
+ * (`target` below the latest: tests that make a database as an older husky-relay left it.)
+ */
+export function migrate(db: Database, target = SCHEMA_VERSION): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new EnvironmentError(
@@ -105,7 +147,7 @@ export function migrate(db: Database): void {
       'database_newer',
     );
   }
-  for (let version = current; version < SCHEMA_VERSION; version++) {
+  for (let version = current; version < target; version++) {
     db.transaction(() => {
       // another process (serve and a CLI started together) may have migrated meanwhile
       if ((db.pragma('user_version', { simple: true }) as number) > version) return;

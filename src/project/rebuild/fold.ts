@@ -1,6 +1,16 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryState } from '../../delivery/lifecycle.js';
-import { STATE_COLUMNS, stateColumns, stateOf, type DeliveryRow, type ProjectionStore, type StateColumns } from '../apply-entry.js';
+import {
+  DELIVERY_VALUES,
+  PLANNED_COLUMNS,
+  SET_STATE,
+  STATE_COLUMNS,
+  stateColumns,
+  stateOf,
+  type DeliveryRow,
+  type ProjectionStore,
+  type StateColumns,
+} from '../apply-entry.js';
 import { DEFAULTS } from '../../config/defaults.js';
 
 /**
@@ -80,8 +90,8 @@ interface Delivery {
   planned: DeliveryRow;
   state: DeliveryState;
 }
-const PLANNED_COLUMNS = `delivery_id, seq, event_id, event_seq, event_type, rule_id, action_index, sink, order_key, key_scope, planned_at`;
-const SINK = 7, EVENT_TYPE = 4, ORDER_KEY = 8, KEY_SCOPE = 9;
+const EVENT_SEQ = 3, EVENT_TYPE = 4, SINK = 7, ORDER_KEY = 8, KEY_SCOPE = 9, CALL_ID = 11;
+const PLANNED = PLANNED_COLUMNS.split(', ').length;
 
 type KeyRow = [sink: string, order_key: string, key_scope: string, result: string];
 type Call = [call_id: string, org_id: string, last_event_type: string, last_event_seq: number, events: number];
@@ -122,19 +132,19 @@ export function foldStore(db: Database, schema: string): FoldStore {
     () => {},
   );
   const loadDelivery = prepare(`SELECT ${PLANNED_COLUMNS}, ${STATE_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`).raw();
-  const insertDelivery = prepare(`INSERT INTO ${t('p_deliveries')} (${PLANNED_COLUMNS}, ${STATE_COLUMNS}) VALUES (${Array(17).fill('?').join(', ')})`);
+  const insertDelivery = prepare(`INSERT INTO ${t('p_deliveries')} (${PLANNED_COLUMNS}, ${STATE_COLUMNS}) ${DELIVERY_VALUES}`);
   const deliveries = new FoldTable<Delivery>(
     (id) => {
       const row = loadDelivery.get(id) as unknown[] | undefined;
-      return row && { planned: row.slice(0, 11) as DeliveryRow, state: stateOf(row.slice(11) as StateColumns) };
+      return row && { planned: row.slice(0, PLANNED) as DeliveryRow, state: stateOf(row.slice(PLANNED) as StateColumns) };
     },
     (d) => void insertDelivery.run(...d.planned, ...stateColumns(d.state)),
     (d) => void updateDelivery.run(...stateColumns(d.state), d.planned[0]),
   );
-  const updateDelivery = prepare(
-    `UPDATE ${t('p_deliveries')} SET status = ?, attempts = ?, round_failures = ?, last_error = ?, next_attempt_at = ?, result = ?
-     WHERE delivery_id = ?`,
-  );
+  const updateDelivery = prepare(`UPDATE ${t('p_deliveries')} ${SET_STATE} WHERE delivery_id = ?`);
+  // insert-only, keyed by seq (its rowid): written straight away, in any order, read back by seq
+  const addCallEntry = prepare(`INSERT INTO ${t('p_call_entries')} (seq, call_id, event_seq) VALUES (?, ?, ?)`);
+  const callOfEvent = prepare(`SELECT call_id FROM ${t('p_call_entries')} WHERE seq = ? AND event_seq = seq`).pluck();
   // A key is read back when it aged out: a later delivery of the key may change its state.
   const loadKey = prepare(`SELECT sink, order_key, key_scope, result FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`).raw();
   const keyState = new FoldTable<KeyRow>(
@@ -175,7 +185,8 @@ export function foldStore(db: Database, schema: string): FoldStore {
       const slot = deliveries.get(id);
       if (slot === undefined) return undefined;
       const p = slot.row.planned;
-      return { keys: { sink: p[SINK], event_type: p[EVENT_TYPE], order_key: p[ORDER_KEY] ?? null, key_scope: p[KEY_SCOPE] }, state: slot.row.state };
+      const keys = { sink: p[SINK], event_type: p[EVENT_TYPE], order_key: p[ORDER_KEY] ?? null, key_scope: p[KEY_SCOPE], call_id: p[CALL_ID] ?? null, event_seq: p[EVENT_SEQ] };
+      return { keys, state: slot.row.state };
     },
     putDelivery(id, state) {
       const slot = deliveries.get(id);
@@ -207,6 +218,12 @@ export function foldStore(db: Database, schema: string): FoldStore {
       slot.row[3] = at;
       slot.row[4] += 1;
       slot.dirty = true;
+    },
+    addCallEntry(seq, callId, eventSeq) {
+      addCallEntry.run(seq, callId, eventSeq);
+    },
+    callOfEvent(eventSeq) {
+      return callOfEvent.get(eventSeq) as string | undefined;
     },
     flush() {
       for (const table of [events, calls, deliveries, keyState, health]) table.flush();

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import type { CallMoment, CallStory, CallView } from '../project/call-story.js';
+import { globalsOf, openExistingStore } from './globals.js';
+import { printable, table } from './table.js';
+
+/**
+ * `husky-relay call CALL_ID [--json]` (README "What happened to this call?"): what happened to one call. `--json` prints the
+ * story object of §9; the human output a summary, the call's deliveries as they stand, and
+ * every entry about the call in log order (events, plans, attempts, dead letters, re-drives).
+ */
+export function registerCall(program: Command): void {
+  program
+    .command('call')
+    .description("one call's whole story: its events, the deliveries they planned, every attempt, dead letters and re-drives")
+    .argument('<call_id>', 'the call id (data.call_id of its events)')
+    .option('--json', 'one JSON object (documented in the README)')
+    .action(async (callId: string, opts: { json?: boolean }) => {
+      const store = await openExistingStore(globalsOf(program).dbPath);
+      let view: CallView | undefined;
+      try {
+        view = await store.projections.call(callId);
+      } finally {
+        await store.close();
+      }
+      if (!view) throw new UserError(`no call ${printable(callId)} in the log`, 'unknown_call');
+      process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
+    });
+}
+
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** `call_A  org org_1`, then `5 events, 3 deliveries: 1 succeeded, 1 dead, 1 pending`. */
+function summary(story: CallStory): string[] {
+  const byStatus = new Map<string, number>();
+  for (const d of story.deliveries) byStatus.set(d.status, (byStatus.get(d.status) ?? 0) + 1);
+  const statuses = [...byStatus].map(([status, n]) => `${n} ${status}`).join(', ');
+  const deliveries = count(story.deliveries.length, 'delivery', 'deliveries');
+  return [
+    printable(`call ${story.call_id}  org ${story.org_id ?? '-'}${story.erased ? '  [erased]' : ''}`),
+    `${count(story.events.length, 'event', 'events')}, ${deliveries}${statuses ? `: ${statuses}` : ''}`,
+  ];
+}
+
+/** `channel=C1 ts=1700.1`: a sink's answer on one line. */
+function resultText(result: Record<string, unknown> | null): string {
+  if (!result) return '-';
+  return Object.entries(result)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+}
+
+/** The WHAT and DETAIL columns of a moment of the timeline. */
+function describe(m: CallMoment): [what: string, detail: string] {
+  switch (m.kind) {
+    case 'event':
+      return ['event', `${m.event_type} ${m.event_id} (created ${m.created_at})`];
+    case 'planned':
+      return ['planned', `rule ${m.rule_id}, sink ${m.sink}${m.order_key === null ? '' : `, order key ${m.order_key}`}`];
+    case 'attempt': {
+      const error = m.error ? `  ${m.error.kind} ${m.error.code}: ${m.error.message}` : '';
+      const next = m.retry_at ? `; next attempt at ${m.retry_at}` : '';
+      return [`attempt ${m.attempt} ${m.outcome}`, `${m.duration_ms} ms${error}${next}`];
+    }
+    case 'dead':
+      return ['dead', m.reason];
+    case 'redriven':
+      return ['re-driven', m.by ? `by ${m.by}: ${m.reason}` : m.reason];
+  }
+}
+
+/** The human output: summary, deliveries as they stand, and the timeline; every cell made printable. */
+export function callText({ story, timeline }: CallView): string {
+  const deliveries = table(
+    ['DELIVERY', 'EVENT', 'RULE', 'SINK', 'ORDER KEY', 'STATUS', 'ATTEMPTS', 'RESULT', 'DEAD REASON'],
+    story.deliveries.map((d) => [
+      d.delivery_id,
+      d.event_id,
+      d.rule_id,
+      d.sink,
+      d.order_key ?? '-',
+      d.status,
+      String(d.attempts.length),
+      resultText(d.result),
+      d.dead_reason ?? '-',
+    ]),
+  );
+  const moments = table(
+    ['SEQ', 'AT', 'DELIVERY', 'WHAT', 'DETAIL'],
+    timeline.map((m) => [String(m.seq), m.at, m.kind === 'event' ? '-' : m.delivery_id, ...describe(m)]),
+  );
+  return [...summary(story), '', ...(story.deliveries.length > 0 ? [deliveries, ''] : []), moments].join('\n');
+}

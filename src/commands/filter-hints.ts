@@ -1,0 +1,82 @@
+import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
+import type { Store } from '../log/store.js';
+import { loadRules } from '../rules/load-rules.js';
+import { didYouMean } from '../rules/did-you-mean.js';
+import type { Globals } from './globals.js';
+import { printable } from './table.js';
+
+/**
+ * The hint of README "Command line": a filter naming what the relay does not know (a sink or rule neither in
+ * the rules in force nor in the log, a status that does not exist, a call or event not in the
+ * log) prints the empty result as usual and, on a terminal, one line on stderr per such filter
+ * naming the known ones; exit 0. Piped output stays exactly the result.
+ */
+
+/** The values of `deliveries` and `log` filters; absent ones are not checked. */
+export interface FilterValues {
+  status?: string;
+  sink?: string;
+  rule?: string;
+  call?: string;
+  event?: string;
+}
+
+/** What the relay knows, for each filter given. */
+export interface KnownNames {
+  /** The rules' sinks and rule ids, and those the log's deliveries name. */
+  sinks: readonly string[];
+  rules: readonly string[];
+  /** Whether the log holds the call and the event named (undefined: not asked). */
+  callExists?: boolean;
+  eventExists?: boolean;
+}
+
+const q = (value: string) => `"${printable(value)}"`;
+
+function nameHint(what: string, plural: string, value: string, known: readonly string[], where: string): string | null {
+  if (known.includes(value)) return null;
+  const list = known.length > 0 ? known.map(printable).join(', ') : 'none';
+  return `no ${what} ${q(value)}${where}${didYouMean(value, known)}; known ${plural}: ${list}`;
+}
+
+/** The hint lines for these filters (without the `husky-relay: ` prefix), none when every name is known. Pure. */
+export function filterHints(filters: FilterValues, known: KnownNames): string[] {
+  const lines = [
+    filters.status === undefined ? null : nameHint('status', 'statuses', filters.status, DELIVERY_STATUSES, ''),
+    filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
+    filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
+    filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log`,
+    filters.event === undefined || known.eventExists !== false ? null : `no event ${q(filters.event)} in the log`,
+  ];
+  return lines.filter((line): line is string => line !== null);
+}
+
+/** The rules' sink and rule names, or none when the file does not load (its problems are `rules check`'s to tell). */
+async function rulesNames(g: Globals): Promise<{ sinks: string[]; rules: string[] }> {
+  const loaded = await loadRules(g.rulesPath, g.env);
+  return loaded.ok ? { sinks: Object.keys(loaded.rules.sinks), rules: loaded.rules.rules.map((r) => r.id) } : { sinks: [], rules: [] };
+}
+
+const union = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
+
+/**
+ * After a command printed an empty result: on a terminal, the hints of its filters on stderr.
+ * Reads the rules and the log only then, so a result with rows, or a pipe, costs nothing more.
+ */
+export async function hintEmptyResult(
+  filters: FilterValues,
+  store: Store,
+  g: Globals,
+  stderr: { isTTY?: boolean; write(line: string): unknown } = process.stderr,
+): Promise<void> {
+  if (stderr.isTTY !== true) return;
+  const needsNames = filters.sink !== undefined || filters.rule !== undefined;
+  const [inLog, inRules] = needsNames ? await Promise.all([store.projections.names(), rulesNames(g)]) : [{ sinks: [], rules: [] }, { sinks: [], rules: [] }];
+  const known: KnownNames = {
+    sinks: union(inLog.sinks, inRules.sinks),
+    rules: union(inLog.rules, inRules.rules),
+    callExists: filters.call === undefined ? undefined : await store.projections.hasCall(filters.call),
+    eventExists: filters.event === undefined ? undefined : await store.projections.hasEvent(filters.event),
+  };
+  for (const line of filterHints(filters, known)) stderr.write(`husky-relay: ${line}\n`);
+}

@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
+import { CLI, cliEnv, jsonLines, runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/relay.js';
+
+/** Runs the CLI with stdout and stderr on a terminal (`script` gives it a pty); both come back mixed. */
+function runOnTerminal(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output: output.replace(/\r\n/g, '\n') }));
+  });
+}
+
+interface Row {
+  delivery_id: string;
+  call_id: string | null;
+  dead_reason: string | null;
+}
+
+// read-only over two logs written in beforeAll; one CLI at a time (each is a node process)
+describe('filters by call, event and rule (README "Command line")', () => {
+  let temp: ReturnType<typeof tempDir>;
+  let logs: { current: { dbPath: string; rulesPath: string }; old: { dbPath: string; rulesPath: string } };
+
+  beforeAll(async () => {
+    // Given the call of issue 14 and another call, in a log written now, and in one written
+    // before plans carried call_id
+    temp = tempDir('husky-filters-');
+    const [current, old] = [join(temp.dir, 'current'), join(temp.dir, 'old')];
+    mkdirSync(current);
+    mkdirSync(old);
+    logs = { current: await writeStory(current), old: await writeStory(old, { withCallIds: false }) };
+  });
+  afterAll(() => temp.cleanup());
+
+  const cli = (which: 'current' | 'old', ...args: string[]) =>
+    runCli(['--db', logs[which].dbPath, '--rules', logs[which].rulesPath, ...args], { cwd: temp.dir, env: cliEnv() });
+  const ids = async (which: 'current' | 'old', ...args: string[]) => {
+    const result = await cli(which, 'deliveries', '--json', ...args);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    return (JSON.parse(result.stdout) as Row[]).map((r) => r.delivery_id);
+  };
+  const seqs = async (which: 'current' | 'old', ...args: string[]) => {
+    const result = await cli(which, 'log', '--json', ...args);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    return jsonLines(result.stdout).map((e) => e['seq']);
+  };
+
+  it('deliveries takes --call, --rule and --event, AND-ed with --status and --sink', async () => {
+    expect(await ids('current', '--call', STORY_CALL, '--rule', 'thread')).toEqual([D.d3, D.d1]);
+    expect(await ids('current', '--event', 'evt_story_3', '--sink', 'crm')).toEqual([D.d4]);
+    expect(await ids('current', '--call', STORY_CALL, '--status', 'dead')).toEqual([D.d2]);
+  });
+
+  it('log takes --call and --event, AND-ed with --type', async () => {
+    expect(await seqs('current', '--call', STORY_CALL, '--type', 'delivery.dead')).toEqual([8, 15]);
+    expect(await seqs('current', '--event', 'evt_story_3')).toEqual([10, 11, 12, 13, 14, 15, 17, 18]);
+  });
+
+  it('deliveries --json carries each delivery\'s call_id and dead_reason', async () => {
+    const rows = JSON.parse((await cli('current', 'deliveries', '--json', '--call', STORY_CALL)).stdout) as Row[];
+    expect(rows.map((r) => [r.delivery_id, r.call_id, r.dead_reason])).toEqual([
+      [D.d4, STORY_CALL, null],
+      [D.d3, STORY_CALL, null],
+      [D.d2, STORY_CALL, 'render_failed: text: memory alloc limit exceeded, line:1, col:1'],
+      [D.d1, STORY_CALL, null],
+    ]);
+  });
+
+  it('a log written before plans carried call_id tells the same story: the call is taken from each plan\'s event', async () => {
+    const old = await cli('old', 'call', STORY_CALL, '--json');
+    expect(old.code).toBe(0);
+    expect(JSON.parse(old.stdout)).toEqual(EXPECTED_STORY);
+    const plans = jsonLines((await cli('old', 'log', '--json', '--type', 'delivery.planned')).stdout);
+    expect(plans.length).toBeGreaterThan(0);
+    expect(plans.every((p) => !('call_id' in (p['data'] as object)))).toBe(true);
+    const current = jsonLines((await cli('current', 'log', '--json', '--type', 'delivery.planned', '--call', STORY_CALL)).stdout);
+    expect(current.map((p) => (p['data'] as Record<string, unknown>)['call_id'])).toEqual([STORY_CALL, STORY_CALL, STORY_CALL, STORY_CALL]);
+  });
+
+  it('a name nothing knows: piped, the empty result and exit 0, nothing on stderr', async () => {
+    for (const args of [['deliveries', '--json', '--sink', 'slak'], ['deliveries', '--json', '--status', 'daed']]) {
+      expect(await cli('current', ...args)).toMatchObject({ code: 0, stdout: '[]\n', stderr: '' });
+    }
+    expect(await cli('current', 'log', '--json', '--call', 'nope')).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('a name nothing knows: on a terminal, one line naming the known ones; exit 0', async () => {
+    const dir = temp.dir;
+    const db = ['--db', logs.current.dbPath, '--rules', logs.current.rulesPath];
+    const sink = await runOnTerminal([...db, 'deliveries', '--sink', 'slak'], dir);
+    const rule = await runOnTerminal([...db, 'deliveries', '--rule', 'thead', '--call', STORY_CALL], dir);
+    const status = await runOnTerminal([...db, 'deliveries', '--status', 'daed'], dir);
+    const call = await runOnTerminal([...db, 'log', '--call', 'call_nope'], dir);
+    const event = await runOnTerminal([...db, 'deliveries', '--event', 'evt_nope'], dir);
+    const known = await runOnTerminal([...db, 'deliveries', '--sink', 'crm', '--status', 'dead'], dir);
+    const hints = (output: string) => output.split('\n').filter((l) => l.startsWith('husky-relay: '));
+    for (const r of [sink, rule, status, call, event, known]) expect(r.code).toBe(0);
+    expect(hints(sink.output)).toEqual(['husky-relay: no sink "slak" in the rules or the log (did you mean "slack"?); known sinks: crm, slack']);
+    expect(hints(rule.output)).toEqual(['husky-relay: no rule "thead" in the rules or the log (did you mean "thread"?); known rules: crm, stars, thread']);
+    expect(hints(status.output)).toEqual(['husky-relay: no status "daed" (did you mean "dead"?); known statuses: pending, retrying, succeeded, dead']);
+    expect(hints(call.output)).toEqual(['husky-relay: no call "call_nope" in the log']);
+    expect(hints(event.output)).toEqual(['husky-relay: no event "evt_nope" in the log']);
+    // a known sink with nothing of that status: the empty table, and no hint
+    expect(hints(known.output)).toEqual([]);
+    expect(known.output.trim().split(/\s+/)[0]).toBe('DELIVERY');
+  });
+});

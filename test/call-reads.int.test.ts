@@ -1,0 +1,192 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrate } from '../src/log/sqlite/migrations.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import type { NewEntry } from '../src/log/types.js';
+import { CallReads } from '../src/project/call-story.js';
+import { logNames } from '../src/project/names.js';
+import { listDeliveries } from '../src/project/queries.js';
+import { verifyProjections } from '../src/project/rebuild/verify.js';
+import { D, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
+import { tempDir } from './helpers/relay.js';
+import { appendSteps, snapshot, stepArb, steppingClock } from './helpers/replay-scenario.js';
+
+let temp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  temp = tempDir('husky-call-reads-');
+});
+afterEach(() => temp.cleanup());
+
+/** Every SQL statement `run` prepares on `db`, with SQLite's plan for it. */
+function plans(db: Database.Database, run: () => void): { sql: string; plan: string }[] {
+  const seen: string[] = [];
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    seen.push(sql);
+    return prepare(sql);
+  }) as typeof db.prepare;
+  try {
+    run();
+  } finally {
+    db.prepare = prepare;
+  }
+  return seen.map((sql) => {
+    const params = Array((sql.match(/\?/g) ?? []).length).fill('x');
+    const rows = prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+    return { sql, plan: rows.map((r) => r.detail).join('\n') };
+  });
+}
+
+describe('the reads of a call, its deliveries and its entries are indexed (the console pages through them)', () => {
+  it('no filter by call, event, rule, sink or status reads a whole table or sorts it', async () => {
+    // Given a log (a few rows: the plans SQLite picks for these queries do not depend on the size without ANALYZE)
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    // When the reads run
+    const seen = plans(log.db, () => {
+      for (const filter of [{ call: STORY_CALL }, { event: 'evt_story_3' }, { rule: 'crm' }, { sink: 'slack' }, { status: 'dead' }, { status: 'dead', sink: 'slack' }]) {
+        listDeliveries(log.db, { ...filter, limit: 50 });
+      }
+      log.read(0, { callId: STORY_CALL, limit: 100 });
+      log.read(0, { eventId: 'evt_story_3', types: ['delivery.dead'], limit: 100 });
+      log.read(0, { callId: STORY_CALL, eventId: 'evt_story_3', since: '2026-01-01T00:00:00Z', limit: 100 });
+      new CallReads(log.db).callView(STORY_CALL);
+      logNames(log.db);
+    });
+    // Then each one searches an index, never scans a table, never sorts
+    expect(seen.length).toBeGreaterThanOrEqual(14);
+    for (const { sql, plan } of seen) {
+      expect(plan, sql).not.toMatch(/TEMP B-TREE/);
+      expect(plan, sql).not.toMatch(/^SCAN (p_deliveries|entries|p_call_entries|e|r|p_calls)\b/m);
+      expect(plan, sql).toMatch(/SEARCH/);
+    }
+    log.close();
+  });
+});
+
+describe('filters by call, event and rule, over a log written now and one written before plans carried call_id', () => {
+  for (const withCallIds of [true, false]) {
+    it(`deliveries: every filter AND-ed with the others, newest first (${withCallIds ? 'plans with' : 'plans without'} call_id)`, async () => {
+      const { dbPath } = await writeStory(temp.dir, { withCallIds });
+      const log = new SqliteLog(dbPath);
+      const ids = (filter: Parameters<typeof listDeliveries>[1]) => listDeliveries(log.db, filter).map((d) => d.delivery_id);
+      expect(ids({ call: STORY_CALL })).toEqual([D.d4, D.d3, D.d2, D.d1]);
+      expect(ids({ call: STORY_CALL, status: 'dead' })).toEqual([D.d2]);
+      expect(ids({ call: STORY_CALL, rule: 'thread' })).toEqual([D.d3, D.d1]);
+      expect(ids({ rule: 'crm' })).toEqual([listDeliveries(log.db, { call: OTHER_CALL, rule: 'crm' })[0]!.delivery_id, D.d4]);
+      expect(ids({ event: 'evt_story_3' })).toEqual([D.d4, D.d3]);
+      expect(ids({ event: 'evt_story_3', sink: 'crm' })).toEqual([D.d4]);
+      expect(ids({ event: 'evt_story_3', call: OTHER_CALL })).toEqual([]);
+      expect(ids({ call: OTHER_CALL, rule: 'stars' })).toEqual([]);
+      expect(ids({ call: STORY_CALL, limit: 2 })).toEqual([D.d4, D.d3]);
+      expect(listDeliveries(log.db, { call: OTHER_CALL }).map((d) => d.call_id)).toEqual([OTHER_CALL, OTHER_CALL, OTHER_CALL]);
+      log.close();
+    });
+
+    it(`log entries by call and event, AND-ed with type and time (${withCallIds ? 'plans with' : 'plans without'} call_id)`, async () => {
+      const { dbPath } = await writeStory(temp.dir, { withCallIds });
+      const log = new SqliteLog(dbPath);
+      const seqs = (options: Parameters<SqliteLog['read']>[1]) => log.read(0, options).map((e) => e.seq);
+      expect(seqs({ callId: STORY_CALL })).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+      expect(seqs({ callId: OTHER_CALL })).toEqual([3, 4, 20, 21, 22]);
+      expect(seqs({ eventId: 'evt_story_3' })).toEqual([10, 11, 12, 13, 14, 15, 17, 18]);
+      expect(seqs({ callId: STORY_CALL, types: ['delivery.dead'] })).toEqual([8, 15]);
+      expect(seqs({ callId: STORY_CALL, types: ['delivery.*'], since: '2026-06-01T09:00:12.000Z' })).toEqual([14, 15, 17, 18]);
+      expect(seqs({ eventId: 'evt_story_3', until: '2026-06-01T09:00:11.000Z' })).toEqual([10, 11, 12]);
+      log.close();
+    });
+  }
+});
+
+describe('a call read from the log', () => {
+  it('log.read with a call or event pages through its entries in log order, as `log --follow` does', async () => {
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const pages: number[][] = [];
+    for (let after = 0; ; ) {
+      const page = log.read(after, { callId: STORY_CALL, limit: 5 }).map((e) => e.seq);
+      if (page.length === 0) break;
+      pages.push(page);
+      after = page[page.length - 1]!;
+    }
+    expect(pages).toEqual([[1, 2, 5, 6, 7], [8, 9, 10, 11, 12], [13, 14, 15, 16, 17], [18, 19]]);
+    expect(log.read(0, { eventId: 'evt_other_2' }).map((e) => e.seq)).toEqual([20, 21, 22]);
+    expect(log.read(0, { eventId: 'evt_nope' })).toEqual([]);
+    // a call and an event of another call: nothing
+    expect(log.read(0, { callId: STORY_CALL, eventId: 'evt_other_2' })).toEqual([]);
+    log.close();
+  });
+
+  it('is erased once a call.erased entry names it, and only that call', async () => {
+    // Given the story, and an erasure of the other call (README "The log" `call.erased`)
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const reads = new CallReads(log.db);
+    expect(reads.callView(OTHER_CALL)?.story.erased).toBe(false);
+    const erasure = { type: 'call.erased', data: { call_id: OTHER_CALL, reason: 'request', by: 'cli', downstream: false } } as unknown as NewEntry;
+    log.append([erasure]);
+    // Then
+    expect(reads.callView(OTHER_CALL)?.story.erased).toBe(true);
+    expect(reads.callView(STORY_CALL)?.story.erased).toBe(false);
+    expect(reads.callView('call_nope')).toBeNull();
+    log.close();
+  });
+});
+
+describe('schema version 2 over a log written by version 1', () => {
+  it('derives call ids, dead reasons and the entries of each call exactly as a rebuild does', async () => {
+    // Given logs as husky-relay left them before issue 14: plans without call_id, and a
+    // version 1 schema (the new columns, table and indexes taken away again)
+    const { dbPath } = await writeStory(temp.dir, { withCallIds: false });
+    const mixed = new SqliteLog(dbPath, { now: steppingClock(Date.parse('2026-06-02T00:00:00Z')) });
+    appendSteps(mixed, fc.sample(fc.array(stepArb, { minLength: 150, maxLength: 150 }), { numRuns: 1, seed: 14 })[0]!.map((s) => (s.kind === 'plan' ? { ...s, withCall: false } : s)));
+    const expected = snapshot(mixed.db);
+    mixed.close();
+    downgradeToVersion1(dbPath);
+    const v1 = new Database(join(temp.dir, 'fresh-v1.db'));
+    migrate(v1, 1);
+    expect(schemaOf(new Database(dbPath, { readonly: true }))).toEqual(schemaOf(v1));
+
+    // When husky-relay opens it (and migrates it)
+    const log = new SqliteLog(dbPath);
+
+    // Then every projection is what the projector makes of the log, and a rebuild agrees
+    expect(log.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(snapshot(log.db)).toEqual(expected);
+    expect((await verifyProjections(log.db)).differences).toEqual([]);
+    expect(listDeliveries(log.db, { call: STORY_CALL }).map((d) => [d.delivery_id, d.dead_reason])).toEqual([
+      [D.d4, null],
+      [D.d3, null],
+      [D.d2, 'render_failed: text: memory alloc limit exceeded, line:1, col:1'],
+      [D.d1, null],
+    ]);
+    log.close();
+  });
+});
+
+/** Takes away what migration 2 added, as if it had never run. */
+function downgradeToVersion1(dbPath: string): void {
+  const db = new Database(dbPath);
+  db.exec(`
+    DROP TABLE p_call_entries;
+    DROP INDEX p_deliveries_call; DROP INDEX p_deliveries_event; DROP INDEX p_deliveries_rule;
+    DROP INDEX p_deliveries_sink; DROP INDEX p_deliveries_status_seq;
+    ALTER TABLE p_deliveries DROP COLUMN call_id;
+    ALTER TABLE p_deliveries DROP COLUMN dead_reason;
+    PRAGMA user_version = 1;
+  `);
+  db.close();
+}
+
+/** Tables, columns and indexes, as SQLite describes them. */
+function schemaOf(db: Database.Database) {
+  const objects = db.prepare(`SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`).all() as { type: string; name: string }[];
+  const columns = objects
+    .filter((o) => o.type === 'table')
+    .map((o) => [o.name, db.prepare(`SELECT name, type, "notnull", pk FROM pragma_table_info(?)`).all(o.name)]);
+  const version = db.pragma('user_version', { simple: true });
+  db.close();
+  return { objects, columns, version };
+}

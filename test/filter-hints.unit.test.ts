@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { filterHints, hintEmptyResult, type KnownNames } from '../src/commands/filter-hints.js';
+
+const KNOWN: KnownNames = { sinks: ['crm', 'hubspot', 'slack'], rules: ['call-thread', 'crm'] };
+
+describe('the hint of a filter that names what the relay does not know (README "Command line")', () => {
+  it('names the known sinks, and the closest one', () => {
+    expect(filterHints({ sink: 'slak' }, KNOWN)).toEqual(['no sink "slak" in the rules or the log (did you mean "slack"?); known sinks: crm, hubspot, slack']);
+    expect(filterHints({ sink: 'teams' }, KNOWN)).toEqual(['no sink "teams" in the rules or the log; known sinks: crm, hubspot, slack']);
+  });
+
+  it('names the known rules, and says none when there are none', () => {
+    expect(filterHints({ rule: 'call-thead' }, KNOWN)).toEqual([
+      'no rule "call-thead" in the rules or the log (did you mean "call-thread"?); known rules: call-thread, crm',
+    ]);
+    expect(filterHints({ rule: 'x' }, { sinks: [], rules: [] })).toEqual(['no rule "x" in the rules or the log; known rules: none']);
+  });
+
+  it('names the statuses for one that does not exist', () => {
+    expect(filterHints({ status: 'daed' }, KNOWN)).toEqual(['no status "daed" (did you mean "dead"?); known statuses: pending, retrying, succeeded, dead']);
+    expect(filterHints({ status: 'failed' }, KNOWN)).toEqual(['no status "failed"; known statuses: pending, retrying, succeeded, dead']);
+  });
+
+  it('a call or event not in the log is said so; one that is, or was not looked up, is not', () => {
+    expect(filterHints({ call: 'c9', event: 'e9' }, { ...KNOWN, callExists: false, eventExists: false })).toEqual([
+      'no call "c9" in the log',
+      'no event "e9" in the log',
+    ]);
+    expect(filterHints({ call: 'c1', event: 'e1' }, { ...KNOWN, callExists: true, eventExists: true })).toEqual([]);
+    expect(filterHints({ call: 'c1' }, KNOWN)).toEqual([]);
+  });
+
+  it('says nothing when every name is known, and one line per unknown filter otherwise', () => {
+    expect(filterHints({ status: 'dead', sink: 'crm', rule: 'crm' }, KNOWN)).toEqual([]);
+    expect(filterHints({ status: 'dead', sink: 'nope', rule: 'nope' }, KNOWN)).toHaveLength(2);
+  });
+
+  it('shows a name with control characters as escapes, on one line', () => {
+    const [line] = filterHints({ sink: 'a\n\u001b[2Jb' }, KNOWN);
+    expect(line).toBe('no sink "a\\n\\u001b[2Jb" in the rules or the log; known sinks: crm, hubspot, slack');
+  });
+
+  it('is written only to a terminal: piped, stderr stays empty and nothing else is read', async () => {
+    // Given a stderr that is not a terminal, and a store that must not be asked
+    const written: string[] = [];
+    const store = new Proxy({}, { get: () => { throw new Error('the store was read'); } });
+    // When
+    await hintEmptyResult({ sink: 'nope', call: 'c9' }, store as never, {} as never, { isTTY: false, write: (s: string) => written.push(s) });
+    // Then
+    expect(written).toEqual([]);
+  });
+});
