@@ -16,8 +16,6 @@ import { UserError } from '../errors.js';
 import { codeOf } from '../os-errors.js';
 import { storageError } from '../log/sqlite/storage-error.js';
 
-loadDotEnv();
-
 const program = new Command('husky-relay')
   .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
   .option('--db <path>', 'the SQLite log (env HUSKY_RELAY_DB, default ./data/husky-relay.db)')
@@ -56,6 +54,7 @@ function asStorageError(error: unknown): unknown {
 }
 
 try {
+  loadDotEnv();
   await program.parseAsync();
 } catch (caught) {
   const error = asStorageError(caught);

@@ -93,7 +93,11 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
 
   lifecycle.started({
     reload() {
-      reloadDotEnv();
+      try {
+        reloadDotEnv();
+      } catch (error) {
+        logger.error({ err: (error as Error).message }, 'SIGHUP: .env did not reload; the environment stays as it was');
+      }
       try {
         const again = resolveSecrets(resolveConfig({}).webhookSecret, g.dbPath, false);
         if (again) secrets = again.secrets;

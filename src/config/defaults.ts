@@ -42,6 +42,14 @@ export const DEFAULTS = {
     minWebhookSecretLength: 16,
   },
 
+  /** Small files the relay reads and a user names or edits; anything else at their path (a FIFO, a device, a directory) is refused unread. */
+  files: {
+    /** Largest `.env` read (it holds a few variables). @defaultValue 1 MiB */
+    maxDotEnvBytes: 1024 * 1024,
+    /** Largest webhook secret file read (`<db folder>/webhook-secret`; a few secrets). @defaultValue 64 KiB */
+    maxSecretFileBytes: 64 * 1024,
+  },
+
   /** The log and its writer. */
   log: {
     /** How long a write waits for another process's write lock before it fails. @defaultValue 5 s */
@@ -62,7 +70,7 @@ export const DEFAULTS = {
 
   /** Loading and evaluating the rules file (SPEC §6, §10). */
   rules: {
-    /** Largest rules file read. @defaultValue 1 MiB */
+    /** Largest rules file read; a larger one, or one that is not a regular file (FIFO, device, directory), is a problem at 1:1, never read. @defaultValue 1 MiB */
     maxFileBytes: 1024 * 1024,
     /** Most aliases a rules file may expand (an alias bomb is a located error). @defaultValue 100 */
     maxYamlAliases: 100,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 
 const MIN_WEBHOOK_SECRET_LENGTH = DEFAULTS.http.minWebhookSecretLength;
 import { UserError } from '../errors.js';
-import { codeOf, fileError } from '../os-errors.js';
+import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
+import { readRegularFileSync } from '../regular-file.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
 
 export interface ResolvedSecrets {
@@ -103,11 +104,10 @@ export function resolveSecrets(envValue: string | undefined, dbPath: string, gen
   return { secrets: [secret], source: 'file', file, generated: true };
 }
 
+/** The secret file's text, null when there is none; a FIFO, a device or a huge file is refused unread. */
 function readSecretFile(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if (codeOf(error) === 'ENOENT') return null;
-    throw fileError(error, 'cannot read the webhook secret in', file);
-  }
+  const read = readRegularFileSync(file, DEFAULTS.files.maxSecretFileBytes);
+  if (read.ok) return read.bytes.toString('utf8');
+  if (read.code === 'ENOENT') return null;
+  throw new EnvironmentError(`cannot read the webhook secret in ${file}: ${reasonOf(read.code) ?? read.reason}`, read.code);
 }
