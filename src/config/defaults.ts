@@ -34,7 +34,20 @@ export const DEFAULTS = {
     requestTimeoutMs: 30_000,
     /** How often Node looks for requests past `requestTimeoutMs`. @defaultValue 1 s */
     timeoutCheckMs: 1_000,
-    /** Bytes of request bodies being received at once, across requests; past it 503 `server_busy`. @defaultValue 64 MiB */
+    /** Smallest `--max-body` accepted (a HuskyVoice event is larger). @defaultValue 1 KiB */
+    minBodyLimitBytes: 1024,
+    /** Largest `--max-body` accepted; see `maxReadingBytes` for why. @defaultValue 32 MiB */
+    maxBodyLimitBytes: 32 * 1024 * 1024,
+    /**
+     * Bytes of request bodies being received at once, across requests; past it 503 `server_busy`
+     * at once, before a byte is read. Each request reserves its declared `Content-Length`, else
+     * `--max-body`, and `--max-body` more when it must be decompressed; the reservation is given
+     * back when its connection is done with the body. So the bodies in memory never exceed
+     * 64 MiB, however many clients upload slowly (500 stalled 1 MiB uploads: 64 are read, 436
+     * get 503), and after they close RSS comes back down: one request alone may exceed it only up
+     * to 2 × `maxBodyLimitBytes`, which is this. `/metrics`: `husky_relay_http_reading_bytes`.
+     * @defaultValue 64 MiB
+     */
     maxReadingBytes: 64 * 1024 * 1024,
     /** A connection whose body was left unread (413, 503) is closed this long after its answer. @defaultValue 2 s */
     lingerMs: 2_000,
