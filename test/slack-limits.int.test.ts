@@ -93,6 +93,7 @@ ${Array.from({ length: 12 }, (_, i) => `              - { type: mrkdwn, text: "$
     expect(text.slice(0, -1)).not.toMatch(/&[a-z]{0,3}$/); // no entity cut in half
     expect(blocks[0]!.text!.text).toHaveLength(SLACK_LIMITS.headerText);
     expect(blocks[1]!.fields).toHaveLength(SLACK_LIMITS.sectionFields);
+    expect(blocks[1]!.fields![9]).toEqual({ type: 'mrkdwn', text: `${CUT_MARKER} 3 more fields not shown` });
     expect(blocks[1]!.fields!.every((f) => f.text.length <= SLACK_LIMITS.sectionField)).toBe(true);
     expect(message!.text!.length).toBeLessThanOrEqual(SLACK_LIMITS.messageText);
     expect(message!.text!.endsWith(CUT_MARKER)).toBe(true);
@@ -111,11 +112,14 @@ ${Array.from({ length: 12 }, (_, i) => `              - { type: mrkdwn, text: "$
     expect(code).toBe(0);
     const warnings = out.filter((l) => l.includes('warning:'));
     expect(warnings).toEqual([
+      // the list of fields is written out in the file: rules check sees it, at its line
+      expect.stringMatching(/rules\.yaml:17:15: warning: 12 section fields, over Slack's limit of 10: it will be cut to fit$/),
       expect.stringMatching(/warning: text: \d+ characters, over Slack's limit of 40000 for message text: cut to fit$/),
       expect.stringMatching(/warning: blocks\[0\]\.text\.text: 4400 characters, over Slack's limit of 150 for header text: cut to fit$/),
       expect.stringMatching(/warning: blocks\[1\]\.text\.text: \d+ characters, over Slack's limit of 3000 for section text: cut to fit$/),
       expect.stringMatching(/warning: blocks\[1\]\.fields: 12 section fields, over Slack's limit of 10: cut to fit$/),
-      ...Array.from({ length: 10 }, (_, i) => expect.stringMatching(new RegExp(`warning: blocks\\[1\\]\\.fields\\[${i}\\]\\.text: \\d+ characters, over Slack's limit of 2000 for a section field`))),
+      // the 10th field is the marker "… 3 more fields not shown"
+      ...Array.from({ length: 9 }, (_, i) => expect.stringMatching(new RegExp(`warning: blocks\\[1\\]\\.fields\\[${i}\\]\\.text: \\d+ characters, over Slack's limit of 2000 for a section field`))),
     ]);
   });
 });

@@ -8,6 +8,7 @@ import type { Scope } from '../rules/liquid.js';
 import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
 import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js';
+import { UnsendableRequestError } from '../sinks/kind.js';
 import { renderAction } from './render-action.js';
 import { DEFAULTS } from '../config/defaults.js';
 
@@ -155,7 +156,8 @@ function planAction(rules: LoadedRules, rule: CompiledRule, action: CompiledActi
     return { ok: true, plan: { ...basePlan(rules, rule, action, ev, opts), request: request as Record<string, unknown>, order_key }, warnings };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return failedAction(rules, rule, action, ev, opts, { code: 'render_failed', message });
+    const code = error instanceof UnsendableRequestError ? error.code : 'render_failed';
+    return failedAction(rules, rule, action, ev, opts, { code, message });
   }
 }
 
