@@ -1,8 +1,8 @@
-import { WebClient } from '@slack/web-api';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesCheck, rulesTest } from '../src/commands/rules.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
-import { allHaveStatus, deliveriesOf, entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { allHaveStatus, deliveriesOf, entriesOf, postEvent, until, writeRules } from './helpers/pipeline.js';
+import { postToSlack, slackRelayHarness } from './helpers/slack-relay.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
 /*
@@ -22,16 +22,7 @@ const x = (n: number) => 'x'.repeat(n);
 const option = (text: string, value = 'v') => ({ text: { type: 'plain_text', text }, value });
 
 describe("the fake Slack refuses, by Slack's documented limits, what Slack refuses (invalid_blocks)", () => {
-  const post = async (blocks: unknown[]) => {
-    const c = new WebClient(TOKEN, { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
-    try {
-      await c.chat.postMessage({ channel: '#c', text: 'fallback', blocks } as never);
-      return 'ok';
-    } catch (error) {
-      const data = (error as { data?: { error?: string; errors?: string[] } }).data;
-      return `${data?.error}: ${data?.errors?.join(', ')}`;
-    }
-  };
+  const post = (blocks: unknown[]) => postToSlack(slack, TOKEN, { text: 'fallback', blocks });
 
   it.each([
     ['button text 76', [actions(button({ text: { type: 'plain_text', text: x(76) } }))], '/blocks/0/elements/0/text/text'],
@@ -101,20 +92,12 @@ ${Array.from({ length: 14 }, (_, i) => `              - { type: mrkdwn, text: "$
 `;
 
 describe('the relay keeps every Block Kit limit: cuts text with a marker, refuses what cannot be cut', () => {
+  const harness = slackRelayHarness(() => slack, TOKEN);
   let relay: TestRelay | undefined;
-  let cleanup = () => {};
-  beforeEach(() => slack.reset());
-  afterEach(async () => {
-    await relay?.stop();
-    relay = undefined;
-    cleanup();
-  });
   const start = async () => {
-    const temp = tempDir();
-    cleanup = temp.cleanup;
-    const rulesPath = writeRules(temp.dir, RULES);
-    relay = await startRoutingRelay({ dir: temp.dir, rulesPath, env: { SLACK_BOT_TOKEN: TOKEN }, sinkEnv: { slackApiUrl: slack.url, hubspotBaseUrl: 'http://127.0.0.1:9' } });
-    return { dir: temp.dir, rulesPath };
+    const started = await harness.start(RULES);
+    relay = started.relay;
+    return started;
   };
   // escaped, each "Q&A <x> " is 20 characters Slack counts: cut after escaping, never inside an entity
   const summary = 'Q&A <x> '.repeat(600);
