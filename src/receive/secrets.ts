@@ -54,7 +54,7 @@ export function parseSecrets(value: string, where = ENV): string[] {
   }
   secrets.forEach((secret, i) => {
     const which = secrets.length > 1 ? `secret ${i + 1} of ${secrets.length}` : 'the secret';
-    if (/^v\d+$/.test(secret) && secrets[i + 1]?.startsWith('whsec_')) {
+    if (/^v\d+$/i.test(secret) && /^whsec_/i.test(secrets[i + 1] ?? '')) {
       throw new WebhookSecretError(
         `${where}: "${secret},whsec_…" looks like a Standard Webhooks value; "${secret}," is a version prefix, not part of a secret, ` +
           `and the comma makes "${secret}" a secret of its own (commas separate secrets). Paste only the secret HuskyVoice shows`,
@@ -72,9 +72,21 @@ export function parseSecrets(value: string, where = ENV): string[] {
   return secrets;
 }
 
-/** `HUSKY_WEBHOOK_SECRET`'s secrets, or null when it is unset or empty. Throws as `parseSecrets`. */
+/**
+ * `HUSKY_WEBHOOK_SECRET`'s secrets, or null when it is unset or empty (the documented way to
+ * use the generated one). Set to whitespace only, it is refused: a blank line pasted into a
+ * unit file or a secret manager is a mistake, not a wish for a generated secret. Spaces and
+ * line breaks around each secret are ignored (trimmed), as in the secret file. Throws as
+ * `parseSecrets`.
+ */
 export function secretsFromEnv(value: string | undefined): string[] | null {
-  return value === undefined || value.trim() === '' ? null : parseSecrets(value, ENV);
+  if (value === undefined || value === '') return null;
+  if (value.trim() === '') {
+    throw new WebhookSecretError(
+      `${ENV} is set but holds only whitespace (spaces or line breaks): set it to the secret, or unset it (or set it empty) to use the generated one`,
+    );
+  }
+  return parseSecrets(value, ENV);
 }
 
 /**
