@@ -103,6 +103,15 @@ export const DEFAULTS = {
     cel: { maxAstNodes: 1_000, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 16 },
     /** Compiled `matches` patterns kept for patterns that come from event data. @defaultValue 256 */
     regexCacheSize: 256,
+    /**
+     * Deepest a planned request may nest (`request_too_deep` beyond). Whatever ingest and the rules
+     * file accept fits: an event at `http.maxJsonDepth` (64) wrapped by its request (the http
+     * default body is the envelope), or a body template as deep as `maxNesting` (64), whose
+     * templates render strings. Only an event logged before ingest limited nesting can pass it;
+     * far below where `JSON.stringify`, structured clone and the SDKs overflow the stack.
+     * @defaultValue 128
+     */
+    maxRequestDepth: 128,
     /** Characters of one planned request as JSON; a larger one is a plan failure. @defaultValue 4,000,000 */
     plannedRequestLimitChars: 4_000_000,
     /** Shortest http-sink signing key: the Standard Webhooks minimum (spec, "Signature scheme"). @defaultValue 24 bytes */

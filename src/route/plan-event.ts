@@ -61,9 +61,9 @@ export function scopeOf(ev: PlannableEvent): Scope {
 
 /** A rendered request the log may refuse, or that is too big to keep: why, or null. */
 function requestProblem(request: unknown): NotPlanned | null {
-  // the entry nests request inside data: leave room for both
-  if (exceedsDepth(request, DEFAULTS.http.maxJsonDepth - 2)) {
-    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${DEFAULTS.http.maxJsonDepth - 2} levels` };
+  // deeper than anything ingest and the rules file accept can make (see maxRequestDepth)
+  if (exceedsDepth(request, DEFAULTS.rules.maxRequestDepth)) {
+    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${DEFAULTS.rules.maxRequestDepth} levels` };
   }
   const size = JSON.stringify(request).length;
   if (size > DEFAULTS.rules.plannedRequestLimitChars) {
