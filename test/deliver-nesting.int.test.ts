@@ -2,8 +2,9 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { exceedsDepth } from '../src/json-depth.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
-import { allHaveStatus, deliveriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
-import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { allHaveStatus, deliveriesOf, postEvent, until } from './helpers/pipeline.js';
+import { routingRelayHarness } from './helpers/relay-harness.js';
+import { makeEvent } from './helpers/relay.js';
 
 /*
  * What ingest accepts, delivery delivers (residual H): an event nested to the ingest limit (64
@@ -27,19 +28,11 @@ beforeAll(async () => (receiver = await startFakeHttp()));
 afterAll(() => receiver.close());
 
 describe('an event at the ingest depth limit is planned and delivered', () => {
-  let relay: TestRelay | undefined;
-  let cleanup = () => {};
-  afterEach(async () => {
-    await relay?.stop();
-    relay = undefined;
-    cleanup();
-    receiver.reset();
-  });
+  const harness = routingRelayHarness();
+  afterEach(() => receiver.reset());
 
   it('through an http sink with the default body: the receiver gets the envelope with its nesting, byte for byte as JSON', async () => {
-    // Given a relay sending every event to an http sink, the default body (the envelope), and a body template 60 levels deep
-    const temp = tempDir();
-    cleanup = temp.cleanup;
+    // Given a relay sending every event to an http sink, the default body (the envelope), and a body template 56 levels deep
     const rules = `version: 1
 sinks:
   audit: { type: http, url: "${receiver.url}" }
@@ -52,14 +45,14 @@ rules:
         body:
 ${nestedBody(56)}
 `;
-    relay = await startRoutingRelay({ dir: temp.dir, rulesPath: writeRules(temp.dir, rules) });
+    const { relay } = await harness.start(rules);
     const body = deepest();
     expect(exceedsDepth(JSON.parse(body), LIMIT)).toBe(false);
     expect(exceedsDepth(JSON.parse(body), LIMIT - 1)).toBe(true);
     // When it arrives (ingest accepts it)
     await postEvent(relay, body);
     // Then both deliveries succeed
-    await until(() => allHaveStatus(relay!.log, 'succeeded', 2), { what: 'both deliveries', describe: () => [deliveriesOf(relay!.log).map((d) => `${d.status} ${d.last_error}`), relay!.lines.slice(-6)] });
+    await until(() => allHaveStatus(relay.log, 'succeeded', 2), { what: 'both deliveries', describe: () => [deliveriesOf(relay.log).map((d) => `${d.status} ${d.last_error}`), relay.lines.slice(-6)] });
     // And the receiver got the envelope with all its levels, and the template's 56 levels
     const envelope = receiver.requests.find((r) => (r.body as Record<string, unknown>)['event_id'] !== undefined);
     const templated = receiver.requests.find((r) => r !== envelope);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesCheck, rulesTest } from '../src/commands/rules.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
 import { allHaveStatus, deliveriesOf, entriesOf, postEvent, until, writeRules } from './helpers/pipeline.js';
-import { postToSlack, slackRelayHarness } from './helpers/slack-relay.js';
+import { postToSlack, slackRelayHarness } from './helpers/relay-harness.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
 /*

@@ -4,7 +4,7 @@ import { CUT_MARKER, SLACK_LIMITS } from '../src/sinks/slack/limits.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
 import { allHaveStatus, postEvent, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir } from './helpers/relay.js';
-import { postToSlack, slackRelayHarness } from './helpers/slack-relay.js';
+import { postToSlack, slackRelayHarness } from './helpers/relay-harness.js';
 
 const TOKEN = 'xoxb-limits';
 let slack: FakeSlack;

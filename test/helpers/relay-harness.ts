@@ -1,7 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach } from 'vitest';
 import type { FakeSlack } from '../fakes/fake-slack.js';
-import { startRoutingRelay, writeRules } from './pipeline.js';
+import { startRoutingRelay, writeRules, type RoutingRelayOptions } from './pipeline.js';
 import { tempDir, type TestRelay } from './relay.js';
 
 /**
@@ -20,13 +20,12 @@ export async function postToSlack(slack: FakeSlack, token: string, args: Record<
 }
 
 /**
- * A relay routing `rules` to the fake Slack, for the tests of one `describe`: the fake is
- * reset before each test, and the relay stopped and its folder removed after each.
+ * A relay routing `rules` (with `options()`: its sinks' URLs, environment), one per test of a
+ * `describe`: stopped, and its folder removed, after each test.
  */
-export function slackRelayHarness(slack: () => FakeSlack, token: string) {
+export function routingRelayHarness(options: () => Partial<RoutingRelayOptions> = () => ({})) {
   let relay: TestRelay | undefined;
   let cleanup = () => {};
-  beforeEach(() => slack().reset());
   afterEach(async () => {
     await relay?.stop();
     relay = undefined;
@@ -37,8 +36,14 @@ export function slackRelayHarness(slack: () => FakeSlack, token: string) {
       const temp = tempDir();
       cleanup = temp.cleanup;
       const rulesPath = writeRules(temp.dir, rules);
-      relay = await startRoutingRelay({ dir: temp.dir, rulesPath, env: { SLACK_BOT_TOKEN: token }, sinkEnv: { slackApiUrl: slack().url, hubspotBaseUrl: 'http://127.0.0.1:9' } });
+      relay = await startRoutingRelay({ dir: temp.dir, rulesPath, ...options() });
       return { relay, dir: temp.dir, rulesPath };
     },
   };
+}
+
+/** `routingRelayHarness` delivering to the fake Slack with `token`; the fake is reset before each test. */
+export function slackRelayHarness(slack: () => FakeSlack, token: string) {
+  beforeEach(() => slack().reset());
+  return routingRelayHarness(() => ({ env: { SLACK_BOT_TOKEN: token }, sinkEnv: { slackApiUrl: slack().url, hubspotBaseUrl: 'http://127.0.0.1:9' } }));
 }
