@@ -8,8 +8,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'husky_relay_' });
+  /** Where `husky_relay_http_reading_bytes` reads its value when scraped; the receiver sets it. */
+  const reading = { bytes: () => 0 };
   return {
     registry,
+    reading,
     eventsReceived: new Counter({
       name: 'husky_relay_events_received_total',
       help: 'Webhook requests answered, by event type and outcome (accepted, duplicate, or the error code)',
@@ -29,6 +32,14 @@ export function createMetrics() {
       registers: [registry],
     }),
     lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
+    readingBytes: new Gauge({
+      name: 'husky_relay_http_reading_bytes',
+      help: 'Bytes reserved for webhook bodies being received now (capped at DEFAULTS.http.maxReadingBytes; past it, 503 server_busy)',
+      registers: [registry],
+      collect() {
+        this.set(reading.bytes());
+      },
+    }),
   };
 }
 

@@ -91,6 +91,24 @@ describe('the CLI and its environment (README "Command line")', () => {
     expect(await large.json()).toEqual({ error: 'payload_too_large' });
   });
 
+  it('serve --max-body refuses sizes that are no limit: 0, negative, below 1 KiB, absurd, over 32 MiB', async () => {
+    const dir = temp();
+    const env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: join(dir, 'none.yaml') });
+    const cases: [string, string][] = [
+      ['0', '--max-body: 0 is below the smallest limit, 1 KiB'],
+      ['1023', '--max-body: 1023 is below the smallest limit, 1 KiB'],
+      ['-5', '--max-body: "-5" is not a size'],
+      ['1e9', '--max-body: "1e9" is not a size'],
+      ['99999999999999999999999', '--max-body: 99999999999999999999999 is over the largest limit, 32 MiB'],
+      ['33MiB', '--max-body: 33MiB is over the largest limit, 32 MiB'],
+    ];
+    for (const [value, message] of cases) {
+      const result = await runCli(['--db', join(dir, 'relay.db'), 'serve', '--port', '0', `--max-body=${value}`], { cwd: dir, env });
+      expect(result.code, `${value}: ${result.stderr}`).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(`husky-relay: ${message}`)]);
+    }
+  }, 60_000);
+
   it('serve --host listens on that address only', async () => {
     // Given serve started on 127.0.0.2 (another loopback address), port chosen by the OS
     const dir = temp();

@@ -125,4 +125,38 @@ describe('deploy/ (issue 12 item 11)', () => {
     // Then serve stored it
     expect(result).toMatchObject({ code: 0, stdout: `200 ${JSON.stringify({ ok: true, event_id: 'evt_test123', seq: 1 })}\n` });
   });
+
+  it('the systemd unit restarts the relay whatever ended it: a failure, and a death by SIGHUP, which on-failure alone counts as clean', async () => {
+    // Given the unit file as shipped, read as systemd reads it ([Service] keys; a later line wins)
+    const text = readFileSync(join(ROOT, 'deploy', 'husky-relay.service'), 'utf8');
+    const service = unitSection(text, 'Service');
+    // Then it restarts after a failure, and after SIGHUP too (Restart=always would do both)
+    const restart = service.get('Restart')?.at(-1);
+    const forced = (service.get('RestartForceExitStatus') ?? []).join(' ').split(/\s+/);
+    expect(restart === 'always' || (restart === 'on-failure' && forced.includes('SIGHUP')), `Restart=${restart}, RestartForceExitStatus=${forced.join(' ')}`).toBe(true);
+    // And SIGHUP is the reload it means, sent to the main process
+    expect(service.get('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    // And systemd itself parses those lines without a complaint (where systemd is installed: Debian, the CI image)
+    const PATH = process.env['PATH'] ?? '/usr/bin:/bin';
+    if (PATH.split(':').some((dir) => existsSync(join(dir, 'systemd-analyze')))) {
+      const verify = await run('systemd-analyze', ['verify', join(ROOT, 'deploy', 'husky-relay.service')], { PATH }, ROOT);
+      expect(verify.stderr).not.toMatch(/Restart|ExecReload|Failed to parse/);
+    }
+  });
 });
+
+/** The keys of one `[Section]` of a systemd unit file, each with its values in order (comments and continuations aside). */
+function unitSection(text: string, name: string): Map<string, string[]> {
+  const keys = new Map<string, string[]>();
+  let inside = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('[')) inside = line === `[${name}]`;
+    else if (inside && line && !line.startsWith('#') && !line.startsWith(';') && line.includes('=')) {
+      const at = line.indexOf('=');
+      const key = line.slice(0, at).trim();
+      keys.set(key, [...(keys.get(key) ?? []), line.slice(at + 1).trim()]);
+    }
+  }
+  return keys;
+}

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { chmodSync, chownSync, openSync, closeSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, openSync, closeSync, unlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { sign } from '../src/receive/verify-signature.js';
-import { cliEnv, killServe, startServe, type ServeProcess } from './helpers/cli.js';
+import { cliEnv, killServe, runCli, startServe, type ServeProcess } from './helpers/cli.js';
 import { rawRequest } from './helpers/http.js';
+import { damagedDatabase } from './helpers/damage.js';
 import { writeRules } from './helpers/pipeline.js';
 import { makeEvent, SECRET, tempDir } from './helpers/relay.js';
 
@@ -66,25 +67,33 @@ describe('/readyz says whether the next commit can succeed (issue 11, item 7)', 
     expect(ready.reasons.join('\n')).toMatch(/readonly|read-only/i);
   });
 
-  it('a corrupted projection page: the webhook 503, then /readyz 503 naming it', async () => {
-    // Given a database whose p_calls table has a page overwritten with garbage
+  it('a corrupted projection page: /readyz 503 naming the table before any webhook, and the webhook 503', async () => {
+    // Given a database whose p_calls table has its root page overwritten with garbage
     const { dir, dbPath, env } = setUp();
-    const log = new SqliteLog(dbPath);
-    log.append([{ type: 'event.received', data: { event_id: 'e1', event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: 'c1', body: '{}' } }]);
-    const { rootpage } = log.db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = 'p_calls'`).get() as { rootpage: number };
-    const pageSize = Number(log.db.pragma('page_size', { simple: true }));
-    log.close();
-    const fd = openSync(dbPath, 'r+');
-    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (rootpage - 1) * pageSize);
-    closeSync(fd);
+    damagedDatabase(dbPath, 'p_calls', 1);
     const serve = await start(dir, dbPath, env);
-    // When a webhook arrives
-    const answer = await postEvent(serve.url);
-    // Then it is told to retry, and from then on the relay is not ready, saying why
-    expect(answer).toEqual({ status: 503, body: { error: 'log_unavailable' } });
-    const ready = await readyz(serve.url);
-    expect(ready.status).toBe(503);
-    expect(ready.reasons.join('\n')).toMatch(/malformed|corrupt/i);
+    // When a balancer asks whether the relay is ready, before any webhook has tried a commit
+    const before = await readyz(serve.url);
+    // Then it is not, naming the table and what to do
+    expect(before.status).toBe(503);
+    expect(before.reasons.join('\n')).toMatch(/derived table p_calls cannot be read \(database disk image is malformed\).*replay --rebuild/);
+    // And a webhook is told to retry, and the relay stays not ready
+    expect(await postEvent(serve.url)).toEqual({ status: 503, body: { error: 'log_unavailable' } });
+    const after = await readyz(serve.url);
+    expect(after.status).toBe(503);
+    expect(after.reasons.join('\n')).toMatch(/malformed/);
+  });
+
+  it('a corrupted index of the log: serve stops at start with one line naming it, exit 1', async () => {
+    // Given a database whose index of entries by type has its root page overwritten
+    const { dir, dbPath, env } = setUp();
+    damagedDatabase(dbPath, 'entries_type_seq', 1);
+    // When serve starts on it (the router reads events through that index at once)
+    const result = await runCli(['--db', dbPath, 'serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env, timeoutMs: 30_000 });
+    // Then it says what is damaged and what to do, in one line, no stack
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^husky-relay: \S+relay\.db is damaged: the log itself \(index entries_type_seq of entries\) cannot be read \(database disk image is malformed\); stop serve and restore the latest backup/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('the WAL file deleted under serve: no more 200s; what was acknowledged survives a crash', async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +28,10 @@ const HOSTILE: [string, (dir: string) => string, RegExp][] = [
   ['a binary file', (dir) => write(dir, Buffer.from(Array.from({ length: 2048 }, (_, i) => i % 256))), /:1:1: rules file is not UTF-8 text/],
   ['invalid UTF-8', (dir) => write(dir, Buffer.concat([Buffer.from(VALID), Buffer.from([0xc3, 0x28])])), /:1:1: rules file is not UTF-8 text/],
   ['a directory', (dir) => (mkdirSync(join(dir, 'rules.yaml')), join(dir, 'rules.yaml')), /:1:1: cannot read rules file: it is a directory/],
+  // a named pipe with no writer blocks an open or a read forever; /dev/zero never ends; a huge file is not read into memory
+  ['a named pipe (FIFO)', (dir) => (execFileSync('mkfifo', [join(dir, 'rules.yaml')]), join(dir, 'rules.yaml')), /:1:1: cannot read rules file: it is a named pipe \(FIFO\), not a regular file/],
+  ['a link to /dev/zero', (dir) => (symlinkSync('/dev/zero', join(dir, 'rules.yaml')), join(dir, 'rules.yaml')), /:1:1: cannot read rules file: it is a character device, not a regular file/],
+  ['a 3 GiB file', (dir) => (truncateSync(write(dir, VALID), 3 * 1024 ** 3), join(dir, 'rules.yaml')), /:1:1: rules file is 3221225472 bytes, over the limit of 1048576/],
 ];
 
 function write(dir: string, content: string | Buffer): string {

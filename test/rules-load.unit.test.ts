@@ -199,6 +199,13 @@ describe('http sink secrets (Standard Webhooks)', () => {
     ['whsec_ dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'is base64'],
     ['short', '5 bytes is too short to sign with; use at least 24'],
     ['v1', '2 bytes is too short'],
+    // whitespace and prefix case (residual F): never a key with a pasted line break, never a key the receiver cannot read
+    [' '.repeat(30), 'it is only whitespace'],
+    ['whsec_   ', 'it begins or ends with whitespace (a pasted line break?)'],
+    [' whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'it begins or ends with whitespace'],
+    ['whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo\\n', 'it begins or ends with whitespace'],
+    ['WHSEC_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'the Standard Webhooks prefix is lowercase "whsec_", not "WHSEC_"'],
+    ['Whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'the Standard Webhooks prefix is lowercase "whsec_", not "Whsec_"'],
   ])('%j is a located error that does not repeat the secret', (secret, message) => {
     const problems = check(secret);
     expect(problems).toHaveLength(1);
@@ -213,6 +220,16 @@ describe('http sink secrets (Standard Webhooks)', () => {
     'a-plain-secret-of-24-byte',
   ])('%j is accepted', (secret) => {
     expect(check(secret)).toEqual([]);
+  });
+
+  it('a ${VAR} set to whitespace, or with a line break after the key, is an error at the secret; set empty, it disables the sink', () => {
+    const at = (env: Record<string, string>) => {
+      const result = loadRulesFromText(fileWith('${AUDIT_SECRET}'), 'rules.yaml', env);
+      return result.ok ? result.warnings.map(formatProblem) : result.problems.map(formatProblem);
+    };
+    expect(at({ AUDIT_SECRET: '   ' })).toEqual([expect.stringMatching(/^rules\.yaml:3:58: secret: it is only whitespace/)]);
+    expect(at({ AUDIT_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}\n` })).toEqual([expect.stringMatching(/^rules\.yaml:3:58: secret: it begins or ends with whitespace/)]);
+    expect(at({ AUDIT_SECRET: '' })).toEqual(['rules.yaml:3:58: warning: sink "audit" is disabled: ${AUDIT_SECRET} is not set']);
   });
 
   it('an unset ${VAR} secret disables the sink (a warning), it is not a bad secret', () => {

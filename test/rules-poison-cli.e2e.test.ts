@@ -35,7 +35,7 @@ describe('an event nested 6,000 deep, on the command line', () => {
     // Then
     expect(result.stderr).not.toMatch(/internal error/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('action 0 → audit: FAILS, the delivery would go dead: request_too_deep: the rendered request nests deeper than 62 levels');
+    expect(result.stdout).toContain('action 0 → audit: FAILS, the delivery would go dead: request_too_deep: the rendered request nests deeper than 128 levels');
     expect(result.stdout).toContain('"text": "call_deep"');
   });
 
@@ -58,7 +58,7 @@ describe('an event nested 6,000 deep, on the command line', () => {
     try {
       const statuses = deliveriesOf(after).map((d) => `${d.event_id}/${d.rule_id}: ${d.status}`);
       expect(statuses.sort()).toEqual(['evt_deep/audit: dead', 'evt_deep/trace: pending', 'evt_next/audit: pending', 'evt_next/trace: pending']);
-      expect(entriesOf(after, 'delivery.dead').map((e) => e.data.reason)).toEqual(['request_too_deep: the rendered request nests deeper than 62 levels']);
+      expect(entriesOf(after, 'delivery.dead').map((e) => e.data.reason)).toEqual(['request_too_deep: the rendered request nests deeper than 128 levels']);
     } finally {
       after.close();
     }

@@ -34,7 +34,7 @@ describe('planning, for any event and any rules (fast-check)', () => {
           for (const a of v.actions) {
             if (a.ok) {
               // what the log will store: writable, not too deep
-              expect(exceedsDepth(a.plan.request, DEFAULTS.http.maxJsonDepth - 2)).toBe(false);
+              expect(exceedsDepth(a.plan.request, DEFAULTS.rules.maxRequestDepth)).toBe(false);
               expect(typeof JSON.stringify(a.plan.request)).toBe('string');
             } else {
               expect(a.reason.code).toMatch(/^[a-z_]+$/);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,8 @@ describe('webhook secrets that cannot protect anything are refused, by serve, si
     ['one character', 'x', 'husky-relay: HUSKY_WEBHOOK_SECRET: the secret is 1 character long; a webhook secret needs at least 16'],
     ['a pasted "v1,whsec_…"', `v1,${STANDARD_WEBHOOKS_SECRET}`, 'husky-relay: HUSKY_WEBHOOK_SECRET: "v1,whsec_…" looks like a Standard Webhooks value; "v1," is a version prefix'],
     ['a rotation list with one short secret', `${SECRET},short-one`, 'husky-relay: HUSKY_WEBHOOK_SECRET: secret 2 of 2 is 9 characters long'],
+    ['only whitespace (a blank line pasted)', '  \n ', 'husky-relay: HUSKY_WEBHOOK_SECRET is set but holds only whitespace (spaces or line breaks)'],
+    ['a pasted "V1,Whsec_…" (another case)', `V1,W${STANDARD_WEBHOOKS_SECRET.slice(1)}`, 'husky-relay: HUSKY_WEBHOOK_SECRET: "V1,whsec_…" looks like a Standard Webhooks value; "V1," is a version prefix'],
   ];
   it.each(cases)('HUSKY_WEBHOOK_SECRET %s: exit 1, saying why, never quoting the secret', async (_name, value, message) => {
     // Given the variable set to that
@@ -65,6 +68,33 @@ describe('webhook secrets that cannot protect anything are refused, by serve, si
         expect(result.stderr).toContain(message);
         expect(result.stderr).not.toMatch(/\n\s+at |TypeError/);
       }
+    }
+  });
+
+  it('spaces and line breaks around a secret are trimmed the same way in the variable and in the file: sign and serve agree', async () => {
+    const dir = temp();
+    const hmac = (secret: string) => createHmac('sha256', secret).update(readFileSync(FIXTURE)).digest('hex');
+    // Given the secret pasted with a line break and spaces, in the variable, and in the file
+    const fromEnv = await runCli(['--db', join(dir, 'a', 'relay.db'), 'sign', FIXTURE], { cwd: dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: `\n  ${SECRET} \n` }) });
+    mkdirSync(join(dir, 'b'));
+    writeFileSync(join(dir, 'b', 'webhook-secret'), `  ${SECRET}\n\n`);
+    const fromFile = await runCli(['--db', join(dir, 'b', 'relay.db'), 'sign', FIXTURE], { cwd: dir, env: cliEnv() });
+    // Then both sign with the secret itself
+    expect(fromEnv.stdout.trim()).toBe(hmac(SECRET));
+    expect(fromFile.stdout.trim()).toBe(hmac(SECRET));
+    // And serve, given the padded variable, accepts what the trimmed secret signs
+    const serve = spawnCli(['--db', join(dir, 'c', 'relay.db'), '--rules', join(dir, 'none.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0'], {
+      cwd: dir,
+      env: cliEnv({ HUSKY_WEBHOOK_SECRET: `\n  ${SECRET} \n` }),
+    });
+    try {
+      const url = await serve.listening();
+      const body = makeEvent();
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) }, body });
+      expect(response.status).toBe(200);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
     }
   });
 

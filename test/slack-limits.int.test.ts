@@ -1,10 +1,10 @@
-import { WebClient } from '@slack/web-api';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { rulesTest } from '../src/commands/rules.js';
 import { CUT_MARKER, SLACK_LIMITS } from '../src/sinks/slack/limits.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
-import { allHaveStatus, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
-import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { allHaveStatus, postEvent, until, writeRules } from './helpers/pipeline.js';
+import { makeEvent, tempDir } from './helpers/relay.js';
+import { postToSlack, slackRelayHarness } from './helpers/relay-harness.js';
 
 const TOKEN = 'xoxb-limits';
 let slack: FakeSlack;
@@ -14,15 +14,7 @@ afterAll(() => slack.close());
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 describe('the fake Slack refuses what Slack refuses', () => {
-  const post = async (args: Record<string, unknown>) => {
-    const c = new WebClient(TOKEN, { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
-    try {
-      await c.chat.postMessage({ channel: '#c', ...args } as never);
-      return 'ok';
-    } catch (error) {
-      return (error as { data?: { error?: string } }).data?.error;
-    }
-  };
+  const post = async (args: Record<string, unknown>) => (await postToSlack(slack, TOKEN, args)).split(':')[0];
 
   it.each([
     ['message text over 40,000', 'msg_too_long', { text: 'x'.repeat(SLACK_LIMITS.messageText + 1) }],
@@ -39,15 +31,7 @@ describe('the fake Slack refuses what Slack refuses', () => {
 });
 
 describe('the relay cuts Slack text to fit, after escaping', () => {
-  let relay: TestRelay | undefined;
-  let cleanup = () => {};
-  beforeEach(() => slack.reset());
-  afterEach(async () => {
-    await relay?.stop();
-    relay = undefined;
-    cleanup();
-    slack.reset();
-  });
+  const harness = slackRelayHarness(() => slack, TOKEN);
 
   const RULES = `version: 1
 sinks:
@@ -71,17 +55,10 @@ ${Array.from({ length: 12 }, (_, i) => `              - { type: mrkdwn, text: "$
 
   it('the issue\'s section (5,707 characters once escaped) is cut with a marker and delivered, no entity cut in half', async () => {
     // Given
-    const temp = tempDir();
-    cleanup = temp.cleanup;
-    relay = await startRoutingRelay({
-      dir: temp.dir,
-      rulesPath: writeRules(temp.dir, RULES),
-      env: { SLACK_BOT_TOKEN: TOKEN },
-      sinkEnv: { slackApiUrl: slack.url, hubspotBaseUrl: 'http://127.0.0.1:9' },
-    });
+    const { relay } = await harness.start(RULES);
     // When
     await postEvent(relay, makeEvent({}, { summary }));
-    await until(() => allHaveStatus(relay!.log, 'succeeded', 1), { what: 'the message to be delivered', describe: () => relay!.lines.slice(-3) });
+    await until(() => allHaveStatus(relay.log, 'succeeded', 1), { what: 'the message to be delivered', describe: () => relay.lines.slice(-3) });
     // Then what Slack received fits every limit, cut where it had to be
     const [message] = slack.messages;
     const blocks = message!.blocks as { type: string; text?: { text: string }; fields?: { text: string }[] }[];
@@ -93,6 +70,7 @@ ${Array.from({ length: 12 }, (_, i) => `              - { type: mrkdwn, text: "$
     expect(text.slice(0, -1)).not.toMatch(/&[a-z]{0,3}$/); // no entity cut in half
     expect(blocks[0]!.text!.text).toHaveLength(SLACK_LIMITS.headerText);
     expect(blocks[1]!.fields).toHaveLength(SLACK_LIMITS.sectionFields);
+    expect(blocks[1]!.fields![9]).toEqual({ type: 'mrkdwn', text: `${CUT_MARKER} 3 more fields not shown` });
     expect(blocks[1]!.fields!.every((f) => f.text.length <= SLACK_LIMITS.sectionField)).toBe(true);
     expect(message!.text!.length).toBeLessThanOrEqual(SLACK_LIMITS.messageText);
     expect(message!.text!.endsWith(CUT_MARKER)).toBe(true);
@@ -100,10 +78,10 @@ ${Array.from({ length: 12 }, (_, i) => `              - { type: mrkdwn, text: "$
 
   it('rules test warns where it cut', async () => {
     // Given
-    const temp = tempDir();
-    cleanup = temp.cleanup;
-    const rulesPath = writeRules(temp.dir, RULES);
-    const eventPath = writeRules(temp.dir, makeEvent({}, { summary }), 'event.json');
+    const { dir, cleanup } = tempDir();
+    onTestFinished(cleanup);
+    const rulesPath = writeRules(dir, RULES);
+    const eventPath = writeRules(dir, makeEvent({}, { summary }), 'event.json');
     const out: string[] = [];
     // When
     const code = await rulesTest(rulesPath, eventPath, { SLACK_BOT_TOKEN: TOKEN }, { out: (l) => out.push(l), err: (l) => out.push(l) });
@@ -111,11 +89,14 @@ ${Array.from({ length: 12 }, (_, i) => `              - { type: mrkdwn, text: "$
     expect(code).toBe(0);
     const warnings = out.filter((l) => l.includes('warning:'));
     expect(warnings).toEqual([
+      // the list of fields is written out in the file: rules check sees it, at its line
+      expect.stringMatching(/rules\.yaml:17:15: warning: 12 section fields, over Slack's limit of 10: it will be cut to fit$/),
       expect.stringMatching(/warning: text: \d+ characters, over Slack's limit of 40000 for message text: cut to fit$/),
       expect.stringMatching(/warning: blocks\[0\]\.text\.text: 4400 characters, over Slack's limit of 150 for header text: cut to fit$/),
       expect.stringMatching(/warning: blocks\[1\]\.text\.text: \d+ characters, over Slack's limit of 3000 for section text: cut to fit$/),
       expect.stringMatching(/warning: blocks\[1\]\.fields: 12 section fields, over Slack's limit of 10: cut to fit$/),
-      ...Array.from({ length: 10 }, (_, i) => expect.stringMatching(new RegExp(`warning: blocks\\[1\\]\\.fields\\[${i}\\]\\.text: \\d+ characters, over Slack's limit of 2000 for a section field`))),
+      // the 10th field is the marker "… 3 more fields not shown"
+      ...Array.from({ length: 9 }, (_, i) => expect.stringMatching(new RegExp(`warning: blocks\\[1\\]\\.fields\\[${i}\\]\\.text: \\d+ characters, over Slack's limit of 2000 for a section field`))),
     ]);
   });
 });

@@ -14,8 +14,8 @@ import { registerServe } from './serve.js';
 import { registerSignSend } from './sign-send.js';
 import { loadDotEnv, packageVersion } from '../config/resolve.js';
 import { UserError } from '../errors.js';
-
-loadDotEnv();
+import { codeOf } from '../os-errors.js';
+import { storageError } from '../log/sqlite/storage-error.js';
 
 const program = new Command('husky-relay')
   .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
@@ -42,9 +42,24 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+/**
+ * A SQLite failure met after the log opened (a damaged page read by `status`, `replay --rebuild`,
+ * a disk that fills during a command) is the machine's, not ours: one line naming the log's path.
+ */
+function asStorageError(error: unknown): unknown {
+  if (!codeOf(error)?.startsWith('SQLITE_')) return error;
+  try {
+    return storageError(error, globalsOf(program).dbPath);
+  } catch {
+    return error; // the settings themselves are what failed: report the original
+  }
+}
+
 try {
+  loadDotEnv();
   await program.parseAsync();
-} catch (error) {
+} catch (caught) {
+  const error = asStorageError(caught);
   if (error instanceof CommanderError) {
     // help and version exit 0; usage errors are the user's (exit 1)
     process.exit(error.exitCode === 0 ? 0 : 1);

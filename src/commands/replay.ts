@@ -93,6 +93,7 @@ async function rebuild(g: Globals): Promise<void> {
     const result = await store.rebuild({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.stop();
     const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
+    for (const name of result.repaired) out(`repaired: ${name} had a damaged page; it was made again from the log and the file compacted`);
     out(`rebuilt from ${n(result.entries)} entries (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${n(rate)} entries/s`);
     out(table(['TABLE', 'ROWS'], Object.entries(result.rows).map(([name, rows]) => [name, String(rows)])));
   } catch (error) {

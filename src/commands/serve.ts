@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { parsePort, reloadDotEnv, resolveConfig } from '../config/resolve.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { UserError } from '../errors.js';
 import { openDatabase } from '../log/sqlite/open.js';
 import { exposure } from '../log/private-files.js';
@@ -15,12 +16,23 @@ import { removeOrphanScratch } from '../project/rebuild/scratch.js';
 import { globalsOf, type Globals } from './globals.js';
 import { serveLifecycle } from './serve-lifecycle.js';
 
+/**
+ * `--max-body`: bytes, KiB or MiB (`65536`, `512KiB`, `2MiB`), from `DEFAULTS.http.minBodyLimitBytes`
+ * (1 KiB: a HuskyVoice event is larger) to `DEFAULTS.http.maxBodyLimitBytes` (32 MiB: what keeps
+ * the bytes being read bounded, see `maxReadingBytes`). Throws a `UserError` saying which bound.
+ */
 function parseBytes(value: string): number {
   const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(value.trim());
   if (!match) throw new UserError(`--max-body: "${value}" is not a size (e.g. 1MiB, 512KiB, 65536)`);
   const unit = (match[2] ?? 'b').toLowerCase();
   const factor = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
-  return Number(match[1]) * factor;
+  const bytes = Number(match[1]) * factor;
+  const { minBodyLimitBytes: min, maxBodyLimitBytes: max } = DEFAULTS.http;
+  if (bytes < min) throw new UserError(`--max-body: ${value} is below the smallest limit, ${min / 1024} KiB (every HuskyVoice event is larger)`);
+  if (bytes > max) {
+    throw new UserError(`--max-body: ${value} is over the largest limit, ${max / 1024 / 1024} MiB (so that slow uploads cannot hold more than ${DEFAULTS.http.maxReadingBytes / 1024 / 1024} MiB)`);
+  }
+  return bytes;
 }
 
 interface ServeOptions {
@@ -93,7 +105,11 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
 
   lifecycle.started({
     reload() {
-      reloadDotEnv();
+      try {
+        reloadDotEnv();
+      } catch (error) {
+        logger.error({ err: (error as Error).message }, 'SIGHUP: .env did not reload; the environment stays as it was');
+      }
       try {
         const again = resolveSecrets(resolveConfig({}).webhookSecret, g.dbPath, false);
         if (again) secrets = again.secrets;

@@ -34,12 +34,33 @@ export const DEFAULTS = {
     requestTimeoutMs: 30_000,
     /** How often Node looks for requests past `requestTimeoutMs`. @defaultValue 1 s */
     timeoutCheckMs: 1_000,
-    /** Bytes of request bodies being received at once, across requests; past it 503 `server_busy`. @defaultValue 64 MiB */
+    /** Smallest `--max-body` accepted (a HuskyVoice event is larger). @defaultValue 1 KiB */
+    minBodyLimitBytes: 1024,
+    /** Largest `--max-body` accepted; see `maxReadingBytes` for why. @defaultValue 32 MiB */
+    maxBodyLimitBytes: 32 * 1024 * 1024,
+    /**
+     * Bytes of request bodies being received at once, across requests; past it 503 `server_busy`
+     * at once, before a byte is read. Each request reserves its declared `Content-Length`, else
+     * `--max-body`, and `--max-body` more when it must be decompressed; the reservation is given
+     * back when its connection is done with the body. So the bodies in memory never exceed
+     * 64 MiB, however many clients upload slowly (500 stalled 1 MiB uploads: 64 are read, 436
+     * get 503), and after they close RSS comes back down: one request alone may exceed it only up
+     * to 2 × `maxBodyLimitBytes`, which is this. `/metrics`: `husky_relay_http_reading_bytes`.
+     * @defaultValue 64 MiB
+     */
     maxReadingBytes: 64 * 1024 * 1024,
     /** A connection whose body was left unread (413, 503) is closed this long after its answer. @defaultValue 2 s */
     lingerMs: 2_000,
     /** Shortest webhook secret accepted (characters); the generated one has 36. @defaultValue 16 */
     minWebhookSecretLength: 16,
+  },
+
+  /** Small files the relay reads and a user names or edits; anything else at their path (a FIFO, a device, a directory) is refused unread. */
+  files: {
+    /** Largest `.env` read (it holds a few variables). @defaultValue 1 MiB */
+    maxDotEnvBytes: 1024 * 1024,
+    /** Largest webhook secret file read (`<db folder>/webhook-secret`; a few secrets). @defaultValue 64 KiB */
+    maxSecretFileBytes: 64 * 1024,
   },
 
   /** The log and its writer. */
@@ -62,7 +83,7 @@ export const DEFAULTS = {
 
   /** Loading and evaluating the rules file (README "Rules file", "When a rule fails at run time"). */
   rules: {
-    /** Largest rules file read. @defaultValue 1 MiB */
+    /** Largest rules file read; a larger one, or one that is not a regular file (FIFO, device, directory), is a problem at 1:1, never read. @defaultValue 1 MiB */
     maxFileBytes: 1024 * 1024,
     /** Most aliases a rules file may expand (an alias bomb is a located error). @defaultValue 100 */
     maxYamlAliases: 100,
@@ -82,6 +103,15 @@ export const DEFAULTS = {
     cel: { maxAstNodes: 1_000, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 16 },
     /** Compiled `matches` patterns kept for patterns that come from event data. @defaultValue 256 */
     regexCacheSize: 256,
+    /**
+     * Deepest a planned request may nest (`request_too_deep` beyond). Whatever ingest and the rules
+     * file accept fits: an event at `http.maxJsonDepth` (64) wrapped by its request (the http
+     * default body is the envelope), or a body template as deep as `maxNesting` (64), whose
+     * templates render strings. Only an event logged before ingest limited nesting can pass it;
+     * far below where `JSON.stringify`, structured clone and the SDKs overflow the stack.
+     * @defaultValue 128
+     */
+    maxRequestDepth: 128,
     /** Characters of one planned request as JSON; a larger one is a plan failure. @defaultValue 4,000,000 */
     plannedRequestLimitChars: 4_000_000,
     /** Shortest http-sink signing key: the Standard Webhooks minimum (spec, "Signature scheme"). @defaultValue 24 bytes */

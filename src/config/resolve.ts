@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { UserError } from '../errors.js';
+import { EnvironmentError } from '../os-errors.js';
+import { readRegularFileSync } from '../regular-file.js';
 import { DEFAULTS } from './defaults.js';
 
 /**
@@ -69,20 +71,31 @@ export function parsePort(value: string, name = '--port'): number {
   return port;
 }
 
-/** `.env` in the working directory, if present; variables already set win. */
+/** `.env` in the working directory, if present; variables already set win. Throws as `readDotEnv`. */
 export function loadDotEnv(cwd = process.cwd()): void {
-  const file = resolve(cwd, '.env');
-  if (existsSync(file)) process.loadEnvFile(file);
+  for (const [key, value] of Object.entries(readDotEnv(cwd))) process.env[key] ??= value;
 }
 
 /**
  * On SIGHUP: what `.env` says now wins over what it said at start, so a token added there
- * takes effect with a reload. Variables `.env` does not mention are left alone.
+ * takes effect with a reload. Variables `.env` does not mention are left alone. Throws as
+ * `readDotEnv` (the caller keeps the environment it had).
  */
 export function reloadDotEnv(cwd = process.cwd()): void {
+  for (const [key, value] of Object.entries(readDotEnv(cwd))) process.env[key] = value;
+}
+
+/**
+ * The variables of `.env` in `cwd` (none when there is no such file). Throws an
+ * `EnvironmentError` naming it when it cannot be read, is not a regular file (a FIFO would
+ * block every command) or is over `DEFAULTS.files.maxDotEnvBytes`.
+ */
+function readDotEnv(cwd: string): Record<string, string> {
   const file = resolve(cwd, '.env');
-  if (!existsSync(file)) return;
-  for (const [key, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) process.env[key] = value;
+  const read = readRegularFileSync(file, DEFAULTS.files.maxDotEnvBytes);
+  if (read.ok) return parseEnv(read.bytes.toString('utf8')) as Record<string, string>;
+  if (read.code === 'ENOENT') return {};
+  throw new EnvironmentError(`cannot read ${file}: ${read.reason}; remove it or make it a file of VAR=value lines`, read.code);
 }
 
 /**

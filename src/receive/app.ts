@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { ByteBudget } from './byte-budget.js';
 import { KNOWN_EVENT_TYPES } from './envelope.js';
 import { receiveWebhook, type ReceiveOptions } from './receive-webhook.js';
 
@@ -36,8 +38,11 @@ export function createApp(options: AppOptions): Koa {
   // relay's own codes, and an event type HuskyVoice does not document counts as `other` (the
   // sender chooses it: one series per type would grow without end).
   const received = new Map<string, { inc: () => void }>();
+  const reading = options.reading ?? new ByteBudget(DEFAULTS.http.maxReadingBytes);
+  metrics.reading.bytes = () => reading.inUse;
   const webhook = receiveWebhook({
     ...options,
+    reading,
     observe: (outcome, eventType, seconds) => {
       const label = eventTypeLabel(eventType);
       const key = `${outcome}\0${label}`;

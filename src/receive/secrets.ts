@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 
 const MIN_WEBHOOK_SECRET_LENGTH = DEFAULTS.http.minWebhookSecretLength;
 import { UserError } from '../errors.js';
-import { codeOf, fileError } from '../os-errors.js';
+import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
+import { readRegularFileSync } from '../regular-file.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
 
 export interface ResolvedSecrets {
@@ -53,7 +54,7 @@ export function parseSecrets(value: string, where = ENV): string[] {
   }
   secrets.forEach((secret, i) => {
     const which = secrets.length > 1 ? `secret ${i + 1} of ${secrets.length}` : 'the secret';
-    if (/^v\d+$/.test(secret) && secrets[i + 1]?.startsWith('whsec_')) {
+    if (/^v\d+$/i.test(secret) && /^whsec_/i.test(secrets[i + 1] ?? '')) {
       throw new WebhookSecretError(
         `${where}: "${secret},whsec_…" looks like a Standard Webhooks value; "${secret}," is a version prefix, not part of a secret, ` +
           `and the comma makes "${secret}" a secret of its own (commas separate secrets). Paste only the secret HuskyVoice shows`,
@@ -71,9 +72,21 @@ export function parseSecrets(value: string, where = ENV): string[] {
   return secrets;
 }
 
-/** `HUSKY_WEBHOOK_SECRET`'s secrets, or null when it is unset or empty. Throws as `parseSecrets`. */
+/**
+ * `HUSKY_WEBHOOK_SECRET`'s secrets, or null when it is unset or empty (the documented way to
+ * use the generated one). Set to whitespace only, it is refused: a blank line pasted into a
+ * unit file or a secret manager is a mistake, not a wish for a generated secret. Spaces and
+ * line breaks around each secret are ignored (trimmed), as in the secret file. Throws as
+ * `parseSecrets`.
+ */
 export function secretsFromEnv(value: string | undefined): string[] | null {
-  return value === undefined || value.trim() === '' ? null : parseSecrets(value, ENV);
+  if (value === undefined || value === '') return null;
+  if (value.trim() === '') {
+    throw new WebhookSecretError(
+      `${ENV} is set but holds only whitespace (spaces or line breaks): set it to the secret, or unset it (or set it empty) to use the generated one`,
+    );
+  }
+  return parseSecrets(value, ENV);
 }
 
 /**
@@ -103,11 +116,10 @@ export function resolveSecrets(envValue: string | undefined, dbPath: string, gen
   return { secrets: [secret], source: 'file', file, generated: true };
 }
 
+/** The secret file's text, null when there is none; a FIFO, a device or a huge file is refused unread. */
 function readSecretFile(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if (codeOf(error) === 'ENOENT') return null;
-    throw fileError(error, 'cannot read the webhook secret in', file);
-  }
+  const read = readRegularFileSync(file, DEFAULTS.files.maxSecretFileBytes);
+  if (read.ok) return read.bytes.toString('utf8');
+  if (read.code === 'ENOENT') return null;
+  throw new EnvironmentError(`cannot read the webhook secret in ${file}: ${reasonOf(read.code) ?? read.reason}`, read.code);
 }

@@ -11,7 +11,7 @@ import type { NewEntry } from '../log/types.js';
 
 /** Why a delivery could not be planned: a short code and a message naming the field. */
 export interface NotPlanned {
-  /** `render_failed`, `render_timeout`, `request_too_deep`, `request_too_large`, `entry_rejected`, `plan_failed`. */
+  /** `render_failed`, `render_timeout`, `invalid_request` (see `UnsendableRequestError`), `request_too_deep`, `request_too_large`, `entry_rejected`, `plan_failed`. */
   code: string;
   message: string;
 }

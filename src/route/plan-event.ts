@@ -8,6 +8,7 @@ import type { Scope } from '../rules/liquid.js';
 import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
 import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js';
+import { UnsendableRequestError } from '../sinks/kind.js';
 import { renderAction } from './render-action.js';
 import { DEFAULTS } from '../config/defaults.js';
 
@@ -60,9 +61,9 @@ export function scopeOf(ev: PlannableEvent): Scope {
 
 /** A rendered request the log may refuse, or that is too big to keep: why, or null. */
 function requestProblem(request: unknown): NotPlanned | null {
-  // the entry nests request inside data: leave room for both
-  if (exceedsDepth(request, DEFAULTS.http.maxJsonDepth - 2)) {
-    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${DEFAULTS.http.maxJsonDepth - 2} levels` };
+  // deeper than anything ingest and the rules file accept can make (see maxRequestDepth)
+  if (exceedsDepth(request, DEFAULTS.rules.maxRequestDepth)) {
+    return { code: 'request_too_deep', message: `the rendered request nests deeper than ${DEFAULTS.rules.maxRequestDepth} levels` };
   }
   const size = JSON.stringify(request).length;
   if (size > DEFAULTS.rules.plannedRequestLimitChars) {
@@ -162,7 +163,8 @@ function planAction(rules: LoadedRules, rule: CompiledRule, action: CompiledActi
     return { ok: true, plan: { ...basePlan(rules, rule, action, ev, opts), request: request as Record<string, unknown>, order_key }, warnings };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return failedAction(rules, rule, action, ev, opts, { code: 'render_failed', message });
+    const code = error instanceof UnsendableRequestError ? error.code : 'render_failed';
+    return failedAction(rules, rule, action, ev, opts, { code, message });
   }
 }
 

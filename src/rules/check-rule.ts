@@ -70,7 +70,8 @@ export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, repo
       });
       return;
     }
-    const report = (p: YamlPath, message: string) => reporter.error([...path, ...p], message);
+    const report = (p: YamlPath, message: string, severity: 'error' | 'warning' = 'error') =>
+      severity === 'warning' ? reporter.warn([...path, ...p], message) : reporter.error([...path, ...p], message);
     kind.check(parsed.data, report);
     actions.push(
       compileAction(type, parsed.data, { sink: raw.sink, index: j }, report, (p, template) => {

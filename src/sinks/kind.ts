@@ -51,8 +51,24 @@ export interface SinkKind<Config extends SinkConfigBase = SinkConfigBase, Action
 /** What every kind's config has: its `type` and the common options (in ms). */
 export type SinkConfigBase = { type: string } & SinkCommonOptions;
 
-/** A problem at a path relative to the declaration or action being checked. */
-export type Report = (path: YamlPath, message: string) => void;
+/**
+ * A problem at a path relative to the declaration or action being checked: an error (the file
+ * does not load) unless `severity` is `warning` (`rules check` prints it; the file loads).
+ */
+export type Report = (path: YamlPath, message: string, severity?: 'error' | 'warning') => void;
+
+/**
+ * Thrown by a kind's `render` when the rendered request can never be sent as it is (a Slack
+ * button url over Slack's limit, which cannot be cut): the delivery is planned and goes dead at
+ * once with `invalid_request` and this message, naming the field; nothing is sent.
+ */
+export class UnsendableRequestError extends Error {
+  readonly code = 'invalid_request';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsendableRequestError';
+  }
+}
 
 /** One rendered action. */
 export interface Rendered<Request> {

@@ -21,6 +21,22 @@ const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
  * `where` says whose header it is (`the rule's headers`, `sink "audit" headers`, …).
  */
 export function headerProblem(name: string, value: string, where: string): string | null {
+  return headerNameProblem(name, value, where) ?? headerValueProblem(name, value, where);
+}
+
+/**
+ * `headerProblem` for a header as written in the rules file (`rules check`), where the value may
+ * hold templates: the name, and the value's own text around its templates, are checked now;
+ * what a template renders is checked when the request is sent.
+ */
+export function writtenHeaderProblem(name: string, value: string, where: string): string | null {
+  if (!/\{\{|\{%/.test(value)) return headerProblem(name, value, where);
+  // each template tag stands as that many spaces, so positions stay those of the file
+  const literal = value.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag) => ' '.repeat(tag.length));
+  return headerNameProblem(name, 'close', where) ?? headerValueProblem(name, literal, where);
+}
+
+function headerNameProblem(name: string, value: string, where: string): string | null {
   if (!TOKEN.test(name)) {
     return `${where}: ${JSON.stringify(name)} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~ only)`;
   }
@@ -28,6 +44,10 @@ export function headerProblem(name: string, value: string, where: string): strin
   if (CLIENT_SET.has(lower) || (lower === 'connection' && !CONNECTION_OK.test(value))) {
     return `${where}: header "${name}" is set by the HTTP client itself and cannot be sent; remove it`;
   }
+  return null;
+}
+
+function headerValueProblem(name: string, value: string, where: string): string | null {
   for (let i = 0; i < value.length; i++) {
     const c = value.codePointAt(i)!;
     const at = `in its value at character ${i + 1}`;

@@ -1,4 +1,4 @@
-import { checkSlackLimits } from '../../src/sinks/slack/limits.js';
+import { blockKitErrors, messageTooLong } from './slack-block-kit.js';
 import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } from './fake-server.js';
 
 /**
@@ -11,8 +11,9 @@ import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } 
  * Slack does: `chat.update` and `chat.delete` of one give `message_not_found`; a message with
  * replies stays as a tombstone its thread can still reply to, one without is gone and a reply
  * to it gives `invalid_thread_ts`.
- * Text over Slack's limits (`SLACK_LIMITS`) is refused as Slack does: `msg_too_long` for
- * message text, `invalid_blocks` (with `errors`) for blocks.
+ * A message over Slack's documented limits (its own table, `slack-block-kit.ts`, written from
+ * Slack's docs) is refused as Slack does: `msg_too_long` for message text, `invalid_blocks`
+ * (with `errors` naming each field by JSON pointer) for blocks.
  *
  *   const slack = await startFakeSlack();
  *   slack.failNext({ status: 429, retryAfter: 2 });
@@ -156,13 +157,11 @@ function decodeArgs(body: unknown): Record<string, unknown> {
   return args;
 }
 
-/** Slack's answer to text over its limits, measured on the text as received; null if within. */
+/** Slack's answer to a message over its limits, measured on what was received; null if within. */
 function overLimits(args: Record<string, unknown>): Reply | null {
-  const { problems } = checkSlackLimits({ text: args.text, blocks: args.blocks }, false);
-  if (problems.length === 0) return null;
-  if (problems.some((p) => p.path === 'text')) return platformError('msg_too_long');
-  const errors = problems.map((p) => `${p.message} [json-pointer:/${p.path.replace(/\[(\d+)\]/g, '/$1').replace(/\./g, '/')}]`);
-  return { status: 200, body: { ok: false, error: 'invalid_blocks', errors } };
+  if (messageTooLong(args.text)) return platformError('msg_too_long');
+  const errors = blockKitErrors(args.blocks);
+  return errors.length === 0 ? null : { status: 200, body: { ok: false, error: 'invalid_blocks', errors } };
 }
 
 function pick(args: Record<string, unknown>, keys: string[]): Record<string, unknown> {

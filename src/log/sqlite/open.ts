@@ -1,11 +1,12 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-import { codeOf, EnvironmentError, fileError, reasonOf } from '../../os-errors.js';
+import { codeOf, EnvironmentError, fileError } from '../../os-errors.js';
 import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './migrations.js';
 import { createPrivateFile, ensurePrivateFolder, removeMade } from '../private-files.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { storageError } from './storage-error.js';
 
 export interface OpenLogOptions {
   /** How long a write waits for another process's lock before it fails. (Default: `DEFAULTS.log.busyTimeoutMs`) */
@@ -51,7 +52,7 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
     // only a file still empty: another process may have opened (and filled) it meanwhile
     const untouched = madeFile && sizeOf(path) === 0;
     removeMade(untouched ? [path, `${path}-wal`, `${path}-shm`, `${path}-journal`] : [], untouched ? madeFolders : []);
-    throw databaseError(error, path, busyTimeoutMs);
+    throw storageError(error, path, busyTimeoutMs);
   }
 }
 
@@ -96,39 +97,4 @@ function mustBeOurs(db: Database.Database, path: string): void {
     );
   }
   if (version > SCHEMA_VERSION) migrate(db); // says it is newer, and changes nothing
-}
-
-/** A failure to open or prepare the database as the one line a user can act on, when it is one. */
-function databaseError(error: unknown, path: string, busyTimeoutMs: number): unknown {
-  if (error instanceof EnvironmentError) return error;
-  const code = codeOf(error) ?? '';
-  if (code === 'SQLITE_NOTADB') {
-    return new EnvironmentError(`${path} is not a husky-relay database (not an SQLite file); point --db at the log, or at a new path to start one`, code);
-  }
-  if (code.startsWith('SQLITE_CORRUPT')) return new EnvironmentError(`${path} is damaged (not a valid SQLite database): restore a backup`, code);
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new EnvironmentError(`${path} is locked by another process (waited ${busyTimeoutMs} ms); try again`, code);
-  }
-  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
-    // SQLite keeps -wal and -shm beside the file: the folder must be writable too
-    const why =
-      accessProblem(path) ??
-      accessProblem(dirname(path), 'its folder') ??
-      (code.startsWith('SQLITE_READONLY') ? 'it is read-only for husky-relay' : 'SQLite cannot open it');
-    return new EnvironmentError(`cannot open the log at ${path}: ${why}; husky-relay writes it, and its -wal and -shm files beside it`, code);
-  }
-  if (code === 'SQLITE_FULL') return new EnvironmentError(`cannot write the log at ${path}: no space left on the device`, code);
-  if (code.startsWith('SQLITE_IOERR')) return new EnvironmentError(`cannot write the log at ${path}: input/output error (${code})`, code);
-  return fileError(error, 'cannot open the log at', path);
-}
-
-/** Why this process may not read and write `path` (`its folder ${path}: permission denied …`), or null. */
-function accessProblem(path: string, label?: string): string | null {
-  try {
-    accessSync(path, constants.R_OK | constants.W_OK);
-    return null;
-  } catch (error) {
-    const reason = reasonOf(codeOf(error));
-    return reason && label ? `${label} ${path}: ${reason}` : reason;
-  }
 }

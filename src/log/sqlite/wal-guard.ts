@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { describeDamage, findDamage } from './damage.js';
 import type { SqliteLog } from './sqlite-log.js';
 import { WAL_LOST } from './writer-protocol.js';
 
@@ -11,13 +12,17 @@ import { WAL_LOST } from './writer-protocol.js';
  * Takes the write lock and changes the header (then rolls back: nothing reaches the disk), as a
  * commit would. A database file the process may not write (owned by another user: SQLite then
  * opens it read-only without saying so) or a `query_only` connection fails here with
- * SQLITE_READONLY, where taking the lock alone succeeds.
+ * SQLITE_READONLY, where taking the lock alone succeeds. Then every table and index is read at
+ * both ends (see `findDamage`): a page overwritten on disk fails there with SQLITE_CORRUPT,
+ * naming the table, before a webhook's commit meets it.
  */
 export function probeWrite(log: SqliteLog): void {
   log.db.exec('BEGIN IMMEDIATE');
   try {
     const version = Number(log.db.pragma('user_version', { simple: true }));
     log.db.pragma(`user_version = ${version}`);
+    const damage = findDamage(log.db);
+    if (damage) throw Object.assign(new Error(describeDamage(log.db.name, damage, damage.message)), { code: 'SQLITE_CORRUPT' });
   } finally {
     if (log.db.inTransaction) log.db.exec('ROLLBACK');
   }

@@ -42,7 +42,8 @@ export type WriterRequest =
   | { id: number; kind: 'pragma'; pragma: string }
   /**
    * Could a commit succeed now? (`/readyz`) The writer checks its WAL file, takes the write lock
-   * and writes (then rolls back), so a read-only file or connection shows. Waits behind other
+   * and writes (then rolls back), so a read-only file or connection shows, and reads every table
+   * and index at both ends, so a damaged page shows (`findDamage`). Waits behind other
    * processes' locks on the writer thread, never on the event loop.
    */
   | { id: number; kind: 'probe' }

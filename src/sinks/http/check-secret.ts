@@ -10,10 +10,24 @@
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 import { DEFAULTS } from '../../config/defaults.js';
 
-/** Why `secret` cannot sign, in words that never repeat it; null when it can. */
+/**
+ * Why `secret` cannot sign, in words that never repeat it; null when it can. Besides the
+ * Standard Webhooks rules: whitespace only (a `${VAR}` set to spaces), whitespace around it (a
+ * pasted line break: it would be part of the key, where the receiver's copy has none), and a
+ * `WHSEC_` or `Whsec_` prefix (the prefix is lowercase; as written the whole text would be the
+ * key, and no Standard Webhooks library would verify it).
+ */
 export function secretProblem(secret: string): string | null {
+  if (secret.trim() === '') return 'secret: it is only whitespace (a ${VAR} set to spaces?); set the secret, or leave the variable unset to disable the sink';
+  if (secret !== secret.trim()) {
+    return 'secret: it begins or ends with whitespace (a pasted line break?), which would be part of the signing key; remove it';
+  }
+  if (/^whsec_/i.test(secret) && !secret.startsWith('whsec_')) {
+    return `secret: the Standard Webhooks prefix is lowercase "whsec_", not "${secret.slice(0, 6)}"; as written, the whole text would be the key`;
+  }
   if (secret.startsWith('whsec_')) {
     const encoded = secret.slice('whsec_'.length);
+    if (/\s/.test(encoded)) return 'secret: after "whsec_" there is whitespace; a Standard Webhooks secret is base64 with no spaces or line breaks';
     if (!STRICT_BASE64.test(encoded)) {
       return 'secret: after "whsec_" a Standard Webhooks secret is base64 (A-Z a-z 0-9 + /, padded with =), and this is not';
     }

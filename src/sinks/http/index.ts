@@ -1,6 +1,7 @@
 import type { CompiledTemplate } from '../../rules/liquid.js';
 import { renderTree, type TemplateTree } from '../../rules/template-tree.js';
 import type { SinkKind } from '../kind.js';
+import { headerProblem, urlProblem, writtenHeaderProblem } from '../request-shape.js';
 import { secretProblem } from './check-secret.js';
 import { httpActionSchema, httpConfigSchema, httpRequestSchema, type HttpActionInput, type HttpRequest, type HttpSinkConfig } from './schema.js';
 import { createHttpSink, httpSecrets } from './sender.js';
@@ -25,12 +26,26 @@ export const httpKind: SinkKind<HttpSinkConfig, HttpActionInput, HttpCompiled, H
   requestSchema: httpRequestSchema,
 
   // A secret left empty by an unset ${VAR} disables the sink instead; a set one must be able to sign.
+  // What fetch would refuse to send (a URL with credentials, a header with a line break) is
+  // refused here, where the file says it, not found at the first delivery.
   checkConfig(config, report) {
     const problem = config.secret ? secretProblem(config.secret) : null;
     if (problem) report(['secret'], problem);
+    const url = config.url ? urlProblem(config.url, 'url') : null;
+    if (url) report(['url'], url);
+    for (const [name, value] of Object.entries(config.headers ?? {})) {
+      const header = headerProblem(name, value, 'headers');
+      if (header) report(['headers', name], header);
+    }
   },
 
-  check() {},
+  // the rule's own headers: names, and values as far as they are written out (templates are checked when sent)
+  check(action, report) {
+    for (const [name, value] of Object.entries(action.headers ?? {})) {
+      const header = writtenHeaderProblem(name, value, 'headers');
+      if (header) report(['headers', name], header);
+    }
+  },
 
   compile(a, t) {
     const headers: Record<string, CompiledTemplate> = {};

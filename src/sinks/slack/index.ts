@@ -2,8 +2,10 @@ import type { YamlPath } from '../../rules/interpolate.js';
 import type { CompiledTemplate, TemplateDialect } from '../../rules/liquid.js';
 import { renderTree, type TemplateTree } from '../../rules/template-tree.js';
 import type { SinkKind } from '../kind.js';
+import { headerProblem } from '../request-shape.js';
 import { slackMrkdwn } from './escape.js';
-import { checkSlackLimits } from './limits.js';
+import { fitSlackMessage, type SlackLimitProblem } from './fit.js';
+import { UnsendableRequestError } from '../kind.js';
 import { hasContent, slackActionSchema, slackConfigSchema, slackRequestSchema, type SlackActionInput, type SlackRequest, type SlackSinkConfig } from './schema.js';
 import { createSlackSink, slackSecrets } from './sender.js';
 
@@ -28,12 +30,21 @@ export const slackKind: SinkKind<SlackSinkConfig, SlackActionInput, SlackCompile
   actionSchema: slackActionSchema,
   requestSchema: slackRequestSchema,
 
-  checkConfig() {},
+  // the token goes in the Authorization header: one the HTTP client cannot send is refused here
+  checkConfig(config, report) {
+    const problem = config.token ? headerProblem('Authorization', config.token, 'token') : null;
+    if (problem) report(['token'], problem);
+  },
 
   check(action, report) {
     if (!hasContent(action)) report([], 'a slack action needs "text" or "blocks"');
     if (action.replace === true && action.thread_key === undefined) {
       report(['replace'], '"replace: true" needs a "thread_key" (the message to replace)');
+    }
+    // what is written out (no template) is measured now: what cannot be cut is an error
+    const literal = (value: string) => !/\{\{|\{%/.test(value);
+    for (const p of fitSlackMessage({ text: action.text, blocks: action.blocks }, { fit: false, measurable: literal }).problems) {
+      report(p.path, p.kind === 'refused' ? refusal(p) : `${p.message}${p.kind === 'cut' ? ': it will be cut to fit' : ''}`, p.kind === 'refused' ? 'error' : 'warning');
     }
   },
 
@@ -59,14 +70,21 @@ export const slackKind: SinkKind<SlackSinkConfig, SlackActionInput, SlackCompile
       ...(action.replace !== undefined && { replace: action.replace }),
       ...(action.broadcast !== undefined && { broadcast: action.broadcast }),
     };
-    const fitted = checkSlackLimits(rendered, true);
-    const warnings = fitted.problems.map((p) => `${p.path}: ${p.message}: cut to fit`);
+    const fitted = fitSlackMessage(rendered, { fit: true });
+    const refused = fitted.problems.filter((p) => p.kind === 'refused');
+    if (refused.length > 0) throw new UnsendableRequestError(refused.map((p) => `${p.at}: ${refusal(p)}`).join('; '));
+    const warnings = fitted.problems.map((p) => `${p.at}: ${p.message}${p.kind === 'cut' ? ': cut to fit' : ''}`);
     return { request: fitted.request as SlackRequest, order_key: thread_key ?? null, warnings };
   },
 
   create: (name, config, env, opts) => createSlackSink(name, config, { slackApiUrl: env.slackApiUrl, ...(opts.now && { now: opts.now }) }),
   secrets: slackSecrets,
 };
+
+/** Why a limit that cannot be cut stops the message (Slack would answer `invalid_blocks`). */
+function refusal(p: SlackLimitProblem): string {
+  return `${p.message}; Slack would refuse the message (invalid_blocks), and a URL, an id, a value or a list of buttons or options cannot be cut`;
+}
 
 /**
  * Block objects whose `text` Slack shows literally (it parses no mrkdwn there): plain_text

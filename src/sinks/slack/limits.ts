@@ -1,21 +1,30 @@
 /**
- * Slack's limits on the text of a message, measured on what Slack receives (after mrkdwn
- * escaping: `&` counts as the 5 characters of `&amp;`). Sources:
- * - chat.postMessage, https://api.slack.com/methods/chat.postMessage: `text` is cut by Slack
- *   at 40,000 characters; longer answers `msg_too_long`.
- * - Block Kit blocks, https://api.slack.com/reference/block-kit/blocks: up to 50 blocks per
- *   message; section `text` at most 3,000 characters, `fields` at most 10 items of 2,000
- *   each; header `text` at most 150; context at most 10 elements; image `alt_text` at most
- *   2,000; markdown block `text` at most 12,000. Over any of them Slack answers `invalid_blocks`.
- * - Text objects, https://api.slack.com/reference/block-kit/composition-objects#text: `text`
- *   at most 3,000 characters.
+ * Slack's limits on a message, measured on what Slack receives (after mrkdwn escaping: `&`
+ * counts as the 5 characters of `&amp;`). Over any of them Slack answers `invalid_blocks`
+ * (`msg_too_long` for message text). Sources:
+ * - chat.postMessage, https://api.slack.com/methods/chat.postMessage: `text` "should" stay within
+ *   4,000 characters; Slack cuts at 40,000, longer answers `msg_too_long`.
+ * - Blocks, https://api.slack.com/reference/block-kit/blocks: 50 blocks per message; `block_id`
+ *   255; section `text` 3,000, `fields` 10 of 2,000 each; header `text` 150; context 10
+ *   elements; image `image_url` 3,000, `alt_text` 2,000, `title` 2,000; actions 25 elements;
+ *   markdown `text` 12,000; input `label` and `hint` 2,000.
+ * - Elements, https://api.slack.com/reference/block-kit/block-elements: `action_id` 255; button
+ *   `text` 75, `url` 3,000, `value` 2,000, `accessibility_label` 75; `placeholder` 150; select
+ *   menus 100 `options` or `option_groups`; overflow 5 options; checkboxes and radio buttons 10.
+ * - Composition objects, https://api.slack.com/reference/block-kit/composition-objects: text
+ *   object `text` 3,000; option `text` 75, `value` 150, `description` 75, `url` 3,000; option
+ *   group `label` 75; confirm `title` 100, `text` 300, `confirm` 30, `deny` 30.
  * Lengths are JavaScript string lengths (UTF-16 code units), never fewer than Slack counts.
  */
 export const SLACK_LIMITS = {
-  /** Message `text`. (Default: 40,000) */
+  /** Message `text`: Slack cuts it here. (Default: 40,000) */
   messageText: 40_000,
+  /** Message `text` Slack advises at most; longer is warned about, not cut. (Default: 4,000) */
+  messageTextAdvised: 4_000,
   /** Blocks in one message. (Default: 50) */
   blocks: 50,
+  /** `block_id` and `action_id`. (Default: 255) */
+  id: 255,
   /** A text object's `text`, section text among them. (Default: 3,000) */
   textObject: 3_000,
   /** Each of a section's `fields`. (Default: 2,000) */
@@ -26,118 +35,121 @@ export const SLACK_LIMITS = {
   headerText: 150,
   /** Elements of a context block. (Default: 10) */
   contextElements: 10,
-  /** An image's `alt_text`. (Default: 2,000) */
+  /** Elements of an actions block. (Default: 25) */
+  actionsElements: 25,
+  /** An image's `alt_text` and `title`; an input's `label` and `hint`. (Default: 2,000) */
   altText: 2_000,
+  /** Any URL: an image's `image_url`, a button's or an option's `url`. (Default: 3,000) */
+  url: 3_000,
   /** A markdown block's `text`. (Default: 12,000) */
   markdownBlock: 12_000,
+  /** A button's `text` and `accessibility_label`. (Default: 75) */
+  buttonText: 75,
+  /** A button's `value`. (Default: 2,000) */
+  buttonValue: 2_000,
+  /** An element's `placeholder`. (Default: 150) */
+  placeholder: 150,
+  /** An option's `text` and `description`, an option group's `label`. (Default: 75) */
+  optionText: 75,
+  /** An option's `value`. (Default: 150) */
+  optionValue: 150,
+  /** Options (or option groups) of a select menu. (Default: 100) */
+  options: 100,
+  /** Options of an overflow menu. (Default: 5) */
+  overflowOptions: 5,
+  /** Options of checkboxes and radio buttons. (Default: 10) */
+  choiceOptions: 10,
+  /** A confirm dialog's `title`, `text`, `confirm`, `deny`. */
+  confirm: { title: 100, text: 300, confirm: 30, deny: 30 },
 } as const;
 
 /** What the relay puts where it cut text: visible to readers, one character. */
 export const CUT_MARKER = '…';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /**
- * `text` cut to `max` characters, marker included, never inside a surrogate pair and, for
- * mrkdwn, never inside an entity (`&amp;`) or a `<…>` link or mention.
+ * Where a limit applies and how it is kept:
+ * - `text`: a string the relay may cut (with `CUT_MARKER`; mrkdwn-safe when `mrkdwn`);
+ * - `textObject`: `{type, text}`, its `text` cut as mrkdwn when `type` is `mrkdwn`;
+ * - `fixed`: a string that cannot be cut without changing what it means (a URL, an id, a value
+ *   a handler reads): over its limit the request cannot be sent;
+ * - `list`: at most `max` items; with `more`, the relay keeps `max - 1` and puts `more(n)` last
+ *   (a visible "… n more"), else over it the request cannot be sent (buttons, options);
+ * - `object` with the specs of its keys; `element`: by the element's own `type`.
  */
-export function cutText(text: string, max: number, mrkdwn: boolean): string {
-  if (text.length <= max) return text;
-  let end = max - CUT_MARKER.length;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  if (mrkdwn) {
-    const amp = text.lastIndexOf('&', end - 1);
-    if (amp >= 0 && text.indexOf(';', amp) >= end) end = amp;
-    const open = text.lastIndexOf('<', end - 1);
-    if (open >= 0 && text.lastIndexOf('>', end - 1) < open) end = open;
-  }
-  return text.slice(0, end) + CUT_MARKER;
-}
+export type Spec =
+  | { t: 'text'; max: number; what: string; mrkdwn?: boolean }
+  | { t: 'textObject'; max: number; what: string }
+  | { t: 'fixed'; max: number; what: string }
+  | { t: 'list'; max: number; what: string; item: Spec; more?: (left: number) => unknown }
+  | { t: 'object'; keys: Record<string, Spec> }
+  | { t: 'element' };
 
-/** One limit exceeded: where (`blocks[0].text.text`), by how much, and which limit. */
-export interface SlackLimitProblem {
-  path: string;
-  message: string;
-}
+const L = SLACK_LIMITS;
+const textObject = (max: number, what: string): Spec => ({ t: 'textObject', max, what });
+const fixed = (max: number, what: string): Spec => ({ t: 'fixed', max, what });
+const element: Spec = { t: 'element' };
+const moreText = (what: string) => (left: number) => ({ type: 'mrkdwn', text: `${CUT_MARKER} ${left} more ${what} not shown` });
 
-/**
- * Walks a Slack request (`text`, `blocks`) against `SLACK_LIMITS`. With `fit`, returns a copy
- * cut to fit (text with `CUT_MARKER`, lists shortened, blocks past the limit replaced by one
- * context block saying how many were left out); the problems say what was cut.
- */
-export function checkSlackLimits(request: Obj, fit: boolean): { request: Obj; problems: SlackLimitProblem[] } {
-  const problems: SlackLimitProblem[] = [];
-  const out: Obj = { ...request };
-  const text = (value: unknown, path: string, max: number, what: string, mrkdwn: boolean): unknown => {
-    if (typeof value !== 'string' || value.length <= max) return value;
-    problems.push({ path, message: `${value.length} characters, over Slack's limit of ${max} for ${what}` });
-    return fit ? cutText(value, max, mrkdwn) : value;
-  };
-  const textObject = (value: unknown, path: string, max: number, what: string): unknown => {
-    if (!isObj(value)) return value;
-    return { ...value, text: text(value.text, `${path}.text`, max, what, value.type === 'mrkdwn') };
-  };
-  const list = (value: unknown, path: string, max: number, what: string): unknown[] | undefined => {
-    if (!Array.isArray(value)) return undefined;
-    if (value.length <= max) return value;
-    problems.push({ path, message: `${value.length} ${what}, over Slack's limit of ${max}` });
-    return fit ? value.slice(0, max) : value;
-  };
-  out.text = text(request.text, 'text', SLACK_LIMITS.messageText, 'message text', true);
-  if (out.text === undefined) delete out.text;
-  if (Array.isArray(request.blocks)) {
-    let blocks: unknown[] = request.blocks;
-    if (blocks.length > SLACK_LIMITS.blocks) {
-      problems.push({ path: 'blocks', message: `${blocks.length} blocks, over Slack's limit of ${SLACK_LIMITS.blocks}` });
-      if (fit) {
-        const left = blocks.length - (SLACK_LIMITS.blocks - 1);
-        const note = { type: 'context', elements: [{ type: 'plain_text', text: `${CUT_MARKER} ${left} more blocks not shown` }] };
-        blocks = [...blocks.slice(0, SLACK_LIMITS.blocks - 1), note];
-      }
-    }
-    out.blocks = blocks.map((block, i) => fitBlock(block, `blocks[${i}]`, text, textObject, list));
-  }
-  return { request: fit ? out : request, problems };
-}
+const CONFIRM: Spec = {
+  t: 'object',
+  keys: {
+    title: textObject(L.confirm.title, 'a confirm title'),
+    text: textObject(L.confirm.text, 'a confirm text'),
+    confirm: textObject(L.confirm.confirm, 'a confirm button'),
+    deny: textObject(L.confirm.deny, 'a deny button'),
+  },
+};
+const OPTION: Spec = {
+  t: 'object',
+  keys: {
+    text: textObject(L.optionText, 'option text'),
+    value: fixed(L.optionValue, 'an option value'),
+    description: textObject(L.optionText, 'an option description'),
+    url: fixed(L.url, 'an option url'),
+  },
+};
+const options = (max: number): Spec => ({ t: 'list', max, what: 'options', item: OPTION });
+const GROUP: Spec = { t: 'object', keys: { label: textObject(L.optionText, 'an option group label'), options: options(L.options) } };
 
-function fitBlock(
-  block: unknown,
-  at: string,
-  text: (v: unknown, path: string, max: number, what: string, mrkdwn: boolean) => unknown,
-  textObject: (v: unknown, path: string, max: number, what: string) => unknown,
-  list: (v: unknown, path: string, max: number, what: string) => unknown[] | undefined,
-): unknown {
-  if (!isObj(block)) return block;
-  const b: Obj = { ...block };
-  switch (block.type) {
-    case 'section': {
-      b.text = textObject(block.text, `${at}.text`, SLACK_LIMITS.textObject, 'section text');
-      const fields = list(block.fields, `${at}.fields`, SLACK_LIMITS.sectionFields, 'section fields');
-      if (fields) b.fields = fields.map((f, i) => textObject(f, `${at}.fields[${i}]`, SLACK_LIMITS.sectionField, 'a section field'));
-      break;
-    }
-    case 'header':
-      b.text = textObject(block.text, `${at}.text`, SLACK_LIMITS.headerText, 'header text');
-      break;
-    case 'context': {
-      const elements = list(block.elements, `${at}.elements`, SLACK_LIMITS.contextElements, 'context elements');
-      if (elements) {
-        b.elements = elements.map((e, i) =>
-          isObj(e) && (e.type === 'mrkdwn' || e.type === 'plain_text') ? textObject(e, `${at}.elements[${i}]`, SLACK_LIMITS.textObject, 'a text object') : e,
-        );
-      }
-      break;
-    }
-    case 'image':
-      b.alt_text = text(block.alt_text, `${at}.alt_text`, SLACK_LIMITS.altText, 'image alt_text', false);
-      if (block.title !== undefined) b.title = textObject(block.title, `${at}.title`, SLACK_LIMITS.altText, 'an image title');
-      break;
-    case 'markdown':
-      b.text = text(block.text, `${at}.text`, SLACK_LIMITS.markdownBlock, 'a markdown block', true);
-      break;
-  }
-  for (const key of Object.keys(b)) if (b[key] === undefined) delete b[key];
-  return b;
-}
+/** The keys every element may have, whatever its type. */
+const ELEMENT_KEYS: Record<string, Spec> = {
+  action_id: fixed(L.id, 'an action_id'),
+  placeholder: textObject(L.placeholder, 'a placeholder'),
+  confirm: CONFIRM,
+  options: options(L.options),
+  option_groups: { t: 'list', max: L.options, what: 'option groups', item: GROUP },
+  initial_option: OPTION,
+  initial_options: options(L.options),
+};
+
+/** Element types with keys or limits of their own (an element of another type gets `ELEMENT_KEYS`). */
+export const ELEMENTS: Record<string, Record<string, Spec>> = {
+  button: {
+    text: textObject(L.buttonText, 'button text'),
+    url: fixed(L.url, 'a button url'),
+    value: fixed(L.buttonValue, 'a button value'),
+    accessibility_label: { t: 'text', max: L.buttonText, what: 'a button accessibility_label' },
+  },
+  image: { image_url: fixed(L.url, 'an image url'), alt_text: { t: 'text', max: L.altText, what: 'image alt_text' } },
+  overflow: { options: options(L.overflowOptions) },
+  checkboxes: { options: options(L.choiceOptions), initial_options: options(L.choiceOptions) },
+  radio_buttons: { options: options(L.choiceOptions) },
+};
+
+/** The keys of each block type the relay knows limits of (every block also has `block_id`). */
+export const BLOCKS: Record<string, Record<string, Spec>> = {
+  section: {
+    text: textObject(L.textObject, 'section text'),
+    fields: { t: 'list', max: L.sectionFields, what: 'section fields', item: textObject(L.sectionField, 'a section field'), more: moreText('fields') },
+    accessory: element,
+  },
+  header: { text: textObject(L.headerText, 'header text') },
+  context: { elements: { t: 'list', max: L.contextElements, what: 'context elements', item: element, more: moreText('elements') } },
+  image: { image_url: fixed(L.url, 'an image url'), alt_text: { t: 'text', max: L.altText, what: 'image alt_text' }, title: textObject(L.altText, 'an image title') },
+  actions: { elements: { t: 'list', max: L.actionsElements, what: 'actions elements', item: element } },
+  markdown: { text: { t: 'text', max: L.markdownBlock, what: 'a markdown block', mrkdwn: true } },
+  input: { label: textObject(L.altText, 'an input label'), hint: textObject(L.altText, 'an input hint'), element },
+};
+
+export const BLOCK_ID: Spec = fixed(L.id, 'a block_id');
+export { ELEMENT_KEYS };

@@ -1,0 +1,61 @@
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { codeOf, EnvironmentError, fileError, reasonOf } from '../../os-errors.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { describeDamage, findDamage, type Damage } from './damage.js';
+
+/**
+ * A failure of the SQLite file at `path` (opening it, or any read or write after) as the one
+ * line a user can act on, an `EnvironmentError` (exit 1) naming the path, why, and what to do:
+ * not an SQLite file, damaged (which table, when it can be told: restore the latest backup),
+ * locked (waited `busyTimeoutMs`, default `DEFAULTS.log.busyTimeoutMs`), read-only, full, an
+ * I/O error. Any other error (a constraint, a bug of ours) is returned as it is, to be
+ * reported as an internal one.
+ */
+export function storageError(error: unknown, path: string, busyTimeoutMs: number = DEFAULTS.log.busyTimeoutMs): unknown {
+  if (error instanceof EnvironmentError) return error;
+  const code = codeOf(error) ?? '';
+  if (code === 'SQLITE_NOTADB') {
+    return new EnvironmentError(`${path} is not a husky-relay database (not an SQLite file); point --db at the log, or at a new path to start one (if it was the log, restore the latest backup)`, code);
+  }
+  if (code.startsWith('SQLITE_CORRUPT')) return new EnvironmentError(describeDamage(path, locateDamage(path), (error as Error).message), code);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new EnvironmentError(`${path} is locked by another process (waited ${busyTimeoutMs} ms); try again`, code);
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
+    // SQLite keeps -wal and -shm beside the file: the folder must be writable too
+    const why =
+      accessProblem(path) ??
+      accessProblem(dirname(path), 'its folder') ??
+      (code.startsWith('SQLITE_READONLY') ? 'it is read-only for husky-relay' : 'SQLite cannot open it');
+    return new EnvironmentError(`cannot open the log at ${path}: ${why}; husky-relay writes it, and its -wal and -shm files beside it`, code);
+  }
+  if (code === 'SQLITE_FULL') return new EnvironmentError(`cannot write the log at ${path}: no space left on the device`, code);
+  if (code.startsWith('SQLITE_IOERR')) return new EnvironmentError(`cannot read or write the log at ${path}: input/output error (${code}); a failing disk?`, code);
+  return fileError(error, 'cannot open the log at', path);
+}
+
+/** Which table of the file at `path` is damaged, read on a connection of its own; null when that cannot be told. */
+function locateDamage(path: string): Damage | null {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return findDamage(db);
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+/** Why this process may not read and write `path` (`its folder ${path}: permission denied …`), or null. */
+function accessProblem(path: string, label?: string): string | null {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return null;
+  } catch (error) {
+    const reason = reasonOf(codeOf(error));
+    return reason && label ? `${label} ${path}: ${reason}` : reason;
+  }
+}
