@@ -92,6 +92,17 @@ const MIGRATIONS: string[] = [
     seq  INTEGER NOT NULL
   );
   `,
+  // 2: operator state of each sink (SPEC §10): paused for its credentials, stale work
+  `
+  CREATE TABLE p_sink_state (
+    sink            TEXT PRIMARY KEY,
+    paused_at       TEXT,
+    paused_reason   TEXT,
+    paused_code     TEXT,
+    stale_at        TEXT,
+    stale_oldest_at TEXT
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
