@@ -17,7 +17,9 @@ const PLANNED: DeliveryPlanned = {
   sink: 'hook', request: {}, order_key: null, rules_hash: 'h',
 };
 const POLICY = { max_attempts: 3, initial_delay_ms: 10 * S, max_delay_ms: 3600 * S };
-const ctx = (attempt: number): DecideContext => ({ deliveryId: 'dlv_1', attempt, durationMs: 12, policy: POLICY, rateLimitedInARow: 1, now: NOW, random: 0.5 });
+const ctx = (attempt: number, sink: Partial<DecideContext['sink']> = {}): DecideContext => ({
+  deliveryId: 'dlv_1', attempt, durationMs: 12, policy: POLICY, rateLimitedInARow: 1, now: NOW, random: 0.5, sink: { name: 'hook', paused: false, probe: false, ...sink },
+});
 const transient = { kind: 'transient' as const, code: 'http_503', message: 'HTTP 503', status: 503 };
 const rateLimited = { kind: 'rate_limited' as const, code: 'http_429', message: 'HTTP 429', status: 429 };
 
