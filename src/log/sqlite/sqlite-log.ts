@@ -1,7 +1,7 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { projector, type ApplyEntry } from '../../project/apply-entry.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
-import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
+import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
 
 export interface LogOptions extends OpenLogOptions {
@@ -146,6 +146,34 @@ export class SqliteLog {
     const one = this.statement(`SELECT 1 FROM entries WHERE dedupe_key = ?`);
     for (const id of deliveryIds) if (one.get(dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry))) found.add(id);
     return found;
+  }
+
+  /** `LogReader.deliveryOrigins`: each plan by its dedupe key, joined to the entry it was planned from. */
+  deliveryOrigins(deliveryIds: readonly string[]): Map<string, DeliveryOrigin> {
+    const one = this.statement(
+      `SELECT p.data ->> '$.delivery_id', p.data ->> '$.rule_id', p.data ->> '$.sink', p.data ->> '$.event_id', p.data ->> '$.event_type',
+         coalesce(p.data ->> '$.call_id', CASE e.type WHEN 'event.received' THEN e.data ->> '$.call_id' END), e.type
+       FROM entries p LEFT JOIN entries e ON e.seq = p.data ->> '$.event_seq'
+       WHERE p.dedupe_key = ?`,
+    ).raw();
+    const found = new Map<string, DeliveryOrigin>();
+    for (const id of new Set(deliveryIds)) {
+      const row = one.get(dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry)) as (string | null)[] | undefined;
+      if (!row) continue;
+      const [delivery_id, rule_id, sink, event_id, event_type, call_id, from] = row as [string, string, string, string, string, string | null, string | null];
+      found.set(id, { delivery_id, rule_id, sink, event_id, event_type, call_id, from_operator: from !== null && from !== 'event.received' });
+    }
+    return found;
+  }
+
+  /** `LogReader.lastAboutSink`: by the (type, seq) index, newest first. */
+  lastAboutSink(type: string, sink: string, beforeSeq: number): Entry | undefined {
+    const row = this.statement(`SELECT seq, type, at, data FROM entries WHERE type = ? AND seq < ? AND data ->> '$.sink' = ? ORDER BY seq DESC LIMIT 1`).get(
+      type,
+      beforeSeq,
+      sink,
+    ) as Row | undefined;
+    return row ? toEntry(row) : undefined;
   }
 
   private statement(sql: string): Statement {
