@@ -101,6 +101,8 @@ export class SqliteLog {
 
   /** Entries after `afterSeq`, in order, filtered as `ReadOptions` says. */
   read(afterSeq: number, options: ReadOptions = {}): Entry[] {
+    const types = options.types ?? [];
+    if (types.length > 1 && !types.some((t) => /[*?[]/.test(t))) return this.readTypes(afterSeq, types, options);
     const where = ['seq > ?'];
     const params: unknown[] = [afterSeq];
     if (options.types?.length) {
@@ -121,6 +123,30 @@ export class SqliteLog {
       .statement(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
       .all(...params) as Row[];
     return rows.map(toEntry);
+  }
+
+  /**
+   * `read` of several exact types (the router's): each type's first `limit` entries by the
+   * (type, seq) index, merged. The first `limit` of all are among them, so a batch reads at
+   * most `limit` entries a type, however many entries of other types lie after `afterSeq`,
+   * where one `type = ? OR …` query collected and sorted every match first.
+   */
+  private readTypes(afterSeq: number, types: string[], options: ReadOptions): Entry[] {
+    const where = ['type = ?', 'seq > ?'];
+    const bounds: unknown[] = [];
+    if (options.since) {
+      where.push('at >= ?');
+      bounds.push(options.since);
+    }
+    if (options.until) {
+      where.push('at < ?');
+      bounds.push(options.until);
+    }
+    const limit = options.limit ?? -1;
+    const branch = `SELECT * FROM (SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?)`;
+    const sql = `${types.map(() => branch).join(' UNION ALL ')} ORDER BY seq LIMIT ?`;
+    const params = types.flatMap((type) => [type, afterSeq, ...bounds, limit]);
+    return (this.statement(sql).all(...params, limit) as Row[]).map(toEntry);
   }
 
   /** `LogReader.events`: the `event.received` entries `replay` plans from. */
