@@ -52,7 +52,7 @@ export function createPipelineMetrics() {
     registry,
     deliveries: new Counter({
       name: 'husky_relay_deliveries_total',
-      help: 'Delivery attempts that ended, by sink and outcome (succeeded, transient, rate_limited, permanent, dead)',
+      help: 'Delivery attempts that ended, by sink and outcome (succeeded, transient, rate_limited, permanent, dead, paused: credentials refused)',
       labelNames: ['sink', 'outcome'],
       registers: [registry],
     }),

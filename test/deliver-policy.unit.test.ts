@@ -85,6 +85,7 @@ function facts(over: Partial<AttemptFacts> = {}): AttemptFacts {
     policy: DEFAULT_POLICY,
     now: NOW,
     random: 0.5,
+    sink: { name: 'hook', paused: false, probe: false },
     ...over,
   };
 }

@@ -17,7 +17,9 @@ const PLANNED: DeliveryPlanned = {
   sink: 'hook', request: {}, order_key: null, rules_hash: 'h',
 };
 const POLICY = { max_attempts: 3, initial_delay_ms: 10 * S, max_delay_ms: 3600 * S };
-const ctx = (attempt: number): DecideContext => ({ deliveryId: 'dlv_1', attempt, durationMs: 12, policy: POLICY, rateLimitedInARow: 1, now: NOW, random: 0.5 });
+const ctx = (attempt: number, sink: Partial<DecideContext['sink']> = {}): DecideContext => ({
+  deliveryId: 'dlv_1', attempt, durationMs: 12, policy: POLICY, rateLimitedInARow: 1, now: NOW, random: 0.5, sink: { name: 'hook', paused: false, probe: false, ...sink },
+});
 const transient = { kind: 'transient' as const, code: 'http_503', message: 'HTTP 503', status: 503 };
 const rateLimited = { kind: 'rate_limited' as const, code: 'http_429', message: 'HTTP 429', status: 429 };
 
@@ -28,8 +30,8 @@ function spec(given: NewEntry[]) {
   const state = (): DeliveryState => given.map(stored).reduce(evolve, plannedState(PLANNED));
   return {
     state,
-    when(outcome: AttemptOutcome, attempt: number) {
-      const appended = decide(outcome, state(), ctx(attempt));
+    when(outcome: AttemptOutcome, attempt: number, sink: Partial<DecideContext['sink']> = {}) {
+      const appended = decide(outcome, state(), ctx(attempt, sink));
       return {
         then(expected: NewEntry[]) {
           expect(appended).toEqual(expected);
@@ -96,5 +98,51 @@ describe('a delivery life cycle', () => {
   it('a success cannot be re-driven; anything else can', () => {
     expect(canRedrive({ status: 'succeeded' })).toEqual({ ok: false, reason: 'already succeeded; nothing to re-drive' });
     for (const status of ['pending', 'retrying', 'dead'] as const) expect(canRedrive({ status })).toEqual({ ok: true });
+  });
+});
+
+describe('a sink whose credentials are refused pauses (README "When a rule fails at run time")', () => {
+  const refusal = (code: string): DeliveryError => ({ kind: 'permanent', code, message: `refused: ${code}` });
+  const waits = (attempt: number, error: DeliveryError): NewEntry => ({
+    type: 'delivery.attempted',
+    data: { delivery_id: 'dlv_1', attempt, outcome: 'failed', duration_ms: 12, error, retry_at: null, result: null, paused: true },
+  });
+
+  it.each(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized'])(
+    'given two failures, when %s answers, then the attempt waits uncounted, the delivery stays pending, and the sink pauses once',
+    (code) => {
+      const given = [attempted(1, transient, NOW + 10 * S), attempted(2, transient, NOW + 20 * S)];
+      const after = spec(given)
+        .when({ outcome: 'failed', error: refusal(code) }, 3)
+        .then([waits(3, refusal(code)), { type: 'sink.paused', data: { sink: 'hook', reason: `${code}: refused: ${code}`, code, delivery_id: 'dlv_1' } }]);
+      // never dead, even at max_attempts (3): the refusal is the sink's, not the delivery's
+      expect(after.state()).toMatchObject({ status: 'pending', attempts: 3, round_failures: 2, next_attempt_at: null, last_error: { code } });
+    },
+  );
+
+  it('given the sink is paused already, a refusal pauses nothing more', () => {
+    spec([]).when({ outcome: 'failed', error: refusal('token_revoked') }, 1, { paused: true }).then([waits(1, refusal('token_revoked'))]);
+  });
+
+  it('a probe that succeeds resumes the sink; a success that was no probe does not', () => {
+    const given = [waits(1, refusal('token_revoked'))];
+    spec(given)
+      .when({ outcome: 'succeeded', result: null }, 2, { paused: true, probe: true })
+      .then([attempted(2, null, null), { type: 'sink.resumed', data: { sink: 'hook', reason: 'a probe attempt succeeded (delivery dlv_1)', code: 'probe' } }]);
+    // an attempt started before the pause and answered after it
+    spec(given).when({ outcome: 'succeeded', result: null }, 2, { paused: true, probe: false }).then([attempted(2, null, null)]);
+  });
+
+  it('a probe that fails otherwise is an ordinary failure: counted, and the sink stays paused', () => {
+    const after = spec([waits(1, refusal('invalid_auth'))])
+      .when({ outcome: 'failed', error: transient }, 2, { paused: true, probe: true })
+      .then([attempted(2, transient, NOW + 10 * S)]);
+    expect(after.state()).toMatchObject({ status: 'retrying', round_failures: 1 });
+  });
+
+  it('a code that merely looks like one (redacted, or another error) is not a refusal', () => {
+    for (const code of ['invalid_auth:[redacted]', 'channel_not_found', 'http_403']) {
+      spec([]).when({ outcome: 'failed', error: refusal(code) }, 1).then([attempted(1, refusal(code), null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: `${code}: refused: ${code}` } }]);
+    }
   });
 });

@@ -112,6 +112,30 @@ describe('the log', () => {
     }
   });
 
+  it('reads several types a batch at a time, in seq order, skipping none, whatever lies between them', () => {
+    // Given event.received and rules.loaded entries interleaved with many of a third type
+    const log = new SqliteLog(join(temp.dir, 'types.db'));
+    try {
+      const entries: NewEntry[] = [];
+      for (let i = 0; i < 120; i++) entries.push(i % 7 === 0 ? received() : i % 5 === 0 ? rulesLoaded() : { type: 'delivery.retried', data: { delivery_id: `d${i}`, reason: 'r' } });
+      log.append(entries);
+      const wanted = log.read(0).filter((e) => e.type === 'event.received' || e.type === 'rules.loaded').map((e) => e.seq);
+      // When read in batches of 4, as the router reads its types
+      const seen: number[] = [];
+      for (let after = 0; ; ) {
+        const batch = log.read(after, { types: ['event.received', 'rules.loaded'], limit: 4 });
+        if (batch.length === 0) break;
+        seen.push(...batch.map((e) => e.seq));
+        after = batch.at(-1)!.seq;
+      }
+      // Then every one comes, once, in order: the same as one glob query
+      expect(seen).toEqual(wanted);
+      expect(log.read(0, { types: ['event.*', 'rules.loaded'] }).map((e) => e.seq)).toEqual(wanted);
+    } finally {
+      log.close();
+    }
+  });
+
   it('keeps one entry per event_id, also after close and reopen, and keeps the first bytes', () => {
     // Given an event appended, and the log closed and reopened (a restart)
     const first = received({ event_id: 'evt_once', body: 'first bytes' });

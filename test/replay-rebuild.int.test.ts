@@ -7,7 +7,9 @@ import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { ROUTER_CHECKPOINT } from '../src/route/router.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, snapshot, stepArb, stepWithCardsArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, snapshot, stepArb, stepWithCardsArb, stepWithOpsArb, steppingClock } from './helpers/replay-scenario.js';
+import { statusReport } from '../src/project/queries.js';
+import type { NewEntry } from '../src/log/types.js';
 
 describe('replay --rebuild: the projections are a pure function of the log', () => {
   let temp: ReturnType<typeof tempDir>;
@@ -51,6 +53,49 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
     );
     // no scratch database is left behind
     expect(readdirSync(temp.dir).filter((f) => f.includes('rebuild'))).toEqual([]);
+  });
+
+  it('the same with pauses, resumes, stale and cleared spells, refused attempts and alerts in the mix (README "When a rule fails at run time")', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepWithOpsArb, { minLength: 1, maxLength: 80 }), async (steps) => {
+        // Given a log written the way the relay writes it, operator events included
+        const log = new SqliteLog(join(temp.dir, `ops-${run++}.db`), { now: steppingClock() });
+        try {
+          appendSteps(log, steps);
+          const before = snapshot(log.db);
+          // When verified, then rebuilt
+          const verified = await verifyProjections(log.db);
+          await rebuildProjections(log.db);
+          // Then nothing differs: paused and stale sinks, status --json, every p_* row
+          expect(verified.differences).toEqual([]);
+          const after = snapshot(log.db);
+          expect(after.status).toBe(before.status);
+          expect(after.tables).toEqual(before.tables);
+        } finally {
+          log.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a pause is the first sink.paused until a sink.resumed; a stale spell the first pending.stale until a pending.cleared', () => {
+    // Given a log with pauses and spells out of turn
+    const log = new SqliteLog(join(temp.dir, 'ops-order.db'), { now: steppingClock() });
+    const paused = (reason: string): NewEntry => ({ type: 'sink.paused', data: { sink: 'slack', reason, code: 'token_revoked', delivery_id: 'd' } });
+    log.append([{ type: 'sink.resumed', data: { sink: 'slack', reason: 'stray', code: 'resume' } }, paused('first'), paused('second')]);
+    log.append([{ type: 'pending.stale', data: { sink: 'hook', oldest_pending_at: '2026-06-01T08:00:00.000Z', count: 2, delivery_id: 'd', pending_after: '15m' } }]);
+    // Then status shows the first pause and the spell
+    const first = statusReport(log.db, null).sinks;
+    expect(first['slack']).toMatchObject({ paused: true, paused_reason: 'first', stale_since: null });
+    expect(first['hook']).toMatchObject({ paused: false, stale_since: expect.any(String) });
+    // When resumed and cleared
+    log.append([{ type: 'sink.resumed', data: { sink: 'slack', reason: 'fixed', code: 'reload' } }, { type: 'pending.cleared', data: { sink: 'hook', oldest_pending_at: null, count: 0 } }]);
+    // Then
+    expect(statusReport(log.db, null).sinks['slack']).toMatchObject({ paused: false, paused_reason: null, paused_at: null });
+    expect(statusReport(log.db, null).sinks['hook']).toMatchObject({ stale_since: null });
+    log.close();
   });
 
   it('repairs projections that drifted from the log, and --verify names the rows first', async () => {

@@ -7,6 +7,7 @@ import { registerRulesCommands, rulesCheck, rulesSchema, rulesTest, type Output 
 
 const EXAMPLE = new URL('../rules.example.yaml', import.meta.url).pathname;
 const FIXTURE = (type: string) => new URL(`./fixtures/${type}.json`, import.meta.url).pathname;
+const OPERATOR = (type: string) => new URL(`../examples/operator-events/${type}.json`, import.meta.url).pathname;
 
 function capture(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -27,13 +28,14 @@ describe('rules check', () => {
     expect(io.stderr).toEqual([
       `${EXAMPLE}:11:12: warning: sink "slack" is disabled: \${SLACK_BOT_TOKEN} is not set`,
       `${EXAMPLE}:15:19: warning: sink "hubspot" is disabled: \${HUBSPOT_ACCESS_TOKEN} is not set`,
+      `${EXAMPLE}:22:12: warning: sink "slack-ops" is disabled: \${SLACK_OPS_TOKEN} is not set`,
     ]);
-    expect(io.stdout).toEqual([`${EXAMPLE}: ok (6 rules, 3 sinks, 1 enabled)`]);
+    expect(io.stdout).toEqual([`${EXAMPLE}: ok (7 rules, 4 sinks, 1 enabled)`]);
   });
 
   it('fails with --strict when a token is unset', async () => {
     const io = capture();
-    expect(await rulesCheck(EXAMPLE, { SLACK_BOT_TOKEN: 'xoxb' }, { strict: true }, io)).toBe(1);
+    expect(await rulesCheck(EXAMPLE, { SLACK_BOT_TOKEN: 'xoxb', SLACK_OPS_TOKEN: 'xoxb-ops' }, { strict: true }, io)).toBe(1);
     expect(io.stderr).toEqual([
       `${EXAMPLE}:15:19: sink "hubspot" is disabled: \${HUBSPOT_ACCESS_TOKEN} is not set`,
       `${EXAMPLE}: 1 error`,
@@ -58,15 +60,16 @@ describe('rules test', () => {
     const io = capture();
     expect(await rulesTest(EXAMPLE, FIXTURE('call.failed'), {}, io, now)).toBe(0);
     const out = io.stdout.join('\n');
-    expect(io.stdout[0]).toBe('event evt_1004 (call.failed): 4 of 6 rules match');
+    expect(io.stdout[0]).toBe('event evt_1004 (call.failed): 4 of 7 rules match');
     expect(out).toContain('✓ missed-call-alert');
     expect(out).toContain('"text": "<!here> agent_alpha\'s call to +14155550199 did not go through (failed: no_answer)"');
     expect(out).toContain('  action 0 → slack [slack] (disabled: ${SLACK_BOT_TOKEN} not set; would wait as pending)');
     expect(out).toContain('✓ console-trace');
     expect(out).toContain('"text": "call.failed call_555000111 by agent_alpha (seq 0)"');
-    expect(io.stdout.slice(-2)).toEqual([
+    expect(io.stdout.slice(-3)).toEqual([
       '✗ completed-to-hubspot: call.failed does not match on: call.completed',
       '✗ long-call-note: call.failed does not match on: call.completed',
+      '✗ ops-alerts: call.failed does not match on: delivery.dead, sink.*, pending.*',
     ]);
   });
 
@@ -87,6 +90,48 @@ describe('rules test', () => {
     expect(io.stdout.join('\n')).toContain('"text": "call.answered call_987654321 by agent_alpha (seq 41)"');
   });
 
+  it('accepts an operator event (README "When a rule fails at run time") and shows what the ops rule would plan; "*" does not match it', async () => {
+    // Given a dead letter's scope, as the relay routes it
+    const dead = OPERATOR('delivery.dead');
+    const io = capture();
+    // When
+    expect(await rulesTest(EXAMPLE, dead, { SLACK_OPS_TOKEN: 'xoxb-ops' }, io, now)).toBe(0);
+    // Then only ops-alerts matches, posting to #relay-ops in the dead sink's thread
+    const out = io.stdout.join('\n');
+    expect(io.stdout[0]).toBe('operator event delivery.dead (seq 0): 1 of 7 rules match');
+    expect(out).toContain('  action 0 → slack-ops [slack]\n  delivery dlv_');
+    expect(out).toContain('order key ops-slack');
+    const json = JSON.parse(out.slice(out.indexOf('{'), out.indexOf('\n  }') + 4));
+    expect(json).toEqual({
+      channel: '#relay-ops',
+      thread_key: 'ops-slack',
+      text: ':skull: Dead letter on *slack* (rule call-thread, call call_7f3a9c): channel_not_found: Slack answered ok:false, error "channel_not_found". Re-drive it with `husky-relay retry dlv_Jq3v9kq2bWm7Xc0pL1aZ4e`',
+    });
+    expect(io.stdout).toContain('✗ console-trace: delivery.dead is an operator event: on: * does not name it');
+    expect(io.stdout).toContain('✗ call-thread: delivery.dead does not match on: call.*');
+  });
+
+  it('accepts a sink.paused line of `log --json`, keeping its seq and time', async () => {
+    const entry = { seq: 77, type: 'sink.paused', at: '2026-06-01T10:05:00.000Z', data: { sink: 'hubspot', reason: 'unauthorized: HTTP 401', code: 'unauthorized', delivery_id: 'dlv_1' } };
+    const io = capture();
+    expect(await rulesTest(EXAMPLE, tempFile('e.json', JSON.stringify(entry)), {}, io, now)).toBe(0);
+    expect(io.stdout[0]).toBe('operator event sink.paused (seq 77): 1 of 7 rules match');
+    expect(io.stdout.join('\n')).toContain('"text": ":double_vertical_bar: *hubspot* is paused: unauthorized: HTTP 401. Its deliveries wait: fix the credentials and reload, or `husky-relay resume hubspot`"');
+    expect(io.stdout.join('\n')).toContain('order key ops-hubspot');
+  });
+
+  it('an operator event without data, or with a created_at that is not a date, exits 1 saying so', async () => {
+    for (const [text, message] of [
+      ['{"event_type":"sink.paused"}', /sink\.paused\) needs "data", an object of its fields/],
+      ['{"event_type":"pending.stale","created_at":"yesterday","data":{}}', /created_at: expected an RFC 3339 date-time/],
+      ['{"seq":3,"type":"pending.cleared","at":12,"data":{}}', /at: expected an RFC 3339 date-time/],
+    ] as const) {
+      const io = capture();
+      expect(await rulesTest(EXAMPLE, tempFile('e.json', text), {}, io, now)).toBe(1);
+      expect(io.stderr.at(-1)).toMatch(message);
+    }
+  });
+
   it('exits 1 when the file is not an envelope', async () => {
     const io = capture();
     expect(await rulesTest(EXAMPLE, tempFile('e.json', '{"event_id":"x"}'), {}, io, now)).toBe(1);
@@ -104,7 +149,7 @@ describe('rules schema', () => {
 
   it('describes sinks and actions for completion', () => {
     const schema = JSON.parse(readFileSync(new URL('../rules.schema.json', import.meta.url), 'utf8'));
-    expect(Object.keys(schema.properties)).toEqual(['version', 'sinks', 'retry', 'rules']);
+    expect(Object.keys(schema.properties)).toEqual(['version', 'sinks', 'retry', 'alerts', 'rules']);
     expect(schema.additionalProperties).toBe(false);
   });
 });

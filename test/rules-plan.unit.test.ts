@@ -198,6 +198,7 @@ describe('sinks with an unset ${VAR}', () => {
     if (!result.ok) return;
     expect(result.warnings.map(formatProblem)).toEqual([
       'rules.example.yaml:15:19: warning: sink "hubspot" is disabled: ${HUBSPOT_ACCESS_TOKEN} is not set',
+      'rules.example.yaml:22:12: warning: sink "slack-ops" is disabled: ${SLACK_OPS_TOKEN} is not set',
     ]);
     expect(result.rules.sinks.hubspot).toMatchObject({ enabled: false, disabled_reason: '${HUBSPOT_ACCESS_TOKEN} not set' });
     expect(result.rules.sinks.slack).toMatchObject({ enabled: true, config: { type: 'slack', token: 'xoxb-1' } });
@@ -210,6 +211,7 @@ describe('sinks with an unset ${VAR}', () => {
     if (result.ok) return;
     expect(result.problems.map(formatProblem)).toEqual([
       'rules.example.yaml:15:19: sink "hubspot" is disabled: ${HUBSPOT_ACCESS_TOKEN} is not set',
+      'rules.example.yaml:22:12: sink "slack-ops" is disabled: ${SLACK_OPS_TOKEN} is not set',
     ]);
   });
 

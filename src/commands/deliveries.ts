@@ -7,6 +7,7 @@ import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
+import type { SinkStatus } from '../project/queries.js';
 
 async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
   const result = await loadRules(path, env);
@@ -46,6 +47,18 @@ function deliveriesTable(rows: DeliveryRow[]): string {
   );
 }
 
+/** A sink's state in `status`: paused (README "When a rule fails at run time") first, then refused credentials, enabled or why not; and stale work. */
+function stateText(s: SinkStatus): string {
+  const state = s.paused
+    ? `PAUSED: ${s.paused_reason ?? ''}`
+    : s.credentials_rejected
+      ? 'CREDENTIALS REJECTED'
+      : s.enabled
+        ? 'enabled'
+        : `disabled: ${s.disabled_reason ?? ''}`;
+  return s.stale_since ? `${state}; STALE since ${s.stale_since}` : state;
+}
+
 export function registerDeliveries(program: Command): void {
   program
     .command('status')
@@ -72,7 +85,7 @@ export function registerDeliveries(program: Command): void {
           ['SINK', 'STATE', 'PENDING', 'RETRYING', 'SUCCEEDED', 'DEAD', 'LAST SUCCESS', 'LAST ERROR'],
           Object.entries(report.sinks).map(([name, s]) => [
             name,
-            s.credentials_rejected ? 'CREDENTIALS REJECTED' : s.enabled ? 'enabled' : `disabled: ${s.disabled_reason ?? ''}`,
+            stateText(s),
             String(s.pending),
             String(s.retrying),
             String(s.succeeded),
@@ -82,6 +95,9 @@ export function registerDeliveries(program: Command): void {
           ]),
         ),
       ];
+      for (const [name, s] of Object.entries(report.sinks)) {
+        if (s.paused) lines.push('', `${name} is paused since ${s.paused_at ?? '-'}: fix its credentials and reload, or run \`husky-relay resume ${name}\``);
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 

@@ -25,7 +25,7 @@ export function summarize(entry: Entry): string {
     case 'delivery.attempted': {
       const d = entry.data;
       const error = d.error ? ` ${d.error.kind} ${d.error.code}` : '';
-      const retry = d.retry_at ? ` retry at ${d.retry_at}` : '';
+      const retry = d.retry_at ? ` retry at ${d.retry_at}` : d.paused ? ' (sink paused: waits)' : '';
       return `${d.delivery_id} #${d.attempt} ${d.outcome}${error} ${d.duration_ms}ms${retry}`;
     }
     case 'delivery.dead':
@@ -33,6 +33,13 @@ export function summarize(entry: Entry): string {
       return `${entry.data.delivery_id} ${entry.data.reason}`;
     case 'rules.loaded':
       return `${entry.data.path} ${entry.data.rules_hash.slice(0, 12)}`;
+    case 'sink.paused':
+    case 'sink.resumed':
+      return `${entry.data.sink} ${entry.data.reason}`;
+    case 'pending.stale':
+      return `${entry.data.sink} ${entry.data.count} open, oldest planned ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
+    case 'pending.cleared':
+      return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest planned ${entry.data.oldest_pending_at}` : ''}`;
   }
 }
 

@@ -9,6 +9,7 @@ import { registerDeliveries } from './deliveries.js';
 import { globalsOf } from './globals.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
+import { registerResume } from './resume.js';
 import { registerRulesCommands } from './rules.js';
 import { registerServe } from './serve.js';
 import { registerSignSend } from './sign-send.js';
@@ -31,6 +32,7 @@ registerSignSend(program);
 registerDeliveries(program);
 registerCall(program);
 registerReplay(program);
+registerResume(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);
   if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);

@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parseEnvelope, type Envelope } from '../receive/envelope.js';
+import { parseEnvelope } from '../receive/envelope.js';
 import { deadReason } from '../route/not-planned.js';
-import { explainEvent } from '../route/plan-event.js';
+import { operatorEvent } from '../route/operator-events.js';
+import { eventIdOf, explainEvent, type PlannableEvent } from '../route/plan-event.js';
+import { isOperatorEventType } from '../log/types.js';
+import { parseDateTime } from '../dates.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import { rulesJsonSchema } from '../rules/schema.js';
@@ -43,23 +46,22 @@ export function rulesSchema(io: Output = stdio): number {
   return 0;
 }
 
-export interface TestEvent {
-  seq: number;
-  received_at: string;
-  envelope: Envelope;
-}
-
 /**
- * Reads EVENT.json: a bare envelope (seq 0, received now), or a `log --json` line of an
- * `event.received` entry (its own seq, received_at and body).
+ * Reads EVENT.json: a bare envelope (seq 0, received now), a `log --json` line of an
+ * `event.received` entry (its own seq, received_at and body), or an operator event (README "When a rule fails at run time"):
+ * its scope `{"event_type":"delivery.dead","created_at":…,"data":{…}}` or a `log --json` line of
+ * an operator entry (`sink.paused`…; a `delivery.dead` line holds only `delivery_id` and `reason`,
+ * so the scope form is the one to test a dead letter's `sink` or `rule_id` with).
  */
-export function parseTestEvent(text: string, now: () => Date): { ok: true; event: TestEvent } | { ok: false; message: string } {
+export function parseTestEvent(text: string, now: () => Date): { ok: true; event: PlannableEvent } | { ok: false; message: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     return { ok: false, message: `not JSON: ${(error as Error).message}` };
   }
+  const operator = parseOperatorEvent(value, now);
+  if (operator) return operator;
   let seq = 0;
   let received_at = now().toISOString();
   const entry = value as { type?: unknown; seq?: unknown; data?: { body?: unknown; received_at?: unknown } };
@@ -77,6 +79,23 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
     return { ok: false, message: `not a HuskyVoice envelope: ${parsed.details.map((d) => `${d.path}: ${d.message}`).join('; ')}` };
   }
   return { ok: true, event: { seq, received_at, envelope: parsed.envelope } };
+}
+
+/** An operator event's scope or `log --json` line, as `rules test` reads it; null when `value` is neither. */
+function parseOperatorEvent(value: unknown, now: () => Date): { ok: true; event: PlannableEvent } | { ok: false; message: string } | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const v = value as Record<string, unknown>;
+  const line = typeof v['type'] === 'string' && isOperatorEventType(v['type']);
+  const type = line ? v['type'] : v['event_type'];
+  if (typeof type !== 'string' || !isOperatorEventType(type) || (!line && 'event_id' in v)) return null;
+  const data = v['data'];
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return { ok: false, message: `an operator event (${type}) needs "data", an object of its fields` };
+  const at = line ? v['at'] : v['created_at'];
+  if (at !== undefined && (typeof at !== 'string' || parseDateTime(at) === null)) {
+    return { ok: false, message: `${line ? 'at' : 'created_at'}: expected an RFC 3339 date-time such as 2026-06-01T10:00:00Z` };
+  }
+  const seq = line && typeof v['seq'] === 'number' ? v['seq'] : 0;
+  return { ok: true, event: operatorEvent(seq, type, typeof at === 'string' ? at : now().toISOString(), data as Record<string, unknown>) };
 }
 
 /**
@@ -108,10 +127,11 @@ export async function rulesTest(
     io.err(`${eventPath}: ${parsed.message}`);
     return 1;
   }
-  const { envelope } = parsed.event;
-  const verdicts = explainEvent(result.rules, parsed.event);
+  const event = parsed.event;
+  const verdicts = explainEvent(result.rules, event);
   const matched = verdicts.filter((v) => v.matched);
-  io.out(`event ${envelope.event_id} (${envelope.event_type}): ${matched.length} of ${verdicts.length} rules match`);
+  const what = event.operator ? `operator event ${event.envelope.event_type} (seq ${event.seq})` : `event ${eventIdOf(event)} (${event.envelope.event_type})`;
+  io.out(`${what}: ${matched.length} of ${verdicts.length} rules match`);
   for (const v of verdicts) {
     if (!v.matched) continue;
     io.out('');
@@ -160,7 +180,7 @@ export function registerRulesCommands(
   rules
     .command('test')
     .description('show which rules match an event and the fully rendered actions; sends nothing')
-    .argument('<EVENT.json>', 'a HuskyVoice envelope, or an event.received line of `log --json`')
+    .argument('<EVENT.json>', 'a HuskyVoice envelope, an operator event ({"event_type":"delivery.dead","data":{…}}), or a line of `log --json`')
     .action(async (eventPath: string) => {
       const { rulesPath, env } = getGlobal();
       process.exitCode = await rulesTest(rulesPath, eventPath, env);

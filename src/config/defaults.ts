@@ -160,6 +160,14 @@ export const DEFAULTS = {
     restartDelaysMs: [1_000, 5_000, 30_000],
   },
 
+  /** Operator events: paused sinks and stale work (README "When a rule fails at run time"). */
+  alerts: {
+    /** `alerts.pending_after` in the rules file: a sink whose oldest open delivery is older gets `pending.stale`. @defaultValue 15 min */
+    pendingAfterMs: 15 * 60_000,
+    /** A sink paused for refused credentials tries one probe attempt this often (and once at start). @defaultValue 10 min */
+    probeIntervalMs: 10 * 60_000,
+  },
+
   /** What a failed attempt's error keeps of a sink's answer. */
   errors: {
     /** Characters of a failed answer in an error message, counted after redaction. @defaultValue 200 */

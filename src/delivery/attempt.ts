@@ -5,10 +5,11 @@ import { notPlannedReason } from '../route/not-planned.js';
 import type { AttemptOutcome } from '../sinks/types.js';
 import { decide } from './lifecycle.js';
 import type { ScheduledDelivery } from './schedule.js';
+import type { SinkPauses } from './sink-pauses.js';
 import type { SinkRuntime } from './sink-runtime.js';
 
-/** How an attempt ended: `succeeded`, `dead` (the delivery is over), or the error's kind. */
-export type AttemptKind = 'succeeded' | 'dead' | ErrorKind;
+/** How an attempt ended: `succeeded`, `dead` (the delivery is over), `paused` (credentials refused, README "When a rule fails at run time"), or the error's kind. */
+export type AttemptKind = 'succeeded' | 'dead' | 'paused' | ErrorKind;
 
 /** One attempt that ended, for whoever listens (metrics, the log's lines). */
 export interface AttemptEnded {
@@ -36,6 +37,10 @@ export interface AttemptDeps {
   /** The sink has answered: its slot is free while the attempt is being recorded. */
   sent(): void;
   logger: Logger;
+  /** A sink paused by this attempt probes again this long after it (ms). */
+  probeMs: number;
+  /** Told when this attempt pauses or resumes its sink (the operator's lines). */
+  pauses: Pick<SinkPauses, 'paused' | 'probed'>;
 }
 
 /**
@@ -44,9 +49,11 @@ export interface AttemptDeps {
  * `decide`) → record (appended; held if the log cannot take it). `rt.sending` was counted by
  * the caller and is given back as soon as the sink has answered, so the next attempt may start
  * while this one is recorded. Rejects only if it could not start (the plan could not be read):
- * nothing was sent then.
+ * nothing was sent then. The sink's pause (README "When a rule fails at run time") follows the decision at once, before the
+ * recording, so attempts ending meanwhile see it: refused credentials pause it, and a `probe`
+ * (the one attempt a paused sink starts) that succeeds resumes it.
  */
-export async function runAttempt(d: ScheduledDelivery, rt: SinkRuntime, deps: AttemptDeps): Promise<AttemptEnded> {
+export async function runAttempt(d: ScheduledDelivery, rt: SinkRuntime, deps: AttemptDeps, probe = false): Promise<AttemptEnded> {
   let context: AttemptContext;
   try {
     context = await deps.projections.attemptContext(d.delivery_id);
@@ -67,13 +74,30 @@ export async function runAttempt(d: ScheduledDelivery, rt: SinkRuntime, deps: At
     rateLimitedInARow: rt.countRateLimited(rateLimited),
     now: deps.now(),
     random: deps.random(),
+    sink: { name: rt.name, paused: rt.pause !== null, probe },
   });
+  for (const entry of entries) {
+    if (entry.type === 'sink.paused') {
+      rt.pauseFor(entry.data.code, entry.data.reason, new Date(deps.now()).toISOString(), deps.now() + deps.probeMs);
+      deps.pauses.paused(rt);
+    } else if (entry.type === 'sink.resumed') {
+      rt.resume();
+      deps.pauses.probed(rt);
+    }
+  }
   const first = entries[0]!;
   // a 429 pauses the whole sink, not only this delivery
   if (rateLimited && first.type === 'delivery.attempted' && first.data.retry_at) rt.pausedUntil = Date.parse(first.data.retry_at);
   const recorded = await deps.record(rt.name, d.delivery_id, entries);
-  const kind: AttemptKind = outcome.outcome === 'succeeded' ? 'succeeded' : entries.some((e) => e.type === 'delivery.dead') ? 'dead' : outcome.error.kind;
+  const kind = kindOf(outcome, entries);
   return { delivery_id: d.delivery_id, sink: rt.name, attempt, kind, outcome, durationMs, recorded };
+}
+
+function kindOf(outcome: AttemptOutcome, entries: NewEntry[]): AttemptKind {
+  if (outcome.outcome === 'succeeded') return 'succeeded';
+  const first = entries[0];
+  if (first?.type === 'delivery.attempted' && first.data.paused) return 'paused';
+  return entries.some((e) => e.type === 'delivery.dead') ? 'dead' : outcome.error.kind;
 }
 
 /** The request sent, as a classified outcome; never throws. */

@@ -2,21 +2,23 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { DEFAULTS } from '../config/defaults.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
-import type { Entry, NewEntry } from '../log/types.js';
-import type { OpenDelivery, ProjectionReader } from '../project/reader.js';
+import type { NewEntry } from '../log/types.js';
+import type { ProjectionReader } from '../project/reader.js';
 import type { LoadedRules } from '../rules/types.js';
-import { createSink } from '../sinks/create-sink.js';
+import { createSink, credentialsOf } from '../sinks/create-sink.js';
 import type { SinkEnvironment } from '../sinks/types.js';
 import { runAttempt, type AttemptEnded } from './attempt.js';
-import { DueSchedule, type ScheduledDelivery } from './schedule.js';
+import { DueIndex } from './due-index.js';
+import type { ScheduledDelivery } from './schedule.js';
+import { SinkPauses } from './sink-pauses.js';
 import { SinkRuntime } from './sink-runtime.js';
 import { UnrecordedOutcomes, type RecordPause } from './unrecorded.js';
 import { Wakeup } from './wakeup.js';
 
 export interface DispatcherOptions {
-  /** The log's tail: what was planned, attempted, re-driven since the dispatcher last looked. */
+  /** The log's tail: what was planned, attempted, re-driven, paused or resumed since the dispatcher last looked. */
   reader: LogReader;
-  /** The open deliveries at start, and what each attempt is made from. */
+  /** The open deliveries and paused sinks at start, and what each attempt is made from. */
   projections: ProjectionReader;
   commit: LogWriter;
   env: SinkEnvironment;
@@ -26,34 +28,35 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Looks at least this often, also for entries other processes append. (Default: `DEFAULTS.delivery.pollMs`) */
   pollMs?: number;
+  /** A sink paused for its credentials probes this often. (Default: `DEFAULTS.alerts.probeIntervalMs`) */
+  probeMs?: number;
 }
 
-/** The entry types that change what is due. */
-const DELIVERY_TYPES = ['delivery.planned', 'delivery.attempted', 'delivery.dead', 'delivery.retried'];
-/** Entries of the tail read at once. */
-const TAIL_BATCH = 1_000;
+/** Why a sink starts no attempt: the log cannot record attempts, or its credentials were refused (README "When a rule fails at run time"). */
+export type SinkPause = RecordPause | { code: string; reason: string; since: string };
 
 /**
- * Executes planned deliveries (README "Delivery"). It keeps the due index in memory (`DueSchedule`),
+ * Executes planned deliveries (README "Delivery"). It keeps the due index in memory (`DueIndex`),
  * loaded once from the projection and then kept up to date from the log's tail: a look costs
  * what the new entries cost, not a scan of every open delivery. Each look starts, per sink,
  * what is due within its concurrency and rate limit (`SinkRuntime`), in log order with per-key
- * order; each attempt (`runAttempt`) appends what happened. What it decides from is in the log.
+ * order; a sink paused for its credentials starts only a probe now and then (`SinkPauses`,
+ * README "When a rule fails at run time"); each attempt (`runAttempt`) appends what happened. What it decides from is in the log.
  */
 export class Dispatcher {
-  private readonly schedule = new DueSchedule();
+  private readonly index: DueIndex;
   private readonly runtimes = new Map<string, SinkRuntime>();
   private readonly wakeup: Wakeup;
   private readonly now: () => number;
   private readonly random: () => number;
-  /** How far the log's tail has been read; null until the index is loaded. */
-  private position: number | null = null;
   private stopped = false;
   /** Aborted when the dispatcher stops hard; each attempt links its own signal to it. */
   private readonly abort = new AbortController();
   /** Outcomes the log could not take yet: while any is held, no attempt starts. */
   private readonly unrecorded: UnrecordedOutcomes;
   private readonly listeners: ((ended: AttemptEnded) => void)[] = [];
+  private readonly pauses: SinkPauses;
+  private readonly probeMs: number;
 
   constructor(private readonly o: DispatcherOptions) {
     // one listener per attempt in flight, bounded by the sinks' concurrency: not a leak
@@ -64,6 +67,13 @@ export class Dispatcher {
       o.logger.error({ err: (error as Error).message }, 'could not look for due deliveries; will look again'),
     );
     this.unrecorded = new UnrecordedOutcomes(o.commit, this.now, o.logger, () => this.wake());
+    this.probeMs = o.probeMs ?? DEFAULTS.alerts.probeIntervalMs;
+    this.pauses = new SinkPauses({ commit: o.commit, logger: o.logger, now: this.now, probeMs: this.probeMs, wake: () => this.wake() });
+    this.index = new DueIndex({ reader: o.reader, projections: o.projections, pauses: this.pauses, runtime: (name) => this.runtime(name) });
+  }
+
+  private get schedule() {
+    return this.index.schedule;
   }
 
   /** Told of every attempt that ends (metrics, log lines). */
@@ -85,6 +95,7 @@ export class Dispatcher {
           })
         : null;
       rt.configure(sink, config, { ...rules.retry, ...config.retry }, config.concurrency ?? DEFAULTS.delivery.concurrency, now);
+      this.pauses.reconfigured(rt, credentialsOf(config), loaded.enabled);
     }
     this.wake();
   }
@@ -95,13 +106,19 @@ export class Dispatcher {
   }
 
   /**
-   * Sinks paused because attempts cannot be recorded, by name, with the reason; empty while
-   * the log takes them. (`/metrics` `husky_relay_sink_paused`)
+   * Sinks that start no attempt, by name, with the reason: every sink while attempts cannot be
+   * recorded (`log_unavailable`), and each sink paused for its credentials (the refused code).
+   * Empty while all flow. (`/metrics` `husky_relay_sink_paused`)
    */
-  paused(): Record<string, RecordPause> {
-    const pause = this.unrecorded.status();
-    if (!pause) return {};
-    return Object.fromEntries([...this.runtimes.values()].filter((rt) => rt.sink).map((rt) => [rt.name, pause]));
+  paused(): Record<string, SinkPause> {
+    const unrecorded = this.unrecorded.status();
+    const out: Record<string, SinkPause> = {};
+    for (const rt of this.runtimes.values()) {
+      if (!rt.sink) continue;
+      if (unrecorded) out[rt.name] = unrecorded;
+      else if (rt.pause) out[rt.name] = { code: rt.pause.code, reason: rt.pause.reason, since: rt.pause.since };
+    }
+    return out;
   }
 
   /** Attempts in flight, for shutdown and status. */
@@ -114,7 +131,7 @@ export class Dispatcher {
   /** One look: catch up with the log, then start what is due, then ask to look again when something will be. */
   private async look(): Promise<void> {
     if (this.stopped) return;
-    await this.catchUp();
+    await this.index.catchUp();
     const now = this.now();
     let next = now + (this.o.pollMs ?? DEFAULTS.delivery.pollMs);
     if (this.unrecorded.size > 0) {
@@ -126,62 +143,21 @@ export class Dispatcher {
     if (!this.stopped) this.wakeup.at(next);
   }
 
-  /** Loads the index at the first look; then applies what the log's tail holds since. */
-  private async catchUp(): Promise<void> {
-    if (this.position === null) {
-      const { deliveries, throughSeq } = await this.o.projections.openDeliveries();
-      for (const d of deliveries) this.schedule.put(scheduled(d));
-      this.position = throughSeq;
-    }
-    for (;;) {
-      const entries = await this.o.reader.read(this.position, { types: DELIVERY_TYPES, limit: TAIL_BATCH });
-      for (const entry of entries) await this.apply(entry);
-      if (entries.length > 0) this.position = entries[entries.length - 1]!.seq;
-      if (entries.length < TAIL_BATCH) return;
-    }
-  }
-
-  /** What one entry changes in the index (README "The log"'s delivery states). */
-  private async apply(entry: Entry): Promise<void> {
-    switch (entry.type) {
-      case 'delivery.planned': {
-        const d = entry.data;
-        this.schedule.put({ delivery_id: d.delivery_id, seq: entry.seq, sink: d.sink, order_key: d.order_key, due: 0 });
-        return;
-      }
-      case 'delivery.attempted': {
-        const d = entry.data;
-        const held = this.schedule.get(d.delivery_id);
-        if (!held) return;
-        if (d.outcome === 'succeeded') this.schedule.remove(d.delivery_id);
-        else if (d.retry_at !== null) this.schedule.put({ ...held, due: Date.parse(d.retry_at) });
-        return; // failed without a retry: its dead letter follows
-      }
-      case 'delivery.dead':
-        this.schedule.remove(entry.data.delivery_id);
-        return;
-      case 'delivery.retried': {
-        const open = await this.o.projections.openDelivery(entry.data.delivery_id);
-        if (open) this.schedule.put(scheduled(open));
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
   /** Starts what is due on one sink; returns when to look at it again (ms). */
   private startDue(rt: SinkRuntime, now: number): number {
     if (!rt.sink) return Infinity; // disabled: its deliveries wait, and need no look
     while (rt.canStart(now) && this.schedule.hasDue(rt.name, now)) {
       if (!rt.takeToken(now)) break;
       const [d] = this.schedule.take(rt.name, now, 1);
-      if (d) this.start(rt, d);
+      if (!d) continue;
+      const probe = rt.pause !== null; // a paused sink starts only its probe (`canStart`)
+      if (probe) rt.startProbe(d.delivery_id, now, this.probeMs);
+      this.start(rt, d, probe);
     }
     return Math.min(rt.readyAt(now) ?? Infinity, this.schedule.nextDue(rt.name, now) ?? Infinity);
   }
 
-  private start(rt: SinkRuntime, d: ScheduledDelivery): void {
+  private start(rt: SinkRuntime, d: ScheduledDelivery, probe: boolean): void {
     rt.sending += 1; // counted now: the next delivery of this look must see it
     const run = runAttempt(d, rt, {
       projections: this.o.projections,
@@ -191,7 +167,9 @@ export class Dispatcher {
       stopping: this.abort.signal,
       sent: () => this.wake(), // a slot is free while this attempt is being recorded
       logger: this.o.logger,
-    })
+      probeMs: this.probeMs,
+      pauses: this.pauses,
+    }, probe)
       .then((ended) => {
         for (const listener of this.listeners) listener(ended);
       })
@@ -202,6 +180,7 @@ export class Dispatcher {
       })
       .finally(() => {
         rt.inFlight.delete(d.delivery_id);
+        if (rt.probing === d.delivery_id) rt.probing = null;
         this.wake();
       });
     rt.inFlight.set(d.delivery_id, run);
@@ -252,8 +231,4 @@ export class Dispatcher {
     }
     await this.unrecorded.flush(deadline);
   }
-}
-
-function scheduled(d: OpenDelivery): ScheduledDelivery {
-  return { delivery_id: d.delivery_id, seq: d.seq, sink: d.sink, order_key: d.order_key, due: d.next_attempt_at ? Date.parse(d.next_attempt_at) : 0 };
 }

@@ -13,6 +13,10 @@ import { backoffMs, rateLimitedWaitMs } from './backoff.js';
  *      │  ▲ retried           ▲
  *      │  └──────── dead ◀────┼──── permanent, or max_attempts counted failures
  *      └─attempt failed──▶ retrying ──attempt ok──┘
+ *
+ * A refused credential is not the delivery's failure but its sink's (README "When a rule fails at run time"): the attempt is
+ * recorded `paused`, not counted, the delivery stays `pending`, and the sink pauses
+ * (`sink.paused`, once) until it is resumed; a probe attempt that succeeds resumes it.
  */
 
 export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'dead'] as const;
@@ -33,6 +37,11 @@ export const OPEN_SQL = `(${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
  * "When a rule fails at run time"; HubSpot 401 is `unauthorized`).
  */
 export const CREDENTIAL_CODES: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'unauthorized']);
+
+/** Whether the sink refused its credentials: the sink pauses instead of the delivery failing (README "When a rule fails at run time"). */
+export function refusesCredentials(error: DeliveryError | null): boolean {
+  return error !== null && CREDENTIAL_CODES.has(error.code);
+}
 
 /** The last failure as the projection keeps it: the error and when its attempt ended. */
 export type LastError = DeliveryError & { at: string };
@@ -73,6 +82,10 @@ export function evolve(state: DeliveryState, entry: Entry): DeliveryState {
   switch (entry.type) {
     case 'delivery.attempted': {
       const d = entry.data;
+      if (d.paused) {
+        // the sink's credentials were refused: not this delivery's failure, it waits for the sink
+        return { ...state, status: 'pending', attempts: state.attempts + 1, last_error: d.error ? { ...d.error, at: entry.at } : state.last_error, next_attempt_at: null };
+      }
       return {
         status: d.outcome === 'succeeded' ? 'succeeded' : 'retrying',
         attempts: state.attempts + 1,
@@ -105,12 +118,22 @@ export interface DecideContext {
   now: number;
   /** A number in [0, 1) for the backoff's jitter. */
   random: number;
+  /** The sink, as the dispatcher knows it when the outcome is decided. */
+  sink: {
+    name: string;
+    /** Paused now (its credentials were refused earlier, or by an attempt that ended meanwhile). */
+    paused: boolean;
+    /** This attempt was the paused sink's probe: started while it was paused, to see whether it may resume. */
+    probe: boolean;
+  };
 }
 
 /**
  * What an attempt's outcome means for the delivery (README "Delivery"), as the entries to append:
  * success; rate limited (wait `Retry-After` or 1 s doubling, not counted); transient (back
  * off; dead after `max_attempts` counted failures); permanent (dead at once, with the reason).
+ * And for its sink (README "When a rule fails at run time"): credentials refused pause it (`sink.paused` if it was not
+ * paused yet; the delivery waits, not counted); a probe that succeeds resumes it.
  */
 export function decide(outcome: AttemptOutcome, state: Pick<DeliveryState, 'round_failures'>, c: DecideContext): NewEntry[] {
   const base: Pick<DeliveryAttempted, 'delivery_id' | 'attempt' | 'duration_ms'> = {
@@ -119,9 +142,18 @@ export function decide(outcome: AttemptOutcome, state: Pick<DeliveryState, 'roun
     duration_ms: Math.round(c.durationMs),
   };
   if (outcome.outcome === 'succeeded') {
-    return [{ type: 'delivery.attempted', data: { ...base, outcome: 'succeeded', error: null, retry_at: null, result: outcome.result } }];
+    const delivered: NewEntry = { type: 'delivery.attempted', data: { ...base, outcome: 'succeeded', error: null, retry_at: null, result: outcome.result } };
+    if (!(c.sink.probe && c.sink.paused)) return [delivered];
+    const reason = `a probe attempt succeeded (delivery ${c.deliveryId})`;
+    return [delivered, { type: 'sink.resumed', data: { sink: c.sink.name, reason, code: 'probe' } }];
   }
   const { error } = outcome;
+  if (refusesCredentials(error)) {
+    const waits: NewEntry = { type: 'delivery.attempted', data: { ...base, outcome: 'failed', error, retry_at: null, result: null, paused: true } };
+    if (c.sink.paused) return [waits];
+    const reason = `${error.code}: ${error.message}`;
+    return [waits, { type: 'sink.paused', data: { sink: c.sink.name, reason, code: error.code, delivery_id: c.deliveryId } }];
+  }
   const failed = (retryAt: number | null): NewEntry => ({
     type: 'delivery.attempted',
     data: { ...base, outcome: 'failed', error, retry_at: retryAt === null ? null : new Date(retryAt).toISOString(), result: null },

@@ -4,7 +4,8 @@ import { CREDENTIAL_CODES } from './lifecycle.js';
 
 /**
  * The operator's line for an attempt: info when delivered, an error naming the fix when the
- * sink's credentials were refused, a warning otherwise. Error texts are redacted by the sink.
+ * sink's credentials were refused (the sink is paused, README "When a rule fails at run time"), a warning otherwise. Error
+ * texts are redacted by the sink.
  */
 export function reportAttempt(logger: Logger, ended: AttemptEnded): void {
   const { recorded, outcome } = ended;
@@ -16,9 +17,6 @@ export function reportAttempt(logger: Logger, ended: AttemptEnded): void {
   }
   const withError = { ...fields, error: outcome.error };
   if (CREDENTIAL_CODES.has(outcome.error.code)) {
-    logger.error(
-      withError,
-      `sink "${line.sink}" rejected its credentials: fix its token, reload, then \`husky-relay retry --dead --sink ${line.sink}\``,
-    );
+    logger.error(withError, `sink "${line.sink}" rejected its credentials: the delivery waits while the sink is paused; fix its token and reload, or \`husky-relay resume ${line.sink}\``);
   } else logger.warn(withError, line.outcome === 'dead' ? 'delivery dead' : 'attempt failed');
 }

@@ -83,6 +83,23 @@ export interface EventFilter {
   limit: number;
 }
 
+/**
+ * Where a delivery came from, as routing an operator event about it needs (README "When a rule fails at run time"): its plan's
+ * fields, its call, and whether it was planned from an operator event itself (then nothing
+ * about it is routed: no alert about an alert).
+ */
+export interface DeliveryOrigin {
+  delivery_id: string;
+  rule_id: string;
+  sink: string;
+  event_id: string;
+  event_type: string;
+  /** The call of the event it was planned from; null for a delivery planned from an operator event. */
+  call_id: string | null;
+  /** Planned from an operator event (an alert), not from a HuskyVoice event. */
+  from_operator: boolean;
+}
+
 /** Named reads of the log itself. Projection reads live in `project/`. */
 export interface LogReader {
   /** The last `seq` appended (0 for an empty log). */
@@ -106,6 +123,10 @@ export interface LogReader {
   events(filter: EventFilter): Promise<EntryOf<'event.received'>[]>;
   /** Which of these delivery ids are planned already (their `delivery.planned` is in the log). */
   plannedAlready(deliveryIds: readonly string[]): Promise<Set<string>>;
+  /** Where each of these deliveries came from; a delivery that was never planned is left out. */
+  deliveryOrigins(deliveryIds: readonly string[]): Promise<Map<string, DeliveryOrigin>>;
+  /** The newest entry of `type` about `sink` with a seq below `beforeSeq`, if any. */
+  lastAboutSink<T extends 'sink.paused' | 'pending.stale'>(type: T, sink: string, beforeSeq: number): Promise<EntryOf<T> | undefined>;
 }
 
 /**

@@ -59,6 +59,11 @@ export interface DeliveryAttempted {
   retry_at: string | null;
   /** What the sink returned that later steps need (Slack channel/ts, HubSpot object id). */
   result: Record<string, unknown> | null;
+  /**
+   * The sink refused its credentials (README "When a rule fails at run time"): the attempt is not counted, and the delivery
+   * waits as `pending` while the sink is paused. Absent on every other attempt.
+   */
+  paused?: true;
 }
 
 export interface DeliveryDead {
@@ -76,6 +81,48 @@ export interface RulesLoaded {
   path: string;
 }
 
+/** A sink paused because its credentials were refused (README "When a rule fails at run time"): appended once per pause. */
+export interface SinkPaused {
+  sink: string;
+  /** `code: message` of the refused attempt, e.g. `token_revoked: Slack answered ok:false, error "token_revoked"`. */
+  reason: string;
+  /** The refusal's error code (`invalid_auth`, `token_revoked`, `unauthorized`…). */
+  code: string;
+  /** The delivery whose attempt was refused. */
+  delivery_id: string;
+}
+
+/** How a paused sink came back: `resume` (the CLI), `reload` (its credentials changed), `probe` (a probe attempt succeeded). */
+export type ResumeCode = 'resume' | 'reload' | 'probe';
+
+/** A paused sink resumed (README "When a rule fails at run time"): its deliveries flow again. */
+export interface SinkResumed {
+  sink: string;
+  reason: string;
+  code: ResumeCode;
+}
+
+/** A sink's oldest open delivery became older than `alerts.pending_after` (README "When a rule fails at run time"): appended once per spell. */
+export interface PendingStale {
+  sink: string;
+  /** `planned_at` of the sink's oldest open delivery. */
+  oldest_pending_at: string;
+  /** Open (pending or retrying) deliveries of the sink at that moment. */
+  count: number;
+  /** That oldest open delivery. */
+  delivery_id: string;
+  /** The threshold it passed, as the rules file writes durations (`15m`). */
+  pending_after: string;
+}
+
+/** The stale spell of a sink ended: its oldest open delivery is younger than the threshold, or there is none. */
+export interface PendingCleared {
+  sink: string;
+  /** `planned_at` of the oldest open delivery now; null when none is open. */
+  oldest_pending_at: string | null;
+  count: number;
+}
+
 export interface EntryDataByType {
   'event.received': EventReceived;
   'delivery.planned': DeliveryPlanned;
@@ -83,9 +130,24 @@ export interface EntryDataByType {
   'delivery.dead': DeliveryDead;
   'delivery.retried': DeliveryRetried;
   'rules.loaded': RulesLoaded;
+  'sink.paused': SinkPaused;
+  'sink.resumed': SinkResumed;
+  'pending.stale': PendingStale;
+  'pending.cleared': PendingCleared;
 }
 
 export type EntryType = keyof EntryDataByType;
+
+/**
+ * The relay's own entries that rules can route like HuskyVoice events (README "When a rule fails at run time"): operator
+ * events. A rule matches them only with a pattern that names them (`delivery.dead`, `sink.*`).
+ */
+export const OPERATOR_EVENT_TYPES = ['delivery.dead', 'sink.paused', 'sink.resumed', 'pending.stale', 'pending.cleared'] as const satisfies readonly EntryType[];
+export type OperatorEventType = (typeof OPERATOR_EVENT_TYPES)[number];
+
+export function isOperatorEventType(type: string): type is OperatorEventType {
+  return (OPERATOR_EVENT_TYPES as readonly string[]).includes(type);
+}
 
 /** An entry to append: the log assigns `seq` and `at`. */
 export type NewEntry = {

@@ -31,7 +31,7 @@ export interface PipelineHandle {
   reload(reason: string, env?: Record<string, string | undefined>): Promise<boolean>;
   /** The pipeline's metrics, in Prometheus text format. */
   metricsText(): Promise<string>;
-  /** Sinks paused because attempts cannot be recorded (see `Dispatcher.paused`). */
+  /** Sinks that start no attempt: attempts cannot be recorded, or credentials refused (see `Dispatcher.paused`). */
   paused(): Promise<Answers['paused']>;
   /** Look for work now (tests, after moving their clock). */
   wake(): void;

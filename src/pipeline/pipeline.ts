@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { Dispatcher } from '../delivery/dispatcher.js';
 import { reportAttempt } from '../delivery/report-attempt.js';
+import { StaleWatch } from '../delivery/stale-watch.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { ProjectionReader } from '../project/reader.js';
 import type { PipelineMetrics } from '../metrics.js';
@@ -41,8 +42,9 @@ export interface Pipeline {
 
 /**
  * After the ack, outside the request: log → route → deliver. The router plans from new
- * events, the dispatcher attempts what is due; both wake on appends and also look every
- * `pollMs`, which is how entries appended by another process (`husky-relay retry`) are seen.
+ * events (and the relay's operator events), the dispatcher attempts what is due; both wake on
+ * appends and also look every `pollMs`, which is how entries appended by another process
+ * (`husky-relay retry`, `resume`) are seen. Each poll also looks for stale work (`StaleWatch`).
  */
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const rules = new RulesSource(o.rulesPath, o.env, o.logger, { preferred: o.rulesPreferredPath });
@@ -63,7 +65,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   });
   new Gauge({
     name: 'husky_relay_sink_paused',
-    help: 'Sinks that start no attempt, by sink and code (1 while paused; log_unavailable: attempts cannot be recorded)',
+    help: 'Sinks that start no attempt, by sink and code (1 while paused; log_unavailable: attempts cannot be recorded; a credential code such as token_revoked: paused until resumed)',
     labelNames: ['sink', 'code'],
     registers: [o.metrics.registry],
     collect() {
@@ -71,6 +73,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       for (const [sink, pause] of Object.entries(dispatcher.paused())) this.set({ sink, code: pause.code }, 1);
     },
   });
+  const stale = new StaleWatch({ projections: o.projections, commit: o.commit, logger: o.logger, now: o.now ?? Date.now });
   const router = new Router(o.reader, o.commit, () => rules.current, o.logger, () => dispatcher.wake(), {
     onRuleFailure: (failure) => o.metrics.ruleErrors.inc({ rule: failure.rule_id }),
   });
@@ -80,6 +83,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     o.onRules?.(loaded);
     recording = recordRulesLoaded(o.reader, o.commit, loaded, o.logger);
     dispatcher.setRules(loaded);
+    stale.setRules(loaded);
     router.wake();
   });
   await rules.reload('start');
@@ -91,7 +95,11 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     router.wake();
     dispatcher.wake();
   };
-  const poll = setInterval(wake, o.pollMs ?? DEFAULTS.delivery.pollMs);
+  // stale work is looked for on the poll only, not on every append: its time passes on its own
+  const poll = setInterval(() => {
+    wake();
+    void stale.check();
+  }, o.pollMs ?? DEFAULTS.delivery.pollMs);
   poll.unref();
   wake();
 
@@ -104,6 +112,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       clearInterval(poll);
       rules.close();
       await router.stop();
+      await stale.stop(); // a look in progress ends before the log closes
       await dispatcher.stop(graceMs);
     },
   };

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { RecordPause } from '../delivery/unrecorded.js';
+import type { SinkPause } from '../delivery/dispatcher.js';
 import type { SinkEnvironment } from '../sinks/types.js';
 
 /**
@@ -53,7 +53,7 @@ export interface Answers {
   reload: boolean;
   metrics: string;
   wake: null;
-  paused: Record<string, RecordPause>;
+  paused: Record<string, SinkPause>;
   unwatch: null;
   crash: null;
   close: null;

@@ -26,7 +26,8 @@ const metrics = createPipelineMetrics();
 const clock = init.clock ? SharedClock.attach(init.clock) : systemClock;
 const fixedRandom = init.random;
 const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs });
-const writer = new WriterClient(init.writerPort, init.writerState);
+// the pipeline's entries are stamped by its clock: `planned_at` and the stale watch's ages agree
+const writer = new WriterClient(init.writerPort, init.writerState, () => new Date(clock.now()));
 
 const pipeline: Pipeline = await startPipeline({
   reader: store.log,

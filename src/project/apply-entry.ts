@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { nextKeyState } from '../delivery/call-stage.js';
 import { counts, evolve, plannedState, type DeliveryState } from '../delivery/lifecycle.js';
 import type { DeliveryAttempted, Entry } from '../log/types.js';
+import { nextSinkState, SINK_STATE_COLUMNS, type SinkStateRow } from './sink-state.js';
 
 /**
  * Projections: the derived tables (`p_*`) as a function of log entries. The same code runs
@@ -34,6 +35,10 @@ export interface ProjectionStore {
   addCallEntry(seq: number, callId: string, eventSeq: number): void;
   /** The call of the `event.received` entry at `eventSeq`, or undefined when there is no such event. */
   callOfEvent(eventSeq: number): string | undefined;
+  /** A sink's operator state (paused, stale), if it has a row. */
+  sinkState(sink: string): SinkStateRow | undefined;
+  /** Sets a sink's operator state, inserting its row or replacing what it had. */
+  putSinkState(row: SinkStateRow): void;
 }
 
 export interface DeliveryKeys {
@@ -141,6 +146,14 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         if (entry.type === 'delivery.attempted') sideEffects(s, stored.keys, entry.data, next, entry.at);
         return;
       }
+      case 'sink.paused':
+      case 'sink.resumed':
+      case 'pending.stale':
+      case 'pending.cleared': {
+        const next = nextSinkState(s.sinkState(entry.data.sink), entry);
+        if (next) s.putSinkState(next);
+        return;
+      }
       case 'rules.loaded':
         return;
     }
@@ -212,6 +225,12 @@ export function sqlStatements(db: Database, schema: string) {
        ON CONFLICT (sink) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at,
          consecutive_failures = consecutive_failures + 1`,
     ),
+    sinkState: prepare(`SELECT ${SINK_STATE_COLUMNS} FROM ${t('p_sink_state')} WHERE sink = ?`).raw(),
+    putSinkState: prepare(
+      `INSERT INTO ${t('p_sink_state')} (${SINK_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sink) DO UPDATE SET paused_at = excluded.paused_at, paused_reason = excluded.paused_reason,
+         paused_code = excluded.paused_code, stale_at = excluded.stale_at, stale_oldest_at = excluded.stale_oldest_at`,
+    ),
   };
 }
 
@@ -236,5 +255,7 @@ export function sqlStore(db: Database, schema = 'main'): ProjectionStore {
     sinkFailure: (sink, at, error) => void s.sinkFailure.run(sink, error, at),
     addCallEntry: (seq, callId, eventSeq) => void s.addCallEntry.run(seq, callId, eventSeq),
     callOfEvent: (eventSeq) => s.callOfEvent.get(eventSeq) as string | undefined,
+    sinkState: (sink) => s.sinkState.get(sink) as SinkStateRow | undefined,
+    putSinkState: (row) => void s.putSinkState.run(row),
   };
 }

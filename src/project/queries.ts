@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
+import { SinkReads } from './sink-reads.js';
 
 export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 
@@ -13,6 +14,14 @@ export interface SinkStatus extends Counts {
   consecutive_failures: number;
   /** The sink's credentials were refused (Slack invalid_auth, HubSpot 401): fix the token. */
   credentials_rejected: boolean;
+  /** Paused because its credentials were refused (README "When a rule fails at run time"): its deliveries wait until it resumes. */
+  paused: boolean;
+  /** Why (`code: message` of the refused attempt); null when not paused. */
+  paused_reason: string | null;
+  /** When it paused (`at` of its `sink.paused`); null when not paused. */
+  paused_at: string | null;
+  /** Since when its oldest open delivery has been older than `alerts.pending_after` (`at` of its `pending.stale`); null when not stale. */
+  stale_since: string | null;
 }
 
 /** `status --json` (README "Command line"). Nothing in it depends on the current time. */
@@ -47,7 +56,8 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
   };
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
 
-  const names = new Set([...Object.keys(rules?.sinks ?? {}), ...counts.map((c) => c.sink), ...health.map((h) => h.sink)]);
+  const states = new SinkReads(db).sinkStates();
+  const names = new Set([...Object.keys(rules?.sinks ?? {}), ...counts.map((c) => c.sink), ...health.map((h) => h.sink), ...Object.keys(states)]);
   const sinks: Record<string, SinkStatus> = {};
   for (const name of [...names].sort()) {
     const declared = rules?.sinks[name];
@@ -61,6 +71,10 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
       last_error: lastError,
       consecutive_failures: h?.consecutive_failures ?? 0,
       credentials_rejected: (h?.consecutive_failures ?? 0) > 0 && CREDENTIAL_CODES.has(String(lastError?.['code'] ?? '')),
+      paused: states[name]?.paused != null,
+      paused_reason: states[name]?.paused?.reason ?? null,
+      paused_at: states[name]?.paused?.at ?? null,
+      stale_since: states[name]?.stale?.at ?? null,
     };
   }
   const deliveries = zero();

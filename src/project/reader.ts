@@ -3,8 +3,9 @@ import { CallReads, type CallView } from './call-story.js';
 import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
 import { hasCall, hasEvent, logNames, type LogNames } from './names.js';
 import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type SinksView, type StatusReport } from './queries.js';
+import { SinkReads, type OldestOpen, type SinkOperatorState } from './sink-reads.js';
 
-export type { AttemptContext, CallView, LogNames, OpenDelivery };
+export type { AttemptContext, CallView, LogNames, OldestOpen, OpenDelivery, SinkOperatorState };
 
 /**
  * Named reads of the projections (the derived `p_*` state), as the commands, the dispatcher
@@ -32,13 +33,21 @@ export interface ProjectionReader {
   openDelivery(deliveryId: string): Promise<OpenDelivery | undefined>;
   /** What an attempt of this delivery is made from. Rejects if there is no such delivery. */
   attemptContext(deliveryId: string): Promise<AttemptContext>;
+  /** Each sink's operator state (paused for its credentials, stale), for sinks that have one (README "When a rule fails at run time"). */
+  sinkStates(): Promise<Record<string, SinkOperatorState>>;
+  /** A sink's oldest open delivery (first planned of those pending or retrying), or null. */
+  oldestOpen(sink: string): Promise<OldestOpen | null>;
+  /** How many deliveries of a sink are open (pending or retrying). */
+  openCount(sink: string): Promise<number>;
 }
 
 /** The projection reads of a SQLite log. */
 export function sqliteProjections(db: Database): ProjectionReader {
   let prepared: DispatchReads | undefined;
   let calls: CallReads | undefined;
+  let sinkPrepared: SinkReads | undefined;
   const reads = () => (prepared ??= new DispatchReads(db));
+  const sinks = () => (sinkPrepared ??= new SinkReads(db));
   return {
     status: async (rules) => statusReport(db, rules),
     deliveries: async (filter) => listDeliveries(db, filter),
@@ -49,5 +58,8 @@ export function sqliteProjections(db: Database): ProjectionReader {
     openDeliveries: async () => reads().openDeliveries(),
     openDelivery: async (id) => reads().openDelivery(id),
     attemptContext: async (id) => reads().attemptContext(id),
+    sinkStates: async () => sinks().sinkStates(),
+    oldestOpen: async (sink) => sinks().oldestOpen(sink),
+    openCount: async (sink) => sinks().openCount(sink),
   };
 }

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { DeliveryPlanned } from '../log/types.js';
-import { runPlanner } from './planner.js';
+import { eventsOf, runPlanner } from './planner.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -65,7 +65,7 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
   await runPlanner(0, {
     reader: log.reader,
     writer: log.writer,
-    events: (after) => log.reader.events({ ...filter, afterSeq: after }),
+    events: async (after) => eventsOf(await log.reader.events({ ...filter, afterSeq: after }), silentLogger),
     rules: () => rules,
     generation: options.generation,
     onlyRule: options.rule,

@@ -5,17 +5,45 @@ import type { Envelope } from '../receive/envelope.js';
 import type { WhenResult } from '../rules/cel.js';
 import { runBoundedSteps, type Step } from '../rules/bounded-steps.js';
 import type { Scope } from '../rules/liquid.js';
-import type { CompiledAction, CompiledRule, LoadedRules } from '../rules/types.js';
+import type { CompiledAction, CompiledRule, LoadedRules, RoutedEvent } from '../rules/types.js';
 import { deliveryId } from './delivery-id.js';
 import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js';
 import { UnsendableRequestError } from '../sinks/kind.js';
 import { renderAction } from './render-action.js';
 import { DEFAULTS } from '../config/defaults.js';
 
-export interface PlannableEvent {
+/** What the rules run on: a HuskyVoice event, or one of the relay's operator events (README "When a rule fails at run time"). */
+export type PlannableEvent = CallEvent | OperatorEvent;
+
+/** A HuskyVoice event, from its `event.received` entry. */
+export interface CallEvent {
   seq: number;
   received_at: string;
   envelope: Envelope;
+  operator?: undefined;
+}
+
+/**
+ * An operator event: one of the relay's own entries (`delivery.dead`, `sink.paused`…), routed
+ * like a HuskyVoice event but matched only by patterns that name it. Its `envelope` is what
+ * templates see as `event`: `{event_type, created_at, data}`; `seq` and `received_at` are its
+ * entry's. It has no event id of its own: its plans are keyed by `operator.event_id`.
+ */
+export interface OperatorEvent {
+  seq: number;
+  received_at: string;
+  envelope: RoutedEvent;
+  operator: { event_id: string };
+}
+
+/** The event id a plan of this event carries (and its delivery id is made from). */
+export function eventIdOf(ev: PlannableEvent): string {
+  return ev.operator ? ev.operator.event_id : ev.envelope.event_id;
+}
+
+/** Whether a rule's `on` takes this event: a HuskyVoice event by match, an operator event only if named. */
+function takes(rule: CompiledRule, ev: PlannableEvent): boolean {
+  return ev.operator ? rule.on.names(ev.envelope.event_type) : rule.on.matches(ev.envelope.event_type);
 }
 
 export interface PlanOptions {
@@ -30,7 +58,7 @@ export interface PlanOptions {
  * envelope parsed from the body. Null when the body is not JSON (only valid envelopes are
  * logged, so only a log written by something else could hold one): the event is skipped.
  */
-export function plannableEvent(entry: EntryOf<'event.received'>): PlannableEvent | null {
+export function plannableEvent(entry: EntryOf<'event.received'>): CallEvent | null {
   try {
     return { seq: entry.seq, received_at: entry.data.received_at, envelope: JSON.parse(entry.data.body) as Envelope };
   } catch {
@@ -56,7 +84,7 @@ export interface RuleFailure {
 /** What templates and `when` see (README "Rules file"). */
 export function scopeOf(ev: PlannableEvent): Scope {
   const event = ev.envelope as unknown as Record<string, unknown>;
-  return { event, data: ev.envelope.data as Record<string, unknown>, seq: ev.seq, received_at: ev.received_at };
+  return { event, data: ev.envelope.data, seq: ev.seq, received_at: ev.received_at };
 }
 
 /** A rendered request the log may refuse, or that is too big to keep: why, or null. */
@@ -94,7 +122,7 @@ export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanO
   const owners: { slot: RuleSlot; action?: number }[] = [];
   // each step writes only its own slot, so a step run again after the watchdog fired is harmless
   for (const slot of slots) {
-    if (!slot.rule.on.matches(type)) continue;
+    if (!takes(slot.rule, ev)) continue;
     const when = slot.rule.when;
     if (when) {
       steps.push({ run: () => void (slot.when = when.evaluate(scope)), unbounded: when.unbounded });
@@ -116,12 +144,15 @@ export function explainEvent(rules: LoadedRules, ev: PlannableEvent, opts: PlanO
     if (action === undefined) slot.when = { matched: false, error: message };
     else slot.actions[action] = failedAction(rules, slot.rule, slot.rule.actions[action]!, ev, opts, { code: 'render_timeout', message });
   }
-  return slots.map((slot) => verdictOf(slot, type));
+  return slots.map((slot) => verdictOf(slot, ev));
 }
 
-function verdictOf({ rule, when, actions }: RuleSlot, type: string): RuleVerdict {
-  if (!rule.on.matches(type)) {
-    return { rule_id: rule.id, matched: false, reason: 'type', message: `${type} does not match on: ${rule.on.patterns.join(', ')}` };
+function verdictOf({ rule, when, actions }: RuleSlot, ev: PlannableEvent): RuleVerdict {
+  const type = ev.envelope.event_type;
+  if (!takes(rule, ev)) {
+    const on = rule.on.patterns.join(', ');
+    const message = ev.operator && rule.on.matches(type) ? `${type} is an operator event: on: ${on} does not name it` : `${type} does not match on: ${on}`;
+    return { rule_id: rule.id, matched: false, reason: 'type', message };
   }
   if (rule.when && when) {
     const source = rule.when.source;
@@ -141,9 +172,10 @@ function callOf(ev: PlannableEvent): { call_id?: string } {
 }
 
 function basePlan(rules: LoadedRules, rule: CompiledRule, action: CompiledAction, ev: PlannableEvent, opts: PlanOptions) {
+  const eventId = eventIdOf(ev);
   return {
-    delivery_id: deliveryId(ev.envelope.event_id, rule.id, action.index, opts.generation),
-    event_id: ev.envelope.event_id,
+    delivery_id: deliveryId(eventId, rule.id, action.index, opts.generation),
+    event_id: eventId,
     event_seq: ev.seq,
     event_type: ev.envelope.event_type,
     ...callOf(ev),

@@ -5,17 +5,35 @@ import type { Checkpoint, EntryOf, LogReader, LogWriter } from '../log/seam.js';
 import type { NewEntry } from '../log/types.js';
 import type { LoadedRules } from '../rules/types.js';
 import { refusedEntries } from './not-planned.js';
-import { entriesOf, explainEvent, failuresOf, plannableEvent, type ActionOutcome, type PlanOptions, type RuleFailure } from './plan-event.js';
+import { entriesOf, eventIdOf, explainEvent, failuresOf, plannableEvent, type ActionOutcome, type PlannableEvent, type PlanOptions, type RuleFailure } from './plan-event.js';
 
 /** What became of one action's plan: appended now, or in the log already (planned before, by anyone). */
 export type PlanFate = 'planned' | 'existing';
+
+/** One entry the planner reads, by seq: the event the rules run on, or null when it is skipped (`eventsOf` says why). */
+export interface Routable {
+  seq: number;
+  event: PlannableEvent | null;
+}
+
+/**
+ * `event.received` entries as the planner reads them. An entry whose body is not JSON (only a
+ * log written by something else could hold one) is skipped with a warning.
+ */
+export function eventsOf(entries: EntryOf<'event.received'>[], logger: Logger): Routable[] {
+  return entries.map((entry) => {
+    const event = plannableEvent(entry);
+    if (!event) logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
+    return { seq: entry.seq, event };
+  });
+}
 
 /** The planning loop's parameters: where events come from, and what to do with their plans. */
 export interface PlannerOptions extends PlanOptions {
   reader: LogReader;
   writer: LogWriter;
-  /** The next `event.received` entries after a seq, in seq order (the live tail, or `replay`'s filter). */
-  events: (afterSeq: number) => Promise<EntryOf<'event.received'>[]>;
+  /** The next events after a seq, in seq order (the live tail, or `replay`'s filter). */
+  events: (afterSeq: number) => Promise<Routable[]>;
   /** The rules in force; the loop stops while there are none. */
   rules: () => LoadedRules | null;
   /** Advanced to each batch's last event, in the same transaction as its plans (the router). */
@@ -76,13 +94,10 @@ export async function runPlanner(after: number, o: PlannerOptions): Promise<numb
   return last;
 }
 
-function plan(rules: LoadedRules, entry: EntryOf<'event.received'>, o: PlannerOptions): Planned {
-  const event = plannableEvent(entry);
-  if (!event) {
-    o.logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
-    return { seq: entry.seq, eventId: '', outcomes: [] };
-  }
-  const eventId = event.envelope.event_id;
+function plan(rules: LoadedRules, entry: Routable, o: PlannerOptions): Planned {
+  const { event } = entry;
+  if (!event) return { seq: entry.seq, eventId: '', outcomes: [] };
+  const eventId = eventIdOf(event);
   try {
     const verdicts = explainEvent(rules, event, o);
     for (const failure of failuresOf(verdicts)) o.onFailure?.(failure, eventId, entry.seq);

@@ -1,6 +1,5 @@
-import type { Envelope } from '../receive/envelope.js';
+import type { CompiledAction, RoutedEvent } from '../rules/types.js';
 import type { Scope } from '../rules/liquid.js';
-import type { CompiledAction } from '../rules/types.js';
 import { sinkKind } from '../sinks/registry.js';
 
 export interface RenderedAction {
@@ -16,7 +15,7 @@ export interface RenderedAction {
  * Renders one action for one event, exactly as the sink will send it, by the action's sink
  * kind (`sinks/<kind>/`). Pure; throws when a template fails or exceeds a bound.
  */
-export function renderAction(action: CompiledAction, scope: Scope, envelope: Envelope): RenderedAction {
-  const { request, order_key, warnings = [] } = sinkKind(action.type).render(action.compiled, scope, envelope);
+export function renderAction(action: CompiledAction, scope: Scope, event: RoutedEvent): RenderedAction {
+  const { request, order_key, warnings = [] } = sinkKind(action.type).render(action.compiled, scope, event);
   return { request, order_key, warnings };
 }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { DEFAULTS } from '../config/defaults.js';
-import type { EntryOf, LogReader, LogWriter } from '../log/seam.js';
+import type { LogReader, LogWriter } from '../log/seam.js';
 import { Wakeup } from '../delivery/wakeup.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { RuleFailure } from './plan-event.js';
+import { routablesOf, ROUTED_TYPES } from './operator-events.js';
 import { runPlanner } from './planner.js';
 
 export const ROUTER_CHECKPOINT = 'router';
@@ -15,7 +16,8 @@ export interface RouterOptions {
 
 /**
  * The live planner: tails the log from its checkpoint and appends one `delivery.planned` per
- * matching action (`runPlanner`). The checkpoint advances in the same transaction as the plans,
+ * matching action (`runPlanner`), for HuskyVoice events and the relay's operator events alike
+ * (README "When a rule fails at run time", `routablesOf`). The checkpoint advances in the same transaction as the plans,
  * so a crash neither skips an event nor plans it twice (and a plan appended twice would be a
  * duplicate anyway: delivery ids are deterministic).
  */
@@ -49,13 +51,13 @@ export class Router {
     this.position = await runPlanner(this.position, {
       reader: this.log,
       writer: this.commit,
-      events: (after) => this.log.read(after, { types: ['event.received'], limit: DEFAULTS.routing.routerBatch }) as Promise<EntryOf<'event.received'>[]>,
+      events: async (after) => routablesOf(await this.log.read(after, { types: ROUTED_TYPES, limit: DEFAULTS.routing.routerBatch }), this.log, this.logger),
       rules: this.rules,
       checkpoint: ROUTER_CHECKPOINT,
       stopped: () => this.stopped,
       logger: this.logger,
       onFailure: (failure, eventId, seq) => {
-        this.logger.warn({ rule: failure.rule_id, event_id: eventId, seq, reason: failure.message }, `rule "${failure.rule_id}" failed on event ${eventId}`);
+        this.logger.warn({ rule: failure.rule_id, event_id: eventId, seq, reason: failure.message }, `rule "${failure.rule_id}" failed on event ${eventId} (seq ${seq})`);
         this.options.onRuleFailure?.(failure);
       },
       onBatch: (last) => {

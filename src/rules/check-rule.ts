@@ -2,14 +2,13 @@ import { sinkKind, type SinkType } from '../sinks/registry.js';
 import { compileWhen, type CompiledWhen } from './cel.js';
 import { compileAction } from './compile-action.js';
 import { didYouMean } from './did-you-mean.js';
-import { compileOn, matchesKnownType } from './event-matcher.js';
+import { compileOn, KNOWN_TYPES, matchesKnownType, typesSeen } from './event-matcher.js';
 import { celReads, comparisonWarnings, unknownFieldWarnings } from './field-check.js';
 import type { YamlPath } from './interpolate.js';
 import { knownKeys } from './known-keys.js';
 import type { Reporter } from './reporter.js';
 import type { RuleItem } from './schema.js';
 import type { CompiledAction, CompiledRule } from './types.js';
-import { KNOWN_EVENT_TYPES } from '../receive/envelope.js';
 import { reportIssues } from './zod-problems.js';
 
 /** A rule's well-formed parts; a part that is missing or malformed is undefined (or a null action). */
@@ -35,11 +34,11 @@ export function checkRule(rule: RuleParts, index: number, sinks: SinkTypes, repo
   patterns.forEach((pattern, i) => {
     if (matchesKnownType(pattern)) return;
     const path = typeof rule.on === 'string' ? [...at, 'on'] : [...at, 'on', i];
-    reporter.warn(path, `"${pattern}" matches no known event type${didYouMean(pattern, KNOWN_EVENT_TYPES)}`);
+    reporter.warn(path, `"${pattern}" matches no known event type${didYouMean(pattern, KNOWN_TYPES)}`);
   });
 
   // the documented types this rule can see, for warnings about the fields it reads
-  const types = KNOWN_EVENT_TYPES.filter((t) => patterns.some((p) => compileOn(p).matches(t)));
+  const types = typesSeen(compileOn(patterns));
   let when: CompiledWhen | undefined;
   if (rule.when !== undefined) {
     try {

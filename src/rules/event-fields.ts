@@ -17,13 +17,22 @@ const COMMON: Record<string, FieldType> = {
   contact_email: 'string',
 };
 
-/** Fields of `data` by event type. */
+/** What an operator event's `data` holds about its sink (README "The log", "When a rule fails at run time"). */
+const SINK_EVENT: Record<string, FieldType> = { sink: 'string', reason: 'string', code: 'string' };
+const PENDING_EVENT: Record<string, FieldType> = { sink: 'string', oldest_pending_at: 'string', count: 'number' };
+
+/** Fields of `data` by event type: HuskyVoice's, and the relay's operator events (their entry's fields, README "When a rule fails at run time"). */
 export const EVENT_FIELDS: Record<string, Record<string, FieldType>> = {
   'call.initiated': { ...COMMON },
   'call.answered': { ...COMMON },
   'call.completed': { ...COMMON, duration_seconds: 'number', summary: 'string', transcript: 'string' },
   'call.failed': { ...COMMON, reason: 'string' },
   'call.disallowed': { ...COMMON, reason: 'string' },
+  'delivery.dead': { delivery_id: 'string', rule_id: 'string', sink: 'string', event_id: 'string', call_id: 'string', reason: 'string' },
+  'sink.paused': { ...SINK_EVENT, delivery_id: 'string' },
+  'sink.resumed': { ...SINK_EVENT },
+  'pending.stale': { ...PENDING_EVENT, delivery_id: 'string', pending_after: 'string' },
+  'pending.cleared': { ...PENDING_EVENT },
 };
 
 /** The envelope's own fields (README "Pointing HuskyVoice at it"), what `event.` may read. */
@@ -32,6 +41,13 @@ export const ENVELOPE_FIELDS: Record<string, FieldType | 'object'> = {
   event_type: 'string',
   created_at: 'string',
   org_id: 'string',
+  data: 'object',
+};
+
+/** What `event.` holds for an operator event (README "When a rule fails at run time"): no event or org id. */
+export const OPERATOR_EVENT_FIELDS: Record<string, FieldType | 'object'> = {
+  event_type: 'string',
+  created_at: 'string',
   data: 'object',
 };
 

@@ -1,6 +1,7 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
 import { didYouMean } from './did-you-mean.js';
-import { ENVELOPE_FIELDS, fieldsOf, type FieldType } from './event-fields.js';
+import { ENVELOPE_FIELDS, fieldsOf, OPERATOR_EVENT_FIELDS, type FieldType } from './event-fields.js';
+import { isOperatorEventType } from '../log/types.js';
 
 /**
  * Static checks of what a rule reads against the fields its event types document
@@ -25,9 +26,11 @@ export function unknownFieldWarnings(paths: readonly ReadPath[], types: readonly
   const fields = fieldsOf(types);
   const out = new Set<string>();
   const typeList = types.length === 1 ? `${types[0]} events` : `${types.join(', ')} events`;
+  // a rule that sees only operator events reads their `event`, which has no event or org id
+  const envelope = types.every(isOperatorEventType) ? OPERATOR_EVENT_FIELDS : ENVELOPE_FIELDS;
   for (const path of paths) {
-    if (path[0] === 'event' && typeof path[1] === 'string' && !(path[1] in ENVELOPE_FIELDS)) {
-      out.add(`event.${path[1]} is not a field of the envelope${didYouMean(path[1], Object.keys(ENVELOPE_FIELDS))}`);
+    if (path[0] === 'event' && typeof path[1] === 'string' && !(path[1] in envelope)) {
+      out.add(`event.${path[1]} is not a field of ${envelope === ENVELOPE_FIELDS ? 'the envelope' : 'an operator event'}${didYouMean(path[1], Object.keys(envelope))}`);
       continue;
     }
     const field = dataField(path);

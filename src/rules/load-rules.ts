@@ -8,7 +8,9 @@ import { knownKeys } from './known-keys.js';
 import { sortProblems, type Problem } from './problem.js';
 import { Reporter } from './reporter.js';
 import { actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
-import type { CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
+import type { AlertsConfig, CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
+import { parseDuration } from './duration.js';
+import { span } from './schema-parts.js';
 import { reportIssues } from './zod-problems.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { retryOverrides, toSinkConfig } from '../sinks/common-options.js';
@@ -157,6 +159,7 @@ function loadUnguarded(
     });
   }
 
+  const alerts = alertsOf(file.alerts, reporter);
   if (reporter.hasErrors()) return { ok: false, problems: problems() };
   const retry = top.success ? top.data.retry : (value as RulesFile).retry;
   const loaded: LoadedRules = {
@@ -164,9 +167,19 @@ function loadUnguarded(
     hash,
     sinks,
     retry: { ...DEFAULTS.delivery.retry, ...retryOverrides(retry) },
+    alerts,
     rules,
   };
   return { ok: true, rules: loaded, warnings: problems() };
+}
+
+/** `alerts` over the defaults; a `pending_after` of zero is an error (every open delivery would be stale at once). */
+function alertsOf(raw: unknown, reporter: Reporter): AlertsConfig {
+  const text = isRecord(raw) && typeof raw.pending_after === 'string' ? raw.pending_after : undefined;
+  const ms = text === undefined ? null : parseDuration(text);
+  if (ms === 0) reporter.error(['alerts', 'pending_after'], 'pending_after must be longer than 0 (write it like 15m)');
+  if (text === undefined || ms === null || ms === 0) return { pending_after_ms: DEFAULTS.alerts.pendingAfterMs, pending_after: span(DEFAULTS.alerts.pendingAfterMs) };
+  return { pending_after_ms: ms, pending_after: text };
 }
 
 /** Offset of the first alias in the document (where an alias bomb starts to expand). */

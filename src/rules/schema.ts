@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../config/defaults.js';
 import { SINK_KIND_LIST, type SinkType, type SINK_KINDS } from '../sinks/registry.js';
-import { retrySchema, span } from './schema-parts.js';
+import { duration, retrySchema, span } from './schema-parts.js';
 
 const { retry } = DEFAULTS.delivery;
 
@@ -35,17 +35,27 @@ function ruleSchema<A extends z.ZodType>(action: A) {
   return z.strictObject({
     id: z.string().min(1).describe('Unique; part of every delivery id, so keep it stable'),
     description: z.string().optional(),
-    on: eventTypes.describe('An event type, a list, or a glob such as call.*'),
+    on: eventTypes.describe('An event type, a list, or a glob such as call.*; operator events (delivery.dead, sink.*, pending.*) only by patterns that name them'),
     when: z.string().optional().describe('A CEL expression over event, data, seq, received_at'),
     actions: z.array(action).min(1),
   });
 }
+
+/** Operator alerts (README "When a rule fails at run time"): when the relay appends `pending.stale`. */
+export const alertsSchema = z
+  .strictObject({
+    pending_after: duration
+      .optional()
+      .describe(`A sink whose oldest open delivery is older than this gets pending.stale, an operator event rules can route. (Default: ${span(DEFAULTS.alerts.pendingAfterMs)})`),
+  })
+  .describe('Operator alerts');
 
 function fileSchema<A extends z.ZodType>(action: A) {
   return z.strictObject({
     version: z.literal(1),
     sinks: z.record(z.string(), sinkSchema),
     retry: retrySchema.optional().describe(`Defaults for every sink: max_attempts ${retry.max_attempts}, initial_delay ${span(retry.initial_delay_ms)}, max_delay ${span(retry.max_delay_ms)}`),
+    alerts: alertsSchema.optional(),
     rules: z.array(ruleSchema(action)),
   });
 }

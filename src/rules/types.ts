@@ -2,6 +2,16 @@ import type { RetryPolicy, SinkConfig, SinkType } from '../sinks/types.js';
 import type { CompiledWhen } from './cel.js';
 import type { Problem } from './problem.js';
 
+/**
+ * What a rule runs on, as templates see `event` and sinks render from: a HuskyVoice envelope
+ * (README "Pointing HuskyVoice at it"), or an operator event's `{event_type, created_at, data}` (README "When a rule fails at run time").
+ */
+export interface RoutedEvent {
+  event_type: string;
+  created_at: string;
+  data: Record<string, unknown>;
+}
+
 /** One action of a rule, compiled: which sink, where it is, and what its kind made of it. */
 export interface CompiledAction {
   sink: string;
@@ -18,7 +28,10 @@ export interface CompiledAction {
 export interface EventMatcher {
   /** As written: a type, or a glob with `*`. */
   patterns: string[];
+  /** Whether a HuskyVoice event of this type matches. */
   matches(eventType: string): boolean;
+  /** Whether an operator event of this type (README "When a rule fails at run time") matches: only a pattern that names it does (`sink.*`, not `*`). */
+  names(eventType: string): boolean;
 }
 
 export interface CompiledRule {
@@ -43,7 +56,16 @@ export interface LoadedRules {
   sinks: Record<string, LoadedSink>;
   /** The file's `retry`, over the defaults (12, 10 s, 1 h); a sink's own `retry` overrides it. */
   retry: RetryPolicy;
+  /** The file's `alerts` over the defaults (README "When a rule fails at run time"). */
+  alerts: AlertsConfig;
   rules: CompiledRule[];
+}
+
+export interface AlertsConfig {
+  /** `alerts.pending_after` in ms. (Default: `DEFAULTS.alerts.pendingAfterMs`, 15 min) */
+  pending_after_ms: number;
+  /** The same as the file writes it (`15m`), for `pending.stale`. */
+  pending_after: string;
 }
 
 export type LoadResult =

@@ -11,3 +11,11 @@ export type { CreateSinkOptions } from './kind.js';
 export function createSink(name: string, config: SinkConfig, env: SinkEnvironment, opts: CreateSinkOptions = {}): Sink {
   return sinkKind(config.type).create(name, config, env, opts);
 }
+
+/**
+ * The sink's credentials as one string (its kind's `secrets`), to tell whether a reload changed
+ * them (README "When a rule fails at run time": a paused sink resumes then). Kept in memory only: never logged, never stored.
+ */
+export function credentialsOf(config: SinkConfig): string {
+  return JSON.stringify(sinkKind(config.type).secrets(config));
+}

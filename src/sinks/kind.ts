@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { Envelope } from '../receive/envelope.js';
 import type { YamlPath } from '../rules/interpolate.js';
 import type { CompiledTemplate, Scope, TemplateDialect } from '../rules/liquid.js';
 import type { TemplateTree } from '../rules/template-tree.js';
+import type { RoutedEvent } from '../rules/types.js';
 import type { SinkDeclarationOf } from './common-options.js';
 import type { Sink, SinkCommonOptions, SinkEnvironment } from './types.js';
 
@@ -41,7 +41,7 @@ export interface SinkKind<Config extends SinkConfigBase = SinkConfigBase, Action
    * The request for one event, exactly as it will be sent (secrets are added by the sender).
    * Pure; throws when a template fails or exceeds a bound (the delivery goes dead with why).
    */
-  render(compiled: Compiled, scope: Scope, envelope: Envelope): Rendered<Request>;
+  render(compiled: Compiled, scope: Scope, event: RoutedEvent): Rendered<Request>;
   /** The sender. Throws (naming the sink and option) on a config it cannot use. */
   create(name: string, config: Config, env: SinkEnvironment, opts: CreateSinkOptions): Sink;
   /** Every value of the config that redaction must mask wherever an error could quote it. */

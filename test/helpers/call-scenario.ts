@@ -163,11 +163,11 @@ export async function writeStory(dir: string, options: { withCallIds?: boolean }
     if (plans.length > 0) append(plans);
   };
   const attempt = (id: string, outcome: AttemptOutcome, durationMs: number) => {
-    const state = log.db.prepare(`SELECT attempts, round_failures FROM p_deliveries WHERE delivery_id = ?`).get(id) as { attempts: number; round_failures: number };
+    const state = log.db.prepare(`SELECT attempts, round_failures, sink FROM p_deliveries WHERE delivery_id = ?`).get(id) as { attempts: number; round_failures: number; sink: string };
     const policy = { max_attempts: 12, initial_delay_ms: 10_000, max_delay_ms: 3_600_000 };
     // the attempt is recorded at the next tick of the clock: that is its `now`
     const at = now + 1000;
-    append(decide(outcome, state, { deliveryId: id, attempt: state.attempts + 1, durationMs, policy, rateLimitedInARow: 0, now: at, random: 0.5 }));
+    append(decide(outcome, state, { deliveryId: id, attempt: state.attempts + 1, durationMs, policy, rateLimitedInARow: 0, now: at, random: 0.5, sink: { name: state.sink, paused: false, probe: false } }));
   };
 
   receive(storyEnvelope(1, 'call.initiated', STORY_CALL, { to_number: '+14155550123' }));

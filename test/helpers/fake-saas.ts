@@ -28,3 +28,17 @@ export function useFakeSaas(tokens: { slack?: string; hubspot?: string } = {}): 
   });
   return fakes;
 }
+
+/**
+ * A fake Slack accepting these tokens, for the tests of the enclosing `describe` (or file):
+ * started before them, emptied (and every revoked token restored) before each, closed after.
+ */
+export function useFakeSlack(tokens: string[]): { slack: FakeSlack } {
+  const fakes = {} as { slack: FakeSlack };
+  beforeAll(async () => {
+    fakes.slack = await startFakeSlack({ tokens });
+  });
+  beforeEach(() => fakes.slack.reset());
+  afterAll(() => fakes.slack.close());
+  return fakes;
+}

@@ -82,6 +82,14 @@ export function startRoutingRelay(options: RoutingRelayOptions): Promise<TestRel
   return startTestRelay({ pollMs: POLL_MS, random: 0.5, env: {}, shutdownGraceMs: 5000, ...options });
 }
 
+/**
+ * A routing relay whose every entry is stamped by `clock`, the webhook thread's as well as the
+ * pipeline's: stale work (`alerts.pending_after`) is measured on it.
+ */
+export function startClockedRelay(options: RoutingRelayOptions & { clock: ManualClock }): Promise<TestRelay> {
+  return startRoutingRelay({ ...options, now: () => new Date(options.clock.now()) });
+}
+
 /** Posts a signed event and checks it was logged. */
 export async function postEvent(relay: TestRelay, body: string): Promise<number> {
   const answer = await relay.postSigned(body);

@@ -27,7 +27,13 @@ export type Step =
   | { kind: 'dead' | 'retried'; delivery: number; together: boolean }
   | { kind: 'ghost_attempt'; together: boolean }
   /** A live card's delivery: planned for an event and delivered at once (or skipped, or posted afresh). */
-  | { kind: 'card'; event: number; result: 'made' | 'skipped' | 'restarted'; together: boolean };
+  | { kind: 'card'; event: number; result: 'made' | 'skipped' | 'restarted'; together: boolean }
+  /** Operator state (README "When a rule fails at run time"): a sink paused, resumed, stale or cleared; repeats and strays among them. */
+  | { kind: 'pause' | 'resume' | 'stale' | 'cleared'; sink: string; delivery: number; together: boolean }
+  /** An attempt refused for its credentials: recorded paused, not counted. */
+  | { kind: 'paused_attempt'; delivery: number; together: boolean }
+  /** An alert: a delivery planned from one of the operator entries logged so far. */
+  | { kind: 'alert'; operator: number; sink: string; together: boolean };
 
 const together = fc.boolean();
 const TYPES = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed', 'call.future_type'];
@@ -74,6 +80,21 @@ export const stepWithCardsArb: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 
+/**
+ * `stepWithCardsArb` with operator events in the mix (README "When a rule fails at run time"): pauses and resumes, stale and
+ * cleared spells (repeated and out of turn, as a crash between two processes could leave them),
+ * attempts refused for credentials, and alerts planned from operator entries.
+ */
+export const stepWithOpsArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: stepWithCardsArb },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const, 'stale' as const, 'cleared' as const), sink: fc.constantFrom(...SINKS), delivery: fc.nat(), together }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('paused_attempt' as const), delivery: fc.nat(), together }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('alert' as const), operator: fc.nat(), sink: fc.constantFrom(...SINKS), together }) },
+);
+
 /** A clock that moves one second per append, so every transaction has its own `at`. */
 export function steppingClock(start = Date.parse('2026-06-01T09:00:00.000Z')): () => Date {
   let t = start;
@@ -96,6 +117,7 @@ export function envelopeOf(eventId: string, type: string, call: number) {
  */
 export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
   const events: { id: string; seq: number; type: string; call: number }[] = [];
+  const operators: { seq: number; type: string }[] = [];
   const deliveries: { id: string; sink: string }[] = [];
   let pending: NewEntry[] = [];
   let attempts = 0;
@@ -110,6 +132,7 @@ export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
         const envelope = JSON.parse(entry.data.body) as ReturnType<typeof envelopeOf>;
         events.push({ id: entry.data.event_id, seq: r.seq, type: entry.data.event_type, call: Number(envelope.data.call_id.slice(5)) });
       }
+      if (r.seq !== null && ['delivery.dead', 'sink.paused', 'sink.resumed', 'pending.stale', 'pending.cleared'].includes(entry.type)) operators.push({ seq: r.seq, type: entry.type });
     });
     pending = [];
   };
@@ -190,6 +213,38 @@ export function appendSteps(log: SqliteLog, steps: Step[], prefix = 'e'): void {
         const d = deliveries[step.delivery % Math.max(1, deliveries.length)];
         if (!d) return null;
         return { type: step.kind === 'dead' ? 'delivery.dead' : 'delivery.retried', data: { delivery_id: d.id, reason: `${step.kind} by a test, #${++reasons}` } };
+      }
+      case 'pause':
+      case 'resume':
+      case 'stale':
+      case 'cleared': {
+        const d = deliveries[step.delivery % Math.max(1, deliveries.length)];
+        const id = d?.id ?? 'dlv_none';
+        if (step.kind === 'pause') return { type: 'sink.paused', data: { sink: step.sink, reason: `token_revoked: ${attempts}`, code: 'token_revoked', delivery_id: id } };
+        if (step.kind === 'resume') return { type: 'sink.resumed', data: { sink: step.sink, reason: 'by a test', code: 'resume' } };
+        if (step.kind === 'stale') {
+          return { type: 'pending.stale', data: { sink: step.sink, oldest_pending_at: `2026-06-01T08:${String(attempts % 60).padStart(2, '0')}:00.000Z`, count: attempts, delivery_id: id, pending_after: '15m' } };
+        }
+        return { type: 'pending.cleared', data: { sink: step.sink, oldest_pending_at: attempts % 2 ? null : '2026-06-01T09:00:00.000Z', count: attempts % 3 } };
+      }
+      case 'paused_attempt': {
+        const d = deliveries[step.delivery % Math.max(1, deliveries.length)];
+        if (!d) return null;
+        attempts += 1;
+        return {
+          type: 'delivery.attempted',
+          data: { delivery_id: d.id, attempt: attempts, outcome: 'failed', duration_ms: 4, error: { kind: 'permanent', code: 'token_revoked', message: 'revoked' }, retry_at: null, result: null, paused: true },
+        };
+      }
+      case 'alert': {
+        const op = operators[step.operator % Math.max(1, operators.length)];
+        if (!op) return null;
+        const id = `dlv_alert_${op.seq}_${step.sink}`;
+        if (!deliveries.some((d) => d.id === id)) deliveries.push({ id, sink: step.sink });
+        return {
+          type: 'delivery.planned',
+          data: { delivery_id: id, event_id: `op-${op.seq}`, event_seq: op.seq, event_type: op.type, rule_id: 'ops-alerts', action_index: 0, sink: step.sink, request: { channel: '#relay-ops', text: op.type }, order_key: `ops-${step.sink}`, rules_hash: 'h1' },
+        };
       }
       case 'ghost_attempt':
         return {

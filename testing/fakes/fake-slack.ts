@@ -15,6 +15,10 @@ import { startFakeServer, type FakeControls, type RecordedRequest, type Reply } 
  * Slack's docs) is refused as Slack does: `msg_too_long` for message text, `invalid_blocks`
  * (with `errors` naming each field by JSON pointer) for blocks.
  *
+ * Tokens: with `token` or `tokens`, any other bearer token answers `invalid_auth`; `revoke`
+ * makes a token answer `token_revoked` (or another error) until `restore`, as Slack answers a
+ * token an admin revoked.
+ *
  *   const slack = await startFakeSlack();
  *   slack.failNext({ status: 429, retryAfter: 2 });
  *   slack.failNext({ slackError: 'channel_not_found' }, { path: 'chat.postMessage' });
@@ -49,11 +53,17 @@ export interface FakeSlack extends FakeControls {
   channelName(id: string): string;
   /** Deletes a message as someone in Slack would (channel name or id). False if there is none. */
   deleteMessage(channel: string, ts: string): boolean;
+  /** From now on `token` is refused with `error` (default `token_revoked`), as Slack refuses a revoked token. */
+  revoke(token: string, error?: string): void;
+  /** `token` works again (and is accepted from now on, if tokens are checked). */
+  restore(token: string): void;
 }
 
 export interface FakeSlackOptions {
   /** When set, any other bearer token answers `invalid_auth`. */
   token?: string;
+  /** Several accepted tokens (with `token`, if both are given). */
+  tokens?: string[];
   /** Keep every request in `requests`. (Default: true) */
   record?: boolean;
 }
@@ -88,9 +98,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return true;
   };
 
+  const accepted = new Set([...(options.token ? [options.token] : []), ...(options.tokens ?? [])]);
+  /** Revoked tokens and the error each answers. */
+  const revoked = new Map<string, string>();
+
   const handler = (req: RecordedRequest): Reply => {
     const method = req.path.replace(/^\/api\//, '');
-    if (options.token && req.headers.authorization !== `Bearer ${options.token}`) return platformError('invalid_auth');
+    const bearer = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const refusal = revoked.get(bearer);
+    if (refusal) return platformError(refusal);
+    if (accepted.size > 0 && !accepted.has(bearer)) return platformError('invalid_auth');
     const args = decodeArgs(req.body);
     if (method === 'chat.postMessage' || method === 'chat.update') {
       const refused = overLimits(args);
@@ -136,12 +153,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     channelId,
     channelName: (id) => [...channels].find(([, known]) => known === id)?.[0] ?? id,
     deleteMessage: (channel, ts) => remove(channelId(channel), ts),
+    revoke: (token, error = 'token_revoked') => void revoked.set(token, error),
+    restore(token) {
+      revoked.delete(token);
+      if (accepted.size > 0) accepted.add(token);
+    },
     failNext: (fault, faultOptions) => server.failNext(fault, faultOptions),
     chaos: (pick) => server.chaos(pick),
     reset() {
       server.reset();
       messages.length = 0;
       gone.clear();
+      revoked.clear();
     },
     close: () => server.close(),
   };

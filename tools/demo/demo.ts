@@ -6,16 +6,21 @@ import type { StatusReport } from '../../src/project/queries.js';
 import { startFakeHubspot } from '../../testing/fakes/fake-hubspot.js';
 import { startFakeSlack } from '../../testing/fakes/fake-slack.js';
 import { childEnv, freePort, ROOT, runCli, startRelayChild, waitFor, type RelayChild } from '../../testing/child.js';
-import { showHubspot, showSlack } from './show.js';
+import { showChannel, showHubspot, showSlack } from './show.js';
 
 /**
  * `npm run demo`: the real relay (`node dist/cli.js serve`) between a local fake Slack and a
- * local fake HubSpot, fed the sample call signed as HuskyVoice signs it. Prints what each
- * fake received, then `husky-relay status`, and cleans up. `--keep` keeps the database.
+ * local fake HubSpot, fed the sample call signed as HuskyVoice signs it. Midway Slack revokes
+ * the bot token: the relay pauses the sink instead of killing its deliveries, alerts #relay-ops
+ * (the example's ops-alerts rule, on its own token) and shows PAUSED; the token is restored and
+ * `husky-relay resume slack` lets everything through. Prints what each fake received, then
+ * `husky-relay status`, and cleans up. Exits 0 only when every delivery succeeded and none is
+ * dead. `--keep` keeps the database.
  */
 
 const EVENTS = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed'];
 const SLACK_TOKEN = 'xoxb-demo-token';
+const SLACK_OPS_TOKEN = 'xoxb-demo-ops-token';
 const HUBSPOT_TOKEN = 'pat-demo-token';
 const SETTLE_TIMEOUT_MS = 60_000;
 
@@ -31,7 +36,7 @@ const dir = mkdtempSync(join(tmpdir(), 'husky-relay-demo-'));
 const dbPath = join(dir, 'husky-relay.db');
 const relayLog = join(dir, 'relay.log');
 const rulesPath = join(ROOT, 'rules.example.yaml');
-const slack = await startFakeSlack({ token: SLACK_TOKEN });
+const slack = await startFakeSlack({ tokens: [SLACK_TOKEN, SLACK_OPS_TOKEN] });
 const hubspot = await startFakeHubspot({ token: HUBSPOT_TOKEN });
 let relay: RelayChild | undefined;
 
@@ -70,12 +75,13 @@ async function demo(): Promise<number> {
     SLACK_API_URL: slack.url,
     HUBSPOT_BASE_URL: hubspot.url,
     SLACK_BOT_TOKEN: SLACK_TOKEN,
+    SLACK_OPS_TOKEN: SLACK_OPS_TOKEN,
     HUBSPOT_ACCESS_TOKEN: HUBSPOT_TOKEN,
     LOG_LEVEL: 'info',
   });
 
   say(bold('husky-relay demo: the real relay between a fake Slack and a fake HubSpot, all on this machine'), '');
-  say(`  fake Slack     ${slack.url}  (accepts only the token ${SLACK_TOKEN})`);
+  say(`  fake Slack     ${slack.url}  (accepts only the tokens ${SLACK_TOKEN} and, for #relay-ops, ${SLACK_OPS_TOKEN})`);
   say(`  fake HubSpot   ${hubspot.url}  (accepts only ${HUBSPOT_TOKEN}; contact ${contactId}: dana@example.com, +14155550123)`);
   relay = await startRelayChild({ port, env, logFile: relayLog });
   say(`  relay          ${relay.url}  node dist/cli.js serve, rules ${relative(ROOT, rulesPath)}, log ${dbPath}`);
@@ -91,7 +97,11 @@ async function demo(): Promise<number> {
   const signature = (await runCli(['sign', first], env)).stdout.trim();
   say(dim(`  Each file is POSTed as is, with X-Husky-Signature: the HMAC-SHA256 of its bytes under the secret`));
   say(dim(`  (what \`openssl dgst -sha256 -hmac "$SECRET"\` prints; \`husky-relay sign ${first}\` → ${signature.slice(0, 16)}…)`), '');
-  for (const event of EVENTS) await send(event);
+  for (const event of EVENTS) {
+    await send(event);
+    // mid-run, once the first call's thread is in Slack, Slack revokes the bot token
+    if (event === 'call.answered') await revoke();
+  }
   await send('call.completed', dim('   # HuskyVoice retries: same event_id'));
   const forged = await fetch(`${relay.url}/webhooks/husky`, {
     method: 'POST',
@@ -100,19 +110,22 @@ async function demo(): Promise<number> {
   });
   say(`  a request signed with the wrong secret`, `    → ${forged.status} ${await forged.text()}`);
 
-  heading('2. The relay delivers in the background (Slack is rate-limited to 1 message/s by the rules)');
+  heading('2. The relay pauses Slack instead of killing its deliveries, and tells #relay-ops');
+  if (!(await pausedAndResumed(env))) return 1;
+
+  heading('3. The relay delivers the rest in the background (Slack is rate-limited to 1 message/s by the rules)');
   const status = await settle(env);
   if (!status) {
     say(`  not settled after ${SETTLE_TIMEOUT_MS / 1000} s; what the sinks got so far follows`);
   }
 
-  heading('3. What the fake Slack received');
+  heading('4. What the fake Slack received');
   say(...indent(showSlack(slack)));
 
-  heading('4. What the fake HubSpot received');
+  heading('5. What the fake HubSpot received');
   say(...indent(showHubspot(hubspot)));
 
-  heading('5. $ husky-relay status');
+  heading('6. $ husky-relay status');
   const report = await runCli(['status'], env);
   say(...indent((report.stdout + report.stderr).trimEnd().split('\n')));
   if (status && status.deliveries.dead > 0) {
@@ -121,7 +134,45 @@ async function demo(): Promise<number> {
   }
   say('');
   if (!status) return 1;
-  return status.deliveries.dead > 0 ? 1 : 0;
+  const paused = Object.entries(status.sinks).filter(([, s]) => s.paused);
+  if (paused.length > 0) say(`  still paused: ${paused.map(([name]) => name).join(', ')}`);
+  return status.deliveries.dead > 0 || paused.length > 0 ? 1 : 0;
+}
+
+/** Once the first message is in Slack, Slack revokes the bot token (an admin removed the app). */
+async function revoke(): Promise<void> {
+  await waitFor(async () => (slack.messages.length > 0 ? true : undefined), SETTLE_TIMEOUT_MS, 100);
+  slack.revoke(SLACK_TOKEN);
+  say(bold(`  ⚠ Slack revokes the bot token now (an admin removed the app): ${slack.messages.length} message(s) are in Slack`));
+}
+
+/**
+ * Shows the relay pausing the Slack sink after the revoked token, the alert it posts to
+ * #relay-ops and `status` PAUSED; then the token works again and `husky-relay resume slack`
+ * lets the waiting deliveries go. False if the pause never showed or resume failed.
+ */
+async function pausedAndResumed(env: NodeJS.ProcessEnv): Promise<boolean> {
+  const ops = () => slack.messages.filter((m) => m.channel === slack.channelId('#relay-ops'));
+  const paused = await waitFor(async () => {
+    const report = JSON.parse((await runCli(['status', '--json'], env)).stdout) as StatusReport;
+    return report.sinks['slack']?.paused && ops().length > 0 ? report : undefined;
+  }, SETTLE_TIMEOUT_MS, 500);
+  if (!paused) {
+    say('  the Slack sink did not pause');
+    return false;
+  }
+  const waiting = paused.sinks['slack']!;
+  say(`  ${waiting.pending} Slack deliveries wait as pending; dead: ${paused.deliveries.dead}`, '', '  What the fake Slack got in #relay-ops (the ops-alerts rule, on its own token):');
+  say(...indent(showChannel(slack, '#relay-ops')));
+  say('', '  $ husky-relay status');
+  const report = await runCli(['status'], env);
+  say(...indent(indent((report.stdout + report.stderr).trimEnd().split('\n'))));
+
+  say('', dim('  The token works again (the app is reinstalled); the operator resumes the sink:'));
+  slack.restore(SLACK_TOKEN);
+  const resumed = await runCli(['resume', 'slack'], env);
+  say('  $ husky-relay resume slack', `    → ${(resumed.stdout || resumed.stderr).trim()}`, '');
+  return resumed.code === 0;
 }
 
 /** Polls `status --json` until nothing is pending or retrying twice in a row, at most a minute. */

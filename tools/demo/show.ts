@@ -38,13 +38,21 @@ export function showSlack(slack: FakeSlack): string[] {
   ];
   const channels = [...new Set(slack.messages.map((m) => m.channel))];
   for (const channel of channels) {
-    out.push('', `  ${slack.channelName(channel)} (${channel})`);
-    const inChannel = slack.messages.filter((m) => m.channel === channel);
-    for (const parent of inChannel.filter((m) => m.thread_ts === undefined)) {
-      out.push(...showMessage(parent));
-      for (const reply of inChannel.filter((m) => m.thread_ts === parent.ts)) {
-        out.push(...indented(`${INDENT}  ↳ reply ${reply.ts}${reply.reply_broadcast ? ' (also sent to channel)' : ''}: `, slackContent(reply)));
-      }
+    const [title, ...messages] = showChannel(slack, channel);
+    out.push('', `  ${title}`, ...messages);
+  }
+  return out;
+}
+
+/** One channel (name or id): its name and id, then its messages with their threads. */
+export function showChannel(slack: FakeSlack, channel: string): string[] {
+  const id = slack.channelId(channel);
+  const inChannel = slack.messages.filter((m) => m.channel === id);
+  const out = [`${slack.channelName(id)} (${id})`];
+  for (const parent of inChannel.filter((m) => m.thread_ts === undefined)) {
+    out.push(...showMessage(parent));
+    for (const reply of inChannel.filter((m) => m.thread_ts === parent.ts)) {
+      out.push(...indented(`${INDENT}  ↳ reply ${reply.ts}${reply.reply_broadcast ? ' (also sent to channel)' : ''}: `, slackContent(reply)));
     }
   }
   return out;

@@ -129,6 +129,17 @@ const MIGRATIONS: string[] = [
   CREATE INDEX p_deliveries_sink ON p_deliveries (sink, seq);
   CREATE INDEX p_deliveries_status_seq ON p_deliveries (status, seq);
   `,
+  // 3: operator state of each sink (README "Operator events"): paused for its credentials, stale work
+  `
+  CREATE TABLE p_sink_state (
+    sink            TEXT PRIMARY KEY,
+    paused_at       TEXT,
+    paused_reason   TEXT,
+    paused_code     TEXT,
+    stale_at        TEXT,
+    stale_oldest_at TEXT
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

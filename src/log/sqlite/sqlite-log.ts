@@ -1,7 +1,7 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { projector, type ApplyEntry } from '../../project/apply-entry.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
-import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
+import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
 
 export interface LogOptions extends OpenLogOptions {
@@ -106,6 +106,9 @@ export class SqliteLog {
    */
   read(afterSeq: number, options: ReadOptions = {}): Entry[] {
     const about = options.callId !== undefined || options.eventId !== undefined;
+    const types = options.types ?? [];
+    // several exact types: one index read per type, merged (see readTypes)
+    if (!about && types.length > 1 && !types.some((t) => /[*?[]/.test(t))) return this.readTypes(afterSeq, types, options);
     // with a call or event, the index of p_call_entries gives the order: its seq is the entry's
     const seq = about ? 'r.seq' : 'e.seq';
     const where = [`${seq} > ?`];
@@ -133,6 +136,30 @@ export class SqliteLog {
     return rows.map(toEntry);
   }
 
+  /**
+   * `read` of several exact types (the router's): each type's first `limit` entries by the
+   * (type, seq) index, merged. The first `limit` of all are among them, so a batch reads at
+   * most `limit` entries a type, however many entries of other types lie after `afterSeq`,
+   * where one `type = ? OR …` query collected and sorted every match first.
+   */
+  private readTypes(afterSeq: number, types: string[], options: ReadOptions): Entry[] {
+    const where = ['type = ?', 'seq > ?'];
+    const bounds: unknown[] = [];
+    if (options.since) {
+      where.push('at >= ?');
+      bounds.push(options.since);
+    }
+    if (options.until) {
+      where.push('at < ?');
+      bounds.push(options.until);
+    }
+    const limit = options.limit ?? -1;
+    const branch = `SELECT * FROM (SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?)`;
+    const sql = `${types.map(() => branch).join(' UNION ALL ')} ORDER BY seq LIMIT ?`;
+    const params = types.flatMap((type) => [type, afterSeq, ...bounds, limit]);
+    return (this.statement(sql).all(...params, limit) as Row[]).map(toEntry);
+  }
+
   /** `LogReader.events`: the `event.received` entries `replay` plans from. */
   events(f: EventFilter): EntryOf<'event.received'>[] {
     const where = [`type = 'event.received'`, 'seq > ?', 'seq <= ?'];
@@ -156,6 +183,34 @@ export class SqliteLog {
     const one = this.statement(`SELECT 1 FROM entries WHERE dedupe_key = ?`);
     for (const id of deliveryIds) if (one.get(dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry))) found.add(id);
     return found;
+  }
+
+  /** `LogReader.deliveryOrigins`: each plan by its dedupe key, joined to the entry it was planned from. */
+  deliveryOrigins(deliveryIds: readonly string[]): Map<string, DeliveryOrigin> {
+    const one = this.statement(
+      `SELECT p.data ->> '$.delivery_id', p.data ->> '$.rule_id', p.data ->> '$.sink', p.data ->> '$.event_id', p.data ->> '$.event_type',
+         coalesce(p.data ->> '$.call_id', CASE e.type WHEN 'event.received' THEN e.data ->> '$.call_id' END), e.type
+       FROM entries p LEFT JOIN entries e ON e.seq = p.data ->> '$.event_seq'
+       WHERE p.dedupe_key = ?`,
+    ).raw();
+    const found = new Map<string, DeliveryOrigin>();
+    for (const id of new Set(deliveryIds)) {
+      const row = one.get(dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry)) as (string | null)[] | undefined;
+      if (!row) continue;
+      const [delivery_id, rule_id, sink, event_id, event_type, call_id, from] = row as [string, string, string, string, string, string | null, string | null];
+      found.set(id, { delivery_id, rule_id, sink, event_id, event_type, call_id, from_operator: from !== null && from !== 'event.received' });
+    }
+    return found;
+  }
+
+  /** `LogReader.lastAboutSink`: by the (type, seq) index, newest first. */
+  lastAboutSink(type: string, sink: string, beforeSeq: number): Entry | undefined {
+    const row = this.statement(`SELECT seq, type, at, data FROM entries WHERE type = ? AND seq < ? AND data ->> '$.sink' = ? ORDER BY seq DESC LIMIT 1`).get(
+      type,
+      beforeSeq,
+      sink,
+    ) as Row | undefined;
+    return row ? toEntry(row) : undefined;
   }
 
   private statement(sql: string): Statement {

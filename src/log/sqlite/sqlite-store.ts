@@ -4,7 +4,7 @@ import { sqliteProjections, type ProjectionReader } from '../../project/reader.j
 import { rebuildProjections, type RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import { verifyProjections, type VerifyResult } from '../../project/rebuild/verify.js';
-import type { Appended, Checkpoint, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
+import type { Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
 import type { OpenStoreOptions, Store } from '../store.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
 import { SqliteLog } from './sqlite-log.js';
@@ -66,6 +66,14 @@ export class SqliteStore implements Store, LogReader, LogWriter {
 
   async plannedAlready(deliveryIds: readonly string[]): Promise<Set<string>> {
     return this.sqlite.plannedAlready(deliveryIds);
+  }
+
+  async deliveryOrigins(deliveryIds: readonly string[]): Promise<Map<string, DeliveryOrigin>> {
+    return this.sqlite.deliveryOrigins(deliveryIds);
+  }
+
+  async lastAboutSink<T extends 'sink.paused' | 'pending.stale'>(type: T, sink: string, beforeSeq: number): Promise<EntryOf<T> | undefined> {
+    return this.sqlite.lastAboutSink(type, sink, beforeSeq) as EntryOf<T> | undefined;
   }
 
   registerGauges(registry: Registry, now?: () => number): void {

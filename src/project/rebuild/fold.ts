@@ -12,6 +12,7 @@ import {
   type StateColumns,
 } from '../apply-entry.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 
 /**
  * A projection store for `replay --rebuild` and `--verify`: the projector (`projectInto`, the
@@ -161,6 +162,14 @@ export function foldStore(db: Database, schema: string): FoldStore {
   const updateHealth = prepare(
     `UPDATE ${t('p_sink_health')} SET last_success_at = ?, last_error = ?, last_error_at = ?, consecutive_failures = ? WHERE sink = ?`,
   );
+  const sinkStates = new FoldTable<SinkStateRow>(
+    loader(`SELECT ${SINK_STATE_COLUMNS} FROM ${t('p_sink_state')} WHERE sink = ?`),
+    run(prepare(`INSERT INTO ${t('p_sink_state')} (${SINK_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)),
+    (row) => void updateSinkState.run(...row.slice(1), row[0]),
+  );
+  const updateSinkState = prepare(
+    `UPDATE ${t('p_sink_state')} SET paused_at = ?, paused_reason = ?, paused_code = ?, stale_at = ?, stale_oldest_at = ? WHERE sink = ?`,
+  );
 
   return {
     countEvent(eventType) {
@@ -225,8 +234,17 @@ export function foldStore(db: Database, schema: string): FoldStore {
     callOfEvent(eventSeq) {
       return callOfEvent.get(eventSeq) as string | undefined;
     },
+    sinkState(sink) {
+      return sinkStates.get(sink)?.row;
+    },
+    putSinkState(row) {
+      const slot = sinkStates.get(row[0]);
+      if (slot === undefined) return sinkStates.add(row[0], row);
+      slot.row = row;
+      slot.dirty = true;
+    },
     flush() {
-      for (const table of [events, calls, deliveries, keyState, health]) table.flush();
+      for (const table of [events, calls, deliveries, keyState, health, sinkStates]) table.flush();
     },
   };
 }

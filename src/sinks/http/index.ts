@@ -15,7 +15,7 @@ import { createHttpSink, httpSecrets } from './sender.js';
 export interface HttpCompiled {
   method: NonNullable<HttpActionInput['method']>;
   headers: Record<string, CompiledTemplate>;
-  /** Absent: the original envelope is sent. */
+  /** Absent: the original envelope is sent (for an operator event, its `{event_type, created_at, data}`). */
   body?: TemplateTree;
 }
 
@@ -53,10 +53,10 @@ export const httpKind: SinkKind<HttpSinkConfig, HttpActionInput, HttpCompiled, H
     return { method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: t.tree(a.body, ['body']) }) };
   },
 
-  render(action, scope, envelope) {
+  render(action, scope, event) {
     const headers: Record<string, string> = {};
     for (const [k, t] of Object.entries(action.headers)) headers[k] = t.render(scope);
-    const body = action.body ? renderTree(action.body, scope) : envelope;
+    const body = action.body ? renderTree(action.body, scope) : event;
     return { request: { method: action.method, headers, body }, order_key: null };
   },
 

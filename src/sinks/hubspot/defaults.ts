@@ -1,5 +1,5 @@
 import { normalizeDateTime } from '../../dates.js';
-import type { Envelope } from '../../receive/envelope.js';
+import type { RoutedEvent } from '../../rules/types.js';
 
 /** HubSpot's call statuses for our event types (README "Rules file"). */
 const CALL_STATUS: Record<string, string> = {
@@ -23,8 +23,8 @@ function text(value: unknown): string | undefined {
  * Throws when `created_at` is not a date-time, unless the rule sets `hs_timestamp` itself
  * (`overridden`): HubSpot needs one, so the delivery fails at planning with the reason.
  */
-export function hubspotDefaults(create: 'call' | 'note', envelope: Envelope, timestampOverridden = false): Record<string, string> {
-  const data = envelope.data as Record<string, unknown>;
+export function hubspotDefaults(create: 'call' | 'note', envelope: RoutedEvent, timestampOverridden = false): Record<string, string> {
+  const data = envelope.data;
   const out: Record<string, string> = {};
   const timestamp = normalizeDateTime(String(envelope.created_at));
   if (timestamp !== null) out.hs_timestamp = timestamp;

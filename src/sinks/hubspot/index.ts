@@ -54,7 +54,7 @@ export const hubspotKind: SinkKind<HubspotSinkConfig, HubspotActionInput, Hubspo
     };
   },
 
-  render(action, scope, envelope) {
+  render(action, scope, event) {
     const contact: HubspotRequest['contact'] = {};
     for (const key of CONTACT_FIELDS) {
       const value = action.contact[key]?.render(scope).trim();
@@ -62,7 +62,7 @@ export const hubspotKind: SinkKind<HubspotSinkConfig, HubspotActionInput, Hubspo
     }
     const overrides: Record<string, string> = {};
     for (const [k, t] of Object.entries(action.properties)) overrides[k] = t.render(scope);
-    const properties = { ...hubspotDefaults(action.create, envelope, 'hs_timestamp' in overrides), ...overrides };
+    const properties = { ...hubspotDefaults(action.create, event, 'hs_timestamp' in overrides), ...overrides };
     const upsert_key = action.upsert_key?.render(scope) || undefined;
     const request: HubspotRequest = {
       create: action.create,

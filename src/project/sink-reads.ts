@@ -1,0 +1,56 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { OPEN_SQL } from '../delivery/lifecycle.js';
+import { SINK_STATE_COLUMNS, type SinkStateRow } from './sink-state.js';
+
+/** A sink's operator state (README "When a rule fails at run time"), as `p_sink_state` has it. */
+export interface SinkOperatorState {
+  /** Paused for its credentials: since when (`at` of its `sink.paused`), why, and the refused code; null when not paused. */
+  paused: { at: string; reason: string; code: string } | null;
+  /** Stale: since when (`at` of its `pending.stale`) and the oldest open delivery then; null when not stale. */
+  stale: { at: string; oldest_pending_at: string } | null;
+}
+
+/** The oldest open delivery of a sink: the first planned (lowest seq) of those pending or retrying. */
+export interface OldestOpen {
+  delivery_id: string;
+  planned_at: string;
+}
+
+export function operatorStateOf(row: SinkStateRow): SinkOperatorState {
+  const [, pausedAt, reason, code, staleAt, oldest] = row;
+  return {
+    paused: pausedAt === null ? null : { at: pausedAt, reason: reason ?? '', code: code ?? '' },
+    stale: staleAt === null ? null : { at: staleAt, oldest_pending_at: oldest ?? '' },
+  };
+}
+
+/**
+ * The reads of sinks' operator state and backlog: what the dispatcher loads at start (paused
+ * sinks), what the stale watch looks at (each sink's oldest open delivery, through the partial
+ * index of open deliveries: one index seek, whatever the backlog), and what `resume` checks.
+ */
+export class SinkReads {
+  private readonly states: Statement;
+  private readonly oldest: Statement;
+  private readonly count: Statement;
+
+  constructor(db: Database) {
+    this.states = db.prepare(`SELECT ${SINK_STATE_COLUMNS} FROM p_sink_state ORDER BY sink`).raw();
+    // the same WHERE as the partial index `p_deliveries_open`, so that index answers it
+    this.oldest = db.prepare(`SELECT delivery_id, planned_at FROM p_deliveries WHERE sink = ? AND status IN ${OPEN_SQL} ORDER BY seq LIMIT 1`);
+    this.count = db.prepare(`SELECT count(*) FROM p_deliveries WHERE sink = ? AND status IN ${OPEN_SQL}`).pluck();
+  }
+
+  /** Every sink with an operator state row, by name (sinks never paused nor stale have none). */
+  sinkStates(): Record<string, SinkOperatorState> {
+    return Object.fromEntries((this.states.all() as SinkStateRow[]).map((row) => [row[0], operatorStateOf(row)]));
+  }
+
+  oldestOpen(sink: string): OldestOpen | null {
+    return (this.oldest.get(sink) as OldestOpen | undefined) ?? null;
+  }
+
+  openCount(sink: string): number {
+    return this.count.get(sink) as number;
+  }
+}

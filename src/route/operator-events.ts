@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import type { DeliveryOrigin, EntryOf, LogReader } from '../log/seam.js';
+import { isOperatorEventType, type Entry, type OperatorEventType } from '../log/types.js';
+import type { OperatorEvent } from './plan-event.js';
+import { eventsOf, type Routable } from './planner.js';
+
+/** The entry types the router routes: HuskyVoice's events and the relay's operator events (README "When a rule fails at run time"). */
+export const ROUTED_TYPES = ['event.received', 'delivery.dead', 'sink.paused', 'sink.resumed', 'pending.stale', 'pending.cleared'];
+
+/** The event id of an operator event's plans: it has none of its own, its entry's seq is unique (`op-57`). */
+export function operatorEventId(seq: number): string {
+  return `op-${seq}`;
+}
+
+/**
+ * An operator event as rules see it: `event` = `{event_type, created_at, data}` with the entry's
+ * type, time and fields (README "When a rule fails at run time"); `seq` and `received_at` are the entry's.
+ */
+export function operatorEvent(seq: number, type: OperatorEventType, at: string, data: Record<string, unknown>): OperatorEvent {
+  return { seq, received_at: at, envelope: { event_type: type, created_at: at, data }, operator: { event_id: operatorEventId(seq) } };
+}
+
+type OperatorEntry = Entry & { type: OperatorEventType };
+
+/**
+ * The router's entries as the planner reads them, in seq order. An operator event is routed
+ * unless it was raised by an alert (no alert about an alert): the dead letter of a delivery
+ * planned from an operator event, a pause its refused attempt started, a stale spell whose
+ * oldest delivery is one, and the resume or clearing that ends such a pause or spell. Those
+ * are recorded (status shows them) and skipped here. A `delivery.dead` gets its delivery's
+ * `rule_id, sink, event_id, call_id` from the log.
+ */
+export async function routablesOf(entries: Entry[], log: LogReader, logger: Logger): Promise<Routable[]> {
+  const operator = entries.filter((e): e is OperatorEntry => isOperatorEventType(e.type));
+  // the delivery each operator entry is about; a resume or clearing is about its pause's or spell's
+  const about = new Map<number, string | undefined>();
+  for (const entry of operator) about.set(entry.seq, await deliveryAbout(entry, log));
+  const origins = await log.deliveryOrigins([...about.values()].filter((id): id is string => id !== undefined));
+
+  return entries.map((entry): Routable => {
+    if (entry.type === 'event.received') return eventsOf([entry as EntryOf<'event.received'>], logger)[0]!;
+    if (!isOperatorEventType(entry.type)) return { seq: entry.seq, event: null };
+    const id = about.get(entry.seq);
+    const origin = id === undefined ? undefined : origins.get(id);
+    if (origin?.from_operator) {
+      logger.debug({ seq: entry.seq, type: entry.type, delivery_id: id }, 'operator event not routed: it was raised by an alert');
+      return { seq: entry.seq, event: null };
+    }
+    return { seq: entry.seq, event: operatorEvent(entry.seq, entry.type, entry.at, dataOf(entry as OperatorEntry, origin)) };
+  });
+}
+
+/** The delivery an operator entry is about, whose origin says whether it was raised by an alert. */
+async function deliveryAbout(entry: OperatorEntry, log: LogReader): Promise<string | undefined> {
+  switch (entry.type) {
+    case 'delivery.dead':
+    case 'sink.paused':
+    case 'pending.stale':
+      return entry.data.delivery_id;
+    case 'sink.resumed':
+      return (await log.lastAboutSink('sink.paused', entry.data.sink, entry.seq))?.data.delivery_id;
+    case 'pending.cleared':
+      return (await log.lastAboutSink('pending.stale', entry.data.sink, entry.seq))?.data.delivery_id;
+  }
+}
+
+/** `data` of the scope: the entry's fields; for a dead letter, also its delivery's (README "When a rule fails at run time"). */
+function dataOf(entry: OperatorEntry, origin: DeliveryOrigin | undefined): Record<string, unknown> {
+  if (entry.type !== 'delivery.dead') return { ...entry.data };
+  return {
+    delivery_id: entry.data.delivery_id,
+    rule_id: origin?.rule_id ?? null,
+    sink: origin?.sink ?? null,
+    event_id: origin?.event_id ?? null,
+    call_id: origin?.call_id ?? null,
+    reason: entry.data.reason,
+  };
+}
