@@ -25,6 +25,19 @@ export function headerProblem(name: string, value: string, where: string): strin
 }
 
 /**
+ * A sink kind's `checkConfig` for a credential sent as `Authorization: Bearer …` (Slack's
+ * `token`, HubSpot's `access_token`): one the HTTP client cannot send is a located problem at
+ * load, not a failure at every attempt.
+ */
+export function checkBearerCredential<F extends string>(field: F) {
+  return (config: Partial<Record<F, unknown>>, report: (path: string[], message: string) => void): void => {
+    const value = config[field];
+    const problem = typeof value === 'string' && value ? headerProblem('Authorization', value, field) : null;
+    if (problem) report([field], problem);
+  };
+}
+
+/**
  * `headerProblem` for a header as written in the rules file (`rules check`), where the value may
  * hold templates: the name, and the value's own text around its templates, are checked now;
  * what a template renders is checked when the request is sent.

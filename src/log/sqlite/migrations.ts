@@ -129,7 +129,7 @@ const MIGRATIONS: string[] = [
   CREATE INDEX p_deliveries_sink ON p_deliveries (sink, seq);
   CREATE INDEX p_deliveries_status_seq ON p_deliveries (status, seq);
   `,
-  // 3: operator state of each sink (README "Operator events"): paused for its credentials, stale work
+  // 3: operator state of each sink (README "Operator events and alert rules"): paused for its credentials, stale work
   `
   CREATE TABLE p_sink_state (
     sink            TEXT PRIMARY KEY,

@@ -1,6 +1,6 @@
 import type { CompiledTemplate } from '../../rules/liquid.js';
 import type { SinkKind } from '../kind.js';
-import { headerProblem } from '../request-shape.js';
+import { checkBearerCredential } from '../request-shape.js';
 import { hubspotDefaults } from './defaults.js';
 import { hubspotActionSchema, hubspotConfigSchema, hubspotRequestSchema, type HubspotActionInput, type HubspotRequest, type HubspotSinkConfig } from './schema.js';
 import { createHubspotSink, hubspotSecrets } from './sender.js';
@@ -27,11 +27,8 @@ export const hubspotKind: SinkKind<HubspotSinkConfig, HubspotActionInput, Hubspo
   actionSchema: hubspotActionSchema,
   requestSchema: hubspotRequestSchema,
 
-  // the access_token goes in the Authorization header: one the HTTP client cannot send is refused here
-  checkConfig(config, report) {
-    const problem = config.access_token ? headerProblem('Authorization', config.access_token, 'access_token') : null;
-    if (problem) report(['access_token'], problem);
-  },
+  // the access_token goes in the Authorization header
+  checkConfig: checkBearerCredential('access_token'),
 
   check(action, report) {
     if (Object.keys(action.contact).length === 0) report(['contact'], 'contact needs at least one of "id", "email", "phone"');

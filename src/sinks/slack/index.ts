@@ -2,7 +2,7 @@ import type { YamlPath } from '../../rules/interpolate.js';
 import type { CompiledTemplate, TemplateDialect } from '../../rules/liquid.js';
 import { renderTree, type TemplateTree } from '../../rules/template-tree.js';
 import type { SinkKind } from '../kind.js';
-import { headerProblem } from '../request-shape.js';
+import { checkBearerCredential } from '../request-shape.js';
 import { slackMrkdwn } from './escape.js';
 import { fitSlackMessage, type SlackLimitProblem } from './fit.js';
 import { UnsendableRequestError } from '../kind.js';
@@ -30,11 +30,8 @@ export const slackKind: SinkKind<SlackSinkConfig, SlackActionInput, SlackCompile
   actionSchema: slackActionSchema,
   requestSchema: slackRequestSchema,
 
-  // the token goes in the Authorization header: one the HTTP client cannot send is refused here
-  checkConfig(config, report) {
-    const problem = config.token ? headerProblem('Authorization', config.token, 'token') : null;
-    if (problem) report(['token'], problem);
-  },
+  // the token goes in the Authorization header
+  checkConfig: checkBearerCredential('token'),
 
   check(action, report) {
     if (!hasContent(action)) report([], 'a slack action needs "text" or "blocks"');
