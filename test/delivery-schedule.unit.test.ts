@@ -13,6 +13,19 @@ const d = (id: string, seq: number, over: Partial<ScheduledDelivery> = {}): Sche
 const ids = (list: ScheduledDelivery[]) => list.map((x) => x.delivery_id);
 
 describe('DueSchedule', () => {
+  it('a dead delivery re-driven and failed again is not handed out before its new time (stale entries of its first life)', () => {
+    // the property's counterexample: plan, fail (due 0), close (dead), re-drive, fail (due 1), take at 0
+    const s = new DueSchedule();
+    const x = d('d1', 1, { sink: 'b', order_key: null });
+    s.put(x);
+    s.put({ ...x, due: 0 });
+    s.remove('d1');
+    s.put({ ...x, due: 0 });
+    s.put({ ...x, due: 1 });
+    expect(s.take('b', 0, 1)).toEqual([]);
+    expect(ids(s.take('b', 1, 1))).toEqual(['d1']);
+  });
+
   it('hands out what is due in log order, each once, and tells when the next is due', () => {
     // Given three deliveries, one of them due later
     const s = new DueSchedule();

@@ -91,6 +91,12 @@ export class DueSchedule {
   private readonly sinks = new Map<string, SinkQueue>();
   /** Open keyed deliveries by `sink \0 order_key`, in seq order: only the first is eligible. */
   private readonly keys = new Map<string, ScheduledDelivery[]>();
+  /**
+   * Versions of slots, one counter for all: a heap item is current only while its slot has its
+   * version. Per-slot counts would restart when a closed delivery is re-driven, and a stale heap
+   * item from its earlier life would then pass for current (found by the property test).
+   */
+  private versions = 0;
 
   /** Open deliveries held. */
   get size(): number {
@@ -112,7 +118,7 @@ export class DueSchedule {
    */
   put(d: ScheduledDelivery): void {
     const old = this.slots.get(d.delivery_id);
-    const slot: Slot = { d, version: (old?.version ?? 0) + 1, taken: false };
+    const slot: Slot = { d, version: ++this.versions, taken: false };
     this.slots.set(d.delivery_id, slot);
     if (d.order_key !== null) {
       const list = this.keyList(d);
@@ -155,7 +161,7 @@ export class DueSchedule {
       const slot = this.current(item);
       if (!slot) continue;
       slot.taken = true;
-      slot.version += 1;
+      slot.version = ++this.versions;
       out.push(slot.d);
     }
     return out;
@@ -166,7 +172,7 @@ export class DueSchedule {
     const slot = this.slots.get(deliveryId);
     if (!slot || !slot.taken) return;
     slot.taken = false;
-    slot.version += 1;
+    slot.version = ++this.versions;
     if (this.eligible(slot.d)) this.enqueue(slot);
   }
 
@@ -198,7 +204,7 @@ export class DueSchedule {
   }
 
   private enqueue(slot: Slot): void {
-    slot.version += 1;
+    slot.version = ++this.versions;
     const { d } = slot;
     let q = this.sinks.get(d.sink);
     if (!q) this.sinks.set(d.sink, (q = new SinkQueue()));
