@@ -153,7 +153,7 @@ describe('schema version 2 over a log written by version 1', () => {
     const log = new SqliteLog(dbPath);
 
     // Then every projection is what the projector makes of the log, and a rebuild agrees
-    expect(log.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(log.db.pragma('user_version', { simple: true })).toBe(3);
     expect(snapshot(log.db)).toEqual(expected);
     expect((await verifyProjections(log.db)).differences).toEqual([]);
     expect(listDeliveries(log.db, { call: STORY_CALL }).map((d) => [d.delivery_id, d.dead_reason])).toEqual([
@@ -166,10 +166,11 @@ describe('schema version 2 over a log written by version 1', () => {
   });
 });
 
-/** Takes away what migration 2 added, as if it had never run. */
+/** Takes away what migrations 2 and 3 added, as if they had never run. */
 function downgradeToVersion1(dbPath: string): void {
   const db = new Database(dbPath);
   db.exec(`
+    DROP TABLE p_sink_state; -- migration 3's, taken away first
     DROP TABLE p_call_entries;
     DROP INDEX p_deliveries_call; DROP INDEX p_deliveries_event; DROP INDEX p_deliveries_rule;
     DROP INDEX p_deliveries_sink; DROP INDEX p_deliveries_status_seq;
