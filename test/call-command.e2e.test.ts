@@ -86,7 +86,7 @@ describe('husky-relay call CALL_ID (README "What happened to this call?")', () =
       const result = await call(id, '--json');
       expect(result).toMatchObject({ code: 1, stdout: '', stderr: `husky-relay: no call ${id} in the log\n` });
     }
-  });
+  }, 60_000);
 
   it('another call of the same log has its own story', async () => {
     const story = JSON.parse((await call(OTHER_CALL, '--json')).stdout) as typeof EXPECTED_STORY;
@@ -106,7 +106,7 @@ describe('husky-relay call CALL_ID (README "What happened to this call?")', () =
       // Given serve running on a log of its own (its dispatcher busy with the other call's deliveries)
       const story = await writeStory(own.dir);
       const env = cliEnv({ HUSKY_RELAY_RULES: story.rulesPath, SLACK_API_URL: 'http://127.0.0.1:9/' });
-      serve = await startServe({ dbPath: story.dbPath, cwd: own.dir, env });
+      serve = await startServe({ dbPath: story.dbPath, cwd: own.dir, env, timeoutMs: 30_000 });
       // When
       const result = await runCli(['--db', story.dbPath, 'call', STORY_CALL, '--json'], { cwd: own.dir, env });
       // Then
@@ -116,5 +116,5 @@ describe('husky-relay call CALL_ID (README "What happened to this call?")', () =
       await killServe(serve);
       own.cleanup();
     }
-  });
+  }, 60_000);
 });

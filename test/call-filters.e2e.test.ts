@@ -59,7 +59,7 @@ describe('filters by call, event and rule (README "Command line")', () => {
     expect(await ids('current', '--call', STORY_CALL, '--rule', 'thread')).toEqual([D.d3, D.d1]);
     expect(await ids('current', '--event', 'evt_story_3', '--sink', 'crm')).toEqual([D.d4]);
     expect(await ids('current', '--call', STORY_CALL, '--status', 'dead')).toEqual([D.d2]);
-  });
+  }, 60_000);
 
   it('log takes --call and --event, AND-ed with --type', async () => {
     expect(await seqs('current', '--call', STORY_CALL, '--type', 'delivery.dead')).toEqual([8, 15]);
@@ -85,14 +85,14 @@ describe('filters by call, event and rule (README "Command line")', () => {
     expect(plans.every((p) => !('call_id' in (p['data'] as object)))).toBe(true);
     const current = jsonLines((await cli('current', 'log', '--json', '--type', 'delivery.planned', '--call', STORY_CALL)).stdout);
     expect(current.map((p) => (p['data'] as Record<string, unknown>)['call_id'])).toEqual([STORY_CALL, STORY_CALL, STORY_CALL, STORY_CALL]);
-  });
+  }, 60_000);
 
   it('a name nothing knows: piped, the empty result and exit 0, nothing on stderr', async () => {
     for (const args of [['deliveries', '--json', '--sink', 'slak'], ['deliveries', '--json', '--status', 'daed']]) {
       expect(await cli('current', ...args)).toMatchObject({ code: 0, stdout: '[]\n', stderr: '' });
     }
     expect(await cli('current', 'log', '--json', '--call', 'nope')).toMatchObject({ code: 0, stdout: '', stderr: '' });
-  });
+  }, 60_000);
 
   it('a name nothing knows: on a terminal, one line naming the known ones; exit 0', async () => {
     const dir = temp.dir;
@@ -113,5 +113,5 @@ describe('filters by call, event and rule (README "Command line")', () => {
     // a known sink with nothing of that status: the empty table, and no hint
     expect(hints(known.output)).toEqual([]);
     expect(known.output.trim().split(/\s+/)[0]).toBe('DELIVERY');
-  });
+  }, 90_000);
 });

@@ -24,6 +24,7 @@ function distinct(db: Database, column: 'sink' | 'rule_id'): string[] {
     .all() as string[];
 }
 
+/** The sinks and rules that the log's deliveries name (`p_deliveries`), each sorted. */
 export function logNames(db: Database): LogNames {
   return { sinks: distinct(db, 'sink'), rules: distinct(db, 'rule_id') };
 }
