@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { SharedClock } from '../clock.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { spawnWorker } from '../spawn-worker.js';
+import { EnvironmentError } from '../os-errors.js';
 import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from './protocol.js';
 
 /** How the pipeline thread is started: its `PipelineInit` less what the host makes itself (ports, clock memory, log level). */
@@ -174,6 +175,11 @@ async function boot(o: PipelineThreadOptions, onRules: (view: RulesView | null) 
         case 'rules':
           onRules(message.rules);
           if (message.kind === 'started') resolve();
+          return;
+        case 'failed':
+          // it waits to be ended: end it, and say why it could not start (a user's error stays one)
+          reject(message.user ? new EnvironmentError(message.message, message.code) : new Error(`the pipeline thread could not start: ${message.message}`));
+          void worker.terminate();
           return;
         case 'answer': {
           const waiter = pending.get(message.id);

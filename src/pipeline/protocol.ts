@@ -63,6 +63,11 @@ export interface Answers {
 export type FromPipeline =
   /** Started: the first load of the rules has been tried. */
   | { kind: 'started'; rules: RulesView | null }
+  /**
+   * It could not start (the log cannot be read, say); it ends after this. `user`: the message is
+   * one a user can act on (a damaged or locked file: `EnvironmentError`, exit 1), not a bug of ours.
+   */
+  | { kind: 'failed'; message: string; code: string; user: boolean }
   /** The rules in force changed (a reload took effect). */
   | { kind: 'rules'; rules: RulesView }
   /** Log lines, JSON as pino writes them. */

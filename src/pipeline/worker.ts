@@ -2,7 +2,9 @@ import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedClock, systemClock } from '../clock.js';
 import { WriterClient } from '../log/sqlite/writer-client.js';
-import { openStore } from '../log/store.js';
+import { UserError } from '../errors.js';
+import { storageError } from '../log/sqlite/storage-error.js';
+import { openStore, type Store } from '../log/store.js';
 import { createLogger } from '../logger.js';
 import { createPipelineMetrics } from '../metrics.js';
 import type { LoadedRules } from '../rules/types.js';
@@ -25,27 +27,45 @@ const logger = createLogger({ level: init.logLevel, destination: lines });
 const metrics = createPipelineMetrics();
 const clock = init.clock ? SharedClock.attach(init.clock) : systemClock;
 const fixedRandom = init.random;
-const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs });
 // the pipeline's entries are stamped by its clock: `planned_at` and the stale watch's ages agree
 const writer = new WriterClient(init.writerPort, init.writerState, () => new Date(clock.now()));
-
-const pipeline: Pipeline = await startPipeline({
-  reader: store.log,
-  projections: store.projections,
-  commit: writer,
-  rulesPath: init.rulesPath,
-  rulesPreferredPath: init.rulesPreferredPath,
-  env: init.env,
-  sinkEnv: init.sinkEnv,
-  logger,
-  metrics,
-  now: clock.now,
-  random: fixedRandom === undefined ? Math.random : () => fixedRandom,
-  pollMs: init.pollMs,
-  onRules: (rules) => send({ kind: 'rules', rules: view(rules) }),
+const { store, pipeline } = await start().catch((error: unknown) => {
+  // a file that cannot be read (damaged, locked) is the machine's: serve says so in one line;
+  // the HTTP thread ends this thread when it reads this message
+  const known = storageError(error, init.dbPath, init.busyTimeoutMs);
+  const failure = known instanceof UserError ? { message: known.message, code: known.code, user: true } : { message: (error as Error).stack ?? String(error), code: 'internal', user: false };
+  lines.flush();
+  send({ kind: 'failed', ...failure });
+  return new Promise<never>(() => {});
 });
 writer.onAppended(() => pipeline.wake());
 send({ kind: 'started', rules: pipeline.rules.current ? view(pipeline.rules.current) : null });
+
+/** Opens the log and starts routing and delivery; throws what opening or the first reads threw. */
+async function start(): Promise<{ store: Store; pipeline: Pipeline }> {
+  const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs });
+  try {
+    const pipeline = await startPipeline({
+      reader: store.log,
+      projections: store.projections,
+      commit: writer,
+      rulesPath: init.rulesPath,
+      rulesPreferredPath: init.rulesPreferredPath,
+      env: init.env,
+      sinkEnv: init.sinkEnv,
+      logger,
+      metrics,
+      now: clock.now,
+      random: fixedRandom === undefined ? Math.random : () => fixedRandom,
+      pollMs: init.pollMs,
+      onRules: (rules) => send({ kind: 'rules', rules: view(rules) }),
+    });
+    return { store, pipeline };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
 
 port.on('message', (request: ToPipeline) => {
   void answer(request).then(
