@@ -23,7 +23,7 @@ export function registerCall(program: Command): void {
       } finally {
         await store.close();
       }
-      if (!view) throw new UserError(`no call ${printable(callId)} in the log`, 'unknown_call');
+      if (!view) throw new UserError(`no call "${printable(callId)}" in the log`, 'unknown_call');
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }
