@@ -1,0 +1,33 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium, which the browser tests drive (README "Console"). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Where the browser tests leave a screenshot of each page, for a person to look at (never committed). */
+export const SCREENSHOTS = join(tmpdir(), 'husky-relay-console-screenshots');
+
+/**
+ * Starts headless Chromium with a fresh profile (a new context: no cookies, no cache). Without
+ * Chromium it throws one line naming the Debian package: the tests fail, never skip.
+ */
+export async function launchBrowser(): Promise<{ browser: Browser; context: BrowserContext; page: Page }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the Debian package chromium (sudo apt-get install chromium)`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(8000);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return { browser, context, page };
+}
+
+/** Saves a full-page screenshot as `SCREENSHOTS/<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
