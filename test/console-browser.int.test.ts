@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callText } from '../src/commands/call.js';
 import { startFakeHttp, type FakeHttp } from '../testing/fakes/fake-http.js';
-import { launchBrowser, screenshot } from './helpers/browser.js';
+import { launchBrowser, screenshot, signInStatus } from './helpers/browser.js';
 import { useFakeSlack } from './helpers/fake-saas.js';
 import { deliveriesOf, entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
@@ -186,22 +186,8 @@ describe('the web console in Chromium', () => {
   it('rate-limits sign-in: after the allowed wrong tokens, even the right one waits (429)', async () => {
     // the browser's wrong token counted once already
     const statuses: number[] = [];
-    for (let i = 0; i < MAX_FAILURES; i++) statuses.push(await signIn('wrong-token-number-' + i));
+    for (let i = 0; i < MAX_FAILURES; i++) statuses.push((await signInStatus(relay.url, 'wrong-token-number-' + i)).status);
     expect(statuses).toEqual([...Array(MAX_FAILURES - 1).fill(401), 429]);
-    expect(await signIn(UI_TOKEN)).toBe(429);
+    expect((await signInStatus(relay.url, UI_TOKEN)).status).toBe(429);
   });
 });
-
-/** Signs in from a fresh cookie jar (its own sign-in page and CSRF token); the answer's status. */
-async function signIn(token: string): Promise<number> {
-  const login = await fetch(ui('login'));
-  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!;
-  const answer = await fetch(ui('login'), {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _csrf: csrf, token }).toString(),
-    redirect: 'manual',
-  });
-  return answer.status;
-}

@@ -175,7 +175,7 @@ function warnIfOpen(logger: Logger, dbPath: string): void {
 /** Where the console is and where its token is (never the token): a line at every start, and a note on stderr when the token was just generated. */
 function announceConsole(logger: Logger, url: string, token: UiToken): void {
   const where = token.source === 'env' ? 'HUSKY_RELAY_UI_TOKEN' : token.file!;
-  logger.info({ url, token: where }, 'web console: sign in with the console token');
+  logger.info({ url, token_from: where }, 'web console: sign in with the console token');
   if (!token.generated) return;
   process.stderr.write(
     [

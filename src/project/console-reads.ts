@@ -66,7 +66,7 @@ export interface Activity {
 }
 
 const EVENT_COLUMNS = `e.seq, e.at, e.data ->> '$.event_id' AS event_id, e.data ->> '$.event_type' AS event_type,
-  json_extract(e.data ->> '$.body', '$.data.call_id') AS call_id,
+  e.data ->> '$.call_id' AS call_id,
   json_extract(e.data ->> '$.body', '$.data.summary') AS summary`;
 
 const DELIVERY_COLUMNS = `seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,

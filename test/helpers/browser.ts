@@ -31,3 +31,17 @@ export async function launchBrowser(): Promise<{ browser: Browser; context: Brow
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** Signs in to the console at `base` with `token` from a fresh cookie jar (its own sign-in page and CSRF token), as a script would: the answer's status and redirect. */
+export async function signInStatus(base: string, token: string): Promise<{ status: number; location: string | null }> {
+  const login = await fetch(`${base}/ui/login`);
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!;
+  const answer = await fetch(`${base}/ui/login`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, token }).toString(),
+    redirect: 'manual',
+  });
+  return { status: answer.status, location: answer.headers.get('location') };
+}
