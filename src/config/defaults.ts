@@ -208,7 +208,7 @@ export const DEFAULTS = {
     livePollMs: 1000,
     /** The largest form accepted (a pasted event for the rules test). @defaultValue 1 MiB */
     maxFormBytes: 1024 * 1024,
-    /** How long the 24 h chart's counts are reused before being read again. @defaultValue 10 s */
-    chartCacheMs: 10_000,
+    /** How long the overview's counts (`status`) are reused while the log grows. @defaultValue 2 s */
+    statusCacheMs: 2_000,
   },
 } as const;

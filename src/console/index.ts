@@ -7,6 +7,7 @@ import type { ProjectionReader } from '../project/reader.js';
 import type { RulesView } from '../pipeline/protocol.js';
 import { Actions, formOf, parseForm } from './actions.js';
 import { assetNamed, loadAssets } from './assets.js';
+import { ChartCounts } from './chart.js';
 import { Pages } from './pages.js';
 import { Renderer } from './render.js';
 import { requireCsrf, Sessions, type Session, type SessionOptions } from './session.js';
@@ -67,7 +68,9 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   const assets = loadAssets();
   const sessions = new Sessions({ now: deps.now, ...deps.sessions });
   const render = new Renderer(assets, sessions);
-  const pages = new Pages(deps, render);
+  const chart = new ChartCounts(deps.projections, deps.now ?? Date.now);
+  void chart.warm(); // the day's counts, an hour per turn of the event loop, before anyone asks
+  const pages = new Pages(deps, render, chart);
   const actions = new Actions(deps, sessions, render, pages);
   const live = new LiveUpdates(deps.log, deps.livePollMs ?? DEFAULTS.console.livePollMs);
   const router = new Router({ prefix: '/ui' });
@@ -128,5 +131,11 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
     });
     await parseForm(ctx, () => csrf(ctx, () => routes(ctx, next)));
   };
-  return { middleware, close: () => live.close() };
+  return {
+    middleware,
+    close: () => {
+      chart.stop();
+      live.close();
+    },
+  };
 }

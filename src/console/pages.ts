@@ -4,7 +4,8 @@ import { DEFAULTS } from '../config/defaults.js';
 import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
 import { formatProblem } from '../rules/problem.js';
 import { loadRules } from '../rules/load-rules.js';
-import type { Activity } from '../project/reader.js';
+import type { StatusReport } from '../project/queries.js';
+import type { ChartCounts } from './chart.js';
 import type { CallMoment } from '../project/call-story.js';
 import type { ConsoleDeps } from './index.js';
 import type { Renderer } from './render.js';
@@ -15,32 +16,40 @@ import type { Session } from './session.js';
  * projections, bounded by a page of rows or by one call. Forms and buttons post to `actions.ts`.
  */
 export class Pages {
-  private chartCache: { key: string; at: number; activity: Activity } | undefined;
+  private statusCache: { lastSeq: number; at: number; report: StatusReport } | undefined;
   private readonly now: () => number;
 
   constructor(
     private readonly deps: ConsoleDeps,
     private readonly render: Renderer,
+    private readonly chartCounts: ChartCounts,
   ) {
     this.now = deps.now ?? Date.now;
   }
 
+  /**
+   * `status` as the overview and deliveries pages show it: read again when the log has grown,
+   * at most every `DEFAULTS.console.statusCacheMs` (it counts every delivery: many open pages
+   * refreshing live at each append must not each count them).
+   */
+  private async status(): Promise<StatusReport> {
+    const lastSeq = await this.deps.log.lastSeq();
+    const cached = this.statusCache;
+    if (cached && (cached.lastSeq === lastSeq || this.now() - cached.at < DEFAULTS.console.statusCacheMs)) return cached.report;
+    const report = await this.deps.projections.status(this.deps.rules());
+    this.statusCache = { lastSeq, at: this.now(), report };
+    return report;
+  }
+
   async overview(ctx: Context, session: Session): Promise<void> {
-    const status = await this.deps.projections.status(this.deps.rules());
+    const status = await this.status();
     const sinks = Object.entries(status.sinks).map(([name, s]) => ({ name, ...s }));
     await this.render.page(ctx, 'overview', session, { title: 'Overview', status, sinks });
   }
 
-  /** The chart's data: per minute over the last 24 h, reused for `DEFAULTS.console.chartCacheMs`. */
+  /** The chart's data: per minute over the last 24 h (see `ChartCounts`). */
   async chart(ctx: Context): Promise<void> {
-    const minute = Math.floor(this.now() / 60_000) * 60_000;
-    const from = new Date(minute - 24 * 60 * 60_000 + 60_000).toISOString();
-    const cached = this.chartCache;
-    if (!cached || cached.key !== from || this.now() - cached.at > DEFAULTS.console.chartCacheMs) {
-      this.chartCache = { key: from, at: this.now(), activity: await this.deps.projections.activity(from, 24 * 60) };
-    }
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = this.chartCache!.activity;
+    ctx.body = await this.chartCounts.activity();
   }
 
   async events(ctx: Context, session: Session): Promise<void> {
@@ -105,7 +114,7 @@ export class Pages {
     const { before: _, ...filters } = q;
     const [page, status] = await Promise.all([
       this.deps.projections.deliveryPage({ ...filters, before, limit: DEFAULTS.console.pageRows }),
-      this.deps.projections.status(this.deps.rules()),
+      this.status(),
     ]);
     const sinks = Object.entries(status.sinks).map(([name, s]) => ({ name, ...s }));
     await this.render.page(ctx, 'deliveries', session, {
