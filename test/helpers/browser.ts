@@ -13,10 +13,10 @@ export const SCREENSHOTS = join(tmpdir(), 'husky-relay-console-screenshots');
  * Starts headless Chromium with a fresh profile (a new context: no cookies, no cache). Without
  * Chromium it throws one line naming the Debian package: the tests fail, never skip.
  */
-export async function launchBrowser(): Promise<{ browser: Browser; context: BrowserContext; page: Page }> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the Debian package chromium (sudo apt-get install chromium)`);
+export async function launchBrowser(executablePath = CHROMIUM): Promise<{ browser: Browser; context: BrowserContext; page: Page }> {
+  if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: install the Debian package chromium (sudo apt-get install chromium)`);
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
