@@ -11,6 +11,7 @@ import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
+import { createConsole, type ConsoleDeps, type WebConsole } from './console/index.js';
 
 export interface RelayOptions {
   dbPath: string;
@@ -43,6 +44,8 @@ export interface RelayOptions {
   pipelineRestartDelaysMs?: readonly number[];
   /** Time to receive a request, headers and body. (Default: `DEFAULTS.http.requestTimeoutMs`, 30 s) */
   requestTimeoutMs?: number;
+  /** The web console under `/ui/` (README "Console"): its token and, for tests, its clock and tuning. Absent: no console (`serve --no-ui`). */
+  ui?: Pick<ConsoleDeps, 'token' | 'now' | 'livePollMs' | 'sessions'>;
 }
 
 export interface Relay {
@@ -100,6 +103,21 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     moreMetrics: () => pipeline?.metricsText() ?? Promise.resolve(''),
   });
 
+  let web: WebConsole | undefined;
+  if (options.ui) {
+    web = createConsole({
+      ...options.ui,
+      projections: store.projections,
+      log: store.log,
+      writer: commit,
+      rules: () => pipeline?.rules ?? null,
+      rulesPath: () => pipeline?.rulesPath ?? options.rulesPath,
+      env: () => options.env ?? {},
+      logger,
+    });
+    app.use(web.middleware);
+  }
+
   // keep-alive for proxies, and bounds for slow clients that never touch idle connections
   const server = createHttpServer(app.callback(), { requestTimeoutMs: options.requestTimeoutMs });
   try {
@@ -129,6 +147,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       (closing ??= (async () => {
         // one bound for the whole stop: answering requests and finishing attempts go together
         const grace = options.shutdownGraceMs ?? DEFAULTS.delivery.shutdownGraceMs;
+        web?.close(); // open pages' live streams end now: they would hold the stop for its whole grace
         await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
         await store.close();

@@ -50,8 +50,8 @@ function resultText(result: Record<string, unknown> | null): string {
     .join(' ');
 }
 
-/** The WHAT and DETAIL columns of a moment of the timeline. */
-function describe(m: CallMoment): [what: string, detail: string] {
+/** The WHAT and DETAIL columns of a moment of the timeline: what `call` prints and the console's call page shows. */
+export function describeMoment(m: CallMoment): [what: string, detail: string] {
   switch (m.kind) {
     case 'event':
       return ['event', `${m.event_type} ${m.event_id} (created ${m.created_at})`];
@@ -87,7 +87,7 @@ export function callText({ story, timeline }: CallView): string {
   );
   const moments = table(
     ['SEQ', 'AT', 'DELIVERY', 'WHAT', 'DETAIL'],
-    timeline.map((m) => [String(m.seq), m.at, m.kind === 'event' ? '-' : m.delivery_id, ...describe(m)]),
+    timeline.map((m) => [String(m.seq), m.at, m.kind === 'event' ? '-' : m.delivery_id, ...describeMoment(m)]),
   );
   return [...summary(story), '', ...(story.deliveries.length > 0 ? [deliveries, ''] : []), moments].join('\n');
 }

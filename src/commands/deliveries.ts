@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { canRedrive, DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
+import { DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
+import { redrive } from '../delivery/redrive.js';
 import { loadRules } from '../rules/load-rules.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
@@ -140,16 +141,8 @@ export function registerDeliveries(program: Command): void {
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
       const store = await openExistingStore(globalsOf(program).dbPath);
       try {
-        const rows = await store.projections.deliveries(opts.dead ? { status: 'dead', sink: opts.sink } : { ids });
-        const unknown = ids.filter((id) => !rows.some((r) => r.delivery_id === id));
-        if (unknown.length) throw new UserError(`retry: no delivery ${unknown.join(', ')} (see \`husky-relay deliveries\`)`);
-        const done = rows.filter((r) => !canRedrive(r).ok);
-        if (done.length) {
-          throw new UserError(`retry: ${done.map((r) => r.delivery_id).join(', ')} already succeeded; nothing to re-drive`);
-        }
-        const reason = opts.dead ? `re-driven with --dead${opts.sink ? ` --sink ${opts.sink}` : ''}` : 're-driven by id';
-        await store.writer.append(rows.map((r) => ({ type: 'delivery.retried', data: { delivery_id: r.delivery_id, reason } })));
-        process.stdout.write(`re-driven: ${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'}\n`);
+        const done = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
+        process.stdout.write(`re-driven: ${done.length} deliver${done.length === 1 ? 'y' : 'ies'}\n`);
       } finally {
         await store.close();
       }

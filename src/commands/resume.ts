@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
-import { didYouMean } from '../rules/did-you-mean.js';
+import { resumeSink } from '../delivery/resume-sink.js';
 import { loadRules } from '../rules/load-rules.js';
 import { globalsOf, openExistingStore } from './globals.js';
 
@@ -18,16 +17,11 @@ export function registerResume(program: Command): void {
       const g = globalsOf(program);
       const store = await openExistingStore(g.dbPath);
       try {
-        const states = await store.projections.sinkStates();
-        const paused = Object.keys(states).filter((name) => states[name]!.paused);
-        const state = states[sink]?.paused;
-        if (!state) {
+        const known = async () => {
           const loaded = await loadRules(g.rulesPath, g.env);
-          const known = [...new Set([...(loaded.ok ? Object.keys(loaded.rules.sinks) : []), ...Object.keys(states)])];
-          const what = known.includes(sink) ? `sink "${sink}" is not paused` : `no sink "${sink}"${didYouMean(sink, known)}`;
-          throw new UserError(`resume: ${what} (paused: ${paused.length ? paused.join(', ') : 'none'})`);
-        }
-        await store.writer.append([{ type: 'sink.resumed', data: { sink, reason: 'resumed by hand (husky-relay resume)', code: 'resume' } }]);
+          return loaded.ok ? Object.keys(loaded.rules.sinks) : [];
+        };
+        const state = await resumeSink(store.projections, store.writer, sink, known);
         process.stdout.write(`resumed: ${sink} (paused since ${state.at}: ${state.reason})\n`);
       } finally {
         await store.close();

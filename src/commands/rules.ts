@@ -11,7 +11,7 @@ import { parseDateTime } from '../dates.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import { rulesJsonSchema } from '../rules/schema.js';
-import type { LoadOptions } from '../rules/types.js';
+import type { LoadedRules, LoadOptions } from '../rules/types.js';
 
 /** Where command output goes; tests pass collectors, the CLI passes stdout/stderr. */
 export interface Output {
@@ -139,13 +139,23 @@ export async function rulesTest(
     io.err(`${eventPath}: cannot read: ${(error as Error).message}`);
     return 1;
   }
+  return testEvent(result.rules, text, eventPath, io, now);
+}
+
+/**
+ * What `rules test` prints for one event's text (any form `parseTestEvent` reads) against
+ * loaded rules: the matching rules with each action rendered, then the others and why. The
+ * console's rules page shows the same lines. `where` names the text in a message (a file).
+ * Returns the exit code: 1 when the text is not an event.
+ */
+export function testEvent(rules: LoadedRules, text: string, where: string, io: Output, now: () => Date = () => new Date()): number {
   const parsed = parseTestEvent(text, now);
   if (!parsed.ok) {
-    io.err(`${eventPath}: ${parsed.message}`);
+    io.err(`${where}: ${parsed.message}`);
     return 1;
   }
   const event = parsed.event;
-  const verdicts = explainEvent(result.rules, event);
+  const verdicts = explainEvent(rules, event);
   const matched = verdicts.filter((v) => v.matched);
   const what = event.operator ? `operator event ${event.envelope.event_type} (seq ${event.seq})` : `event ${eventIdOf(event)} (${event.envelope.event_type})`;
   io.out(`${what}: ${matched.length} of ${verdicts.length} rules match`);
@@ -155,7 +165,7 @@ export async function rulesTest(
     io.out(`✓ ${v.rule_id}`);
     for (const a of v.actions) {
       const plan = a.plan;
-      const sink = result.rules.sinks[plan.sink];
+      const sink = rules.sinks[plan.sink];
       if (!a.ok) {
         io.out(`  action ${plan.action_index} → ${plan.sink}: FAILS, the delivery would go dead: ${deadReason(a.reason)}`);
         continue;

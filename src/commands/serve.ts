@@ -15,6 +15,7 @@ import { resolveSecrets, secretsFromEnv } from '../receive/secrets.js';
 import { removeOrphanScratch } from '../project/rebuild/scratch.js';
 import { globalsOf, type Globals } from './globals.js';
 import { serveLifecycle } from './serve-lifecycle.js';
+import { resolveUiToken, type UiToken } from '../console/token.js';
 
 /**
  * `--max-body`: bytes, KiB or MiB (`65536`, `512KiB`, `2MiB`), from `DEFAULTS.http.minBodyLimitBytes`
@@ -39,6 +40,8 @@ interface ServeOptions {
   port?: number;
   host?: string;
   maxBody?: number;
+  /** False with `--no-ui`. */
+  ui?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -48,6 +51,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port to listen on (env PORT)', (v) => parsePort(v))
     .option('--host <h>', 'address to listen on (env HOST)')
     .option('--max-body <size>', 'largest body accepted (default 1MiB)', parseBytes)
+    .option('--no-ui', 'do not serve the web console under /ui/')
     .action((opts: ServeOptions) => serve(globalsOf(program), opts));
 }
 
@@ -65,6 +69,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   const host = opts.host ?? g.host;
 
   secretsFromEnv(g.webhookSecret); // a bad HUSKY_WEBHOOK_SECRET is refused before anything is made
+  if (opts.ui !== false && g.uiToken !== undefined) resolveUiToken(g.uiToken, g.dbPath); // and a short HUSKY_RELAY_UI_TOKEN
   if (existsSync(g.dbPath)) openDatabase(g.dbPath, { readonly: true }).close(); // ours, and not newer?
   const holder = heldBy(g.dbPath);
   if (holder) throw new DatabaseHeldError(g.dbPath, holder);
@@ -80,6 +85,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     if (resolved.generated) announceGenerated(resolved.file!);
     else if (resolved.source === 'file') logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
     secrets = resolved.secrets;
+    const ui = opts.ui === false ? undefined : resolveUiToken(g.uiToken, g.dbPath);
     // loaded here, not at the top: other commands (replay over a million entries) should
     // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
     const { startRelay } = await import('../relay.js');
@@ -95,8 +101,10 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
       rulesPreferredPath: g.rulesPreferred,
       env: g.env,
       sinkEnv: { slackApiUrl: g.slackApiUrl, hubspotBaseUrl: g.hubspotBaseUrl },
+      ui: ui && { token: ui.token },
     });
     lock.advertise(relay.url);
+    if (ui) announceConsole(logger, `${relay.url}/ui/`, ui);
   } catch (error) {
     lock.release();
     throw listenError(error, port, host);
@@ -162,6 +170,24 @@ function warnIfOpen(logger: Logger, dbPath: string): void {
     const open = exposure(path);
     if (open) logger.warn({ path }, `${path} is open to other users (${open}) and the log holds call transcripts: chmod ${mode} ${path}`);
   }
+}
+
+/** Where the console is and where its token is (never the token): a line at every start, and a note on stderr when the token was just generated. */
+function announceConsole(logger: Logger, url: string, token: UiToken): void {
+  const where = token.source === 'env' ? 'HUSKY_RELAY_UI_TOKEN' : token.file!;
+  logger.info({ url, token_from: where }, 'web console: sign in with the console token');
+  if (!token.generated) return;
+  process.stderr.write(
+    [
+      '',
+      `  Web console: ${url}`,
+      `  No HUSKY_RELAY_UI_TOKEN was set, so husky-relay generated a console token and saved it (mode 0600) in:`,
+      `    ${token.file!}`,
+      `  Print it with:  cat ${token.file!}`,
+      `  On a VM, reach the console through an SSH tunnel (README "Console"), not the public address.`,
+      '',
+    ].join('\n') + '\n',
+  );
 }
 
 function announceGenerated(file: string): void {

@@ -191,4 +191,24 @@ export const DEFAULTS = {
     /** Rows written at once when a folding table is full. @defaultValue 500 */
     foldEvict: 500,
   },
+
+  /** The web console under `/ui/` (README "Console"). */
+  console: {
+    /** A session ends after this long without a request. @defaultValue 12 h */
+    sessionIdleMs: 12 * 60 * 60 * 1000,
+    /** Wrong tokens allowed per client address within `signInWindowMs`, then 429. @defaultValue 5 */
+    signInFailures: 5,
+    /** The sign-in rate limit's window. @defaultValue 15 min */
+    signInWindowMs: 15 * 60 * 1000,
+    /** Sessions kept at most (sign-in pages opened by anyone make some). @defaultValue 10,000 */
+    maxSessions: 10_000,
+    /** Rows per page of events and deliveries. @defaultValue 50 */
+    pageRows: 50,
+    /** How often the live updates look for new entries. @defaultValue 1 s */
+    livePollMs: 1000,
+    /** The largest form accepted (a pasted event for the rules test). @defaultValue 1 MiB */
+    maxFormBytes: 1024 * 1024,
+    /** How long the overview's counts (`status`) are reused while the log grows. @defaultValue 2 s */
+    statusCacheMs: 2_000,
+  },
 } as const;

@@ -74,6 +74,8 @@ export interface DeliveryDead {
 export interface DeliveryRetried {
   delivery_id: string;
   reason: string;
+  /** Who re-drove it when not the CLI: `console` (README "Console"). Absent from the CLI's entries. */
+  by?: string;
 }
 
 export interface RulesLoaded {
@@ -100,6 +102,8 @@ export interface SinkResumed {
   sink: string;
   reason: string;
   code: ResumeCode;
+  /** Who resumed it by hand when not the CLI: `console` (README "Console"). Absent otherwise. */
+  by?: string;
 }
 
 /** A sink's oldest open delivery became older than `alerts.pending_after` (README "When a rule fails at run time"): appended once per spell. */

@@ -40,7 +40,8 @@ export type SinksView = { sinks: Record<string, { enabled: boolean; disabled_rea
 
 export function statusReport(db: Database, rules: SinksView): StatusReport {
   const byType = db.prepare(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type`).all() as { event_type: string; n: number }[];
-  const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY sink, status ORDER BY sink`).all() as {
+  // in the order of the covering index (status, sink, seq): no sort of every delivery
+  const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY status, sink`).all() as {
     sink: string;
     status: DeliveryStatus;
     n: number;

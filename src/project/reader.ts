@@ -1,10 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import { CallReads, type CallView } from './call-story.js';
+import { ConsoleReads, type Activity, type DeliverySearch, type EventListRow, type EventSearch, type Page } from './console-reads.js';
 import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
 import { hasCall, hasEvent, logNames, type LogNames } from './names.js';
 import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type SinksView, type StatusReport } from './queries.js';
 import { SinkReads, type OldestOpen, type SinkOperatorState } from './sink-reads.js';
 
+export type { Activity, DeliverySearch, EventListRow, EventSearch, Page };
 export type { AttemptContext, CallView, LogNames, OldestOpen, OpenDelivery, SinkOperatorState };
 
 /**
@@ -39,6 +41,12 @@ export interface ProjectionReader {
   oldestOpen(sink: string): Promise<OldestOpen | null>;
   /** How many deliveries of a sink are open (pending or retrying). */
   openCount(sink: string): Promise<number>;
+  /** The console's events page: events newest first, searched and paged by seq (`console-reads.ts`). */
+  eventPage(search: EventSearch): Promise<Page<EventListRow>>;
+  /** The console's deliveries page: as `deliveries`, paged by seq, with each row's seq. */
+  deliveryPage(search: DeliverySearch): Promise<Page<DeliveryRow & { seq: number }>>;
+  /** Events received and delivery attempts per minute, `count` minutes from `from` (ISO, on a minute). */
+  activity(from: string, count: number): Promise<Activity>;
 }
 
 /** The projection reads of a SQLite log. */
@@ -46,6 +54,8 @@ export function sqliteProjections(db: Database): ProjectionReader {
   let prepared: DispatchReads | undefined;
   let calls: CallReads | undefined;
   let sinkPrepared: SinkReads | undefined;
+  let consoleReads: ConsoleReads | undefined;
+  const forConsole = () => (consoleReads ??= new ConsoleReads(db));
   const reads = () => (prepared ??= new DispatchReads(db));
   const sinks = () => (sinkPrepared ??= new SinkReads(db));
   return {
@@ -61,5 +71,8 @@ export function sqliteProjections(db: Database): ProjectionReader {
     sinkStates: async () => sinks().sinkStates(),
     oldestOpen: async (sink) => sinks().oldestOpen(sink),
     openCount: async (sink) => sinks().openCount(sink),
+    eventPage: async (search) => forConsole().events(search),
+    deliveryPage: async (search) => forConsole().deliveries(search),
+    activity: async (from, count) => forConsole().activity(from, count),
   };
 }

@@ -1,3 +1,4 @@
+import { benchConsole } from './console.js';
 import { benchIngest } from './ingest.js';
 import { benchDispatch, benchRouting } from './pipeline.js';
 import { benchRebuild } from './rebuild.js';
@@ -11,7 +12,7 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const secondsArg = args.indexOf('--seconds');
 const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : quick ? 3 : 10;
-const sizes = quick ? { route: 10_000, dispatch: 5_000, rebuild: 100_000 } : { route: 100_000, dispatch: 20_000, rebuild: 1_000_000 };
+const sizes = quick ? { route: 10_000, dispatch: 5_000, rebuild: 100_000, console: 100_000 } : { route: 100_000, dispatch: 20_000, rebuild: 1_000_000, console: 1_000_000 };
 
 const say = (line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
@@ -25,7 +26,9 @@ say(`dispatch: ${sizes.dispatch.toLocaleString('en')} deliveries to an instant l
 const dispatch = await benchDispatch(sizes.dispatch);
 say(`rebuild: ${sizes.rebuild.toLocaleString('en')} log entries…`);
 const rebuild = await benchRebuild(sizes.rebuild);
-const results = { ingest, routing, dispatch, rebuild };
+say(`console: each page on a log of ${sizes.console.toLocaleString('en')} entries over the last 24 h…`);
+const consolePages = await benchConsole(sizes.console);
+const results = { ingest, routing, dispatch, rebuild, console: consolePages };
 
 if (json) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
@@ -42,6 +45,10 @@ if (json) {
   const header = ['phase', 'throughput', 'p50', 'p99', 'peak RSS', 'relay CPU'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  process.stdout.write(`\nconsole pages, ${n(consolePages.entries)}-entry log (ms: first request, then p50 and max of 10)\n`);
+  const pageRows = consolePages.pages.map((p) => [p.page, String(p.first_ms), String(p.p50_ms), String(p.max_ms)]);
+  const pageWidths = [0, 1, 2, 3].map((i) => Math.max(...[['page', 'first', 'p50', 'max'], ...pageRows].map((r) => r[i]!.length)));
+  for (const row of [['page', 'first', 'p50', 'max'], ...pageRows]) process.stdout.write(`${row.map((c, i) => c.padEnd(pageWidths[i]!)).join('  ').trimEnd()}\n`);
   const bad = [ingest.bare_koa, ingest.relay, ingest.steady_1000].some((r) => r.non_2xx > 0 || r.errors > 0);
   if (bad) process.stdout.write('warning: some requests were not answered 2xx (see --json)\n');
 }

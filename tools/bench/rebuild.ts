@@ -80,15 +80,22 @@ function eventGroup(i: number, at: string): NewEntry[] {
   return entries;
 }
 
-/** A log of exactly `n` entries, appended in big transactions through the Log (projections included). */
-export async function generateLog(dbPath: string, n: number): Promise<void> {
-  // a scratch file for the bench: no need to wait for the disk
-  const store = await openStore(dbPath, { now: () => new Date('2026-06-01T10:00:00.000Z'), unsynced: true });
+/**
+ * A log of exactly `n` entries, appended in big transactions through the Log (projections
+ * included). `spread`: the entries' `at` runs evenly from `from` to `to` (epoch ms), one
+ * transaction of `batch` entries per step (the console's chart needs a day of traffic);
+ * without it every entry is stamped 2026-06-01T10:00:00Z.
+ */
+export async function generateLog(dbPath: string, n: number, spread?: { from: number; to: number; batch: number }): Promise<void> {
   let written = 0;
+  const fixed = '2026-06-01T10:00:00.000Z';
+  const at = () => (spread ? new Date(spread.from + ((spread.to - spread.from) * written) / n) : new Date(fixed));
+  // a scratch file for the bench: no need to wait for the disk
+  const store = await openStore(dbPath, { now: at, unsynced: true });
   let i = 0;
   while (written < n) {
     const batch: NewEntry[] = [];
-    while (batch.length < 20_000 && written + batch.length < n) batch.push(...eventGroup(i++, '2026-06-01T10:00:00.000Z'));
+    while (batch.length < (spread?.batch ?? 20_000) && written + batch.length < n) batch.push(...eventGroup(i++, at().toISOString()));
     batch.length = Math.min(batch.length, n - written);
     await store.writer.append(batch);
     written += batch.length;

@@ -43,7 +43,10 @@ let relay: RelayChild | undefined;
 async function cleanUp(): Promise<void> {
   const code = await relay?.stop();
   await Promise.all([slack.close(), hubspot.close()]);
-  if (keep) say('', `Kept ${dir} (database, relay.log). Try: HUSKY_RELAY_DB=${dbPath} node dist/cli.js log`);
+  if (keep) {
+    say('', `Kept ${dir} (database, relay.log). Try: HUSKY_RELAY_DB=${dbPath} node dist/cli.js log`);
+    say(`Browse the demo's calls in the web console: HUSKY_RELAY_DB=${dbPath} node dist/cli.js serve --port 3000, then open http://127.0.0.1:3000/ui/ with the token in ${join(dir, 'ui-token')}`);
+  }
   else rmSync(dir, { recursive: true, force: true });
   say(dim(`Stopped the relay (exit ${code ?? '-'}) and both fakes${keep ? '' : `; removed ${dir}`}.`));
 }
@@ -85,6 +88,7 @@ async function demo(): Promise<number> {
   say(`  fake HubSpot   ${hubspot.url}  (accepts only ${HUBSPOT_TOKEN}; contact ${contactId}: dana@example.com, +14155550123)`);
   relay = await startRelayChild({ port, env, logFile: relayLog });
   say(`  relay          ${relay.url}  node dist/cli.js serve, rules ${relative(ROOT, rulesPath)}, log ${dbPath}`);
+  say(`  web console    ${relay.url}/ui/  (sign in with the token in ${join(dir, 'ui-token')}; \`npm run demo -- --keep\` to browse it afterwards)`);
   say(dim('                 (a fresh HUSKY_WEBHOOK_SECRET, SLACK_API_URL and HUBSPOT_BASE_URL point it at the fakes)'));
 
   heading('1. HuskyVoice calls the webhook: the sample events, signed like the curl example of its docs');

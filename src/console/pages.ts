@@ -1,0 +1,189 @@
+import type { Context } from 'koa';
+import { describeMoment } from '../commands/call.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
+import { formatProblem } from '../rules/problem.js';
+import { loadRules } from '../rules/load-rules.js';
+import type { StatusReport } from '../project/queries.js';
+import type { ChartCounts } from './chart.js';
+import type { CallMoment } from '../project/call-story.js';
+import type { ConsoleDeps } from './index.js';
+import type { Renderer } from './render.js';
+import type { Session } from './session.js';
+
+/**
+ * The console's pages (README "Console"), each a GET answered from the named reads of the
+ * projections, bounded by a page of rows or by one call. Forms and buttons post to `actions.ts`.
+ */
+export class Pages {
+  private statusCache: { lastSeq: number; at: number; report: StatusReport } | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: ConsoleDeps,
+    private readonly render: Renderer,
+    private readonly chartCounts: ChartCounts,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * `status` as the overview and deliveries pages show it: read again when the log has grown,
+   * at most every `DEFAULTS.console.statusCacheMs` (it counts every delivery: many open pages
+   * refreshing live at each append must not each count them).
+   */
+  private async status(): Promise<StatusReport> {
+    const lastSeq = await this.deps.log.lastSeq();
+    const cached = this.statusCache;
+    if (cached && (cached.lastSeq === lastSeq || this.now() - cached.at < DEFAULTS.console.statusCacheMs)) return cached.report;
+    const report = await this.deps.projections.status(this.deps.rules());
+    this.statusCache = { lastSeq, at: this.now(), report };
+    return report;
+  }
+
+  async overview(ctx: Context, session: Session): Promise<void> {
+    const status = await this.status();
+    const sinks = Object.entries(status.sinks).map(([name, s]) => ({ name, ...s }));
+    await this.render.page(ctx, 'overview', session, { title: 'Overview', status, sinks });
+  }
+
+  /** The chart's data: per minute over the last 24 h (see `ChartCounts`). */
+  async chart(ctx: Context): Promise<void> {
+    ctx.body = await this.chartCounts.activity();
+  }
+
+  async events(ctx: Context, session: Session): Promise<void> {
+    const q = pick(ctx, ['call', 'event', 'type', 'since', 'until', 'before']);
+    const problem = [q['since'], q['until']].some((t) => t !== undefined && Number.isNaN(Date.parse(t))) ? 'since/until: write a date-time such as 2026-06-01T10:00:00Z' : undefined;
+    const before = cursor(q['before']);
+    const iso = (t: string | undefined) => (t === undefined || problem ? undefined : new Date(t).toISOString());
+    const page = await this.deps.projections.eventPage({
+      callId: q['call'],
+      eventId: q['event'],
+      eventType: q['type'],
+      since: iso(q['since']),
+      until: iso(q['until']),
+      before,
+      limit: DEFAULTS.console.pageRows,
+    });
+    const searched = ['call', 'event', 'type', 'since', 'until'].some((k) => q[k] !== undefined);
+    await this.render.page(ctx, 'events', session, {
+      title: 'Events',
+      q,
+      page,
+      problem,
+      searched,
+      live: before === undefined,
+      limit: DEFAULTS.console.pageRows,
+      next_url: page.next === null ? null : withParam(ctx, 'before', String(page.next)),
+    });
+  }
+
+  async call(ctx: Context, session: Session, callId: string): Promise<void> {
+    const view = await this.deps.projections.call(callId);
+    if (!view) {
+      ctx.status = 404;
+      await this.render.page(ctx, 'events', session, { title: 'Events', q: { call: callId }, page: { rows: [], next: null }, searched: true, problem: `no call ${callId} in the log` });
+      return;
+    }
+    // the full entries of the call (bounded by it): each plan's request and each event's body
+    const entries = await this.deps.log.read(0, { callId });
+    const requests = new Map<string, unknown>();
+    const bodies = new Map<number, string>();
+    for (const e of entries) {
+      if (e.type === 'delivery.planned') requests.set(e.data.delivery_id, e.data.request);
+      if (e.type === 'event.received') bodies.set(e.seq, prettyBody(e.data.body));
+    }
+    const deliveries = view.story.deliveries.map((d) => ({
+      ...d,
+      request: requests.get(d.delivery_id) ?? null,
+      links: linksOf(d.result),
+      result_text: d.result ? Object.entries(d.result).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '',
+    }));
+    const moments = view.timeline.map((m) => {
+      const [what, detail] = describeMoment(m);
+      return { seq: m.seq, at: m.at, delivery_id: m.kind === 'event' ? null : m.delivery_id, what, detail, css: cssOf(m) };
+    });
+    const events = view.story.events.map((e) => ({ ...e, body: bodies.get(e.seq) ?? '' }));
+    await this.render.page(ctx, 'call', session, { title: `Call ${callId}`, story: view.story, deliveries, moments, events });
+  }
+
+  async deliveries(ctx: Context, session: Session): Promise<void> {
+    const q = pick(ctx, ['status', 'sink', 'rule', 'call', 'event', 'before']);
+    const before = cursor(q['before']);
+    const { before: _, ...filters } = q;
+    const [page, status] = await Promise.all([
+      this.deps.projections.deliveryPage({ ...filters, before, limit: DEFAULTS.console.pageRows }),
+      this.status(),
+    ]);
+    const sinks = Object.entries(status.sinks).map(([name, s]) => ({ name, ...s }));
+    await this.render.page(ctx, 'deliveries', session, {
+      title: 'Deliveries',
+      q,
+      page,
+      statuses: DELIVERY_STATUSES,
+      sink_names: sinks.map((s) => s.name),
+      attention: sinks.filter((s) => s.paused || s.dead > 0),
+      live: before === undefined,
+      next_url: page.next === null ? null : withParam(ctx, 'before', String(page.next)),
+    });
+  }
+
+  /** The rules page; `test` is a rules test's outcome to show with it (see `Actions.testRules`). */
+  async rules(ctx: Context, session: Session, test: { result?: string; event_id?: string; pasted?: string } = {}): Promise<void> {
+    const view = this.deps.rules();
+    const path = view?.path ?? this.deps.rulesPath();
+    const problems: string[] = [];
+    if (path) {
+      const loaded = await loadRules(path, this.deps.env());
+      for (const p of loaded.ok ? loaded.warnings : loaded.problems) problems.push(formatProblem(p));
+    }
+    const inForce = view ? { path: view.path, hash: view.hash, sinks: Object.entries(view.sinks).map(([name, s]) => ({ name, ...s })) } : null;
+    await this.render.page(ctx, 'rules', session, { title: 'Rules', in_force: inForce, rules_path: path ?? '', problems, ...test });
+  }
+}
+
+/** The query parameters named, trimmed, without the empty ones. */
+function pick(ctx: Context, names: string[]): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const name of names) {
+    const value = ctx.query[name];
+    const text = (Array.isArray(value) ? value[0] : value)?.trim();
+    if (text) out[name] = text;
+  }
+  return out;
+}
+
+function cursor(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return value !== undefined && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** This page's URL with one parameter set (the next page's cursor). */
+function withParam(ctx: Context, name: string, value: string): string {
+  const params = new URLSearchParams(ctx.querystring);
+  params.set(name, value);
+  return `${ctx.path}?${params.toString()}`;
+}
+
+/** Links to what a delivery made: the Slack message (`channel`, `ts`). HubSpot objects show their id (a link needs the portal id). */
+function linksOf(result: Record<string, unknown> | null): { href: string; label: string }[] {
+  if (!result) return [];
+  const { channel, ts } = result;
+  if (typeof channel === 'string' && typeof ts === 'string' && /^[A-Z0-9]+$/.test(channel) && /^\d+\.\d+$/.test(ts)) {
+    return [{ href: `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`, label: 'Slack message' }];
+  }
+  return [];
+}
+
+function cssOf(m: CallMoment): string {
+  return m.kind === 'attempt' ? `attempt-${m.outcome}` : m.kind;
+}
+
+function prettyBody(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}

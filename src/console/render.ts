@@ -1,0 +1,51 @@
+import { fileURLToPath } from 'node:url';
+import { Liquid } from 'liquidjs';
+import type { Context } from 'koa';
+import type { Assets } from './assets.js';
+import type { Session, Sessions } from './session.js';
+
+/**
+ * The console's pages, rendered on the server from Liquid templates (`templates/`, copied
+ * beside the built module by `npm run build`). Every `{{ value }}` is HTML-escaped
+ * (`outputEscape: 'escape'`), so event data (a summary, a transcript, an agent id) always
+ * shows as text; no template uses `raw`.
+ */
+export class Renderer {
+  private readonly liquid: Liquid;
+
+  constructor(
+    private readonly assets: Assets,
+    private readonly sessions: Sessions,
+  ) {
+    this.liquid = new Liquid({
+      root: fileURLToPath(new URL('./templates/', import.meta.url)),
+      extname: '.liquid',
+      outputEscape: 'escape',
+      strictFilters: true,
+      cache: true,
+      jsTruthy: true,
+    });
+    this.liquid.registerFilter('json', (value: unknown) => JSON.stringify(value, null, 2));
+    this.liquid.registerFilter('urlencode', (value: unknown) => encodeURIComponent(String(value ?? '')));
+  }
+
+  /**
+   * Renders `template` as the answer, with what every page needs: the asset URLs, the
+   * session's CSRF token, the page's name for the navigation, and the flash message (shown once).
+   */
+  async page(ctx: Context, template: string, session: Session | undefined, data: Record<string, unknown>): Promise<void> {
+    const flash = session?.flash;
+    if (session) session.flash = undefined;
+    const assets = Object.fromEntries(Object.entries(this.assets).map(([key, a]) => [key, `/ui/assets/${a.name}`]));
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = await this.liquid.renderFile(template, {
+      ...data,
+      assets,
+      csrf: session ? this.sessions.csrfToken(session) : '',
+      signed_in: session?.signedIn === true,
+      flash,
+      here: template,
+      url: ctx.url,
+    });
+  }
+}

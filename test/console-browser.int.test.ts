@@ -1,0 +1,193 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callText } from '../src/commands/call.js';
+import { startFakeHttp, type FakeHttp } from '../testing/fakes/fake-http.js';
+import { launchBrowser, screenshot, signInStatus } from './helpers/browser.js';
+import { useFakeSlack } from './helpers/fake-saas.js';
+import { deliveriesOf, entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+
+/**
+ * The web console (README "Console") in a real browser: Debian's Chromium driven by
+ * playwright-core against a relay with the fake Slack and a fake HTTP receiver. One browser
+ * and one page for the file; each test goes on from where the one before left it.
+ */
+
+const RULES = `version: 1
+sinks:
+  crm: { type: http, url: "\${CRM_URL}" }
+  slack: { type: slack, token: "\${SLACK_BOT_TOKEN}" }
+rules:
+  - { id: to-slack, on: call.completed, actions: [{ sink: slack, channel: "#sales", text: "{{ data.summary }}" }] }
+  - { id: to-crm, on: call.completed, actions: [{ sink: crm, body: { call: "{{ data.call_id }}" } }] }
+`;
+
+/** The console's token, Slack's, a summary that is markup, and wrong tokens allowed before 429. */
+const UI_TOKEN = 'console-token-for-tests-0123456789';
+const SLACK_TOKEN = 'xoxb-console-test';
+const XSS = '<img src=x onerror=alert(1)>';
+const MAX_FAILURES = 3;
+
+const fakes = useFakeSlack([SLACK_TOKEN]);
+let crm: FakeHttp;
+let relay: TestRelay;
+let browser: Browser;
+let page: Page;
+let cleanup: () => void;
+const dialogs: string[] = [];
+const cspViolations: string[] = [];
+
+beforeAll(async () => {
+  crm = await startFakeHttp();
+  const temp = tempDir();
+  cleanup = temp.cleanup;
+  relay = await startRoutingRelay({
+    dir: temp.dir,
+    rulesPath: writeRules(temp.dir, RULES),
+    env: { SLACK_BOT_TOKEN: SLACK_TOKEN, CRM_URL: crm.url },
+    sinkEnv: { slackApiUrl: fakes.slack.url, hubspotBaseUrl: 'http://127.0.0.1:9' },
+    ui: { token: UI_TOKEN, livePollMs: 50, sessions: { maxFailures: MAX_FAILURES } },
+  });
+  ({ browser, page } = await launchBrowser());
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.stop();
+  await crm?.close();
+  cleanup?.();
+});
+
+const ui = (path = '') => `${relay.url}/ui/${path}`;
+
+describe('the web console in Chromium', () => {
+  it('refuses a wrong token, then signs in with the right one and shows the overview with its chart and sinks', async () => {
+    // Given the sign-in page
+    const answer = await page.goto(ui());
+    expect(page.url()).toBe(ui('login'));
+    expect(answer?.headers()['content-security-policy']).toContain("script-src 'self'");
+    // When a wrong token is typed
+    await page.fill('#token', 'not-the-token-at-all');
+    await page.click('button[type=submit]');
+    // Then it is refused and nothing of it reaches the log
+    await expect(page.locator('.error').textContent()).resolves.toContain('not the console token');
+    expect(relay.lines.join('\n')).not.toContain('not-the-token-at-all');
+    // When the right one is
+    await page.fill('#token', UI_TOKEN);
+    await page.click('button[type=submit]');
+    // Then the overview shows the sinks and the 24 h chart
+    await page.waitForURL(ui());
+    await expect(page.locator('#sinks tr[data-sink=slack]').textContent()).resolves.toContain('enabled');
+    await page.waitForSelector('#chart[data-drawn="1440"] canvas');
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'husky_relay_ui')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/ui' });
+    expect(await page.$$eval('script', (s) => s.filter((x) => !x.src).length)).toBe(0);
+    await screenshot(page, 'overview');
+  });
+
+  it('shows a call with a dead delivery: the summary as text, the timeline of `call`, the error', async () => {
+    // Given a call whose summary is markup, and a CRM that answers 404 (permanent: dead at once)
+    crm.failNext({ status: 404 });
+    await postEvent(relay, makeEvent({}, { call_id: 'call_xss', summary: XSS }));
+    await until(() => deliveriesOf(relay.log, { status: 'dead' }).length === 1 && deliveriesOf(relay.log, { status: 'succeeded' }).length === 1, { what: 'one dead, one delivered' });
+    // When the call is searched by id
+    await page.goto(ui('events?call=call_xss'));
+    // Then its summary shows as text and runs nothing
+    await expect(page.locator('#events td.summary').first().textContent()).resolves.toBe(XSS);
+    expect(await page.locator('#events img').count()).toBe(0);
+    await screenshot(page, 'events');
+    // When its call page is opened
+    await page.click('a[href="/ui/calls/call_xss"]');
+    await page.waitForURL(ui('calls/call_xss'));
+    // Then the timeline is `call`'s, moment by moment, and the dead delivery shows its error
+    const view = (await relay.store.projections.call('call_xss'))!;
+    const moments = await page.locator('#timeline li').allTextContents();
+    expect(moments).toHaveLength(view.timeline.length);
+    const cli = callText(view);
+    for (const [i, m] of view.timeline.entries()) {
+      const detail = await page.locator('#timeline li .detail').nth(i).textContent();
+      expect(cli).toContain(detail!.trim());
+      expect(moments[i]).toContain(String(m.seq));
+    }
+    const dead = deliveriesOf(relay.log, { status: 'dead' })[0]!;
+    await expect(page.locator(`tr[data-delivery="${dead.delivery_id}"]`).textContent()).resolves.toMatch(/dead: .*404/);
+    expect(dialogs).toEqual([]);
+    await screenshot(page, 'call');
+  });
+
+  it('re-drives the dead delivery from the call page: by console in the log, the receiver gets it, the page updates live', async () => {
+    const dead = deliveriesOf(relay.log, { status: 'dead' })[0]!;
+    const before = crm.requests.length;
+    // When re-drive is clicked
+    await page.click(`tr[data-delivery="${dead.delivery_id}"] button`);
+    // Then the log has the CLI's entry with by: console, and the receiver gets the delivery
+    await until(() => crm.requests.length === before + 1, { what: 'the re-driven delivery at the receiver', describe: () => [crm.requests.length, before, entriesOf(relay.log, 'delivery.retried'), relay.lines.slice(-5)] });
+    expect(entriesOf(relay.log, 'delivery.retried').map((e) => e.data)).toEqual([{ delivery_id: dead.delivery_id, reason: 're-driven by id', by: 'console' }]);
+    // and the page, not reloaded, shows it delivered
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+    await page.waitForSelector(`tr[data-delivery="${dead.delivery_id}"] td.status-succeeded`);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
+  });
+
+  it('shows a new event on the events page without a reload (server-sent events)', async () => {
+    await page.goto(ui('events'));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+    const body = makeEvent({}, { call_id: 'call_live', summary: 'arrived while watching' });
+    await postEvent(relay, body);
+    const eventId = (JSON.parse(body) as { event_id: string }).event_id;
+    await page.waitForSelector(`#events tr[data-event="${eventId}"]`);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
+  });
+
+  it('resumes a paused sink from the deliveries page, and its waiting delivery goes out', async () => {
+    // Given Slack refuses the token: the sink pauses, its delivery waits
+    fakes.slack.revoke(SLACK_TOKEN);
+    await postEvent(relay, makeEvent({}, { call_id: 'call_paused', summary: 'while paused' }));
+    await until(() => entriesOf(relay.log, 'sink.paused').length === 1, { what: 'sink.paused' });
+    fakes.slack.restore(SLACK_TOKEN);
+    await page.goto(ui('deliveries'));
+    await expect(page.locator('#sink-actions tr[data-sink=slack]').textContent()).resolves.toContain('PAUSED');
+    await screenshot(page, 'deliveries');
+    // When resume is clicked
+    await page.click('#sink-actions tr[data-sink=slack] button');
+    // Then the log has sink.resumed by console, and the delivery is sent
+    await until(() => entriesOf(relay.log, 'sink.resumed').length === 1, { what: 'sink.resumed' });
+    expect(entriesOf(relay.log, 'sink.resumed')[0]!.data).toMatchObject({ sink: 'slack', code: 'resume', by: 'console' });
+    await until(() => fakes.slack.messages.some((m) => m.text === 'while paused'), { what: 'the waiting message in Slack' });
+    await expect(page.locator('.flash').textContent()).resolves.toContain('resumed: slack');
+  });
+
+  it('tests the rules against a logged event, as `rules test` does', async () => {
+    await page.goto(ui('rules'));
+    await expect(page.locator('#rules-hash').textContent()).resolves.toMatch(/^[0-9a-f]{8,}/);
+    const eventId = entriesOf(relay.log, 'event.received')[0]!.data.event_id;
+    await page.fill('input[name=event_id]', eventId);
+    await page.click('form[action="/ui/rules/test"] button');
+    await expect(page.locator('#test-result').textContent()).resolves.toContain('2 of 2 rules match');
+    await screenshot(page, 'rules');
+  });
+
+  it('refuses a POST without its CSRF token (403), with the session cookie', async () => {
+    const request = page.context().request;
+    const answer = await request.post(ui('sinks/slack/resume'), { form: { back: '/ui/' }, maxRedirects: 0 });
+    expect(answer.status()).toBe(403);
+    const forged = await request.post(ui('sinks/slack/resume'), { form: { _csrf: 'forged-token' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('rate-limits sign-in: after the allowed wrong tokens, even the right one waits (429)', async () => {
+    // the browser's wrong token counted once already
+    const statuses: number[] = [];
+    for (let i = 0; i < MAX_FAILURES; i++) statuses.push((await signInStatus(relay.url, 'wrong-token-number-' + i)).status);
+    expect(statuses).toEqual([...Array(MAX_FAILURES - 1).fill(401), 429]);
+    expect((await signInStatus(relay.url, UI_TOKEN)).status).toBe(429);
+  });
+});
