@@ -20,6 +20,8 @@ export interface RelayOptions {
   host?: string;
   maxBodyBytes?: number;
   busyTimeoutMs?: number;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
+  masterKeys?: string;
   now?: () => Date;
   /** The rules file. Without one the relay only receives and logs (nothing is routed). */
   rulesPath?: string;
@@ -60,11 +62,11 @@ export interface Relay {
 
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { logger } = options;
-  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
+  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys });
   const metrics = createMetrics();
   metrics.lastSeq.set(await store.log.lastSeq());
   store.registerGauges(metrics.registry);
-  const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now }, ({ size, lastSeq }) => {
+  const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys }, ({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
   });
@@ -76,6 +78,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     : startPipelineThread({
       dbPath: options.dbPath,
       busyTimeoutMs: options.busyTimeoutMs,
+      masterKeys: options.masterKeys,
       connectWriter: (port) => commit.connect(port),
       rulesPath: options.rulesPath,
       rulesPreferredPath: options.rulesPreferredPath,

@@ -40,6 +40,8 @@ export function summarize(entry: Entry): string {
       return `${entry.data.sink} ${entry.data.count} open, oldest planned ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
     case 'pending.cleared':
       return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest planned ${entry.data.oldest_pending_at}` : ''}`;
+    case 'call.erased':
+      return `${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
   }
 }
 
@@ -55,8 +57,8 @@ export function registerLog(program: Command): void {
     .option('--json', 'one JSON object per line: {"seq","type","at","data"}')
     .action(async (opts: LogOptions) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath);
-      const filter = { types: opts.type, since: opts.since, callId: opts.call, eventId: opts.event, limit: 5000 };
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
+      const filter = { types: opts.type, since: opts.since, callId: opts.call, eventId: opts.event, limit: 5000, hashes: true };
       const print = (entries: Entry[], header: boolean): void => {
         if (entries.length === 0) return;
         if (opts.json) {

@@ -73,7 +73,7 @@ export function registerReplay(program: Command): void {
 }
 
 async function rebuild(g: Globals): Promise<void> {
-  const store = await openExistingStore(g.dbPath);
+  const store = await openExistingStore(g.dbPath, g.masterKeys);
   // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
   let lock: ServeLock;
   try {
@@ -108,7 +108,7 @@ async function rebuild(g: Globals): Promise<void> {
 }
 
 async function verify(g: Globals): Promise<void> {
-  const store = await openExistingStore(g.dbPath);
+  const store = await openExistingStore(g.dbPath, g.masterKeys);
   const bar = progressBar('verifying');
   const stop = interruptible();
   try {
@@ -163,7 +163,7 @@ async function currentRules(g: Globals, onlyRule: string | undefined): Promise<L
 async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   if (opts.type === '') throw new UserError('--type: give an event type, e.g. call.completed or "call.*"');
   const rules = await currentRules(g, opts.rule);
-  const store = await openExistingStore(g.dbPath);
+  const store = await openExistingStore(g.dbPath, g.masterKeys);
   const dryRun = opts.dryRun === true;
   const ruleWidth = Math.max(4, ...rules.rules.map((r) => r.id.length));
   const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => s.length));

@@ -16,7 +16,7 @@ export function registerResume(program: Command): void {
     .argument('<sink>', 'the sink, as the rules file names it')
     .action(async (sink: string) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath);
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
       try {
         const states = await store.projections.sinkStates();
         const paused = Object.keys(states).filter((name) => states[name]!.paused);

@@ -86,6 +86,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     if (lifecycle.stopRequested) return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
     relay = await startRelay({
       dbPath: g.dbPath,
+      masterKeys: g.masterKeys,
       secrets: () => secrets,
       logger,
       port,

@@ -31,6 +31,8 @@ export interface RelayConfig {
   hubspotBaseUrl: string;
   /** `HUSKY_WEBHOOK_SECRET` as set (checked by `receive/secrets.ts`), or undefined. */
   webhookSecret: string | undefined;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"): new key first, old ones after; or undefined. */
+  masterKeys: string | undefined;
   /** The variables `${VAR}` in the rules file may name: the environment when this was resolved. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -60,6 +62,7 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     slackApiUrl: env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
     hubspotBaseUrl: env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
     webhookSecret: env['HUSKY_WEBHOOK_SECRET'],
+    masterKeys: env['HUSKY_RELAY_MASTER_KEY'],
     env: { ...env },
   };
 }

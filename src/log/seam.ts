@@ -69,6 +69,8 @@ export interface ReadOptions {
   eventId?: string;
   /** At most this many. (Default: all) */
   limit?: number;
+  /** Each entry with its `hash`, its link in the chain (README "Personal data"). (Default: without) */
+  hashes?: boolean;
 }
 
 export type EntryOf<T extends EntryType> = Entry & { type: T; data: EntryDataByType[T] };

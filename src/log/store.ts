@@ -35,6 +35,8 @@ export interface OpenStoreOptions {
   now?: () => Date;
   /** A throwaway log (a benchmark's seed): commits return before the disk has them. Never for a real log. */
   unsynced?: boolean;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
+  masterKeys?: string;
 }
 
 /**

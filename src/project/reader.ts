@@ -42,11 +42,11 @@ export interface ProjectionReader {
 }
 
 /** The projection reads of a SQLite log. */
-export function sqliteProjections(db: Database): ProjectionReader {
+export function sqliteProjections(db: Database, requestOf: (seq: number) => Record<string, unknown> | null): ProjectionReader {
   let prepared: DispatchReads | undefined;
   let calls: CallReads | undefined;
   let sinkPrepared: SinkReads | undefined;
-  const reads = () => (prepared ??= new DispatchReads(db));
+  const reads = () => (prepared ??= new DispatchReads(db, requestOf));
   const sinks = () => (sinkPrepared ??= new SinkReads(db));
   return {
     status: async (rules) => statusReport(db, rules),

@@ -19,8 +19,11 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   readonly projections: ProjectionReader;
 
   constructor(path: string | SqliteLog, options: OpenStoreOptions = {}) {
-    this.sqlite = typeof path === 'string' ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced }) : path;
-    this.projections = sqliteProjections(this.sqlite.db);
+    this.sqlite =
+      typeof path === 'string'
+        ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys })
+        : path;
+    this.projections = sqliteProjections(this.sqlite.db, (seq) => this.sqlite.requestOf(seq));
   }
 
   /** The seam over a log already open (tests hold one; closing the store closes it). */
