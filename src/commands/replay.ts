@@ -204,7 +204,8 @@ function summarize(result: BackfillResult, dryRun: boolean, generation: string |
       rows.map(([id, c]) => [id, String(c.planned), String(c.existing), ...(failed ? [String(c.failed)] : [])]),
     ),
   );
-  const events = `${n(result.events)} event${result.events === 1 ? '' : 's'} (through seq ${result.through_seq})`;
+  const skipped = result.erased > 0 ? `, ${n(result.erased)} of them erased and skipped` : '';
+  const events = `${n(result.events)} event${result.events === 1 ? '' : 's'} (through seq ${result.through_seq}${skipped})`;
   const what = `${n(result.planned)} deliver${result.planned === 1 ? 'y' : 'ies'}`;
   const gen = generation ? ` under generation ${generation}` : '';
   if (dryRun) out(`dry run: ${what} would be planned${gen} for ${events}; nothing was appended`);

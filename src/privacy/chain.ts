@@ -19,6 +19,8 @@ export interface ChainLink {
   facts: unknown;
   /** The payload's digest, or null for an entry without payload. */
   digest: string | null;
+  /** Set when the engine found the stored payload not to match `digest` (altered ciphertext). */
+  problem?: string;
 }
 
 /** JSON with object keys sorted, so the same value always gives the same text. */
@@ -53,6 +55,7 @@ export function verifyChain(links: Iterable<ChainLink & { hash: string | null }>
   let lastSeq = 0;
   for (const link of links) {
     if (link.seq !== lastSeq + 1) return { ok: false, entries, seq: link.seq, reason: `entries ${lastSeq + 1}..${link.seq - 1} are missing` };
+    if (link.problem) return { ok: false, entries, seq: link.seq, reason: link.problem };
     const expected = linkHash(prev, link);
     if (link.hash !== expected) return { ok: false, entries, seq: link.seq, reason: link.hash === null ? 'it has no hash' : 'its hash does not match its contents' };
     prev = expected;

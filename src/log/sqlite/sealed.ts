@@ -87,7 +87,7 @@ export class Sealer {
   /** The call's data key; made (and wrapped) when `create` and the call has none; null once the call was erased. */
   dataKey(callId: string, create: boolean): Buffer | null {
     const wrapped = this.keyOf.get(callId) as Buffer | undefined;
-    if (wrapped) return this.unwrap(wrapped);
+    if (wrapped) return this.unwrapped(wrapped);
     if (!create || this.erasedCall.get(callId)) return null;
     const key = newDataKey();
     this.addKey.run(callId, wrapKey(this.ring, key));
@@ -100,7 +100,7 @@ export class Sealer {
     let payload: string | null = null;
     if (row.sealed && row.wrapped) {
       try {
-        payload = openPayload(this.unwrap(row.wrapped), row.seq, row.sealed);
+        payload = openPayload(this.unwrapped(row.wrapped), row.seq, row.sealed);
       } catch (error) {
         if (error instanceof EnvironmentError) throw error;
         throw new EnvironmentError(`the payload of entry ${row.seq} does not decrypt: it was altered (husky-relay log --verify)`, 'payload_damaged');
@@ -110,7 +110,8 @@ export class Sealer {
     return { seq: row.seq, type: row.type, at: row.at, data, ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
   }
 
-  private unwrap(wrapped: Buffer): Buffer {
+  /** A wrapped data key, opened by the keyring (cached). Throws as `unwrapKey`. */
+  unwrapped(wrapped: Buffer): Buffer {
     const id = wrapped.toString('base64');
     let key = this.opened.get(id);
     if (!key) {
