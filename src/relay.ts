@@ -11,6 +11,7 @@ import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
+import { startRetention } from './privacy/retention.js';
 
 export interface RelayOptions {
   dbPath: string;
@@ -22,6 +23,8 @@ export interface RelayOptions {
   busyTimeoutMs?: number;
   /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
   masterKeys?: string;
+  /** Erase calls whose last event is older than this (ms), at least hourly (README "Personal data"). (Default: off) */
+  retentionMs?: number;
   now?: () => Date;
   /** The rules file. Without one the relay only receives and logs (nothing is routed). */
   rulesPath?: string;
@@ -117,6 +120,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     await store.close();
     throw error;
   }
+  const retention =
+    options.retentionMs === undefined
+      ? null
+      : startRetention({ privacy: store.privacy, windowMs: options.retentionMs, now: options.now ?? (() => new Date()), logger });
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address === '0.0.0.0' ? '127.0.0.1' : address;
 
@@ -132,6 +139,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       (closing ??= (async () => {
         // one bound for the whole stop: answering requests and finishing attempts go together
         const grace = options.shutdownGraceMs ?? DEFAULTS.delivery.shutdownGraceMs;
+        await retention?.stop();
         await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
         await store.close();

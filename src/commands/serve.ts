@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { parseRetention } from '../privacy/retention.js';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
@@ -39,6 +40,7 @@ interface ServeOptions {
   port?: number;
   host?: string;
   maxBody?: number;
+  retention?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -48,6 +50,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port to listen on (env PORT)', (v) => parsePort(v))
     .option('--host <h>', 'address to listen on (env HOST)')
     .option('--max-body <size>', 'largest body accepted (default 1MiB)', parseBytes)
+    .option('--retention <duration>', "erase calls whose last event is older than this (90d, 12h), at least hourly (env HUSKY_RELAY_RETENTION; default off)")
     .action((opts: ServeOptions) => serve(globalsOf(program), opts));
 }
 
@@ -61,6 +64,8 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   const logger = createLogger({ level: g.logLevel });
   const lifecycle = serveLifecycle(logger);
   if (g.rulesWarning) logger.warn(g.rulesWarning);
+  const retention = opts.retention ?? g.retention;
+  const retentionMs = retention === undefined ? undefined : parseRetention(retention, opts.retention ? '--retention' : 'HUSKY_RELAY_RETENTION');
   const port = opts.port ?? g.port;
   const host = opts.host ?? g.host;
 
@@ -87,6 +92,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     relay = await startRelay({
       dbPath: g.dbPath,
       masterKeys: g.masterKeys,
+      retentionMs,
       secrets: () => secrets,
       logger,
       port,
