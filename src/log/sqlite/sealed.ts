@@ -94,6 +94,25 @@ export class Sealer {
     return key;
   }
 
+  /**
+   * Rotation (README "Personal data"): when the keyring lists old master keys, the data keys
+   * still wrapped by one of them are wrapped again by the current key, in one transaction, so
+   * the old key can be dropped from the list afterwards. Returns how many it re-wrapped.
+   */
+  rewrapOld(): number {
+    if (this.ring.byId.size < 2) return 0;
+    const current = Buffer.from(this.ring.current.id, 'hex');
+    const old = this.db.prepare(`SELECT call_id, wrapped FROM call_keys WHERE substr(wrapped, 2, 8) <> ?`);
+    const put = this.db.prepare(`UPDATE call_keys SET wrapped = ? WHERE call_id = ?`);
+    return this.db
+      .transaction(() => {
+        const rows = old.all(current) as { call_id: string; wrapped: Buffer }[];
+        for (const row of rows) put.run(wrapKey(this.ring, unwrapKey(this.ring, row.wrapped)), row.call_id);
+        return rows.length;
+      })
+      .immediate();
+  }
+
   /** An entry as readers see it: payload opened, or `[erased]` in its place. */
   entryOf(row: SealedRow, withHash = false): Entry {
     const facts = JSON.parse(row.data) as Record<string, unknown>;

@@ -44,6 +44,7 @@ export class SqliteLog {
     this.project = projector(this.db);
     this.sealer = new Sealer(this.db, options.keyring ?? loadKeyring(path, options.masterKeys));
     sealLegacy(this.db, this.sealer);
+    this.sealer.rewrapOld();
     this.insert = this.db.prepare(
       `INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
     );
