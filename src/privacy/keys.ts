@@ -1,5 +1,6 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomSlice } from './random.js';
 import { dirname, join } from 'node:path';
 import { codeOf, EnvironmentError, fileError } from '../os-errors.js';
 import { UserError } from '../errors.js';
@@ -76,12 +77,12 @@ function readOrCreate(file: string): string {
 
 /** A fresh data key (32 random bytes) for one call. */
 export function newDataKey(): Buffer {
-  return randomBytes(32);
+  return randomSlice(32);
 }
 
 /** `dataKey` wrapped by the current master key: version, key id, IV, tag, ciphertext. */
 export function wrapKey(ring: Keyring, dataKey: Buffer): Buffer {
-  const iv = randomBytes(12);
+  const iv = randomSlice(12);
   const cipher = createCipheriv('aes-256-gcm', ring.current.key, iv);
   const sealed = Buffer.concat([cipher.update(dataKey), cipher.final()]);
   return Buffer.concat([Buffer.from([WRAP_VERSION]), Buffer.from(ring.current.id, 'hex'), iv, cipher.getAuthTag(), sealed]);

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { randomSlice } from './random.js';
 import type { Entry, NewEntry } from '../log/types.js';
 
 /**
@@ -71,7 +72,7 @@ export function payloadDigest(dataKey: Buffer, payload: string): string {
 
 /** Encrypts `payload` (AES-256-GCM, the entry's seq as associated data): IV, tag, ciphertext. */
 export function sealPayload(dataKey: Buffer, seq: number, payload: string): Buffer {
-  const iv = randomBytes(12);
+  const iv = randomSlice(12);
   const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
   cipher.setAAD(Buffer.from(String(seq)));
   const sealed = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final()]);
