@@ -12,6 +12,7 @@ import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
 import { createConsole, type ConsoleDeps, type WebConsole } from './console/index.js';
+import { startRetention } from './privacy/retention.js';
 
 export interface RelayOptions {
   dbPath: string;
@@ -21,6 +22,10 @@ export interface RelayOptions {
   host?: string;
   maxBodyBytes?: number;
   busyTimeoutMs?: number;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
+  masterKeys?: string;
+  /** Erase calls whose last event is older than this (ms), at least hourly (README "Personal data"). (Default: off) */
+  retentionMs?: number;
   now?: () => Date;
   /** The rules file. Without one the relay only receives and logs (nothing is routed). */
   rulesPath?: string;
@@ -63,11 +68,11 @@ export interface Relay {
 
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { logger } = options;
-  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now });
+  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys });
   const metrics = createMetrics();
   metrics.lastSeq.set(await store.log.lastSeq());
   store.registerGauges(metrics.registry);
-  const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now }, ({ size, lastSeq }) => {
+  const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys }, ({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
   });
@@ -79,6 +84,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     : startPipelineThread({
       dbPath: options.dbPath,
       busyTimeoutMs: options.busyTimeoutMs,
+      masterKeys: options.masterKeys,
       connectWriter: (port) => commit.connect(port),
       rulesPath: options.rulesPath,
       rulesPreferredPath: options.rulesPreferredPath,
@@ -132,6 +138,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     await store.close();
     throw error;
   }
+  const retention =
+    options.retentionMs === undefined
+      ? null
+      : startRetention({ privacy: store.privacy, windowMs: options.retentionMs, now: options.now ?? (() => new Date()), logger });
   const { port, address, family } = server.address() as AddressInfo;
   const host = family === 'IPv6' ? `[${address}]` : address === '0.0.0.0' ? '127.0.0.1' : address;
 
@@ -148,6 +158,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         // one bound for the whole stop: answering requests and finishing attempts go together
         const grace = options.shutdownGraceMs ?? DEFAULTS.delivery.shutdownGraceMs;
         web?.close(); // open pages' live streams end now: they would hold the stop for its whole grace
+        await retention?.stop();
         await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
         await store.close();

@@ -164,14 +164,15 @@ describe.concurrent('husky-relay log', () => {
     expect(lines[4]).toContain('delivery.planned');
   });
 
-  it('--json prints one {"seq","type","at","data"} object per line', async () => {
+  it('--json prints one {"seq","type","at","data","hash"} object per line', async () => {
     const result = await run('--json');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines.pop()).toBe('');
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(entries.map((e) => Object.keys(e).sort())).toEqual(entries.map(() => ['at', 'data', 'seq', 'type']));
-    expect(entries[0]).toEqual({ seq: 1, type: 'event.received', at: '2026-06-01T09:00:00.000Z', data: received('evt_a').data });
+    // each with its link in the hash chain (README "Personal data")
+    expect(entries.map((e) => Object.keys(e).sort())).toEqual(entries.map(() => ['at', 'data', 'hash', 'seq', 'type']));
+    expect(entries[0]).toEqual({ seq: 1, type: 'event.received', at: '2026-06-01T09:00:00.000Z', data: received('evt_a').data, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(entries.map((e) => e['type'])).toEqual(['event.received', 'rules.loaded', 'event.received', 'delivery.planned']);
   });
 

@@ -16,7 +16,7 @@ export function registerCall(program: Command): void {
     .argument('<call_id>', 'the call id (data.call_id of its events)')
     .option('--json', 'one JSON object (documented in the README)')
     .action(async (callId: string, opts: { json?: boolean }) => {
-      const store = await openExistingStore(globalsOf(program).dbPath);
+      const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       let view: CallView | undefined;
       try {
         view = await store.projections.call(callId);

@@ -96,7 +96,7 @@ export function registerDeliveries(program: Command): void {
     .option('--json', 'one JSON object (documented in the README)')
     .action(async (opts: { json?: boolean }) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath);
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
       const report = await store.projections.status(await rulesOrNull(g.rulesPath, g.env));
       await store.close();
       if (opts.json) {
@@ -118,7 +118,7 @@ export function registerDeliveries(program: Command): void {
     .option('--json', 'a JSON array (documented in the README)')
     .action(async (opts: DeliveriesOptions) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath);
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
       try {
         const filters = { status: opts.status, sink: opts.sink, rule: opts.rule, event: opts.event, call: opts.call };
         const rows = await store.projections.deliveries({ ...filters, limit: opts.limit ?? 50 });
@@ -139,7 +139,7 @@ export function registerDeliveries(program: Command): void {
       if (ids.length === 0 && !opts.dead) throw new UserError('retry: name delivery ids, or --dead for every dead delivery');
       if (ids.length > 0 && opts.dead) throw new UserError('retry: either delivery ids or --dead, not both');
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
-      const store = await openExistingStore(globalsOf(program).dbPath);
+      const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       try {
         const done = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
         process.stdout.write(`re-driven: ${done.length} deliver${done.length === 1 ? 'y' : 'ies'}\n`);

@@ -10,6 +10,6 @@ export function globalsOf(program: Command): Globals {
 }
 
 /** Opens an existing log for a command that reads or appends; never creates one by mistake. */
-export function openExistingStore(dbPath: string): Promise<Store> {
-  return openStore(dbPath, { mustExist: true });
+export function openExistingStore(dbPath: string, masterKeys?: string): Promise<Store> {
+  return openStore(dbPath, { mustExist: true, masterKeys });
 }

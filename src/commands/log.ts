@@ -5,6 +5,9 @@ import { dateOption } from './date-option.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { table } from './table.js';
+import { UserError } from '../errors.js';
+import { ERASED, isErased } from '../privacy/payload.js';
+import type { Store } from '../log/store.js';
 
 interface LogOptions {
   since?: string;
@@ -13,15 +16,27 @@ interface LogOptions {
   event?: string;
   follow?: boolean;
   json?: boolean;
+  verify?: boolean;
+}
+
+/**
+ * `log --verify` (README "Personal data"): recomputes the hash chain from the first entry to
+ * the last. Prints `chain ok: N entries, head HASH`; throws `UserError` (exit 1) naming the
+ * first entry that does not match.
+ */
+async function verifyLog(store: Store): Promise<void> {
+  const verdict = await store.privacy.verifyChain();
+  if (!verdict.ok) throw new UserError(`log --verify: entry ${verdict.seq} does not match the chain: ${verdict.reason} (${verdict.entries} entries before it are sound)`);
+  process.stdout.write(`chain ok: ${verdict.entries} entries, head ${verdict.head}\n`);
 }
 
 /** One line of what an entry is about, for the human table. */
 export function summarize(entry: Entry): string {
   switch (entry.type) {
     case 'event.received':
-      return `${entry.data.event_type} ${entry.data.event_id} call=${entry.data.call_id}`;
+      return `${entry.data.event_type} ${entry.data.event_id} call=${entry.data.call_id}${isErased(entry) ? ` ${ERASED}` : ''}`;
     case 'delivery.planned':
-      return `${entry.data.delivery_id} ${entry.data.sink} rule=${entry.data.rule_id} event=${entry.data.event_id}`;
+      return `${entry.data.delivery_id} ${entry.data.sink} rule=${entry.data.rule_id} event=${entry.data.event_id}${isErased(entry) ? ` ${ERASED}` : ''}`;
     case 'delivery.attempted': {
       const d = entry.data;
       const error = d.error ? ` ${d.error.kind} ${d.error.code}` : '';
@@ -40,6 +55,8 @@ export function summarize(entry: Entry): string {
       return `${entry.data.sink} ${entry.data.count} open, oldest planned ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
     case 'pending.cleared':
       return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest planned ${entry.data.oldest_pending_at}` : ''}`;
+    case 'call.erased':
+      return `${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
   }
 }
 
@@ -52,11 +69,19 @@ export function registerLog(program: Command): void {
     .option('--call <id>', "only entries about this call: its events and their deliveries' entries")
     .option('--event <id>', "only entries about this event id: the event and its deliveries' entries")
     .option('--follow', 'keep printing new entries as they are appended')
-    .option('--json', 'one JSON object per line: {"seq","type","at","data"}')
+    .option('--json', 'one JSON object per line: {"seq","type","at","data","hash"}')
+    .option('--verify', "check the log's hash chain from the first entry to the last; exit 1 naming the first entry that does not match")
     .action(async (opts: LogOptions) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath);
-      const filter = { types: opts.type, since: opts.since, callId: opts.call, eventId: opts.event, limit: 5000 };
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
+      if (opts.verify) {
+        try {
+          return await verifyLog(store);
+        } finally {
+          await store.close();
+        }
+      }
+      const filter = { types: opts.type, since: opts.since, callId: opts.call, eventId: opts.event, limit: 5000, hashes: true };
       const print = (entries: Entry[], header: boolean): void => {
         if (entries.length === 0) return;
         if (opts.json) {

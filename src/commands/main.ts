@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCall } from './call.js';
 import { registerDeliveries } from './deliveries.js';
+import { registerErase } from './erase.js';
 import { globalsOf } from './globals.js';
 import { registerLog } from './log.js';
 import { registerReplay } from './replay.js';
@@ -33,6 +34,7 @@ registerDeliveries(program);
 registerCall(program);
 registerReplay(program);
 registerResume(program);
+registerErase(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);
   if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);

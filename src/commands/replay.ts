@@ -73,7 +73,7 @@ export function registerReplay(program: Command): void {
 }
 
 async function rebuild(g: Globals): Promise<void> {
-  const store = await openExistingStore(g.dbPath);
+  const store = await openExistingStore(g.dbPath, g.masterKeys);
   // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
   let lock: ServeLock;
   try {
@@ -108,7 +108,7 @@ async function rebuild(g: Globals): Promise<void> {
 }
 
 async function verify(g: Globals): Promise<void> {
-  const store = await openExistingStore(g.dbPath);
+  const store = await openExistingStore(g.dbPath, g.masterKeys);
   const bar = progressBar('verifying');
   const stop = interruptible();
   try {
@@ -163,7 +163,7 @@ async function currentRules(g: Globals, onlyRule: string | undefined): Promise<L
 async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   if (opts.type === '') throw new UserError('--type: give an event type, e.g. call.completed or "call.*"');
   const rules = await currentRules(g, opts.rule);
-  const store = await openExistingStore(g.dbPath);
+  const store = await openExistingStore(g.dbPath, g.masterKeys);
   const dryRun = opts.dryRun === true;
   const ruleWidth = Math.max(4, ...rules.rules.map((r) => displayWidth(printable(r.id))));
   const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => displayWidth(printable(s))));
@@ -204,7 +204,8 @@ function summarize(result: BackfillResult, dryRun: boolean, generation: string |
       rows.map(([id, c]) => [id, String(c.planned), String(c.existing), ...(failed ? [String(c.failed)] : [])]),
     ),
   );
-  const events = `${n(result.events)} event${result.events === 1 ? '' : 's'} (through seq ${result.through_seq})`;
+  const skipped = result.erased > 0 ? `, ${n(result.erased)} of them erased and skipped` : '';
+  const events = `${n(result.events)} event${result.events === 1 ? '' : 's'} (through seq ${result.through_seq}${skipped})`;
   const what = `${n(result.planned)} deliver${result.planned === 1 ? 'y' : 'ies'}`;
   const gen = generation ? ` under generation ${generation}` : '';
   if (dryRun) out(`dry run: ${what} would be planned${gen} for ${events}; nothing was appended`);

@@ -15,7 +15,7 @@ export function registerResume(program: Command): void {
     .argument('<sink>', 'the sink, as the rules file names it')
     .action(async (sink: string) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath);
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
       try {
         const known = async () => {
           const loaded = await loadRules(g.rulesPath, g.env);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { parseRetention } from '../privacy/retention.js';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
@@ -42,6 +43,7 @@ interface ServeOptions {
   maxBody?: number;
   /** False with `--no-ui`. */
   ui?: boolean;
+  retention?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -52,6 +54,7 @@ export function registerServe(program: Command): void {
     .option('--host <h>', 'address to listen on (env HOST)')
     .option('--max-body <size>', 'largest body accepted (default 1MiB)', parseBytes)
     .option('--no-ui', 'do not serve the web console under /ui/')
+    .option('--retention <duration>', "erase calls whose last event is older than this (90d, 12h), at least hourly (env HUSKY_RELAY_RETENTION; default off)")
     .action((opts: ServeOptions) => serve(globalsOf(program), opts));
 }
 
@@ -65,6 +68,8 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   const logger = createLogger({ level: g.logLevel });
   const lifecycle = serveLifecycle(logger);
   if (g.rulesWarning) logger.warn(g.rulesWarning);
+  const retention = opts.retention ?? g.retention;
+  const retentionMs = retention === undefined ? undefined : parseRetention(retention, opts.retention ? '--retention' : 'HUSKY_RELAY_RETENTION');
   const port = opts.port ?? g.port;
   const host = opts.host ?? g.host;
 
@@ -92,6 +97,8 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     if (lifecycle.stopRequested) return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
     relay = await startRelay({
       dbPath: g.dbPath,
+      masterKeys: g.masterKeys,
+      retentionMs,
       secrets: () => secrets,
       logger,
       port,

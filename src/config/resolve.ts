@@ -33,6 +33,10 @@ export interface RelayConfig {
   webhookSecret: string | undefined;
   /** `HUSKY_RELAY_UI_TOKEN`: the web console's sign-in token (README "Console"); undefined: the one saved beside the database. */
   uiToken: string | undefined;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"): new key first, old ones after; or undefined. */
+  masterKeys: string | undefined;
+  /** `HUSKY_RELAY_RETENTION` as set (`90d`; README "Personal data"), or undefined: retention off. */
+  retention: string | undefined;
   /** The variables `${VAR}` in the rules file may name: the environment when this was resolved. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -63,6 +67,8 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     hubspotBaseUrl: env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
     webhookSecret: env['HUSKY_WEBHOOK_SECRET'],
     uiToken: env['HUSKY_RELAY_UI_TOKEN']?.trim() || undefined,
+    masterKeys: env['HUSKY_RELAY_MASTER_KEY'],
+    retention: env['HUSKY_RELAY_RETENTION']?.trim() || undefined,
     env: { ...env },
   };
 }

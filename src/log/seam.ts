@@ -1,4 +1,5 @@
 import type { Entry, EntryDataByType, EntryType, NewEntry } from './types.js';
+import type { ChainVerdict } from '../privacy/chain.js';
 
 /**
  * The one seam between the relay and its log: what every component appends and reads through,
@@ -69,6 +70,8 @@ export interface ReadOptions {
   eventId?: string;
   /** At most this many. (Default: all) */
   limit?: number;
+  /** Each entry with its `hash`, its link in the chain (README "Personal data"). (Default: without) */
+  hashes?: boolean;
 }
 
 export type EntryOf<T extends EntryType> = Entry & { type: T; data: EntryDataByType[T] };
@@ -127,6 +130,68 @@ export interface LogReader {
   deliveryOrigins(deliveryIds: readonly string[]): Promise<Map<string, DeliveryOrigin>>;
   /** The newest entry of `type` about `sink` with a seq below `beforeSeq`, if any. */
   lastAboutSink<T extends 'sink.paused' | 'pending.stale'>(type: T, sink: string, beforeSeq: number): Promise<EntryOf<T> | undefined>;
+}
+
+/** `PrivacyLog.erase`'s request (README "Personal data"). */
+export interface EraseRequest {
+  callIds: string[];
+  /** `call.erased`'s `reason`, `by` and `downstream`. */
+  reason: string;
+  by: string;
+  downstream: boolean;
+  /** More entries to append in the same transaction, after the erasures (the `--downstream` plans). */
+  also?: (erased: string[]) => Promise<NewEntry[]> | NewEntry[];
+}
+
+/** What became of one call in `PrivacyLog.erase`. */
+export interface ErasedCall {
+  call_id: string;
+  /** Payloads deleted (events' bodies, plans' requests). */
+  payloads: number;
+  /** Open deliveries of the call, now dead (they can no longer be sent). */
+  closed: number;
+  /** Seq of its `call.erased`; null when it had been erased before (nothing was done). */
+  seq: number | null;
+}
+
+/** What `erase` did; `walTruncated` false when a reader kept the WAL from being emptied (it is, at the next checkpoint). */
+export interface EraseResult {
+  calls: ErasedCall[];
+  walTruncated: boolean;
+}
+
+/** What erasing a call would delete (`erase --dry-run`). */
+export interface ErasableCall {
+  call_id: string;
+  /** Its events in the log. */
+  events: number;
+  /** Payloads still stored. */
+  payloads: number;
+  erased: boolean;
+}
+
+/**
+ * Personal data in the log (README "Personal data"): erasure by call or contact, retention's
+ * choice of calls, and the hash chain. An engine keeps payloads apart from facts so that
+ * `erase` removes every byte of them; the logic it needs lives in `src/privacy/`.
+ */
+export interface PrivacyLog {
+  /** Calls with an event whose data holds this email or phone (`erase --contact`). Throws `UserError` for neither. */
+  callsOfContact(contact: string): Promise<string[]>;
+  /** Each of these calls as erasure would find it; unknown calls are left out. */
+  erasable(callIds: readonly string[]): Promise<ErasableCall[]>;
+  /**
+   * In one transaction: deletes the calls' payloads and data keys, appends one `call.erased`
+   * each and a `delivery.dead` for each of their open deliveries, then `also`'s entries; then
+   * empties the WAL so no old page of them remains. A call erased before is left alone.
+   */
+  erase(request: EraseRequest): Promise<EraseResult>;
+  /** Calls not erased yet whose last event was appended before `before` (ISO), at most `limit` (retention). */
+  callsLastSeenBefore(before: string, limit: number): Promise<string[]>;
+  /** Recomputes the hash chain from seq 1, and checks each stored payload against its digest (`log --verify`). */
+  verifyChain(): Promise<ChainVerdict>;
+  /** The last entry's hash; null for an empty log (`status --json` `chain_head`). */
+  chainHead(): Promise<string | null>;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ProjectionReader } from '../project/reader.js';
 import type { BuildOptions } from '../project/rebuild/scratch.js';
 import type { RebuildResult } from '../project/rebuild/rebuild.js';
 import type { VerifyResult } from '../project/rebuild/verify.js';
-import type { LogReader, LogWriter } from './seam.js';
+import type { LogReader, LogWriter, PrivacyLog } from './seam.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /**
@@ -17,6 +17,8 @@ export interface Store {
   readonly log: LogReader;
   readonly writer: LogWriter;
   readonly projections: ProjectionReader;
+  /** Erasure, retention and the hash chain (README "Personal data"). */
+  readonly privacy: PrivacyLog;
   /** Registers the gauges read from the projections at each scrape (open and dead deliveries, oldest pending, size). */
   registerGauges(registry: Registry, now?: () => number): void;
   /** `replay --rebuild`: every projection recomputed from the log and swapped in at once. */
@@ -35,6 +37,8 @@ export interface OpenStoreOptions {
   now?: () => Date;
   /** A throwaway log (a benchmark's seed): commits return before the disk has them. Never for a real log. */
   unsynced?: boolean;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
+  masterKeys?: string;
 }
 
 /**

@@ -127,6 +127,20 @@ export interface PendingCleared {
   count: number;
 }
 
+/**
+ * A call's personal data was erased (README "Personal data"): its payloads and its data key are
+ * gone; its facts stay. Appended once per call.
+ */
+export interface CallErased {
+  call_id: string;
+  /** Why: the operator's `--reason`, or `retention`. */
+  reason: string;
+  /** Who: `cli` (`husky-relay erase`) or `retention` (`serve --retention`). */
+  by: string;
+  /** Whether deletions were planned at the sinks that received the call (`--downstream`). */
+  downstream: boolean;
+}
+
 export interface EntryDataByType {
   'event.received': EventReceived;
   'delivery.planned': DeliveryPlanned;
@@ -138,6 +152,7 @@ export interface EntryDataByType {
   'sink.resumed': SinkResumed;
   'pending.stale': PendingStale;
   'pending.cleared': PendingCleared;
+  'call.erased': CallErased;
 }
 
 export type EntryType = keyof EntryDataByType;
@@ -175,5 +190,8 @@ export type NewEntry = {
   [T in EntryType]: { type: T; data: EntryDataByType[T] };
 }[EntryType];
 
-/** An entry as stored: what `log --json` prints, one per line. */
-export type Entry = NewEntry & { seq: number; at: string };
+/**
+ * An entry as stored: what `log --json` prints, one per line. `hash` is its link in the hash
+ * chain (README "Personal data"), present on every entry read from the log.
+ */
+export type Entry = NewEntry & { seq: number; at: string; hash?: string };

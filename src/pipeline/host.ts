@@ -8,7 +8,7 @@ import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from 
 
 /** How the pipeline thread is started: its `PipelineInit` less what the host makes itself (ports, clock memory, log level). */
 export interface PipelineThreadOptions
-  extends Pick<PipelineInit, 'dbPath' | 'busyTimeoutMs' | 'rulesPath' | 'rulesPreferredPath' | 'env' | 'sinkEnv' | 'pollMs' | 'random'> {
+  extends Pick<PipelineInit, 'dbPath' | 'busyTimeoutMs' | 'masterKeys' | 'rulesPath' | 'rulesPreferredPath' | 'env' | 'sinkEnv' | 'pollMs' | 'random'> {
   /** The HTTP thread's logger: the pipeline's lines are written through it, at its level. */
   logger: Logger;
   clock?: SharedClock;
@@ -138,6 +138,7 @@ async function boot(o: PipelineThreadOptions, onRules: (view: RulesView | null) 
   const init: PipelineInit = {
     dbPath: o.dbPath,
     ...(o.busyTimeoutMs !== undefined && { busyTimeoutMs: o.busyTimeoutMs }),
+    ...(o.masterKeys !== undefined && { masterKeys: o.masterKeys }),
     rulesPath: o.rulesPath,
     ...(o.rulesPreferredPath !== undefined && { rulesPreferredPath: o.rulesPreferredPath }),
     env: { ...o.env },

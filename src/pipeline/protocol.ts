@@ -11,6 +11,8 @@ import type { SinkEnvironment } from '../sinks/types.js';
 export interface PipelineInit {
   dbPath: string;
   busyTimeoutMs?: number;
+  /** `HUSKY_RELAY_MASTER_KEY` as set; unset: the `master-key` file beside the database. */
+  masterKeys?: string;
   rulesPath: string;
   /** The rules file that takes over from `rulesPath` when it appears. */
   rulesPreferredPath?: string;

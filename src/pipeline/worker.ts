@@ -43,7 +43,7 @@ send({ kind: 'started', rules: pipeline.rules.current ? view(pipeline.rules.curr
 
 /** Opens the log and starts routing and delivery; throws what opening or the first reads threw. */
 async function start(): Promise<{ store: Store; pipeline: Pipeline }> {
-  const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs });
+  const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys });
   try {
     const pipeline = await startPipeline({
       reader: store.log,

@@ -154,6 +154,8 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         if (next) s.putSinkState(next);
         return;
       }
+      case 'call.erased': // one of the call's entries (`log --call`), under no event
+        return s.addCallEntry(entry.seq, entry.data.call_id, entry.seq);
       case 'rules.loaded':
         return;
     }

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { OPEN_SQL } from '../delivery/lifecycle.js';
+import { notPlannedRequest } from '../route/not-planned.js';
 
 /** An open delivery as the dispatcher's due index takes it (see `delivery/schedule.ts`). */
 export interface OpenDelivery {
@@ -32,15 +33,17 @@ export class DispatchReads {
   private readonly open: Statement;
   private readonly lastSeq: Statement;
   private readonly row: Statement;
-  private readonly request: Statement;
   private readonly keyState: Statement;
   private readonly ref: Statement;
 
-  constructor(private readonly db: Database) {
+  /** `requestOf(seq)`: the plan's rendered request, opened by the engine; null once its call was erased. */
+  constructor(
+    private readonly db: Database,
+    private readonly requestOf: (seq: number) => Record<string, unknown> | null,
+  ) {
     this.open = db.prepare(`SELECT delivery_id, seq, sink, order_key, next_attempt_at FROM p_deliveries WHERE status IN ${OPEN_SQL} ORDER BY seq`);
     this.lastSeq = db.prepare(`SELECT coalesce(max(seq), 0) FROM entries`).pluck();
     this.row = db.prepare(`SELECT seq, sink, order_key, key_scope, event_type, attempts, round_failures FROM p_deliveries WHERE delivery_id = ?`);
-    this.request = db.prepare(`SELECT data ->> '$.request' FROM entries WHERE seq = ?`).pluck();
     this.keyState = db.prepare(`SELECT result FROM p_key_state WHERE sink = ? AND order_key = ? AND key_scope = ?`).pluck();
     this.ref = db.prepare(`SELECT delivery_id, seq, sink, order_key, next_attempt_at FROM p_deliveries WHERE delivery_id = ? AND status IN ${OPEN_SQL}`);
   }
@@ -61,7 +64,8 @@ export class DispatchReads {
       | { seq: number; sink: string; order_key: string | null; key_scope: string; event_type: string; attempts: number; round_failures: number }
       | undefined;
     if (!row) throw new Error(`no delivery ${deliveryId} in the projections`);
-    const request = JSON.parse(this.request.get(row.seq) as string) as Record<string, unknown>;
+    // an erased call's delivery is never sent: it fails at once, as a plan that could not be made
+    const request = this.requestOf(row.seq) ?? notPlannedRequest({ code: 'erased', message: "the call's personal data was erased" });
     const state = row.order_key === null ? undefined : (this.keyState.get(row.sink, row.order_key, row.key_scope) as string | undefined);
     return {
       request,

@@ -31,6 +31,8 @@ export interface StatusReport {
   sinks: Record<string, SinkStatus>;
   oldest_pending_at: string | null;
   last_seq: number;
+  /** The last entry's hash, the head of the hash chain (README "Personal data"); null for an empty log. */
+  chain_head: string | null;
 }
 
 const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
@@ -56,6 +58,7 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
     at: string | null;
   };
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
+  const head = db.prepare(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`).pluck().get() as string | null | undefined;
 
   const states = new SinkReads(db).sinkStates();
   const names = new Set([...Object.keys(rules?.sinks ?? {}), ...counts.map((c) => c.sink), ...health.map((h) => h.sink), ...Object.keys(states)]);
@@ -89,6 +92,7 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
     sinks,
     oldest_pending_at: oldest.at,
     last_seq: lastSeq.seq ?? 0,
+    chain_head: head ?? null,
   };
 }
 

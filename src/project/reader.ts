@@ -50,13 +50,13 @@ export interface ProjectionReader {
 }
 
 /** The projection reads of a SQLite log. */
-export function sqliteProjections(db: Database): ProjectionReader {
+export function sqliteProjections(db: Database, requestOf: (seq: number) => Record<string, unknown> | null): ProjectionReader {
   let prepared: DispatchReads | undefined;
   let calls: CallReads | undefined;
   let sinkPrepared: SinkReads | undefined;
   let consoleReads: ConsoleReads | undefined;
   const forConsole = () => (consoleReads ??= new ConsoleReads(db));
-  const reads = () => (prepared ??= new DispatchReads(db));
+  const reads = () => (prepared ??= new DispatchReads(db, requestOf));
   const sinks = () => (sinkPrepared ??= new SinkReads(db));
   return {
     status: async (rules) => statusReport(db, rules),

@@ -45,6 +45,8 @@ export interface BackfillResult {
   through_seq: number;
   by_rule: Record<string, RuleCount>;
   planned: number;
+  /** Of `events`: events skipped because their call was erased (README "Personal data"). */
+  erased: number;
 }
 
 /**
@@ -61,11 +63,15 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
   for (const rule of rules.rules) {
     if (options.rule === undefined || rule.id === options.rule) byRule[rule.id] = { planned: 0, existing: 0, failed: 0 };
   }
-  const result: BackfillResult = { events: 0, through_seq: through, by_rule: byRule, planned: 0 };
+  const result: BackfillResult = { events: 0, through_seq: through, by_rule: byRule, planned: 0, erased: 0 };
   await runPlanner(0, {
     reader: log.reader,
     writer: log.writer,
-    events: async (after) => eventsOf(await log.reader.events({ ...filter, afterSeq: after }), silentLogger),
+    events: async (after) => {
+      const routable = eventsOf(await log.reader.events({ ...filter, afterSeq: after }), silentLogger);
+      result.erased += routable.filter((r) => r.erased).length;
+      return routable;
+    },
     rules: () => rules,
     generation: options.generation,
     onlyRule: options.rule,

@@ -5,6 +5,7 @@ import type { Checkpoint, EntryOf, LogReader, LogWriter } from '../log/seam.js';
 import type { NewEntry } from '../log/types.js';
 import type { LoadedRules } from '../rules/types.js';
 import { refusedEntries } from './not-planned.js';
+import { isErased } from '../privacy/payload.js';
 import { entriesOf, eventIdOf, explainEvent, failuresOf, plannableEvent, type ActionOutcome, type PlannableEvent, type PlanOptions, type RuleFailure } from './plan-event.js';
 
 /** What became of one action's plan: appended now, or in the log already (planned before, by anyone). */
@@ -14,6 +15,8 @@ export type PlanFate = 'planned' | 'existing';
 export interface Routable {
   seq: number;
   event: PlannableEvent | null;
+  /** Skipped because its call's personal data was erased (README "Personal data"): nothing to plan from. */
+  erased?: true;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface Routable {
  * log written by something else could hold one) is skipped with a warning.
  */
 export function eventsOf(entries: EntryOf<'event.received'>[], logger: Logger): Routable[] {
-  return entries.map((entry) => {
+  return entries.map((entry): Routable => {
+    if (isErased(entry)) return { seq: entry.seq, event: null, erased: true };
     const event = plannableEvent(entry);
     if (!event) logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
     return { seq: entry.seq, event };

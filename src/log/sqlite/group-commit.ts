@@ -199,7 +199,7 @@ export class GroupCommit implements QueuedWriter {
   private spawn(): Worker {
     // busy until the new thread says otherwise: appends wait for the end of the turn meanwhile
     Atomics.store(this.writerState, 0, WRITER_BUSY);
-    const worker = spawnWriter({ path: this.path, busyTimeoutMs: this.options.busyTimeoutMs, state: this.writerState.buffer as SharedArrayBuffer });
+    const worker = spawnWriter({ path: this.path, busyTimeoutMs: this.options.busyTimeoutMs, masterKeys: this.options.masterKeys, state: this.writerState.buffer as SharedArrayBuffer });
     // idle, the writer does not keep the process alive; a request in flight does
     worker.unref();
     worker.on('message', (reply: WriterReply) => {

@@ -140,6 +140,30 @@ const MIGRATIONS: string[] = [
     stale_oldest_at TEXT
   );
   `,
+  // 4: personal data (README "Personal data"). Each entry's link in the hash chain and its
+  // payload's keyed digest; payloads apart, encrypted under their call's data key, which is
+  // wrapped by the master key. Erasing a call deletes its payload rows and its key. Not
+  // projections: the engine keeps them with the entries (log/sqlite/sealed.ts); entries
+  // logged before this version are sealed and chained once, on the first open that has the
+  // master key (log/sqlite/seal-legacy.ts).
+  `
+  ALTER TABLE entries ADD COLUMN hash TEXT;
+  ALTER TABLE entries ADD COLUMN digest TEXT;
+  CREATE TABLE payloads (
+    seq     INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    sealed  BLOB NOT NULL
+  );
+  CREATE INDEX payloads_call ON payloads (call_id);
+  CREATE TABLE call_keys (
+    call_id TEXT PRIMARY KEY,
+    wrapped BLOB NOT NULL
+  );
+  CREATE TABLE erased_calls (
+    call_id TEXT PRIMARY KEY,
+    seq     INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -46,6 +46,8 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
     }
     db.pragma(`synchronous = ${options.unsynced ? 'OFF' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
+    // what a delete frees is overwritten with zeros (an erased payload, a crypto-shredded key)
+    if (!readonly) db.pragma('secure_delete = ON');
     return db;
   } catch (error) {
     db?.close();

@@ -3,18 +3,20 @@ import { projector, type ApplyEntry } from '../../project/apply-entry.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
 import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
+import { loadKeyring, type Keyring } from '../../privacy/keys.js';
+import { ENTRY_COLUMNS, ENTRY_FROM, ENTRY_JOINS, Sealer, type SealedRow } from './sealed.js';
+import { sealLegacy } from './seal-legacy.js';
 
 export interface LogOptions extends OpenLogOptions {
   /** The clock that stamps `at`. Tests inject one. */
   now?: () => Date;
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
+  masterKeys?: string;
+  /** The keyring itself (tests); wins over `masterKeys`. */
+  keyring?: Keyring;
 }
 
-interface Row {
-  seq: number;
-  type: string;
-  at: string;
-  data: string;
-}
+type Row = SealedRow;
 
 /**
  * The log: the only module that writes `entries`. Every append runs in one transaction with
@@ -30,6 +32,8 @@ export class SqliteLog {
   /** Read statements, prepared once each (the router reads once per batch). */
   private readonly reads = new Map<string, Statement>();
   private readonly appendTx: Transaction<(groups: CommitGroup[]) => Appended[][]>;
+  /** Facts and payloads: seals on append, opens on read (README "Personal data"). */
+  readonly sealer: Sealer;
 
   constructor(
     readonly path: string,
@@ -38,20 +42,28 @@ export class SqliteLog {
     this.db = openDatabase(path, options);
     this.now = options.now ?? (() => new Date());
     this.project = projector(this.db);
+    this.sealer = new Sealer(this.db, options.keyring ?? loadKeyring(path, options.masterKeys));
+    sealLegacy(this.db, this.sealer);
+    this.sealer.rewrapOld();
     this.insert = this.db.prepare(
-      `INSERT INTO entries (type, at, data, dedupe_key) VALUES (?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      `INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
     );
     this.setCheckpoint = this.db.prepare(
       `INSERT INTO p_checkpoints (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
     );
     this.appendTx = this.db.transaction((groups: CommitGroup[]) => {
       const at = this.now().toISOString();
+      // seqs are given here, not by SQLite: each entry's hash covers its seq and the one before
+      let { seq: last, hash: prev } = this.sealer.chainHead();
       return groups.map(({ entries, checkpoint }) => {
         const results = entries.map((entry): Appended => {
-          const info = this.insert.run(entry.type, at, JSON.stringify(entry.data), dedupeKey(entry));
+          const seq = last + 1;
+          const sealed = this.sealer.prepare(entry, seq, at, prev);
+          const info = this.insert.run(seq, entry.type, at, sealed.data, dedupeKey(entry), sealed.hash, sealed.digest);
           if (info.changes === 0) return { seq: null, duplicate: true };
-          const seq = Number(info.lastInsertRowid);
-          this.project({ ...entry, seq, at } as Entry);
+          sealed.store();
+          [last, prev] = [seq, sealed.hash];
+          this.project({ ...entry, seq, at, hash: sealed.hash } as Entry);
           return { seq, duplicate: false };
         });
         if (checkpoint) this.setCheckpoint.run(checkpoint.name, checkpoint.seq);
@@ -84,19 +96,24 @@ export class SqliteLog {
     return row.seq ?? 0;
   }
 
-  /** The body first logged for an event_id (to tell a true retry from a changed duplicate). */
+  /** The body first logged for an event_id (to tell a true retry from a changed duplicate); `[erased]` once erased. */
   bodyOf(eventId: string): string | null {
     const key = dedupeKey({ type: 'event.received', data: { event_id: eventId } } as NewEntry);
-    const row = this.statement(`SELECT data ->> '$.body' AS body FROM entries WHERE dedupe_key = ?`).get(key) as { body: string } | undefined;
-    return row?.body ?? null;
+    const row = this.statement(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.dedupe_key = ?`).get(key) as Row | undefined;
+    return row ? (this.toEntry(row) as Entry & { type: 'event.received' }).data.body : null;
+  }
+
+  /** The rendered request of the plan at `seq`, or null once its call was erased. */
+  requestOf(seq: number): Record<string, unknown> | null {
+    const row = this.statement(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.seq = ?`).get(seq) as Row | undefined;
+    const entry = row ? (this.toEntry(row) as Entry & { type: 'delivery.planned' }) : undefined;
+    return entry && entry.data.request['erased'] !== true ? entry.data.request : null;
   }
 
   /** The newest entry of a type, if any. */
   lastOfType(type: string): Entry | undefined {
-    const row = this.statement(`SELECT seq, type, at, data FROM entries WHERE type = ? ORDER BY seq DESC LIMIT 1`).get(type) as
-      | Row
-      | undefined;
-    return row ? toEntry(row) : undefined;
+    const row = this.statement(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = ? ORDER BY e.seq DESC LIMIT 1`).get(type) as Row | undefined;
+    return row ? this.toEntry(row) : undefined;
   }
 
   /**
@@ -129,11 +146,9 @@ export class SqliteLog {
       add('r.event_seq = (SELECT seq FROM entries WHERE dedupe_key = ?)', key);
     }
     params.push(options.limit ?? -1);
-    const from = about ? 'p_call_entries r JOIN entries e ON e.seq = r.seq' : 'entries e';
-    const rows = this
-      .statement(`SELECT e.seq, e.type, e.at, e.data FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${seq} LIMIT ?`)
-      .all(...params) as Row[];
-    return rows.map(toEntry);
+    const from = about ? `p_call_entries r JOIN entries e ON e.seq = r.seq ${ENTRY_JOINS}` : ENTRY_FROM;
+    const rows = this.statement(`SELECT ${ENTRY_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${seq} LIMIT ?`).all(...params) as Row[];
+    return rows.map((row) => this.sealer.entryOf(row, options.hashes));
   }
 
   /**
@@ -154,27 +169,27 @@ export class SqliteLog {
       bounds.push(options.until);
     }
     const limit = options.limit ?? -1;
-    const branch = `SELECT * FROM (SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?)`;
-    const sql = `${types.map(() => branch).join(' UNION ALL ')} ORDER BY seq LIMIT ?`;
+    const branch = `SELECT * FROM (SELECT seq FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?)`;
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM (${types.map(() => branch).join(' UNION ALL ')}) s JOIN entries e ON e.seq = s.seq ${ENTRY_JOINS} ORDER BY e.seq LIMIT ?`;
     const params = types.flatMap((type) => [type, afterSeq, ...bounds, limit]);
-    return (this.statement(sql).all(...params, limit) as Row[]).map(toEntry);
+    return (this.statement(sql).all(...params, limit) as Row[]).map((row) => this.sealer.entryOf(row, options.hashes));
   }
 
   /** `LogReader.events`: the `event.received` entries `replay` plans from. */
   events(f: EventFilter): EntryOf<'event.received'>[] {
-    const where = [`type = 'event.received'`, 'seq > ?', 'seq <= ?'];
+    const where = [`e.type = 'event.received'`, 'e.seq > ?', 'e.seq <= ?'];
     const params: unknown[] = [f.afterSeq, f.throughSeq];
     const add = (clause: string, value: string | undefined) => {
       if (value === undefined) return;
       where.push(clause);
       params.push(value);
     };
-    add('at >= ?', f.since);
-    add('at < ?', f.until);
-    add(`data ->> '$.event_type' GLOB ?`, f.eventType);
+    add('e.at >= ?', f.since);
+    add('e.at < ?', f.until);
+    add(`e.data ->> '$.event_type' GLOB ?`, f.eventType);
     params.push(f.limit);
-    const rows = this.statement(`SELECT seq, type, at, data FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params) as Row[];
-    return rows.map(toEntry) as EntryOf<'event.received'>[];
+    const rows = this.statement(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE ${where.join(' AND ')} ORDER BY e.seq LIMIT ?`).all(...params) as Row[];
+    return rows.map((row) => this.toEntry(row)) as EntryOf<'event.received'>[];
   }
 
   /** `LogReader.plannedAlready`: which of these delivery ids have their `delivery.planned`. */
@@ -205,15 +220,17 @@ export class SqliteLog {
 
   /** `LogReader.lastAboutSink`: by the (type, seq) index, newest first. */
   lastAboutSink(type: string, sink: string, beforeSeq: number): Entry | undefined {
-    const row = this.statement(`SELECT seq, type, at, data FROM entries WHERE type = ? AND seq < ? AND data ->> '$.sink' = ? ORDER BY seq DESC LIMIT 1`).get(
-      type,
-      beforeSeq,
-      sink,
-    ) as Row | undefined;
-    return row ? toEntry(row) : undefined;
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = ? AND e.seq < ? AND e.data ->> '$.sink' = ? ORDER BY e.seq DESC LIMIT 1`;
+    const row = this.statement(sql).get(type, beforeSeq, sink) as Row | undefined;
+    return row ? this.toEntry(row) : undefined;
   }
 
-  private statement(sql: string): Statement {
+  private toEntry(row: Row): Entry {
+    return this.sealer.entryOf(row);
+  }
+
+  /** A read statement, prepared once. */
+  statement(sql: string): Statement {
     let statement = this.reads.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
@@ -227,7 +244,4 @@ export class SqliteLog {
   }
 }
 
-export function toEntry(row: Row): Entry {
-  return { seq: row.seq, type: row.type, at: row.at, data: JSON.parse(row.data) } as Entry;
-}
 

@@ -8,6 +8,7 @@ import type { Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogRea
 import type { OpenStoreOptions, Store } from '../store.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
 import { SqliteLog } from './sqlite-log.js';
+import { SqlitePrivacy } from './sqlite-privacy.js';
 
 /**
  * The SQLite engine behind the seam: `SqliteLog` (synchronous, one connection) answering the
@@ -17,10 +18,15 @@ import { SqliteLog } from './sqlite-log.js';
 export class SqliteStore implements Store, LogReader, LogWriter {
   readonly sqlite: SqliteLog;
   readonly projections: ProjectionReader;
+  readonly privacy: SqlitePrivacy;
 
   constructor(path: string | SqliteLog, options: OpenStoreOptions = {}) {
-    this.sqlite = typeof path === 'string' ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced }) : path;
-    this.projections = sqliteProjections(this.sqlite.db);
+    this.sqlite =
+      typeof path === 'string'
+        ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys })
+        : path;
+    this.projections = sqliteProjections(this.sqlite.db, (seq) => this.sqlite.requestOf(seq));
+    this.privacy = new SqlitePrivacy(this.sqlite);
   }
 
   /** The seam over a log already open (tests hold one; closing the store closes it). */

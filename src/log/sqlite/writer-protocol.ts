@@ -5,6 +5,8 @@ import type { NewEntry } from '../types.js';
 export interface WriterInit {
   path: string;
   busyTimeoutMs?: number;
+  /** `HUSKY_RELAY_MASTER_KEY` as set; unset: the `master-key` file beside the database. */
+  masterKeys?: string;
   /**
    * One Int32 shared by both threads: `WRITER_IDLE` while the writer waits for work, else
    * `WRITER_BUSY`. An append made while the writer is idle is posted at once instead of at the

@@ -28,7 +28,7 @@ let at = '';
 let log: SqliteLog | undefined;
 let openError: unknown;
 try {
-  log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, now: () => new Date(at) });
+  log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at) });
 } catch (error) {
   openError = error;
 }

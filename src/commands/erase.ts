@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import type { Store } from '../log/store.js';
+import { globalsOf, openExistingStore } from './globals.js';
+import { printable, table } from './table.js';
+
+interface EraseOptions {
+  call?: string[];
+  contact?: string;
+  downstream?: boolean;
+  dryRun?: boolean;
+  reason?: string;
+}
+
+/**
+ * `husky-relay erase (--call ID... | --contact EMAIL_OR_PHONE) [--downstream] [--dry-run] [--reason TEXT]`
+ * (README "Personal data"): deletes the calls' payloads and data keys and appends `call.erased`
+ * for each. Works while `serve` runs: a direct write, waiting for serve's writer like `retry`.
+ * A call unknown to the log, or both or neither of `--call` and `--contact`, is a user error.
+ */
+export function registerErase(program: Command): void {
+  program
+    .command('erase')
+    .description("erase calls' personal data (event bodies, rendered requests) for good; the facts and the hash chain stay")
+    .option('--call <id...>', 'these calls')
+    .option('--contact <email-or-phone>', 'every call whose events carry this email or phone number')
+    .option('--downstream', 'also plan deletions at the sinks that received the calls')
+    .option('--dry-run', 'list what would be erased; change nothing')
+    .option('--reason <text>', 'why (kept in the call.erased entry)', 'erasure request')
+    .action(async (opts: EraseOptions) => {
+      if ((opts.call === undefined) === (opts.contact === undefined)) throw new UserError('erase: give either --call ID... or --contact EMAIL_OR_PHONE');
+      const g = globalsOf(program);
+      const store = await openExistingStore(g.dbPath, g.masterKeys);
+      try {
+        await erase(store, opts);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+async function erase(store: Store, opts: EraseOptions): Promise<void> {
+  const ids = opts.call ?? (await store.privacy.callsOfContact(opts.contact!));
+  if (ids.length === 0) {
+    process.stdout.write(`no call in the log carries ${printable(opts.contact!)}; nothing to erase\n`);
+    return;
+  }
+  const found = await store.privacy.erasable(ids);
+  const unknown = ids.filter((id) => !found.some((c) => c.call_id === id));
+  if (unknown.length > 0) throw new UserError(`erase: no call ${unknown.map(printable).join(', ')} in the log (see \`husky-relay call ID\`)`);
+  if (opts.dryRun) {
+    process.stdout.write(
+      table(
+        ['CALL', 'EVENTS', 'PAYLOADS', 'STATE'],
+        found.map((c) => [printable(c.call_id), String(c.events), String(c.payloads), c.erased ? 'erased already' : 'would be erased']),
+      ) + '\n',
+    );
+    const n = found.filter((c) => !c.erased).length;
+    process.stdout.write(`dry run: ${n} call${n === 1 ? '' : 's'} would be erased; nothing was changed\n`);
+    return;
+  }
+  if (opts.downstream) throw new UserError('erase --downstream: not available in this build; erase without it and delete at the sinks by hand');
+  const result = await store.privacy.erase({ callIds: ids, reason: opts.reason ?? 'erasure request', by: 'cli', downstream: false });
+  for (const c of result.calls) {
+    if (c.seq === null) process.stdout.write(`${printable(c.call_id)}: erased already\n`);
+    else process.stdout.write(`erased ${printable(c.call_id)}: ${c.payloads} payload${c.payloads === 1 ? '' : 's'}, ${c.closed} open deliver${c.closed === 1 ? 'y' : 'ies'} closed (seq ${c.seq})\n`);
+  }
+  if (!result.walTruncated) process.stderr.write('husky-relay: a reader held the WAL; the erased pages leave it at the next checkpoint\n');
+}

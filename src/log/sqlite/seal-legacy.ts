@@ -1,0 +1,44 @@
+import type { Database } from 'better-sqlite3';
+import type { NewEntry } from '../types.js';
+import type { Sealer } from './sealed.js';
+
+/** Entries sealed per statement batch while upgrading. */
+const BATCH = 1000;
+
+/**
+ * The hash story of a log written before schema version 4 (README "Personal data"): on the first
+ * open that has the master key, every entry without a hash is split once into facts and an
+ * encrypted payload and chained, from seq 1, in one transaction; the append-only trigger is
+ * lifted for that transaction only. The chain thus covers the whole log, old entries included,
+ * from the moment of the upgrade: what the entries said before it cannot be vouched for by it.
+ * `secure_delete` overwrites the plaintext bodies the rows held; the WAL is truncated after.
+ * A log whose every entry has a hash is left alone (one indexed look-up).
+ */
+export function sealLegacy(db: Database, sealer: Sealer): void {
+  const pending = db.prepare(`SELECT seq FROM entries WHERE hash IS NULL LIMIT 1`).pluck();
+  if (pending.get() === undefined) return;
+  db.transaction(() => {
+    if (pending.get() === undefined) return; // another process sealed it meanwhile
+    const trigger = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'entries_no_update'`).pluck().get() as string;
+    db.exec(`DROP TRIGGER entries_no_update`);
+    const rows = db.prepare(`SELECT seq, type, at, data FROM entries WHERE hash IS NULL AND seq > ? ORDER BY seq LIMIT ${BATCH}`);
+    const before = db.prepare(`SELECT hash FROM entries WHERE seq = ?`).pluck();
+    const update = db.prepare(`UPDATE entries SET data = ?, hash = ?, digest = ? WHERE seq = ?`);
+    let after = 0;
+    for (;;) {
+      const batch = rows.all(after) as { seq: number; type: string; at: string; data: string }[];
+      if (batch.length === 0) break;
+      let prev = (before.get(batch[0]!.seq - 1) as string | null | undefined) ?? sealer.genesis;
+      for (const row of batch) {
+        const entry = { type: row.type, data: JSON.parse(row.data) } as NewEntry;
+        const sealed = sealer.prepare(entry, row.seq, row.at, prev);
+        update.run(sealed.data, sealed.hash, sealed.digest, row.seq);
+        sealed.store();
+        prev = sealed.hash;
+        after = row.seq;
+      }
+    }
+    db.exec(trigger);
+  }).immediate();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}

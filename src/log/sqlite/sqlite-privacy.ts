@@ -1,0 +1,120 @@
+import type { Database } from 'better-sqlite3';
+import { OPEN_SQL } from '../../delivery/lifecycle.js';
+import { UserError } from '../../errors.js';
+import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
+import { contactKey, mentionsContact } from '../../privacy/contact.js';
+import { openPayload, payloadDigest } from '../../privacy/payload.js';
+import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
+import type { Entry, NewEntry } from '../types.js';
+import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
+import type { SqliteLog } from './sqlite-log.js';
+
+/**
+ * `PrivacyLog` on SQLite (README "Personal data"). Erasure deletes payload rows and the call's
+ * wrapped data key with `secure_delete` on (their pages are overwritten with zeros), then
+ * checkpoints and truncates the WAL, so neither file keeps a byte of them.
+ */
+export class SqlitePrivacy implements PrivacyLog {
+  private readonly db: Database;
+
+  constructor(private readonly log: SqliteLog) {
+    this.db = log.db;
+  }
+
+  async callsOfContact(contact: string): Promise<string[]> {
+    const key = contactKey(contact);
+    if (key === null) throw new UserError(`erase --contact: "${contact}" is neither an email nor a phone number`);
+    const found = new Set<string>();
+    const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = 'event.received' AND p.seq IS NOT NULL ORDER BY e.seq`);
+    for (const row of rows.iterate() as IterableIterator<SealedRow>) {
+      const entry = this.log.sealer.entryOf(row) as Entry & { type: 'event.received' };
+      if (found.has(entry.data.call_id)) continue;
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(entry.data.body);
+      } catch {
+        continue;
+      }
+      if (mentionsContact(envelope, key)) found.add(entry.data.call_id);
+    }
+    return [...found];
+  }
+
+  async erasable(callIds: readonly string[]): Promise<ErasableCall[]> {
+    const events = this.db.prepare(`SELECT count(*) FROM p_call_entries WHERE call_id = ? AND seq = event_seq`).pluck();
+    const payloads = this.db.prepare(`SELECT count(*) FROM payloads WHERE call_id = ?`).pluck();
+    const erased = this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
+    return [...new Set(callIds)]
+      .map((call_id) => ({ call_id, events: events.get(call_id) as number, payloads: payloads.get(call_id) as number, erased: erased.get(call_id) === 1 }))
+      .filter((c) => c.events > 0 || c.erased);
+  }
+
+  async erase(request: EraseRequest): Promise<EraseResult> {
+    const ids = [...new Set(request.callIds)];
+    // `also` may read the log (the downstream plans): read before the write transaction starts
+    const fresh = ids.filter((id) => this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck().get(id) === undefined);
+    const also = request.also ? await request.also(fresh) : [];
+    const open = this.db.prepare(`SELECT delivery_id FROM p_deliveries WHERE call_id = ? AND status IN ${OPEN_SQL} ORDER BY seq`).pluck();
+    const isErased = this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
+    const dropPayloads = this.db.prepare(`DELETE FROM payloads WHERE call_id = ?`);
+    const dropKey = this.db.prepare(`DELETE FROM call_keys WHERE call_id = ?`);
+    const mark = this.db.prepare(`INSERT INTO erased_calls (call_id, seq) VALUES (?, ?)`);
+    const calls = this.db.transaction((): ErasedCall[] => {
+      const done: ErasedCall[] = [];
+      for (const call_id of ids) {
+        if (isErased.get(call_id)) {
+          done.push({ call_id, payloads: 0, closed: 0, seq: null });
+          continue;
+        }
+        const payloads = dropPayloads.run(call_id).changes;
+        dropKey.run(call_id);
+        const dying = open.all(call_id) as string[];
+        const entries: NewEntry[] = [
+          { type: 'call.erased', data: { call_id, reason: request.reason, by: request.by, downstream: request.downstream } },
+          ...dying.map((delivery_id): NewEntry => ({ type: 'delivery.dead', data: { delivery_id, reason: "erased: the call's personal data was erased" } })),
+        ];
+        const seq = this.log.append(entries)[0]!.seq!;
+        mark.run(call_id, seq);
+        done.push({ call_id, payloads, closed: dying.length, seq });
+      }
+      if (also.length > 0) this.log.append(also);
+      return done;
+    }).immediate();
+    const [checkpoint] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return { calls, walTruncated: checkpoint?.busy === 0 };
+  }
+
+  async callsLastSeenBefore(before: string, limit: number): Promise<string[]> {
+    return this.db
+      .prepare(
+        `SELECT c.call_id FROM p_calls c JOIN entries e ON e.seq = c.last_event_seq
+         WHERE e.at < ? AND NOT EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = c.call_id) ORDER BY c.last_event_seq LIMIT ?`,
+      )
+      .pluck()
+      .all(before, limit) as string[];
+  }
+
+  async verifyChain(): Promise<ChainVerdict> {
+    const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} ORDER BY e.seq`).iterate() as IterableIterator<SealedRow>;
+    const sealer = this.log.sealer;
+    function* links(): Generator<ChainLink & { hash: string | null }> {
+      for (const row of rows) {
+        let problem: string | undefined;
+        if (row.sealed && row.wrapped && row.digest) {
+          try {
+            const key = sealer.unwrapped(row.wrapped);
+            if (payloadDigest(key, openPayload(key, row.seq, row.sealed)) !== row.digest) problem = 'its payload does not match its digest';
+          } catch {
+            problem = 'its payload does not decrypt (altered)';
+          }
+        }
+        yield { seq: row.seq, type: row.type, at: row.at, facts: JSON.parse(row.data), digest: row.digest, hash: row.hash, ...(problem && { problem }) };
+      }
+    }
+    return verifyChain(links());
+  }
+
+  async chainHead(): Promise<string | null> {
+    return (this.db.prepare(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`).pluck().get() as string | null | undefined) ?? null;
+  }
+}

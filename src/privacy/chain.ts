@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The log's hash chain (README "Personal data"): every entry's `hash` is a SHA-256 over the
+ * previous entry's hash and the entry's facts (seq, type, at, data without payload) and its
+ * payload's keyed digest. Erasing a payload leaves facts and digest, so the chain stays
+ * verifiable; changing any fact breaks it from that entry on. Engine-independent: the facts
+ * are hashed as canonical JSON (keys sorted), whatever order an engine stores them in.
+ */
+
+/** The hash before the first entry. */
+export const GENESIS = '0'.repeat(64);
+
+/** What the chain covers of one entry. */
+export interface ChainLink {
+  seq: number;
+  type: string;
+  at: string;
+  facts: unknown;
+  /** The payload's digest, or null for an entry without payload. */
+  digest: string | null;
+  /** Set when the engine found the stored payload not to match `digest` (altered ciphertext). */
+  problem?: string;
+}
+
+/** JSON with object keys sorted, so the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/** The hash of `link` after `prev` (hex). */
+export function linkHash(prev: string, link: ChainLink): string {
+  return createHash('sha256')
+    .update(`${prev}\n${link.seq}\n${link.type}\n${link.at}\n${link.digest ?? ''}\n`)
+    .update(canonicalJson(link.facts))
+    .digest('hex');
+}
+
+/** What `verifyChain` found. */
+export type ChainVerdict =
+  | { ok: true; entries: number; head: string }
+  | { ok: false; entries: number; seq: number; reason: string };
+
+/**
+ * Recomputes the chain over `links` (in seq order, from the first entry) against each one's
+ * stored hash; stops at the first that does not match (a changed fact, a changed digest, a
+ * missing or inserted entry).
+ */
+export function verifyChain(links: Iterable<ChainLink & { hash: string | null }>): ChainVerdict {
+  let prev = GENESIS;
+  let entries = 0;
+  let lastSeq = 0;
+  for (const link of links) {
+    if (link.seq !== lastSeq + 1) return { ok: false, entries, seq: link.seq, reason: `entries ${lastSeq + 1}..${link.seq - 1} are missing` };
+    if (link.problem) return { ok: false, entries, seq: link.seq, reason: link.problem };
+    const expected = linkHash(prev, link);
+    if (link.hash !== expected) return { ok: false, entries, seq: link.seq, reason: link.hash === null ? 'it has no hash' : 'its hash does not match its contents' };
+    prev = expected;
+    lastSeq = link.seq;
+    entries += 1;
+  }
+  return { ok: true, entries, head: prev };
+}

@@ -1,0 +1,24 @@
+/**
+ * Which calls `erase --contact EMAIL_OR_PHONE` means (README "Personal data"): every call with
+ * an event whose `data` holds that email (any case) or that phone number (the same digits,
+ * whatever the spaces, dashes, brackets or leading `+`). Pure.
+ */
+
+/** How a contact is compared: an email in lower case, a phone as its digits; null when it is neither. */
+export function contactKey(value: string): string | null {
+  const text = value.trim();
+  if (text.includes('@')) return text.toLowerCase();
+  const digits = text.replace(/[\s\-().+]/g, '');
+  return /^\d{5,}$/.test(digits) ? digits : null;
+}
+
+/** Whether an event envelope's `data` holds `key` (a `contactKey`) in any string field, at any depth. */
+export function mentionsContact(envelope: unknown, key: string): boolean {
+  const data = (envelope as { data?: unknown } | null)?.data;
+  const visit = (value: unknown, depth: number): boolean => {
+    if (typeof value === 'string') return value.length < 320 && contactKey(value) === key;
+    if (depth > 8 || value === null || typeof value !== 'object') return false;
+    return Object.values(value).some((v) => visit(v, depth + 1));
+  };
+  return visit(data, 0);
+}

@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import { UserError } from '../errors.js';
+import type { PrivacyLog } from '../log/seam.js';
+
+/**
+ * Retention (README "Personal data"): `serve --retention DURATION` erases, with reason
+ * `retention`, every call whose last event was appended longer ago than DURATION, at least
+ * hourly. The erased payloads' pages are reused by new ones, so under a steady stream the
+ * payloads stop adding to the file once the window is full.
+ */
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** How often a sweep runs at most apart. (Default: 1 h) */
+export const RETENTION_SWEEP_MS = 3_600_000;
+/** Calls erased per transaction of a sweep, so a first sweep over a large log never holds the writer long. */
+const BATCH = 200;
+
+/** `90d`, `12h`, `30m`, `2s` as milliseconds. Throws `UserError` naming `where` for anything else. */
+export function parseRetention(text: string, where = '--retention'): number {
+  const match = /^\s*(\d+)\s*([smhd])\s*$/.exec(text);
+  const ms = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
+  if (!(ms > 0)) throw new UserError(`${where}: "${text}" is not a duration like 90d, 12h, 30m or 2s`);
+  return ms;
+}
+
+/**
+ * Erases every call not erased yet whose last event is older than `windowMs` at `now`.
+ * Returns how many calls it erased.
+ */
+export async function sweepRetention(privacy: PrivacyLog, now: Date, windowMs: number): Promise<number> {
+  const before = new Date(now.getTime() - windowMs).toISOString();
+  let erased = 0;
+  for (;;) {
+    const calls = await privacy.callsLastSeenBefore(before, BATCH);
+    if (calls.length === 0) return erased;
+    const result = await privacy.erase({ callIds: calls, reason: 'retention', by: 'retention', downstream: false });
+    erased += result.calls.filter((c) => c.seq !== null).length;
+  }
+}
+
+/** A running retention: `stop()` ends it (a sweep in flight completes). */
+export interface Retention {
+  stop(): Promise<void>;
+  /** Runs a sweep now (tests, and the first one at start). */
+  sweep(): Promise<number>;
+}
+
+/**
+ * Sweeps at start and then every `min(windowMs, RETENTION_SWEEP_MS)`; a failed sweep is logged
+ * and tried again at the next tick. `now` is the relay's clock (tests inject one).
+ */
+export function startRetention(o: { privacy: PrivacyLog; windowMs: number; now: () => Date; logger: Logger; everyMs?: number }): Retention {
+  let running: Promise<number> = Promise.resolve(0);
+  const sweep = (): Promise<number> =>
+    (running = running.then(async () => {
+      try {
+        const erased = await sweepRetention(o.privacy, o.now(), o.windowMs);
+        if (erased > 0) o.logger.info({ erased, retention_ms: o.windowMs }, 'retention: calls erased');
+        return erased;
+      } catch (error) {
+        o.logger.error({ err: (error as Error).message }, 'retention: the sweep failed; it runs again at the next tick');
+        return 0;
+      }
+    }));
+  void sweep();
+  const timer = setInterval(() => void sweep(), o.everyMs ?? Math.min(o.windowMs, RETENTION_SWEEP_MS));
+  timer.unref();
+  return {
+    sweep,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
