@@ -6,6 +6,7 @@ import type { BuildOptions } from '../project/rebuild/scratch.js';
 import type { RebuildResult } from '../project/rebuild/rebuild.js';
 import type { VerifyResult } from '../project/rebuild/verify.js';
 import type { LogReader, LogWriter } from './seam.js';
+import { isPostgresUrl } from './pg/connect.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /**
@@ -38,11 +39,14 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens the log at `location` (a SQLite file path; SQLite is the default engine). Throws
- * `UserError` when `mustExist` and there is no log there, and the open errors of the engine
- * (an unusable file is a user error naming it).
+ * Opens the log at `location`: a PostgreSQL database for `postgres://…` (SPEC §13), else a
+ * SQLite file path (SQLite is the default engine). Throws `UserError` when `mustExist` and there
+ * is no log there, and the open errors of the engine (an unusable file, an unreachable
+ * database, is a user error naming it).
  */
 export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
+  // loaded only for PostgreSQL: a SQLite command does not pay for the driver
+  if (isPostgresUrl(location)) return (await import('./pg/pg-store.js')).PgStore.open(location, options);
   if (options.mustExist && !existsSync(location)) {
     throw new UserError(`no log at ${location}: start \`husky-relay serve\` first, or point --db (HUSKY_RELAY_DB) at it`);
   }
