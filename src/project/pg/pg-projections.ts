@@ -40,7 +40,7 @@ export function pgProjections(pool: Pool): ProjectionReader {
     status: (rules) =>
       snapshot(pool, async (c) => {
         const rows: StatusRows = {
-          byType: (await c.query(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type`)).rows,
+          byType: (await c.query(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type COLLATE "C"`)).rows,
           counts: (await c.query(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY sink, status ORDER BY sink COLLATE "C"`)).rows,
           health: (await c.query(`SELECT * FROM p_sink_health`)).rows,
           oldestPendingAt: (await c.query(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`)).rows[0].at,
@@ -72,8 +72,8 @@ export function pgProjections(pool: Pool): ProjectionReader {
         return assembleCall(callId, call.org_id, deliveries.rows, entries.rows, erased.rowCount! > 0);
       }),
     names: async () => ({
-      sinks: (await pool.query<{ x: string }>(`SELECT DISTINCT sink AS x FROM p_deliveries ORDER BY 1 COLLATE "C"`)).rows.map((r) => r.x),
-      rules: (await pool.query<{ x: string }>(`SELECT DISTINCT rule_id AS x FROM p_deliveries ORDER BY 1 COLLATE "C"`)).rows.map((r) => r.x),
+      sinks: (await pool.query<{ x: string }>(`SELECT DISTINCT sink COLLATE "C" AS x FROM p_deliveries ORDER BY 1`)).rows.map((r) => r.x),
+      rules: (await pool.query<{ x: string }>(`SELECT DISTINCT rule_id COLLATE "C" AS x FROM p_deliveries ORDER BY 1`)).rows.map((r) => r.x),
     }),
     hasCall: async (callId) => (await pool.query(`SELECT 1 FROM p_calls WHERE call_id = $1`, [callId])).rowCount! > 0,
     hasEvent: async (eventId) => (await pool.query(`SELECT 1 FROM entries WHERE dedupe_key = $1`, [`event:${eventId}`])).rowCount! > 0,
