@@ -5,8 +5,9 @@ import type { ProjectionReader } from '../project/reader.js';
 import type { BuildOptions } from '../project/rebuild/scratch.js';
 import type { RebuildResult } from '../project/rebuild/rebuild.js';
 import type { VerifyResult } from '../project/rebuild/verify.js';
-import type { LogReader, LogWriter } from './seam.js';
-import { isPostgresUrl } from './pg/connect.js';
+import type { Lease, LogReader, LogWriter, ServeWriter } from './seam.js';
+import type { CommitStats } from './sqlite/commit-queue.js';
+import { isPostgresUrl } from './location.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /**
@@ -24,6 +25,13 @@ export interface Store {
   rebuild(options?: BuildOptions): Promise<RebuildResult>;
   /** `replay --verify`: the projections compared row by row with a rebuild, read-only. */
   verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult>;
+  /** `serve`'s group commit on this log; `onCommit` is told of each commit (metrics). */
+  serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter;
+  /**
+   * The lease of work only one `serve` may do at a time, on engines where several share a log
+   * (PostgreSQL); undefined where one `serve` holds the log alone (SQLite: see `serve-lock.ts`).
+   */
+  lease?(name: string, holder: string): Lease;
   close(): Promise<void>;
 }
 

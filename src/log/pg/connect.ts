@@ -1,22 +1,7 @@
 import pg from 'pg';
 import { LogUnavailableError } from '../../errors.js';
 import { EnvironmentError } from '../../os-errors.js';
-
-/** Whether `--db` names a PostgreSQL database (`postgres://…`, `postgresql://…`) rather than a SQLite path. */
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location);
-}
-
-/** The URL without its password, to name the database in messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the PostgreSQL URL';
-  }
-}
+import { redactUrl } from '../location.js';
 
 /** bigint (int8: seqs, counts) as a JS number: seqs stay far below 2^53. */
 const types = {

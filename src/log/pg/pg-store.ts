@@ -7,10 +7,14 @@ import type { ProjectionReader } from '../../project/reader.js';
 import type { RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import type { VerifyResult } from '../../project/rebuild/verify.js';
-import type { Appended, Checkpoint, CommitGroup, LogReader, LogWriter } from '../seam.js';
+import type { Appended, Checkpoint, CommitGroup, Lease, LogReader, LogWriter, ServeWriter } from '../seam.js';
+import type { CommitStats } from '../sqlite/commit-queue.js';
+import { PgGroupCommit } from './pg-group-commit.js';
+import { PgLease } from './pg-lease.js';
 import type { OpenStoreOptions, Store } from '../store.js';
 import type { NewEntry } from '../types.js';
-import { createPool, pgError, redactUrl } from './connect.js';
+import { redactUrl } from '../location.js';
+import { createPool, pgError } from './connect.js';
 import { migratePg } from './migrations.js';
 import { appendGroups, type AppendHooks } from './pg-append.js';
 import { PgLogReader } from './pg-reads.js';
@@ -70,21 +74,28 @@ export class PgStore implements Store, LogWriter {
     return this;
   }
 
-  private at(): string {
-    return (this.options.now?.() ?? new Date()).toISOString();
-  }
+  /** The clock that stamps `at` on appends. */
+  readonly now = (): Date => this.options.now?.() ?? new Date();
 
   async append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
     return (await this.appendBatch([{ entries, checkpoint }]))[0]!;
   }
 
   /** Several callers' appends in one transaction (group commit): all of them, or none. */
-  async appendBatch(groups: CommitGroup[]): Promise<Appended[][]> {
+  async appendBatch(groups: CommitGroup[], at = this.now().toISOString()): Promise<Appended[][]> {
     try {
-      return await appendGroups(this.pool, groups, this.at(), this.options.hooks);
+      return await appendGroups(this.pool, groups, at, this.options.hooks);
     } catch (error) {
       throw pgError(error, this.url, 'write');
     }
+  }
+
+  serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter {
+    return new PgGroupCommit(this, onCommit);
+  }
+
+  lease(name: string, holder: string): Lease {
+    return new PgLease(this.pool, name, holder);
   }
 
   registerGauges(registry: Registry, now?: () => number): void {

@@ -4,10 +4,12 @@ import { sqliteProjections, type ProjectionReader } from '../../project/reader.j
 import { rebuildProjections, type RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import { verifyProjections, type VerifyResult } from '../../project/rebuild/verify.js';
-import type { Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
+import type { ServeWriter, Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
 import type { OpenStoreOptions, Store } from '../store.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
 import { SqliteLog } from './sqlite-log.js';
+import { GroupCommit } from './group-commit.js';
+import type { CommitStats } from './commit-queue.js';
 
 /**
  * The SQLite engine behind the seam: `SqliteLog` (synchronous, one connection) answering the
@@ -18,7 +20,10 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   readonly sqlite: SqliteLog;
   readonly projections: ProjectionReader;
 
-  constructor(path: string | SqliteLog, options: OpenStoreOptions = {}) {
+  constructor(
+    path: string | SqliteLog,
+    private readonly options: OpenStoreOptions = {},
+  ) {
     this.sqlite = typeof path === 'string' ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced }) : path;
     this.projections = sqliteProjections(this.sqlite.db);
   }
@@ -86,6 +91,10 @@ export class SqliteStore implements Store, LogReader, LogWriter {
 
   verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult> {
     return verifyProjections(this.sqlite.db, options);
+  }
+
+  serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter {
+    return new GroupCommit(this.sqlite.path, { busyTimeoutMs: this.options.busyTimeoutMs, now: this.options.now }, onCommit);
   }
 
   async close(): Promise<void> {
