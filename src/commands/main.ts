@@ -8,6 +8,7 @@ import { registerCall } from './call.js';
 import { registerDeliveries } from './deliveries.js';
 import { globalsOf } from './globals.js';
 import { registerLog } from './log.js';
+import { registerMigrate } from './migrate.js';
 import { registerReplay } from './replay.js';
 import { registerResume } from './resume.js';
 import { registerRulesCommands } from './rules.js';
@@ -33,6 +34,7 @@ registerDeliveries(program);
 registerCall(program);
 registerReplay(program);
 registerResume(program);
+registerMigrate(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);
   if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);

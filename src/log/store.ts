@@ -60,3 +60,44 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   }
   return new SqliteStore(location, options);
 }
+
+/** What `copyLog` copied (see `importLog`). */
+export interface CopyResult {
+  entries: number;
+  last_seq: number;
+  seconds: number;
+}
+
+/**
+ * `migrate --to URL` (SPEC §13): copies the log of `source` into the empty PostgreSQL database
+ * at `to` (its schema made first), every entry with its seq, `at` and data, and the
+ * checkpoints named (the router's), and projects it there, in one transaction. Throws `UserError` when `to` is not a
+ * `postgres://` URL or already holds a log.
+ */
+export async function copyLog(source: Store, to: string, checkpointNames: string[], onProgress?: (done: number, total: number) => void): Promise<CopyResult> {
+  if (!isPostgresUrl(to)) throw new UserError(`migrate --to: "${to}" is not a PostgreSQL URL (postgres://USER@HOST/DB)`);
+  const [{ PgStore }, { importLog }] = await Promise.all([import('./pg/pg-store.js'), import('./pg/pg-import.js')]);
+  const total = await source.log.lastSeq();
+  const target = await PgStore.open(to);
+  try {
+    async function* batches() {
+      for (let after = 0; ; ) {
+        const batch = await source.log.read(after, { limit: COPY_BATCH });
+        if (batch.length === 0) return;
+        yield batch;
+        after = batch.at(-1)!.seq;
+      }
+    }
+    const checkpoints = [];
+    for (const name of checkpointNames) {
+      const seq = await source.log.checkpoint(name);
+      if (seq > 0) checkpoints.push({ name, seq });
+    }
+    return await importLog(target, batches(), checkpoints, (done) => onProgress?.(done, total));
+  } finally {
+    await target.close();
+  }
+}
+
+/** Entries read from the source per batch of `copyLog`. */
+const COPY_BATCH = 5_000;

@@ -93,7 +93,7 @@ const MIGRATIONS: string[] = [
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The projection tables (`p_*`), which a rebuild replaces and a verify compares. */
-export const PG_PROJECTION_TABLES = ['p_events_by_type', 'p_calls', 'p_deliveries', 'p_key_state', 'p_sink_health', 'p_call_entries', 'p_sink_state'];
+export const PG_PROJECTION_TABLES = ['p_call_entries', 'p_calls', 'p_deliveries', 'p_events_by_type', 'p_key_state', 'p_sink_health', 'p_sink_state'];
 
 /** A lock key of `pg_advisory_xact_lock` that migrations take, so two processes starting together migrate once. */
 const MIGRATE_LOCK = 0x486b526d;

@@ -25,10 +25,10 @@ const KEYS: Record<string, string[]> = {
 /**
  * Empties the projections and projects the whole log again, on `client`, inside its transaction,
  * holding the append lock (so nothing is appended meanwhile and the result matches the log at
- * the commit). DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
+ * the commit; `lock: false` when the caller holds it already). DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
  */
-async function reproject(client: PoolClient, options: BuildOptions): Promise<{ entries: number; lastSeq: number }> {
-  await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+export async function reproject(client: PoolClient, options: BuildOptions, lock = true): Promise<{ entries: number; lastSeq: number }> {
+  if (lock) await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
   for (const table of PG_PROJECTION_TABLES) await client.query(`DELETE FROM ${table}`);
   const total = (await client.query<{ seq: number }>(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0]!.seq;
   let after = 0;
