@@ -29,7 +29,9 @@ export function pgError(error: unknown, url: string, phase: 'open' | 'write' = '
   const code = (error as { code?: string }).code ?? '';
   const where = redactUrl(url);
   const message = (error as Error).message ?? String(error);
-  if (UNREACHABLE.has(code) || code.startsWith('08') || code === '28P01' || code === '28000' || code === '3D000') {
+  // 08: connection; 28: login refused; 3D000: no such database; 53: out of resources (disk
+  // full, too many connections); 57: the server is shutting down; 25006: a read-only standby
+  if (UNREACHABLE.has(code) || /^(08|28|53|57)/.test(code) || code === '3D000' || code === '25006') {
     if (phase === 'write') return new LogUnavailableError(`PostgreSQL at ${where} is unavailable: ${message}`, { cause: error });
     return new EnvironmentError(`cannot open the log at ${where}: ${message}`, code || 'pg_unreachable');
   }

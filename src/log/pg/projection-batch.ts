@@ -108,10 +108,17 @@ export class ProjectionBatch implements ProjectionStore {
     for (const r of rows.rows) this.keyStates.set(keyOf(r.sink, r.order_key, r.key_scope), r.result);
   }
 
-  /** Runs the writes the projector made, in order. */
+  /**
+   * Runs the writes the projector made, in order, as one multi-statement query (one round trip
+   * to the server, whatever their number), each value quoted by the driver's `escapeLiteral`.
+   */
   async flush(client: PoolClient): Promise<void> {
-    for (const op of this.ops) await client.query(op.text, op.values);
+    if (this.ops.length === 0) return;
+    const literal = (value: unknown): string =>
+      value === null || value === undefined ? 'NULL' : typeof value === 'number' ? String(value) : client.escapeLiteral(String(value));
+    const text = this.ops.map((op) => op.text.replace(/\$(\d+)/g, (_, i: string) => literal(op.values[Number(i) - 1]))).join(';\n');
     this.ops.length = 0;
+    await client.query(text);
   }
 
   private op(text: string, values: unknown[]): void {
