@@ -31,7 +31,8 @@ export async function appendGroups(pool: Pool, groups: CommitGroup[], at: string
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query('BEGIN');
+    // one round trip: the transaction and its lock
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
     try {
       const result = await inTransaction(client, groups, at, hooks);
       await client.query('COMMIT');
@@ -46,14 +47,14 @@ export async function appendGroups(pool: Pool, groups: CommitGroup[], at: string
 }
 
 async function inTransaction(client: PoolClient, groups: CommitGroup[], at: string, hooks: AppendHooks): Promise<Appended[][]> {
-  await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
   const keys = groups.flatMap((g) => g.entries.map(dedupeKey)).filter((k): k is string => k !== null);
-  const taken = new Set<string>();
-  if (keys.length > 0) {
-    const found = await client.query<{ dedupe_key: string }>(`SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)`, [keys]);
-    for (const r of found.rows) taken.add(r.dedupe_key);
-  }
-  let next = ((await client.query<{ seq: number }>(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0]!.seq) + 1;
+  // the last seq, and which of these keys the log holds: one round trip, under the lock
+  const known = await client.query<{ last: number; taken: string[] }>(
+    `SELECT (SELECT coalesce(max(seq), 0) FROM entries) AS last, array(SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)) AS taken`,
+    [keys],
+  );
+  const taken = new Set(known.rows[0]!.taken);
+  let next = known.rows[0]!.last + 1;
   const written: Entry[] = [];
   const results = groups.map(({ entries }) =>
     entries.map((entry): Appended => {
@@ -64,23 +65,23 @@ async function inTransaction(client: PoolClient, groups: CommitGroup[], at: stri
       return { seq: next++, duplicate: false };
     }),
   );
+  const batch = new ProjectionBatch();
   if (written.length > 0) {
     await client.query(
       `INSERT INTO entries (seq, type, at, data, dedupe_key)
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[])`,
       [written.map((e) => e.seq), written.map((e) => e.type), written.map(() => at), written.map((e) => JSON.stringify(e.data)), written.map(dedupeKey)],
     );
-    const batch = new ProjectionBatch();
     await batch.prefetch(client, written);
     const project = projectInto(batch);
     for (const entry of written) project(entry);
-    await batch.flush(client);
   }
   for (const { checkpoint } of groups) {
-    if (!checkpoint) continue;
-    await client.query(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`, [checkpoint.name, checkpoint.seq]);
+    if (checkpoint) batch.write(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`, [checkpoint.name, checkpoint.seq]);
   }
-  if (written.length > 0) await client.query(`SELECT pg_notify($1, $2)`, [APPENDED_CHANNEL, String(written.at(-1)!.seq)]);
+  if (written.length > 0) batch.write(`SELECT pg_notify($1, $2)`, [APPENDED_CHANNEL, String(written.at(-1)!.seq)]);
+  // the projections' writes, the checkpoints and the notice: one round trip
+  await batch.flush(client);
   await hooks.beforeCommit?.(written.map((e) => e.seq));
   return results;
 }

@@ -121,18 +121,19 @@ export class ProjectionBatch implements ProjectionStore {
     await client.query(text);
   }
 
-  private op(text: string, values: unknown[]): void {
+  /** Adds a statement to run at `flush`, after those before it (`$n` are `values[n-1]`). */
+  write(text: string, values: unknown[]): void {
     this.ops.push({ text, values });
   }
 
   countEvent(eventType: string): void {
-    this.op(SQL.countEvent, [eventType]);
+    this.write(SQL.countEvent, [eventType]);
   }
   upsertCall(callId: string, orgId: string, type: string, seq: number): void {
-    this.op(SQL.upsertCall, [callId, orgId, type, seq]);
+    this.write(SQL.upsertCall, [callId, orgId, type, seq]);
   }
   insertDelivery(row: Parameters<ProjectionStore['insertDelivery']>[0], state: Parameters<ProjectionStore['insertDelivery']>[1]): void {
-    this.op(SQL.insertDelivery, [...row, ...stateColumns(state)]);
+    this.write(SQL.insertDelivery, [...row, ...stateColumns(state)]);
     const [id, , , eventSeq, eventType, , , sink, orderKey, keyScope, , callId] = row;
     this.deliveries.set(id, { keys: { sink, event_type: eventType, order_key: orderKey, key_scope: keyScope, call_id: callId, event_seq: eventSeq }, state });
   }
@@ -142,24 +143,24 @@ export class ProjectionBatch implements ProjectionStore {
   putDelivery(id: string, state: StoredDelivery['state']): void {
     const stored = this.deliveries.get(id);
     if (stored) this.deliveries.set(id, { keys: stored.keys, state });
-    this.op(SQL.putDelivery, [...stateColumns(state), id]);
+    this.write(SQL.putDelivery, [...stateColumns(state), id]);
   }
   keyStateOf(sink: string, orderKey: string, keyScope: string): string | undefined {
     return this.keyStates.get(keyOf(sink, orderKey, keyScope));
   }
   setKeyState(sink: string, orderKey: string, keyScope: string, state: string): void {
     this.keyStates.set(keyOf(sink, orderKey, keyScope), state);
-    this.op(SQL.setKeyState, [sink, orderKey, keyScope, state]);
+    this.write(SQL.setKeyState, [sink, orderKey, keyScope, state]);
   }
   sinkSuccess(sink: string, at: string): void {
-    this.op(SQL.sinkSuccess, [sink, at]);
+    this.write(SQL.sinkSuccess, [sink, at]);
   }
   sinkFailure(sink: string, at: string, error: string | null): void {
-    this.op(SQL.sinkFailure, [sink, error, at]);
+    this.write(SQL.sinkFailure, [sink, error, at]);
   }
   addCallEntry(seq: number, callId: string, eventSeq: number): void {
     if (seq === eventSeq) this.eventCalls.set(seq, callId);
-    this.op(SQL.addCallEntry, [seq, callId, eventSeq]);
+    this.write(SQL.addCallEntry, [seq, callId, eventSeq]);
   }
   callOfEvent(eventSeq: number): string | undefined {
     return this.eventCalls.get(eventSeq);
@@ -169,7 +170,7 @@ export class ProjectionBatch implements ProjectionStore {
   }
   putSinkState(row: SinkStateRow): void {
     this.sinkStates.set(row[0], row);
-    this.op(SQL.putSinkState, [...row]);
+    this.write(SQL.putSinkState, [...row]);
   }
 }
 
