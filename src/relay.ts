@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { GroupCommit } from './log/sqlite/group-commit.js';
 import { openStore, type Store } from './log/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { SharedClock } from './clock.js';
-import { startPipelineThread, type PipelineHandle } from './pipeline/host.js';
+import { startPipelineThread, type PipelineHandle, type PipelineThreadOptions } from './pipeline/host.js';
+import { leasedPipeline } from './pipeline/leased.js';
+import type { ServeWriter } from './log/seam.js';
 import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
@@ -72,30 +75,22 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const metrics = createMetrics();
   metrics.lastSeq.set(await store.log.lastSeq());
   store.registerGauges(metrics.registry);
-  const commit = new GroupCommit(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys }, ({ size, lastSeq }) => {
+  const commit = store.serveWriter(({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
   });
   let pipeline: PipelineHandle | null = null;
+  const thread = (env = options.env ?? {}): Promise<PipelineHandle> =>
+    startPipelineThread({ ...pipelineOptions(options, (port) => commit.connect(port)), env });
   // routing, delivery and the sinks' SDKs never share this thread with the webhooks' acks; it has
-  // started (its rules are in the log) before the first webhook can be answered
+  // started (its rules are in the log) before the first webhook can be answered. Where several
+  // relays share the log (PostgreSQL), it runs in the one holding the pipeline lease.
+  const lease = store.lease?.('pipeline', `${hostname()}:${process.pid}:${randomUUID()}`);
   const starting = !options.rulesPath
     ? Promise.resolve(null)
-    : startPipelineThread({
-      dbPath: options.dbPath,
-      busyTimeoutMs: options.busyTimeoutMs,
-      masterKeys: options.masterKeys,
-      connectWriter: (port) => commit.connect(port),
-      rulesPath: options.rulesPath,
-      rulesPreferredPath: options.rulesPreferredPath,
-      env: options.env ?? {},
-      sinkEnv: options.sinkEnv ?? { slackApiUrl: DEFAULTS.slackApiUrl, hubspotBaseUrl: DEFAULTS.hubspotBaseUrl },
-      logger,
-      clock: options.clock,
-      random: options.random,
-      pollMs: options.pollMs,
-      restartDelaysMs: options.pipelineRestartDelaysMs,
-    });
+    : lease
+      ? Promise.resolve(leasedPipeline(lease, thread, { rulesPath: options.rulesPath, logger }))
+      : thread();
 
   const app = createApp({
     reader: store.log,
@@ -173,7 +168,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
  * disk or a corrupted page show only then; see `GroupCommit.failure`). The probe runs on the
  * writer thread: a lock held by another process must never stall the event loop.
  */
-async function readiness(commit: GroupCommit, pipeline: PipelineHandle | null): Promise<{ ok: boolean; reasons: string[] }> {
+async function readiness(commit: ServeWriter, pipeline: PipelineHandle | null): Promise<{ ok: boolean; reasons: string[] }> {
   const reasons: string[] = [];
   if (pipeline && !pipeline.rules) reasons.push(`rules not loaded: fix ${pipeline.rulesPath} (see the log)`);
   const down = pipeline?.down();
@@ -184,4 +179,22 @@ async function readiness(commit: GroupCommit, pipeline: PipelineHandle | null): 
   const failed = commit.failure();
   if (failed) reasons.push(`the last commit failed: ${failed}`);
   return { ok: reasons.length === 0, reasons };
+}
+
+/** The pipeline thread's options from the relay's (its env aside). */
+function pipelineOptions(options: RelayOptions, connectWriter: PipelineThreadOptions['connectWriter']): Omit<PipelineThreadOptions, 'env'> {
+  return {
+    dbPath: options.dbPath,
+    busyTimeoutMs: options.busyTimeoutMs,
+    masterKeys: options.masterKeys,
+    connectWriter,
+    rulesPath: options.rulesPath!,
+    rulesPreferredPath: options.rulesPreferredPath,
+    sinkEnv: options.sinkEnv ?? { slackApiUrl: DEFAULTS.slackApiUrl, hubspotBaseUrl: DEFAULTS.hubspotBaseUrl },
+    logger: options.logger,
+    clock: options.clock,
+    random: options.random,
+    pollMs: options.pollMs,
+    restartDelaysMs: options.pipelineRestartDelaysMs,
+  };
 }

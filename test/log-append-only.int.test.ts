@@ -7,25 +7,10 @@ import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { type Appended } from '../src/log/seam.js';
 import { SCHEMA_VERSION } from '../src/log/sqlite/migrations.js';
 import type { NewEntry } from '../src/log/types.js';
+import { receivedEntry } from './helpers/entries.js';
 import { tempDir } from './helpers/relay.js';
 
-let counter = 0;
-function received(overrides: { event_id?: string; body?: string } = {}): NewEntry {
-  counter += 1;
-  const event_id = overrides.event_id ?? `evt_log_${counter}`;
-  return {
-    type: 'event.received',
-    data: {
-      event_id,
-      event_type: 'call.completed',
-      org_id: 'org_abc_123',
-      created_at: '2026-06-01T10:00:00Z',
-      received_at: '2026-06-01T10:00:01Z',
-      call_id: `call_${counter}`,
-      body: overrides.body ?? `{"event_id":"${event_id}"}`,
-    },
-  };
-}
+const received = (overrides: Parameters<typeof receivedEntry>[0] = {}) => receivedEntry({ prefix: 'log', ...overrides });
 
 const rulesLoaded = (): NewEntry => ({ type: 'rules.loaded', data: { rules_hash: 'a'.repeat(64), path: '/etc/rules.yaml' } });
 

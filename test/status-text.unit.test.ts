@@ -36,7 +36,8 @@ const report: StatusReport = {
     'ops\u001b[2J': paused('2026-06-01T10:02:00.000Z', 'unauthorized: HTTP 401'),
   },
   oldest_pending_at: '2026-06-01T10:00:30.000Z',
-  last_seq: 20,
+  chain_head: null,
+      last_seq: 20,
 };
 
 describe('status for a person (README "Paused sinks")', () => {

@@ -9,6 +9,7 @@ import { registerDeliveries } from './deliveries.js';
 import { registerErase } from './erase.js';
 import { globalsOf } from './globals.js';
 import { registerLog } from './log.js';
+import { registerMigrate } from './migrate.js';
 import { registerReplay } from './replay.js';
 import { registerResume } from './resume.js';
 import { registerRulesCommands } from './rules.js';
@@ -35,6 +36,7 @@ registerCall(program);
 registerReplay(program);
 registerResume(program);
 registerErase(program);
+registerMigrate(program);
 registerRulesCommands(program, () => {
   const g = globalsOf(program);
   if (g.rulesWarning) process.stderr.write(`husky-relay: ${g.rulesWarning}\n`);

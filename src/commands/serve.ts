@@ -8,6 +8,7 @@ import { parsePort, reloadDotEnv, resolveConfig } from '../config/resolve.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { UserError } from '../errors.js';
 import { openDatabase } from '../log/sqlite/open.js';
+import { isPostgresUrl, redactUrl } from '../log/location.js';
 import { exposure } from '../log/private-files.js';
 import { acquireServeLock, DatabaseHeldError, heldBy } from '../log/sqlite/serve-lock.js';
 import { createLogger } from '../logger.js';
@@ -73,9 +74,13 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   const port = opts.port ?? g.port;
   const host = opts.host ?? g.host;
 
-  secretsFromEnv(g.webhookSecret); // a bad HUSKY_WEBHOOK_SECRET is refused before anything is made
+  const fromEnv = secretsFromEnv(g.webhookSecret); // a bad HUSKY_WEBHOOK_SECRET is refused before anything is made
   if (opts.ui !== false && g.uiToken !== undefined) resolveUiToken(g.uiToken, g.dbPath); // and a short HUSKY_RELAY_UI_TOKEN
-  if (existsSync(g.dbPath)) openDatabase(g.dbPath, { readonly: true }).close(); // ours, and not newer?
+  const shared = isPostgresUrl(g.dbPath);
+  if (shared && !fromEnv) {
+    throw new UserError('with the log in PostgreSQL (--db postgres://…), set HUSKY_WEBHOOK_SECRET: every relay sharing the log must accept the same secret, and there is no folder beside the database to keep a generated one');
+  }
+  if (!shared && existsSync(g.dbPath)) openDatabase(g.dbPath, { readonly: true }).close(); // ours, and not newer?
   const holder = heldBy(g.dbPath);
   if (holder) throw new DatabaseHeldError(g.dbPath, holder);
   await mustBeFree(port, host); // also port 0: the address must be this machine's
@@ -84,8 +89,10 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   let relay: import('../relay.js').Relay;
   let secrets: readonly string[];
   try {
-    warnIfOpen(logger, g.dbPath);
-    removeOrphanScratch(g.dbPath, logger);
+    if (!shared) {
+      warnIfOpen(logger, g.dbPath);
+      removeOrphanScratch(g.dbPath, logger);
+    }
     const resolved = resolveSecrets(g.webhookSecret, g.dbPath, true)!;
     if (resolved.generated) announceGenerated(resolved.file!);
     else if (resolved.source === 'file') logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
@@ -116,7 +123,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     lock.release();
     throw listenError(error, port, host);
   }
-  logger.info({ url: `${relay.url}/webhooks/husky`, db: g.dbPath }, 'husky-relay is listening');
+  logger.info({ url: `${relay.url}/webhooks/husky`, db: shared ? redactUrl(g.dbPath) : g.dbPath }, 'husky-relay is listening');
 
   lifecycle.started({
     reload() {

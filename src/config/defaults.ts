@@ -158,6 +158,14 @@ export const DEFAULTS = {
   pipeline: {
     /** After it fails, it is started again after these waits, the last repeated. @defaultValue 1 s, 5 s, 30 s */
     restartDelaysMs: [1_000, 5_000, 30_000],
+    /**
+     * Several `serve` processes on one PostgreSQL log: routing and delivery run in the one that
+     * holds the pipeline lease, for this long after its last renewal (so a killed holder's work
+     * passes to another within it). @defaultValue 5 s
+     */
+    leaseTtlMs: 5_000,
+    /** How often the holder renews the lease, and a standby tries to take it. @defaultValue 1 s */
+    leaseRenewMs: 1_000,
   },
 
   /** Operator events: paused sinks and stale work (README "When a rule fails at run time"). */

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isPostgresUrl } from '../log/location.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
@@ -52,11 +53,16 @@ export interface GlobalFlags {
  * Throws `UserError` naming the variable when one holds something unusable (a `PORT` that is
  * not a port number).
  */
+/** A SQLite path made absolute; a `postgres://` URL (SPEC §13) as it is. */
+function dbLocation(value: string): string {
+  return isPostgresUrl(value) ? value : resolve(value);
+}
+
 export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const rules = resolveRulesPath(flags.rules, env);
   const port = env['PORT']?.trim();
   return {
-    dbPath: resolve(flags.db ?? env['HUSKY_RELAY_DB'] ?? DEFAULTS.db),
+    dbPath: dbLocation(flags.db ?? env['HUSKY_RELAY_DB'] ?? DEFAULTS.db),
     rulesPath: rules.path,
     ...(rules.warning !== undefined && { rulesWarning: rules.warning }),
     ...(rules.preferred !== undefined && { rulesPreferred: rules.preferred }),

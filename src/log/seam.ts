@@ -56,6 +56,31 @@ export interface QueuedWriter extends LogWriter {
   probe(): Promise<string | null>;
 }
 
+/**
+ * `serve`'s writer as the relay holds it, whatever the engine: a `QueuedWriter` that also takes
+ * the pipeline thread's appends over a channel of its own (`WriterClient`), tells that channel of
+ * every commit, and commits what waits before it closes.
+ */
+export interface ServeWriter extends QueuedWriter {
+  /** Gives the pipeline thread's writer a channel; returns the writer's idle flag, shared with it. */
+  connect(port: import('node:worker_threads').MessagePort): SharedArrayBuffer;
+  close(): Promise<void>;
+}
+
+/**
+ * Work that one process of several may do at a time (routing and delivery, when several `serve`
+ * processes share one PostgreSQL log): held until a time the database keeps, renewed while held,
+ * and free to another holder once it lapses (a killed process's).
+ */
+export interface Lease {
+  /** Takes the lease, or renews it if this holder has it: true while held (for its time to live from now). */
+  hold(): Promise<boolean>;
+  /** Gives it up at once (a clean stop), so another holder need not wait for it to lapse. */
+  release(): Promise<void>;
+  /** How long a holding lasts without renewal (ms). */
+  readonly ttlMs: number;
+}
+
 /** Entry filters of `LogReader.read`. */
 export interface ReadOptions {
   /** Only these types; `*` and `?` glob (`delivery.*`). */

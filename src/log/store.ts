@@ -5,7 +5,9 @@ import type { ProjectionReader } from '../project/reader.js';
 import type { BuildOptions } from '../project/rebuild/scratch.js';
 import type { RebuildResult } from '../project/rebuild/rebuild.js';
 import type { VerifyResult } from '../project/rebuild/verify.js';
-import type { LogReader, LogWriter, PrivacyLog } from './seam.js';
+import type { Lease, LogReader, LogWriter, PrivacyLog, ServeWriter } from './seam.js';
+import type { CommitStats } from './sqlite/commit-queue.js';
+import { isPostgresUrl } from './location.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /**
@@ -25,6 +27,13 @@ export interface Store {
   rebuild(options?: BuildOptions): Promise<RebuildResult>;
   /** `replay --verify`: the projections compared row by row with a rebuild, read-only. */
   verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult>;
+  /** `serve`'s group commit on this log; `onCommit` is told of each commit (metrics). */
+  serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter;
+  /**
+   * The lease of work only one `serve` may do at a time, on engines where several share a log
+   * (PostgreSQL); undefined where one `serve` holds the log alone (SQLite: see `serve-lock.ts`).
+   */
+  lease?(name: string, holder: string): Lease;
   close(): Promise<void>;
 }
 
@@ -42,13 +51,57 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens the log at `location` (a SQLite file path; SQLite is the default engine). Throws
- * `UserError` when `mustExist` and there is no log there, and the open errors of the engine
- * (an unusable file is a user error naming it).
+ * Opens the log at `location`: a PostgreSQL database for `postgres://…` (SPEC §13), else a
+ * SQLite file path (SQLite is the default engine). Throws `UserError` when `mustExist` and there
+ * is no log there, and the open errors of the engine (an unusable file, an unreachable
+ * database, is a user error naming it).
  */
 export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
+  // loaded only for PostgreSQL: a SQLite command does not pay for the driver
+  if (isPostgresUrl(location)) return (await import('./pg/pg-store.js')).PgStore.open(location, options);
   if (options.mustExist && !existsSync(location)) {
     throw new UserError(`no log at ${location}: start \`husky-relay serve\` first, or point --db (HUSKY_RELAY_DB) at it`);
   }
   return new SqliteStore(location, options);
 }
+
+/** What `copyLog` copied (see `importLog`). */
+export interface CopyResult {
+  entries: number;
+  last_seq: number;
+  seconds: number;
+}
+
+/**
+ * `migrate --to URL` (SPEC §13): copies the log of `source` into the empty PostgreSQL database
+ * at `to` (its schema made first), every entry with its seq, `at` and data, and the
+ * checkpoints named (the router's), and projects it there, in one transaction. Throws `UserError` when `to` is not a
+ * `postgres://` URL or already holds a log.
+ */
+export async function copyLog(source: Store, to: string, checkpointNames: string[], onProgress?: (done: number, total: number) => void): Promise<CopyResult> {
+  if (!isPostgresUrl(to)) throw new UserError(`migrate --to: "${to}" is not a PostgreSQL URL (postgres://USER@HOST/DB)`);
+  const [{ PgStore }, { importLog }] = await Promise.all([import('./pg/pg-store.js'), import('./pg/pg-import.js')]);
+  const total = await source.log.lastSeq();
+  const target = await PgStore.open(to);
+  try {
+    async function* batches() {
+      for (let after = 0; ; ) {
+        const batch = await source.log.read(after, { limit: COPY_BATCH });
+        if (batch.length === 0) return;
+        yield batch;
+        after = batch.at(-1)!.seq;
+      }
+    }
+    const checkpoints = [];
+    for (const name of checkpointNames) {
+      const seq = await source.log.checkpoint(name);
+      if (seq > 0) checkpoints.push({ name, seq });
+    }
+    return await importLog(target, batches(), checkpoints, (done) => onProgress?.(done, total));
+  } finally {
+    await target.close();
+  }
+}
+
+/** Entries read from the source per batch of `copyLog`. */
+const COPY_BATCH = 5_000;

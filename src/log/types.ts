@@ -169,6 +169,7 @@ const EACH_ENTRY_TYPE: Record<EntryType, true> = {
   'sink.resumed': true,
   'pending.stale': true,
   'pending.cleared': true,
+  'call.erased': true,
 };
 
 /** Every type of log entry, as `log --type` filters them (README "The log"). */

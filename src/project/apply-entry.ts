@@ -184,8 +184,8 @@ function advanceKey(s: ProjectionStore, row: DeliveryKeys, orderKey: string, res
   if (next !== stored) s.setKeyState(row.sink, orderKey, row.key_scope, next);
 }
 
-/** Key state (a Slack thread, a HubSpot object) is shared per channel or object kind. */
-function keyScope(request: Record<string, unknown>): string {
+/** Key state (a Slack thread, a HubSpot object) is shared per channel or object kind: the scope of a planned request. */
+export function keyScope(request: Record<string, unknown>): string {
   const scope = request['channel'] ?? request['create'] ?? '';
   return typeof scope === 'string' ? scope : '';
 }

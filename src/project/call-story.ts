@@ -74,8 +74,10 @@ export interface CallView {
   timeline: CallMoment[];
 }
 
-type EntryRow = { seq: number; type: string; at: string; data: string };
-type DeliveryStateRow = Omit<CallDelivery, 'attempts' | 'result'> & { result: string | null };
+/** An entry about a call, `data` as JSON text. */
+export type EntryRow = { seq: number; type: string; at: string; data: string };
+/** A delivery of a call as `p_deliveries` holds it. */
+export type DeliveryStateRow = Omit<CallDelivery, 'attempts' | 'result'> & { result: string | null };
 
 /** The statements of `callView`, prepared once per connection. */
 export class CallReads {
@@ -110,36 +112,45 @@ export class CallReads {
       const call = this.call.get(callId) as { org_id: string | null } | undefined;
       if (!call) return null;
       const rows = this.deliveries.all(callId) as DeliveryStateRow[];
-      const deliveries: CallDelivery[] = rows.map((r) => ({
-        delivery_id: r.delivery_id,
-        event_id: r.event_id,
-        rule_id: r.rule_id,
-        sink: r.sink,
-        status: r.status,
-        order_key: r.order_key,
-        result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
-        attempts: [],
-        dead_reason: r.dead_reason,
-      }));
-      const byId = new Map(deliveries.map((d) => [d.delivery_id, d]));
-      const events: CallEvent[] = [];
-      const timeline: CallMoment[] = [];
-      for (const row of this.entries.all(callId) as EntryRow[]) {
-        const moment = momentOf(row);
-        if (!moment) continue;
-        timeline.push(moment);
-        if (moment.kind === 'event') {
-          const { seq, event_id, event_type, created_at, received_at } = moment;
-          events.push({ seq, event_id, event_type, created_at, received_at });
-        } else if (moment.kind === 'attempt') {
-          const { attempt, outcome, duration_ms, error } = moment;
-          byId.get(moment.delivery_id)?.attempts.push({ attempt, at: moment.at, outcome, duration_ms, error });
-        }
-      }
       const erased = this.erasure.get(callId) === 1;
-      return { story: { call_id: callId, org_id: call.org_id, erased, events, deliveries }, timeline };
+      return assembleCall(callId, call.org_id, rows, this.entries.all(callId) as EntryRow[], erased);
     })();
   }
+}
+
+/**
+ * A call's view from its rows, the same on every engine: its deliveries (`p_deliveries`, in
+ * plan order) and the entries about it in log order (an event's `data` as the array
+ * `[event_id, event_type, created_at, received_at]`, a plan's without its request).
+ */
+export function assembleCall(callId: string, orgId: string | null, rows: DeliveryStateRow[], entries: EntryRow[], erased: boolean): CallView {
+  const deliveries: CallDelivery[] = rows.map((r) => ({
+    delivery_id: r.delivery_id,
+    event_id: r.event_id,
+    rule_id: r.rule_id,
+    sink: r.sink,
+    status: r.status,
+    order_key: r.order_key,
+    result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
+    attempts: [],
+    dead_reason: r.dead_reason,
+  }));
+  const byId = new Map(deliveries.map((d) => [d.delivery_id, d]));
+  const events: CallEvent[] = [];
+  const timeline: CallMoment[] = [];
+  for (const row of entries) {
+    const moment = momentOf(row);
+    if (!moment) continue;
+    timeline.push(moment);
+    if (moment.kind === 'event') {
+      const { seq, event_id, event_type, created_at, received_at } = moment;
+      events.push({ seq, event_id, event_type, created_at, received_at });
+    } else if (moment.kind === 'attempt') {
+      const { attempt, outcome, duration_ms, error } = moment;
+      byId.get(moment.delivery_id)?.attempts.push({ attempt, at: moment.at, outcome, duration_ms, error });
+    }
+  }
+  return { story: { call_id: callId, org_id: orgId, erased, events, deliveries }, timeline };
 }
 
 /** An entry about the call as a moment of its timeline; null for a type the story does not show. */

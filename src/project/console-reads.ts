@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { ERASED } from '../privacy/payload.js';
 import type { DeliveryRow } from './queries.js';
 
 /**
@@ -65,9 +66,21 @@ export interface Activity {
   attempts: number[];
 }
 
+// the summary is in the body, a sealed payload: read through `bodyOf` for the rows of a page only
 const EVENT_COLUMNS = `e.seq, e.at, e.data ->> '$.event_id' AS event_id, e.data ->> '$.event_type' AS event_type,
-  e.data ->> '$.call_id' AS call_id,
-  json_extract(e.data ->> '$.body', '$.data.summary') AS summary`;
+  e.data ->> '$.call_id' AS call_id`;
+
+/** `data.summary` of an event's body when it is a string, `[erased]` once its call was erased; null otherwise. */
+function summaryOf(body: string | null): string | null {
+  if (!body) return null;
+  if (body === ERASED) return ERASED;
+  try {
+    const summary = (JSON.parse(body) as { data?: { summary?: unknown } }).data?.summary;
+    return typeof summary === 'string' ? summary : null;
+  } catch {
+    return null;
+  }
+}
 
 const DELIVERY_COLUMNS = `seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
   next_attempt_at, planned_at, call_id, dead_reason`;
@@ -79,7 +92,10 @@ export class ConsoleReads {
   private readonly lastSeq: Statement;
   private readonly countType: Statement;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly bodyOf: (eventId: string) => string | null,
+  ) {
     this.firstAt = db.prepare(`SELECT seq, at FROM entries WHERE seq >= ? ORDER BY seq LIMIT 1`);
     this.lastSeq = db.prepare(`SELECT coalesce(max(seq), 0) FROM entries`).pluck();
     this.countType = db.prepare(`SELECT count(*) FROM entries WHERE type = ? AND seq >= ? AND seq < ?`).pluck();
@@ -100,8 +116,14 @@ export class ConsoleReads {
     return lo;
   }
 
-  /** A page of events, newest first (see `EventSearch`). */
+  /** A page of events, newest first (see `EventSearch`), each with its summary. */
   events(search: EventSearch): Page<EventListRow> {
+    const page = this.eventRows(search);
+    for (const row of page.rows) row.summary = summaryOf(this.bodyOf(row.event_id));
+    return page;
+  }
+
+  private eventRows(search: EventSearch): Page<EventListRow> {
     const limit = search.limit ?? 50;
     const top = Math.min(search.before ?? Infinity, search.until ? this.seqAt(search.until) : Infinity, (this.lastSeq.get() as number) + 1);
     const floor = search.since ? this.seqAt(search.since) : 1;

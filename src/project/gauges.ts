@@ -3,25 +3,57 @@ import { OPEN_SQL } from '../delivery/lifecycle.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
 
+/** What the state gauges read at each scrape, from any engine. */
+export interface GaugeSource {
+  /** Deliveries pending, retrying and dead, counted by sink and status. */
+  bySink(): Promise<{ sink: string; status: string; n: number }[]> | { sink: string; status: string; n: number }[];
+  /** `planned_at` of the oldest open delivery, or null. */
+  oldestOpenAt(): Promise<string | null> | string | null;
+  /** Bytes the log takes on disk. */
+  sizeBytes(): Promise<number> | number;
+}
+
+/** The SQL of `GaugeSource.bySink` and `oldestOpenAt`, the same on both engines. */
+export const GAUGE_SQL = {
+  bySink: `SELECT sink, status, count(*) AS n FROM p_deliveries WHERE status IN ('pending', 'retrying', 'dead') GROUP BY sink, status`,
+  oldest: `SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`,
+};
+
 /**
  * Gauges read from the projections when Prometheus scrapes, so they cost nothing between
  * scrapes and can never drift from what `status` says.
  */
 export function registerStateGauges(registry: Registry, db: Database, dbPath: string, now: () => number = Date.now): void {
-  const bySink = db.prepare(
-    `SELECT sink, status, count(*) AS n FROM p_deliveries WHERE status IN ('pending', 'retrying', 'dead') GROUP BY sink, status`,
+  const bySink = db.prepare(GAUGE_SQL.bySink);
+  const oldest = db.prepare(GAUGE_SQL.oldest);
+  const size = (path: string) => {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0;
+    }
+  };
+  registerGauges(
+    registry,
+    {
+      bySink: () => bySink.all() as { sink: string; status: string; n: number }[],
+      oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
+      sizeBytes: () => size(dbPath) + size(`${dbPath}-wal`),
+    },
+    now,
   );
-  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`);
-  const rows = () => bySink.all() as { sink: string; status: string; n: number }[];
+}
 
+/** The state gauges over any engine's `source`. */
+export function registerGauges(registry: Registry, source: GaugeSource, now: () => number = Date.now): void {
   new Gauge({
     name: 'husky_relay_deliveries_open',
     help: 'Deliveries waiting, by sink and status (pending, retrying)',
     labelNames: ['sink', 'status'],
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of rows()) if (r.status !== 'dead') this.set({ sink: r.sink, status: r.status }, r.n);
+      for (const r of await source.bySink()) if (r.status !== 'dead') this.set({ sink: r.sink, status: r.status }, r.n);
     },
   });
   new Gauge({
@@ -29,33 +61,26 @@ export function registerStateGauges(registry: Registry, db: Database, dbPath: st
     help: 'Dead deliveries, by sink (re-drive with `husky-relay retry --dead`)',
     labelNames: ['sink'],
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of rows()) if (r.status === 'dead') this.set({ sink: r.sink }, r.n);
+      for (const r of await source.bySink()) if (r.status === 'dead') this.set({ sink: r.sink }, r.n);
     },
   });
   new Gauge({
     name: 'husky_relay_oldest_pending_age_seconds',
     help: 'Age of the oldest delivery still pending or retrying (0 when none)',
     registers: [registry],
-    collect() {
-      const at = (oldest.get() as { at: string | null }).at;
+    async collect() {
+      const at = await source.oldestOpenAt();
       this.set(at ? Math.max(0, (now() - Date.parse(at)) / 1000) : 0);
     },
   });
   new Gauge({
     name: 'husky_relay_log_size_bytes',
-    help: 'Size of the SQLite log on disk (database file and its WAL)',
+    help: 'Size of the log on disk (SQLite: the database file and its WAL; PostgreSQL: the entries table and its indexes)',
     registers: [registry],
-    collect() {
-      const size = (path: string) => {
-        try {
-          return statSync(path).size;
-        } catch {
-          return 0;
-        }
-      };
-      this.set(size(dbPath) + size(`${dbPath}-wal`));
+    async collect() {
+      this.set(await source.sizeBytes());
     },
   });
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
-import { SinkReads } from './sink-reads.js';
+import { SinkReads, type SinkOperatorState } from './sink-reads.js';
 
 export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 
@@ -40,27 +40,35 @@ const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
 /** The rules' sinks as `status` reads them: declared, enabled or why not. */
 export type SinksView = { sinks: Record<string, { enabled: boolean; disabled_reason?: string }> } | null;
 
+/** What `status` is made of, as an engine reads it from the projections (in one snapshot). */
+export interface StatusRows {
+  byType: { event_type: string; n: number }[];
+  counts: { sink: string; status: DeliveryStatus; n: number }[];
+  health: { sink: string; last_success_at: string | null; last_error: string | null; consecutive_failures: number }[];
+  oldestPendingAt: string | null;
+  lastSeq: number;
+  states: Record<string, SinkOperatorState>;
+  /** The last entry's hash (README "Personal data"); null for an empty log, or an engine without the chain yet. */
+  chainHead: string | null;
+}
+
 export function statusReport(db: Database, rules: SinksView): StatusReport {
-  const byType = db.prepare(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type`).all() as { event_type: string; n: number }[];
+  const byType = db.prepare(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type`).all() as StatusRows['byType'];
   // in the order of the covering index (status, sink, seq): no sort of every delivery
-  const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY status, sink`).all() as {
-    sink: string;
-    status: DeliveryStatus;
-    n: number;
-  }[];
-  const health = db.prepare(`SELECT * FROM p_sink_health`).all() as {
-    sink: string;
-    last_success_at: string | null;
-    last_error: string | null;
-    consecutive_failures: number;
-  }[];
+  const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY status, sink`).all() as StatusRows['counts'];
+  const health = db.prepare(`SELECT * FROM p_sink_health`).all() as StatusRows['health'];
   const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`).get() as {
     at: string | null;
   };
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
   const head = db.prepare(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`).pluck().get() as string | null | undefined;
-
   const states = new SinkReads(db).sinkStates();
+  return assembleStatus({ byType, counts, health, oldestPendingAt: oldest.at, lastSeq: lastSeq.seq ?? 0, states, chainHead: head ?? null }, rules);
+}
+
+/** `status --json` from the rows the projections hold and the rules' sinks: the same on every engine. */
+export function assembleStatus(rows: StatusRows, rules: SinksView): StatusReport {
+  const { byType, counts, health, states } = rows;
   const names = new Set([...Object.keys(rules?.sinks ?? {}), ...counts.map((c) => c.sink), ...health.map((h) => h.sink), ...Object.keys(states)]);
   const sinks: Record<string, SinkStatus> = {};
   for (const name of [...names].sort()) {
@@ -90,9 +98,9 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
     events: { total: byType.reduce((n, r) => n + r.n, 0), by_type: Object.fromEntries(byType.map((r) => [r.event_type, r.n])) },
     deliveries,
     sinks,
-    oldest_pending_at: oldest.at,
-    last_seq: lastSeq.seq ?? 0,
-    chain_head: head ?? null,
+    oldest_pending_at: rows.oldestPendingAt,
+    last_seq: rows.lastSeq,
+    chain_head: rows.chainHead,
   };
 }
 
@@ -130,7 +138,7 @@ export interface DeliveryFilter {
 }
 
 /** Each equality filter and its column; every one has an index that reads it newest first (migrations.ts). */
-const COLUMN_OF = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
+export const COLUMN_OF = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
 
 /** `deliveries --json` rows (README "Command line"), newest first. */
 export function listDeliveries(db: Database, filter: DeliveryFilter = {}): DeliveryRow[] {

@@ -49,13 +49,21 @@ export interface ProjectionReader {
   activity(from: string, count: number): Promise<Activity>;
 }
 
-/** The projection reads of a SQLite log. */
-export function sqliteProjections(db: Database, requestOf: (seq: number) => Record<string, unknown> | null): ProjectionReader {
+/**
+ * The projection reads of a SQLite log. Payloads are sealed apart from the entries (README
+ * "Personal data"): `requestOf(seq)` opens a plan's rendered request and `bodyOf(eventId)` an
+ * event's body (null, or `[erased]`, once its call was erased).
+ */
+export function sqliteProjections(
+  db: Database,
+  requestOf: (seq: number) => Record<string, unknown> | null,
+  bodyOf: (eventId: string) => string | null = () => null,
+): ProjectionReader {
   let prepared: DispatchReads | undefined;
   let calls: CallReads | undefined;
   let sinkPrepared: SinkReads | undefined;
   let consoleReads: ConsoleReads | undefined;
-  const forConsole = () => (consoleReads ??= new ConsoleReads(db));
+  const forConsole = () => (consoleReads ??= new ConsoleReads(db, bodyOf));
   const reads = () => (prepared ??= new DispatchReads(db, requestOf));
   const sinks = () => (sinkPrepared ??= new SinkReads(db));
   return {

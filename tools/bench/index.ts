@@ -2,10 +2,13 @@ import { benchConsole } from './console.js';
 import { benchIngest } from './ingest.js';
 import { benchDispatch, benchRouting } from './pipeline.js';
 import { benchRebuild } from './rebuild.js';
+import { benchPostgres } from './pg.js';
 
 /**
  * `npm run bench [-- --json] [-- --seconds N] [-- --quick]`: the README "Performance" table. Speed and
  * memory are measured here, never by timed tests. `--quick` runs smaller sizes (a smoke run).
+ * `-- --engine postgres [--pg-url URL]`: ingest with one and two relays on PostgreSQL and
+ * dispatch, beside SQLite in the same run (README "Past one machine: PostgreSQL").
  */
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -17,6 +20,13 @@ const sizes = quick ? { route: 10_000, dispatch: 5_000, rebuild: 100_000, consol
 const say = (line: string) => {
   if (!json) process.stderr.write(`${line}\n`);
 };
+
+const engineArg = args.indexOf('--engine');
+if (engineArg >= 0 && args[engineArg + 1] === 'postgres') {
+  const urlArg = args.indexOf('--pg-url');
+  await benchPostgresTable(urlArg >= 0 ? args[urlArg + 1]! : 'postgres://postgres@127.0.0.1:5432/test');
+  process.exit(0);
+}
 
 say(`ingest: ${seconds}s per phase, 32 connections, signed unique events…`);
 const ingest = await benchIngest(seconds);
@@ -50,5 +60,25 @@ if (json) {
   const pageWidths = [0, 1, 2, 3].map((i) => Math.max(...[['page', 'first', 'p50', 'max'], ...pageRows].map((r) => r[i]!.length)));
   for (const row of [['page', 'first', 'p50', 'max'], ...pageRows]) process.stdout.write(`${row.map((c, i) => c.padEnd(pageWidths[i]!)).join('  ').trimEnd()}\n`);
   const bad = [ingest.bare_koa, ingest.relay, ingest.steady_1000].some((r) => r.non_2xx > 0 || r.errors > 0);
+  if (bad) process.stdout.write('warning: some requests were not answered 2xx (see --json)\n');
+}
+
+/** The `--engine postgres` table: each phase on SQLite and on PostgreSQL (a fresh database each, made from `adminUrl`). */
+async function benchPostgresTable(adminUrl: string): Promise<void> {
+  say(`ingest on SQLite, on PostgreSQL with one relay and with two: ${seconds}s each, 32 connections; dispatch of ${sizes.dispatch.toLocaleString('en')} deliveries on each…`);
+  const r = await benchPostgres(adminUrl, seconds, sizes.dispatch);
+  if (json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+  const n = (x: number) => Math.round(x).toLocaleString('en');
+  const rows = [
+    ['ingest, SQLite, one relay', `${n(r.ingest_sqlite.requests_per_s)} events/s`, `${r.ingest_sqlite.p50_ms} ms`, `${r.ingest_sqlite.p99_ms} ms`],
+    ['ingest, PostgreSQL, one relay', `${n(r.ingest_pg_one.requests_per_s)} events/s`, `${r.ingest_pg_one.p50_ms} ms`, `${r.ingest_pg_one.p99_ms} ms`],
+    ['ingest, PostgreSQL, two relays', `${n(r.ingest_pg_two.requests_per_s)} events/s`, `${r.ingest_pg_two.p50_ms} ms`, `${r.ingest_pg_two.p99_ms} ms`],
+    ['dispatch, SQLite', `${n(r.dispatch_sqlite.per_s)} deliveries/s`, '', ''],
+    ['dispatch, PostgreSQL', `${n(r.dispatch_pg.per_s)} deliveries/s`, '', ''],
+  ];
+  const header = ['phase', 'throughput', 'p50', 'p99'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  const bad = [r.ingest_sqlite, r.ingest_pg_one, r.ingest_pg_two].some((x) => x.non_2xx > 0 || x.errors > 0);
   if (bad) process.stdout.write('warning: some requests were not answered 2xx (see --json)\n');
 }

@@ -8,7 +8,7 @@ import { sign } from '../../src/receive/verify-signature.js';
 import { percentile, sendStream, type SoakEvent } from '../soak/traffic.js';
 import { startChild } from './processes.js';
 
-const SECRET = 'bench-secret-0123456789';
+export const SECRET = 'bench-secret-0123456789';
 const BARE_KOA = fileURLToPath(new URL('./bare-koa.js', import.meta.url));
 
 export interface LoadResult {
@@ -47,11 +47,11 @@ function signedEvent(request: autocannon.Request): autocannon.Request {
   return { ...request, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } };
 }
 
-/** As many requests as 32 connections can make, each sent when the previous one is answered. */
-async function load(url: string, seconds: number): Promise<LoadResult> {
+/** As many requests as `connections` (Default: 32) can make, each sent when the previous one is answered. */
+export async function load(url: string, seconds: number, connections = 32): Promise<LoadResult> {
   const result = await autocannon({
     url: `${url}/webhooks/husky`,
-    connections: 32,
+    connections,
     duration: seconds,
     requests: [{ setupRequest: signedEvent }],
   });

@@ -63,10 +63,10 @@ async function until(check: () => Promise<boolean>, child: Child, capSeconds: nu
   return (performance.now() - started) / 1000;
 }
 
-async function withRelay<T>(rules: string, events: number, run: (child: Child, store: Store) => Promise<T>): Promise<T> {
+async function withRelay<T>(rules: string, events: number, run: (child: Child, store: Store) => Promise<T>, location?: string): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'husky-bench-'));
   try {
-    const dbPath = join(dir, 'bench.db');
+    const dbPath = location ?? join(dir, 'bench.db');
     await seedEvents(dbPath, events);
     writeFileSync(join(dir, 'rules.yaml'), rules);
     const child = await startChild(
@@ -120,9 +120,10 @@ rules:
 /**
  * Dispatch: N events, one delivery each to an HTTP sink that answers at once (a bare
  * handler in another process); time until every delivery has succeeded, each attempt
- * durably recorded. Includes routing, so it is a floor for dispatch alone.
+ * durably recorded. Includes routing, so it is a floor for dispatch alone. `location`: the log
+ * (a `postgres://` URL), else a SQLite file in a temp folder.
  */
-export async function benchDispatch(events: number): Promise<PhaseResult> {
+export async function benchDispatch(events: number, location?: string): Promise<PhaseResult> {
   const sink = await startChild([BARE_KOA], process.env);
   try {
     const rules = `version: 1
@@ -142,7 +143,7 @@ rules:
         600,
       );
       return result(events, seconds, child, cpu);
-    });
+    }, location);
   } finally {
     await sink.stop();
   }

@@ -1,4 +1,5 @@
 import { readFileSync, truncateSync, unlinkSync } from 'node:fs';
+import { isPostgresUrl } from '../location.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -64,6 +65,8 @@ export class DatabaseHeldError extends UserError {
  * folder (0700) if it is not there.
  */
 export function acquireServeLock(dbPath: string, holder = 'serve'): ServeLock {
+  // several serves share a PostgreSQL log (SPEC §13), and its rebuild is one transaction: no lock file
+  if (isPostgresUrl(dbPath)) return { lockPath: '', pidPath: '', pid: process.pid, advertise: () => {}, release: () => {} };
   ensurePrivateFolder(dirname(dbPath));
   const lockPath = lockFilePath(dbPath);
   const pidPath = pidFilePath(dbPath);
@@ -124,6 +127,7 @@ function lockOrThrow(dbPath: string, lockPath: string): Database.Database {
 
 /** Who holds the database, or null when nobody does. Never takes the lock. */
 export function heldBy(dbPath: string): Holder | null {
+  if (isPostgresUrl(dbPath)) return null; // several serves share a PostgreSQL log (SPEC §13): no lock file
   return isLocked(lockFilePath(dbPath)) ? describeHolder(dbPath) : null;
 }
 

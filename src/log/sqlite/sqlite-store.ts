@@ -4,11 +4,13 @@ import { sqliteProjections, type ProjectionReader } from '../../project/reader.j
 import { rebuildProjections, type RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import { verifyProjections, type VerifyResult } from '../../project/rebuild/verify.js';
-import type { Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
+import type { ServeWriter, Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
 import type { OpenStoreOptions, Store } from '../store.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqlitePrivacy } from './sqlite-privacy.js';
+import { GroupCommit } from './group-commit.js';
+import type { CommitStats } from './commit-queue.js';
 
 /**
  * The SQLite engine behind the seam: `SqliteLog` (synchronous, one connection) answering the
@@ -20,12 +22,19 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   readonly projections: ProjectionReader;
   readonly privacy: SqlitePrivacy;
 
-  constructor(path: string | SqliteLog, options: OpenStoreOptions = {}) {
+  constructor(
+    path: string | SqliteLog,
+    private readonly options: OpenStoreOptions = {},
+  ) {
     this.sqlite =
       typeof path === 'string'
         ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys })
         : path;
-    this.projections = sqliteProjections(this.sqlite.db, (seq) => this.sqlite.requestOf(seq));
+    this.projections = sqliteProjections(
+      this.sqlite.db,
+      (seq) => this.sqlite.requestOf(seq),
+      (eventId) => this.sqlite.bodyOf(eventId),
+    );
     this.privacy = new SqlitePrivacy(this.sqlite);
   }
 
@@ -92,6 +101,10 @@ export class SqliteStore implements Store, LogReader, LogWriter {
 
   verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult> {
     return verifyProjections(this.sqlite.db, options);
+  }
+
+  serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter {
+    return new GroupCommit(this.sqlite.path, { busyTimeoutMs: this.options.busyTimeoutMs, now: this.options.now, masterKeys: this.options.masterKeys }, onCommit);
   }
 
   async close(): Promise<void> {

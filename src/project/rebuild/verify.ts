@@ -53,7 +53,15 @@ function compareTable(db: Database, table: string, limit: number): { count: numb
   if (onlyLive.length === 0 && onlyRebuilt.length === 0) return { count: 0, differences: [] };
 
   const info = db.prepare(`SELECT name, pk FROM pragma_table_info(?, 'main') ORDER BY pk`).all(table) as { name: string; pk: number }[];
-  const pk = info.filter((c) => c.pk > 0).map((c) => c.name);
+  const differences = diffRows(table, info.filter((c) => c.pk > 0).map((c) => c.name), onlyLive, onlyRebuilt);
+  return { count: differences.length, differences: differences.slice(0, limit) };
+}
+
+/**
+ * The differences of one table from the rows only the live table has and those only the rebuilt
+ * one has (an EXCEPT each way): rows with the same primary key `pk` differ column by column.
+ */
+export function diffRows(table: string, pk: string[], onlyLive: Row[], onlyRebuilt: Row[]): Difference[] {
   const keyOf = (row: Row): Row => Object.fromEntries(pk.map((c) => [c, row[c]]));
   const id = (row: Row) => JSON.stringify(pk.map((c) => row[c]));
 
@@ -72,5 +80,5 @@ function compareTable(db: Database, table: string, limit: number): { count: numb
     }
   }
   for (const row of rebuiltByKey.values()) differences.push({ table, key: keyOf(row), kind: 'only_rebuilt', row });
-  return { count: differences.length, differences: differences.slice(0, limit) };
+  return differences;
 }

@@ -1,0 +1,148 @@
+import type { PoolClient } from 'pg';
+import { EnvironmentError } from '../../os-errors.js';
+
+/**
+ * The PostgreSQL schema, as migrations applied in order; `hr_schema.version` is the version
+ * reached (the SQLite engine keeps the same idea in `PRAGMA user_version`). The tables are the
+ * SQLite ones (log/sqlite/migrations.ts) in PostgreSQL types: `entries` is the log, append-only
+ * (triggers refuse UPDATE, DELETE and TRUNCATE), global order `seq`; `p_*` are projections.
+ *
+ * `data` is `json`, not `jsonb`: it keeps the text as appended, key order included, so `log
+ * --json` prints the same bytes on both engines.
+ *
+ * Later (issue 16, the entry format of "Personal data in an append-only log"): a migration adds
+ * `entries.hash` (nullable, filled for new entries) and a `payloads` table keyed by `seq`
+ * holding the encrypted payload; erasure then overwrites rows of `payloads`, never of
+ * `entries`, so the triggers below stay as they are.
+ */
+const MIGRATIONS: string[] = [
+  // 1: the log, its projections, and the leases several `serve` processes share
+  `
+  CREATE TABLE entries (
+    seq        bigint PRIMARY KEY,
+    type       text NOT NULL,
+    at         text NOT NULL,
+    data       json NOT NULL,
+    -- 'event:<event_id>' or 'delivery:<delivery_id>': appended once, forever
+    dedupe_key text UNIQUE
+  );
+  CREATE INDEX entries_type_seq ON entries (type, seq);
+  CREATE FUNCTION hr_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'the log is append-only: entries cannot be %',
+      CASE TG_OP WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted' ELSE 'truncated' END;
+  END $$;
+  CREATE TRIGGER entries_no_change BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION hr_append_only();
+  CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION hr_append_only();
+
+  CREATE TABLE p_events_by_type (event_type text PRIMARY KEY, n bigint NOT NULL);
+  CREATE TABLE p_calls (
+    call_id text PRIMARY KEY, org_id text, last_event_type text NOT NULL, last_event_seq bigint NOT NULL, events bigint NOT NULL
+  );
+  CREATE TABLE p_deliveries (
+    delivery_id     text PRIMARY KEY,
+    seq             bigint NOT NULL UNIQUE,
+    event_id        text NOT NULL,
+    event_seq       bigint NOT NULL,
+    event_type      text NOT NULL,
+    rule_id         text NOT NULL,
+    action_index    integer NOT NULL,
+    sink            text NOT NULL,
+    order_key       text,
+    key_scope       text NOT NULL,
+    status          text NOT NULL,
+    attempts        integer NOT NULL,
+    round_failures  integer NOT NULL,
+    last_error      text,
+    next_attempt_at text,
+    planned_at      text NOT NULL,
+    result          text,
+    call_id         text,
+    dead_reason     text
+  );
+  CREATE INDEX p_deliveries_open ON p_deliveries (sink, seq) WHERE status IN ('pending', 'retrying');
+  CREATE INDEX p_deliveries_key ON p_deliveries (sink, order_key, seq) WHERE order_key IS NOT NULL;
+  CREATE INDEX p_deliveries_call ON p_deliveries (call_id, seq);
+  CREATE INDEX p_deliveries_event ON p_deliveries (event_id, seq);
+  CREATE INDEX p_deliveries_rule ON p_deliveries (rule_id, seq);
+  CREATE INDEX p_deliveries_sink ON p_deliveries (sink, seq);
+  CREATE INDEX p_deliveries_status_seq ON p_deliveries (status, seq);
+  CREATE TABLE p_key_state (
+    sink text NOT NULL, order_key text NOT NULL, key_scope text NOT NULL, result text NOT NULL,
+    PRIMARY KEY (sink, order_key, key_scope)
+  );
+  CREATE TABLE p_sink_health (
+    sink text PRIMARY KEY, last_success_at text, last_error text, last_error_at text, consecutive_failures integer NOT NULL
+  );
+  CREATE TABLE p_checkpoints (name text PRIMARY KEY, seq bigint NOT NULL);
+  CREATE TABLE p_call_entries (seq bigint PRIMARY KEY, call_id text NOT NULL, event_seq bigint NOT NULL);
+  CREATE INDEX p_call_entries_call ON p_call_entries (call_id, seq);
+  CREATE INDEX p_call_entries_event ON p_call_entries (event_seq, seq);
+  CREATE TABLE p_sink_state (
+    sink text PRIMARY KEY, paused_at text, paused_reason text, paused_code text, stale_at text, stale_oldest_at text
+  );
+  -- not derived from the log: who works on what now (router, deliveries), until when
+  CREATE TABLE hr_leases (
+    name   text PRIMARY KEY,
+    holder text NOT NULL,
+    until  timestamptz NOT NULL
+  );
+  `,
+];
+
+export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The projection tables (`p_*`), which a rebuild replaces and a verify compares. */
+export const PG_PROJECTION_TABLES = ['p_call_entries', 'p_calls', 'p_deliveries', 'p_events_by_type', 'p_key_state', 'p_sink_health', 'p_sink_state'];
+
+/** A lock key of `pg_advisory_xact_lock` that migrations take, so two processes starting together migrate once. */
+const MIGRATE_LOCK = 0x486b526d;
+
+/**
+ * Brings the database to this version's schema, one migration per transaction, under an
+ * advisory lock. Throws `EnvironmentError` for a database newer than this husky-relay reads,
+ * and for one holding tables that are not a husky-relay log.
+ */
+export async function migratePg(client: PoolClient, where: string): Promise<void> {
+  for (;;) {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
+      const version = await versionOf(client, where);
+      if (version > PG_SCHEMA_VERSION) {
+        throw new EnvironmentError(
+          `${where} was written by a newer husky-relay (schema version ${version}; this one reads up to ${PG_SCHEMA_VERSION}): upgrade husky-relay`,
+          'database_newer',
+        );
+      }
+      if (version === PG_SCHEMA_VERSION) {
+        await client.query('COMMIT');
+        return;
+      }
+      await client.query(MIGRATIONS[version]!);
+      await client.query('INSERT INTO hr_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM hr_schema)');
+      await client.query('UPDATE hr_schema SET version = $1', [version + 1]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/** The schema version of the database (0: empty), creating the version table when there is none. */
+async function versionOf(client: PoolClient, where: string): Promise<number> {
+  const tables = await client.query<{ name: string }>(
+    `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('hr_schema', 'entries')`,
+  );
+  const names = new Set(tables.rows.map((r) => r.name));
+  if (!names.has('hr_schema')) {
+    if (names.has('entries')) {
+      throw new EnvironmentError(`${where} has an entries table but is not a husky-relay log; point --db at another database`, 'not_a_log');
+    }
+    await client.query('CREATE TABLE hr_schema (version integer NOT NULL)');
+    return 0;
+  }
+  const row = await client.query<{ version: number }>('SELECT version FROM hr_schema');
+  return row.rows[0]?.version ?? 0;
+}

@@ -1,0 +1,87 @@
+import type { Pool, PoolClient } from 'pg';
+import { projectInto } from '../../project/apply-entry.js';
+import { dedupeKey, type Appended, type CommitGroup } from '../seam.js';
+import type { Entry } from '../types.js';
+import { ProjectionBatch } from './projection-batch.js';
+
+/**
+ * The `pg_advisory_xact_lock` key every append takes before it picks its seqs, held until its
+ * commit. So appends commit in `seq` order, whichever process makes them: a reader that sees
+ * seq N has every lower seq too, and a consumer reading `seq > checkpoint` never skips an entry
+ * that commits late with a lower seq (SPEC §13). The price is one append transaction at a time
+ * across all relays, which group commit amortises (one transaction per batch of requests).
+ */
+export const APPEND_LOCK = 0x486b5241;
+
+/** What a transaction's hooks may do: tests hold a transaction open between its inserts and its commit. */
+export interface AppendHooks {
+  /** Called after the entries and projections are written, before COMMIT. */
+  beforeCommit?: (seqs: number[]) => Promise<void>;
+}
+
+/** The payload of `NOTIFY husky_relay_appended`: the last seq committed. */
+export const APPENDED_CHANNEL = 'husky_relay_appended';
+
+/**
+ * Appends `groups` in one transaction on a connection of `pool`: entries with their projections
+ * and checkpoints, all or none. Duplicates (a dedupe key already in the log, or earlier in these
+ * groups) append nothing. Rejects with the driver's error; nothing of it remains then.
+ */
+export async function appendGroups(pool: Pool, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    // one round trip: the transaction and its lock
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+    try {
+      const result = await inTransaction(client, groups, at, hooks);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function inTransaction(client: PoolClient, groups: CommitGroup[], at: string, hooks: AppendHooks): Promise<Appended[][]> {
+  const keys = groups.flatMap((g) => g.entries.map(dedupeKey)).filter((k): k is string => k !== null);
+  // the last seq, and which of these keys the log holds: one round trip, under the lock
+  const known = await client.query<{ last: number; taken: string[] }>(
+    `SELECT (SELECT coalesce(max(seq), 0) FROM entries) AS last, array(SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)) AS taken`,
+    [keys],
+  );
+  const taken = new Set(known.rows[0]!.taken);
+  let next = known.rows[0]!.last + 1;
+  const written: Entry[] = [];
+  const results = groups.map(({ entries }) =>
+    entries.map((entry): Appended => {
+      const key = dedupeKey(entry);
+      if (key !== null && taken.has(key)) return { seq: null, duplicate: true };
+      if (key !== null) taken.add(key);
+      written.push({ ...entry, seq: next, at } as Entry);
+      return { seq: next++, duplicate: false };
+    }),
+  );
+  const batch = new ProjectionBatch();
+  if (written.length > 0) {
+    await client.query(
+      `INSERT INTO entries (seq, type, at, data, dedupe_key)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[])`,
+      [written.map((e) => e.seq), written.map((e) => e.type), written.map(() => at), written.map((e) => JSON.stringify(e.data)), written.map(dedupeKey)],
+    );
+    await batch.prefetch(client, written);
+    const project = projectInto(batch);
+    for (const entry of written) project(entry);
+  }
+  for (const { checkpoint } of groups) {
+    if (checkpoint) batch.write(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`, [checkpoint.name, checkpoint.seq]);
+  }
+  if (written.length > 0) batch.write(`SELECT pg_notify($1, $2)`, [APPENDED_CHANNEL, String(written.at(-1)!.seq)]);
+  // the projections' writes, the checkpoints and the notice: one round trip
+  await batch.flush(client);
+  await hooks.beforeCommit?.(written.map((e) => e.seq));
+  return results;
+}

@@ -1,0 +1,176 @@
+import type { MessagePort } from 'node:worker_threads';
+import pg from 'pg';
+import { LogUnavailableError } from '../../errors.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { CommitFailures } from '../sqlite/commit-failures.js';
+import { CommitQueue, type CommitRequest, type CommitStats } from '../sqlite/commit-queue.js';
+import { ENTRY_REJECTED, toWriterError, WRITER_BUSY, WRITER_IDLE, type AppendedNotice, type CommitReply, type WriterRequest } from '../sqlite/writer-protocol.js';
+import type { Appended, Checkpoint, CommitGroup, ServeWriter } from '../seam.js';
+import type { NewEntry } from '../types.js';
+import { APPENDED_CHANNEL } from './pg-append.js';
+import type { PgStore } from './pg-store.js';
+
+interface Pending {
+  request: CommitRequest;
+  reply: (reply: CommitReply) => void;
+}
+
+/** How long the listener waits before connecting again after it lost its connection (ms); polling covers the gap. */
+const RELISTEN_MS = 1000;
+
+/**
+ * `serve`'s writer on PostgreSQL: group commit as `GroupCommit` does it for SQLite, speaking the
+ * same channel protocol to the pipeline thread (`WriterClient`), with the transaction run on this
+ * thread (the driver is asynchronous: the event loop keeps answering while a commit is in flight).
+ * Every request waiting when a commit ends goes into the next one. Commits of other relays on
+ * the same database are heard through `LISTEN husky_relay_appended` and told to the pipeline
+ * like this relay's own, so it wakes at once; its poll is the fallback when a notice is lost.
+ */
+export class PgGroupCommit implements ServeWriter {
+  private readonly commits: CommitQueue;
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  private readonly pending: Pending[] = [];
+  private readonly ports = new Set<MessagePort>();
+  private readonly failures = new CommitFailures();
+  private running: Promise<void> | null = null;
+  private listener: pg.Client | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly store: PgStore,
+    private readonly onCommit: (stats: CommitStats) => void = () => {},
+  ) {
+    Atomics.store(this.state, 0, WRITER_IDLE);
+    this.commits = new CommitQueue(
+      (request) => {
+        if (this.closed) return false;
+        this.enqueue({ request, reply: (reply) => this.onCommit(this.commits.answer(reply)) });
+        return true;
+      },
+      this.state,
+      store.now,
+      {
+        committed: (entries) => this.failures.committed(entries),
+        unavailable: (entries, error) => this.failures.failed(entries, error, Date.now()),
+      },
+    );
+    this.listen();
+  }
+
+  append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
+    if (this.closed) return Promise.reject(new LogUnavailableError('log commit failed: the log is closed'));
+    return this.commits.append(entries, checkpoint);
+  }
+
+  waitingMs(now = performance.now()): number {
+    return this.commits.waitingMs(now);
+  }
+
+  failure(types?: NewEntry['type'][], now = Date.now()): string | null {
+    return this.failures.current(now, types);
+  }
+
+  /** Whether a commit could succeed now: the server answers, and is not a read-only standby. */
+  async probe(): Promise<string | null> {
+    try {
+      const row = (await this.store.pool.query<{ ro: string }>(`SELECT current_setting('transaction_read_only') AS ro`)).rows[0]!;
+      if (row.ro === 'on') return 'the database is read-only (a standby?)';
+      this.failures.probed();
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  /** The pipeline thread's channel: its commit requests join the same batches; it hears of every commit. */
+  connect(port: MessagePort): SharedArrayBuffer {
+    if (this.closed) throw new LogUnavailableError('log commit failed: the log is closed');
+    this.ports.add(port);
+    port.on('message', (request: WriterRequest) => {
+      if (request.kind === 'commit') this.enqueue({ request, reply: (reply) => port.postMessage(reply) });
+    });
+    port.on('close', () => this.ports.delete(port));
+    return this.state.buffer as SharedArrayBuffer;
+  }
+
+  /** Commits what is appended, then stops listening. */
+  async close(): Promise<void> {
+    this.commits.flush();
+    while (this.running) await this.running;
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+  }
+
+  private enqueue(pending: Pending): void {
+    this.pending.push(pending);
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+      Atomics.store(this.state, 0, WRITER_IDLE);
+      // a request that came in as the loop ended
+      if (this.pending.length > 0) this.enqueue(this.pending.shift()!);
+    });
+  }
+
+  /** Commits batches while requests wait: each batch is every request waiting, up to `maxCommitEntries`. */
+  private async run(): Promise<void> {
+    Atomics.store(this.state, 0, WRITER_BUSY);
+    while (this.pending.length > 0) {
+      let size = 0;
+      let n = 0;
+      while (n < this.pending.length && (n === 0 || size + this.pending[n]!.request.entries.length <= DEFAULTS.log.maxCommitEntries)) size += this.pending[n++]!.request.entries.length;
+      await this.commit(this.pending.splice(0, n));
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    const groups = batch.map((p) => groupsOf(p.request));
+    try {
+      const results = await this.store.appendBatch(groups.flat(), batch.at(-1)!.request.at);
+      const ms = performance.now() - started;
+      let g = 0;
+      for (const [i, p] of batch.entries()) {
+        const mine = results.slice(g, (g += groups[i]!.length));
+        p.reply({ kind: 'committed', ids: [p.request.id], ok: true, seqs: mine.flat().map((a) => a.seq ?? 0), ms });
+      }
+    } catch (error) {
+      if (batch.length > 1 && !(error instanceof LogUnavailableError)) {
+        // some request's own entries failed the transaction: each alone, so only it is refused
+        for (const p of batch) await this.commit([p]);
+        return;
+      }
+      const failure = toWriterError(error);
+      if (!(error instanceof LogUnavailableError)) failure.code = ENTRY_REJECTED;
+      for (const p of batch) p.reply({ kind: 'committed', ids: [p.request.id], ok: false, error: failure });
+    }
+  }
+
+  /** LISTENs for every relay's commits and tells the pipeline threads; connects again when the connection is lost. */
+  private listen(): void {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.store.url, application_name: 'husky-relay listen' });
+    this.listener = client;
+    const again = () => {
+      if (this.listener !== client || this.closed) return;
+      this.listener = null;
+      client.end().catch(() => undefined);
+      setTimeout(() => this.listen(), RELISTEN_MS).unref();
+    };
+    client.on('error', again);
+    client.on('end', again);
+    client.on('notification', (message) => {
+      const notice: AppendedNotice = { kind: 'appended', lastSeq: Number(message.payload) };
+      for (const port of this.ports) port.postMessage(notice);
+    });
+    client.connect().then(() => client.query(`LISTEN ${APPENDED_CHANNEL}`)).catch(again);
+  }
+}
+
+/** A commit request's groups, unflattened (see `WriterRequest`). */
+function groupsOf(request: CommitRequest): CommitGroup[] {
+  const checkpoints = new Map(request.checkpoints.map((c) => [c.group, c.checkpoint]));
+  let i = 0;
+  return request.counts.map((count, group) => ({ entries: request.entries.slice(i, (i += count)), checkpoint: checkpoints.get(group) }));
+}

@@ -1,0 +1,101 @@
+import type { Pool, PoolClient } from 'pg';
+import { projectInto } from '../../project/apply-entry.js';
+import type { RebuildResult } from '../../project/rebuild/rebuild.js';
+import type { BuildOptions } from '../../project/rebuild/scratch.js';
+import { diffRows, type Difference, type VerifyResult } from '../../project/rebuild/verify.js';
+import type { Entry } from '../types.js';
+import { PG_PROJECTION_TABLES } from './migrations.js';
+import { APPEND_LOCK } from './pg-append.js';
+import { ProjectionBatch } from './projection-batch.js';
+
+/** Entries projected per batch of a rebuild. */
+const CHUNK = 2000;
+
+/** Each projection table's primary key, to name a row that differs. */
+const KEYS: Record<string, string[]> = {
+  p_events_by_type: ['event_type'],
+  p_calls: ['call_id'],
+  p_deliveries: ['delivery_id'],
+  p_key_state: ['sink', 'order_key', 'key_scope'],
+  p_sink_health: ['sink'],
+  p_call_entries: ['seq'],
+  p_sink_state: ['sink'],
+};
+
+/**
+ * Empties the projections and projects the whole log again, on `client`, inside its transaction,
+ * holding the append lock (so nothing is appended meanwhile and the result matches the log at
+ * the commit; `lock: false` when the caller holds it already). DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
+ */
+export async function reproject(client: PoolClient, options: BuildOptions, lock = true): Promise<{ entries: number; lastSeq: number }> {
+  if (lock) await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+  for (const table of PG_PROJECTION_TABLES) await client.query(`DELETE FROM ${table}`);
+  const total = (await client.query<{ seq: number }>(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0]!.seq;
+  let after = 0;
+  let entries = 0;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const rows = await client.query<Entry>(`SELECT seq, type, at, data FROM entries WHERE seq > $1 ORDER BY seq LIMIT ${CHUNK}`, [after]);
+    if (rows.rows.length === 0) break;
+    const batch = new ProjectionBatch();
+    await batch.prefetch(client, rows.rows);
+    const project = projectInto(batch);
+    for (const entry of rows.rows) project(entry);
+    await batch.flush(client);
+    entries += rows.rows.length;
+    after = rows.rows.at(-1)!.seq;
+    options.onProgress?.({ done: entries, total });
+  }
+  return { entries, lastSeq: after };
+}
+
+/** `replay --rebuild` on PostgreSQL: every projection recomputed from the log, swapped in at the commit. */
+export async function rebuildPg(pool: Pool, options: BuildOptions = {}): Promise<RebuildResult> {
+  const started = performance.now();
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { entries, lastSeq } = await reproject(client, options);
+    const rows: Record<string, number> = {};
+    for (const table of PG_PROJECTION_TABLES) rows[table] = (await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n;
+    await client.query('COMMIT');
+    return { entries, last_seq: lastSeq, rows, repaired: [], seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * `replay --verify` on PostgreSQL: keeps a copy of the live projections, rebuilds in place,
+ * compares row by row, and rolls it all back. Appends wait meanwhile (the append lock).
+ */
+export async function verifyPg(pool: Pool, options: BuildOptions & { limit?: number } = {}): Promise<VerifyResult> {
+  const limit = options.limit ?? 20;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+    for (const table of PG_PROJECTION_TABLES) await client.query(`CREATE TEMP TABLE live_${table} ON COMMIT DROP AS SELECT * FROM ${table}`);
+    const { entries, lastSeq } = await reproject(client, options);
+    let count = 0;
+    const differences: Difference[] = [];
+    for (const table of PG_PROJECTION_TABLES) {
+      const diff = await compare(client, table, limit);
+      count += diff.length;
+      differences.push(...diff.slice(0, limit));
+    }
+    return { identical: count === 0, entries, last_seq: lastSeq, tables: PG_PROJECTION_TABLES, count, differences };
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
+}
+
+async function compare(client: PoolClient, table: string, limit: number): Promise<Difference[]> {
+  const onlyLive = (await client.query(`SELECT * FROM live_${table} EXCEPT SELECT * FROM ${table}`)).rows as Record<string, unknown>[];
+  const onlyRebuilt = (await client.query(`SELECT * FROM ${table} EXCEPT SELECT * FROM live_${table}`)).rows as Record<string, unknown>[];
+  return diffRows(table, KEYS[table]!, onlyLive, onlyRebuilt);
+}

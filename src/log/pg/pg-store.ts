@@ -1,0 +1,120 @@
+import type { Pool } from 'pg';
+import type { Registry } from 'prom-client';
+import { UserError } from '../../errors.js';
+import { pgProjections } from '../../project/pg/pg-projections.js';
+import { registerPgGauges } from '../../project/pg/pg-gauges.js';
+import type { ProjectionReader } from '../../project/reader.js';
+import type { RebuildResult } from '../../project/rebuild/rebuild.js';
+import type { BuildOptions } from '../../project/rebuild/scratch.js';
+import type { VerifyResult } from '../../project/rebuild/verify.js';
+import type { Appended, Checkpoint, CommitGroup, Lease, LogReader, LogWriter, ServeWriter } from '../seam.js';
+import type { CommitStats } from '../sqlite/commit-queue.js';
+import { PgGroupCommit } from './pg-group-commit.js';
+import { PgLease } from './pg-lease.js';
+import { PgPrivacy } from './pg-privacy.js';
+import type { OpenStoreOptions, Store } from '../store.js';
+import type { NewEntry } from '../types.js';
+import { redactUrl } from '../location.js';
+import { createPool, pgError } from './connect.js';
+import { migratePg } from './migrations.js';
+import { appendGroups, type AppendHooks } from './pg-append.js';
+import { PgLogReader } from './pg-reads.js';
+import { rebuildPg, verifyPg } from './pg-rebuild.js';
+
+export interface PgStoreOptions extends OpenStoreOptions {
+  /** Connections of the pool. (Default: 4) */
+  poolSize?: number;
+  /** Test hooks of each append transaction. */
+  hooks?: AppendHooks;
+}
+
+/**
+ * The PostgreSQL engine behind the seam (`--db postgres://…`, SPEC §13): a pool of connections,
+ * the log's reads and appends, and the projections, for a command or for one of several `serve`
+ * processes sharing the database. A direct append is its own transaction; `appendBatch` is
+ * group commit's (many callers, one transaction).
+ */
+export class PgStore implements Store, LogWriter {
+  readonly log: LogReader;
+  readonly projections: ProjectionReader;
+  readonly privacy = new PgPrivacy();
+  private closed = false;
+
+  private constructor(
+    readonly url: string,
+    readonly pool: Pool,
+    private readonly options: PgStoreOptions,
+  ) {
+    this.log = new PgLogReader(pool);
+    this.projections = pgProjections(pool);
+  }
+
+  /**
+   * Connects and brings the schema to this version. Throws `UserError` when `mustExist` and the
+   * database holds no log, and `EnvironmentError` naming the database when it cannot be reached.
+   */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const pool = createPool(url, options.poolSize);
+    try {
+      const client = await pool.connect();
+      try {
+        if (options.mustExist && (await client.query(`SELECT to_regclass('hr_schema') AS t`)).rows[0].t === null) {
+          throw new UserError(`no log at ${redactUrl(url)}: start \`husky-relay serve\` first, or \`husky-relay migrate --to\` it, or point --db (HUSKY_RELAY_DB) at it`);
+        }
+        await migratePg(client, redactUrl(url));
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw pgError(error, url);
+    }
+    return new PgStore(url, pool, options);
+  }
+
+  get writer(): LogWriter {
+    return this;
+  }
+
+  /** The clock that stamps `at` on appends. */
+  readonly now = (): Date => this.options.now?.() ?? new Date();
+
+  async append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
+    return (await this.appendBatch([{ entries, checkpoint }]))[0]!;
+  }
+
+  /** Several callers' appends in one transaction (group commit): all of them, or none. */
+  async appendBatch(groups: CommitGroup[], at = this.now().toISOString()): Promise<Appended[][]> {
+    try {
+      return await appendGroups(this.pool, groups, at, this.options.hooks);
+    } catch (error) {
+      throw pgError(error, this.url, 'write');
+    }
+  }
+
+  serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter {
+    return new PgGroupCommit(this, onCommit);
+  }
+
+  lease(name: string, holder: string): Lease {
+    return new PgLease(this.pool, name, holder);
+  }
+
+  registerGauges(registry: Registry, now?: () => number): void {
+    registerPgGauges(registry, this.pool, now);
+  }
+
+  rebuild(options?: BuildOptions): Promise<RebuildResult> {
+    return rebuildPg(this.pool, options);
+  }
+
+  verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult> {
+    return verifyPg(this.pool, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

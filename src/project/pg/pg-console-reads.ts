@@ -1,0 +1,110 @@
+import type { Pool } from 'pg';
+import type { Activity, DeliverySearch, EventListRow, EventSearch, Page } from '../console-reads.js';
+import { SCAN_WINDOW } from '../console-reads.js';
+import type { DeliveryRow } from '../queries.js';
+
+/**
+ * The console's list reads (README "Console") on a PostgreSQL log: the same pages as
+ * `console-reads.ts` (newest first, keyset by `seq`, a search by event type bounded to
+ * `SCAN_WINDOW` entries a page), in PostgreSQL's dialect. Entries are appended in time order,
+ * so "appended at or after" an instant is a seq found by binary search over the primary key.
+ */
+
+const EVENT_COLUMNS = `seq::float8 AS seq, at, data->>'event_id' AS event_id, data->>'event_type' AS event_type,
+  data->>'call_id' AS call_id, ((data->>'body')::json->'data')->>'summary' AS summary`;
+const DELIVERY_COLUMNS = `seq::float8 AS seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
+  next_attempt_at, planned_at, call_id, dead_reason`;
+const DELIVERY_FILTERS = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
+
+const paged = <T extends { seq: number }>(rows: T[], limit: number): Page<T> =>
+  rows.length <= limit ? { rows, next: null } : { rows: rows.slice(0, limit), next: rows[limit - 1]!.seq };
+
+/** The three console reads of `ProjectionReader` for a PostgreSQL pool. */
+export function pgConsoleReads(pool: Pool) {
+  const lastSeq = async () => Number((await pool.query(`SELECT coalesce(max(seq), 0)::float8 AS s FROM entries`)).rows[0].s);
+
+  /** The first seq appended at or after `iso` (last seq + 1 when none was). */
+  async function seqAt(iso: string): Promise<number> {
+    let lo = 1;
+    let hi = (await lastSeq()) + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = (await pool.query(`SELECT seq::float8 AS seq, at FROM entries WHERE seq >= $1 ORDER BY seq LIMIT 1`, [mid])).rows[0] as { seq: number; at: string } | undefined;
+      if (!row) hi = mid;
+      else if (row.at < iso) lo = row.seq + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  return {
+    async eventPage(search: EventSearch): Promise<Page<EventListRow>> {
+      const limit = search.limit ?? 50;
+      const top = Math.min(search.before ?? Infinity, search.until ? await seqAt(search.until) : Infinity, (await lastSeq()) + 1);
+      const floor = search.since ? await seqAt(search.since) : 1;
+      const keep = (r: EventListRow) => (search.eventType === undefined || r.event_type === search.eventType) && (search.callId === undefined || r.call_id === search.callId);
+      if (search.eventId !== undefined) {
+        const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM entries WHERE dedupe_key = $1 AND seq < $2 AND seq >= $3`, [`event:${search.eventId}`, top, floor]);
+        return { rows: (rows as EventListRow[]).filter(keep), next: null };
+      }
+      if (search.callId !== undefined) {
+        const { rows } = await pool.query(
+          `SELECT ${EVENT_COLUMNS} FROM entries WHERE seq IN (
+             SELECT seq FROM p_call_entries WHERE call_id = $1 AND seq = event_seq AND seq < $2 AND seq >= $3 ORDER BY seq DESC LIMIT $4)
+           ORDER BY seq DESC`,
+          [search.callId, top, floor, limit + 1],
+        );
+        return paged((rows as EventListRow[]).filter(keep), limit);
+      }
+      const bottom = search.eventType === undefined ? floor : Math.max(floor, top - SCAN_WINDOW);
+      const byType = search.eventType === undefined ? '' : `AND data->>'event_type' = $4`;
+      const { rows } = await pool.query(
+        `SELECT ${EVENT_COLUMNS} FROM entries WHERE type = 'event.received' AND seq < $1 AND seq >= $2 ${byType} ORDER BY seq DESC LIMIT $3`,
+        [top, bottom, limit + 1, ...(search.eventType === undefined ? [] : [search.eventType])],
+      );
+      const page = paged(rows as EventListRow[], limit);
+      return page.next === null && bottom > floor ? { rows: page.rows, next: bottom } : page;
+    },
+
+    async deliveryPage(search: DeliverySearch): Promise<Page<DeliveryRow & { seq: number }>> {
+      const limit = search.limit ?? 50;
+      const params: unknown[] = [search.before ?? Number.MAX_SAFE_INTEGER];
+      const where = ['seq < $1'];
+      for (const [key, column] of Object.entries(DELIVERY_FILTERS) as [keyof typeof DELIVERY_FILTERS, string][]) {
+        if (search[key] === undefined) continue;
+        params.push(search[key]);
+        where.push(`${column} = $${params.length}`);
+      }
+      params.push(limit + 1);
+      const { rows } = await pool.query(`SELECT ${DELIVERY_COLUMNS} FROM p_deliveries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`, params);
+      const parsed = (rows as (DeliveryRow & { seq: number; last_error: string | null })[]).map((r) => ({
+        ...r,
+        last_error: typeof r.last_error === 'string' ? (JSON.parse(r.last_error) as Record<string, unknown>) : r.last_error,
+      }));
+      return paged(parsed as (DeliveryRow & { seq: number })[], limit);
+    },
+
+    /** Counts per minute of the window through the (type, seq) index, from the window's first seq. */
+    async activity(from: string, count: number): Promise<Activity> {
+      const start = Date.parse(from);
+      const first = await seqAt(from);
+      const { rows } = await pool.query(
+        `SELECT (floor(extract(epoch FROM at::timestamptz) / 60) * 60)::float8 AS minute, type, count(*)::float8 AS n
+         FROM entries WHERE type IN ('event.received', 'delivery.attempted') AND seq >= $1 AND at < $2 GROUP BY 1, 2`,
+        [first, new Date(start + count * 60_000).toISOString()],
+      );
+      const activity: Activity = { minutes: [], events: [], attempts: [] };
+      for (let i = 0; i < count; i++) {
+        activity.minutes.push((start + i * 60_000) / 1000);
+        activity.events.push(0);
+        activity.attempts.push(0);
+      }
+      for (const row of rows as { minute: number; type: string; n: number }[]) {
+        const i = Math.round((row.minute * 1000 - start) / 60_000);
+        if (i < 0 || i >= count) continue;
+        (row.type === 'event.received' ? activity.events : activity.attempts)[i] = row.n;
+      }
+      return activity;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/log/store.js';
+import type { Entry, NewEntry } from '../../src/log/types.js';
+import { ROUTER_CHECKPOINT } from '../../src/route/router.js';
+import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from '../helpers/call-scenario.js';
+import { appendAsLogged, engineFixture, ENGINES, openWithClock, type EngineFixture } from '../helpers/engines.js';
+import { receivedEntry } from '../helpers/entries.js';
+import { tempDir } from '../helpers/relay.js';
+
+/**
+ * The storage contract (README "The log", SPEC §5 and §13), written once and run on every engine:
+ * what a command, the router and the dispatcher rely on from `openStore`'s `Store`.
+ */
+
+const received = (overrides: Parameters<typeof receivedEntry>[0] = {}) => receivedEntry({ prefix: 'contract', ...overrides });
+const rulesLoaded = (): NewEntry => ({ type: 'rules.loaded', data: { rules_hash: 'a'.repeat(64), path: '/etc/rules.yaml' } });
+
+/** The story of issue 14 (test/helpers/call-scenario.ts), as the SQLite relay wrote it: the reference. */
+let story: Entry[];
+let storyCleanup: () => void;
+beforeAll(async () => {
+  const temp = tempDir();
+  storyCleanup = temp.cleanup;
+  const { dbPath } = await writeStory(temp.dir);
+  const source = await openStore(dbPath);
+  story = await source.log.read(0);
+  await source.close();
+});
+afterAll(() => storyCleanup());
+
+describe.each(ENGINES)('the storage contract on %s', (engine) => {
+  let fx: EngineFixture;
+  let store: Store;
+  const clock = { at: '2026-06-01T12:34:56.789Z' };
+  beforeEach(async () => {
+    fx = await engineFixture(engine);
+    store = await openWithClock(fx.location, clock);
+  });
+  afterEach(async () => {
+    await store.close();
+    await fx.cleanup();
+  });
+
+  it('appends with consecutive seqs, stamps `at` from the clock, and reads back exactly what was written', async () => {
+    // Given three entries, one with non-ASCII text in its body
+    const entries = [received({ body: '{"name":"Zoë 🎧","esc":"\\u00fc"}' }), rulesLoaded(), received()];
+    // When they are appended together
+    const results = await store.writer.append(entries);
+    // Then they get seqs 1, 2, 3 and read back as written, in order
+    expect(results).toEqual([1, 2, 3].map((seq) => ({ seq, duplicate: false })));
+    expect(await store.log.read(0)).toEqual(entries.map((e, i) => ({ ...e, seq: i + 1, at: clock.at })));
+    expect((await store.log.read(1, { types: ['rules.*'] })).map((e) => e.seq)).toEqual([2]);
+    expect(await store.log.lastSeq()).toBe(3);
+  });
+
+  it('appends an event id or a delivery id once, forever: later and within one append, the first wins', async () => {
+    // Given an event in the log
+    await store.writer.append([received({ event_id: 'evt_once', body: 'first' })]);
+    // When it comes again, alone and twice within one append, with different bytes
+    const again = await store.writer.append([received({ event_id: 'evt_once', body: 'second' })]);
+    const twice = await store.writer.append([received({ event_id: 'evt_new', body: 'a' }), received({ event_id: 'evt_new', body: 'b' })]);
+    // Then only the first of each is appended, and the first body is the one kept
+    expect(again).toEqual([{ seq: null, duplicate: true }]);
+    expect(twice).toEqual([{ seq: 2, duplicate: false }, { seq: null, duplicate: true }]);
+    expect(await store.log.eventBody('evt_once')).toBe('first');
+    expect(await store.log.eventBody('evt_new')).toBe('a');
+    expect(await store.log.eventBody('evt_never')).toBeNull();
+    expect(await store.log.lastSeq()).toBe(2);
+    expect((await store.projections.status(null)).events.total).toBe(2);
+  });
+
+  it('refuses UPDATE and DELETE of entries, from any connection (append-only triggers)', async () => {
+    // Given a log with one entry
+    await store.writer.append([received()]);
+    const before = await store.log.read(0);
+    // When another program tries to change or remove it
+    // Then the engine refuses, saying why
+    await expect(fx.raw(`UPDATE entries SET type = 'x'`)).rejects.toThrow(/append-only/);
+    await expect(fx.raw(`DELETE FROM entries WHERE seq = 1`)).rejects.toThrow(/append-only/);
+    // And the entry is unchanged
+    expect(await store.log.read(0)).toEqual(before);
+  });
+
+  it('advances a checkpoint in the same transaction as the entries', async () => {
+    // When the router appends its plans and its checkpoint together, and later the checkpoint alone
+    await store.writer.append([received()], { name: ROUTER_CHECKPOINT, seq: 1 });
+    await store.writer.append([], { name: 'other', seq: 7 });
+    // Then each reads back, and an unknown one is 0
+    expect(await store.log.checkpoint(ROUTER_CHECKPOINT)).toBe(1);
+    expect(await store.log.checkpoint('other')).toBe(7);
+    expect(await store.log.checkpoint('nobody')).toBe(0);
+  });
+
+  describe('with the story of one call (issue 14) in the log', () => {
+    beforeEach(async () => {
+      await appendAsLogged(store, clock, story);
+    });
+
+    it('keeps every seq, `at` and byte of data', async () => {
+      expect(await store.log.read(0)).toEqual(story);
+    });
+
+    it("tells the call's story as README \"What happened to this call?\" writes it", async () => {
+      expect((await store.projections.call(STORY_CALL))?.story).toEqual(EXPECTED_STORY);
+      expect(await store.projections.call('call_nobody')).toBeUndefined();
+      expect(await store.projections.hasCall(OTHER_CALL)).toBe(true);
+      expect(await store.projections.hasEvent('evt_story_3')).toBe(true);
+      expect(await store.projections.hasEvent('evt_nobody')).toBe(false);
+    });
+
+    it('filters reads by type glob, time, call, event and limit, in seq order', async () => {
+      const seqs = async (after: number, options: Parameters<Store['log']['read']>[1]) => (await store.log.read(after, options)).map((e) => e.seq);
+      const expected = (pick: (e: Entry) => boolean) => story.filter(pick).map((e) => e.seq);
+      expect(await seqs(0, { types: ['delivery.*'] })).toEqual(expected((e) => e.type.startsWith('delivery.')));
+      expect(await seqs(3, { types: ['event.received', 'delivery.retried'], limit: 3 })).toEqual(
+        expected((e) => e.seq > 3 && (e.type === 'event.received' || e.type === 'delivery.retried')).slice(0, 3),
+      );
+      const mid = story[5]!.at;
+      expect(await seqs(0, { since: mid, until: story[9]!.at })).toEqual(expected((e) => e.at >= mid && e.at < story[9]!.at));
+      const ofCall = await seqs(0, { callId: OTHER_CALL });
+      expect(ofCall.length).toBeGreaterThan(0);
+      expect(ofCall).toEqual([...ofCall].sort((a, b) => a - b));
+      const aboutEvent3 = (e: Entry) => e.seq === 10 || (e.type.startsWith('delivery.') && [D.d3, D.d4].includes((e.data as { delivery_id: string }).delivery_id));
+      expect(await seqs(0, { eventId: 'evt_story_3' })).toEqual(expected(aboutEvent3));
+    });
+
+    it('answers the named reads the router, replay and the operator events make', async () => {
+      expect((await store.log.lastOfType('delivery.retried'))?.data).toEqual({ delivery_id: D.d4, reason: 're-driven by id' });
+      expect(await store.log.lastOfType('sink.paused')).toBeUndefined();
+      const events = await store.log.events({ afterSeq: 1, throughSeq: 19, eventType: 'call.*_ready', limit: 10 });
+      expect(events.map((e) => e.data.event_id)).toEqual(['evt_story_4', 'evt_story_5']);
+      expect(await store.log.plannedAlready([D.d1, D.d4, 'nope'])).toEqual(new Set([D.d1, D.d4]));
+      const origins = await store.log.deliveryOrigins([D.d4, 'nope']);
+      expect([...origins.values()]).toEqual([
+        { delivery_id: D.d4, rule_id: 'crm', sink: 'crm', event_id: 'evt_story_3', event_type: 'call.completed', call_id: STORY_CALL, from_operator: false },
+      ]);
+      expect(await store.log.checkpoint(ROUTER_CHECKPOINT)).toBe(0); // a checkpoint is not an entry: not copied
+    });
+
+    it('projects status, deliveries and the dispatcher reads as the SQLite reference does', async () => {
+      const { path, cleanup } = await referenceCopy();
+      const reference = await openStore(path);
+      try {
+        for (const read of READS) expect(await read(store), read.name).toEqual(await read(reference));
+      } finally {
+        await reference.close();
+        cleanup();
+      }
+    });
+
+    it('rebuilds the projections exactly, and verify finds them identical', async () => {
+      const before = await Promise.all(READS.map((read) => read(store)));
+      const rebuilt = await store.rebuild();
+      expect(rebuilt.last_seq).toBe(story.at(-1)!.seq);
+      expect(await Promise.all(READS.map((read) => read(store)))).toEqual(before);
+      const verified = await store.verify();
+      expect(verified).toMatchObject({ identical: true, count: 0, last_seq: story.at(-1)!.seq });
+    });
+  });
+});
+
+/** The reads a user or the relay makes of the projections, each named for the failure message. */
+const READS: ((store: Store) => Promise<unknown>)[] = [
+  async function status(s) {
+    return s.projections.status({ sinks: { slack: { enabled: true }, crm: { enabled: false, disabled_reason: 'off' } } });
+  },
+  async function deliveries(s) {
+    return [await s.projections.deliveries(), await s.projections.deliveries({ sink: 'slack', limit: 2 }), await s.projections.deliveries({ call: OTHER_CALL })];
+  },
+  async function names(s) {
+    return s.projections.names();
+  },
+  async function openDeliveries(s) {
+    return s.projections.openDeliveries();
+  },
+  async function attemptContexts(s) {
+    return Promise.all([D.d1, D.d3, D.d4].map((id) => s.projections.attemptContext(id)));
+  },
+  async function sinks(s) {
+    return [await s.projections.sinkStates(), await s.projections.oldestOpen('slack'), await s.projections.openCount('slack'), await s.projections.openCount('crm')];
+  },
+  async function callView(s) {
+    return s.projections.call(STORY_CALL);
+  },
+];
+
+/** A SQLite copy of the story, made the way every engine's copy is made. */
+async function referenceCopy(): Promise<{ path: string; cleanup: () => void }> {
+  const { dir, cleanup } = tempDir();
+  const clock = { at: '' };
+  const path = `${dir}/reference.db`;
+  const store = await openWithClock(path, clock);
+  await appendAsLogged(store, clock, story);
+  await store.close();
+  return { path, cleanup };
+}
