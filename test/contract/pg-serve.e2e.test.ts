@@ -82,7 +82,7 @@ describe('several serve processes on one PostgreSQL log', () => {
     receiver = await slowReceiver(100);
     const rulesPath = `${temp.dir}/rules.yaml`;
     writeFileSync(rulesPath, `version: 1\nsinks:\n  hook: { type: http, url: "${receiver.url}" }\nrules:\n  - id: all\n    on: call.*\n    actions:\n      - sink: hook\n`);
-    env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rulesPath });
+    env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_UI_TOKEN: 'pg-serve-console-token-0123456789abcdef', HUSKY_RELAY_RULES: rulesPath });
   });
   afterEach(async () => {
     await Promise.all(relays.splice(0).map((r) => killServe(r)));

@@ -100,7 +100,7 @@ export async function benchIngest(seconds: number): Promise<IngestResult> {
   try {
     const env = { ...process.env, HUSKY_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'warn', HUSKY_RELAY_RULES: join(dir, 'none.yaml') };
     const relay = await startChild(
-      [CLI, '--db', join(dir, 'bench.db'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      [CLI, '--db', join(dir, 'bench.db'), 'serve', '--no-ui', '--port', '0', '--host', '127.0.0.1'],
       { ...env, LOG_LEVEL: 'info' },
     );
     await load(relay.url, 1);

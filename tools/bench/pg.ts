@@ -30,7 +30,7 @@ async function withDatabase<T>(adminUrl: string, run: (url: string) => Promise<T
 async function relays(db: string, n: number, dir: string): Promise<Child[]> {
   const env = { ...process.env, HUSKY_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'info', HUSKY_RELAY_RULES: join(dir, 'none.yaml') };
   const children: Child[] = [];
-  for (let i = 0; i < n; i++) children.push(await startChild([CLI, '--db', db, 'serve', '--port', '0', '--host', '127.0.0.1'], env));
+  for (let i = 0; i < n; i++) children.push(await startChild([CLI, '--db', db, 'serve', '--no-ui', '--port', '0', '--host', '127.0.0.1'], env));
   return children;
 }
 

@@ -70,7 +70,7 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, s
     await seedEvents(dbPath, events);
     writeFileSync(join(dir, 'rules.yaml'), rules);
     const child = await startChild(
-      [CLI, '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--port', '0', '--host', '127.0.0.1'],
+      [CLI, '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--no-ui', '--port', '0', '--host', '127.0.0.1'],
       { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info' },
     );
     const store = await openStore(dbPath);
