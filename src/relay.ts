@@ -14,7 +14,7 @@ import { createApp } from './receive/app.js';
 import { closeHttp, createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
-import { createConsole, type ConsoleDeps, type WebConsole } from './console/index.js';
+import type { ConsoleDeps, WebConsole } from './console/index.js';
 import { startRetention } from './privacy/retention.js';
 
 export interface RelayOptions {
@@ -106,16 +106,26 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
   let web: WebConsole | undefined;
   if (options.ui) {
-    web = createConsole({
-      ...options.ui,
-      projections: store.projections,
-      log: store.log,
-      writer: commit,
-      rules: () => pipeline?.rules ?? null,
-      rulesPath: () => pipeline?.rulesPath ?? options.rulesPath,
-      env: () => options.env ?? {},
-      logger,
-    });
+    try {
+      // loaded only with a console: `serve --no-ui` pays nothing for it
+      const { createConsole } = await import('./console/index.js');
+      web = createConsole({
+        ...options.ui,
+        projections: store.projections,
+        log: store.log,
+        writer: commit,
+        rules: () => pipeline?.rules ?? null,
+        rulesPath: () => pipeline?.rulesPath ?? options.rulesPath,
+        env: () => options.env ?? {},
+        logger,
+      });
+    } catch (error) {
+      // a console that cannot start (its assets missing from node_modules) leaves nothing running
+      await (await starting.catch(() => null))?.close(0);
+      await commit.close();
+      await store.close();
+      throw error;
+    }
     app.use(web.middleware);
   }
 

@@ -134,6 +134,8 @@ describe('the web console in Chromium', () => {
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     await page.waitForSelector(`tr[data-delivery="${dead.delivery_id}"] td.status-succeeded`);
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
+    // the timeline says who re-drove it, as `call` does
+    await expect(page.locator('#timeline').textContent()).resolves.toContain('re-driven by console: re-driven by id');
   });
 
   it('shows a new event on the events page without a reload (server-sent events)', async () => {

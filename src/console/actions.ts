@@ -1,12 +1,9 @@
 import type { Context, Next } from 'koa';
 import getRawBody from 'raw-body';
-import { testEvent } from '../commands/rules.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { redrive } from '../delivery/redrive.js';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { UserError } from '../errors.js';
-import { loadRules } from '../rules/load-rules.js';
-import { formatProblem } from '../rules/problem.js';
 import type { ConsoleDeps } from './index.js';
 import type { Pages } from './pages.js';
 import type { Renderer } from './render.js';
@@ -121,6 +118,12 @@ export class Actions {
     }
     if (!path) lines.push('no rules file: start serve with --rules');
     else if (text !== undefined) {
+      // the rules' engines (YAML, CEL, Liquid, schemas) load on this thread only when a page asks
+      const [{ loadRules }, { formatProblem }, { testEvent }] = await Promise.all([
+        import('../rules/load-rules.js'),
+        import('../rules/problem.js'),
+        import('../commands/rules.js'),
+      ]);
       const loaded = await loadRules(path, this.deps.env());
       if (!loaded.ok) for (const p of loaded.problems) lines.push(formatProblem(p));
       else testEvent(loaded.rules, text, where, io);

@@ -2,8 +2,6 @@ import type { Context } from 'koa';
 import { describeMoment } from '../commands/call.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
-import { formatProblem } from '../rules/problem.js';
-import { loadRules } from '../rules/load-rules.js';
 import type { StatusReport } from '../project/queries.js';
 import type { ChartCounts } from './chart.js';
 import type { CallMoment } from '../project/call-story.js';
@@ -135,6 +133,8 @@ export class Pages {
     const path = view?.path ?? this.deps.rulesPath();
     const problems: string[] = [];
     if (path) {
+      // the rules' engines load on this thread only when the rules page is asked for
+      const [{ loadRules }, { formatProblem }] = await Promise.all([import('../rules/load-rules.js'), import('../rules/problem.js')]);
       const loaded = await loadRules(path, this.deps.env());
       for (const p of loaded.ok ? loaded.warnings : loaded.problems) problems.push(formatProblem(p));
     }
