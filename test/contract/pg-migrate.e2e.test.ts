@@ -62,7 +62,7 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
     const [onSqlite, onPg] = [await cli(sqlite, ...args), await cli(db.url, ...args)];
     expect(onPg.stderr).toBe(onSqlite.stderr);
     expect(onPg.code).toBe(onSqlite.code);
-    expect(onPg.stdout).toBe(onSqlite.stdout);
+    expect(unchained(onPg.stdout)).toBe(unchained(onSqlite.stdout));
   });
 
   it('appends through the commands too: retry, resume, replay --rebuild', async () => {
@@ -85,3 +85,11 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
     expect(out.stderr).toMatch(/^husky-relay: cannot open the log at postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/);
   });
 });
+
+/**
+ * Output without the hash chain: SQLite's entries carry `hash` and `status` a `chain_head`; the
+ * PostgreSQL log has no chain yet (README "PostgreSQL": what is not built), so those are left out.
+ */
+function unchained(output: string): string {
+  return output.replace(/,"hash":"[0-9a-f]{64}"/g, '').replace(/"chain_head":(?:"[0-9a-f]{64}"|null)/g, '"chain_head":null');
+}

@@ -162,7 +162,9 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
 /** The reads a user or the relay makes of the projections, each named for the failure message. */
 const READS: ((store: Store) => Promise<unknown>)[] = [
   async function status(s) {
-    return s.projections.status({ sinks: { slack: { enabled: true }, crm: { enabled: false, disabled_reason: 'off' } } });
+    // the chain head is a property of one log (its keys, its times), not of the projections: compared apart
+    const { chain_head: _head, ...rest } = await s.projections.status({ sinks: { slack: { enabled: true }, crm: { enabled: false, disabled_reason: 'off' } } });
+    return rest;
   },
   async function deliveries(s) {
     return [await s.projections.deliveries(), await s.projections.deliveries({ sink: 'slack', limit: 2 }), await s.projections.deliveries({ call: OTHER_CALL })];
