@@ -141,6 +141,31 @@ describe('erase --contact (README "Personal data")', () => {
   });
 });
 
+describe('erase while serve runs (README "Personal data")', () => {
+  it('erases through a second connection while the relay writes, and the relay goes on', async () => {
+    // Given a running relay on the log, and a new call it has stored
+    const relay = await startRoutingRelay({ dir, dbPath });
+    const live = fixture('call.completed', (e) => {
+      e.event_id = 'evt_live_1';
+      e.data.call_id = 'call_live';
+      e.data.transcript = `live ${MARKER}`;
+    });
+    await postEvent(relay, live);
+    // When a command erases it meanwhile
+    const store = new SqliteStore(dbPath);
+    const result = await store.privacy.erase({ callIds: ['call_live'], reason: 'while serving', by: 'cli', downstream: false });
+    // Then the relay still takes events, and the erased call is gone from the log it reads
+    expect(result.calls[0]).toMatchObject({ call_id: 'call_live', payloads: 1 });
+    await postEvent(relay, fixture('call.initiated', (e) => ((e.event_id = 'evt_live_2'), (e.data.call_id = 'call_after'))));
+    expect(await relay.store.log.eventBody('evt_live_1')).toBe('[erased]');
+    expect(await relay.store.log.eventBody('evt_live_2')).toContain('call_after');
+    expect(await store.privacy.verifyChain()).toMatchObject({ ok: true });
+    await store.close();
+    await relay.close();
+    relay.log.close();
+  });
+});
+
 describe('log --verify (README "Personal data")', () => {
   it('names the first entry whose facts were changed in the file, triggers dropped', async () => {
     // Given someone with the file changes an entry
