@@ -81,10 +81,10 @@ describe('husky-relay call CALL_ID (README "What happened to this call?")', () =
     expect(row(18)).toEqual(['18', '2026-06-01T09:00:15.000Z', D.d4, 'attempt 2 succeeded', '55 ms']);
   });
 
-  it('an unknown call id: exit 1, "no call CALL_ID in the log", nothing on stdout', async () => {
+  it('an unknown call id: exit 1, the id quoted in "no call \"CALL_ID\" in the log", nothing on stdout', async () => {
     for (const id of ['call_nope', STORY_CALL.toUpperCase(), 'evt_story_1']) {
       const result = await call(id, '--json');
-      expect(result).toMatchObject({ code: 1, stdout: '', stderr: `husky-relay: no call ${id} in the log\n` });
+      expect(result).toMatchObject({ code: 1, stdout: '', stderr: `husky-relay: no call "${id}" in the log\n` });
     }
   }, 60_000);
 

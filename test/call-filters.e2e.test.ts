@@ -103,15 +103,21 @@ describe('filters by call, event and rule (README "Command line")', () => {
     const call = await runOnTerminal([...db, 'log', '--call', 'call_nope'], dir);
     const event = await runOnTerminal([...db, 'deliveries', '--event', 'evt_nope'], dir);
     const known = await runOnTerminal([...db, 'deliveries', '--sink', 'crm', '--status', 'dead'], dir);
+    const type = await runOnTerminal([...db, 'log', '--type', 'sink.pausd'], dir);
+    const knownType = await runOnTerminal([...db, 'log', '--type', 'sink.paused'], dir);
     const hints = (output: string) => output.split('\n').filter((l) => l.startsWith('husky-relay: '));
-    for (const r of [sink, rule, status, call, event, known]) expect(r.code).toBe(0);
+    for (const r of [sink, rule, status, call, event, known, type, knownType]) expect(r.code).toBe(0);
     expect(hints(sink.output)).toEqual(['husky-relay: no sink "slak" in the rules or the log (did you mean "slack"?); known sinks: crm, slack']);
     expect(hints(rule.output)).toEqual(['husky-relay: no rule "thead" in the rules or the log (did you mean "thread"?); known rules: crm, stars, thread']);
     expect(hints(status.output)).toEqual(['husky-relay: no status "daed" (did you mean "dead"?); known statuses: pending, retrying, succeeded, dead']);
     expect(hints(call.output)).toEqual(['husky-relay: no call "call_nope" in the log']);
     expect(hints(event.output)).toEqual(['husky-relay: no event "evt_nope" in the log']);
-    // a known sink with nothing of that status: the empty table, and no hint
+    expect(hints(type.output)).toEqual([
+      'husky-relay: no entry type "sink.pausd" (did you mean "sink.paused"?); known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared',
+    ]);
+    // a known sink with nothing of that status, a known type with no entry: the empty result, and no hint
     expect(hints(known.output)).toEqual([]);
+    expect(hints(knownType.output)).toEqual([]);
     expect(known.output.trim().split(/\s+/)[0]).toBe('DELIVERY');
   }, 90_000);
 });

@@ -86,7 +86,7 @@ describe('human tables escape control characters in data (issue 11 item 17)', ()
     expect(call.stdout).toContain('transient http_\\u001b[1m: refused\\n\\u001b[8mhidden');
     // and an unknown id is named with escapes in the one-line error
     const unknown = await cli('call', 'call_\u001b[2J\nnope');
-    expect(unknown).toMatchObject({ code: 1, stderr: 'husky-relay: no call call_\\u001b[2J\\nnope in the log\n' });
+    expect(unknown).toMatchObject({ code: 1, stderr: 'husky-relay: no call "call_\\u001b[2J\\nnope" in the log\n' });
   });
 
   it('replay --dry-run and replay --verify lines are escaped too', async () => {

@@ -30,6 +30,21 @@ describe('the hint of a filter that names what the relay does not know (README "
     expect(filterHints({ call: 'c1' }, KNOWN)).toEqual([]);
   });
 
+  it('a log --type pattern that matches no type of entry names the types, and the closest one', () => {
+    const types =
+      'known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared';
+    expect(filterHints({ types: ['sink.pausd'] }, KNOWN)).toEqual([`no entry type "sink.pausd" (did you mean "sink.paused"?); ${types}`]);
+    expect(filterHints({ types: ['Delivery.*'] }, KNOWN)).toEqual([`no entry type "Delivery.*" (did you mean "delivery.*"?); ${types}`]);
+    expect(filterHints({ types: ['alert.*'] }, KNOWN)).toEqual([`no entry type "alert.*"; ${types}`]);
+    // a call's event type is what people try first: it is said where those are
+    expect(filterHints({ types: ['call.completed'] }, KNOWN)).toEqual([
+      `no entry type "call.completed" (a call event is an event.received entry: try --call CALL_ID, or log --json); ${types}`,
+    ]);
+    // types and globs that match one are known, whatever the log holds now
+    expect(filterHints({ types: ['sink.paused', 'delivery.*', 'pending.?????', '*', 'sink.[pr]*'] }, KNOWN)).toEqual([]);
+    expect(filterHints({ types: ['delivery.*', 'x'] }, KNOWN)).toHaveLength(1);
+  });
+
   it('says nothing when every name is known, and one line per unknown filter otherwise', () => {
     expect(filterHints({ status: 'dead', sink: 'crm', rule: 'crm' }, KNOWN)).toEqual([]);
     expect(filterHints({ status: 'dead', sink: 'nope', rule: 'nope' }, KNOWN)).toHaveLength(2);

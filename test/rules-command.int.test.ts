@@ -132,6 +132,20 @@ describe('rules test', () => {
     }
   });
 
+  it('an operator event of a type there is none of, or a log line of another entry, exits 1 naming the operator events', async () => {
+    const kinds = 'rules test takes a HuskyVoice event, an event.received log line, or one of delivery.dead, sink.paused, sink.resumed, pending.stale, pending.cleared';
+    for (const [text, message] of [
+      ['{"event_type":"pending.stal","data":{"sink":"slack"}}', `"pending.stal" is not an operator event (did you mean "pending.stale"?); ${kinds}`],
+      ['{"event_type":"Sink.Paused","data":{}}', `"Sink.Paused" is not an operator event (did you mean "sink.paused"?); ${kinds}`],
+      ['{"seq":5,"type":"delivery.planned","at":"2026-06-01T10:00:00Z","data":{}}', `a log line of a "delivery.planned" entry is not an operator event; ${kinds}`],
+    ] as const) {
+      const io = capture();
+      expect(await rulesTest(EXAMPLE, tempFile('e.json', text), {}, io, now)).toBe(1);
+      expect(io.stderr.at(-1)).toMatch(/^\/.*e\.json: /);
+      expect(io.stderr.at(-1)).toContain(`e.json: ${message}`);
+    }
+  });
+
   it('exits 1 when the file is not an envelope', async () => {
     const io = capture();
     expect(await rulesTest(EXAMPLE, tempFile('e.json', '{"event_id":"x"}'), {}, io, now)).toBe(1);

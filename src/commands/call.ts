@@ -23,7 +23,7 @@ export function registerCall(program: Command): void {
       } finally {
         await store.close();
       }
-      if (!view) throw new UserError(`no call ${printable(callId)} in the log`, 'unknown_call');
+      if (!view) throw new UserError(`no call "${printable(callId)}" in the log`, 'unknown_call');
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }
@@ -59,7 +59,7 @@ function describe(m: CallMoment): [what: string, detail: string] {
       return ['planned', `rule ${m.rule_id}, sink ${m.sink}${m.order_key === null ? '' : `, order key ${m.order_key}`}`];
     case 'attempt': {
       const error = m.error ? `  ${m.error.kind} ${m.error.code}: ${m.error.message}` : '';
-      const next = m.retry_at ? `; next attempt at ${m.retry_at}` : '';
+      const next = m.retry_at ? `; next attempt at ${m.retry_at}` : m.paused ? `; sink paused: waits, not counted, until resume, a new token or a probe` : '';
       return [`attempt ${m.attempt} ${m.outcome}`, `${m.duration_ms} ms${error}${next}`];
     }
     case 'dead':

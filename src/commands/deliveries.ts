@@ -7,7 +7,7 @@ import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
-import type { SinkStatus } from '../project/queries.js';
+import type { SinkStatus, StatusReport } from '../project/queries.js';
 
 async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
   const result = await loadRules(path, env);
@@ -59,6 +59,35 @@ function stateText(s: SinkStatus): string {
   return s.stale_since ? `${state}; STALE since ${s.stale_since}` : state;
 }
 
+/** `status` for a person: the counts, a table of the sinks, then one line under it per paused sink saying how to resume it. */
+export function statusText(report: StatusReport): string {
+  const types = printable(Object.entries(report.events.by_type).map(([t, n]) => `${t} ${n}`).join(', '));
+  const d = report.deliveries;
+  const lines = [
+    `events      ${report.events.total}${types ? ` (${types})` : ''}`,
+    `deliveries  pending ${d.pending}, retrying ${d.retrying}, succeeded ${d.succeeded}, dead ${d.dead}`,
+    `oldest pending since ${report.oldest_pending_at ?? '-'}`,
+    `last seq    ${report.last_seq}`,
+    '',
+    table(
+      ['SINK', 'STATE', 'PENDING', 'RETRYING', 'SUCCEEDED', 'DEAD', 'LAST SUCCESS', 'LAST ERROR'],
+      Object.entries(report.sinks).map(([name, s]) => [
+        name,
+        stateText(s),
+        String(s.pending),
+        String(s.retrying),
+        String(s.succeeded),
+        String(s.dead),
+        s.last_success_at ?? '-',
+        s.last_error ? `${errorText(s.last_error)} (${s.consecutive_failures} in a row)` : '-',
+      ]),
+    ),
+  ];
+  const paused = Object.entries(report.sinks).filter(([, s]) => s.paused);
+  const notes = paused.map(([name, s]) => printable(`${name} is paused since ${s.paused_at ?? '-'}: fix its credentials and reload, or run \`husky-relay resume ${name}\``));
+  return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
+
 export function registerDeliveries(program: Command): void {
   program
     .command('status')
@@ -73,32 +102,7 @@ export function registerDeliveries(program: Command): void {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
       }
-      const types = printable(Object.entries(report.events.by_type).map(([t, n]) => `${t} ${n}`).join(', '));
-      const d = report.deliveries;
-      const lines = [
-        `events      ${report.events.total}${types ? ` (${types})` : ''}`,
-        `deliveries  pending ${d.pending}, retrying ${d.retrying}, succeeded ${d.succeeded}, dead ${d.dead}`,
-        `oldest pending since ${report.oldest_pending_at ?? '-'}`,
-        `last seq    ${report.last_seq}`,
-        '',
-        table(
-          ['SINK', 'STATE', 'PENDING', 'RETRYING', 'SUCCEEDED', 'DEAD', 'LAST SUCCESS', 'LAST ERROR'],
-          Object.entries(report.sinks).map(([name, s]) => [
-            name,
-            stateText(s),
-            String(s.pending),
-            String(s.retrying),
-            String(s.succeeded),
-            String(s.dead),
-            s.last_success_at ?? '-',
-            s.last_error ? `${errorText(s.last_error)} (${s.consecutive_failures} in a row)` : '-',
-          ]),
-        ),
-      ];
-      for (const [name, s] of Object.entries(report.sinks)) {
-        if (s.paused) lines.push('', `${name} is paused since ${s.paused_at ?? '-'}: fix its credentials and reload, or run \`husky-relay resume ${name}\``);
-      }
-      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stdout.write(`${statusText(report)}\n`);
     });
 
   program

@@ -1,4 +1,5 @@
 import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
+import { ENTRY_TYPES } from '../log/types.js';
 import type { Store } from '../log/store.js';
 import { loadRules } from '../rules/load-rules.js';
 import { didYouMean } from '../rules/did-you-mean.js';
@@ -8,7 +9,7 @@ import { printable } from './table.js';
 /**
  * The hint of README "Command line": a filter naming what the relay does not know (a sink or rule neither in
  * the rules in force nor in the log, a status that does not exist, a call or event not in the
- * log) prints the empty result as usual and, on a terminal, one line on stderr per such filter
+ * log, a `log --type` pattern that matches no type of entry) prints the empty result as usual and, on a terminal, one line on stderr per such filter
  * naming the known ones; exit 0. Piped output stays exactly the result.
  */
 
@@ -19,6 +20,8 @@ export interface FilterValues {
   rule?: string;
   call?: string;
   event?: string;
+  /** `log --type` patterns, SQLite GLOB as the log reads them (`*`, `?`, `[...]`). */
+  types?: string[];
 }
 
 /** What the relay knows, for each filter given. */
@@ -39,6 +42,29 @@ function nameHint(what: string, plural: string, value: string, known: readonly s
   return `no ${what} ${q(value)}${where}${didYouMean(value, known)}; known ${plural}: ${list}`;
 }
 
+/** SQLite's GLOB as a regular expression (case-sensitive; `*` any run, `?` one character, `[...]` a set); null if it is not one. */
+function globRegExp(glob: string): RegExp | null {
+  const source = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  try {
+    return new RegExp(`^${source}$`, 's');
+  } catch {
+    return null;
+  }
+}
+
+/** The hint for a `log --type` pattern that matches no entry type: a call's event type (call.completed) is the usual slip. */
+function typeHint(pattern: string): string | null {
+  const matchesAny = (glob: string) => {
+    const regexp = globRegExp(glob);
+    return regexp === null || ENTRY_TYPES.some((type) => regexp.test(type));
+  };
+  if (matchesAny(pattern)) return null;
+  const lower = pattern.toLowerCase();
+  const closest = lower !== pattern && matchesAny(lower) ? ` (did you mean ${q(lower)}?)` : /[*?[]/.test(pattern) ? '' : didYouMean(pattern, ENTRY_TYPES);
+  const eventType = /^call\./.test(pattern) ? ' (a call event is an event.received entry: try --call CALL_ID, or log --json)' : '';
+  return `no entry type ${q(pattern)}${closest}${eventType}; known types: ${ENTRY_TYPES.join(', ')}`;
+}
+
 /** The hint lines for these filters (without the `husky-relay: ` prefix), none when every name is known. Pure. */
 export function filterHints(filters: FilterValues, known: KnownNames): string[] {
   const lines = [
@@ -47,6 +73,7 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
     filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log`,
     filters.event === undefined || known.eventExists !== false ? null : `no event ${q(filters.event)} in the log`,
+    ...(filters.types ?? []).map(typeHint),
   ];
   return lines.filter((line): line is string => line !== null);
 }

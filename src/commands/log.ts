@@ -80,7 +80,7 @@ export function registerLog(program: Command): void {
           header = false;
         } else if (header && !hinted) {
           hinted = true; // once, also while --follow waits
-          await hintEmptyResult({ call: opts.call, event: opts.event }, store, g);
+          await hintEmptyResult({ call: opts.call, event: opts.event, types: opts.type }, store, g);
         }
         if (entries.length === filter.limit) continue;
         if (!opts.follow || stop) break;

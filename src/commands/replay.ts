@@ -12,7 +12,7 @@ import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';
 import { dateOption } from './date-option.js';
 import { globalsOf, openExistingStore, type Globals } from './globals.js';
-import { printable, table } from './table.js';
+import { displayWidth, padColumns, printable, table } from './table.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -165,11 +165,11 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   const rules = await currentRules(g, opts.rule);
   const store = await openExistingStore(g.dbPath);
   const dryRun = opts.dryRun === true;
-  const ruleWidth = Math.max(4, ...rules.rules.map((r) => r.id.length));
-  const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => s.length));
+  const ruleWidth = Math.max(4, ...rules.rules.map((r) => displayWidth(printable(r.id))));
+  const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => displayWidth(printable(s))));
   const line = (p: DeliveryPlanned) => {
     const [rule, sink, event, request] = [p.rule_id, p.sink, `${p.event_type} ${p.event_id}`, preview(p.request)].map(printable);
-    return `${rule!.padEnd(ruleWidth)}  ${sink!.padEnd(sinkWidth)}  ${event!.padEnd(40)}  ${request!}`;
+    return `${padColumns(rule!, ruleWidth)}  ${padColumns(sink!, sinkWidth)}  ${padColumns(event!, 40)}  ${request!}`;
   };
   // the lines of a dry run go to stdout as they come: no bar over them on the same terminal
   const bar = progressBar(dryRun ? 'dry run' : 'replaying', process.stderr.isTTY === true && !(dryRun && process.stdout.isTTY));

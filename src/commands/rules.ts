@@ -4,7 +4,9 @@ import { parseEnvelope } from '../receive/envelope.js';
 import { deadReason } from '../route/not-planned.js';
 import { operatorEvent } from '../route/operator-events.js';
 import { eventIdOf, explainEvent, type PlannableEvent } from '../route/plan-event.js';
-import { isOperatorEventType } from '../log/types.js';
+import { isOperatorEventType, OPERATOR_EVENT_TYPES } from '../log/types.js';
+import { didYouMean } from '../rules/did-you-mean.js';
+import { printable } from './table.js';
 import { parseDateTime } from '../dates.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
@@ -76,9 +78,24 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   }
   const parsed = parseEnvelope(value);
   if (!parsed.ok) {
-    return { ok: false, message: `not a HuskyVoice envelope: ${parsed.details.map((d) => `${d.path}: ${d.message}`).join('; ')}` };
+    return { ok: false, message: notOperatorEvent(value) ?? `not a HuskyVoice envelope: ${parsed.details.map((d) => `${d.path}: ${d.message}`).join('; ')}` };
   }
   return { ok: true, event: { seq, received_at, envelope: parsed.envelope } };
+}
+
+/**
+ * What to say about an object meant as an operator event whose type is none (`pending.stal`, a
+ * `delivery.planned` log line): its type, the closest operator event, and the ones there are.
+ * Null for anything that looks like a HuskyVoice event (it has an `event_id`, or a `call.` type).
+ */
+function notOperatorEvent(value: unknown): string | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || 'event_id' in value) return null;
+  const v = value as Record<string, unknown>;
+  const type = typeof v['type'] === 'string' ? v['type'] : v['event_type'];
+  if (typeof type !== 'string' || type.startsWith('call.')) return null;
+  const line = typeof v['type'] === 'string';
+  const which = line ? `a log line of a "${printable(type)}" entry` : `"${printable(type)}"`;
+  return `${which} is not an operator event${line ? '' : didYouMean(type, OPERATOR_EVENT_TYPES)}; rules test takes a HuskyVoice event, an event.received log line, or one of ${OPERATOR_EVENT_TYPES.join(', ')}`;
 }
 
 /** An operator event's scope or `log --json` line, as `rules test` reads it; null when `value` is neither. */

@@ -16,14 +16,43 @@ export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Aligned columns for human output; the last column is never padded. Cells are made `printable`. */
+/**
+ * Characters a terminal draws two columns wide: East Asian Wide and Fullwidth ones (Hangul
+ * Jamo, CJK ideographs and punctuation, kana, Hangul syllables, fullwidth forms) and emoji
+ * shown as emoji by default (😀, not ✓).
+ */
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\u{1b000}-\u{1b2ff}\u{1f200}-\u{1f2ff}\u{20000}-\u{2fffd}\u{30000}-\u{3fffd}]|\p{Emoji_Presentation}/u;
+/** Characters drawn on top of the previous one or not at all: combining marks, zero-width spaces and joiners, variation selectors. */
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/u;
+
+/**
+ * How many terminal columns `text` takes: 2 per wide character (CJK, emoji), 0 per combining
+ * mark or zero-width character, 1 for any other. Meant for `printable` text (no controls).
+ */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const c of text) width += ZERO_WIDTH.test(c) ? 0 : WIDE.test(c) ? 2 : 1;
+  return width;
+}
+
+/** `text` followed by spaces up to `width` terminal columns (see `displayWidth`); never cut. */
+export function padColumns(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
+/**
+ * Aligned columns for human output, measured in terminal columns (a CJK character or an emoji
+ * takes two), so names of any script line up; the last column is never padded. Cells are made
+ * `printable`.
+ */
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows].map((row) => row.map(printable));
-  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  const widths = header.map((_, i) => Math.max(...all.map((row) => displayWidth(row[i] ?? ''))));
   return all
     .map((row) =>
       row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .map((cell, i) => (i === row.length - 1 ? cell : padColumns(cell, widths[i]!)))
         .join('  ')
         .trimEnd(),
     )

@@ -138,6 +138,23 @@ export interface EntryDataByType {
 
 export type EntryType = keyof EntryDataByType;
 
+/** Every entry type, once each (the compiler keeps it complete). */
+const EACH_ENTRY_TYPE: Record<EntryType, true> = {
+  'event.received': true,
+  'delivery.planned': true,
+  'delivery.attempted': true,
+  'delivery.dead': true,
+  'delivery.retried': true,
+  'rules.loaded': true,
+  'sink.paused': true,
+  'sink.resumed': true,
+  'pending.stale': true,
+  'pending.cleared': true,
+};
+
+/** Every type of log entry, as `log --type` filters them (README "The log"). */
+export const ENTRY_TYPES = Object.keys(EACH_ENTRY_TYPE) as EntryType[];
+
 /**
  * The relay's own entries that rules can route like HuskyVoice events (README "When a rule fails at run time"): operator
  * events. A rule matches them only with a pattern that names them (`delivery.dead`, `sink.*`).

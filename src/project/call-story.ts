@@ -61,7 +61,8 @@ export interface CallStory {
 export type CallMoment = { seq: number; at: string } & (
   | ({ kind: 'event' } & Omit<CallEvent, 'seq'>)
   | { kind: 'planned'; delivery_id: string; rule_id: string; sink: string; order_key: string | null }
-  | ({ kind: 'attempt'; delivery_id: string; retry_at: string | null } & Omit<CallAttempt, 'at'>)
+  /** `paused`: the sink refused its credentials and paused; the attempt is not counted and the delivery waits (README "Paused sinks"). */
+  | ({ kind: 'attempt'; delivery_id: string; retry_at: string | null; paused: boolean } & Omit<CallAttempt, 'at'>)
   | { kind: 'dead'; delivery_id: string; reason: string }
   /** A re-drive: `by` who when the entry names it (the console), and the reason it was given. */
   | { kind: 'redriven'; delivery_id: string; reason: string; by: string | null }
@@ -166,7 +167,7 @@ function momentOf(row: EntryRow): CallMoment | null {
     }
     case 'delivery.attempted': {
       const d = JSON.parse(row.data) as DeliveryAttempted;
-      return { ...at, kind: 'attempt', delivery_id: d.delivery_id, attempt: d.attempt, outcome: d.outcome, duration_ms: d.duration_ms, error: d.error, retry_at: d.retry_at };
+      return { ...at, kind: 'attempt', delivery_id: d.delivery_id, attempt: d.attempt, outcome: d.outcome, duration_ms: d.duration_ms, error: d.error, retry_at: d.retry_at, paused: d.paused === true };
     }
     case 'delivery.dead': {
       const d = JSON.parse(row.data) as { delivery_id: string; reason: string };

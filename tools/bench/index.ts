@@ -42,14 +42,14 @@ if (json) {
 } else {
   const n = (x: number) => Math.round(x).toLocaleString('en');
   const rows: string[][] = [
-    ['bare Koa handler', `${n(ingest.bare_koa.requests_per_s)} req/s`, `${ingest.bare_koa.p50_ms} ms`, `${ingest.bare_koa.p99_ms} ms`, `${ingest.bare_koa.peak_rss_mb} MB`],
-    ['ingest, durable', `${n(ingest.relay.requests_per_s)} events/s (${ingest.ratio}× bare)`, `${ingest.relay.p50_ms} ms`, `${ingest.relay.p99_ms} ms`, `${ingest.relay.peak_rss_mb} MB`],
-    ['ingest at steady 1,000/s', `${n(ingest.steady_1000.requests_per_s)} events/s`, `${ingest.steady_1000.p50_ms} ms`, `${ingest.steady_1000.p99_ms} ms`, ''],
-    ['routing', `${n(routing.per_s)} events/s (${n(routing.items)} in ${routing.seconds.toFixed(1)} s)`, '', '', `${routing.peak_rss_mb} MB`],
-    ['dispatch, recorded', `${n(dispatch.per_s)} deliveries/s (${n(dispatch.items)} in ${dispatch.seconds.toFixed(1)} s)`, '', '', `${dispatch.peak_rss_mb} MB`],
-    ['replay --rebuild', `${n(rebuild.entries_per_s)} entries/s (${n(rebuild.entries)} in ${rebuild.seconds.toFixed(1)} s)`, '', '', `${rebuild.peak_rss_mb} MB`],
+    ['bare Koa handler', `${n(ingest.bare_koa.requests_per_s)} req/s`, `${ingest.bare_koa.p50_ms} ms`, `${ingest.bare_koa.p99_ms} ms`, `${ingest.bare_koa.peak_rss_mb} MB`, ''],
+    ['ingest, durable', `${n(ingest.relay.requests_per_s)} events/s (${ingest.ratio}× bare)`, `${ingest.relay.p50_ms} ms`, `${ingest.relay.p99_ms} ms`, `${ingest.relay.peak_rss_mb} MB`, ''],
+    ['ingest at steady 1,000/s', `${n(ingest.steady_1000.requests_per_s)} events/s`, `${ingest.steady_1000.p50_ms} ms`, `${ingest.steady_1000.p99_ms} ms`, '', ''],
+    ['routing', `${n(routing.per_s)} events/s (${n(routing.items)} in ${routing.seconds.toFixed(1)} s)`, '', '', `${routing.peak_rss_mb} MB`, `${routing.cpu_ms_per_item} ms/event`],
+    ['dispatch, recorded', `${n(dispatch.per_s)} deliveries/s (${n(dispatch.items)} in ${dispatch.seconds.toFixed(1)} s)`, '', '', `${dispatch.peak_rss_mb} MB`, `${dispatch.cpu_ms_per_item} ms/delivery`],
+    ['replay --rebuild', `${n(rebuild.entries_per_s)} entries/s (${n(rebuild.entries)} in ${rebuild.seconds.toFixed(1)} s)`, '', '', `${rebuild.peak_rss_mb} MB`, rebuild.cpu_ms_per_1000 === null ? '' : `${rebuild.cpu_ms_per_1000} ms/1,000 entries`],
   ];
-  const header = ['phase', 'throughput', 'p50', 'p99', 'peak RSS'];
+  const header = ['phase', 'throughput', 'p50', 'p99', 'peak RSS', 'relay CPU'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
   const bad = [ingest.bare_koa, ingest.relay, ingest.steady_1000].some((r) => r.non_2xx > 0 || r.errors > 0);

@@ -15,6 +15,8 @@ export interface PhaseResult {
   seconds: number;
   per_s: number;
   peak_rss_mb: number;
+  /** The relay's CPU (all threads) per item from start to done, in ms: comparable between builds on a busy machine. */
+  cpu_ms_per_item: number;
 }
 
 /** N logged events, as HuskyVoice would have sent them over a day, appended in big batches. */
@@ -41,6 +43,15 @@ export async function seedEvents(dbPath: string, n: number): Promise<void> {
   }
   await store.close();
 }
+
+/** What a phase reports: `items` done in `seconds`, by `child` whose CPU was `cpuAtStart` ms when it began. */
+const result = (items: number, seconds: number, child: Child, cpuAtStart: number): PhaseResult => ({
+  items,
+  seconds,
+  per_s: Math.round(items / seconds),
+  peak_rss_mb: child.peakRssMb(),
+  cpu_ms_per_item: Number(((child.cpuMs() - cpuAtStart) / items).toFixed(3)),
+});
 
 async function until(check: () => Promise<boolean>, child: Child, capSeconds: number): Promise<number> {
   const started = performance.now();
@@ -99,9 +110,10 @@ rules:
   return withRelay(rules, events, async (child, store) => {
     // the router's checkpoint is the last event it planned; the log's last entry may be the
     // relay's own `rules.loaded`, which the router never reaches
+    const cpu = 0; // routing starts before the relay listens: count its CPU from its start
     const last = (await store.log.lastOfType('event.received'))!.seq;
     const seconds = await until(async () => (await store.log.checkpoint('router')) >= last, child, 300);
-    return { items: events, seconds, per_s: Math.round(events / seconds), peak_rss_mb: child.peakRssMb() };
+    return result(events, seconds, child, cpu);
   });
 }
 
@@ -124,12 +136,13 @@ rules:
       - sink: instant
 `;
     return await withRelay(rules, events, async (child, store) => {
+      const cpu = child.cpuMs();
       const seconds = await until(
         async () => (await store.projections.status(null)).deliveries.succeeded >= events,
         child,
         600,
       );
-      return { items: events, seconds, per_s: Math.round(events / seconds), peak_rss_mb: child.peakRssMb() };
+      return result(events, seconds, child, cpu);
     }, location);
   } finally {
     await sink.stop();

@@ -7,6 +7,12 @@ export interface Child {
   url: string;
   /** Peak resident memory so far, in MB (VmHWM). */
   peakRssMb(): number;
+  /**
+   * CPU time the process has used so far (user + system, all its threads), in ms, from
+   * `/proc/PID/stat` (clock ticks of 10 ms). Unlike wall time it hardly depends on what else
+   * the machine runs, so builds can be compared on a busy machine.
+   */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -42,6 +48,7 @@ export async function startChild(args: string[], env: NodeJS.ProcessEnv): Promis
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return Math.round(kb / 1024);
     },
+    cpuMs: () => cpuMsOf(child.pid!),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -49,4 +56,12 @@ export async function startChild(args: string[], env: NodeJS.ProcessEnv): Promis
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** User + system CPU of process `pid`, in ms (`/proc/PID/stat` fields 14 and 15, in ticks of 1/100 s). */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -14,6 +14,8 @@ export interface RebuildBench {
   seconds: number;
   entries_per_s: number;
   peak_rss_mb: number;
+  /** CPU (user + system) per 1,000 entries, in ms; null without /usr/bin/time. Comparable between builds on a busy machine. */
+  cpu_ms_per_1000: number | null;
 }
 
 const TYPES = ['call.initiated', 'call.answered', 'call.completed', 'call.completed', 'call.failed'];
@@ -95,12 +97,12 @@ export async function generateLog(dbPath: string, n: number): Promise<void> {
 }
 
 /** Runs `node dist/cli.js replay --rebuild` and measures its wall time and peak RSS. */
-async function timeRebuild(dbPath: string): Promise<{ seconds: number; peakRssMb: number }> {
+async function timeRebuild(dbPath: string): Promise<{ seconds: number; peakRssMb: number; cpuSeconds: number | null }> {
   const useTime = existsSync(TIME);
   // without /usr/bin/time the child reports its own peak (getrusage maxrss, the same figure as VmHWM)
   const report = 'data:text/javascript,process.on("exit",()=>process.stderr.write("maxrss_kb="+process.resourceUsage().maxRSS+"\\n"))';
   const node = [process.execPath, ...(useTime ? [] : ['--import', report]), CLI, '--db', dbPath, 'replay', '--rebuild'];
-  const [command, ...args] = useTime ? [TIME, '-f', 'maxrss_kb=%M', ...node] : node;
+  const [command, ...args] = useTime ? [TIME, '-f', 'maxrss_kb=%M cpu_s=%U+%S', ...node] : node;
   const started = performance.now();
   const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -112,7 +114,8 @@ async function timeRebuild(dbPath: string): Promise<{ seconds: number; peakRssMb
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`replay --rebuild exited with ${code}: ${stderr}`);
   const kb = Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1] ?? NaN);
-  return { seconds, peakRssMb: Math.round(kb / 1024) };
+  const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
+  return { seconds, peakRssMb: Math.round(kb / 1024), cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : null };
 }
 
 /** `replay --rebuild` over a generated log of `entries` entries, as a separate process. */
@@ -121,8 +124,9 @@ export async function benchRebuild(entries: number): Promise<RebuildBench> {
   try {
     const dbPath = join(dir, 'bench.db');
     await generateLog(dbPath, entries);
-    const { seconds, peakRssMb } = await timeRebuild(dbPath);
-    return { entries, seconds: Number(seconds.toFixed(2)), entries_per_s: Math.round(entries / seconds), peak_rss_mb: peakRssMb };
+    const { seconds, peakRssMb, cpuSeconds } = await timeRebuild(dbPath);
+    const cpu_ms_per_1000 = cpuSeconds === null ? null : Number(((cpuSeconds * 1e6) / entries).toFixed(2));
+    return { entries, seconds: Number(seconds.toFixed(2)), entries_per_s: Math.round(entries / seconds), peak_rss_mb: peakRssMb, cpu_ms_per_1000 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,8 +23,15 @@ import { calls, CONTACT_EMAILS, percentile, sendStream } from './traffic.js';
 const UNIT = join(ROOT, 'deploy', 'husky-relay.service');
 const deployedNodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync(UNIT, 'utf8'))?.[1] ?? '';
 
-const { values: args } = parseArgs({
-  options: {
+const USAGE = `usage: npm run soak [-- --minutes 3] [--rate 200] [--settle-minutes 5] [--p429 0.0005] [--p500 0.02]
+       [--phang 0.001] [--log-level info] [--node-options "…"] [--keep]
+A steady signed stream at --rate events/s for --minutes into the real relay, sinks failing at
+random with the given probabilities; then it settles and counts. Exit 1 if anything is lost.
+`;
+let parsed;
+try {
+  parsed = parseArgs({ options: {
+    help: { type: 'boolean', short: 'h', default: false },
     minutes: { type: 'string', default: '3' },
     rate: { type: 'string', default: '200' },
     'settle-minutes': { type: 'string', default: '5' },
@@ -34,8 +41,16 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     'node-options': { type: 'string', default: deployedNodeOptions },
     keep: { type: 'boolean', default: false },
-  },
-});
+  } });
+} catch (error) {
+  process.stderr.write(`soak: ${(error as Error).message}\n${USAGE}`);
+  process.exit(1);
+}
+const { values: args } = parsed;
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const number = (name: keyof typeof args): number => {
   const value = Number(args[name]);
   if (!Number.isFinite(value) || value < 0) {

@@ -105,11 +105,15 @@ export class PgGroupCommit implements ServeWriter {
 
   private enqueue(pending: Pending): void {
     this.pending.push(pending);
+    this.kick();
+  }
+
+  /** Starts the commit loop unless it runs; again when a request came in as it ended. */
+  private kick(): void {
     this.running ??= this.run().finally(() => {
       this.running = null;
       Atomics.store(this.state, 0, WRITER_IDLE);
-      // a request that came in as the loop ended
-      if (this.pending.length > 0) this.enqueue(this.pending.shift()!);
+      if (this.pending.length > 0) this.kick();
     });
   }
 

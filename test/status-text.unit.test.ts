@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { statusText } from '../src/commands/deliveries.js';
+import type { SinkStatus, StatusReport } from '../src/project/queries.js';
+
+const healthy: SinkStatus = {
+  enabled: true,
+  disabled_reason: null,
+  pending: 0,
+  retrying: 0,
+  succeeded: 3,
+  dead: 0,
+  last_success_at: '2026-06-01T10:00:00.000Z',
+  last_error: null,
+  consecutive_failures: 0,
+  credentials_rejected: false,
+  paused: false,
+  paused_reason: null,
+  paused_at: null,
+  stale_since: null,
+};
+const paused = (at: string, reason: string): SinkStatus => ({
+  ...healthy,
+  pending: 4,
+  credentials_rejected: true,
+  paused: true,
+  paused_reason: reason,
+  paused_at: at,
+});
+
+const report: StatusReport = {
+  events: { total: 4, by_type: { 'call.answered': 4 } },
+  deliveries: { pending: 8, retrying: 0, succeeded: 6, dead: 0 },
+  sinks: {
+    console: healthy,
+    hook: paused('2026-06-01T10:01:00.000Z', 'unauthorized: HTTP 401'),
+    'ops\u001b[2J': paused('2026-06-01T10:02:00.000Z', 'unauthorized: HTTP 401'),
+  },
+  oldest_pending_at: '2026-06-01T10:00:30.000Z',
+  last_seq: 20,
+};
+
+describe('status for a person (README "Paused sinks")', () => {
+  it('ends with one line per paused sink saying how to resume it, together under the table, names made printable', () => {
+    // When two sinks are paused
+    const lines = statusText(report).split('\n');
+    // Then the table is followed by one blank line and a line for each, with no blank line between them
+    expect(lines.slice(-3)).toEqual([
+      '',
+      'hook is paused since 2026-06-01T10:01:00.000Z: fix its credentials and reload, or run `husky-relay resume hook`',
+      'ops\\u001b[2J is paused since 2026-06-01T10:02:00.000Z: fix its credentials and reload, or run `husky-relay resume ops\\u001b[2J`',
+    ]);
+    expect(lines.filter((l) => l === '')).toHaveLength(2);
+  });
+
+  it('a relay with no paused sink ends with the table', () => {
+    expect(statusText({ ...report, sinks: { console: healthy } }).split('\n').at(-1)).toMatch(/^console\s+enabled\s+0\s+0\s+3\s+0/);
+  });
+});
