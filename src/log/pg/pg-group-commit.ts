@@ -35,6 +35,9 @@ export class PgGroupCommit implements ServeWriter {
   private running: Promise<void> | null = null;
   private listener: pg.Client | null = null;
   private closed = false;
+  private heard!: () => void;
+  /** Resolves once the first `LISTEN` is in place: from then on every relay's commits are heard. */
+  readonly listening = new Promise<void>((resolve) => (this.heard = resolve));
 
   constructor(
     private readonly store: PgStore,
@@ -168,7 +171,10 @@ export class PgGroupCommit implements ServeWriter {
       const notice: AppendedNotice = { kind: 'appended', lastSeq: Number(message.payload) };
       for (const port of this.ports) port.postMessage(notice);
     });
-    client.connect().then(() => client.query(`LISTEN ${APPENDED_CHANNEL}`)).catch(again);
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${APPENDED_CHANNEL}`))
+      .then(() => this.heard(), again);
   }
 }
 
