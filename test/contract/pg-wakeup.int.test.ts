@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PgGroupCommit } from '../../src/log/pg/pg-group-commit.js';
-import { PgStore } from '../../src/log/pg/pg-store.js';
 import type { AppendedNotice, CommitReply } from '../../src/log/sqlite/writer-protocol.js';
 import { receivedEntry } from '../helpers/entries.js';
-import { freshPgDatabase } from '../helpers/pg.js';
+import { usePgDatabase } from '../helpers/pg.js';
 
 /**
  * Wake-ups across relays (README "Past one machine"): `serve`'s writer on PostgreSQL tells its
@@ -14,20 +13,11 @@ import { freshPgDatabase } from '../helpers/pg.js';
  * pipeline thread's own appends go through the same channel and group commit.
  */
 describe("serve's writer on PostgreSQL", () => {
-  let db: Awaited<ReturnType<typeof freshPgDatabase>>;
-  const stores: PgStore[] = [];
-  beforeEach(async () => {
-    db = await freshPgDatabase();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-    await db.drop();
-  });
+  const pg = usePgDatabase();
 
   it("tells the pipeline's channel of another relay's commit, and commits the pipeline's appends", async () => {
     // Given relay A's writer, with a pipeline channel attached, listening
-    const [a, b] = [await PgStore.open(db.url), await PgStore.open(db.url)];
-    stores.push(a, b);
+    const [a, b] = [await pg.open(), await pg.open()];
     const writer = a.serveWriter(() => {}) as PgGroupCommit;
     const channel = new MessageChannel();
     writer.connect(channel.port1);
