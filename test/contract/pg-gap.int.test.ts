@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PgStore } from '../../src/log/pg/pg-store.js';
+import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/log/types.js';
 import { receivedEntry } from '../helpers/entries.js';
-import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
+import { pgQuery, usePgDatabase } from '../helpers/pg.js';
 
 /**
  * SPEC §13: "Consumers never skip an entry that commits late with a lower seq." Two relays
@@ -12,20 +11,12 @@ import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
  * and seq 1 commits behind it, never to be read.
  */
 describe('gap-safe consumption on PostgreSQL', () => {
-  let db: Awaited<ReturnType<typeof freshPgDatabase>>;
-  const stores: PgStore[] = [];
-  beforeEach(async () => {
-    db = await freshPgDatabase();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-    await db.drop();
-  });
+  const pg = usePgDatabase();
 
   /** Resolves once some connection of the database waits for a lock (the append lock): the race is on. */
   async function someoneWaits(): Promise<void> {
     for (;;) {
-      const rows = await pgQuery<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [db.name]);
+      const rows = await pgQuery<{ n: number }>(pg.db.url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [pg.db.name]);
       if (rows[0]!.n > 0) return;
     }
   }
@@ -36,10 +27,9 @@ describe('gap-safe consumption on PostgreSQL', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let written!: (seqs: number[]) => void;
     const aWritten = new Promise<number[]>((resolve) => (written = resolve));
-    const a = await PgStore.open(db.url, { hooks: { beforeCommit: async (seqs) => (written(seqs), held) } });
-    const b = await PgStore.open(db.url);
-    const consumer = await PgStore.open(db.url);
-    stores.push(a, b, consumer);
+    const a = await pg.open({ hooks: { beforeCommit: async (seqs) => (written(seqs), held) } });
+    const b = await pg.open();
+    const consumer = await pg.open();
     const appendA = a.append([receivedEntry({ event_id: 'evt_a' })]);
     const [seqA] = await aWritten;
 
@@ -65,9 +55,8 @@ describe('gap-safe consumption on PostgreSQL', () => {
 
   it('many appends from several relays at once: every reader position is a prefix of the final log', async () => {
     // Given three relays appending 30 events each, concurrently, and a consumer polling as they go
-    const relays = await Promise.all([0, 1, 2].map(() => PgStore.open(db.url)));
-    const consumer = await PgStore.open(db.url);
-    stores.push(...relays, consumer);
+    const relays = await Promise.all([0, 1, 2].map(() => pg.open()));
+    const consumer = await pg.open();
     const seen: number[] = [];
     let done = false;
     const consuming = (async () => {

@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PgStore } from '../../src/log/pg/pg-store.js';
-import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
+import { describe, expect, it } from 'vitest';
+import { pgQuery, usePgDatabase } from '../helpers/pg.js';
 
 /**
  * The pipeline lease of several relays on one PostgreSQL log (README "Past one machine"): one
@@ -9,18 +8,10 @@ import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
  * past, as the database's clock would, rather than by waiting.
  */
 describe('the pipeline lease on PostgreSQL', () => {
-  let db: Awaited<ReturnType<typeof freshPgDatabase>>;
-  let store: PgStore;
-  beforeEach(async () => {
-    db = await freshPgDatabase();
-    store = await PgStore.open(db.url);
-  });
-  afterEach(async () => {
-    await store.close();
-    await db.drop();
-  });
+  const pg = usePgDatabase();
 
   it('is held by one relay at a time, renewed by it, and taken over once it lapses or is released', async () => {
+    const store = await pg.open();
     const a = store.lease('pipeline', 'relay-a');
     const b = store.lease('pipeline', 'relay-b');
     // Given relay A holds the lease
@@ -28,16 +19,16 @@ describe('the pipeline lease on PostgreSQL', () => {
     // Then B cannot take it, and A renews it
     expect(await b.hold()).toBe(false);
     expect(await a.hold()).toBe(true);
-    const until = await pgQuery<{ left: number }>(db.url, `SELECT extract(epoch FROM until - now()) * 1000 AS left FROM hr_leases`);
+    const until = await pgQuery<{ left: number }>(pg.db.url, `SELECT extract(epoch FROM until - now()) * 1000 AS left FROM hr_leases`);
     expect(Number(until[0]!.left)).toBeGreaterThan(a.ttlMs - 1000);
     // When A stops renewing and the lease lapses (A was killed)
-    await pgQuery(db.url, `UPDATE hr_leases SET until = now() - interval '1 second'`);
+    await pgQuery(pg.db.url, `UPDATE hr_leases SET until = now() - interval '1 second'`);
     // Then B takes it, and A, back, does not
     expect(await b.hold()).toBe(true);
     expect(await a.hold()).toBe(false);
     // And when B stops cleanly it releases the lease: A has it at once
     await b.release();
     expect(await a.hold()).toBe(true);
-    expect(await pgQuery(db.url, `SELECT name, holder FROM hr_leases`)).toEqual([{ name: 'pipeline', holder: 'relay-a' }]);
+    expect(await pgQuery(pg.db.url, `SELECT name, holder FROM hr_leases`)).toEqual([{ name: 'pipeline', holder: 'relay-a' }]);
   });
 });

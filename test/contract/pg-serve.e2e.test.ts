@@ -157,9 +157,9 @@ describe('several serve processes on one PostgreSQL log', () => {
       expect(recorded.get(id)).toBe(1);
     }
     expect([...receiver.spans.entries()].filter(([id, spans]) => spans.length === 1 && recorded.get(id) !== 1)).toEqual([]);
-    // And the other relay took the work over within seconds (the lease lapses in 5 s)
+    // And the other relay took the work over within seconds (the lease lapses in 5 s; a loaded CI machine starts the pipeline thread slowly)
     const firstAfter = Math.min(...[...receiver.spans.values()].flat().map(([begun]) => begun).filter((begun) => begun > killedAt));
-    expect(firstAfter - killedAt).toBeLessThan(10_000);
+    expect(firstAfter - killedAt).toBeLessThan(15_000);
     // And no delivery was ever attempted by both relays at once
     expect(receiver.overlaps()).toBe(0);
   }, 120_000);

@@ -1,3 +1,5 @@
+import { afterEach, beforeEach } from 'vitest';
+import { PgStore, type PgStoreOptions } from '../../src/log/pg/pg-store.js';
 import { freshDatabase, runSql } from '../../testing/pg.js';
 
 /** The machine's PostgreSQL (every development and CI machine runs one: README "How it is built"). */
@@ -10,3 +12,29 @@ export function freshPgDatabase(): Promise<{ url: string; name: string; drop: ()
 
 /** Runs `sql` on a connection of its own (another process's, as far as the relay can tell). */
 export const pgQuery = runSql;
+
+/**
+ * A fresh database for each test of the calling `describe` (dropped after it), and `open` for
+ * stores on it, each closed after the test: relays, as far as the database can tell.
+ */
+export function usePgDatabase() {
+  let db: Awaited<ReturnType<typeof freshPgDatabase>> | undefined;
+  const stores: PgStore[] = [];
+  beforeEach(async () => {
+    db = await freshPgDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await db?.drop();
+  });
+  return {
+    get db() {
+      return db!;
+    },
+    async open(options?: PgStoreOptions): Promise<PgStore> {
+      const store = await PgStore.open(db!.url, options);
+      stores.push(store);
+      return store;
+    },
+  };
+}

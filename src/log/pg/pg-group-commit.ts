@@ -35,6 +35,9 @@ export class PgGroupCommit implements ServeWriter {
   private running: Promise<void> | null = null;
   private listener: pg.Client | null = null;
   private closed = false;
+  private heard!: () => void;
+  /** Resolves once the first `LISTEN` is in place: from then on every relay's commits are heard. */
+  readonly listening = new Promise<void>((resolve) => (this.heard = resolve));
 
   constructor(
     private readonly store: PgStore,
@@ -105,11 +108,15 @@ export class PgGroupCommit implements ServeWriter {
 
   private enqueue(pending: Pending): void {
     this.pending.push(pending);
+    this.kick();
+  }
+
+  /** Starts the commit loop unless it runs; again when a request came in as it ended. */
+  private kick(): void {
     this.running ??= this.run().finally(() => {
       this.running = null;
       Atomics.store(this.state, 0, WRITER_IDLE);
-      // a request that came in as the loop ended
-      if (this.pending.length > 0) this.enqueue(this.pending.shift()!);
+      if (this.pending.length > 0) this.kick();
     });
   }
 
@@ -164,7 +171,10 @@ export class PgGroupCommit implements ServeWriter {
       const notice: AppendedNotice = { kind: 'appended', lastSeq: Number(message.payload) };
       for (const port of this.ports) port.postMessage(notice);
     });
-    client.connect().then(() => client.query(`LISTEN ${APPENDED_CHANNEL}`)).catch(again);
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${APPENDED_CHANNEL}`))
+      .then(() => this.heard(), again);
   }
 }
 
