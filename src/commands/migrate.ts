@@ -56,7 +56,7 @@ async function compare(source: Store, target: Store): Promise<string[]> {
   const problems: string[] = [];
   const [a, b] = await Promise.all([digest(source), digest(target)]);
   if (a.count !== b.count || a.hash !== b.hash) problems.push(`entries: ${a.count} (sha256 ${a.hash.slice(0, 12)}) here, ${b.count} (sha256 ${b.hash.slice(0, 12)}) there`);
-  // the hash chain is not built on PostgreSQL yet (README "PostgreSQL"): the heads are not compared
+  // the hash chain is not built on PostgreSQL yet (README "Past one machine: PostgreSQL"): the heads are not compared
   const status = async (store: Store) => JSON.stringify({ ...(await store.projections.status(null)), chain_head: null });
   if ((await status(source)) !== (await status(target))) problems.push('status differs');
   if (JSON.stringify(await source.projections.deliveries()) !== JSON.stringify(await target.projections.deliveries())) problems.push('deliveries differ');

@@ -88,7 +88,7 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
 
 /**
  * Output without the hash chain: SQLite's entries carry `hash` and `status` a `chain_head`; the
- * PostgreSQL log has no chain yet (README "PostgreSQL": what is not built), so those are left out.
+ * PostgreSQL log has no chain yet (README "Past one machine: PostgreSQL", what is not built yet), so those are left out.
  */
 function unchained(output: string): string {
   return output.replace(/,"hash":"[0-9a-f]{64}"/g, '').replace(/"chain_head":(?:"[0-9a-f]{64}"|null)/g, '"chain_head":null');
