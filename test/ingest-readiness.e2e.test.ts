@@ -55,6 +55,7 @@ describe('/readyz says whether the next commit can succeed (issue 11, item 7)', 
     if (process.getuid?.() === 0) {
       chmodSync(dbPath, 0o644);
       chownSync(dir, NOBODY, NOBODY);
+      chownSync(`${dir}/master-key`, NOBODY, NOBODY); // its key is the relay's to read (README "Personal data"); only the log is root's
       prefix = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
     }
     const serve = await start(dir, dbPath, env, prefix);
