@@ -88,6 +88,16 @@ describe.sequential('erase --contact through the CLI (README "Personal data")', 
     expect(replay.stdout).toContain('1 of them erased and skipped');
   }, 240_000);
 
+  it('--downstream plans a signed call.erased notice to the HTTP sink that received the call', async () => {
+    const erased = await cli('erase', '--call', 'call_kept', '--downstream');
+    expect(erased.code).toBe(0);
+    expect(erased.stdout).toContain('erased call_kept: 2 payloads');
+    expect(erased.stdout).toContain('deletions at the sinks are planned as deliveries');
+    const deliveries = JSON.parse((await cli('deliveries', '--json')).stdout) as { rule_id: string; sink: string; status: string }[];
+    expect(deliveries.filter((d) => d.rule_id === 'erase').map((d) => [d.sink, d.status])).toEqual([['hook', 'pending']]);
+    expect((await cli('log', '--verify')).code).toBe(0);
+  }, 120_000);
+
   it('a database whose entry was edited in SQLite fails log --verify, naming the entry', async () => {
     const copy = join(dir, 'tampered.db');
     copyFileSync(dbPath, copy);

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { Store } from '../log/store.js';
-import { globalsOf, openExistingStore } from './globals.js';
+import { globalsOf, openExistingStore, type Globals } from './globals.js';
+import type { NewEntry } from '../log/types.js';
+import { downstreamPlans } from '../privacy/downstream.js';
+import { loadRules } from '../rules/load-rules.js';
+import { sinkKind } from '../sinks/registry.js';
 import { printable, table } from './table.js';
 
 interface EraseOptions {
@@ -32,14 +36,36 @@ export function registerErase(program: Command): void {
       const g = globalsOf(program);
       const store = await openExistingStore(g.dbPath, g.masterKeys);
       try {
-        await erase(store, opts);
+        await erase(store, opts, g.rulesPath, g.env);
       } finally {
         await store.close();
       }
     });
 }
 
-async function erase(store: Store, opts: EraseOptions): Promise<void> {
+/**
+ * The deletions `--downstream` plans for the calls being erased (read before the erasure, in
+ * `erase`'s own transaction). Needs the rules: a sink's kind says what undoes its deliveries.
+ */
+async function downstream(store: Store, rulesPath: string, env: Globals['env']): Promise<(calls: string[]) => Promise<NewEntry[]>> {
+  const loaded = await loadRules(rulesPath, env);
+  if (!loaded.ok) throw new UserError(`erase --downstream: the rules file ${rulesPath} does not load (husky-relay rules check): the sinks' kinds come from it`);
+  const rules = loaded.rules;
+  const kindOf = (sink: string) => {
+    const type = rules.sinks[sink]?.config.type;
+    return type === undefined ? undefined : sinkKind(type);
+  };
+  return async (calls) => {
+    const plans: NewEntry[] = [];
+    for (const id of calls) {
+      const view = await store.projections.call(id);
+      if (view) plans.push(...downstreamPlans(view.story, kindOf, rules.hash));
+    }
+    return plans;
+  };
+}
+
+async function erase(store: Store, opts: EraseOptions, rulesPath: string, env: Globals['env']): Promise<void> {
   const ids = opts.call ?? (await store.privacy.callsOfContact(opts.contact!));
   if (ids.length === 0) {
     process.stdout.write(`no call in the log carries ${printable(opts.contact!)}; nothing to erase\n`);
@@ -59,11 +85,12 @@ async function erase(store: Store, opts: EraseOptions): Promise<void> {
     process.stdout.write(`dry run: ${n} call${n === 1 ? '' : 's'} would be erased; nothing was changed\n`);
     return;
   }
-  if (opts.downstream) throw new UserError('erase --downstream: not available in this build; erase without it and delete at the sinks by hand');
-  const result = await store.privacy.erase({ callIds: ids, reason: opts.reason ?? 'erasure request', by: 'cli', downstream: false });
+  const also = opts.downstream ? await downstream(store, rulesPath, env) : undefined;
+  const result = await store.privacy.erase({ callIds: ids, reason: opts.reason ?? 'erasure request', by: 'cli', downstream: opts.downstream === true, also });
   for (const c of result.calls) {
     if (c.seq === null) process.stdout.write(`${printable(c.call_id)}: erased already\n`);
     else process.stdout.write(`erased ${printable(c.call_id)}: ${c.payloads} payload${c.payloads === 1 ? '' : 's'}, ${c.closed} open deliver${c.closed === 1 ? 'y' : 'ies'} closed (seq ${c.seq})\n`);
   }
+  if (opts.downstream) process.stdout.write("deletions at the sinks are planned as deliveries: `husky-relay deliveries --rule erase` (a running serve sends them)\n");
   if (!result.walTruncated) process.stderr.write('husky-relay: a reader held the WAL; the erased pages leave it at the next checkpoint\n');
 }

@@ -46,6 +46,12 @@ export interface SinkKind<Config extends SinkConfigBase = SinkConfigBase, Action
   create(name: string, config: Config, env: SinkEnvironment, opts: CreateSinkOptions): Sink;
   /** Every value of the config that redaction must mask wherever an error could quote it. */
   secrets(config: Config): string[];
+  /**
+   * `erase --downstream` (README "Personal data"): the request that undoes, at the sink, what a
+   * succeeded delivery of an erased call left there, from that delivery's `result`; null when
+   * it left nothing to undo. Absent: the kind has nothing to erase.
+   */
+  erasure?(result: Record<string, unknown>, callId: string): Record<string, unknown> | null;
 }
 
 /** What every kind's config has: its `type` and the common options (in ms). */

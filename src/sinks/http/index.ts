@@ -61,5 +61,7 @@ export const httpKind: SinkKind<HttpSinkConfig, HttpActionInput, HttpCompiled, H
   },
 
   create: (name, config, _env, opts) => createHttpSink(name, config, opts.now ? { now: opts.now } : {}),
+  // a signed notice: the receiver deletes what it keeps of the call
+  erasure: (_result, callId) => ({ method: 'POST', headers: {}, body: { type: 'call.erased', call_id: callId } }),
   secrets: httpSecrets,
 };

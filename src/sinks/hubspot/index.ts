@@ -73,4 +73,9 @@ export const hubspotKind: SinkKind<HubspotSinkConfig, HubspotActionInput, Hubspo
 
   create: (name, config, env, opts) => createHubspotSink(name, config, { hubspotBaseUrl: env.hubspotBaseUrl, ...(opts.now && { now: opts.now }) }),
   secrets: hubspotSecrets,
+  // the call or note created: archived
+  erasure: (result) =>
+    (result['object_type'] === 'call' || result['object_type'] === 'note') && typeof result['object_id'] === 'string'
+      ? { erase: { object_type: result['object_type'], object_id: result['object_id'] } }
+      : null,
 };

@@ -49,8 +49,9 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
     if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
-    const parsed = hubspotRequestSchema.safeParse(raw);
-    if (!parsed.success) {
+    const erase = archiveTarget(raw);
+    const parsed = erase ? null : hubspotRequestSchema.safeParse(raw);
+    if (parsed && !parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid HubSpot request: ${z.prettifyError(parsed.error)}` });
     }
     // The SDK has no request timeout and gives node-fetch no AbortSignal. What does abort a
@@ -69,7 +70,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([attempt(parsed.data, ctx, opts), aborted]);
+      return await Promise.race([erase ? archive(erase, opts) : attempt(parsed!.data, ctx, opts), aborted]);
     } catch (err) {
       if (err instanceof StepFailure) return err.outcome;
       return classifyNetworkError(err, timer.aborted);
@@ -156,11 +157,29 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     return { ...outcome, error };
   }
 
+  /** `erase --downstream`: archives the object a delivery of the erased call created; one archived already is done. */
+  async function archive(target: { object_type: ObjectType; object_id: string }, opts: CallOptions): Promise<AttemptOutcome> {
+    try {
+      await step(`archiving ${target.object_type} ${target.object_id}`, () => objectApi(target.object_type).archive(target.object_id, opts));
+    } catch (err) {
+      if (err instanceof StepFailure && codeOf(err.outcome) === 'object_not_found') return succeeded({ skipped: 'object_not_found' });
+      throw err;
+    }
+    return succeeded({ archived: target.object_id });
+  }
+
   function objectApi(type: ObjectType) {
     return type === 'call' ? client.crm.objects.calls.basicApi : client.crm.objects.notes.basicApi;
   }
 
   return guarded({ name, type: config.type, send }, redactor);
+}
+
+/** The object an `erase --downstream` delivery archives (`{erase: {object_type, object_id}}`), or null for any other request. */
+function archiveTarget(raw: Record<string, unknown>): { object_type: ObjectType; object_id: string } | null {
+  const erase = raw['erase'] as Record<string, unknown> | undefined;
+  const type = erase?.['object_type'];
+  return (type === 'call' || type === 'note') && typeof erase?.['object_id'] === 'string' ? { object_type: type, object_id: erase['object_id'] } : null;
 }
 
 /** The private app token: the one secret of a HubSpot sink. */

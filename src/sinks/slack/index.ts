@@ -76,6 +76,8 @@ export const slackKind: SinkKind<SlackSinkConfig, SlackActionInput, SlackCompile
 
   create: (name, config, env, opts) => createSlackSink(name, config, { slackApiUrl: env.slackApiUrl, ...(opts.now && { now: opts.now }) }),
   secrets: slackSecrets,
+  // the message posted (or the card updated): chat.delete of its ts
+  erasure: (result) => (typeof result['channel'] === 'string' && typeof result['ts'] === 'string' ? { erase: { channel: result['channel'], ts: result['ts'] } } : null),
 };
 
 /** Why a limit that cannot be cut stops the message (Slack would answer `invalid_blocks`). */

@@ -66,11 +66,12 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
     if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
-    const parsed = slackRequestSchema.safeParse(raw);
-    if (!parsed.success) {
+    const erase = erasureTarget(raw);
+    const parsed = erase ? null : slackRequestSchema.safeParse(raw);
+    if (parsed && !parsed.success) {
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid Slack request: ${z.prettifyError(parsed.error)}` });
     }
-    const call = planSlackCall(parsed.data, ctx.keyState);
+    const call: SlackCall = erase ? { method: 'chat.delete', args: erase } as unknown as SlackCall : planSlackCall(parsed!.data, ctx.keyState);
     // a live card shows the furthest stage of the call: a late earlier event does not take it back
     const superseded = call.method === 'chat.update' ? supersededReason(ctx.eventType, ctx.keyState) : null;
     if (superseded) return succeeded({ skipped: superseded });
@@ -102,12 +103,13 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
       return succeeded(await make(call));
     } catch (err) {
       const gone = platformError(err);
+      if (erase && gone === 'message_not_found') return succeeded({ skipped: 'message_not_found' }); // deleted already
       if (gone === undefined || !GONE.has(gone) || (call.method === 'chat.postMessage' && !call.args.thread_ts)) {
         return classifySlackFailure(err, last, now());
       }
       // the card or thread was deleted: post afresh; the key follows the new message (`restarted`)
       try {
-        return succeeded({ ...(await make(planSlackCall(parsed.data, null))), restarted: gone });
+        return succeeded({ ...(await make(planSlackCall(parsed!.data, null))), restarted: gone });
       } catch (again) {
         return classifySlackFailure(again, last, now());
       }
@@ -115,6 +117,12 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
   }
 
   return guarded({ name, type: config.type, send }, redactorFor(slackSecrets(config)));
+}
+
+/** The message an `erase --downstream` delivery deletes (`{erase: {channel, ts}}`), or null for any other request. */
+function erasureTarget(raw: Record<string, unknown>): { channel: string; ts: string } | null {
+  const erase = raw['erase'] as Record<string, unknown> | undefined;
+  return erase && typeof erase['channel'] === 'string' && typeof erase['ts'] === 'string' ? { channel: erase['channel'], ts: erase['ts'] } : null;
 }
 
 /** The bot token: the one secret of a Slack sink. */
