@@ -90,6 +90,14 @@ describe('rules test', () => {
     expect(io.stdout.join('\n')).toContain('"text": "call.answered call_987654321 by agent_alpha (seq 41)"');
   });
 
+  it('says an erased event\'s payload is gone, not that its body is not JSON (a `log --json` line after `erase --call`)', async () => {
+    const entry = { seq: 41, type: 'event.received', at: '2026-06-01T09:58:13Z', data: { event_id: 'evt_1', received_at: '2026-06-01T09:58:13Z', body: '[erased]' } };
+    const io = capture();
+    expect(await rulesTest(EXAMPLE, tempFile('e.json', JSON.stringify(entry)), {}, io, now)).toBe(1);
+    expect(io.stderr.join('\n')).toContain("this event's call was erased (call.erased): its payload is gone");
+    expect(io.stderr.join('\n')).not.toContain('not JSON');
+  });
+
   it('accepts an operator event (README "When a rule fails at run time") and shows what the ops rule would plan; "*" does not match it', async () => {
     // Given a dead letter's scope, as the relay routes it
     const dead = OPERATOR('delivery.dead');

@@ -7,6 +7,7 @@ import { eventIdOf, explainEvent, type PlannableEvent } from '../route/plan-even
 import { isOperatorEventType, OPERATOR_EVENT_TYPES } from '../log/types.js';
 import { didYouMean } from '../rules/did-you-mean.js';
 import { printable } from './table.js';
+import { ERASED } from '../privacy/payload.js';
 import { parseDateTime } from '../dates.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
@@ -68,6 +69,7 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   let received_at = now().toISOString();
   const entry = value as { type?: unknown; seq?: unknown; data?: { body?: unknown; received_at?: unknown } };
   if (entry && entry.type === 'event.received' && typeof entry.data?.body === 'string') {
+    if (entry.data.body === ERASED) return { ok: false, message: "this event's call was erased (call.erased): its payload is gone, so there is nothing to test the rules against" };
     seq = typeof entry.seq === 'number' ? entry.seq : 0;
     if (typeof entry.data.received_at === 'string') received_at = entry.data.received_at;
     try {
