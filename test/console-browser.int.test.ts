@@ -36,6 +36,8 @@ let page: Page;
 let cleanup: () => void;
 const dialogs: string[] = [];
 const cspViolations: string[] = [];
+/** What the relay answered 404 while the pages loaded (the browser's own /favicon.ico included), as the browser's console reports it. */
+const notFound: string[] = [];
 
 beforeAll(async () => {
   crm = await startFakeHttp();
@@ -55,6 +57,9 @@ beforeAll(async () => {
   });
   page.on('console', (m) => {
     if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  page.on('console', (m) => {
+    if (/status of 404/.test(m.text())) notFound.push(m.location().url);
   });
 }, 30_000);
 
@@ -183,6 +188,7 @@ describe('the web console in Chromium', () => {
     const forged = await request.post(ui('sinks/slack/resume'), { form: { _csrf: 'forged-token' }, maxRedirects: 0 });
     expect(forged.status()).toBe(403);
     expect(cspViolations).toEqual([]);
+    expect(notFound).toEqual([]);
   });
 
   it('rate-limits sign-in: after the allowed wrong tokens, even the right one waits (429)', async () => {
