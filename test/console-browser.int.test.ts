@@ -171,6 +171,23 @@ describe('the web console in Chromium', () => {
     await expect(page.locator('.flash').textContent()).resolves.toContain('resumed: slack');
   });
 
+  it('resumes a paused sink from the overview and comes back to the overview with the outcome', async () => {
+    // Given Slack paused a second time
+    fakes.slack.revoke(SLACK_TOKEN);
+    await postEvent(relay, makeEvent({}, { call_id: 'call_paused_again', summary: 'paused again' }));
+    await until(() => entriesOf(relay.log, 'sink.paused').length === 2, { what: 'the second sink.paused' });
+    fakes.slack.restore(SLACK_TOKEN);
+    await page.goto(ui());
+    // When Resume is clicked on the overview
+    await page.click('tr[data-sink=slack] button');
+    // Then the browser is back on the overview, which says so
+    await until(() => entriesOf(relay.log, 'sink.resumed').length === 2, { what: 'the second sink.resumed' });
+    await page.waitForSelector('.flash');
+    expect(new URL(page.url()).pathname).toBe('/ui/');
+    await expect(page.locator('.flash').textContent()).resolves.toContain('resumed: slack');
+    await expect(page.locator('h1').first().textContent()).resolves.toContain('Overview');
+  });
+
   it('tests the rules against a logged event, as `rules test` does', async () => {
     await page.goto(ui('rules'));
     await expect(page.locator('#rules-hash').textContent()).resolves.toMatch(/^[0-9a-f]{8,}/);
