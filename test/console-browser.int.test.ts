@@ -172,12 +172,18 @@ describe('the web console in Chromium', () => {
   });
 
   it('resumes a paused sink from the overview and comes back to the overview with the outcome', async () => {
-    // Given Slack paused a second time
+    // Given Slack paused a second time (its token still refused, so no probe resumes it first)
     fakes.slack.revoke(SLACK_TOKEN);
     await postEvent(relay, makeEvent({}, { call_id: 'call_paused_again', summary: 'paused again' }));
     await until(() => entriesOf(relay.log, 'sink.paused').length === 2, { what: 'the second sink.paused' });
-    fakes.slack.restore(SLACK_TOKEN);
-    await page.goto(ui());
+    // the overview's counts may be up to 2 s old while the log grows (README "Console pages")
+    await until(
+      async () => {
+        await page.goto(ui());
+        return (await page.locator('tr[data-sink=slack] button').count()) === 1;
+      },
+      { what: 'Resume on the overview' },
+    );
     // When Resume is clicked on the overview
     await page.click('tr[data-sink=slack] button');
     // Then the browser is back on the overview, which says so
@@ -186,6 +192,7 @@ describe('the web console in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/ui/');
     await expect(page.locator('.flash').textContent()).resolves.toContain('resumed: slack');
     await expect(page.locator('h1').first().textContent()).resolves.toContain('Overview');
+    fakes.slack.restore(SLACK_TOKEN);
   });
 
   it('tests the rules against a logged event, as `rules test` does', async () => {
