@@ -215,6 +215,24 @@ describe('the web console in Chromium', () => {
     expect(notFound).toEqual([]);
   });
 
+  it('takes an open page to the sign-in page once its session has ended (a restart, 12 h idle, a sign-out elsewhere), instead of going stale', async () => {
+    await page.goto(ui('events'));
+    // the session ends on the relay's side; the browser still holds its cookie
+    const csrf = await page.locator('input[name=_csrf]').first().getAttribute('value');
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const out = await fetch(ui('logout'), {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf! }).toString(),
+      redirect: 'manual',
+    });
+    expect(out.status).toBe(303);
+    // the log grows: the page's live list asks again, is refused, and the page says so by going to the sign-in page
+    await postEvent(relay, makeEvent({}, { call_id: 'call_after_sign_out' }));
+    await page.waitForURL(/\/ui\/login$/);
+    await expect(page.locator('input[name=token]').count()).resolves.toBe(1);
+  });
+
   it('rate-limits sign-in: after the allowed wrong tokens, even the right one waits (429)', async () => {
     // the browser's wrong token counted once already
     const statuses: number[] = [];

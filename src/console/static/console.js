@@ -36,6 +36,18 @@
     // a new minute each minute: the counts of finished minutes come from the relay's cache
     setInterval(function () { drawChart(chart); }, 60000);
   }
+  // A session that ended on the relay's side (a restart, 12 h without a request, a sign-out in
+  // another tab): the lists' requests answer 401 and the live stream is sent to the sign-in
+  // page. Go to the sign-in page, rather than leave a page that silently stops updating.
+  function toSignIn() { window.location.assign('/ui/login'); }
+  document.addEventListener('htmx:responseError', function (e) {
+    if (e.detail && e.detail.xhr && e.detail.xhr.status === 401) toSignIn();
+  });
+  document.addEventListener('htmx:sseError', function () {
+    fetch(window.location.pathname, { headers: { 'HX-Request': 'true' }, credentials: 'same-origin' })
+      .then(function (r) { if (r.status === 401) toSignIn(); })
+      .catch(function () { /* the relay is down: the stream retries by itself */ });
+  });
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
 })();
