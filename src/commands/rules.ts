@@ -7,6 +7,7 @@ import { eventIdOf, explainEvent, type PlannableEvent } from '../route/plan-even
 import { isOperatorEventType, OPERATOR_EVENT_TYPES } from '../log/types.js';
 import { didYouMean } from '../rules/did-you-mean.js';
 import { printable } from './table.js';
+import { ERASED } from '../privacy/payload.js';
 import { parseDateTime } from '../dates.js';
 import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
@@ -67,6 +68,10 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   let seq = 0;
   let received_at = now().toISOString();
   const entry = value as { type?: unknown; seq?: unknown; data?: { body?: unknown; received_at?: unknown } };
+  if (entry && entry.type === 'event.received' && entry.data?.body === ERASED) {
+    const d = entry.data as { event_id?: unknown; call_id?: unknown };
+    return { ok: false, message: `event ${printable(String(d.event_id ?? '?'))} (call ${printable(String(d.call_id ?? '?'))}) is [erased]: its body was erased with its call's personal data, so there is nothing to test` };
+  }
   if (entry && entry.type === 'event.received' && typeof entry.data?.body === 'string') {
     seq = typeof entry.seq === 'number' ? entry.seq : 0;
     if (typeof entry.data.received_at === 'string') received_at = entry.data.received_at;
