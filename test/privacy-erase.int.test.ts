@@ -184,4 +184,25 @@ describe('log --verify (README "Personal data")', () => {
     // Then it names that entry
     expect(verdict).toEqual({ ok: false, entries: 1, seq: 2, reason: 'its hash does not match its contents' });
   });
+
+  it.each([
+    ['payload row', `DELETE FROM payloads WHERE seq = ?`, 'its payload is gone, yet no call.erased entry erased its call'],
+    ["call's data key", `DELETE FROM call_keys WHERE call_id = (SELECT call_id FROM payloads WHERE seq = ?)`, "its payload's data key is gone, yet no call.erased entry erased its call"],
+  ])('names the entry whose %s was deleted from a call that was never erased (a silent erasure is tampering)', async (_what, sql, reason) => {
+    // Given someone with the file deletes the payload (or the key) of a call no erase touched
+    const copy = join(dir, `tampered-${reason.length}.db`);
+    const source = new Database(dbPath);
+    await source.backup(copy);
+    source.close();
+    const raw = new Database(copy);
+    const seq = raw.prepare(`SELECT seq FROM entries WHERE type = 'event.received' AND json_extract(data, '$.call_id') = 'call_other'`).pluck().get() as number;
+    raw.prepare(sql).run(seq);
+    raw.close();
+    // When the chain is verified
+    const store = new SqliteStore(copy);
+    const verdict = await store.privacy.verifyChain();
+    await store.close();
+    // Then it names that entry, though every hash still matches
+    expect(verdict).toEqual({ ok: false, entries: seq - 1, seq, reason });
+  });
 });
