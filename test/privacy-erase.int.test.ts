@@ -205,4 +205,26 @@ describe('log --verify (README "Personal data")', () => {
     // Then it names that entry, though every hash still matches
     expect(verdict).toEqual({ ok: false, entries: seq - 1, seq, reason });
   });
+
+  it.each([
+    ['one entry', 'seq = 2'],
+    ['every entry from one on', 'seq >= 2'],
+  ])('names the entry whose hash was removed (%s), and opening the file does not chain it anew', async (_what, where) => {
+    // Given someone with the file changes an entry and removes its hash, as if it predated the chain
+    const copy = join(dir, `unhashed-${where.length}.db`);
+    const source = new Database(dbPath);
+    await source.backup(copy);
+    source.close();
+    const raw = new Database(copy);
+    raw.exec(`DROP TRIGGER entries_no_update`);
+    raw.prepare(`UPDATE entries SET data = json_set(data, '$.org_id', 'org_evil'), hash = NULL WHERE ${where}`).run();
+    raw.close();
+    // When the chain is verified
+    const store = new SqliteStore(copy);
+    const verdict = await store.privacy.verifyChain();
+    await store.close();
+    // Then it names that entry, rather than sealing the change into a sound chain
+    expect(verdict).toEqual({ ok: false, entries: 1, seq: 2, reason: 'it has no hash' });
+  });
 });
+
