@@ -75,6 +75,8 @@ describe('payloads at rest (README "Personal data")', () => {
     const store = new SqliteStore(dbPath, { masterKeys: 'ab'.repeat(32) });
     // Then reading a payload fails, naming the missing key, and the raw file has no marker
     await expect(store.log.read(0, { callId: CALL })).rejects.toThrow(/master key .* which HUSKY_RELAY_MASTER_KEY does not hold/);
+    // And log --verify says the key is missing, not that the log was altered
+    await expect(store.privacy.verifyChain()).rejects.toThrow(/master key .* which HUSKY_RELAY_MASTER_KEY does not hold/);
     await store.close();
   });
 });

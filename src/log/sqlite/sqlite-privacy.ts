@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { UserError } from '../../errors.js';
+import { EnvironmentError } from '../../os-errors.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
 import { contactKey, mentionsContact } from '../../privacy/contact.js';
 import { ERASED, openPayload, payloadDigest } from '../../privacy/payload.js';
@@ -109,7 +110,8 @@ export class SqlitePrivacy implements PrivacyLog {
           try {
             const key = sealer.unwrapped(row.wrapped);
             if (payloadDigest(key, openPayload(key, row.seq, row.sealed)) !== row.digest) problem = 'its payload does not match its digest';
-          } catch {
+          } catch (error) {
+            if (error instanceof EnvironmentError) throw error; // the master key is missing: no sign of tampering
             problem = 'its payload does not decrypt (altered)';
           }
         }
