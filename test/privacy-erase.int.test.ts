@@ -75,6 +75,8 @@ describe('payloads at rest (README "Personal data")', () => {
     const store = new SqliteStore(dbPath, { masterKeys: 'ab'.repeat(32) });
     // Then reading a payload fails, naming the missing key, and the raw file has no marker
     await expect(store.log.read(0, { callId: CALL })).rejects.toThrow(/master key .* which HUSKY_RELAY_MASTER_KEY does not hold/);
+    // And log --verify says the key is missing, not that the log was altered
+    await expect(store.privacy.verifyChain()).rejects.toThrow(/master key .* which HUSKY_RELAY_MASTER_KEY does not hold/);
     await store.close();
   });
 });
@@ -184,4 +186,47 @@ describe('log --verify (README "Personal data")', () => {
     // Then it names that entry
     expect(verdict).toEqual({ ok: false, entries: 1, seq: 2, reason: 'its hash does not match its contents' });
   });
+
+  it.each([
+    ['payload row', `DELETE FROM payloads WHERE seq = ?`, 'its payload is gone, yet no call.erased entry erased its call'],
+    ["call's data key", `DELETE FROM call_keys WHERE call_id = (SELECT call_id FROM payloads WHERE seq = ?)`, "its payload's data key is gone, yet no call.erased entry erased its call"],
+  ])('names the entry whose %s was deleted from a call that was never erased (a silent erasure is tampering)', async (_what, sql, reason) => {
+    // Given someone with the file deletes the payload (or the key) of a call no erase touched
+    const copy = join(dir, `tampered-${reason.length}.db`);
+    const source = new Database(dbPath);
+    await source.backup(copy);
+    source.close();
+    const raw = new Database(copy);
+    const seq = raw.prepare(`SELECT seq FROM entries WHERE type = 'event.received' AND json_extract(data, '$.call_id') = 'call_other'`).pluck().get() as number;
+    raw.prepare(sql).run(seq);
+    raw.close();
+    // When the chain is verified
+    const store = new SqliteStore(copy);
+    const verdict = await store.privacy.verifyChain();
+    await store.close();
+    // Then it names that entry, though every hash still matches
+    expect(verdict).toEqual({ ok: false, entries: seq - 1, seq, reason });
+  });
+
+  it.each([
+    ['one entry', 'seq = 2'],
+    ['every entry from one on', 'seq >= 2'],
+  ])('names the entry whose hash was removed (%s), and opening the file does not chain it anew', async (_what, where) => {
+    // Given someone with the file changes an entry and removes its hash, as if it predated the chain
+    const copy = join(dir, `unhashed-${where.length}.db`);
+    const source = new Database(dbPath);
+    await source.backup(copy);
+    source.close();
+    const raw = new Database(copy);
+    raw.exec(`DROP TRIGGER entries_no_update`);
+    raw.prepare(`UPDATE entries SET data = json_set(data, '$.org_id', 'org_evil'), hash = NULL WHERE ${where}`).run();
+    raw.close();
+    // When the chain is verified
+    const store = new SqliteStore(copy);
+    const verdict = await store.privacy.verifyChain();
+    await store.close();
+    // Then it names that entry, rather than sealing the change into a sound chain
+    expect(verdict).toEqual({ ok: false, entries: 1, seq: 2, reason: 'it has no hash' });
+  });
 });
+

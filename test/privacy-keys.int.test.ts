@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
@@ -34,6 +34,18 @@ describe('master keys (README "Personal data")', () => {
     const again = new SqliteStore(dbPath);
     expect(await bodies(again)).toEqual(['{"secret":"a"}']);
     await again.close();
+  });
+
+  it('a database copied without its master-key file is refused, naming the key, and no new key is made beside it', async () => {
+    // Given a database whose calls' keys were wrapped by its generated master key, copied alone
+    const store = new SqliteStore(dbPath);
+    await store.writer.append([event('a')]);
+    await store.close();
+    rmSync(masterKeyFileFor(dbPath));
+    // When it is opened without HUSKY_RELAY_MASTER_KEY
+    // Then it is refused, saying what to do, and no other key file appears to mix keys in the file
+    expect(() => new SqliteStore(dbPath)).toThrow(/data keys were wrapped by master key [0-9a-f]{16}, and there is no master key: HUSKY_RELAY_MASTER_KEY is unset and .*master-key does not exist/);
+    expect(existsSync(masterKeyFileFor(dbPath))).toBe(false);
   });
 
   it('refuses a key that is not 32 bytes, naming the variable', () => {

@@ -154,6 +154,14 @@ describe('rules test', () => {
     }
   });
 
+  it('an event.received line of an erased call (`log --json` after `erase`) exits 1 saying it is [erased], not that it is not JSON', async () => {
+    const entry = { seq: 1, type: 'event.received', at: '2026-06-01T09:58:13Z', data: { event_id: 'e1', call_id: 'call1', received_at: '2026-06-01T09:58:13Z', body: '[erased]' } };
+    const io = capture();
+    expect(await rulesTest(EXAMPLE, tempFile('e.json', JSON.stringify(entry)), {}, io, now)).toBe(1);
+    expect(io.stderr.at(-1)).toMatch(/e\.json: event e1 \(call call1\) is \[erased\]: its body was erased/);
+    expect(io.stdout).toEqual([]);
+  });
+
   it('exits 1 when the file is not an envelope', async () => {
     const io = capture();
     expect(await rulesTest(EXAMPLE, tempFile('e.json', '{"event_id":"x"}'), {}, io, now)).toBe(1);

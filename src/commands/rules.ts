@@ -68,6 +68,10 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   let seq = 0;
   let received_at = now().toISOString();
   const entry = value as { type?: unknown; seq?: unknown; data?: { body?: unknown; received_at?: unknown } };
+  if (entry && entry.type === 'event.received' && entry.data?.body === ERASED) {
+    const d = entry.data as { event_id?: unknown; call_id?: unknown };
+    return { ok: false, message: `event ${printable(String(d.event_id ?? '?'))} (call ${printable(String(d.call_id ?? '?'))}) is [erased]: its body was erased with its call's personal data, so there is nothing to test` };
+  }
   if (entry && entry.type === 'event.received' && typeof entry.data?.body === 'string') {
     if (entry.data.body === ERASED) return { ok: false, message: "this event's call was erased (call.erased): its payload is gone, so there is nothing to test the rules against" };
     seq = typeof entry.seq === 'number' ? entry.seq : 0;

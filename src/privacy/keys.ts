@@ -51,18 +51,27 @@ export function parseMasterKeys(value: string, where = ENV): MasterKey[] {
 /**
  * The keyring of the log at `dbPath`: from `envValue` (`HUSKY_RELAY_MASTER_KEY`) when set, else
  * the `master-key` file beside the database, which is generated (mode 0600) when missing.
- * Throws `UserError` for an unusable key, `EnvironmentError` when the file cannot be read or made.
+ * Throws `UserError` for an unusable key, `EnvironmentError` when the file cannot be read or made,
+ * or is missing while `wrappedById()` names the master key of a data key the database already
+ * holds (a copied database: a new key would open none of them, and would mix keys in one file).
  */
-export function loadKeyring(dbPath: string, envValue?: string): Keyring {
-  const keys = envValue?.trim() ? parseMasterKeys(envValue) : parseMasterKeys(readOrCreate(masterKeyFileFor(dbPath)), masterKeyFileFor(dbPath));
+export function loadKeyring(dbPath: string, envValue?: string, wrappedById?: () => string | null): Keyring {
+  const keys = envValue?.trim() ? parseMasterKeys(envValue) : parseMasterKeys(readOrCreate(masterKeyFileFor(dbPath), wrappedById), masterKeyFileFor(dbPath));
   return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source: envValue?.trim() ? ENV : masterKeyFileFor(dbPath) };
 }
 
-function readOrCreate(file: string): string {
+function readOrCreate(file: string, wrappedById?: () => string | null): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
     if (codeOf(error) !== 'ENOENT') throw fileError(error, 'cannot read the master key in', file);
+  }
+  const id = wrappedById?.();
+  if (id) {
+    throw new EnvironmentError(
+      `the database's data keys were wrapped by master key ${id}, and there is no master key: ${ENV} is unset and ${file} does not exist; set ${ENV}, or put the database's master-key file back (README "Personal data")`,
+      'master_key_missing',
+    );
   }
   ensurePrivateFolder(dirname(file));
   try {

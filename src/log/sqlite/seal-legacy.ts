@@ -15,16 +15,26 @@ const BATCH = 1000;
  * A log whose every entry has a hash is left alone (one indexed look-up).
  */
 export function sealLegacy(db: Database, sealer: Sealer): void {
-  const pending = db.prepare(`SELECT seq FROM entries WHERE hash IS NULL LIMIT 1`).pluck();
+  // Only a run of unhashed, never-sealed (no digest) entries at the end is a legacy log (or
+  // entries an older build added since); an unhashed entry followed by a hashed one, or one
+  // with a digest, had its hash removed: left for `log --verify` to name ("it has no hash"),
+  // never sealed anew (which would hide the change).
+  const firstUnhashed = db.prepare(`SELECT MIN(seq) FROM entries WHERE hash IS NULL`).pluck();
+  const hashedAfter = db.prepare(`SELECT 1 FROM entries WHERE seq >= ? AND (hash IS NOT NULL OR digest IS NOT NULL) LIMIT 1`).pluck();
+  const pending = { get: (): number | undefined => {
+    const first = firstUnhashed.get() as number | null;
+    return first === null || hashedAfter.get(first) !== undefined ? undefined : first;
+  } };
   if (pending.get() === undefined) return;
   db.transaction(() => {
     if (pending.get() === undefined) return; // another process sealed it meanwhile
-    const trigger = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'entries_no_update'`).pluck().get() as string;
-    db.exec(`DROP TRIGGER entries_no_update`);
+    const trigger = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'entries_no_update'`).pluck().get() as string | undefined;
+    db.exec(`DROP TRIGGER IF EXISTS entries_no_update`);
     const rows = db.prepare(`SELECT seq, type, at, data FROM entries WHERE hash IS NULL AND seq > ? ORDER BY seq LIMIT ${BATCH}`);
+    const from = pending.get()! - 1;
     const before = db.prepare(`SELECT hash FROM entries WHERE seq = ?`).pluck();
     const update = db.prepare(`UPDATE entries SET data = ?, hash = ?, digest = ? WHERE seq = ?`);
-    let after = 0;
+    let after = from;
     for (;;) {
       const batch = rows.all(after) as { seq: number; type: string; at: string; data: string }[];
       if (batch.length === 0) break;
@@ -38,7 +48,7 @@ export function sealLegacy(db: Database, sealer: Sealer): void {
         after = row.seq;
       }
     }
-    db.exec(trigger);
+    if (trigger) db.exec(trigger);
   }).immediate();
   db.pragma('wal_checkpoint(TRUNCATE)');
 }

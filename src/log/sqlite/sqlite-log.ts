@@ -3,7 +3,7 @@ import { projector, type ApplyEntry } from '../../project/apply-entry.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
 import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
-import { loadKeyring, type Keyring } from '../../privacy/keys.js';
+import { loadKeyring, wrappedBy, type Keyring } from '../../privacy/keys.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, ENTRY_JOINS, Sealer, type SealedRow } from './sealed.js';
 import { sealLegacy } from './seal-legacy.js';
 
@@ -42,7 +42,11 @@ export class SqliteLog {
     this.db = openDatabase(path, options);
     this.now = options.now ?? (() => new Date());
     this.project = projector(this.db);
-    this.sealer = new Sealer(this.db, options.keyring ?? loadKeyring(path, options.masterKeys));
+    const wrappedById = () => {
+      const wrapped = this.db.prepare(`SELECT wrapped FROM call_keys LIMIT 1`).pluck().get() as Buffer | undefined;
+      return wrapped ? wrappedBy(wrapped) : null;
+    };
+    this.sealer = new Sealer(this.db, options.keyring ?? loadKeyring(path, options.masterKeys, wrappedById));
     sealLegacy(this.db, this.sealer);
     this.sealer.rewrapOld();
     this.insert = this.db.prepare(
