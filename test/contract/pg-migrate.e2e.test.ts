@@ -84,6 +84,19 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/^husky-relay: cannot open the log at postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/);
   });
+
+  it('names a database it cannot connect to over TLS in one line, exit 1, the password hidden', async () => {
+    // the machine's PostgreSQL has no TLS: pg fails the handshake with a plain Error (no code)
+    const url = `${db.url.replace('postgres://postgres@', 'postgres://postgres:s3cretPW@')}?sslmode=require`;
+    for (const args of [['status'], ['migrate', '--to', url]]) {
+      const out = args[0] === 'migrate' ? await cli(sqlite, ...args) : await cli(url, ...args);
+      expect(out.code).toBe(1);
+      const ours = out.stderr.split('\n').filter((line) => line.startsWith('husky-relay:'));
+      expect(ours).toEqual([expect.stringMatching(/^husky-relay: cannot open the log at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1.*sslmode=require: The server does not support SSL connections$/)]);
+      expect(out.stderr).not.toContain('internal error');
+      expect(out.stderr + out.stdout).not.toContain('s3cretPW');
+    }
+  });
 });
 
 /**

@@ -125,9 +125,27 @@ export async function migratePg(client: PoolClient, where: string): Promise<void
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw schemaError(error, where);
     }
   }
+}
+
+/**
+ * A failure to read or build the schema as one line naming the database: 42501 (the role may
+ * not create tables: PostgreSQL 15 grants CREATE on `public` to the database's owner only) and
+ * the rest of class 42 (a table of ours already there, or of another shape: `hr_schema`
+ * without `version`, `p_calls` of another program) become `EnvironmentError` (exit 1).
+ */
+function schemaError(error: unknown, where: string): unknown {
+  const code = (error as { code?: string }).code ?? '';
+  const message = (error as Error).message ?? String(error);
+  if (code === '42501') {
+    return new EnvironmentError(`cannot create the log's tables in ${where}: ${message}; make the role the database's owner (CREATE DATABASE … OWNER …)`, 'pg_privilege');
+  }
+  if (code.startsWith('42')) {
+    return new EnvironmentError(`${where} is not a husky-relay log (or its tables were changed by hand): ${message}; point --db at another database`, 'not_a_log');
+  }
+  return error;
 }
 
 /** The schema version of the database (0: empty), creating the version table when there is none. */

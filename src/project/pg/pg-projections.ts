@@ -121,8 +121,10 @@ async function listDeliveries(pool: Pool, filter: DeliveryFilter = {}): Promise<
 /** What an attempt is made from; rejects when the delivery is unknown (see `DispatchReads.attemptContext`). */
 async function attemptContext(pool: Pool, id: string): Promise<AttemptContext> {
   const row = (
-    await pool.query<{ request: Record<string, unknown>; key_state: string | null; event_type: string; attempts: number; round_failures: number }>(
-      `SELECT e.data -> 'request' AS request, k.result AS key_state, d.event_type, d.attempts, d.round_failures
+    // the entry as text, parsed here: PostgreSQL's `->` refuses a json string holding \u0000
+    // ("cannot be converted to text"), which a webhook may carry and the log keeps as sent
+    await pool.query<{ data: string; key_state: string | null; event_type: string; attempts: number; round_failures: number }>(
+      `SELECT e.data::text AS data, k.result AS key_state, d.event_type, d.attempts, d.round_failures
        FROM p_deliveries d JOIN entries e ON e.seq = d.seq
        LEFT JOIN p_key_state k ON k.sink = d.sink AND k.order_key = d.order_key AND k.key_scope = d.key_scope
        WHERE d.delivery_id = $1`,
@@ -131,7 +133,7 @@ async function attemptContext(pool: Pool, id: string): Promise<AttemptContext> {
   ).rows[0];
   if (!row) throw new Error(`no delivery ${id} in the projections`);
   return {
-    request: row.request,
+    request: (JSON.parse(row.data) as { request: Record<string, unknown> }).request,
     keyState: row.key_state === null ? null : (JSON.parse(row.key_state) as Record<string, unknown>),
     event_type: row.event_type,
     attempts: row.attempts,
