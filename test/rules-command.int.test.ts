@@ -94,7 +94,7 @@ describe('rules test', () => {
     const entry = { seq: 41, type: 'event.received', at: '2026-06-01T09:58:13Z', data: { event_id: 'evt_1', received_at: '2026-06-01T09:58:13Z', body: '[erased]' } };
     const io = capture();
     expect(await rulesTest(EXAMPLE, tempFile('e.json', JSON.stringify(entry)), {}, io, now)).toBe(1);
-    expect(io.stderr.join('\n')).toContain("this event's call was erased (call.erased): its payload is gone");
+    expect(io.stderr.join('\n')).toContain("event evt_1 (call ?) is [erased]: its body was erased with its call's personal data, so there is nothing to test");
     expect(io.stderr.join('\n')).not.toContain('not JSON');
   });
 
