@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { ERASED } from '../privacy/payload.js';
-import type { DeliveryRow } from './queries.js';
+import { COLUMN_OF, type DeliveryRow } from './queries.js';
 
 /**
  * The console's list reads (README "Console"): pages of events and deliveries, newest first,
@@ -84,7 +84,6 @@ function summaryOf(body: string | null): string | null {
 
 const DELIVERY_COLUMNS = `seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
   next_attempt_at, planned_at, call_id, dead_reason`;
-const DELIVERY_FILTERS = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
 
 /** The statements of the console's reads, prepared once per connection. */
 export class ConsoleReads {
@@ -131,7 +130,7 @@ export class ConsoleReads {
       const row = this.db
         .prepare(`SELECT ${EVENT_COLUMNS} FROM entries e WHERE e.dedupe_key = ? AND e.seq < ? AND e.seq >= ?`)
         .get(`event:${search.eventId}`, top, floor) as EventListRow | undefined;
-      const rows = row && this.matches(row, search) ? [row] : [];
+      const rows = row && matches(row, search) ? [row] : [];
       return { rows, next: null };
     }
     if (search.callId !== undefined) {
@@ -141,7 +140,7 @@ export class ConsoleReads {
            WHERE c.call_id = ? AND c.seq = c.event_seq AND c.seq < ? AND c.seq >= ? ORDER BY c.seq DESC LIMIT ?`,
         )
         .all(search.callId, top, floor, limit + 1) as EventListRow[];
-      return this.paged(rows.filter((r) => this.matches(r, search)), limit);
+      return paged(rows.filter((r) => matches(r, search)), limit);
     }
     // by event type (inside the data): look through one window of entries at most
     const bottom = search.eventType === undefined ? floor : Math.max(floor, top - SCAN_WINDOW);
@@ -151,7 +150,7 @@ export class ConsoleReads {
          ${search.eventType === undefined ? '' : `AND e.data ->> '$.event_type' = ?`} ORDER BY e.seq DESC LIMIT ?`,
       )
       .all(...[top, bottom, ...(search.eventType === undefined ? [] : [search.eventType]), limit + 1]) as EventListRow[];
-    const page = this.paged(rows, limit);
+    const page = paged(rows, limit);
     if (page.next === null && bottom > floor) return { rows: page.rows, next: bottom };
     return page;
   }
@@ -161,7 +160,7 @@ export class ConsoleReads {
     const limit = search.limit ?? 50;
     const where = ['seq < ?'];
     const params: unknown[] = [search.before ?? Number.MAX_SAFE_INTEGER];
-    for (const [key, column] of Object.entries(DELIVERY_FILTERS) as [keyof typeof DELIVERY_FILTERS, string][]) {
+    for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
       if (search[key] === undefined) continue;
       where.push(`${column} = ?`);
       params.push(search[key]);
@@ -170,7 +169,7 @@ export class ConsoleReads {
       .prepare(`SELECT ${DELIVERY_COLUMNS} FROM p_deliveries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
       .all(...params, limit + 1) as (Omit<DeliveryRow, 'last_error'> & { seq: number; last_error: string | null })[];
     const parsed = rows.map((r) => ({ ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null }));
-    return this.paged(parsed, limit);
+    return paged(parsed, limit);
   }
 
   /**
@@ -215,14 +214,16 @@ export class ConsoleReads {
     }
     return this.seqAt(iso, lo, hi);
   }
+}
 
-  private matches(row: EventListRow, search: EventSearch): boolean {
-    return (search.eventType === undefined || row.event_type === search.eventType) && (search.callId === undefined || row.call_id === search.callId);
-  }
+/** Whether an event row fits the search's type and call (the reads that cannot filter on them in SQL). */
+export function matches(row: EventListRow, search: EventSearch): boolean {
+  return (search.eventType === undefined || row.event_type === search.eventType) && (search.callId === undefined || row.call_id === search.callId);
+}
 
-  private paged<T extends { seq: number }>(rows: T[], limit: number): Page<T> {
-    if (rows.length <= limit) return { rows, next: null };
-    const shown = rows.slice(0, limit);
-    return { rows: shown, next: shown[shown.length - 1]!.seq };
-  }
+/** The first `limit` of `rows` (read `limit + 1`), and the keyset cursor of the next page when there is one. */
+export function paged<T extends { seq: number }>(rows: T[], limit: number): Page<T> {
+  if (rows.length <= limit) return { rows, next: null };
+  const shown = rows.slice(0, limit);
+  return { rows: shown, next: shown[shown.length - 1]!.seq };
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Activity, DeliverySearch, EventListRow, EventSearch, Page } from '../console-reads.js';
-import { SCAN_WINDOW } from '../console-reads.js';
-import type { DeliveryRow } from '../queries.js';
+import { matches, paged, SCAN_WINDOW } from '../console-reads.js';
+import { COLUMN_OF, type DeliveryRow } from '../queries.js';
 
 /**
  * The console's list reads (README "Console") on a PostgreSQL log: the same pages as
@@ -14,10 +14,7 @@ const EVENT_COLUMNS = `seq::float8 AS seq, at, data->>'event_id' AS event_id, da
   data->>'call_id' AS call_id, ((data->>'body')::json->'data')->>'summary' AS summary`;
 const DELIVERY_COLUMNS = `seq::float8 AS seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
   next_attempt_at, planned_at, call_id, dead_reason`;
-const DELIVERY_FILTERS = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
 
-const paged = <T extends { seq: number }>(rows: T[], limit: number): Page<T> =>
-  rows.length <= limit ? { rows, next: null } : { rows: rows.slice(0, limit), next: rows[limit - 1]!.seq };
 
 /** The three console reads of `ProjectionReader` for a PostgreSQL pool. */
 export function pgConsoleReads(pool: Pool) {
@@ -42,10 +39,9 @@ export function pgConsoleReads(pool: Pool) {
       const limit = search.limit ?? 50;
       const top = Math.min(search.before ?? Infinity, search.until ? await seqAt(search.until) : Infinity, (await lastSeq()) + 1);
       const floor = search.since ? await seqAt(search.since) : 1;
-      const keep = (r: EventListRow) => (search.eventType === undefined || r.event_type === search.eventType) && (search.callId === undefined || r.call_id === search.callId);
       if (search.eventId !== undefined) {
         const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM entries WHERE dedupe_key = $1 AND seq < $2 AND seq >= $3`, [`event:${search.eventId}`, top, floor]);
-        return { rows: (rows as EventListRow[]).filter(keep), next: null };
+        return { rows: (rows as EventListRow[]).filter((r) => matches(r, search)), next: null };
       }
       if (search.callId !== undefined) {
         const { rows } = await pool.query(
@@ -54,7 +50,7 @@ export function pgConsoleReads(pool: Pool) {
            ORDER BY seq DESC`,
           [search.callId, top, floor, limit + 1],
         );
-        return paged((rows as EventListRow[]).filter(keep), limit);
+        return paged((rows as EventListRow[]).filter((r) => matches(r, search)), limit);
       }
       const bottom = search.eventType === undefined ? floor : Math.max(floor, top - SCAN_WINDOW);
       const byType = search.eventType === undefined ? '' : `AND data->>'event_type' = $4`;
@@ -70,7 +66,7 @@ export function pgConsoleReads(pool: Pool) {
       const limit = search.limit ?? 50;
       const params: unknown[] = [search.before ?? Number.MAX_SAFE_INTEGER];
       const where = ['seq < $1'];
-      for (const [key, column] of Object.entries(DELIVERY_FILTERS) as [keyof typeof DELIVERY_FILTERS, string][]) {
+      for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
         if (search[key] === undefined) continue;
         params.push(search[key]);
         where.push(`${column} = $${params.length}`);
