@@ -148,6 +148,15 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
       }
     });
 
+    it("answers the console's pages: newest first, a summary from the body, the chart's minutes", async () => {
+      const first = await store.projections.eventPage({ limit: 2 });
+      expect(first.rows.map((r) => [r.seq, r.event_id])).toEqual([[20, 'evt_other_2'], [19, 'evt_story_5']]);
+      expect(first.next).toBe(19);
+      expect((await store.projections.eventPage({ eventType: 'call.completed' })).rows.map((r) => [r.seq, r.summary])).toEqual([[20, null], [10, 'Booked a demo']]);
+      expect((await store.projections.deliveryPage({ status: 'dead' })).rows.map((r) => r.delivery_id)).toEqual([D.d2]);
+      expect(await store.projections.activity('2026-06-01T08:59:00.000Z', 3)).toEqual({ minutes: [1780304340, 1780304400, 1780304460], events: [0, 7, 0], attempts: [0, 5, 0] });
+    });
+
     it('rebuilds the projections exactly, and verify finds them identical', async () => {
       const before = await Promise.all(READS.map((read) => read(store)));
       const rebuilt = await store.rebuild();
@@ -183,6 +192,24 @@ const READS: ((store: Store) => Promise<unknown>)[] = [
   },
   async function callView(s) {
     return s.projections.call(STORY_CALL);
+  },
+  // the console's pages (README "Console"): every search kind, a second page, and the chart's minutes
+  async function consoleEvents(s) {
+    const first = await s.projections.eventPage({ limit: 2 });
+    return [
+      first,
+      await s.projections.eventPage({ limit: 2, before: first.next ?? 0 }),
+      await s.projections.eventPage({ callId: STORY_CALL }),
+      await s.projections.eventPage({ eventId: 'evt_story_3' }),
+      await s.projections.eventPage({ eventType: 'call.completed' }),
+      await s.projections.eventPage({ since: '2026-06-01T09:00:05Z', until: '2026-06-01T09:00:10Z' }),
+    ];
+  },
+  async function consoleDeliveries(s) {
+    return [await s.projections.deliveryPage({ limit: 2 }), await s.projections.deliveryPage({ status: 'dead' }), await s.projections.deliveryPage({ call: STORY_CALL, sink: 'slack' })];
+  },
+  async function consoleActivity(s) {
+    return s.projections.activity('2026-06-01T08:59:00.000Z', 3);
   },
 ];
 
