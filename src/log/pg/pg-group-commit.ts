@@ -1,9 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import pg from 'pg';
 import { LogUnavailableError } from '../../errors.js';
-import { DEFAULTS } from '../../config/defaults.js';
 import { CommitFailures } from '../sqlite/commit-failures.js';
-import { CommitQueue, type CommitRequest, type CommitStats } from '../sqlite/commit-queue.js';
+import { CommitQueue, takeBatch, type CommitRequest, type CommitStats } from '../sqlite/commit-queue.js';
 import { ENTRY_REJECTED, toWriterError, WRITER_BUSY, WRITER_IDLE, type AppendedNotice, type CommitReply, type WriterRequest } from '../sqlite/writer-protocol.js';
 import type { Appended, Checkpoint, CommitGroup, ServeWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
@@ -123,12 +122,7 @@ export class PgGroupCommit implements ServeWriter {
   /** Commits batches while requests wait: each batch is every request waiting, up to `maxCommitEntries`. */
   private async run(): Promise<void> {
     Atomics.store(this.state, 0, WRITER_BUSY);
-    while (this.pending.length > 0) {
-      let size = 0;
-      let n = 0;
-      while (n < this.pending.length && (n === 0 || size + this.pending[n]!.request.entries.length <= DEFAULTS.log.maxCommitEntries)) size += this.pending[n++]!.request.entries.length;
-      await this.commit(this.pending.splice(0, n));
-    }
+    while (this.pending.length > 0) await this.commit(takeBatch(this.pending, (p) => p.request.entries.length));
   }
 
   private async commit(batch: Pending[]): Promise<void> {

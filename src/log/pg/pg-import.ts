@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { UserError } from '../../errors.js';
 import { redactUrl } from '../location.js';
-import type { Checkpoint } from '../seam.js';
+import { dedupeKey, type Checkpoint } from '../seam.js';
 import type { Entry } from '../types.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { reproject } from './pg-rebuild.js';
@@ -39,10 +39,8 @@ export async function importLog(
       if (batch.length === 0) continue;
       await client.query(
         `INSERT INTO entries (seq, type, at, data, dedupe_key)
-         SELECT s, t, a, d, CASE t WHEN 'event.received' THEN 'event:' || (d ->> 'event_id')
-                                   WHEN 'delivery.planned' THEN 'delivery:' || (d ->> 'delivery_id') END
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[]) AS x(s, t, a, d)`,
-        [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => JSON.stringify(e.data))],
+         SELECT s, t, a, d, k FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[]) AS x(s, t, a, d, k)`,
+        [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => JSON.stringify(e.data)), batch.map(dedupeKey)],
       );
       entries += batch.length;
       lastSeq = batch.at(-1)!.seq;

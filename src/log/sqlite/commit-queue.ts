@@ -90,7 +90,7 @@ export class CommitQueue {
   /** Posts what is queued now. Nothing here throws: it runs in setImmediate. */
   flush(): void {
     while (this.queue.length > 0) {
-      const batch = takeBatch(this.queue);
+      const batch = takeBatch(this.queue, (w) => w.entries.length);
       // flattened: one object less per group for the structured clone to walk
       const entries: NewEntry[] = [];
       const counts: number[] = [];
@@ -194,10 +194,14 @@ export class CommitQueue {
   }
 }
 
-/** The head of the queue up to one transaction's size (at least one group). */
-function takeBatch(queue: Waiter[]): Waiter[] {
+/**
+ * Takes the head of `queue` up to one transaction's size, `DEFAULTS.log.maxCommitEntries`
+ * entries (at least one group, however large): what one group commit writes, on every engine.
+ * `entriesOf` says how many entries a queued request holds.
+ */
+export function takeBatch<T>(queue: T[], entriesOf: (item: T) => number): T[] {
   let size = 0;
   let i = 0;
-  while (i < queue.length && (i === 0 || size + queue[i]!.entries.length <= DEFAULTS.log.maxCommitEntries)) size += queue[i++]!.entries.length;
+  while (i < queue.length && (i === 0 || size + entriesOf(queue[i]!) <= DEFAULTS.log.maxCommitEntries)) size += entriesOf(queue[i++]!);
   return queue.splice(0, i);
 }
