@@ -71,7 +71,7 @@ const EVENT_COLUMNS = `e.seq, e.at, e.data ->> '$.event_id' AS event_id, e.data 
   e.data ->> '$.call_id' AS call_id`;
 
 /** `data.summary` of an event's body when it is a string, `[erased]` once its call was erased; null otherwise. */
-function summaryOf(body: string | null): string | null {
+export function summaryOf(body: string | null): string | null {
   if (!body) return null;
   if (body === ERASED) return ERASED;
   try {
@@ -217,7 +217,7 @@ export class ConsoleReads {
 }
 
 /** Whether an event row fits the search's type and call (the reads that cannot filter on them in SQL). */
-export function matches(row: EventListRow, search: EventSearch): boolean {
+export function matches(row: Pick<EventListRow, 'event_type' | 'call_id'>, search: EventSearch): boolean {
   return (search.eventType === undefined || row.event_type === search.eventType) && (search.callId === undefined || row.call_id === search.callId);
 }
 

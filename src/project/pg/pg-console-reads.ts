@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Activity, DeliverySearch, EventListRow, EventSearch, Page } from '../console-reads.js';
-import { matches, paged, SCAN_WINDOW } from '../console-reads.js';
+import { matches, paged, SCAN_WINDOW, summaryOf } from '../console-reads.js';
 import { COLUMN_OF, type DeliveryRow } from '../queries.js';
 
 /**
@@ -11,10 +11,13 @@ import { COLUMN_OF, type DeliveryRow } from '../queries.js';
  */
 
 const EVENT_COLUMNS = `seq::float8 AS seq, at, data->>'event_id' AS event_id, data->>'event_type' AS event_type,
-  data->>'call_id' AS call_id, ((data->>'body')::json->'data')->>'summary' AS summary`;
+  data->>'call_id' AS call_id, data->>'body' AS body`;
 const DELIVERY_COLUMNS = `seq::float8 AS seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
   next_attempt_at, planned_at, call_id, dead_reason`;
 
+
+/** An event row as read, before its summary is taken from its body. */
+type EventRow = Omit<EventListRow, 'summary'> & { body: string | null };
 
 /** The three console reads of `ProjectionReader` for a PostgreSQL pool. */
 export function pgConsoleReads(pool: Pool) {
@@ -34,14 +37,15 @@ export function pgConsoleReads(pool: Pool) {
     return lo;
   }
 
-  return {
-    async eventPage(search: EventSearch): Promise<Page<EventListRow>> {
+  const reads = {
+    /** The event rows of a search (see `EventSearch`), each with its body. */
+    async eventRows(search: EventSearch): Promise<Page<EventRow>> {
       const limit = search.limit ?? 50;
       const top = Math.min(search.before ?? Infinity, search.until ? await seqAt(search.until) : Infinity, (await lastSeq()) + 1);
       const floor = search.since ? await seqAt(search.since) : 1;
       if (search.eventId !== undefined) {
         const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM entries WHERE dedupe_key = $1 AND seq < $2 AND seq >= $3`, [`event:${search.eventId}`, top, floor]);
-        return { rows: (rows as EventListRow[]).filter((r) => matches(r, search)), next: null };
+        return { rows: (rows as EventRow[]).filter((r) => matches(r, search)), next: null };
       }
       if (search.callId !== undefined) {
         const { rows } = await pool.query(
@@ -50,7 +54,7 @@ export function pgConsoleReads(pool: Pool) {
            ORDER BY seq DESC`,
           [search.callId, top, floor, limit + 1],
         );
-        return paged((rows as EventListRow[]).filter((r) => matches(r, search)), limit);
+        return paged((rows as EventRow[]).filter((r) => matches(r, search)), limit);
       }
       const bottom = search.eventType === undefined ? floor : Math.max(floor, top - SCAN_WINDOW);
       const byType = search.eventType === undefined ? '' : `AND data->>'event_type' = $4`;
@@ -58,7 +62,7 @@ export function pgConsoleReads(pool: Pool) {
         `SELECT ${EVENT_COLUMNS} FROM entries WHERE type = 'event.received' AND seq < $1 AND seq >= $2 ${byType} ORDER BY seq DESC LIMIT $3`,
         [top, bottom, limit + 1, ...(search.eventType === undefined ? [] : [search.eventType])],
       );
-      const page = paged(rows as EventListRow[], limit);
+      const page = paged(rows as EventRow[], limit);
       return page.next === null && bottom > floor ? { rows: page.rows, next: bottom } : page;
     },
 
@@ -101,6 +105,15 @@ export function pgConsoleReads(pool: Pool) {
         (row.type === 'event.received' ? activity.events : activity.attempts)[i] = row.n;
       }
       return activity;
+    },
+  };
+  return {
+    deliveryPage: reads.deliveryPage,
+    activity: reads.activity,
+    /** A page of events, newest first, each with its summary read from its body (`summaryOf`, as on SQLite). */
+    async eventPage(search: EventSearch): Promise<Page<EventListRow>> {
+      const page = await reads.eventRows(search);
+      return { next: page.next, rows: page.rows.map(({ body, ...row }) => ({ ...row, summary: summaryOf(body) })) };
     },
   };
 }
