@@ -11,7 +11,7 @@ import type { Session, Sessions } from './session.js';
 import { tokenMatches } from './token.js';
 
 /** Who the console's entries name (README "Console"): `delivery.retried` and `sink.resumed` carry `by: "console"`. */
-export const BY = 'console';
+const BY = 'console';
 
 /** The parsed form of a POST (`application/x-www-form-urlencoded`), set by `parseForm`. */
 export function formOf(ctx: Context): URLSearchParams {

@@ -2,7 +2,7 @@ import type { Activity, ProjectionReader } from '../project/reader.js';
 
 const MINUTE = 60_000;
 /** The chart's span, in minutes: the last 24 h, the current minute last. */
-export const CHART_MINUTES = 24 * 60;
+const CHART_MINUTES = 24 * 60;
 /** A minute is final (its counts never change again) this long after it ended: `at` is stamped when an entry is appended. */
 const SETTLE_MS = 10_000;
 /** Minutes counted per step of the warm-up, one step per turn of the event loop. */

@@ -15,7 +15,7 @@ import { DEFAULTS } from '../config/defaults.js';
  * - Sign-in: at most `maxFailures` wrong tokens per client address in `windowMs`; then 429.
  */
 
-export const COOKIE = 'husky_relay_ui';
+const COOKIE = 'husky_relay_ui';
 
 /** One browser's session. */
 export interface Session {

@@ -22,7 +22,8 @@ export class LiveUpdates {
 
   /** Answers `GET /ui/stream` with a stream that lives until the page or the relay closes. */
   async open(ctx: Context): Promise<void> {
-    if (this.lastSeq < 0) this.lastSeq = await this.log.lastSeq();
+    // while no page was open nothing kept it current: read it again, or the first tick would send a stale change
+    if (!this.timer) this.lastSeq = await this.log.lastSeq();
     const stream = new PassThrough();
     this.streams.add(stream);
     const drop = () => {

@@ -19,10 +19,10 @@ export interface UiToken {
 }
 
 /** The shortest console token accepted: one that can be guessed lets anyone re-drive and read transcripts. */
-export const MIN_UI_TOKEN_LENGTH = 16;
+const MIN_UI_TOKEN_LENGTH = 16;
 
 /** `ui-token` beside the database, mode 0600. */
-export function uiTokenFileFor(dbPath: string): string {
+function uiTokenFileFor(dbPath: string): string {
   return join(dirname(dbPath), 'ui-token');
 }
 

@@ -12,7 +12,7 @@ import type { PrivacyLog } from '../log/seam.js';
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** How often a sweep runs at most apart. (Default: 1 h) */
-export const RETENTION_SWEEP_MS = 3_600_000;
+const RETENTION_SWEEP_MS = 3_600_000;
 /** Calls erased per transaction of a sweep, so a first sweep over a large log never holds the writer long. */
 const BATCH = 200;
 

@@ -14,7 +14,7 @@ const eventKey = (eventId: string) => dedupeKey({ type: 'event.received', data: 
 const deliveryKey = (id: string) => dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry)!;
 
 /** A `*`/`?` glob (the rules' `on:`) as a LIKE pattern. */
-export function globToLike(glob: string): string {
+function globToLike(glob: string): string {
   return glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
 }
 
