@@ -53,10 +53,10 @@ export class SqlitePrivacy implements PrivacyLog {
   async erase(request: EraseRequest): Promise<EraseResult> {
     const ids = [...new Set(request.callIds)];
     // `also` may read the log (the downstream plans): read before the write transaction starts
-    const fresh = ids.filter((id) => this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck().get(id) === undefined);
+    const isErased = this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
+    const fresh = ids.filter((id) => isErased.get(id) === undefined);
     const also = request.also ? await request.also(fresh) : [];
     const open = this.db.prepare(`SELECT delivery_id FROM p_deliveries WHERE call_id = ? AND status IN ${OPEN_SQL} ORDER BY seq`).pluck();
-    const isErased = this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
     const dropPayloads = this.db.prepare(`DELETE FROM payloads WHERE call_id = ?`);
     const dropKey = this.db.prepare(`DELETE FROM call_keys WHERE call_id = ?`);
     const mark = this.db.prepare(`INSERT INTO erased_calls (call_id, seq) VALUES (?, ?)`);
