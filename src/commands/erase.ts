@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import type { Store } from '../log/store.js';
 import { globalsOf, openExistingStore, type Globals } from './globals.js';
 import type { NewEntry } from '../log/types.js';
-import { downstreamPlans } from '../privacy/downstream.js';
+import { downstreamPlans, ERASE_RULE } from '../privacy/downstream.js';
 import { loadRules } from '../rules/load-rules.js';
 import { sinkKind } from '../sinks/registry.js';
 import { printable, table } from './table.js';
@@ -91,6 +91,6 @@ async function erase(store: Store, opts: EraseOptions, rulesPath: string, env: G
     if (c.seq === null) process.stdout.write(`${printable(c.call_id)}: erased already\n`);
     else process.stdout.write(`erased ${printable(c.call_id)}: ${c.payloads} payload${c.payloads === 1 ? '' : 's'}, ${c.closed} open deliver${c.closed === 1 ? 'y' : 'ies'} closed (seq ${c.seq})\n`);
   }
-  if (opts.downstream) process.stdout.write("deletions at the sinks are planned as deliveries: `husky-relay deliveries --rule erase` (a running serve sends them)\n");
+  if (opts.downstream) process.stdout.write(`deletions at the sinks are planned as deliveries: \`husky-relay deliveries --rule ${ERASE_RULE}\` (a running serve sends them)\n`);
   if (!result.walTruncated) process.stderr.write('husky-relay: a reader held the WAL; the erased pages leave it at the next checkpoint\n');
 }
