@@ -30,6 +30,11 @@ export function connectFailure(error: unknown): unknown {
   return error;
 }
 
+/** A client of `pool`; a failure to connect is marked as such (`connectFailure`), wherever it is asked for. */
+export function connectClient(pool: pg.Pool): Promise<pg.PoolClient> {
+  return pool.connect().catch((error: unknown) => Promise.reject(connectFailure(error)));
+}
+
 /**
  * A PostgreSQL failure as the error a user or caller acts on: an unreachable server, a refused
  * login or any failure to connect (`connectFailure`) becomes `EnvironmentError` naming the

@@ -3,7 +3,7 @@ import { projectInto } from '../../project/apply-entry.js';
 import { dedupeKey, type Appended, type CommitGroup } from '../seam.js';
 import type { Entry } from '../types.js';
 import { ProjectionBatch } from './projection-batch.js';
-import { connectFailure } from './connect.js';
+import { connectClient } from './connect.js';
 
 /**
  * The `pg_advisory_xact_lock` key every append takes before it picks its seqs, held until its
@@ -29,7 +29,7 @@ export const APPENDED_CHANNEL = 'husky_relay_appended';
  * groups) append nothing. Rejects with the driver's error; nothing of it remains then.
  */
 export async function appendGroups(pool: Pool, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
-  const client = await pool.connect().catch((error: unknown) => Promise.reject(connectFailure(error)));
+  const client = await connectClient(pool);
   let broken = false;
   try {
     // one round trip: the transaction and its lock

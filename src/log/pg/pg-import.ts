@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { connectClient } from './connect.js';
 import { UserError } from '../../errors.js';
 import { redactUrl } from '../location.js';
 import { dedupeKey, type Checkpoint } from '../seam.js';
@@ -28,7 +29,7 @@ export async function importLog(
   onProgress?: (done: number) => void,
 ): Promise<ImportResult> {
   const started = performance.now();
-  const client = await target.pool.connect();
+  const client = await connectClient(target.pool);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { connectClient } from './connect.js';
 import { projectInto } from '../../project/apply-entry.js';
 import type { RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
@@ -52,7 +53,7 @@ export async function reproject(client: PoolClient, options: BuildOptions, lock 
 /** `replay --rebuild` on PostgreSQL: every projection recomputed from the log, swapped in at the commit. */
 export async function rebuildPg(pool: Pool, options: BuildOptions = {}): Promise<RebuildResult> {
   const started = performance.now();
-  const client = await pool.connect();
+  const client = await connectClient(pool);
   try {
     await client.query('BEGIN');
     const { entries, lastSeq } = await reproject(client, options);
@@ -74,7 +75,7 @@ export async function rebuildPg(pool: Pool, options: BuildOptions = {}): Promise
  */
 export async function verifyPg(pool: Pool, options: BuildOptions & { limit?: number } = {}): Promise<VerifyResult> {
   const limit = options.limit ?? 20;
-  const client = await pool.connect();
+  const client = await connectClient(pool);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);

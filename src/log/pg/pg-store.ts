@@ -15,7 +15,7 @@ import { PgPrivacy } from './pg-privacy.js';
 import type { OpenStoreOptions, Store } from '../store.js';
 import type { NewEntry } from '../types.js';
 import { redactUrl } from '../location.js';
-import { connectFailure, createPool, pgError } from './connect.js';
+import { connectClient, createPool, pgError } from './connect.js';
 import { migratePg } from './migrations.js';
 import { appendGroups, type AppendHooks } from './pg-append.js';
 import { PgLogReader } from './pg-reads.js';
@@ -56,7 +56,7 @@ export class PgStore implements Store, LogWriter {
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
     const pool = createPool(url, options.poolSize);
     try {
-      const client = await pool.connect().catch((error: unknown) => Promise.reject(connectFailure(error)));
+      const client = await connectClient(pool);
       try {
         if (options.mustExist && (await client.query(`SELECT to_regclass('hr_schema') AS t`)).rows[0].t === null) {
           throw new UserError(`no log at ${redactUrl(url)}: start \`husky-relay serve\` first, or \`husky-relay migrate --to\` it, or point --db (HUSKY_RELAY_DB) at it`);
