@@ -122,6 +122,11 @@ describe('Slack sink: each failure is one attempt, classified', () => {
     expect(failure(await send()).error).toMatchObject({ kind: 'rate_limited', code: 'ratelimited' });
   });
 
+  it.each(['', '   '])('ok:false with an empty error (%j) → a failure coded unknown_error, never an empty code', async (slackError) => {
+    slack.failNext({ slackError });
+    expect(failure(await send()).error.code).toBe('unknown_error');
+  });
+
   it.each([500, 503])('%i → transient http_%i', async (status) => {
     slack.failNext({ status });
     expect(failure(await send()).error).toMatchObject({ kind: 'transient', code: `http_${status}`, status });

@@ -130,11 +130,11 @@ export function slackSecrets(config: SlackSinkConfig): string[] {
   return [config.token];
 }
 
-/** Slack's `error` of an `ok:false` answer, or undefined for any other failure. */
+/** Slack's `error` of an `ok:false` answer (`unknown_error` when it gives none, or an empty or blank one), or undefined for any other failure. */
 function platformError(err: unknown): string | undefined {
   if ((err as { code?: unknown }).code !== ErrorCode.PlatformError) return undefined;
   const error = (err as { data?: { error?: unknown } }).data?.error;
-  return typeof error === 'string' ? error : 'unknown_error';
+  return typeof error === 'string' && error.trim() !== '' ? error : 'unknown_error';
 }
 
 function classifySlackFailure(err: unknown, last: FetchResponse | undefined, now: number): AttemptOutcome {
