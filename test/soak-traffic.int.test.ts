@@ -39,6 +39,27 @@ describe('sendStream', () => {
     expect(logged).toHaveLength(counts.sent);
   });
 
+  it('on a machine too busy to tick within the window, still sends what the rate owes for it', async () => {
+    // Given a receiver, and an event loop that is blocked past the whole 20 ms window right
+    // after the stream starts (as on a loaded CI machine, where the first 1 ms timer fired late)
+    const receiver = await startFakeHttp();
+    const supply = [...events(30)];
+    try {
+      const sending = sendStream({ url: receiver.url, secret: SECRET, rate: 1000, durationMs: 20, events: supply[Symbol.iterator]() });
+      const blockedUntil = performance.now() + 60;
+      while (performance.now() < blockedUntil) {
+        // busy: no timer can fire
+      }
+      const counts = await sending;
+      // Then the 20 the window owes at 1,000/s are sent and acknowledged, not 0
+      expect(counts.sent).toBe(20);
+      expect(counts.acked.size).toBe(20);
+      expect(receiver.requests).toHaveLength(20);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('sends again after an answer other than 200 or one that is not JSON, and counts it acked only then', async () => {
     // Given a receiver whose first answer is a 500 and whose second is a proxy's HTML page
     const receiver = await startFakeHttp();

@@ -110,9 +110,15 @@ export async function sendStream(options: {
 
   try {
     // a tick every millisecond sends whatever the rate owes by now, so the average stays exact
-    for (;;) {
-      const elapsed = performance.now() - started;
-      if (elapsed >= options.durationMs) break;
+    // The last tick is clamped to the end of the window and still sends what is owed by then:
+    // on a loaded machine a timer can fire long after it was due, and breaking out before
+    // paying the debt sent nothing at all in a short window (a CI run sent 0 of 3 in 20 ms).
+    for (let done = false; !done; ) {
+      let elapsed = performance.now() - started;
+      if (elapsed >= options.durationMs) {
+        elapsed = options.durationMs;
+        done = true;
+      }
       const owed = Math.floor((elapsed / 1000) * options.rate) - counts.sent;
       for (let i = 0; i < owed; i++) {
         if (inFlight.size >= maxInFlight) {
@@ -125,7 +131,7 @@ export async function sendStream(options: {
         const p = post(next.value).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (!done) await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await Promise.all(inFlight);
   } finally {
