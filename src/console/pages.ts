@@ -8,6 +8,7 @@ import type { CallMoment } from '../project/call-story.js';
 import type { ConsoleDeps } from './index.js';
 import type { Renderer } from './render.js';
 import type { Session } from './session.js';
+import { resultHref, type ResultLink } from '../sinks/kind.js';
 
 /**
  * The console's pages (README "Console"), each a GET answered from the named reads of the
@@ -95,7 +96,7 @@ export class Pages {
     const deliveries = view.story.deliveries.map((d) => ({
       ...d,
       request: requests.get(d.delivery_id) ?? null,
-      links: linksOf(d.result),
+      links: linksOf(d.result, this.deps.rules()?.sinks[d.sink]?.link),
       result_text: d.result ? Object.entries(d.result).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '',
     }));
     const moments = view.timeline.map((m) => {
@@ -166,14 +167,18 @@ function withParam(ctx: Context, name: string, value: string): string {
   return `${ctx.path}?${params.toString()}`;
 }
 
-/** Links to what a delivery made: the Slack message (`channel`, `ts`). HubSpot objects show their id (a link needs the portal id). */
-function linksOf(result: Record<string, unknown> | null): { href: string; label: string }[] {
+/**
+ * Links to what a delivery made: the Slack message (`channel`, `ts`), or what the sink kind's
+ * `resultLink` says in the rules in force (a HubSpot contact, given the sink's `portal_id`).
+ */
+function linksOf(result: Record<string, unknown> | null, link: ResultLink | undefined): { href: string; label: string }[] {
   if (!result) return [];
   const { channel, ts } = result;
   if (typeof channel === 'string' && typeof ts === 'string' && /^[A-Z0-9]+$/.test(channel) && /^\d+\.\d+$/.test(ts)) {
     return [{ href: `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`, label: 'Slack message' }];
   }
-  return [];
+  const href = link && resultHref(link, result);
+  return href ? [{ href, label: link.label }] : [];
 }
 
 function cssOf(m: CallMoment): string {

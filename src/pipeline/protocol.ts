@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SinkPause } from '../delivery/dispatcher.js';
+import type { ResultLink } from '../sinks/kind.js';
 import type { SinkEnvironment } from '../sinks/types.js';
 
 /**
@@ -36,7 +37,8 @@ export interface PipelineInit {
 export interface RulesView {
   path: string;
   hash: string;
-  sinks: Record<string, { enabled: boolean; disabled_reason?: string }>;
+  /** `link`: where the console links a delivery's result (the kind's `resultLink`), when the config says. */
+  sinks: Record<string, { enabled: boolean; disabled_reason?: string; link?: ResultLink }>;
 }
 
 /** From the HTTP thread. Requests with an `id` are answered with an `answer` of the same id. */

@@ -8,6 +8,7 @@ import { openStore, type Store } from '../log/store.js';
 import { createLogger } from '../logger.js';
 import { createPipelineMetrics } from '../metrics.js';
 import type { LoadedRules } from '../rules/types.js';
+import { sinkKind } from '../sinks/registry.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from './protocol.js';
 
@@ -106,7 +107,10 @@ async function answer(request: ToPipeline): Promise<Answers[ToPipeline['kind']]>
 /** What the HTTP thread keeps of the rules in force: the sinks' state, as `status` shows it. */
 function view(rules: LoadedRules): RulesView {
   const sinks: RulesView['sinks'] = {};
-  for (const [name, s] of Object.entries(rules.sinks)) sinks[name] = { enabled: s.enabled, ...(s.disabled_reason !== undefined && { disabled_reason: s.disabled_reason }) };
+  for (const [name, s] of Object.entries(rules.sinks)) {
+    const link = sinkKind(s.config.type).resultLink?.(s.config);
+    sinks[name] = { enabled: s.enabled, ...(s.disabled_reason !== undefined && { disabled_reason: s.disabled_reason }), ...(link && { link }) };
+  }
   return { path: rules.path, hash: rules.hash, sinks };
 }
 

@@ -52,6 +52,36 @@ export interface SinkKind<Config extends SinkConfigBase = SinkConfigBase, Action
    * it left nothing to undo. Absent: the kind has nothing to erase.
    */
   erasure?(result: Record<string, unknown>, callId: string): Record<string, unknown> | null;
+  /**
+   * Where the console links a delivery's `result` (README "Console"): null when the config
+   * does not say enough (a HubSpot sink without `portal_id`). Absent: results are not linked
+   * this way. Plain data: it crosses from the pipeline thread to the console's.
+   */
+  resultLink?(config: Config): ResultLink | null;
+}
+
+/**
+ * A link to what a delivery left at the sink. `href` holds `{field}` placeholders, each
+ * replaced by that field of the delivery's `result`; a result lacking one, or holding anything
+ * but letters, digits, `.`, `_` and `-` there, gets no link.
+ */
+export interface ResultLink {
+  label: string;
+  href: string;
+}
+
+/**
+ * `link` filled in from `result`, or null (a placeholder missing from the result, or a value
+ * with other characters than `[A-Za-z0-9._-]`, which could change where the link goes).
+ */
+export function resultHref(link: ResultLink, result: Record<string, unknown>): string | null {
+  let ok = true;
+  const href = link.href.replace(/\{(\w+)\}/g, (_, field: string) => {
+    const value = result[field];
+    if (typeof value !== 'string' || !/^[A-Za-z0-9._-]+$/.test(value)) ok = false;
+    return String(value);
+  });
+  return ok ? href : null;
 }
 
 /** What every kind's config has: its `type` and the common options (in ms). */

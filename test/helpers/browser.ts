@@ -34,6 +34,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** Signs in to the console at `base` with `token` from a fresh cookie jar (its own sign-in page and CSRF token), as a script would: the answer's status and redirect. */
 export async function signInStatus(base: string, token: string): Promise<{ status: number; location: string | null }> {
+  const { status, location } = await signIn(base, token);
+  return { status, location };
+}
+
+/** As `signInStatus`, with the `cookie` header a script sends afterwards (the session's cookie once signed in). */
+export async function signIn(base: string, token: string): Promise<{ status: number; location: string | null; cookie: string }> {
   const login = await fetch(`${base}/ui/login`);
   const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!;
@@ -43,5 +49,6 @@ export async function signInStatus(base: string, token: string): Promise<{ statu
     body: new URLSearchParams({ _csrf: csrf, token }).toString(),
     redirect: 'manual',
   });
-  return { status: answer.status, location: answer.headers.get('location') };
+  const session = answer.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return { status: answer.status, location: answer.headers.get('location'), cookie: session || cookie };
 }

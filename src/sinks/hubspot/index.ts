@@ -21,9 +21,20 @@ export interface HubspotCompiled {
 
 const CONTACT_FIELDS = ['id', 'email', 'phone'] as const;
 
+/** Where a HubSpot account opens in a browser, unless the sink's `app_url` says otherwise (EU accounts). */
+const DEFAULT_APP_URL = 'https://app.hubspot.com';
+
 export const hubspotKind: SinkKind<HubspotSinkConfig, HubspotActionInput, HubspotCompiled, HubspotRequest> = {
   type: 'hubspot',
   configSchema: hubspotConfigSchema,
+
+  // HubSpot's record URL: /contacts/{account}/record/0-1/{contact} (0-1: the contact object
+  // type); the call or note shows on that contact's timeline
+  resultLink(config) {
+    if (config.portal_id === undefined) return null;
+    const app = (config.app_url ?? DEFAULT_APP_URL).replace(/\/+$/, '');
+    return { label: 'HubSpot contact', href: `${app}/contacts/${config.portal_id}/record/0-1/{contact_id}` };
+  },
   actionSchema: hubspotActionSchema,
   requestSchema: hubspotRequestSchema,
 

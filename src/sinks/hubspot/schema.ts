@@ -7,6 +7,14 @@ import { sinkDeclaration, type SinkConfigOf } from '../common-options.js';
 export const hubspotConfigSchema = sinkDeclaration({
   type: z.literal('hubspot'),
   access_token: z.string().describe('Private app token, e.g. ${HUBSPOT_ACCESS_TOKEN}'),
+  portal_id: z
+    .union([z.string().regex(/^\d+$/, 'a HubSpot account ID is digits'), z.number().int().positive()])
+    .optional()
+    .describe("Your HubSpot account ID (the Hub ID in HubSpot's account menu): the console then links each delivery to the contact it was logged on"),
+  app_url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Where your HubSpot account opens in a browser, for those links. (Default: https://app.hubspot.com; EU accounts: https://app-eu1.hubspot.com)'),
 });
 
 export type HubspotSinkConfig = SinkConfigOf<typeof hubspotConfigSchema>;
