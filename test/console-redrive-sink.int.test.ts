@@ -50,7 +50,7 @@ async function redriveForm(sink: string): Promise<{ action: string; fields: URLS
   const html = await (await fetch(`${relay.url}/ui/deliveries?status=dead`, { headers: { cookie } })).text();
   const form = new RegExp(`<form method="post" action="(/ui/sinks/${sink}/redrive-dead)"[^>]*>(.*?)</form>`).exec(html);
   if (!form) throw new Error(`no re-drive form for ${sink} on the page`);
-  const fields = new URLSearchParams([...form[2]!.matchAll(/name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replaceAll('&amp;', '&')]));
+  const fields = new URLSearchParams([...form[2]!.matchAll(/name="(\w+)" value="([^"]*)"/g)].map((m): [string, string] => [m[1]!, m[2]!.replaceAll("&amp;", "&")]));
   expect(form[2]).toContain(`Re-drive all 3 dead of ${sink}`);
   return { action: form[1]!, fields };
 }
@@ -75,7 +75,7 @@ describe('re-drive all dead of a sink from the console', () => {
     await until(() => crm.requests.length === before + 3, { what: 'three re-driven at the receiver' });
     const deadOfCrm = new Set(deliveriesOf(relay.log, { sink: 'crm' }).map((d) => d.delivery_id));
     expect(entriesOf(relay.log, 'delivery.retried').map((e) => e.data).sort((a, b) => a.delivery_id.localeCompare(b.delivery_id))).toEqual(
-      [...deadOfCrm].sort().map((delivery_id) => ({ delivery_id, reason: 're-driven with --dead --sink crm', by: 'console' })),
+      [...deadOfCrm].sort((a, b) => a.localeCompare(b)).map((delivery_id) => ({ delivery_id, reason: 're-driven with --dead --sink crm', by: 'console' })),
     );
     await until(() => deliveriesOf(relay.log, { sink: 'crm', status: 'succeeded' }).length === 3, { what: 'crm delivered' });
     expect(deliveriesOf(relay.log, { sink: 'other', status: 'dead' })).toHaveLength(3);

@@ -32,6 +32,15 @@ describe('serve --retention (README "Personal data")', () => {
     expect(() => parseRetention('0s')).toThrow('--retention');
   });
 
+  it('reads a duration as the rules file does (one parser), and days; under a second is refused', async () => {
+    const { parseDuration } = await import('../src/rules/duration.js');
+    expect(parseDuration('1d')).toBeNull();
+    expect(parseRetention(' 1d ')).toBe(86_400_000);
+    expect(parseRetention('1500ms')).toBe(1500);
+    expect(() => parseRetention('999ms')).toThrow('--retention: "999ms" is not a duration like 90d, 12h, 30m or 2s');
+    expect(() => parseRetention('1.5h')).toThrow('--retention');
+  });
+
   it('with a 2 s window, a steady stream of calls stops adding payloads to the file once the window is full: only facts remain', async () => {
     // Given a clock moved by hand, and a log that keeps 2 s of calls
     let now = Date.parse('2026-06-01T10:00:00Z');

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { UserError } from '../errors.js';
 import type { PrivacyLog } from '../log/seam.js';
+import { parseDuration } from '../rules/duration.js';
 
 /**
  * Retention (README "Personal data"): `serve --retention DURATION` erases, with reason
@@ -9,18 +10,18 @@ import type { PrivacyLog } from '../log/seam.js';
  * payloads stop adding to the file once the window is full.
  */
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** How often a sweep runs at most apart. (Default: 1 h) */
 const RETENTION_SWEEP_MS = 3_600_000;
 /** Calls erased per transaction of a sweep, so a first sweep over a large log never holds the writer long. */
 const BATCH = 200;
 
-/** `90d`, `12h`, `30m`, `2s` as milliseconds. Throws `UserError` naming `where` for anything else. */
+/**
+ * `90d`, `12h`, `30m`, `2s` as milliseconds: a duration as the rules file writes one, or in
+ * days (`parseDuration`), of at least a second. Throws `UserError` naming `where` for anything else.
+ */
 export function parseRetention(text: string, where = '--retention'): number {
-  const match = /^\s*(\d+)\s*([smhd])\s*$/.exec(text);
-  const ms = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
-  if (!(ms > 0)) throw new UserError(`${where}: "${text}" is not a duration like 90d, 12h, 30m or 2s`);
+  const ms = parseDuration(text.trim(), { days: true }) ?? 0;
+  if (!(ms >= 1000)) throw new UserError(`${where}: "${text}" is not a duration like 90d, 12h, 30m or 2s`);
   return ms;
 }
 

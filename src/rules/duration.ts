@@ -1,11 +1,14 @@
 /** `250ms`, `10s`, `5m`, `1h`: the only spellings the rules file accepts (README "Rules file"). */
 export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h)$';
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Milliseconds, or null when `text` is not a duration. */
-export function parseDuration(text: string): number | null {
-  const match = /^([0-9]+)(ms|s|m|h)$/.exec(text);
+/**
+ * Milliseconds, or null when `text` is not a duration. With `days`, `90d` is one too (the
+ * spelling of `--retention`, whose windows are weeks; the rules file's are not).
+ */
+export function parseDuration(text: string, options: { days?: boolean } = {}): number | null {
+  const match = (options.days ? /^([0-9]+)(ms|s|m|h|d)$/ : /^([0-9]+)(ms|s|m|h)$/).exec(text);
   if (!match) return null;
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
