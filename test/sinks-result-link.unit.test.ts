@@ -32,10 +32,24 @@ describe('a HubSpot sink\'s link to the contact', () => {
   });
 });
 
+describe('a Slack sink\'s link to the message', () => {
+  const link = sinkKind('slack').resultLink!({ type: 'slack', token: 'xoxb-1' } as never)!;
+  it('is Slack\'s permalink: the channel, and the ts with its dot dropped', () => {
+    expect(link.label).toBe('Slack message');
+    expect(resultHref(link, { channel: 'C0123ABC', ts: '1700000000.000100' })).toBe('https://slack.com/archives/C0123ABC/p1700000000000100');
+  });
+  it('is none for a result without a ts (a delivery that posted nothing)', () => {
+    expect(resultHref(link, { channel: 'C0123ABC' })).toBeNull();
+  });
+});
+
 describe('resultHref', () => {
   const link = { label: 'x', href: 'https://example.com/{a}/{b}' };
   it('fills each placeholder from the result', () => {
     expect(resultHref(link, { a: 'A1', b: 'b.2_-' })).toBe('https://example.com/A1/b.2_-');
+  });
+  it('keeps only the digits of a {field:digits} placeholder', () => {
+    expect(resultHref({ label: 'x', href: 'https://example.com/{a}/p{b:digits}' }, { a: 'A1', b: '12.034' })).toBe('https://example.com/A1/p12034');
   });
   it.each([
     ['a field missing', { a: 'A1' }],

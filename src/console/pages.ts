@@ -168,15 +168,11 @@ function withParam(ctx: Context, name: string, value: string): string {
 }
 
 /**
- * Links to what a delivery made: the Slack message (`channel`, `ts`), or what the sink kind's
- * `resultLink` says in the rules in force (a HubSpot contact, given the sink's `portal_id`).
+ * Links to what a delivery made, as its sink kind's `resultLink` says in the rules in force: the
+ * Slack message (`channel`, `ts`), a HubSpot contact (given the sink's `portal_id`).
  */
 function linksOf(result: Record<string, unknown> | null, link: ResultLink | undefined): { href: string; label: string }[] {
   if (!result) return [];
-  const { channel, ts } = result;
-  if (typeof channel === 'string' && typeof ts === 'string' && /^[A-Z0-9]+$/.test(channel) && /^\d+\.\d+$/.test(ts)) {
-    return [{ href: `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`, label: 'Slack message' }];
-  }
   const href = link && resultHref(link, result);
   return href ? [{ href, label: link.label }] : [];
 }

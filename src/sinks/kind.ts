@@ -62,8 +62,9 @@ export interface SinkKind<Config extends SinkConfigBase = SinkConfigBase, Action
 
 /**
  * A link to what a delivery left at the sink. `href` holds `{field}` placeholders, each
- * replaced by that field of the delivery's `result`; a result lacking one, or holding anything
- * but letters, digits, `.`, `_` and `-` there, gets no link.
+ * replaced by that field of the delivery's `result`, or `{field:digits}`, by its digits only (a
+ * Slack `ts` `1700000000.000100` is `p1700000000000100` in a message's permalink); a result
+ * lacking one, or holding anything but letters, digits, `.`, `_` and `-` there, gets no link.
  */
 export interface ResultLink {
   label: string;
@@ -76,10 +77,10 @@ export interface ResultLink {
  */
 export function resultHref(link: ResultLink, result: Record<string, unknown>): string | null {
   let ok = true;
-  const href = link.href.replace(/\{(\w+)\}/g, (_, field: string) => {
+  const href = link.href.replace(/\{(\w+)(:digits)?\}/g, (_, field: string, digits: string | undefined) => {
     const value = result[field];
     if (typeof value !== 'string' || !/^[A-Za-z0-9._-]+$/.test(value)) ok = false;
-    return String(value);
+    return digits ? String(value).replace(/\D/g, '') : String(value);
   });
   return ok ? href : null;
 }

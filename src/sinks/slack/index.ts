@@ -76,6 +76,9 @@ export const slackKind: SinkKind<SlackSinkConfig, SlackActionInput, SlackCompile
 
   create: (name, config, env, opts) => createSlackSink(name, config, { slackApiUrl: env.slackApiUrl, ...(opts.now && { now: opts.now }) }),
   secrets: slackSecrets,
+  // Slack's permalink form: slack.com/archives/CHANNEL/pTS with the ts's dot dropped; slack.com
+  // sends a signed-in user on to their workspace
+  resultLink: () => ({ label: 'Slack message', href: 'https://slack.com/archives/{channel}/p{ts:digits}' }),
   // the message posted (or the card updated): chat.delete of its ts
   erasure: (result) => (typeof result['channel'] === 'string' && typeof result['ts'] === 'string' ? { erase: { channel: result['channel'], ts: result['ts'] } } : null),
 };
