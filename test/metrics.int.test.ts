@@ -44,6 +44,12 @@ rules:
     // When one event is received and its deliveries settle
     expect(await postEvent(relay, fixture('call.completed'))).toBeGreaterThan(0);
     await until(() => allHaveStatus(relay!.log, 'dead', 1, 'slack') && allHaveStatus(relay!.log, 'succeeded', 1, 'console'));
+    // (the pipeline thread counts an attempt once its record has committed: a scrape may come between)
+    const counted = ['husky_relay_deliveries_total{sink="slack",outcome="dead"} 1', 'husky_relay_deliveries_total{sink="console",outcome="succeeded"} 1'];
+    await until(async () => {
+      const scraped = await (await fetch(`${relay!.url}/metrics`)).text();
+      return counted.every((line) => scraped.includes(line));
+    }, { what: 'both deliveries counted' });
     const text = await (await fetch(`${relay.url}/metrics`)).text();
     // Then an operator's dashboard sees all of it
     expect(text).toContain('husky_relay_events_received_total{event_type="call.completed",outcome="accepted"} 1');
