@@ -1,46 +1,17 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpSink } from '../src/sinks/http/sender.js';
 import { createTransport, type Transport, type TransportRequest } from '../src/sinks/http/transport.js';
 import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
+import { startCountingReceiver, type CountingReceiver } from './fakes/counting-receiver.js';
 
 /**
  * Issue 13: the HTTP sink's own transport (node:http, one keep-alive pool per sink). A real
  * server on 127.0.0.1 counts the connections it is given.
  */
 
-interface Receiver {
-  url: string;
-  /** Every connection the server accepted, open or closed. */
-  connections: Socket[];
-  open(): number;
-  requests: number;
-  close(): Promise<void>;
-}
-
-async function startReceiver(handle: (req: IncomingMessage, res: ServerResponse) => void = (_q, r) => r.end('ok')): Promise<Receiver> {
-  const connections: Socket[] = [];
-  const receiver = { connections, requests: 0 } as Receiver;
-  const server: Server = createServer((req, res) => {
-    receiver.requests += 1;
-    req.resume();
-    req.on('end', () => handle(req, res));
-  });
-  server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket) => connections.push(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  receiver.open = () => connections.filter((s) => !s.destroyed).length;
-  receiver.close = () => {
-    server.closeAllConnections();
-    return new Promise((resolve) => server.close(() => resolve()));
-  };
-  return receiver;
-}
-
-let receiver: Receiver | undefined;
+let receiver: CountingReceiver | undefined;
 let transport: Transport | undefined;
 afterEach(async () => {
   transport?.close();
@@ -67,7 +38,7 @@ function failure(outcome: AttemptOutcome) {
 
 describe('HTTP transport: keep-alive pool', () => {
   it('reuses its sockets: 50 deliveries one after another take one connection', async () => {
-    receiver = await startReceiver();
+    receiver = await startCountingReceiver();
     const sink = createHttpSink('pool', { type: 'http', url: receiver.url });
     for (let i = 0; i < 50; i++) expect(await sink.send({ method: 'POST', headers: {}, body: { i } }, ctx())).toEqual({ outcome: 'succeeded', result: { status: 200 } });
     expect(receiver.requests).toBe(50);
@@ -76,7 +47,7 @@ describe('HTTP transport: keep-alive pool', () => {
   });
 
   it('opens at most `concurrency` connections however many deliveries run at once', async () => {
-    receiver = await startReceiver((_q, res) => setTimeout(() => res.end('ok'), 20));
+    receiver = await startCountingReceiver((_q, res) => setTimeout(() => res.end('ok'), 20));
     const sink = createHttpSink('pool', { type: 'http', url: receiver.url, concurrency: 3 });
     const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => sink.send({ method: 'POST', headers: {}, body: { i } }, ctx())));
     expect(outcomes.every((o) => o.outcome === 'succeeded')).toBe(true);
@@ -85,7 +56,7 @@ describe('HTTP transport: keep-alive pool', () => {
   });
 
   it('close() ends the idle sockets at once (shutdown, reload)', async () => {
-    receiver = await startReceiver();
+    receiver = await startCountingReceiver();
     transport = createTransport(receiver.url);
     await transport.send(post());
     await transport.send(post());
@@ -99,7 +70,7 @@ describe('HTTP transport: keep-alive pool', () => {
   it('close() while a request is in flight: it finishes, then its socket closes and is not kept', async () => {
     let answer: (() => void) | undefined;
     // the first request waits for the test to answer it; later ones are answered at once
-    receiver = await startReceiver((_q, res) => (answer ? res.end('ok') : (answer = () => res.end('late'))));
+    receiver = await startCountingReceiver((_q, res) => (answer ? res.end('ok') : (answer = () => res.end('late'))));
     transport = createTransport(receiver.url);
     const pending = transport.send(post());
     await vi.waitFor(() => expect(answer).toBeDefined());
@@ -113,7 +84,7 @@ describe('HTTP transport: keep-alive pool', () => {
   });
 
   it('a sink closed by the dispatcher on stop: the relay leaves no idle socket behind', async () => {
-    receiver = await startReceiver();
+    receiver = await startCountingReceiver();
     const sink = createHttpSink('pool', { type: 'http', url: receiver.url });
     await sink.send({ method: 'POST', headers: {}, body: {} }, ctx());
     expect(receiver.open()).toBe(1);
@@ -124,7 +95,7 @@ describe('HTTP transport: keep-alive pool', () => {
 
 describe('HTTP transport: what it keeps of fetch', () => {
   it('one timer covers the whole exchange: a server that never answers → TimeoutError, the socket is dropped', async () => {
-    receiver = await startReceiver(() => {});
+    receiver = await startCountingReceiver(() => {});
     transport = createTransport(receiver.url);
     const started = performance.now();
     await expect(transport.send(post({ timeoutMs: 200 }))).rejects.toMatchObject({ name: 'TimeoutError' });
@@ -134,7 +105,7 @@ describe('HTTP transport: what it keeps of fetch', () => {
 
   it('through the sink, a timeout is transient `timeout`, and the next delivery still goes out', async () => {
     let hang = true;
-    receiver = await startReceiver((_q, res) => (hang ? undefined : res.end('ok')));
+    receiver = await startCountingReceiver((_q, res) => (hang ? undefined : res.end('ok')));
     const sink = createHttpSink('slow', { type: 'http', url: receiver.url, timeout_ms: 200 });
     expect(failure(await sink.send({ method: 'POST', headers: {}, body: {} }, ctx())).error).toMatchObject({ kind: 'transient', code: 'timeout' });
     hang = false;
@@ -144,7 +115,7 @@ describe('HTTP transport: what it keeps of fetch', () => {
 
   it('an error body is read only up to the cap, and the socket that carried the rest is given up', async () => {
     const page = 'x'.repeat(1024 * 1024);
-    receiver = await startReceiver((_q, res) => {
+    receiver = await startCountingReceiver((_q, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(page);
     });
@@ -156,7 +127,7 @@ describe('HTTP transport: what it keeps of fetch', () => {
   });
 
   it('an error body within the cap is read whole and its socket is reused', async () => {
-    receiver = await startReceiver((_q, res) => {
+    receiver = await startCountingReceiver((_q, res) => {
       res.writeHead(400, { 'retry-after': '3' });
       res.end('bad field "x"');
     });
@@ -175,7 +146,7 @@ describe('HTTP transport: what it keeps of fetch', () => {
   });
 
   it('a redirect is an answer, not followed: one request, the 3xx and its location come back', async () => {
-    receiver = await startReceiver((_q, res) => {
+    receiver = await startCountingReceiver((_q, res) => {
       res.writeHead(302, { location: '/elsewhere' });
       res.end();
     });
@@ -188,7 +159,7 @@ describe('HTTP transport: what it keeps of fetch', () => {
 
   it('sends content-length for the body in bytes, and Latin-1 header values as Latin-1', async () => {
     let seen: IncomingMessage | undefined;
-    receiver = await startReceiver((req, res) => {
+    receiver = await startCountingReceiver((req, res) => {
       seen = req;
       res.end();
     });
@@ -199,7 +170,7 @@ describe('HTTP transport: what it keeps of fetch', () => {
   });
 
   it('an abort (relay shutting down) rejects with an AbortError at once', async () => {
-    receiver = await startReceiver(() => {});
+    receiver = await startCountingReceiver(() => {});
     transport = createTransport(receiver.url);
     const controller = new AbortController();
     const pending = transport.send(post({ signal: controller.signal }));
