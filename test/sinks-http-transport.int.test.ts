@@ -179,3 +179,21 @@ describe('HTTP transport: what it keeps of fetch', () => {
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
+
+describe('HTTP sink: headers fetch used to add', () => {
+  it('sends accept and a husky-relay user-agent, which the sink may override', async () => {
+    const seen: IncomingMessage['headers'][] = [];
+    receiver = await startCountingReceiver((req, res) => {
+      seen.push(req.headers);
+      res.end();
+    });
+    const plain = createHttpSink('ua', { type: 'http', url: receiver.url });
+    const own = createHttpSink('ua', { type: 'http', url: receiver.url, headers: { 'User-Agent': 'acme-bridge/2' } });
+    await plain.send({ method: 'POST', headers: {}, body: {} }, ctx());
+    await own.send({ method: 'POST', headers: {}, body: {} }, ctx());
+    plain.close();
+    own.close();
+    expect(seen[0]).toMatchObject({ accept: '*/*', 'user-agent': expect.stringMatching(/^husky-relay\/\d+\.\d+\.\d+/) });
+    expect(seen[1]?.['user-agent']).toBe('acme-bridge/2');
+  });
+});

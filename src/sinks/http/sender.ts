@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../../config/defaults.js';
+import { packageVersion } from '../../config/resolve.js';
 import { classifyNetworkError, classifyStatus, failed, succeeded } from '../classify.js';
 import { guarded } from '../guard.js';
 import { redactorFor } from '../redact.js';
@@ -32,6 +33,8 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
   const transport = createTransport(config.url, { maxSockets: config.concurrency ?? DEFAULTS.delivery.concurrency });
+  // what fetch sent unasked; some receivers' firewalls turn away a request without a user-agent
+  const defaults = { accept: '*/*', 'user-agent': `husky-relay/${packageVersion()}` };
   const redactor = redactorFor(httpSecrets(config));
   // what the sink itself declares cannot change between attempts: checked once
   const sinkProblem = urlProblem(config.url, `sink "${name}" url`) ?? headersProblem(config.headers ?? {}, `sink "${name}" headers`);
@@ -46,6 +49,7 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
     const body = hasBody ? JSON.stringify(parsed.data.body ?? null) : '';
     // Sink headers (operator's, may hold credentials) win over the rule's; signing headers win over both.
     const headers = {
+      ...defaults,
       'content-type': 'application/json',
       ...lower(parsed.data.headers),
       ...lower(config.headers ?? {}),
