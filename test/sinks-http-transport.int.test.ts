@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpSink } from '../src/sinks/http/sender.js';
 import { createTransport, type Transport, type TransportRequest } from '../src/sinks/http/transport.js';
@@ -195,5 +199,28 @@ describe('HTTP sink: headers fetch used to add', () => {
     own.close();
     expect(seen[0]).toMatchObject({ accept: '*/*', 'user-agent': expect.stringMatching(/^husky-relay\/\d+\.\d+\.\d+/) });
     expect(seen[1]?.['user-agent']).toBe('acme-bridge/2');
+  });
+});
+
+describe('HTTP sink over TLS', () => {
+  it('verifies the certificate: a self-signed one is refused before any request, as a transient failure', async () => {
+    const tls = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/tls/${name}`, import.meta.url)));
+    let requests = 0;
+    const server = createHttpsServer({ key: tls('self-signed.key'), cert: tls('self-signed.crt') }, (_req, res) => {
+      requests += 1;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const sink = createHttpSink('tls', { type: 'http', url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook` });
+      const out = failure(await sink.send({ method: 'POST', headers: {}, body: {} }, ctx()));
+      sink.close();
+      expect(out.error.kind).toBe('transient');
+      expect(out.error.message).toMatch(/SELF_SIGNED/);
+      expect(requests).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
