@@ -84,7 +84,10 @@ export class Dispatcher {
   /** New rules: the sinks' senders are built again; attempts in flight finish on the old ones. */
   setRules(rules: LoadedRules): void {
     const now = this.now();
-    for (const rt of this.runtimes.values()) rt.sink = null; // a sink no longer declared (or disabled) starts nothing
+    for (const rt of this.runtimes.values()) {
+      rt.sink?.close?.(); // its pooled sockets: attempts in flight finish on them, then they close
+      rt.sink = null; // a sink no longer declared (or disabled) starts nothing
+    }
     for (const [name, loaded] of Object.entries(rules.sinks)) {
       const rt = this.runtime(name);
       const { config } = loaded;
@@ -229,6 +232,7 @@ export class Dispatcher {
         await all;
       }
     }
+    for (const rt of this.runtimes.values()) rt.sink?.close?.();
     await this.unrecorded.flush(deadline);
   }
 }

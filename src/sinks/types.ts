@@ -67,6 +67,11 @@ export interface Sink {
   readonly name: string;
   readonly type: SinkType;
   send(request: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome>;
+  /**
+   * The sink will not be sent to again (rules reloaded, relay stopping): it lets go of what it
+   * keeps open (the HTTP kind's idle pooled sockets). Attempts in flight still finish. Optional.
+   */
+  close?(): void;
 }
 
 /** Where the SDKs point: README "Command line". Tests aim these at local fakes. */

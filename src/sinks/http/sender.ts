@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../../config/defaults.js';
+import { packageVersion } from '../../config/resolve.js';
 import { classifyNetworkError, classifyStatus, failed, succeeded } from '../classify.js';
 import { guarded } from '../guard.js';
 import { redactorFor } from '../redact.js';
@@ -7,10 +8,12 @@ import { headersProblem, methodProblem, urlProblem } from '../request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
 import { httpRequestSchema, type HttpSinkConfig } from './schema.js';
 import { webhookHeaders } from './sign-webhook.js';
+import { createTransport, RequestTimeoutError } from './transport.js';
 
 /**
- * HTTP sink: one signed JSON request per attempt with built-in fetch. Receivers dedupe by
- * `webhook-id` (the delivery id), which stays the same across attempts.
+ * HTTP sink: one signed JSON request per attempt over the sink's own keep-alive pool
+ * (`transport.ts`). Receivers dedupe by `webhook-id` (the delivery id), which stays the same
+ * across attempts.
  */
 
 export interface HttpSinkOptions {
@@ -18,10 +21,20 @@ export interface HttpSinkOptions {
   now?: () => number;
 }
 
-export function createHttpSink(name: string, config: HttpSinkConfig, options: HttpSinkOptions = {}): Sink {
+/** The sink as the dispatcher holds it: `close()` ends its idle pooled sockets (reload, shutdown). */
+export type HttpSink = Sink & { close(): void };
+
+/**
+ * An HTTP sink from its declaration. Its pool holds at most `concurrency` sockets (Default: 4),
+ * kept open between deliveries. Throws if `url` is missing.
+ */
+export function createHttpSink(name: string, config: HttpSinkConfig, options: HttpSinkOptions = {}): HttpSink {
   if (!config.url) throw new Error(`sink "${name}": options.url required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
+  const transport = createTransport(config.url, { maxSockets: config.concurrency ?? DEFAULTS.delivery.concurrency });
+  // what fetch sent unasked; some receivers' firewalls turn away a request without a user-agent
+  const defaults = { accept: '*/*', 'user-agent': `husky-relay/${packageVersion()}` };
   const redactor = redactorFor(httpSecrets(config));
   // what the sink itself declares cannot change between attempts: checked once
   const sinkProblem = urlProblem(config.url, `sink "${name}" url`) ?? headersProblem(config.headers ?? {}, `sink "${name}" headers`);
@@ -36,28 +49,33 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
     const body = hasBody ? JSON.stringify(parsed.data.body ?? null) : '';
     // Sink headers (operator's, may hold credentials) win over the rule's; signing headers win over both.
     const headers = {
+      ...defaults,
       'content-type': 'application/json',
       ...lower(parsed.data.headers),
       ...lower(config.headers ?? {}),
       ...webhookHeaders(config.secret, ctx.deliveryId, Math.floor(now() / 1000), body),
     };
-    const timer = AbortSignal.timeout(timeout);
-    const signal = ctx.signal ? AbortSignal.any([timer, ctx.signal]) : timer;
     try {
-      const response = await fetch(config.url, { method, headers, body: hasBody ? body : undefined, signal, redirect: 'manual' });
-      if (response.status >= 200 && response.status < 300) {
-        await response.body?.cancel();
-        return succeeded({ status: response.status });
-      }
+      // a 3xx is an answer like any other: redirects are not followed
+      const response = await transport.send({
+        method,
+        headers,
+        body,
+        timeoutMs: timeout,
+        bodyCap: DEFAULTS.errors.bodyReadBytes,
+        wantsBody: (status) => status < 200 || status >= 300,
+        ...(ctx.signal && { signal: ctx.signal }),
+      });
+      if (response.status >= 200 && response.status < 300) return succeeded({ status: response.status });
       // secrets are masked in the whole answer first, then it is cut: never the other way round
-      const detail = redactor.excerpt(await readStart(response, DEFAULTS.errors.bodyReadBytes));
-      return classifyStatus(response.status, response.headers.get('retry-after'), now(), detail);
+      const detail = redactor.excerpt(response.body);
+      return classifyStatus(response.status, response.header('retry-after') ?? null, now(), detail);
     } catch (err) {
-      return classifyNetworkError(err, timer.aborted);
+      return classifyNetworkError(err, err instanceof RequestTimeoutError);
     }
   }
 
-  return guarded({ name, type: config.type, send }, redactor);
+  return { ...guarded({ name, type: config.type, send }, redactor), close: () => transport.close() };
 }
 
 /** Sink headers that carry no credential: not treated as secrets (masking `application/json` helps nobody). */
@@ -89,27 +107,4 @@ function invalid(message: string): AttemptOutcome {
 
 function lower(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-/** The first `max` bytes of a body as text (a huge error page is not read whole); '' if it cannot be read. */
-async function readStart(response: Response, max: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let read = 0;
-  try {
-    while (read < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const chunk = value.subarray(0, max - read);
-      read += chunk.length;
-      text += decoder.decode(chunk, { stream: true });
-    }
-    return text + decoder.decode();
-  } catch {
-    return text;
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
 }
