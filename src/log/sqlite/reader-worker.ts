@@ -40,6 +40,7 @@ port.postMessage({ kind: 'ready' } satisfies ReadReply);
 async function answer(request: Extract<ReadRequest, { kind: 'read' }>): Promise<void> {
   if (gate) {
     Atomics.add(gate, 1, 1);
+    Atomics.notify(gate, 1);
     while (Atomics.load(gate, 0) === GATE_HELD) Atomics.wait(gate, 0, GATE_HELD);
   }
   let reply: ReadReply;
