@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** A relay with a console, its read thread gated by `gate`; `events` events of call `call_held` logged through webhooks. */
-async function relayWith(gate: Int32Array, events: number, reads: { maxQueued?: number } = {}): Promise<{ relay: TestRelay; cookie: string; thread: ReadThread }> {
+async function relayWith(gate: Int32Array, events: number, reads: { maxQueued?: number; timeoutMs?: number } = {}): Promise<{ relay: TestRelay; cookie: string; thread: ReadThread }> {
   relay = await startTestRelay({ ui: { token: UI_TOKEN }, reads: { ...reads, gate: gate.buffer as SharedArrayBuffer } });
   for (let i = 0; i < events; i++) expect((await relay.postSigned(makeEvent({}, { call_id: 'call_held', summary: `held ${i}` }))).status).toBe(200);
   const { cookie } = await signIn(relay.url, UI_TOKEN);
@@ -90,6 +90,23 @@ describe('the console on its read thread', () => {
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     // And the next page is answered once the reads drained
     expect((await fetch(`${relay.url}/ui/events`, { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('gives up a read past its time limit with 503 reads_unavailable, and reads again on a new thread', async () => {
+    // Given a read thread whose reads may take 300 ms, held
+    const gate = newGate();
+    const { relay, cookie, thread } = await relayWith(gate, 2, { timeoutMs: 300 });
+    Atomics.store(gate, 0, GATE_HELD);
+    // When a page's read is held past the limit
+    const refused = await fetch(`${relay.url}/ui/events?call=call_held`, { headers: { cookie } });
+    // Then the page is refused, the thread ended and the next page read on a new one
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: 'reads_unavailable' });
+    expect(thread.restarts).toBeGreaterThanOrEqual(1);
+    release(gate);
+    const answer = await fetch(`${relay.url}/ui/events?call=call_held`, { headers: { cookie } });
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toContain('held 1');
   });
 
   it('starts the read thread again after it died, and answers the pages', async () => {

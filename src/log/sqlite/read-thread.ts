@@ -14,7 +14,8 @@ import { GAUGE_READS, LOG_READS, PROJECTION_READS, type ReadError, type ReadRepl
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  /** Armed once the worker is ready: its start-up does not count against a read's time. */
+  timer?: NodeJS.Timeout;
 }
 
 type Target = Extract<ReadRequest, { kind: 'read' }>['target'];
@@ -26,9 +27,10 @@ type Target = Extract<ReadRequest, { kind: 'read' }>['target'];
  * same `LogReader` and `ProjectionReader` every other caller uses; each call is a message.
  *
  * Bounds: at most `maxQueued` reads outstanding (more are refused at once); a read not answered
- * within `timeoutMs` is refused and the worker, stuck in it, is ended. Both refusals, and every
- * read outstanding when the worker dies, reject with `ReadsUnavailableError` (503
- * `reads_unavailable`). A worker that died or was ended is started again by the next read.
+ * within `timeoutMs` (counted once the worker has opened the log) is refused and the worker,
+ * stuck in it, is ended. Both refusals, and every read outstanding when the worker dies, reject
+ * with `ReadsUnavailableError` (503 `reads_unavailable`). A worker that died or was ended is
+ * started again by the next read.
  */
 export class ReadThread implements ServeReads {
   readonly log: LogReader;
@@ -36,6 +38,8 @@ export class ReadThread implements ServeReads {
   /** How many times the worker was started again after it died or was ended. */
   restarts = 0;
   private worker: Worker | undefined;
+  /** Whether `worker` has opened its connection (said `ready`). */
+  private ready = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -93,17 +97,28 @@ export class ReadThread implements ServeReads {
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.timedOut(id), this.timeoutMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
+      const pending: Pending = { resolve, reject };
+      if (this.ready) this.arm(id, pending);
+      this.pending.set(id, pending);
       worker.postMessage({ id, kind: 'read', target, method, args } as ReadRequest);
     });
   }
 
+  private arm(id: number, pending: Pending): void {
+    pending.timer = setTimeout(() => this.timedOut(id), this.timeoutMs);
+    pending.timer.unref();
+  }
+
   private start(): Worker {
     const worker = spawnWorker(new URL('./reader-worker.js', import.meta.url), this.init);
+    this.ready = false;
     worker.on('message', (reply: ReadReply) => {
-      if (reply.kind !== 'answered') return;
+      if (reply.kind === 'ready') {
+        if (this.worker !== worker) return;
+        this.ready = true;
+        for (const [id, pending] of this.pending) if (!pending.timer) this.arm(id, pending);
+        return;
+      }
       const pending = this.pending.get(reply.id);
       if (!pending) return; // timed out meanwhile
       this.pending.delete(reply.id);
