@@ -97,10 +97,11 @@ export class ReadThread implements ServeReads {
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // posted first: arguments that cannot cross (a DataCloneError) reject here and hold no place
+      worker.postMessage({ id, kind: 'read', target, method, args } as ReadRequest);
       const pending: Pending = { resolve, reject };
       if (this.ready) this.arm(id, pending);
       this.pending.set(id, pending);
-      worker.postMessage({ id, kind: 'read', target, method, args } as ReadRequest);
     });
   }
 
