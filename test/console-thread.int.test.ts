@@ -13,7 +13,9 @@ import { makeEvent, startTestRelay, type TestRelay } from './helpers/relay.js';
  */
 const UI_TOKEN = 'console-token-for-the-read-thread-0123';
 let relay: TestRelay | undefined;
+const gates: Int32Array[] = [];
 afterEach(async () => {
+  for (const gate of gates.splice(0)) release(gate); // a failed test must not leave the read thread held
   await relay?.stop();
   relay = undefined;
 });
@@ -28,12 +30,16 @@ async function relayWith(gate: Int32Array, events: number, reads: { maxQueued?: 
 }
 
 /** A gate: `[0]` held or open, `[1]` reads that reached it. */
-const newGate = () => new Int32Array(new SharedArrayBuffer(8));
+function newGate(): Int32Array {
+  const gate = new Int32Array(new SharedArrayBuffer(8));
+  gates.push(gate);
+  return gate;
+}
 
 /** Closes `gate` and resolves once a read is held at it (the read thread is then blocked in it). */
 async function holdNextRead(gate: Int32Array): Promise<void> {
-  Atomics.store(gate, 0, GATE_HELD);
   const before = Atomics.load(gate, 1);
+  Atomics.store(gate, 0, GATE_HELD);
   await until(() => Atomics.load(gate, 1) > before, { what: 'a read held on the read thread' });
 }
 
