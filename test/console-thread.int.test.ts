@@ -98,6 +98,26 @@ describe('the console on its read thread', () => {
     expect((await fetch(`${relay.url}/ui/events`, { headers: { cookie } })).status).toBe(200);
   });
 
+  it('answers /metrics with the gauges last read while the read thread refuses reads', async () => {
+    // Given a read thread allowing one read outstanding, scraped once
+    const gate = newGate();
+    const { relay, cookie, thread } = await relayWith(gate, 1, { maxQueued: 1 });
+    await until(() => thread.outstanding === 0, { what: 'the start-up reads done' });
+    expect((await fetch(`${relay.url}/metrics`)).status).toBe(200);
+    // When its one place is held
+    const held = holdNextRead(gate);
+    const page = fetch(`${relay.url}/ui/events`, { headers: { cookie } });
+    await held;
+    expect(thread.outstanding).toBe(1);
+    // Then a scrape is answered all the same, with every gauge
+    const scrape = await fetch(`${relay.url}/metrics`);
+    expect(scrape.status).toBe(200);
+    const text = await scrape.text();
+    for (const gauge of ['husky_relay_oldest_pending_age_seconds', 'husky_relay_log_size_bytes']) expect(text).toContain(gauge);
+    release(gate);
+    expect([200, 503]).toContain((await page).status);
+  });
+
   it('gives up a read past its time limit with 503 reads_unavailable, and reads again on a new thread', async () => {
     // Given a read thread whose reads may take 300 ms, held
     const gate = newGate();

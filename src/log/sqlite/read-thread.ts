@@ -60,10 +60,18 @@ export class ReadThread implements ServeReads {
     this.projections = this.forward('projections', PROJECTION_READS) as unknown as ProjectionReader;
   }
 
-  /** The state gauges, their projection reads made on the read thread, the file's size read here. */
+  /**
+   * The state gauges, their projection reads made on the read thread, the file's size read here.
+   * While the thread refuses reads (`ReadsUnavailableError`) a scrape shows the values last read
+   * instead of failing: `/metrics` must not answer 500 because the console is busy.
+   */
   registerGauges(registry: Registry, now?: () => number): void {
-    const gauges = this.forward('gauges', GAUGE_READS) as unknown as Pick<GaugeSource, 'bySink' | 'oldestOpenAt'>;
-    registerGauges(registry, { ...gauges, sizeBytes: () => sqliteSizeBytes(this.init.path) }, now);
+    const gauges = this.forward('gauges', GAUGE_READS) as unknown as { bySink(): Promise<BySink>; oldestOpenAt(): Promise<string | null> };
+    registerGauges(
+      registry,
+      { bySink: lastKnown(gauges.bySink, [] as BySink), oldestOpenAt: lastKnown(gauges.oldestOpenAt, null), sizeBytes: () => sqliteSizeBytes(this.init.path) },
+      now,
+    );
   }
 
   /** Reads outstanding now (posted, not answered). */
@@ -160,6 +168,21 @@ export class ReadThread implements ServeReads {
       this.pending.delete(id);
     }
   }
+}
+
+type BySink = Awaited<ReturnType<GaugeSource['bySink']>>;
+
+/** `read`, answering what it last answered (at first `initial`) while reads are refused. */
+function lastKnown<T>(read: () => Promise<T>, initial: T): () => Promise<T> {
+  let last = initial;
+  return async () => {
+    try {
+      return (last = await read());
+    } catch (error) {
+      if (error instanceof ReadsUnavailableError) return last;
+      throw error;
+    }
+  };
 }
 
 /** A read's failure back on this thread: a `UserError` stays one (the console shows those), others keep name and code. */
