@@ -23,6 +23,24 @@ export class LogUnavailableError extends Error {
 }
 
 /**
+ * The console's reads cannot be answered now: the read thread has `DEFAULTS.console.maxQueuedReads`
+ * reads outstanding, a read ran past `DEFAULTS.console.readTimeoutMs`, or the thread died and
+ * is being started again. Answers 503 `reads_unavailable` with `Retry-After: retryAfterSeconds`
+ * (README "Console"). Webhooks are not affected: they never read through that thread.
+ */
+export class ReadsUnavailableError extends Error {
+  readonly code = 'reads_unavailable';
+  constructor(
+    message: string,
+    /** What the 503 tells the client to wait before asking again, in seconds. */
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(message);
+    this.name = 'ReadsUnavailableError';
+  }
+}
+
+/**
  * The log refused these entries themselves, not the storage: their data cannot be written
  * (it cannot cross to the writer thread, or is nested past `DEFAULTS.http.maxJsonDepth`). Retrying the same
  * entries can never succeed, so a caller must not retry them as it would a `LogUnavailableError`:

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { openStore, type Store } from './log/store.js';
+import { openStore, type ServeReads, type ServeReadsOptions, type Store } from './log/store.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { SharedClock } from './clock.js';
 import { startPipelineThread, type PipelineHandle, type PipelineThreadOptions } from './pipeline/host.js';
@@ -54,6 +54,8 @@ export interface RelayOptions {
   requestTimeoutMs?: number;
   /** The web console under `/ui/` (README "Console"): its token and, for tests, its clock and tuning. Absent: no console (`serve --no-ui`). */
   ui?: Pick<ConsoleDeps, 'token' | 'now' | 'livePollMs' | 'sessions'>;
+  /** Bounds of the console's read thread (SQLite), and its test gate. (Default: `DEFAULTS.console.maxQueuedReads`, `readTimeoutMs`) */
+  reads?: Omit<ServeReadsOptions, 'logger'>;
 }
 
 export interface Relay {
@@ -61,6 +63,8 @@ export interface Relay {
   port: number;
   /** The log's reads and projections, on this thread's own connection. */
   store: Store;
+  /** The reads of the console, its live updates and the state gauges (SQLite: on their own thread, see `Store.serveReads`). */
+  reads: ServeReads;
   metrics: Metrics;
   server: Server;
   /** Routing and delivery, on their own thread; null without a rules file. */
@@ -74,7 +78,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys });
   const metrics = createMetrics();
   metrics.lastSeq.set(await store.log.lastSeq());
-  store.registerGauges(metrics.registry);
+  // the console's pages, live updates and gauges read off this thread: a heavy page never delays an ack
+  const reads = store.serveReads({ ...options.reads, logger });
+  reads.registerGauges(metrics.registry);
   const commit = store.serveWriter(({ size, lastSeq }) => {
     metrics.commitBatch.observe(size);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
@@ -111,8 +117,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       const { createConsole } = await import('./console/index.js');
       web = createConsole({
         ...options.ui,
-        projections: store.projections,
-        log: store.log,
+        projections: reads.projections,
+        log: reads.log,
         writer: commit,
         rules: () => pipeline?.rules ?? null,
         rulesPath: () => pipeline?.rulesPath ?? options.rulesPath,
@@ -123,6 +129,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       // a console that cannot start (its assets missing from node_modules) leaves nothing running
       await (await starting.catch(() => null))?.close(0);
       await commit.close();
+      await reads.close();
       await store.close();
       throw error;
     }
@@ -140,6 +147,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     server.close();
     await (await starting.catch(() => null))?.close(0);
     await commit.close();
+    await reads.close();
     await store.close();
     throw error;
   }
@@ -155,6 +163,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     url: `http://${host}:${port}`,
     port,
     store,
+    reads,
     metrics,
     server,
     pipeline,
@@ -166,6 +175,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         await retention?.stop();
         await Promise.all([closeHttp(server, Date.now() + grace), pipeline?.close(grace)]);
         await commit.close();
+        await reads.close();
         await store.close();
       })()),
   };

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 import { DEFAULTS } from '../config/defaults.js';
+import { ReadsUnavailableError } from '../errors.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { ProjectionReader } from '../project/reader.js';
 import type { RulesView } from '../pipeline/protocol.js';
@@ -129,7 +130,16 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cache-Control': 'no-store',
     });
-    await parseForm(ctx, () => csrf(ctx, () => routes(ctx, next)));
+    try {
+      await parseForm(ctx, () => csrf(ctx, () => routes(ctx, next)));
+    } catch (error) {
+      if (!(error instanceof ReadsUnavailableError)) throw error;
+      // the read thread is full, stuck or starting again: the page may ask again shortly
+      deps.logger.warn({ path: ctx.path, reason: error.message }, 'console: a read was refused (503 reads_unavailable)');
+      ctx.status = 503;
+      ctx.set('Retry-After', String(error.retryAfterSeconds));
+      ctx.body = { error: 'reads_unavailable' };
+    }
   };
   return {
     middleware,

@@ -14,6 +14,8 @@ export class LiveUpdates {
   private timer: NodeJS.Timeout | undefined;
   private lastSeq = -1;
   private quietTicks = 0;
+  /** A look at the last seq is under way. */
+  private looking = false;
 
   constructor(
     private readonly log: LogReader,
@@ -50,11 +52,16 @@ export class LiveUpdates {
   }
 
   private async tick(): Promise<void> {
+    // one look at a time: while a slow read holds the read thread, ticks must not pile up behind it
+    if (this.looking) return;
+    this.looking = true;
     let seq: number;
     try {
       seq = await this.log.lastSeq();
     } catch {
-      return; // the log is closing or unreadable: the next tick tries again
+      return; // the log is closing or unreadable (the read thread busy): the next tick tries again
+    } finally {
+      this.looking = false;
     }
     const keepAlive = ++this.quietTicks * this.pollMs >= 15_000;
     if (seq === this.lastSeq && !keepAlive) return;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { UserError } from '../errors.js';
 import type { ProjectionReader } from '../project/reader.js';
@@ -30,11 +31,50 @@ export interface Store {
   /** `serve`'s group commit on this log; `onCommit` is told of each commit (metrics). */
   serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter;
   /**
+   * The reads `serve` makes for the console, its live updates and the state gauges (README
+   * "Console"). SQLite: on a read thread of their own (`read-thread.ts`), so a heavy page never
+   * delays a webhook's ack; PostgreSQL: this store's own reads, which wait on the network, not
+   * the event loop. Commands read through `log` and `projections` directly.
+   */
+  serveReads(options?: ServeReadsOptions): ServeReads;
+  /**
    * The lease of work only one `serve` may do at a time, on engines where several share a log
    * (PostgreSQL); undefined where one `serve` holds the log alone (SQLite: see `serve-lock.ts`).
    */
   lease?(name: string, holder: string): Lease;
   close(): Promise<void>;
+}
+
+/** What `Store.serveReads` gives: the same read interfaces as the store's, and their gauges. */
+export interface ServeReads {
+  readonly log: LogReader;
+  readonly projections: ProjectionReader;
+  /** Registers the state gauges (as `Store.registerGauges`), read through these reads at each scrape. */
+  registerGauges(registry: Registry, now?: () => number): void;
+  /** Refuses reads from now on and ends what runs them (a read thread); the store stays open. */
+  close(): Promise<void>;
+}
+
+/** Bounds of `serve`'s read thread (SQLite only; PostgreSQL ignores them). */
+export interface ServeReadsOptions {
+  /** Reads outstanding at most; more answer `ReadsUnavailableError`. (Default: `DEFAULTS.console.maxQueuedReads`, 64) */
+  maxQueued?: number;
+  /** A read not answered within this many ms is refused and its thread started again. (Default: `DEFAULTS.console.readTimeoutMs`, 30 s) */
+  timeoutMs?: number;
+  /** Told when the read thread dies or a read runs past its limit. */
+  logger?: Logger;
+  /** Test hook: holds reads on the read thread while set (`ReaderInit.gate`). */
+  gate?: SharedArrayBuffer;
+}
+
+/** `serveReads` of a store whose reads never block the event loop: the store's own. */
+export function directReads(store: Store): ServeReads {
+  return {
+    log: store.log,
+    projections: store.projections,
+    registerGauges: (registry, now) => store.registerGauges(registry, now),
+    close: async () => {},
+  };
 }
 
 export interface OpenStoreOptions {

@@ -26,6 +26,19 @@ export const GAUGE_SQL = {
 export function registerStateGauges(registry: Registry, db: Database, dbPath: string, now: () => number = Date.now): void {
   const bySink = db.prepare(GAUGE_SQL.bySink);
   const oldest = db.prepare(GAUGE_SQL.oldest);
+  registerGauges(
+    registry,
+    {
+      bySink: () => bySink.all() as { sink: string; status: string; n: number }[],
+      oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
+      sizeBytes: () => sqliteSizeBytes(dbPath),
+    },
+    now,
+  );
+}
+
+/** Bytes a SQLite log takes on disk: the database file and its WAL (a missing file counts 0). */
+export function sqliteSizeBytes(dbPath: string): number {
   const size = (path: string) => {
     try {
       return statSync(path).size;
@@ -33,15 +46,7 @@ export function registerStateGauges(registry: Registry, db: Database, dbPath: st
       return 0;
     }
   };
-  registerGauges(
-    registry,
-    {
-      bySink: () => bySink.all() as { sink: string; status: string; n: number }[],
-      oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
-      sizeBytes: () => size(dbPath) + size(`${dbPath}-wal`),
-    },
-    now,
-  );
+  return size(dbPath) + size(`${dbPath}-wal`);
 }
 
 /** The state gauges over any engine's `source`. */

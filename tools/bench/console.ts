@@ -20,7 +20,8 @@ export interface ConsoleBench {
   pages: PageTime[];
 }
 
-const TOKEN = 'bench-console-token-0123456789';
+/** The console token the console benches start `serve` with (`HUSKY_RELAY_UI_TOKEN`). */
+export const TOKEN = 'bench-console-token-0123456789';
 const REPEAT = 10;
 
 /**
@@ -77,8 +78,8 @@ export async function benchConsole(entries: number): Promise<ConsoleBench> {
 
 const round = (ms: number) => Number(ms.toFixed(1));
 
-/** Signs in with the console token; the session cookie. */
-async function signIn(base: string): Promise<string> {
+/** Signs in with the console token (`TOKEN`); the session cookie. Throws unless the sign-in is accepted. */
+export async function signIn(base: string): Promise<string> {
   const login = await fetch(`${base}/ui/login`);
   const jar = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1] ?? '';

@@ -12,7 +12,7 @@ import type { CommitStats } from '../sqlite/commit-queue.js';
 import { PgGroupCommit } from './pg-group-commit.js';
 import { PgLease } from './pg-lease.js';
 import { PgPrivacy } from './pg-privacy.js';
-import type { OpenStoreOptions, Store } from '../store.js';
+import { directReads, type OpenStoreOptions, type ServeReads, type Store } from '../store.js';
 import type { NewEntry } from '../types.js';
 import { redactUrl } from '../location.js';
 import { connectClient, createPool, pgError } from './connect.js';
@@ -98,6 +98,11 @@ export class PgStore implements Store, LogWriter {
 
   lease(name: string, holder: string): Lease {
     return new PgLease(this.pool, name, holder);
+  }
+
+  /** The console's reads are this store's own: they wait on the pool, never on the event loop. */
+  serveReads(): ServeReads {
+    return directReads(this);
   }
 
   registerGauges(registry: Registry, now?: () => number): void {

@@ -5,7 +5,8 @@ import { rebuildProjections, type RebuildResult } from '../../project/rebuild/re
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import { verifyProjections, type VerifyResult } from '../../project/rebuild/verify.js';
 import type { ServeWriter, Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
-import type { OpenStoreOptions, Store } from '../store.js';
+import type { OpenStoreOptions, ServeReads, ServeReadsOptions, Store } from '../store.js';
+import { ReadThread } from './read-thread.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqlitePrivacy } from './sqlite-privacy.js';
@@ -101,6 +102,12 @@ export class SqliteStore implements Store, LogReader, LogWriter {
 
   verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult> {
     return verifyProjections(this.sqlite.db, options);
+  }
+
+  /** The console's reads on a read thread of their own (`ReadThread`), over a connection of its own. */
+  serveReads(options: ServeReadsOptions = {}): ServeReads {
+    const { gate, ...bounds } = options;
+    return new ReadThread({ path: this.sqlite.path, busyTimeoutMs: this.options.busyTimeoutMs, masterKeys: this.options.masterKeys, gate }, bounds);
   }
 
   serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter {

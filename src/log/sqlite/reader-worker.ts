@@ -1,0 +1,60 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { GAUGE_SQL } from '../../project/gauges.js';
+import { SqliteStore } from './sqlite-store.js';
+import { GATE_HELD, type ReadError, type ReadReply, type ReadRequest, type ReaderInit } from './reader-protocol.js';
+
+/**
+ * The read thread of `serve` on SQLite (`read-thread.ts`): the console's pages, its chart, live
+ * updates and the state gauges read here, one read at a time on a connection of this thread's
+ * own, so a heavy page never holds the event loop that acknowledges webhooks. The connection is
+ * `query_only`: nothing read here can write the log, whatever a bug asks of it. Reads run in
+ * the order posted; a slow one delays the reads behind it, never a webhook.
+ */
+const init = workerData as ReaderInit;
+const port = parentPort!;
+const gate = init.gate ? new Int32Array(init.gate) : undefined;
+
+// the HTTP thread opened (migrated, sealed) the log before it started this thread: opening it
+// again here writes nothing, and from then on nothing can
+const store = new SqliteStore(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys });
+store.sqlite.db.pragma('query_only = ON');
+const bySink = store.sqlite.db.prepare(GAUGE_SQL.bySink);
+const oldest = store.sqlite.db.prepare(GAUGE_SQL.oldest);
+const gauges = {
+  bySink: () => bySink.all(),
+  oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
+};
+
+port.on('message', (request: ReadRequest) => {
+  if (request.kind === 'crash') {
+    setImmediate(() => {
+      throw new Error('read thread: crash requested (test hook)');
+    });
+    return;
+  }
+  void answer(request);
+});
+port.on('close', () => store.sqlite.close());
+port.postMessage({ kind: 'ready' } satisfies ReadReply);
+
+async function answer(request: Extract<ReadRequest, { kind: 'read' }>): Promise<void> {
+  if (gate) {
+    Atomics.add(gate, 1, 1);
+    Atomics.notify(gate, 1);
+    while (Atomics.load(gate, 0) === GATE_HELD) Atomics.wait(gate, 0, GATE_HELD);
+  }
+  let reply: ReadReply;
+  try {
+    const target = (request.target === 'entries' ? store.log : request.target === 'projections' ? store.projections : gauges) as unknown as Record<string, (...args: unknown[]) => unknown>;
+    reply = { kind: 'answered', id: request.id, ok: true, value: await target[request.method]!(...request.args) };
+  } catch (error) {
+    reply = { kind: 'answered', id: request.id, ok: false, error: toReadError(error) };
+  }
+  port.postMessage(reply);
+}
+
+function toReadError(error: unknown): ReadError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
