@@ -12,16 +12,20 @@ const BATCH = 1000;
  * lifted for that transaction only. The chain thus covers the whole log, old entries included,
  * from the moment of the upgrade: what the entries said before it cannot be vouched for by it.
  * `secure_delete` overwrites the plaintext bodies the rows held; the WAL is truncated after.
- * A log whose every entry has a hash is left alone (one indexed look-up).
+ * A log whose last entry has a hash or a digest is left alone (one look-up of that entry).
  */
 export function sealLegacy(db: Database, sealer: Sealer): void {
   // Only a run of unhashed, never-sealed (no digest) entries at the end is a legacy log (or
   // entries an older build added since); an unhashed entry followed by a hashed one, or one
   // with a digest, had its hash removed: left for `log --verify` to name ("it has no hash"),
   // never sealed anew (which would hide the change).
+  // The last entry first: when it has a hash or a digest (every log after its upgrade), no
+  // unhashed entry can end the log, and MIN(seq) ... WHERE hash IS NULL would read every entry.
+  const lastUnsealed = db.prepare(`SELECT hash IS NULL AND digest IS NULL FROM entries ORDER BY seq DESC LIMIT 1`).pluck();
   const firstUnhashed = db.prepare(`SELECT MIN(seq) FROM entries WHERE hash IS NULL`).pluck();
   const hashedAfter = db.prepare(`SELECT 1 FROM entries WHERE seq >= ? AND (hash IS NOT NULL OR digest IS NOT NULL) LIMIT 1`).pluck();
   const pending = { get: (): number | undefined => {
+    if (lastUnsealed.get() !== 1) return undefined; // an empty log, or one whose end is sealed
     const first = firstUnhashed.get() as number | null;
     return first === null || hashedAfter.get(first) !== undefined ? undefined : first;
   } };

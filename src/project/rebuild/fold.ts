@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryState } from '../../delivery/lifecycle.js';
 import {
-  DELIVERY_VALUES,
   PLANNED_COLUMNS,
   SET_STATE,
   STATE_COLUMNS,
@@ -13,6 +12,7 @@ import {
 } from '../apply-entry.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
+import { batchInsert, MaybeWritten } from './batch-insert.js';
 
 /**
  * A projection store for `replay --rebuild` and `--verify`: the projector (`projectInto`, the
@@ -36,18 +36,19 @@ interface Slot<R> {
 
 class FoldTable<R> {
   private readonly slots = new Map<unknown, Slot<R>>();
+  private readonly written = new MaybeWritten();
   private unkeyed = 0;
 
   constructor(
     private readonly load: (key: unknown) => R | undefined,
-    private readonly insert: (row: R) => void,
+    private readonly insert: (rows: R[]) => void,
     private readonly update: (row: R) => void,
   ) {}
 
-  /** The row with this primary key, from memory or else from SQLite; undefined if none. */
+  /** The row with this primary key, from memory or else from SQLite (if it was ever written there); undefined if none. */
   get(key: unknown): Slot<R> | undefined {
     const slot = this.slots.get(key);
-    if (slot !== undefined || key === null || key === undefined) return slot;
+    if (slot !== undefined || key === null || key === undefined || !this.written.has(key)) return slot;
     const row = this.load(key);
     if (row === undefined) return undefined;
     return this.keep(key, { row, fresh: false, dirty: false });
@@ -66,22 +67,28 @@ class FoldTable<R> {
     return slot;
   }
 
+  /** Writes the `n` oldest rows (new ones in one batch, in creation order) and forgets them. */
   private writeOldest(n: number): void {
+    const fresh: R[] = [];
     for (const [key, slot] of this.slots) {
       if (n-- <= 0) break;
-      this.write(slot);
+      this.write(key, slot, fresh);
       this.slots.delete(key);
     }
+    this.insert(fresh);
   }
 
-  private write(slot: Slot<R>): void {
-    if (slot.fresh) this.insert(slot.row);
+  private write(key: unknown, slot: Slot<R>, fresh: R[]): void {
+    if (typeof key !== 'object') this.written.add(key); // unkeyed rows are never looked up
+    if (slot.fresh) fresh.push(slot.row);
     else if (slot.dirty) this.update(slot.row);
   }
 
   /** Writes every row held, in creation order, and forgets them. */
   flush(): void {
-    for (const slot of this.slots.values()) this.write(slot);
+    const fresh: R[] = [];
+    for (const [key, slot] of this.slots) this.write(key, slot, fresh);
+    this.insert(fresh);
     this.slots.clear();
   }
 }
@@ -93,6 +100,9 @@ interface Delivery {
 }
 const EVENT_SEQ = 3, EVENT_TYPE = 4, SINK = 7, ORDER_KEY = 8, KEY_SCOPE = 9, CALL_ID = 11;
 const PLANNED = PLANNED_COLUMNS.split(', ').length;
+/** `p_call_entries` rows held before they are written in one batch. */
+const CALL_ENTRIES_HELD = 256;
+const DELIVERY_COLUMNS = PLANNED + STATE_COLUMNS.split(', ').length;
 
 type KeyRow = [sink: string, order_key: string, key_scope: string, result: string];
 type Call = [call_id: string, org_id: string, last_event_type: string, last_event_seq: number, events: number];
@@ -106,7 +116,7 @@ export interface FoldStore extends ProjectionStore {
 export function foldStore(db: Database, schema: string): FoldStore {
   const t = (table: string) => `${schema}.${table}`;
   const prepare = (sql: string): Statement<unknown[]> => db.prepare(sql);
-  const run = (statement: Statement<unknown[]>) => (row: unknown[]) => void statement.run(row);
+  const insertInto = (into: string, columns: number, onConflict?: string) => batchInsert(db, t(into), columns, onConflict);
   const loader = (sql: string) => {
     const statement = prepare(sql).raw();
     return <R>(key: unknown) => statement.get(key) as R | undefined;
@@ -114,7 +124,7 @@ export function foldStore(db: Database, schema: string): FoldStore {
 
   const events = new FoldTable<[string, number]>(
     loader(`SELECT event_type, n FROM ${t('p_events_by_type')} WHERE event_type = ?`),
-    run(prepare(`INSERT INTO ${t('p_events_by_type')} (event_type, n) VALUES (?, ?)`)),
+    insertInto('p_events_by_type (event_type, n)', 2),
     (row) => void updateEvents.run(row[1], row[0]),
   );
   const updateEvents = prepare(`UPDATE ${t('p_events_by_type')} SET n = ? WHERE event_type = ?`);
@@ -123,40 +133,44 @@ export function foldStore(db: Database, schema: string): FoldStore {
   // rows are still first written in order.
   const calls = new FoldTable<Call>(
     () => undefined,
-    run(
-      prepare(
-        `INSERT INTO ${t('p_calls')} (call_id, org_id, last_event_type, last_event_seq, events) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (call_id) DO UPDATE SET last_event_type = excluded.last_event_type,
-           last_event_seq = excluded.last_event_seq, events = events + excluded.events`,
-      ),
+    insertInto(
+      'p_calls (call_id, org_id, last_event_type, last_event_seq, events)',
+      5,
+      `ON CONFLICT (call_id) DO UPDATE SET last_event_type = excluded.last_event_type,
+         last_event_seq = excluded.last_event_seq, events = events + excluded.events`,
     ),
     () => {},
   );
   const loadDelivery = prepare(`SELECT ${PLANNED_COLUMNS}, ${STATE_COLUMNS} FROM ${t('p_deliveries')} WHERE delivery_id = ?`).raw();
-  const insertDelivery = prepare(`INSERT INTO ${t('p_deliveries')} (${PLANNED_COLUMNS}, ${STATE_COLUMNS}) ${DELIVERY_VALUES}`);
+  const insertDeliveries = insertInto(`p_deliveries (${PLANNED_COLUMNS}, ${STATE_COLUMNS})`, DELIVERY_COLUMNS);
   const deliveries = new FoldTable<Delivery>(
     (id) => {
       const row = loadDelivery.get(id) as unknown[] | undefined;
       return row && { planned: row.slice(0, PLANNED) as DeliveryRow, state: stateOf(row.slice(PLANNED) as StateColumns) };
     },
-    (d) => void insertDelivery.run(...d.planned, ...stateColumns(d.state)),
+    (ds) => insertDeliveries(ds.map((d) => [...d.planned, ...stateColumns(d.state)])),
     (d) => void updateDelivery.run(...stateColumns(d.state), d.planned[0]),
   );
   const updateDelivery = prepare(`UPDATE ${t('p_deliveries')} ${SET_STATE} WHERE delivery_id = ?`);
-  // insert-only, keyed by seq (its rowid): written straight away, in any order, read back by seq
-  const addCallEntry = prepare(`INSERT INTO ${t('p_call_entries')} (seq, call_id, event_seq) VALUES (?, ?, ?)`);
+  // insert-only, keyed by seq (its rowid): held back and written in batches, read back by seq
+  const insertCallEntries = insertInto('p_call_entries (seq, call_id, event_seq)', 3);
+  const callEntries: [number, string, number][] = [];
+  const writeCallEntries = () => {
+    insertCallEntries(callEntries);
+    callEntries.length = 0;
+  };
   const callOfEvent = prepare(`SELECT call_id FROM ${t('p_call_entries')} WHERE seq = ? AND event_seq = seq`).pluck();
   // A key is read back when it aged out: a later delivery of the key may change its state.
   const loadKey = prepare(`SELECT sink, order_key, key_scope, result FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`).raw();
   const keyState = new FoldTable<KeyRow>(
     (key) => loadKey.get(...(JSON.parse(key as string) as string[])) as KeyRow | undefined,
-    run(prepare(`INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?)`)),
+    insertInto('p_key_state (sink, order_key, key_scope, result)', 4),
     (row) => void updateKey.run(row[3], row[0], row[1], row[2]),
   );
   const updateKey = prepare(`UPDATE ${t('p_key_state')} SET result = ? WHERE sink = ? AND order_key = ? AND key_scope = ?`);
   const health = new FoldTable<Health>(
     loader(`SELECT sink, last_success_at, last_error, last_error_at, consecutive_failures FROM ${t('p_sink_health')} WHERE sink = ?`),
-    run(prepare(`INSERT INTO ${t('p_sink_health')} (sink, last_success_at, last_error, last_error_at, consecutive_failures) VALUES (?, ?, ?, ?, ?)`)),
+    insertInto('p_sink_health (sink, last_success_at, last_error, last_error_at, consecutive_failures)', 5),
     (row) => void updateHealth.run(row[1], row[2], row[3], row[4], row[0]),
   );
   const updateHealth = prepare(
@@ -164,7 +178,7 @@ export function foldStore(db: Database, schema: string): FoldStore {
   );
   const sinkStates = new FoldTable<SinkStateRow>(
     loader(`SELECT ${SINK_STATE_COLUMNS} FROM ${t('p_sink_state')} WHERE sink = ?`),
-    run(prepare(`INSERT INTO ${t('p_sink_state')} (${SINK_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)),
+    insertInto(`p_sink_state (${SINK_STATE_COLUMNS})`, 6),
     (row) => void updateSinkState.run(...row.slice(1), row[0]),
   );
   const updateSinkState = prepare(
@@ -229,9 +243,10 @@ export function foldStore(db: Database, schema: string): FoldStore {
       slot.dirty = true;
     },
     addCallEntry(seq, callId, eventSeq) {
-      addCallEntry.run(seq, callId, eventSeq);
+      if (callEntries.push([seq, callId, eventSeq]) >= CALL_ENTRIES_HELD) writeCallEntries();
     },
     callOfEvent(eventSeq) {
+      writeCallEntries();
       return callOfEvent.get(eventSeq) as string | undefined;
     },
     sinkState(sink) {
@@ -245,6 +260,7 @@ export function foldStore(db: Database, schema: string): FoldStore {
     },
     flush() {
       for (const table of [events, calls, deliveries, keyState, health, sinkStates]) table.flush();
+      writeCallEntries();
     },
   };
 }

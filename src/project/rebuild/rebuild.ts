@@ -35,6 +35,11 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
   const scratch = await buildScratch(db, options);
   const rows: Record<string, number> = {};
   const repaired = damagedTables(db, scratch.tables);
+  // The old projections hold facts only (README "Personal data"), each of which stays in the log
+  // (`entries`), so zeroing their pages as they are dropped protects nothing and costs a write of
+  // every page; erasure's deletes (payloads, keys) run on other connections or after this is restored.
+  const secureDelete = Number(db.pragma('main.secure_delete', { simple: true }));
+  db.pragma('main.secure_delete = OFF');
   try {
     withForget(db, repaired.length > 0, (forget) =>
       db.transaction(() => {
@@ -43,6 +48,7 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
       }).immediate(),
     );
   } finally {
+    db.pragma(`main.secure_delete = ${secureDelete}`);
     scratch.close();
   }
   if (repaired.length > 0) db.exec('VACUUM'); // gives back the pages the damaged tables held
