@@ -22,7 +22,7 @@ export function registerMigrate(program: Command): void {
     .action(async (opts: { to: string }) => {
       const g = globalsOf(program);
       if (isPostgresUrl(g.dbPath)) throw new UserError('migrate: --db is already a PostgreSQL URL; migrate copies a SQLite log (--db PATH) into PostgreSQL');
-      const source = await openExistingStore(g.dbPath);
+      const source = await openExistingStore(g.dbPath, g.masterKeys);
       let lock: ReturnType<typeof acquireServeLock>;
       try {
         lock = acquireServeLock(g.dbPath, 'migrate');
@@ -33,9 +33,9 @@ export function registerMigrate(program: Command): void {
       }
       const bar = progressBar('copying');
       try {
-        const copied = await copyLog(source, opts.to, [ROUTER_CHECKPOINT], (done, total) => bar.update({ done, total }));
+        const copied = await copyLog(source, opts.to, [ROUTER_CHECKPOINT], (done, total) => bar.update({ done, total }), g.masterKeys);
         bar.stop();
-        const target = await openStore(opts.to, { mustExist: true });
+        const target = await openStore(opts.to, { mustExist: true, masterKeys: g.masterKeys });
         try {
           const problems = await compare(source, target);
           if (problems.length > 0) throw new Error(`migrate: the copy in ${redactUrl(opts.to)} differs from ${g.dbPath}: ${problems.join('; ')}`);

@@ -75,14 +75,21 @@ export interface CopyResult {
 /**
  * `migrate --to URL` (SPEC §13): copies the log of `source` into the empty PostgreSQL database
  * at `to` (its schema made first), every entry with its seq, `at` and data, and the
- * checkpoints named (the router's), and projects it there, in one transaction. Throws `UserError` when `to` is not a
- * `postgres://` URL or already holds a log.
+ * checkpoints named (the router's), and projects it there, in one transaction. `masterKeys`:
+ * `HUSKY_RELAY_MASTER_KEY`, which a PostgreSQL log requires. Throws `UserError` when `to` is not a
+ * `postgres://` URL or already holds a log, or `masterKeys` is unset.
  */
-export async function copyLog(source: Store, to: string, checkpointNames: string[], onProgress?: (done: number, total: number) => void): Promise<CopyResult> {
+export async function copyLog(
+  source: Store,
+  to: string,
+  checkpointNames: string[],
+  onProgress?: (done: number, total: number) => void,
+  masterKeys?: string,
+): Promise<CopyResult> {
   if (!isPostgresUrl(to)) throw new UserError(`migrate --to: "${to}" is not a PostgreSQL URL (postgres://USER@HOST/DB)`);
   const [{ PgStore }, { importLog }] = await Promise.all([import('./pg/pg-store.js'), import('./pg/pg-import.js')]);
   const total = await source.log.lastSeq();
-  const target = await PgStore.open(to);
+  const target = await PgStore.open(to, { masterKeys });
   try {
     async function* batches() {
       for (let after = 0; ; ) {

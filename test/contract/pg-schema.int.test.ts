@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PgStore } from '../../src/log/pg/pg-store.js';
 import { EnvironmentError } from '../../src/os-errors.js';
-import { pgQuery, PG_ADMIN_URL, usePgDatabase } from '../helpers/pg.js';
+import { pgQuery, PG_ADMIN_URL, TEST_MASTER_KEY, usePgDatabase } from '../helpers/pg.js';
 
 /**
  * SPEC §13, opening a database that is not (or not yet) this husky-relay's log: the user gets one
@@ -11,7 +11,7 @@ import { pgQuery, PG_ADMIN_URL, usePgDatabase } from '../helpers/pg.js';
  */
 describe('opening a PostgreSQL database that is not a husky-relay log', () => {
   const pg = usePgDatabase();
-  const refusal = (url = pg.db.url) => PgStore.open(url).then(() => undefined, (error: unknown) => error);
+  const refusal = (url = pg.db.url) => PgStore.open(url, { masterKeys: TEST_MASTER_KEY }).then(() => undefined, (error: unknown) => error);
 
   it.each([
     ['another program\'s entries table', 'CREATE TABLE entries (id int)', /has an entries table but is not a husky-relay log/],

@@ -5,6 +5,12 @@ import { freshDatabase, runSql } from '../../testing/pg.js';
 /** The machine's PostgreSQL (every development and CI machine runs one: README "How it is built"). */
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
+/**
+ * The master key of every PostgreSQL log a test makes (a PostgreSQL log requires
+ * `HUSKY_RELAY_MASTER_KEY`: README "Personal data"). Fixed, so a test can open a log again.
+ */
+export const TEST_MASTER_KEY = '6b'.repeat(32);
+
 /** A fresh, empty database `hr_test_<random>` and how to drop it. */
 export function freshPgDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   return freshDatabase(PG_ADMIN_URL, 'hr_test');
@@ -32,7 +38,7 @@ export function usePgDatabase() {
       return db!;
     },
     async open(options?: PgStoreOptions): Promise<PgStore> {
-      const store = await PgStore.open(db!.url, options);
+      const store = await PgStore.open(db!.url, { masterKeys: TEST_MASTER_KEY, ...options });
       stores.push(store);
       return store;
     },

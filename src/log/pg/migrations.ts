@@ -10,10 +10,10 @@ import { EnvironmentError } from '../../os-errors.js';
  * `data` is `json`, not `jsonb`: it keeps the text as appended, key order included, so `log
  * --json` prints the same bytes on both engines.
  *
- * Later (issue 16, the entry format of "Personal data in an append-only log"): a migration adds
- * `entries.hash` (nullable, filled for new entries) and a `payloads` table keyed by `seq`
- * holding the encrypted payload; erasure then overwrites rows of `payloads`, never of
- * `entries`, so the triggers below stay as they are.
+ * Personal data (README "Personal data", migration 2): as on SQLite, `entries.data` keeps an
+ * entry's facts, `payloads` its payload sealed under its call's data key (`call_keys`, wrapped
+ * by the master key); erasure deletes rows of `payloads` and `call_keys`, never of `entries`,
+ * so the triggers below stay as they are.
  */
 const MIGRATIONS: string[] = [
   // 1: the log, its projections, and the leases several `serve` processes share
@@ -87,6 +87,18 @@ const MIGRATIONS: string[] = [
     holder text NOT NULL,
     until  timestamptz NOT NULL
   );
+  `,
+  // 2: personal data (README "Personal data"): each entry's link in the hash chain and its
+  // payload's keyed digest; payloads apart, encrypted under their call's data key, wrapped by
+  // the master key (log/pg/pg-sealed.ts). Entries logged before this version are sealed and
+  // chained once, on the first open (log/pg/pg-seal-legacy.ts).
+  `
+  ALTER TABLE entries ADD COLUMN hash text;
+  ALTER TABLE entries ADD COLUMN digest text;
+  CREATE TABLE payloads (seq bigint PRIMARY KEY, call_id text NOT NULL, sealed bytea NOT NULL);
+  CREATE INDEX payloads_call ON payloads (call_id);
+  CREATE TABLE call_keys (call_id text PRIMARY KEY, wrapped bytea NOT NULL);
+  CREATE TABLE erased_calls (call_id text PRIMARY KEY, seq bigint NOT NULL);
   `,
 ];
 

@@ -36,19 +36,31 @@ export async function importLog(
     await mustBeEmpty(client, target.url);
     let entries = 0;
     let lastSeq = 0;
+    let prev = target.sealer.sealing.genesis;
     for await (const batch of batches) {
       if (batch.length === 0) continue;
+      const sealed = await target.sealer.seal(client, batch, prev);
       await client.query(
-        `INSERT INTO entries (seq, type, at, data, dedupe_key)
-         SELECT s, t, a, d, k FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[]) AS x(s, t, a, d, k)`,
-        [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => JSON.stringify(e.data)), batch.map(dedupeKey)],
+        `INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[], $6::text[], $7::text[])`,
+        [
+          batch.map((e) => e.seq),
+          batch.map((e) => e.type),
+          batch.map((e) => e.at),
+          sealed.prepared.map((p) => p.data),
+          batch.map(dedupeKey),
+          sealed.prepared.map((p) => p.hash),
+          sealed.prepared.map((p) => p.digest),
+        ],
       );
+      await sealed.store();
+      prev = sealed.prepared.at(-1)!.hash;
       entries += batch.length;
       lastSeq = batch.at(-1)!.seq;
       onProgress?.(entries);
     }
     for (const c of checkpoints) await client.query(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2)`, [c.name, c.seq]);
-    await reproject(client, {}, false);
+    await reproject(client, target.sealer, {}, false);
     await client.query('COMMIT');
     return { entries, last_seq: lastSeq, seconds: (performance.now() - started) / 1000 };
   } catch (error) {

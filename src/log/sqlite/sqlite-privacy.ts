@@ -1,8 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
-import { UserError } from '../../errors.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
-import { contactKey, mentionsContact } from '../../privacy/contact.js';
+import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
 import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
@@ -21,20 +20,12 @@ export class SqlitePrivacy implements PrivacyLog {
   }
 
   async callsOfContact(contact: string): Promise<string[]> {
-    const key = contactKey(contact);
-    if (key === null) throw new UserError(`erase --contact: "${contact}" is neither an email nor a phone number`);
+    const key = contactKeyOf(contact);
     const found = new Set<string>();
     const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = 'event.received' AND p.seq IS NOT NULL ORDER BY e.seq`);
     for (const row of rows.iterate() as IterableIterator<SealedRow>) {
       const entry = this.log.sealer.entryOf(row) as Entry & { type: 'event.received' };
-      if (found.has(entry.data.call_id)) continue;
-      let envelope: unknown;
-      try {
-        envelope = JSON.parse(entry.data.body);
-      } catch {
-        continue;
-      }
-      if (mentionsContact(envelope, key)) found.add(entry.data.call_id);
+      if (!found.has(entry.data.call_id) && bodyMentions(entry.data.body, key)) found.add(entry.data.call_id);
     }
     return [...found];
   }
