@@ -44,8 +44,9 @@ export function pgConsoleReads(pool: Pool, sealer: PgSealer) {
     ((await sealer.entries(pool, sql, values)) as EntryOf<'event.received'>[]).map((e) => ({
       seq: e.seq,
       at: e.at,
-      event_id: e.data.event_id,
-      event_type: e.data.event_type,
+      // null for another entry of the call (its call.erased), as SQLite's `->>` reads it
+      event_id: e.data.event_id ?? null,
+      event_type: e.data.event_type ?? null,
       call_id: e.data.call_id ?? null,
       body: e.data.body ?? null,
     }));
