@@ -219,6 +219,31 @@ export interface PrivacyLog {
   chainHead(): Promise<string | null>;
 }
 
+/** An entry as an engine stores it (README "Personal data"): its facts, its link in the chain, its sealed payload. */
+export interface StoredEntry {
+  seq: number;
+  type: string;
+  at: string;
+  /** The facts, as the JSON text stored. */
+  data: string;
+  dedupe_key: string | null;
+  hash: string | null;
+  digest: string | null;
+  /** The payload's row (`payloads.call_id`, `payloads.sealed`), or nulls: none, or erased. */
+  payload_call: string | null;
+  sealed: Buffer | null;
+}
+
+/** A log's rows as stored, payloads sealed: what `migrate --to` copies as they are, so the chain stays the same. */
+export interface SealedRows {
+  /** At most `limit` entries after `afterSeq`, in seq order. */
+  entries(afterSeq: number, limit: number): Promise<StoredEntry[]>;
+  /** Every call's wrapped data key. */
+  callKeys(): Promise<{ call_id: string; wrapped: Buffer }[]>;
+  /** Every erased call, with the seq of its `call.erased`. */
+  erasedCalls(): Promise<{ call_id: string; seq: number }[]>;
+}
+
 /**
  * The dedupe key of an entry, or null: an event id and a delivery id can each be appended once,
  * forever (README "The log"). The engines store it with a unique constraint.

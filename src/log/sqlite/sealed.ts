@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Keyring } from '../../privacy/keys.js';
 import { Sealing, type DataKeyStore, type SealedRow } from '../../privacy/sealing.js';
 import type { Entry, NewEntry } from '../types.js';
+import type { SealedRows, StoredEntry } from '../seam.js';
 
 export type { SealedRow };
 
@@ -89,4 +90,17 @@ export class Sealer {
   unwrapped(wrapped: Buffer): Buffer {
     return this.sealing.unwrapped(wrapped);
   }
+}
+
+/** The rows of the log in `db` as stored, payloads sealed (`SealedRows`: what `migrate --to` copies). */
+export function sqliteSealedRows(db: Database): SealedRows {
+  const entries = db.prepare(
+    `SELECT e.seq, e.type, e.at, e.data, e.dedupe_key, e.hash, e.digest, p.call_id AS payload_call, p.sealed
+     FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq > ? ORDER BY e.seq LIMIT ?`,
+  );
+  return {
+    entries: async (afterSeq, limit) => entries.all(afterSeq, limit) as StoredEntry[],
+    callKeys: async () => db.prepare(`SELECT call_id, wrapped FROM call_keys ORDER BY call_id`).all() as { call_id: string; wrapped: Buffer }[],
+    erasedCalls: async () => db.prepare(`SELECT call_id, seq FROM erased_calls ORDER BY seq`).all() as { call_id: string; seq: number }[],
+  };
 }
