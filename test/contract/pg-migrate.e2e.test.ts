@@ -105,6 +105,23 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
     expect((await cli(db.url, 'status', '--json')).stdout).toBe(before);
   });
 
+  it('erases a call on the copy as on SQLite: [erased] in call and log, log --verify passes, the same output on both', async () => {
+    const args = ['erase', '--call', STORY_CALL, '--reason', 'test'];
+    const [onSqlite, onPg] = [await cli(sqlite, ...args), await cli(db.url, ...args)];
+    expect(onPg.code, onPg.stderr).toBe(0);
+    expect(onPg.stderr).toBe(onSqlite.stderr);
+    // the same payloads; the open deliveries and seqs differ (retry appended on the copy only)
+    const payloads = (out: string) => /^erased \S+: \d+ payloads/.exec(out)?.[0];
+    expect(payloads(onPg.stdout)).toBe(payloads(onSqlite.stdout));
+    expect(payloads(onPg.stdout)).toBeDefined();
+    expect((await cli(db.url, 'call', STORY_CALL, '--json')).stdout).toContain('"erased":true');
+    const log = (await cli(db.url, 'log', '--call', STORY_CALL, '--json')).stdout;
+    expect(log).toContain('[erased]');
+    const verified = await cli(db.url, 'log', '--verify');
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(await pgQuery(db.url, `SELECT seq FROM payloads WHERE call_id = '${STORY_CALL}'`)).toEqual([]);
+  });
+
   it('names an unreachable database in one line, exit 1', async () => {
     const out = await cli('postgres://postgres@127.0.0.1:1/nowhere', 'status');
     expect(out.code).toBe(1);

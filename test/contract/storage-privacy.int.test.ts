@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isPostgresUrl } from '../../src/log/location.js';
 import type { Store } from '../../src/log/store.js';
 import type { Entry, NewEntry } from '../../src/log/types.js';
 import { ENGINES, engineFixture, openWithClock, type EngineFixture } from '../helpers/engines.js';
-import { pgQuery } from '../helpers/pg.js';
+import { pgQuery, TEST_MASTER_KEY } from '../helpers/pg.js';
+import { sweepRetention } from '../../src/privacy/retention.js';
 
 /**
  * The personal-data contract (README "Personal data", SPEC §12) on every engine (SPEC §13):
@@ -162,5 +165,33 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     }
     // Then the chain breaks there
     expect(await store.privacy.verifyChain()).toMatchObject({ ok: false, seq: 2, reason: 'its hash does not match its contents' });
+  });
+
+  it('retention erases the calls last seen before its window, once', async () => {
+    // When a sweep with a one-day window runs on 2026-06-03 12:00
+    const erased = await sweepRetention(store.privacy, new Date('2026-06-03T12:00:00.000Z'), 86_400_000);
+    // Then call A (last seen two days before) is erased with reason retention, call B kept
+    expect(erased).toBe(1);
+    const [mark] = await store.log.read(0, { types: ['call.erased'] });
+    expect(mark!.data).toEqual({ call_id: 'call_a', reason: 'retention', by: 'retention', downstream: false });
+    expect(await store.log.eventBody('evt_a')).toBe('[erased]');
+    expect(await store.log.eventBody('evt_b')).toContain('call_b');
+    // And the next sweep finds nothing more to do
+    expect(await sweepRetention(store.privacy, new Date('2026-06-03T12:00:00.000Z'), 86_400_000)).toBe(0);
+    expect((await store.privacy.verifyChain()).ok).toBe(true);
+  });
+
+  it('re-wraps the data keys under a new master key listed first, so the old one can be dropped', async () => {
+    // Given the log's current master key (generated beside a SQLite file; the test key on PostgreSQL)
+    const old = isPostgresUrl(fx.location) ? TEST_MASTER_KEY : readFileSync(join(dirname(fx.location), 'master-key'), 'utf8').trim();
+    const fresh = 'c4'.repeat(32);
+    await store.close();
+    // When the log is opened with NEW,OLD, then with NEW alone
+    store = await openWithClock(fx.location, clock, { masterKeys: `${fresh},${old}` });
+    await store.close();
+    store = await openWithClock(fx.location, clock, { masterKeys: fresh });
+    // Then every payload still opens, and the chain verifies
+    expect(await store.log.eventBody('evt_a')).toContain(MARKER);
+    expect(await store.privacy.verifyChain()).toMatchObject({ ok: true, entries: 3 });
   });
 });
