@@ -4,7 +4,7 @@ import { dedupeKey, type Appended, type CommitGroup } from '../seam.js';
 import type { Entry } from '../types.js';
 import { ProjectionBatch } from './projection-batch.js';
 import { connectClient } from './connect.js';
-import type { PgSealer } from './pg-sealed.js';
+import { callsOf, INSERT_KEYS, INSERT_PAYLOADS, knownKeys, sealedValues, type KnownKeys, type PgSealer } from './pg-sealed.js';
 
 /**
  * The `pg_advisory_xact_lock` key every append takes before it picks its seqs, held until its
@@ -56,10 +56,11 @@ export async function appendGroups(pool: Pool, sealer: PgSealer, groups: CommitG
 export async function appendInTransaction(client: PoolClient, sealer: PgSealer, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
   const keys = groups.flatMap((g) => g.entries.map(dedupeKey)).filter((k): k is string => k !== null);
   // the last seq and hash (the chain's head), and which of these keys the log holds: one round trip, under the lock
-  const known = await client.query<{ last: number; head: string | null; taken: string[] }>(
+  // and the data keys of their calls (a superset: duplicates among them are not sealed)
+  const known = await client.query<{ last: number; head: string | null; taken: string[] } & KnownKeys>(
     `SELECT (SELECT coalesce(max(seq), 0) FROM entries) AS last, (SELECT hash FROM entries ORDER BY seq DESC LIMIT 1) AS head,
-       array(SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)) AS taken`,
-    [keys],
+       array(SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)) AS taken, ${knownKeys('$2')}`,
+    [keys, callsOf(groups.flatMap((g) => g.entries))],
   );
   const taken = new Set(known.rows[0]!.taken);
   let next = known.rows[0]!.last + 1;
@@ -75,10 +76,14 @@ export async function appendInTransaction(client: PoolClient, sealer: PgSealer, 
   );
   const batch = new ProjectionBatch();
   if (written.length > 0) {
-    const sealed = await sealer.seal(client, written, known.rows[0]!.head ?? sealer.sealing.genesis);
+    const row = known.rows[0]!;
+    const sealed = sealer.sealKnown(written, row.head ?? sealer.sealing.genesis, row);
+    // the entries, their new data keys and their payloads: one statement
     await client.query(
-      `INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[], $6::text[], $7::text[])`,
+      `WITH e AS (INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[], $6::text[], $7::text[])),
+       k AS (${INSERT_KEYS('$8', '$9')})
+       ${INSERT_PAYLOADS('$10', '$11', '$12')}`,
       [
         written.map((e) => e.seq),
         written.map((e) => e.type),
@@ -87,9 +92,9 @@ export async function appendInTransaction(client: PoolClient, sealer: PgSealer, 
         written.map(dedupeKey),
         sealed.prepared.map((p) => p.hash),
         sealed.prepared.map((p) => p.digest),
+        ...sealedValues(sealed),
       ],
     );
-    await sealed.store();
     await batch.prefetch(client, written);
     const project = projectInto(batch);
     for (const entry of written) project(entry);

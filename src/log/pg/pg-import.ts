@@ -5,6 +5,7 @@ import { redactUrl } from '../location.js';
 import type { Checkpoint, SealedRows } from '../seam.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { reproject } from './pg-rebuild.js';
+import { INSERT_KEYS, INSERT_PAYLOADS } from './pg-sealed.js';
 import type { PgStore } from './pg-store.js';
 
 /** What `importLog` copied. */
@@ -41,7 +42,7 @@ export async function importLog(target: PgStore, source: SealedRows, checkpoints
         [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => e.data), batch.map((e) => e.dedupe_key), batch.map((e) => e.hash), batch.map((e) => e.digest)],
       );
       const payloads = batch.filter((e) => e.sealed !== null && e.payload_call !== null);
-      await client.query(`INSERT INTO payloads (seq, call_id, sealed) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`, [
+      await client.query(INSERT_PAYLOADS('$1', '$2', '$3'), [
         payloads.map((e) => e.seq),
         payloads.map((e) => e.payload_call),
         payloads.map((e) => e.sealed),
@@ -52,7 +53,7 @@ export async function importLog(target: PgStore, source: SealedRows, checkpoints
     }
     const sealing = target.sealer.sealing;
     const keys = (await source.callKeys()).map((k) => ({ ...k, wrapped: sealing.isOld(k.wrapped) ? sealing.rewrap(k.wrapped) : k.wrapped }));
-    await client.query(`INSERT INTO call_keys (call_id, wrapped) SELECT * FROM unnest($1::text[], $2::bytea[])`, [keys.map((k) => k.call_id), keys.map((k) => k.wrapped)]);
+    await client.query(INSERT_KEYS('$1', '$2'), [keys.map((k) => k.call_id), keys.map((k) => k.wrapped)]);
     const erased = await source.erasedCalls();
     await client.query(`INSERT INTO erased_calls (call_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[])`, [erased.map((x) => x.call_id), erased.map((x) => x.seq)]);
     for (const c of checkpoints) await client.query(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2)`, [c.name, c.seq]);

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { payloadKeyOf, Sealing, type DataKeyStore, type PreparedEntry, type SealedRow } from '../../privacy/sealing.js';
-import type { Entry } from '../types.js';
+import type { Entry, NewEntry } from '../types.js';
 
 /** Something to run a query on: the pool, or a client inside its transaction. */
 export type Queryable = Pick<Pool | PoolClient, 'query'>;
@@ -59,60 +59,90 @@ export class PgSealer {
     }
   }
 
-  /** The last entry's hash, or the genesis hash for an empty log (inside the append lock, for a chain to continue). */
-  async head(q: Queryable): Promise<string> {
-    const row = (await q.query<{ hash: string | null }>(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`)).rows[0];
-    return row?.hash ?? this.sealing.genesis;
-  }
-
   /**
    * Seals `entries` (seqs assigned, in order, the first following the entry whose hash is
-   * `prev`): their data keys fetched in one query (made for calls that have none), each split
-   * and chained. Returns what to insert, and `store`, which writes the new keys and the
-   * payloads (call it in the same transaction as the entries' insert).
+   * `prev`) with the data keys `known` found (`knownKeys`), making keys for calls that have
+   * none: each entry split and chained. Pure but for the keys it makes.
    */
-  async seal(client: PoolClient, entries: Entry[], prev: string): Promise<{ prepared: PreparedEntry[]; store: () => Promise<void> }> {
-    const calls = [...new Set(entries.map(payloadKeyOf).filter((c): c is string => c !== null))];
-    const wrapped = new Map<string, Buffer>();
-    const erased = new Set<string>();
-    if (calls.length > 0) {
-      const rows = await client.query<{ id: string; wrapped: Buffer | null; erased: boolean }>(
-        `SELECT c.id, k.wrapped, x.call_id IS NOT NULL AS erased FROM unnest($1::text[]) AS c(id)
-         LEFT JOIN call_keys k ON k.call_id = c.id LEFT JOIN erased_calls x ON x.call_id = c.id`,
-        [calls],
-      );
-      for (const r of rows.rows) {
-        if (r.wrapped) wrapped.set(r.id, r.wrapped);
-        if (r.erased) erased.add(r.id);
-      }
-    }
-    const added: [string, Buffer][] = [];
-    const keys: DataKeyStore = {
+  sealKnown(entries: Entry[], prev: string, known: KnownKeys): SealedBatch {
+    const wrapped = new Map(known.key_ids.map((id, i) => [id, known.keys[i]!]));
+    const erased = new Set(known.erased);
+    const keys: [string, Buffer][] = [];
+    const store: DataKeyStore = {
       wrappedOf: (callId) => wrapped.get(callId),
       isErased: (callId) => erased.has(callId),
       addKey: (callId, w) => {
         wrapped.set(callId, w);
-        added.push([callId, w]);
+        keys.push([callId, w]);
       },
     };
     const prepared = entries.map((entry) => {
-      const sealed = this.sealing.prepare(entry, entry.seq, entry.at, prev, keys);
+      const sealed = this.sealing.prepare(entry, entry.seq, entry.at, prev, store);
       prev = sealed.hash;
       return sealed;
     });
-    const store = async () => {
-      if (added.length > 0) {
-        await client.query(`INSERT INTO call_keys (call_id, wrapped) SELECT * FROM unnest($1::text[], $2::bytea[])`, [added.map((a) => a[0]), added.map((a) => a[1])]);
-      }
-      const payloads = prepared.flatMap((p, i) => (p.payload ? [{ seq: entries[i]!.seq, ...p.payload }] : []));
-      if (payloads.length > 0) {
-        await client.query(`INSERT INTO payloads (seq, call_id, sealed) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`, [
-          payloads.map((p) => p.seq),
-          payloads.map((p) => p.callId),
-          payloads.map((p) => p.sealed),
-        ]);
-      }
-    };
-    return { prepared, store };
+    const payloads = prepared.flatMap((p, i) => (p.payload ? [{ seq: entries[i]!.seq, ...p.payload }] : []));
+    return { prepared, keys, payloads };
   }
+
+  /**
+   * `sealKnown` with the keys fetched first (one query), and `store`, which writes the new keys
+   * and the payloads (call it in the same transaction as the entries' insert or update).
+   */
+  async seal(client: PoolClient, entries: Entry[], prev: string): Promise<{ prepared: PreparedEntry[]; store: () => Promise<void> }> {
+    const calls = callsOf(entries);
+    const known = calls.length > 0 ? (await client.query<KnownKeys>(`SELECT ${knownKeys('$1')}`, [calls])).rows[0]! : NO_KEYS;
+    const sealed = this.sealKnown(entries, prev, known);
+    const store = async () => {
+      const w = `WITH k AS (${INSERT_KEYS('$1', '$2')}) ${INSERT_PAYLOADS('$3', '$4', '$5')}`;
+      await client.query(w, sealedValues(sealed));
+    };
+    return { prepared: sealed.prepared, store };
+  }
+}
+
+/** The stored data keys of some calls, and which of them were erased (`knownKeys`' columns). */
+export interface KnownKeys {
+  key_ids: string[];
+  /** `key_ids`' wrapped keys, in the same order. */
+  keys: Buffer[];
+  erased: string[];
+}
+
+const NO_KEYS: KnownKeys = { key_ids: [], keys: [], erased: [] };
+
+/** A batch sealed by `PgSealer.sealKnown`: the entries' columns, and the new keys and payloads to insert. */
+export interface SealedBatch {
+  prepared: PreparedEntry[];
+  keys: [string, Buffer][];
+  payloads: { seq: number; callId: string; sealed: Buffer }[];
+}
+
+/** The calls whose data keys seal `entries`' payloads, each once. */
+export function callsOf(entries: readonly NewEntry[]): string[] {
+  return [...new Set(entries.map(payloadKeyOf).filter((c): c is string => c !== null))];
+}
+
+/** Select-list columns giving `KnownKeys` of the calls in the `text[]` parameter `p`. */
+export function knownKeys(p: string): string {
+  return `ARRAY(SELECT call_id FROM call_keys WHERE call_id = ANY(${p}::text[]) ORDER BY call_id) AS key_ids,
+    ARRAY(SELECT wrapped FROM call_keys WHERE call_id = ANY(${p}::text[]) ORDER BY call_id) AS keys,
+    ARRAY(SELECT call_id FROM erased_calls WHERE call_id = ANY(${p}::text[])) AS erased`;
+}
+
+/** Inserts new data keys: parameters call ids, wrapped keys. */
+export const INSERT_KEYS = (ids: string, wrapped: string) => `INSERT INTO call_keys (call_id, wrapped) SELECT * FROM unnest(${ids}::text[], ${wrapped}::bytea[])`;
+/** Inserts payloads: parameters seqs, call ids, sealed bytes. */
+export const INSERT_PAYLOADS = (seqs: string, ids: string, sealed: string) =>
+  `INSERT INTO payloads (seq, call_id, sealed) SELECT * FROM unnest(${seqs}::bigint[], ${ids}::text[], ${sealed}::bytea[])`;
+
+/** The values of `INSERT_KEYS` then `INSERT_PAYLOADS` for `sealed`, in that order. */
+export function sealedValues(sealed: SealedBatch): unknown[] {
+  return [
+    sealed.keys.map((k) => k[0]),
+    sealed.keys.map((k) => k[1]),
+    sealed.payloads.map((p) => p.seq),
+    sealed.payloads.map((p) => p.callId),
+    sealed.payloads.map((p) => p.sealed),
+  ];
 }
