@@ -179,7 +179,11 @@ export interface ErasedCall {
   seq: number | null;
 }
 
-/** What `erase` did; `walTruncated` false when a reader kept the WAL from being emptied (it is, at the next checkpoint). */
+/**
+ * What `erase` did; `walTruncated` false when a reader kept the WAL from being emptied (it is, at
+ * the next checkpoint). On PostgreSQL: false when `VACUUM payloads, call_keys` after the commit
+ * failed (autovacuum frees the dead rows later).
+ */
 export interface EraseResult {
   calls: ErasedCall[];
   walTruncated: boolean;
@@ -208,7 +212,8 @@ export interface PrivacyLog {
   /**
    * In one transaction: deletes the calls' payloads and data keys, appends one `call.erased`
    * each and a `delivery.dead` for each of their open deliveries, then `also`'s entries; then
-   * empties the WAL so no old page of them remains. A call erased before is left alone.
+   * empties the WAL so no old page of them remains (PostgreSQL: vacuums the dead rows). A call
+   * erased before is left alone.
    */
   erase(request: EraseRequest): Promise<EraseResult>;
   /** Calls not erased yet whose last event was appended before `before` (ISO), at most `limit` (retention). */

@@ -194,4 +194,24 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     expect(await store.log.eventBody('evt_a')).toContain(MARKER);
     expect(await store.privacy.verifyChain()).toMatchObject({ ok: true, entries: 3 });
   });
+
+  it('appends `also`\'s entries (the --downstream plans) after the erasures, in the same transaction, told which calls were erased', async () => {
+    await store.privacy.erase({ callIds: ['call_b'], reason: 'request', by: 'test', downstream: false });
+    let told: string[] = [];
+    // When A and B (erased already) are erased, with more entries to append
+    await store.privacy.erase({
+      callIds: ['call_a', 'call_b'],
+      reason: 'request',
+      by: 'test',
+      downstream: true,
+      also: (erased) => {
+        told = erased;
+        return [{ type: 'sink.resumed', data: { sink: 'hook', reason: 'test', code: 'resume' } } as NewEntry];
+      },
+    });
+    // Then `also` heard of A only, and its entry follows A's call.erased and delivery.dead
+    expect(told).toEqual(['call_a']);
+    expect((await store.log.read(4)).map((e) => e.type)).toEqual(['call.erased', 'delivery.dead', 'sink.resumed']);
+    expect((await store.privacy.verifyChain()).ok).toBe(true);
+  });
 });
