@@ -95,6 +95,8 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE entries ADD COLUMN hash text;
   ALTER TABLE entries ADD COLUMN digest text;
+  -- the entries still to seal (a log from before this version): each open looks here, an empty index once sealed
+  CREATE INDEX entries_unhashed ON entries (seq) WHERE hash IS NULL;
   CREATE TABLE payloads (seq bigint PRIMARY KEY, call_id text NOT NULL, sealed bytea NOT NULL);
   CREATE INDEX payloads_call ON payloads (call_id);
   CREATE TABLE call_keys (call_id text PRIMARY KEY, wrapped bytea NOT NULL);

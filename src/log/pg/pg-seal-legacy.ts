@@ -15,7 +15,7 @@ const BATCH = 1000;
  * never-sealed entries at the end is sealed: an unhashed entry followed by a hashed one had its
  * hash removed, and is left for `log --verify` to name. The old rows' plaintext stays in dead
  * tuples until `VACUUM entries`, which runs after the commit (PostgreSQL has no secure_delete).
- * A log whose every entry has a hash costs one indexed look-up.
+ * A log whose every entry has a hash costs one look-up in an empty partial index (`entries_unhashed`).
  */
 export async function sealLegacyPg(client: PoolClient, sealer: PgSealer): Promise<void> {
   const pending = async (): Promise<number | undefined> => {
