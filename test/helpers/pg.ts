@@ -1,15 +1,12 @@
 import { afterEach, beforeEach } from 'vitest';
 import { PgStore, type PgStoreOptions } from '../../src/log/pg/pg-store.js';
-import { freshDatabase, runSql } from '../../testing/pg.js';
+import { freshDatabase, runSql, THROWAWAY_MASTER_KEY } from '../../testing/pg.js';
 
 /** The machine's PostgreSQL (every development and CI machine runs one: README "How it is built"). */
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-/**
- * The master key of every PostgreSQL log a test makes (a PostgreSQL log requires
- * `HUSKY_RELAY_MASTER_KEY`: README "Personal data"). Fixed, so a test can open a log again.
- */
-export const TEST_MASTER_KEY = '6b'.repeat(32);
+/** The master key of every PostgreSQL log a test makes (see `THROWAWAY_MASTER_KEY`). */
+export const TEST_MASTER_KEY = THROWAWAY_MASTER_KEY;
 
 /** A fresh, empty database `hr_test_<random>` and how to drop it. */
 export function freshPgDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
