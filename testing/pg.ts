@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /**
+ * The master key of every throwaway PostgreSQL log tests and benchmarks make (a PostgreSQL log
+ * requires `HUSKY_RELAY_MASTER_KEY`: README "Personal data"). Fixed, so a log can be opened again.
+ */
+export const THROWAWAY_MASTER_KEY = '6b'.repeat(32);
+
+/**
  * A fresh, empty database `<prefix>_<random>` on the server of `adminUrl` (a database there
  * that the role may connect to), and how to drop it (terminating what still holds it).
  */

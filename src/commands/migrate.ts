@@ -6,12 +6,14 @@ import { acquireServeLock, DatabaseHeldError } from '../log/sqlite/serve-lock.js
 import { copyLog, openStore, type Store } from '../log/store.js';
 import { ROUTER_CHECKPOINT } from '../route/router.js';
 import { globalsOf, openExistingStore } from './globals.js';
+import { masterKeyFileFor } from '../privacy/keys.js';
 import { progressBar } from './progress.js';
 
 /**
  * `husky-relay migrate --to postgres://…` (SPEC §13): copies the SQLite log at `--db` into an
- * empty PostgreSQL database, entries with their seqs, and projects it there; then verifies the
- * copy: the same entries (a digest of every one, in order), the same `status` and deliveries.
+ * empty PostgreSQL database, entries as stored (facts, hashes, sealed payloads, data keys), and
+ * projects it there; then verifies the copy: the same entries (a digest of every one, in order,
+ * payloads opened), the same `status` (chain head included) and deliveries, and its hash chain.
  * Holds the SQLite log's serve lock meanwhile, so no `serve` appends behind the copy's back.
  */
 export function registerMigrate(program: Command): void {
@@ -22,7 +24,13 @@ export function registerMigrate(program: Command): void {
     .action(async (opts: { to: string }) => {
       const g = globalsOf(program);
       if (isPostgresUrl(g.dbPath)) throw new UserError('migrate: --db is already a PostgreSQL URL; migrate copies a SQLite log (--db PATH) into PostgreSQL');
-      const source = await openExistingStore(g.dbPath);
+      if (!g.masterKeys?.trim()) {
+        throw new UserError(
+          `migrate: HUSKY_RELAY_MASTER_KEY is required for a PostgreSQL log; set it to this log's master key, the content of ${masterKeyFileFor(g.dbPath)} unless you set one (README "Personal data")`,
+          'master_key_required',
+        );
+      }
+      const source = await openExistingStore(g.dbPath, g.masterKeys);
       let lock: ReturnType<typeof acquireServeLock>;
       try {
         lock = acquireServeLock(g.dbPath, 'migrate');
@@ -33,16 +41,16 @@ export function registerMigrate(program: Command): void {
       }
       const bar = progressBar('copying');
       try {
-        const copied = await copyLog(source, opts.to, [ROUTER_CHECKPOINT], (done, total) => bar.update({ done, total }));
+        const copied = await copyLog(source, opts.to, [ROUTER_CHECKPOINT], (done, total) => bar.update({ done, total }), g.masterKeys);
         bar.stop();
-        const target = await openStore(opts.to, { mustExist: true });
+        const target = await openStore(opts.to, { mustExist: true, masterKeys: g.masterKeys });
         try {
           const problems = await compare(source, target);
           if (problems.length > 0) throw new Error(`migrate: the copy in ${redactUrl(opts.to)} differs from ${g.dbPath}: ${problems.join('; ')}`);
         } finally {
           await target.close();
         }
-        process.stdout.write(`copied ${copied.entries} entries (through seq ${copied.last_seq}) to ${redactUrl(opts.to)} in ${copied.seconds.toFixed(1)} s; projections rebuilt; verified: same entries, status and deliveries\n`);
+        process.stdout.write(`copied ${copied.entries} entries (through seq ${copied.last_seq}) to ${redactUrl(opts.to)} in ${copied.seconds.toFixed(1)} s; projections rebuilt; verified: same entries, status, deliveries and hash chain\n`);
       } finally {
         bar.stop();
         lock.release();
@@ -56,9 +64,11 @@ async function compare(source: Store, target: Store): Promise<string[]> {
   const problems: string[] = [];
   const [a, b] = await Promise.all([digest(source), digest(target)]);
   if (a.count !== b.count || a.hash !== b.hash) problems.push(`entries: ${a.count} (sha256 ${a.hash.slice(0, 12)}) here, ${b.count} (sha256 ${b.hash.slice(0, 12)}) there`);
-  // the hash chain is not built on PostgreSQL yet (README "Past one machine: PostgreSQL"): the heads are not compared
-  const status = async (store: Store) => JSON.stringify({ ...(await store.projections.status(null)), chain_head: null });
+  // status includes the chain's head: the copy keeps every hash (README "Personal data")
+  const status = async (store: Store) => JSON.stringify(await store.projections.status(null));
   if ((await status(source)) !== (await status(target))) problems.push('status differs');
+  const chain = await target.privacy.verifyChain();
+  if (!chain.ok) problems.push(`the hash chain breaks at entry ${chain.seq}: ${chain.reason}`);
   if (JSON.stringify(await source.projections.deliveries()) !== JSON.stringify(await target.projections.deliveries())) problems.push('deliveries differ');
   return problems;
 }

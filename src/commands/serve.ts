@@ -83,9 +83,6 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   if (shared && opts.ui !== false && g.uiToken === undefined) {
     throw new UserError('with the log in PostgreSQL (--db postgres://…), set HUSKY_RELAY_UI_TOKEN (the same on every relay) or pass --no-ui: there is no folder beside the database to keep a generated console token');
   }
-  if (shared && retentionMs !== undefined) {
-    throw new UserError('retention is not available on a PostgreSQL log yet (README "Past one machine: PostgreSQL", what is not built yet); unset --retention / HUSKY_RELAY_RETENTION');
-  }
   if (!shared && existsSync(g.dbPath)) openDatabase(g.dbPath, { readonly: true }).close(); // ours, and not newer?
   const holder = heldBy(g.dbPath);
   if (holder) throw new DatabaseHeldError(g.dbPath, holder);

@@ -179,7 +179,11 @@ export interface ErasedCall {
   seq: number | null;
 }
 
-/** What `erase` did; `walTruncated` false when a reader kept the WAL from being emptied (it is, at the next checkpoint). */
+/**
+ * What `erase` did; `walTruncated` false when a reader kept the WAL from being emptied (it is, at
+ * the next checkpoint). On PostgreSQL: false when `VACUUM payloads, call_keys` after the commit
+ * failed (autovacuum frees the dead rows later).
+ */
 export interface EraseResult {
   calls: ErasedCall[];
   walTruncated: boolean;
@@ -208,7 +212,8 @@ export interface PrivacyLog {
   /**
    * In one transaction: deletes the calls' payloads and data keys, appends one `call.erased`
    * each and a `delivery.dead` for each of their open deliveries, then `also`'s entries; then
-   * empties the WAL so no old page of them remains. A call erased before is left alone.
+   * empties the WAL so no old page of them remains (PostgreSQL: vacuums the dead rows). A call
+   * erased before is left alone.
    */
   erase(request: EraseRequest): Promise<EraseResult>;
   /** Calls not erased yet whose last event was appended before `before` (ISO), at most `limit` (retention). */
@@ -217,6 +222,31 @@ export interface PrivacyLog {
   verifyChain(): Promise<ChainVerdict>;
   /** The last entry's hash; null for an empty log (`status --json` `chain_head`). */
   chainHead(): Promise<string | null>;
+}
+
+/** An entry as an engine stores it (README "Personal data"): its facts, its link in the chain, its sealed payload. */
+export interface StoredEntry {
+  seq: number;
+  type: string;
+  at: string;
+  /** The facts, as the JSON text stored. */
+  data: string;
+  dedupe_key: string | null;
+  hash: string | null;
+  digest: string | null;
+  /** The payload's row (`payloads.call_id`, `payloads.sealed`), or nulls: none, or erased. */
+  payload_call: string | null;
+  sealed: Buffer | null;
+}
+
+/** A log's rows as stored, payloads sealed: what `migrate --to` copies as they are, so the chain stays the same. */
+export interface SealedRows {
+  /** At most `limit` entries after `afterSeq`, in seq order. */
+  entries(afterSeq: number, limit: number): Promise<StoredEntry[]>;
+  /** Every call's wrapped data key. */
+  callKeys(): Promise<{ call_id: string; wrapped: Buffer }[]>;
+  /** Every erased call, with the seq of its `call.erased`. */
+  erasedCalls(): Promise<{ call_id: string; seq: number }[]>;
 }
 
 /**

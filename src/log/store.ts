@@ -6,7 +6,7 @@ import type { ProjectionReader } from '../project/reader.js';
 import type { BuildOptions } from '../project/rebuild/scratch.js';
 import type { RebuildResult } from '../project/rebuild/rebuild.js';
 import type { VerifyResult } from '../project/rebuild/verify.js';
-import type { Lease, LogReader, LogWriter, PrivacyLog, ServeWriter } from './seam.js';
+import type { Lease, LogReader, LogWriter, PrivacyLog, SealedRows, ServeWriter } from './seam.js';
 import type { CommitStats } from './sqlite/commit-queue.js';
 import { isPostgresUrl } from './location.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -22,6 +22,8 @@ export interface Store {
   readonly projections: ProjectionReader;
   /** Erasure, retention and the hash chain (README "Personal data"). */
   readonly privacy: PrivacyLog;
+  /** The log's rows as stored, sealed, on an engine `migrate --to` copies from (SQLite). */
+  readonly sealedRows?: SealedRows;
   /** Registers the gauges read from the projections at each scrape (open and dead deliveries, oldest pending, size). */
   registerGauges(registry: Registry, now?: () => number): void;
   /** `replay --rebuild`: every projection recomputed from the log and swapped in at once. */
@@ -114,34 +116,33 @@ export interface CopyResult {
 
 /**
  * `migrate --to URL` (SPEC §13): copies the log of `source` into the empty PostgreSQL database
- * at `to` (its schema made first), every entry with its seq, `at` and data, and the
- * checkpoints named (the router's), and projects it there, in one transaction. Throws `UserError` when `to` is not a
- * `postgres://` URL or already holds a log.
+ * at `to` (its schema made first), every entry as stored, sealed (see `importLog`), and the
+ * checkpoints named (the router's), and projects it there, in one transaction. `masterKeys`:
+ * `HUSKY_RELAY_MASTER_KEY`, which a PostgreSQL log requires. Throws `UserError` when `to` is not a
+ * `postgres://` URL or already holds a log, or `masterKeys` is unset.
  */
-export async function copyLog(source: Store, to: string, checkpointNames: string[], onProgress?: (done: number, total: number) => void): Promise<CopyResult> {
+export async function copyLog(
+  source: Store,
+  to: string,
+  checkpointNames: string[],
+  onProgress?: (done: number, total: number) => void,
+  masterKeys?: string,
+): Promise<CopyResult> {
   if (!isPostgresUrl(to)) throw new UserError(`migrate --to: "${to}" is not a PostgreSQL URL (postgres://USER@HOST/DB)`);
   const [{ PgStore }, { importLog }] = await Promise.all([import('./pg/pg-store.js'), import('./pg/pg-import.js')]);
+  const rows = source.sealedRows;
+  if (!rows) throw new UserError('migrate: the source log cannot be copied as stored (migrate copies a SQLite log)');
   const total = await source.log.lastSeq();
-  const target = await PgStore.open(to);
+  const target = await PgStore.open(to, { masterKeys });
   try {
-    async function* batches() {
-      for (let after = 0; ; ) {
-        const batch = await source.log.read(after, { limit: COPY_BATCH });
-        if (batch.length === 0) return;
-        yield batch;
-        after = batch.at(-1)!.seq;
-      }
-    }
     const checkpoints = [];
     for (const name of checkpointNames) {
       const seq = await source.log.checkpoint(name);
       if (seq > 0) checkpoints.push({ name, seq });
     }
-    return await importLog(target, batches(), checkpoints, (done) => onProgress?.(done, total));
+    return await importLog(target, rows, checkpoints, (done) => onProgress?.(done, total));
   } finally {
     await target.close();
   }
 }
 
-/** Entries read from the source per batch of `copyLog`. */
-const COPY_BATCH = 5_000;

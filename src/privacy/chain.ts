@@ -50,17 +50,45 @@ export type ChainVerdict =
  * missing or inserted entry).
  */
 export function verifyChain(links: Iterable<ChainLink & { hash: string | null }>): ChainVerdict {
-  let prev = GENESIS;
-  let entries = 0;
-  let lastSeq = 0;
+  const check = new ChainCheck();
   for (const link of links) {
+    const failed = check.add(link);
+    if (failed) return failed;
+  }
+  return check.verdict();
+}
+
+/** `verifyChain` over links an engine reads a page at a time. */
+export async function verifyChainOf(links: AsyncIterable<ChainLink & { hash: string | null }>): Promise<ChainVerdict> {
+  const check = new ChainCheck();
+  for await (const link of links) {
+    const failed = check.add(link);
+    if (failed) return failed;
+  }
+  return check.verdict();
+}
+
+/** The state of a verification: links added one at a time, in seq order. */
+class ChainCheck {
+  private prev = GENESIS;
+  private entries = 0;
+  private lastSeq = 0;
+
+  /** Checks the next link: the failed verdict when it breaks the chain, else undefined. */
+  add(link: ChainLink & { hash: string | null }): ChainVerdict | undefined {
+    const { entries, lastSeq } = this;
     if (link.seq !== lastSeq + 1) return { ok: false, entries, seq: link.seq, reason: `entries ${lastSeq + 1}..${link.seq - 1} are missing` };
     if (link.problem) return { ok: false, entries, seq: link.seq, reason: link.problem };
-    const expected = linkHash(prev, link);
+    const expected = linkHash(this.prev, link);
     if (link.hash !== expected) return { ok: false, entries, seq: link.seq, reason: link.hash === null ? 'it has no hash' : 'its hash does not match its contents' };
-    prev = expected;
-    lastSeq = link.seq;
-    entries += 1;
+    this.prev = expected;
+    this.lastSeq = link.seq;
+    this.entries += 1;
+    return undefined;
   }
-  return { ok: true, entries, head: prev };
+
+  /** The verdict on every link added, none having failed. */
+  verdict(): ChainVerdict {
+    return { ok: true, entries: this.entries, head: this.prev };
+  }
 }

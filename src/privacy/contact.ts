@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 /**
  * Which calls `erase --contact EMAIL_OR_PHONE` means (README "Personal data"): every call with
  * an event whose `data` holds that email (any case) or that phone number (the same digits,
@@ -21,4 +22,22 @@ export function mentionsContact(envelope: unknown, key: string): boolean {
     return Object.values(value).some((v) => visit(v, depth + 1));
   };
   return visit(data, 0);
+}
+
+/** `contactKey` of `erase --contact`'s value. Throws `UserError` when it is neither an email nor a phone number. */
+export function contactKeyOf(contact: string): string {
+  const key = contactKey(contact);
+  if (key === null) throw new UserError(`erase --contact: "${contact}" is neither an email nor a phone number`);
+  return key;
+}
+
+/** Whether an event's body (the envelope as JSON text; `[erased]` or any non-JSON holds nothing) mentions `key`. */
+export function bodyMentions(body: string, key: string): boolean {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  return mentionsContact(envelope, key);
 }

@@ -60,6 +60,17 @@ export function loadKeyring(dbPath: string, envValue?: string, wrappedById?: () 
   return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source: envValue?.trim() ? ENV : masterKeyFileFor(dbPath) };
 }
 
+/**
+ * The keyring of a log with no folder beside it to keep a generated key in (PostgreSQL): from
+ * `envValue` (`HUSKY_RELAY_MASTER_KEY`) only. Throws `UserError` naming the variable when it is
+ * unset or empty, and as `parseMasterKeys` for an unusable key.
+ */
+export function requireKeyring(envValue: string | undefined, what: string): Keyring {
+  if (!envValue?.trim()) throw new UserError(`${ENV} is required for ${what}: set it to 64 hex characters (openssl rand -hex 32) and keep it safe (README "Personal data")`, 'master_key_required');
+  const keys = parseMasterKeys(envValue);
+  return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source: ENV };
+}
+
 function readOrCreate(file: string, wrappedById?: () => string | null): string {
   try {
     return readFileSync(file, 'utf8');

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cliEnv, killServe, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
-import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
+import { freshPgDatabase, pgQuery, TEST_MASTER_KEY } from '../helpers/pg.js';
 import { makeEvent, SECRET, tempDir } from '../helpers/relay.js';
 
 /**
@@ -82,7 +82,7 @@ describe('several serve processes on one PostgreSQL log', () => {
     receiver = await slowReceiver(100);
     const rulesPath = `${temp.dir}/rules.yaml`;
     writeFileSync(rulesPath, `version: 1\nsinks:\n  hook: { type: http, url: "${receiver.url}" }\nrules:\n  - id: all\n    on: call.*\n    actions:\n      - sink: hook\n`);
-    env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_UI_TOKEN: 'pg-serve-console-token-0123456789abcdef', HUSKY_RELAY_RULES: rulesPath });
+    env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: TEST_MASTER_KEY, HUSKY_RELAY_UI_TOKEN: 'pg-serve-console-token-0123456789abcdef', HUSKY_RELAY_RULES: rulesPath });
   });
   afterEach(async () => {
     await Promise.all(relays.splice(0).map((r) => killServe(r)));

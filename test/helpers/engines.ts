@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openStore, type OpenStoreOptions, type Store } from '../../src/log/store.js';
 import type { Entry, NewEntry } from '../../src/log/types.js';
-import { freshPgDatabase, pgQuery } from './pg.js';
+import { freshPgDatabase, pgQuery, TEST_MASTER_KEY } from './pg.js';
+import { isPostgresUrl } from '../../src/log/location.js';
 import { tempDir } from './relay.js';
 
 /** The storage engines every contract test runs on (SPEC §13: the whole contract holds on both). */
@@ -60,5 +61,10 @@ export async function appendAsLogged(store: Store, clock: { at: string }, entrie
 
 /** Opens a store at `location` whose clock reads `clock.at` (see `appendAsLogged`). */
 export function openWithClock(location: string, clock: { at: string }, options: OpenStoreOptions = {}): Promise<Store> {
-  return openStore(location, { ...options, now: () => new Date(clock.at) });
+  return openStore(location, { ...engineOptions(location), ...options, now: () => new Date(clock.at) });
+}
+
+/** What a store at `location` needs from a test: a PostgreSQL log's master key (`TEST_MASTER_KEY`); nothing for SQLite. */
+export function engineOptions(location: string): OpenStoreOptions {
+  return isPostgresUrl(location) ? { masterKeys: TEST_MASTER_KEY } : {};
 }

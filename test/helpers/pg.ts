@@ -1,9 +1,12 @@
 import { afterEach, beforeEach } from 'vitest';
 import { PgStore, type PgStoreOptions } from '../../src/log/pg/pg-store.js';
-import { freshDatabase, runSql } from '../../testing/pg.js';
+import { freshDatabase, runSql, THROWAWAY_MASTER_KEY } from '../../testing/pg.js';
 
 /** The machine's PostgreSQL (every development and CI machine runs one: README "How it is built"). */
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The master key of every PostgreSQL log a test makes (see `THROWAWAY_MASTER_KEY`). */
+export const TEST_MASTER_KEY = THROWAWAY_MASTER_KEY;
 
 /** A fresh, empty database `hr_test_<random>` and how to drop it. */
 export function freshPgDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
@@ -32,7 +35,7 @@ export function usePgDatabase() {
       return db!;
     },
     async open(options?: PgStoreOptions): Promise<PgStore> {
-      const store = await PgStore.open(db!.url, options);
+      const store = await PgStore.open(db!.url, { masterKeys: TEST_MASTER_KEY, ...options });
       stores.push(store);
       return store;
     },

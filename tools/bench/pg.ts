@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../../testing/child.js';
-import { freshDatabase } from '../../testing/pg.js';
+import { freshDatabase, THROWAWAY_MASTER_KEY } from '../../testing/pg.js';
 import { load, SECRET, type LoadResult } from './ingest.js';
 import { benchDispatch, type PhaseResult } from './pipeline.js';
 import { startChild, type Child } from './processes.js';
@@ -28,7 +28,7 @@ async function withDatabase<T>(adminUrl: string, run: (url: string) => Promise<T
 }
 
 async function relays(db: string, n: number, dir: string): Promise<Child[]> {
-  const env = { ...process.env, HUSKY_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'info', HUSKY_RELAY_RULES: join(dir, 'none.yaml') };
+  const env = { ...process.env, HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: THROWAWAY_MASTER_KEY, LOG_LEVEL: 'info', HUSKY_RELAY_RULES: join(dir, 'none.yaml') };
   const children: Child[] = [];
   for (let i = 0; i < n; i++) children.push(await startChild([CLI, '--db', db, 'serve', '--no-ui', '--port', '0', '--host', '127.0.0.1'], env));
   return children;

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore, type Store } from '../../src/log/store.js';
+import { isPostgresUrl } from '../../src/log/location.js';
+import { THROWAWAY_MASTER_KEY } from '../../testing/pg.js';
 import type { NewEntry } from '../../src/log/types.js';
 import { startChild, type Child } from './processes.js';
 
@@ -21,7 +23,7 @@ export interface PhaseResult {
 
 /** N logged events, as HuskyVoice would have sent them over a day, appended in big batches. */
 export async function seedEvents(dbPath: string, n: number): Promise<void> {
-  const store = await openStore(dbPath);
+  const store = await openStore(dbPath, benchKeys(dbPath));
   const types = ['call.initiated', 'call.answered', 'call.completed', 'call.failed', 'call.disallowed'];
   for (let start = 0; start < n; start += 5000) {
     const entries: NewEntry[] = [];
@@ -71,9 +73,9 @@ async function withRelay<T>(rules: string, events: number, run: (child: Child, s
     writeFileSync(join(dir, 'rules.yaml'), rules);
     const child = await startChild(
       [CLI, '--db', dbPath, '--rules', join(dir, 'rules.yaml'), 'serve', '--no-ui', '--port', '0', '--host', '127.0.0.1'],
-      { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info' },
+      { ...process.env, HUSKY_WEBHOOK_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'info', HUSKY_RELAY_MASTER_KEY: benchKeys(dbPath).masterKeys },
     );
-    const store = await openStore(dbPath);
+    const store = await openStore(dbPath, benchKeys(dbPath));
     try {
       return await run(child, store);
     } finally {
@@ -147,4 +149,9 @@ rules:
   } finally {
     await sink.stop();
   }
+}
+
+/** A PostgreSQL log's master key (it requires one); nothing for SQLite (its generated key file). */
+function benchKeys(location: string): { masterKeys?: string } {
+  return isPostgresUrl(location) ? { masterKeys: THROWAWAY_MASTER_KEY } : {};
 }

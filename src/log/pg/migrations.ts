@@ -10,10 +10,10 @@ import { EnvironmentError } from '../../os-errors.js';
  * `data` is `json`, not `jsonb`: it keeps the text as appended, key order included, so `log
  * --json` prints the same bytes on both engines.
  *
- * Later (issue 16, the entry format of "Personal data in an append-only log"): a migration adds
- * `entries.hash` (nullable, filled for new entries) and a `payloads` table keyed by `seq`
- * holding the encrypted payload; erasure then overwrites rows of `payloads`, never of
- * `entries`, so the triggers below stay as they are.
+ * Personal data (README "Personal data", migration 2): as on SQLite, `entries.data` keeps an
+ * entry's facts, `payloads` its payload sealed under its call's data key (`call_keys`, wrapped
+ * by the master key); erasure deletes rows of `payloads` and `call_keys`, never of `entries`,
+ * so the triggers below stay as they are.
  */
 const MIGRATIONS: string[] = [
   // 1: the log, its projections, and the leases several `serve` processes share
@@ -88,6 +88,20 @@ const MIGRATIONS: string[] = [
     until  timestamptz NOT NULL
   );
   `,
+  // 2: personal data (README "Personal data"): each entry's link in the hash chain and its
+  // payload's keyed digest; payloads apart, encrypted under their call's data key, wrapped by
+  // the master key (log/pg/pg-sealed.ts). Entries logged before this version are sealed and
+  // chained once, on the first open (log/pg/pg-seal-legacy.ts).
+  `
+  ALTER TABLE entries ADD COLUMN hash text;
+  ALTER TABLE entries ADD COLUMN digest text;
+  -- the entries still to seal (a log from before this version): each open looks here, an empty index once sealed
+  CREATE INDEX entries_unhashed ON entries (seq) WHERE hash IS NULL;
+  CREATE TABLE payloads (seq bigint PRIMARY KEY, call_id text NOT NULL, sealed bytea NOT NULL);
+  CREATE INDEX payloads_call ON payloads (call_id);
+  CREATE TABLE call_keys (call_id text PRIMARY KEY, wrapped bytea NOT NULL);
+  CREATE TABLE erased_calls (call_id text PRIMARY KEY, seq bigint NOT NULL);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
@@ -99,11 +113,12 @@ export const PG_PROJECTION_TABLES = ['p_call_entries', 'p_calls', 'p_deliveries'
 const MIGRATE_LOCK = 0x486b526d;
 
 /**
- * Brings the database to this version's schema, one migration per transaction, under an
- * advisory lock. Throws `EnvironmentError` for a database newer than this husky-relay reads,
+ * Brings the database to `target` (default: this version's schema), one migration per
+ * transaction, under an advisory lock (`target` below the latest: tests that make a database as
+ * an older husky-relay left it). Throws `EnvironmentError` for a database newer than this husky-relay reads,
  * and for one holding tables that are not a husky-relay log.
  */
-export async function migratePg(client: PoolClient, where: string): Promise<void> {
+export async function migratePg(client: PoolClient, where: string, target = PG_SCHEMA_VERSION): Promise<void> {
   for (;;) {
     await client.query('BEGIN');
     try {
@@ -115,7 +130,7 @@ export async function migratePg(client: PoolClient, where: string): Promise<void
           'database_newer',
         );
       }
-      if (version === PG_SCHEMA_VERSION) {
+      if (version >= target) {
         await client.query('COMMIT');
         return;
       }

@@ -4,6 +4,7 @@ import { dedupeKey, type Appended, type CommitGroup } from '../seam.js';
 import type { Entry } from '../types.js';
 import { ProjectionBatch } from './projection-batch.js';
 import { connectClient } from './connect.js';
+import { callsOf, INSERT_KEYS, INSERT_PAYLOADS, knownKeys, sealedValues, type KnownKeys, type PgSealer } from './pg-sealed.js';
 
 /**
  * The `pg_advisory_xact_lock` key every append takes before it picks its seqs, held until its
@@ -28,14 +29,14 @@ export const APPENDED_CHANNEL = 'husky_relay_appended';
  * and checkpoints, all or none. Duplicates (a dedupe key already in the log, or earlier in these
  * groups) append nothing. Rejects with the driver's error; nothing of it remains then.
  */
-export async function appendGroups(pool: Pool, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
+export async function appendGroups(pool: Pool, sealer: PgSealer, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
   const client = await connectClient(pool);
   let broken = false;
   try {
     // one round trip: the transaction and its lock
     await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
     try {
-      const result = await inTransaction(client, groups, at, hooks);
+      const result = await appendInTransaction(client, sealer, groups, at, hooks);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -47,12 +48,19 @@ export async function appendGroups(pool: Pool, groups: CommitGroup[], at: string
   }
 }
 
-async function inTransaction(client: PoolClient, groups: CommitGroup[], at: string, hooks: AppendHooks): Promise<Appended[][]> {
+/**
+ * `appendGroups`' work on `client`, whose transaction holds the append lock already (erasure
+ * appends inside its own): entries split, sealed and chained after the last entry's hash
+ * (README "Personal data"), their payloads and new data keys, projections and checkpoints.
+ */
+export async function appendInTransaction(client: PoolClient, sealer: PgSealer, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
   const keys = groups.flatMap((g) => g.entries.map(dedupeKey)).filter((k): k is string => k !== null);
-  // the last seq, and which of these keys the log holds: one round trip, under the lock
-  const known = await client.query<{ last: number; taken: string[] }>(
-    `SELECT (SELECT coalesce(max(seq), 0) FROM entries) AS last, array(SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)) AS taken`,
-    [keys],
+  // the last seq and hash (the chain's head), and which of these keys the log holds: one round trip, under the lock
+  // and the data keys of their calls (a superset: duplicates among them are not sealed)
+  const known = await client.query<{ last: number; head: string | null; taken: string[] } & KnownKeys>(
+    `SELECT (SELECT coalesce(max(seq), 0) FROM entries) AS last, (SELECT hash FROM entries ORDER BY seq DESC LIMIT 1) AS head,
+       array(SELECT dedupe_key FROM entries WHERE dedupe_key = ANY($1)) AS taken, ${knownKeys('$2')}`,
+    [keys, callsOf(groups.flatMap((g) => g.entries))],
   );
   const taken = new Set(known.rows[0]!.taken);
   let next = known.rows[0]!.last + 1;
@@ -68,10 +76,24 @@ async function inTransaction(client: PoolClient, groups: CommitGroup[], at: stri
   );
   const batch = new ProjectionBatch();
   if (written.length > 0) {
+    const row = known.rows[0]!;
+    const sealed = sealer.sealKnown(written, row.head ?? sealer.sealing.genesis, row);
+    // the entries, their new data keys and their payloads: one statement
     await client.query(
-      `INSERT INTO entries (seq, type, at, data, dedupe_key)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[])`,
-      [written.map((e) => e.seq), written.map((e) => e.type), written.map(() => at), written.map((e) => JSON.stringify(e.data)), written.map(dedupeKey)],
+      `WITH e AS (INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[], $6::text[], $7::text[])),
+       k AS (${INSERT_KEYS('$8', '$9')})
+       ${INSERT_PAYLOADS('$10', '$11', '$12')}`,
+      [
+        written.map((e) => e.seq),
+        written.map((e) => e.type),
+        written.map(() => at),
+        sealed.prepared.map((p) => p.data),
+        written.map(dedupeKey),
+        sealed.prepared.map((p) => p.hash),
+        sealed.prepared.map((p) => p.digest),
+        ...sealedValues(sealed),
+      ],
     );
     await batch.prefetch(client, written);
     const project = projectInto(batch);

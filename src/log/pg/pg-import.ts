@@ -2,10 +2,10 @@ import type { PoolClient } from 'pg';
 import { connectClient } from './connect.js';
 import { UserError } from '../../errors.js';
 import { redactUrl } from '../location.js';
-import { dedupeKey, type Checkpoint } from '../seam.js';
-import type { Entry } from '../types.js';
+import type { Checkpoint, SealedRows } from '../seam.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { reproject } from './pg-rebuild.js';
+import { INSERT_KEYS, INSERT_PAYLOADS } from './pg-sealed.js';
 import type { PgStore } from './pg-store.js';
 
 /** What `importLog` copied. */
@@ -16,18 +16,15 @@ export interface ImportResult {
 }
 
 /**
- * Copies a log into `target`, an empty PostgreSQL log (`migrate --to`, SPEC §13): every entry
- * with its seq, `at` and data as they are, and the consumers' checkpoints; then projects it
- * all, in the same transaction, so the database holds the whole log and its projections or
- * nothing. `batches` yields the source's entries in seq order. Throws `UserError` when the
- * target already holds entries or checkpoints (nothing is written then).
+ * Copies a log into `target`, an empty PostgreSQL log (`migrate --to`, SPEC §13): every entry as
+ * stored (seq, `at`, facts, dedupe key, hash and digest), its sealed payload, the calls' wrapped
+ * data keys and the erased calls, as they are (README "Personal data": the chain and its head stay
+ * the same; a data key wrapped by an older master key is wrapped again by the current one), and
+ * the consumers' checkpoints; then projects it all, in the same transaction, so the database
+ * holds the whole log and its projections or nothing. Throws `UserError` when the target already
+ * holds entries or checkpoints (nothing is written then).
  */
-export async function importLog(
-  target: PgStore,
-  batches: AsyncIterable<Entry[]>,
-  checkpoints: Checkpoint[],
-  onProgress?: (done: number) => void,
-): Promise<ImportResult> {
+export async function importLog(target: PgStore, source: SealedRows, checkpoints: Checkpoint[], onProgress?: (done: number) => void): Promise<ImportResult> {
   const started = performance.now();
   const client = await connectClient(target.pool);
   try {
@@ -36,19 +33,31 @@ export async function importLog(
     await mustBeEmpty(client, target.url);
     let entries = 0;
     let lastSeq = 0;
-    for await (const batch of batches) {
-      if (batch.length === 0) continue;
+    for (;;) {
+      const batch = await source.entries(lastSeq, BATCH);
+      if (batch.length === 0) break;
       await client.query(
-        `INSERT INTO entries (seq, type, at, data, dedupe_key)
-         SELECT s, t, a, d, k FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[]) AS x(s, t, a, d, k)`,
-        [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => JSON.stringify(e.data)), batch.map(dedupeKey)],
+        `INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[], $6::text[], $7::text[])`,
+        [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => e.data), batch.map((e) => e.dedupe_key), batch.map((e) => e.hash), batch.map((e) => e.digest)],
       );
+      const payloads = batch.filter((e) => e.sealed !== null && e.payload_call !== null);
+      await client.query(INSERT_PAYLOADS('$1', '$2', '$3'), [
+        payloads.map((e) => e.seq),
+        payloads.map((e) => e.payload_call),
+        payloads.map((e) => e.sealed),
+      ]);
       entries += batch.length;
       lastSeq = batch.at(-1)!.seq;
       onProgress?.(entries);
     }
+    const sealing = target.sealer.sealing;
+    const keys = (await source.callKeys()).map((k) => ({ ...k, wrapped: sealing.isOld(k.wrapped) ? sealing.rewrap(k.wrapped) : k.wrapped }));
+    await client.query(INSERT_KEYS('$1', '$2'), [keys.map((k) => k.call_id), keys.map((k) => k.wrapped)]);
+    const erased = await source.erasedCalls();
+    await client.query(`INSERT INTO erased_calls (call_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[])`, [erased.map((x) => x.call_id), erased.map((x) => x.seq)]);
     for (const c of checkpoints) await client.query(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2)`, [c.name, c.seq]);
-    await reproject(client, {}, false);
+    await reproject(client, target.sealer, {}, false);
     await client.query('COMMIT');
     return { entries, last_seq: lastSeq, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
@@ -58,6 +67,9 @@ export async function importLog(
     client.release();
   }
 }
+
+/** Entries read from the source per batch. */
+const BATCH = 5_000;
 
 async function mustBeEmpty(client: PoolClient, url: string): Promise<void> {
   const row = (await client.query<{ entries: number; checkpoints: number }>(

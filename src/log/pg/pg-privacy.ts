@@ -1,31 +1,132 @@
-import { UserError } from '../../errors.js';
-import type { PrivacyLog } from '../seam.js';
+import { OPEN_SQL } from '../../delivery/lifecycle.js';
+import { verifyChainOf, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
+import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
+import type { SealedRow } from '../../privacy/sealing.js';
+import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
+import type { Entry, NewEntry } from '../types.js';
+import { connectClient } from './connect.js';
+import { APPEND_LOCK, appendInTransaction } from './pg-append.js';
+import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS } from './pg-sealed.js';
+import type { PgStore } from './pg-store.js';
+
+/** Entries read per page of a scan (contacts, the chain). */
+const PAGE = 2000;
 
 /**
- * Personal data on the PostgreSQL log: not built yet. Payloads are kept in the entries there,
- * unencrypted, with no hash chain; erasure, retention and `log --verify` refuse with one line
- * saying so (README "Past one machine: PostgreSQL"), rather than pretend. `chain_head` is null.
+ * `PrivacyLog` on PostgreSQL (README "Personal data"), as `SqlitePrivacy` on SQLite. Erasure
+ * deletes the calls' payload rows and wrapped data keys in one transaction under the append
+ * lock, with the `call.erased` and `delivery.dead` entries. PostgreSQL has no `secure_delete`:
+ * the deleted rows are dead tuples, invisible to every query once the transaction commits, and
+ * `VACUUM payloads, call_keys` runs right after it to free them (their bytes remain on disk
+ * until PostgreSQL reuses the space, as they would in its WAL until recycled).
  */
 export class PgPrivacy implements PrivacyLog {
-  private refuse(what: string): never {
-    throw new UserError(`${what} is not available on a PostgreSQL log yet (README "Past one machine: PostgreSQL", what is not built yet); it works on SQLite`, 'not_on_postgres');
+  constructor(private readonly store: PgStore) {}
+
+  /** Every entry of `where` (on `entries e`), a page at a time, as stored (payloads sealed). */
+  private async *rows(where: string): AsyncGenerator<SealedRow> {
+    for (let after = 0; ; ) {
+      const page = await this.store.pool.query<SealedRow>(
+        `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS} WHERE e.seq > $1 ${where} ORDER BY e.seq LIMIT ${PAGE}`,
+        [after],
+      );
+      if (page.rows.length === 0) return;
+      yield* page.rows;
+      after = page.rows.at(-1)!.seq;
+    }
   }
-  callsOfContact(): Promise<string[]> {
-    return this.refuse('erase');
+
+  async callsOfContact(contact: string): Promise<string[]> {
+    const key = contactKeyOf(contact);
+    const found = new Set<string>();
+    for await (const row of this.rows(`AND e.type = 'event.received' AND p.seq IS NOT NULL`)) {
+      const entry = this.store.sealer.sealing.entryOf(row) as Entry & { type: 'event.received' };
+      if (!found.has(entry.data.call_id) && bodyMentions(entry.data.body, key)) found.add(entry.data.call_id);
+    }
+    return [...found];
   }
-  erasable(): ReturnType<PrivacyLog['erasable']> {
-    return this.refuse('erase');
+
+  async erasable(callIds: readonly string[]): Promise<ErasableCall[]> {
+    const ids = [...new Set(callIds)];
+    const rows = await this.store.pool.query<ErasableCall>(
+      `SELECT c.call_id,
+         (SELECT count(*) FROM p_call_entries r WHERE r.call_id = c.call_id AND r.seq = r.event_seq) AS events,
+         (SELECT count(*) FROM payloads p WHERE p.call_id = c.call_id) AS payloads,
+         EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = c.call_id) AS erased
+       FROM unnest($1::text[]) WITH ORDINALITY AS c(call_id, n) ORDER BY c.n`,
+      [ids],
+    );
+    return rows.rows.filter((c) => c.events > 0 || c.erased);
   }
-  erase(): ReturnType<PrivacyLog['erase']> {
-    return this.refuse('erase');
+
+  async erase(request: EraseRequest): Promise<EraseResult> {
+    const { pool, sealer } = this.store;
+    const ids = [...new Set(request.callIds)];
+    // `also` may read the log (the downstream plans): read before the write transaction starts
+    const before = new Set((await pool.query<{ call_id: string }>(`SELECT call_id FROM erased_calls WHERE call_id = ANY($1)`, [ids])).rows.map((r) => r.call_id));
+    const also = request.also ? await request.also(ids.filter((id) => !before.has(id))) : [];
+    const at = this.store.now().toISOString();
+    const client = await connectClient(pool);
+    let broken = false;
+    const calls: ErasedCall[] = [];
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+      try {
+        for (const call_id of ids) {
+          if ((await client.query(`SELECT 1 FROM erased_calls WHERE call_id = $1`, [call_id])).rowCount! > 0) {
+            calls.push({ call_id, payloads: 0, closed: 0, seq: null });
+            continue;
+          }
+          const payloads = (await client.query(`DELETE FROM payloads WHERE call_id = $1`, [call_id])).rowCount ?? 0;
+          await client.query(`DELETE FROM call_keys WHERE call_id = $1`, [call_id]);
+          const dying = (await client.query<{ delivery_id: string }>(`SELECT delivery_id FROM p_deliveries WHERE call_id = $1 AND status IN ${OPEN_SQL} ORDER BY seq`, [call_id])).rows;
+          const entries: NewEntry[] = [
+            { type: 'call.erased', data: { call_id, reason: request.reason, by: request.by, downstream: request.downstream } },
+            ...dying.map(({ delivery_id }): NewEntry => ({ type: 'delivery.dead', data: { delivery_id, reason: "erased: the call's personal data was erased" } })),
+          ];
+          const seq = (await appendInTransaction(client, sealer, [{ entries }], at))[0]![0]!.seq!;
+          await client.query(`INSERT INTO erased_calls (call_id, seq) VALUES ($1, $2)`, [call_id, seq]);
+          calls.push({ call_id, payloads, closed: dying.length, seq });
+        }
+        if (also.length > 0) await appendInTransaction(client, sealer, [{ entries: also }], at);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw error;
+      }
+      // outside the transaction (VACUUM cannot run in one): frees the dead tuples of the deleted rows
+      const vacuumed = await client.query('VACUUM payloads, call_keys').then(
+        () => true,
+        () => false,
+      );
+      return { calls, walTruncated: vacuumed };
+    } finally {
+      client.release(broken);
+    }
   }
-  callsLastSeenBefore(): Promise<string[]> {
-    return this.refuse('retention');
+
+  async callsLastSeenBefore(before: string, limit: number): Promise<string[]> {
+    const rows = await this.store.pool.query<{ call_id: string }>(
+      `SELECT c.call_id FROM p_calls c JOIN entries e ON e.seq = c.last_event_seq
+       WHERE e.at < $1 AND NOT EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = c.call_id) ORDER BY c.last_event_seq LIMIT $2`,
+      [before, limit],
+    );
+    return rows.rows.map((r) => r.call_id);
   }
-  verifyChain(): ReturnType<PrivacyLog['verifyChain']> {
-    return this.refuse('log --verify (the hash chain)');
+
+  async verifyChain(): Promise<ChainVerdict> {
+    const sealing = this.store.sealer.sealing;
+    // erased as the chain itself says (call.erased entries), not as a side table says; read in JS
+    const erased = new Set<unknown>();
+    for await (const row of this.rows(`AND e.type = 'call.erased'`)) erased.add((JSON.parse(row.data) as { call_id?: unknown }).call_id);
+    const rows = this.rows('');
+    async function* links(): AsyncGenerator<ChainLink & { hash: string | null }> {
+      for await (const row of rows) yield sealing.linkOf(row, erased);
+    }
+    return verifyChainOf(links());
   }
+
   async chainHead(): Promise<string | null> {
-    return null;
+    return (await this.store.pool.query<{ hash: string | null }>(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`)).rows[0]?.hash ?? null;
   }
 }

@@ -1,15 +1,8 @@
 import type { Pool } from 'pg';
 import { dedupeKey, type DeliveryOrigin, type EntryOf, type EventFilter, type LogReader, type ReadOptions } from '../seam.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
+import { PG_ENTRY_COLUMNS as COLUMNS, PG_ENTRY_JOINS as JOINS, type PgSealer } from './pg-sealed.js';
 
-interface Row {
-  seq: number;
-  type: string;
-  at: string;
-  data: unknown;
-}
-
-const COLUMNS = 'e.seq, e.type, e.at, e.data';
 const eventKey = (eventId: string) => dedupeKey({ type: 'event.received', data: { event_id: eventId } } as NewEntry)!;
 const deliveryKey = (id: string) => dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry)!;
 
@@ -41,11 +34,14 @@ class Where {
  * `read` may return it as it is.
  */
 export class PgLogReader implements LogReader {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly sealer: PgSealer,
+  ) {}
 
-  private async rows(text: string, values: unknown[]): Promise<Entry[]> {
-    const result = await this.pool.query<Row>(text, values);
-    return result.rows.map((r) => ({ seq: r.seq, type: r.type, at: r.at, data: r.data }) as Entry);
+  /** Entries of `text` (selecting `COLUMNS` from `entries e` and its `JOINS`), payloads opened. */
+  private rows(text: string, values: unknown[], withHash = false): Promise<Entry[]> {
+    return this.sealer.entries(this.pool, text, values, withHash);
   }
 
   async lastSeq(): Promise<number> {
@@ -69,13 +65,13 @@ export class PgLogReader implements LogReader {
     if (options.until) w.add((p) => `e.at < ${p}`, options.until);
     if (options.callId !== undefined) w.add((p) => `r.call_id = ${p}`, options.callId);
     if (options.eventId !== undefined) w.add((p) => `r.event_seq = (SELECT seq FROM entries WHERE dedupe_key = ${p})`, eventKey(options.eventId));
-    const from = about ? 'p_call_entries r JOIN entries e ON e.seq = r.seq' : 'entries e';
+    const from = about ? `p_call_entries r JOIN entries e ON e.seq = r.seq ${JOINS}` : `entries e ${JOINS}`;
     const limit = options.limit === undefined ? '' : `LIMIT ${w.param(options.limit)}`;
-    return this.rows(`SELECT ${COLUMNS} FROM ${from} ${w.sql} ORDER BY ${seq} ${limit}`, w.values);
+    return this.rows(`SELECT ${COLUMNS} FROM ${from} ${w.sql} ORDER BY ${seq} ${limit}`, w.values, options.hashes);
   }
 
   async lastOfType<T extends EntryType>(type: T): Promise<EntryOf<T> | undefined> {
-    const rows = await this.rows(`SELECT ${COLUMNS} FROM entries e WHERE type = $1 ORDER BY seq DESC LIMIT 1`, [type]);
+    const rows = await this.rows(`SELECT ${COLUMNS} FROM entries e ${JOINS} WHERE e.type = $1 ORDER BY e.seq DESC LIMIT 1`, [type]);
     return rows[0] as EntryOf<T> | undefined;
   }
 
@@ -84,8 +80,8 @@ export class PgLogReader implements LogReader {
   }
 
   async eventBody(eventId: string): Promise<string | null> {
-    const row = await this.pool.query<{ body: string | null }>(`SELECT data ->> 'body' AS body FROM entries WHERE dedupe_key = $1`, [eventKey(eventId)]);
-    return row.rows[0]?.body ?? null;
+    const [event] = await this.rows(`SELECT ${COLUMNS} FROM entries e ${JOINS} WHERE e.dedupe_key = $1`, [eventKey(eventId)]);
+    return event ? (event as EntryOf<'event.received'>).data.body : null;
   }
 
   async events(f: EventFilter): Promise<EntryOf<'event.received'>[]> {
@@ -96,7 +92,7 @@ export class PgLogReader implements LogReader {
     if (f.since !== undefined) w.add((p) => `e.at >= ${p}`, f.since);
     if (f.until !== undefined) w.add((p) => `e.at < ${p}`, f.until);
     if (f.eventType !== undefined) w.add((p) => `e.data ->> 'event_type' LIKE ${p}`, globToLike(f.eventType));
-    return (await this.rows(`SELECT ${COLUMNS} FROM entries e ${w.sql} ORDER BY e.seq LIMIT ${w.param(f.limit)}`, w.values)) as EntryOf<'event.received'>[];
+    return (await this.rows(`SELECT ${COLUMNS} FROM entries e ${JOINS} ${w.sql} ORDER BY e.seq LIMIT ${w.param(f.limit)}`, w.values)) as EntryOf<'event.received'>[];
   }
 
   async plannedAlready(deliveryIds: readonly string[]): Promise<Set<string>> {
@@ -125,7 +121,7 @@ export class PgLogReader implements LogReader {
   }
 
   async lastAboutSink<T extends 'sink.paused' | 'pending.stale'>(type: T, sink: string, beforeSeq: number): Promise<EntryOf<T> | undefined> {
-    const rows = await this.rows(`SELECT ${COLUMNS} FROM entries e WHERE type = $1 AND seq < $2 AND data ->> 'sink' = $3 ORDER BY seq DESC LIMIT 1`, [type, beforeSeq, sink]);
+    const rows = await this.rows(`SELECT ${COLUMNS} FROM entries e ${JOINS} WHERE e.type = $1 AND e.seq < $2 AND e.data ->> 'sink' = $3 ORDER BY e.seq DESC LIMIT 1`, [type, beforeSeq, sink]);
     return rows[0] as EntryOf<T> | undefined;
   }
 }

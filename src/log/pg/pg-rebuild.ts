@@ -8,6 +8,7 @@ import type { Entry } from '../types.js';
 import { PG_PROJECTION_TABLES } from './migrations.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { ProjectionBatch } from './projection-batch.js';
+import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from './pg-sealed.js';
 
 /** Entries projected per batch of a rebuild. */
 const CHUNK = 2000;
@@ -28,7 +29,7 @@ const KEYS: Record<string, string[]> = {
  * holding the append lock (so nothing is appended meanwhile and the result matches the log at
  * the commit; `lock: false` when the caller holds it already). DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
  */
-export async function reproject(client: PoolClient, options: BuildOptions, lock = true): Promise<{ entries: number; lastSeq: number }> {
+export async function reproject(client: PoolClient, sealer: PgSealer, options: BuildOptions, lock = true): Promise<{ entries: number; lastSeq: number }> {
   if (lock) await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
   for (const table of PG_PROJECTION_TABLES) await client.query(`DELETE FROM ${table}`);
   const total = (await client.query<{ seq: number }>(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0]!.seq;
@@ -36,27 +37,27 @@ export async function reproject(client: PoolClient, options: BuildOptions, lock 
   let entries = 0;
   for (;;) {
     options.signal?.throwIfAborted();
-    const rows = await client.query<Entry>(`SELECT seq, type, at, data FROM entries WHERE seq > $1 ORDER BY seq LIMIT ${CHUNK}`, [after]);
-    if (rows.rows.length === 0) break;
+    const rows: Entry[] = await sealer.entries(client, `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS} WHERE e.seq > $1 ORDER BY e.seq LIMIT ${CHUNK}`, [after]);
+    if (rows.length === 0) break;
     const batch = new ProjectionBatch();
-    await batch.prefetch(client, rows.rows);
+    await batch.prefetch(client, rows);
     const project = projectInto(batch);
-    for (const entry of rows.rows) project(entry);
+    for (const entry of rows) project(entry);
     await batch.flush(client);
-    entries += rows.rows.length;
-    after = rows.rows.at(-1)!.seq;
+    entries += rows.length;
+    after = rows.at(-1)!.seq;
     options.onProgress?.({ done: entries, total });
   }
   return { entries, lastSeq: after };
 }
 
 /** `replay --rebuild` on PostgreSQL: every projection recomputed from the log, swapped in at the commit. */
-export async function rebuildPg(pool: Pool, options: BuildOptions = {}): Promise<RebuildResult> {
+export async function rebuildPg(pool: Pool, sealer: PgSealer, options: BuildOptions = {}): Promise<RebuildResult> {
   const started = performance.now();
   const client = await connectClient(pool);
   try {
     await client.query('BEGIN');
-    const { entries, lastSeq } = await reproject(client, options);
+    const { entries, lastSeq } = await reproject(client, sealer, options);
     const rows: Record<string, number> = {};
     for (const table of PG_PROJECTION_TABLES) rows[table] = (await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n;
     await client.query('COMMIT');
@@ -73,14 +74,14 @@ export async function rebuildPg(pool: Pool, options: BuildOptions = {}): Promise
  * `replay --verify` on PostgreSQL: keeps a copy of the live projections, rebuilds in place,
  * compares row by row, and rolls it all back. Appends wait meanwhile (the append lock).
  */
-export async function verifyPg(pool: Pool, options: BuildOptions & { limit?: number } = {}): Promise<VerifyResult> {
+export async function verifyPg(pool: Pool, sealer: PgSealer, options: BuildOptions & { limit?: number } = {}): Promise<VerifyResult> {
   const limit = options.limit ?? 20;
   const client = await connectClient(pool);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
     for (const table of PG_PROJECTION_TABLES) await client.query(`CREATE TEMP TABLE live_${table} ON COMMIT DROP AS SELECT * FROM ${table}`);
-    const { entries, lastSeq } = await reproject(client, options);
+    const { entries, lastSeq } = await reproject(client, sealer, options);
     let count = 0;
     const differences: Difference[] = [];
     for (const table of PG_PROJECTION_TABLES) {

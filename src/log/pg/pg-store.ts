@@ -12,6 +12,10 @@ import type { CommitStats } from '../sqlite/commit-queue.js';
 import { PgGroupCommit } from './pg-group-commit.js';
 import { PgLease } from './pg-lease.js';
 import { PgPrivacy } from './pg-privacy.js';
+import { PgSealer } from './pg-sealed.js';
+import { sealLegacyPg } from './pg-seal-legacy.js';
+import { requireKeyring, type Keyring } from '../../privacy/keys.js';
+import { Sealing } from '../../privacy/sealing.js';
 import { directReads, type OpenStoreOptions, type ServeReads, type Store } from '../store.js';
 import type { NewEntry } from '../types.js';
 import { redactUrl } from '../location.js';
@@ -26,6 +30,8 @@ export interface PgStoreOptions extends OpenStoreOptions {
   poolSize?: number;
   /** Test hooks of each append transaction. */
   hooks?: AppendHooks;
+  /** The keyring itself (tests); wins over `masterKeys`. */
+  keyring?: Keyring;
 }
 
 /**
@@ -37,23 +43,30 @@ export interface PgStoreOptions extends OpenStoreOptions {
 export class PgStore implements Store, LogWriter {
   readonly log: LogReader;
   readonly projections: ProjectionReader;
-  readonly privacy = new PgPrivacy();
+  readonly privacy: PgPrivacy;
   private closed = false;
 
   private constructor(
     readonly url: string,
     readonly pool: Pool,
+    /** Facts and payloads (README "Personal data"): seals on append, opens on read. */
+    readonly sealer: PgSealer,
     private readonly options: PgStoreOptions,
   ) {
-    this.log = new PgLogReader(pool);
-    this.projections = pgProjections(pool);
+    this.log = new PgLogReader(pool, sealer);
+    this.projections = pgProjections(pool, sealer);
+    this.privacy = new PgPrivacy(this);
   }
 
   /**
-   * Connects and brings the schema to this version. Throws `UserError` when `mustExist` and the
-   * database holds no log, and `EnvironmentError` naming the database when it cannot be reached.
+   * Connects, brings the schema to this version, seals and chains a log written before
+   * migration 2 (`sealLegacyPg`) and re-wraps data keys of an older master key. Throws
+   * `UserError` when `HUSKY_RELAY_MASTER_KEY` (`masterKeys`) is unset (there is no folder beside
+   * the database to keep a generated key in) and when `mustExist` and the database holds no log,
+   * and `EnvironmentError` naming the database when it cannot be reached.
    */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const sealer = new PgSealer(new Sealing(options.keyring ?? requireKeyring(options.masterKeys, `a PostgreSQL log (${redactUrl(url)})`)));
     const pool = createPool(url, options.poolSize);
     try {
       const client = await connectClient(pool);
@@ -62,6 +75,8 @@ export class PgStore implements Store, LogWriter {
           throw new UserError(`no log at ${redactUrl(url)}: start \`husky-relay serve\` first, or \`husky-relay migrate --to\` it, or point --db (HUSKY_RELAY_DB) at it`);
         }
         await migratePg(client, redactUrl(url));
+        await sealLegacyPg(client, sealer);
+        await sealer.rewrapOld(client);
       } finally {
         client.release();
       }
@@ -69,7 +84,7 @@ export class PgStore implements Store, LogWriter {
       await pool.end().catch(() => undefined);
       throw pgError(error, url);
     }
-    return new PgStore(url, pool, options);
+    return new PgStore(url, pool, sealer, options);
   }
 
   get writer(): LogWriter {
@@ -86,7 +101,7 @@ export class PgStore implements Store, LogWriter {
   /** Several callers' appends in one transaction (group commit): all of them, or none. */
   async appendBatch(groups: CommitGroup[], at = this.now().toISOString()): Promise<Appended[][]> {
     try {
-      return await appendGroups(this.pool, groups, at, this.options.hooks);
+      return await appendGroups(this.pool, this.sealer, groups, at, this.options.hooks);
     } catch (error) {
       throw pgError(error, this.url, 'write');
     }
@@ -110,11 +125,11 @@ export class PgStore implements Store, LogWriter {
   }
 
   rebuild(options?: BuildOptions): Promise<RebuildResult> {
-    return rebuildPg(this.pool, options);
+    return rebuildPg(this.pool, this.sealer, options);
   }
 
   verify(options?: BuildOptions & { limit?: number }): Promise<VerifyResult> {
-    return verifyPg(this.pool, options);
+    return verifyPg(this.pool, this.sealer, options);
   }
 
   async close(): Promise<void> {

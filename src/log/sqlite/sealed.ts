@@ -1,9 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { EnvironmentError } from '../../os-errors.js';
-import { GENESIS, linkHash } from '../../privacy/chain.js';
-import { newDataKey, unwrapKey, wrapKey, type Keyring } from '../../privacy/keys.js';
-import { ERASED, joinEntry, openPayload, payloadDigest, sealPayload, splitEntry } from '../../privacy/payload.js';
+import type { Keyring } from '../../privacy/keys.js';
+import { Sealing, type DataKeyStore, type SealedRow } from '../../privacy/sealing.js';
 import type { Entry, NewEntry } from '../types.js';
+import type { SealedRows, StoredEntry } from '../seam.js';
+
+export type { SealedRow };
 
 /** The columns every read of entries selects, from `entries e` joined as `ENTRY_FROM` says. */
 export const ENTRY_COLUMNS = 'e.seq, e.type, e.at, e.data, e.hash, e.digest, p.sealed, k.wrapped';
@@ -12,53 +13,43 @@ export const ENTRY_JOINS = 'LEFT JOIN payloads p ON p.seq = e.seq LEFT JOIN call
 /** Entries with their payload and its call's wrapped key. */
 export const ENTRY_FROM = `entries e ${ENTRY_JOINS}`;
 
-/** A row of `ENTRY_COLUMNS`. */
-export interface SealedRow {
-  seq: number;
-  type: string;
-  at: string;
-  data: string;
-  hash: string | null;
-  digest: string | null;
-  sealed: Buffer | null;
-  wrapped: Buffer | null;
-}
-
-/** The call key of entries with no call (operator plans): the relay's own, never erased. */
-const RELAY_KEY = '';
-
 /**
- * The SQLite engine's side of facts and payloads (README "Personal data"): on append, splits an
- * entry, chains it, seals its payload under its call's data key; on read, opens it again or
- * shows `[erased]`. The crypto and the chain are `privacy/`'s; this is their SQL.
+ * The SQLite engine's side of facts and payloads (README "Personal data"): the SQL that keeps
+ * what `Sealing` (privacy/sealing.ts) makes of an entry on append, and reads it back.
  */
 export class Sealer {
-  private readonly keyOf: Statement;
-  private readonly addKey: Statement;
-  private readonly erasedCall: Statement;
   private readonly addPayload: Statement;
   private readonly head: Statement;
-  /** Unwrapped data keys by their wrapped bytes (a call's entries come in bursts). */
-  private readonly opened = new Map<string, Buffer>();
+  private readonly keys: DataKeyStore;
+  /** The engine-independent part: split, digest, chain, seal, open. */
+  readonly sealing: Sealing;
 
   constructor(
     private readonly db: Database,
     readonly ring: Keyring,
   ) {
-    this.keyOf = db.prepare(`SELECT wrapped FROM call_keys WHERE call_id = ?`).pluck();
-    this.addKey = db.prepare(`INSERT INTO call_keys (call_id, wrapped) VALUES (?, ?)`);
-    this.erasedCall = db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
+    this.sealing = new Sealing(ring);
+    const keyOf = db.prepare(`SELECT wrapped FROM call_keys WHERE call_id = ?`).pluck();
+    const addKey = db.prepare(`INSERT INTO call_keys (call_id, wrapped) VALUES (?, ?)`);
+    const erasedCall = db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
+    this.keys = {
+      wrappedOf: (callId) => keyOf.get(callId) as Buffer | undefined,
+      isErased: (callId) => erasedCall.get(callId) !== undefined,
+      addKey: (callId, wrapped) => void addKey.run(callId, wrapped),
+    };
     this.addPayload = db.prepare(`INSERT INTO payloads (seq, call_id, sealed) VALUES (?, ?, ?)`);
     this.head = db.prepare(`SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1`);
   }
 
   /** The hash before the first entry. */
-  readonly genesis = GENESIS;
+  get genesis(): string {
+    return this.sealing.genesis;
+  }
 
   /** The last entry's seq and hash (0 and the genesis hash for an empty log), inside a write transaction. */
   chainHead(): { seq: number; hash: string } {
     const row = this.head.get() as { seq: number; hash: string | null } | undefined;
-    return row ? { seq: row.seq, hash: row.hash ?? GENESIS } : { seq: 0, hash: GENESIS };
+    return row ? { seq: row.seq, hash: row.hash ?? this.genesis } : { seq: 0, hash: this.genesis };
   }
 
   /**
@@ -67,31 +58,8 @@ export class Sealer {
    * `store()`, to call once the insert took (a duplicate stores nothing).
    */
   prepare(entry: NewEntry, seq: number, at: string, prev: string): { data: string; digest: string | null; hash: string; store: () => void } {
-    const split = splitEntry(entry);
-    let digest: string | null = null;
-    let store = () => {};
-    if (split.payload !== null) {
-      const callId = split.callId ?? RELAY_KEY;
-      const key = this.dataKey(callId, true);
-      if (key === null) digest = ERASED;
-      else {
-        const payload = split.payload;
-        digest = payloadDigest(key, payload);
-        store = () => this.addPayload.run(seq, callId, sealPayload(key, seq, payload));
-      }
-    }
-    const hash = linkHash(prev, { seq, type: entry.type, at, facts: split.facts, digest });
-    return { data: JSON.stringify(split.facts), digest, hash, store };
-  }
-
-  /** The call's data key; made (and wrapped) when `create` and the call has none; null once the call was erased. */
-  dataKey(callId: string, create: boolean): Buffer | null {
-    const wrapped = this.keyOf.get(callId) as Buffer | undefined;
-    if (wrapped) return this.unwrapped(wrapped);
-    if (!create || this.erasedCall.get(callId)) return null;
-    const key = newDataKey();
-    this.addKey.run(callId, wrapKey(this.ring, key));
-    return key;
+    const { payload, ...sealed } = this.sealing.prepare(entry, seq, at, prev, this.keys);
+    return { ...sealed, store: () => void (payload && this.addPayload.run(seq, payload.callId, payload.sealed)) };
   }
 
   /**
@@ -107,7 +75,7 @@ export class Sealer {
     return this.db
       .transaction(() => {
         const rows = old.all(current) as { call_id: string; wrapped: Buffer }[];
-        for (const row of rows) put.run(wrapKey(this.ring, unwrapKey(this.ring, row.wrapped)), row.call_id);
+        for (const row of rows) put.run(this.sealing.rewrap(row.wrapped), row.call_id);
         return rows.length;
       })
       .immediate();
@@ -115,29 +83,24 @@ export class Sealer {
 
   /** An entry as readers see it: payload opened, or `[erased]` in its place. */
   entryOf(row: SealedRow, withHash = false): Entry {
-    const facts = JSON.parse(row.data) as Record<string, unknown>;
-    let payload: string | null = null;
-    if (row.sealed && row.wrapped) {
-      try {
-        payload = openPayload(this.unwrapped(row.wrapped), row.seq, row.sealed);
-      } catch (error) {
-        if (error instanceof EnvironmentError) throw error;
-        throw new EnvironmentError(`the payload of entry ${row.seq} does not decrypt: it was altered (husky-relay log --verify)`, 'payload_damaged');
-      }
-    }
-    const data = joinEntry(row.type, facts, payload, row.digest !== null);
-    return { seq: row.seq, type: row.type, at: row.at, data, ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
+    return this.sealing.entryOf(row, withHash);
   }
 
   /** A wrapped data key, opened by the keyring (cached). Throws as `unwrapKey`. */
   unwrapped(wrapped: Buffer): Buffer {
-    const id = wrapped.toString('base64');
-    let key = this.opened.get(id);
-    if (!key) {
-      if (this.opened.size >= 4096) this.opened.clear();
-      key = unwrapKey(this.ring, wrapped);
-      this.opened.set(id, key);
-    }
-    return key;
+    return this.sealing.unwrapped(wrapped);
   }
+}
+
+/** The rows of the log in `db` as stored, payloads sealed (`SealedRows`: what `migrate --to` copies). */
+export function sqliteSealedRows(db: Database): SealedRows {
+  const entries = db.prepare(
+    `SELECT e.seq, e.type, e.at, e.data, e.dedupe_key, e.hash, e.digest, p.call_id AS payload_call, p.sealed
+     FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq > ? ORDER BY e.seq LIMIT ?`,
+  );
+  return {
+    entries: async (afterSeq, limit) => entries.all(afterSeq, limit) as StoredEntry[],
+    callKeys: async () => db.prepare(`SELECT call_id, wrapped FROM call_keys ORDER BY call_id`).all() as { call_id: string; wrapped: Buffer }[],
+    erasedCalls: async () => db.prepare(`SELECT call_id, seq FROM erased_calls ORDER BY seq`).all() as { call_id: string; seq: number }[],
+  };
 }

@@ -1,10 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
-import { UserError } from '../../errors.js';
-import { EnvironmentError } from '../../os-errors.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
-import { contactKey, mentionsContact } from '../../privacy/contact.js';
-import { ERASED, openPayload, payloadDigest } from '../../privacy/payload.js';
+import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
 import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
@@ -23,20 +20,12 @@ export class SqlitePrivacy implements PrivacyLog {
   }
 
   async callsOfContact(contact: string): Promise<string[]> {
-    const key = contactKey(contact);
-    if (key === null) throw new UserError(`erase --contact: "${contact}" is neither an email nor a phone number`);
+    const key = contactKeyOf(contact);
     const found = new Set<string>();
     const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = 'event.received' AND p.seq IS NOT NULL ORDER BY e.seq`);
     for (const row of rows.iterate() as IterableIterator<SealedRow>) {
       const entry = this.log.sealer.entryOf(row) as Entry & { type: 'event.received' };
-      if (found.has(entry.data.call_id)) continue;
-      let envelope: unknown;
-      try {
-        envelope = JSON.parse(entry.data.body);
-      } catch {
-        continue;
-      }
-      if (mentionsContact(envelope, key)) found.add(entry.data.call_id);
+      if (!found.has(entry.data.call_id) && bodyMentions(entry.data.body, key)) found.add(entry.data.call_id);
     }
     return [...found];
   }
@@ -101,22 +90,7 @@ export class SqlitePrivacy implements PrivacyLog {
     // Erased as the chain itself says (call.erased entries), not as a side table says.
     const erased = new Set(this.db.prepare(`SELECT json_extract(data, '$.call_id') FROM entries WHERE type = 'call.erased'`).pluck().all());
     function* links(): Generator<ChainLink & { hash: string | null }> {
-      for (const row of rows) {
-        let problem: string | undefined;
-        const facts = JSON.parse(row.data) as { call_id?: unknown };
-        if (row.digest && row.digest !== ERASED && !(row.sealed && row.wrapped) && !erased.has(facts.call_id)) {
-          problem = `its payload${row.sealed ? "'s data key" : ''} is gone, yet no call.erased entry erased its call`;
-        } else if (row.sealed && row.wrapped && row.digest) {
-          try {
-            const key = sealer.unwrapped(row.wrapped);
-            if (payloadDigest(key, openPayload(key, row.seq, row.sealed)) !== row.digest) problem = 'its payload does not match its digest';
-          } catch (error) {
-            if (error instanceof EnvironmentError) throw error; // the master key is missing: no sign of tampering
-            problem = 'its payload does not decrypt (altered)';
-          }
-        }
-        yield { seq: row.seq, type: row.type, at: row.at, facts, digest: row.digest, hash: row.hash, ...(problem && { problem }) };
-      }
+      for (const row of rows) yield sealer.sealing.linkOf(row, erased);
     }
     return verifyChain(links());
   }

@@ -4,11 +4,12 @@ import { sqliteProjections, type ProjectionReader } from '../../project/reader.j
 import { rebuildProjections, type RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import { verifyProjections, type VerifyResult } from '../../project/rebuild/verify.js';
-import type { ServeWriter, Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
+import type { SealedRows, ServeWriter, Appended, Checkpoint, DeliveryOrigin, EntryOf, EventFilter, LogReader, LogWriter, ReadOptions } from '../seam.js';
 import type { OpenStoreOptions, ServeReads, ServeReadsOptions, Store } from '../store.js';
 import { ReadThread } from './read-thread.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
 import { SqliteLog } from './sqlite-log.js';
+import { sqliteSealedRows } from './sealed.js';
 import { SqlitePrivacy } from './sqlite-privacy.js';
 import { GroupCommit } from './group-commit.js';
 import type { CommitStats } from './commit-queue.js';
@@ -37,6 +38,11 @@ export class SqliteStore implements Store, LogReader, LogWriter {
       (eventId) => this.sqlite.bodyOf(eventId),
     );
     this.privacy = new SqlitePrivacy(this.sqlite);
+  }
+
+  /** The log's rows as stored, sealed (`migrate --to` copies them as they are). */
+  get sealedRows(): SealedRows {
+    return sqliteSealedRows(this.sqlite.db);
   }
 
   /** The seam over a log already open (tests hold one; closing the store closes it). */

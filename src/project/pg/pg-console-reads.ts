@@ -2,6 +2,8 @@ import type { Pool } from 'pg';
 import type { Activity, DeliverySearch, EventListRow, EventSearch, Page } from '../console-reads.js';
 import { matches, paged, SCAN_WINDOW, summaryOf } from '../console-reads.js';
 import { COLUMN_OF, type DeliveryRow } from '../queries.js';
+import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
+import type { EntryOf } from '../../log/seam.js';
 
 /**
  * The console's list reads (README "Console") on a PostgreSQL log: the same pages as
@@ -10,8 +12,8 @@ import { COLUMN_OF, type DeliveryRow } from '../queries.js';
  * so "appended at or after" an instant is a seq found by binary search over the primary key.
  */
 
-const EVENT_COLUMNS = `seq::float8 AS seq, at, data->>'event_id' AS event_id, data->>'event_type' AS event_type,
-  data->>'call_id' AS call_id, data->>'body' AS body`;
+/** Events with their payloads, to open in JS (`PgSealer.entries`): `e.data` is read by PostgreSQL for its facts only. */
+const EVENTS = `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS}`;
 const DELIVERY_COLUMNS = `seq::float8 AS seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
   next_attempt_at, planned_at, call_id, dead_reason`;
 
@@ -20,7 +22,7 @@ const DELIVERY_COLUMNS = `seq::float8 AS seq, delivery_id, event_id, event_type,
 type EventRow = Omit<EventListRow, 'summary'> & { body: string | null };
 
 /** The three console reads of `ProjectionReader` for a PostgreSQL pool. */
-export function pgConsoleReads(pool: Pool) {
+export function pgConsoleReads(pool: Pool, sealer: PgSealer) {
   const lastSeq = async () => Number((await pool.query(`SELECT coalesce(max(seq), 0)::float8 AS s FROM entries`)).rows[0].s);
 
   /** The first seq appended at or after `iso` (last seq + 1 when none was). */
@@ -37,6 +39,18 @@ export function pgConsoleReads(pool: Pool) {
     return lo;
   }
 
+  /** The event rows of `sql` (on `EVENTS`), bodies opened or `[erased]`. */
+  const eventsOf = async (sql: string, values: unknown[]): Promise<EventRow[]> =>
+    ((await sealer.entries(pool, sql, values)) as EntryOf<'event.received'>[]).map((e) => ({
+      seq: e.seq,
+      at: e.at,
+      // null for another entry of the call (its call.erased), as SQLite's `->>` reads it
+      event_id: e.data.event_id ?? null,
+      event_type: e.data.event_type ?? null,
+      call_id: e.data.call_id ?? null,
+      body: e.data.body ?? null,
+    }));
+
   const reads = {
     /** The event rows of a search (see `EventSearch`), each with its body. */
     async eventRows(search: EventSearch): Promise<Page<EventRow>> {
@@ -44,25 +58,25 @@ export function pgConsoleReads(pool: Pool) {
       const top = Math.min(search.before ?? Infinity, search.until ? await seqAt(search.until) : Infinity, (await lastSeq()) + 1);
       const floor = search.since ? await seqAt(search.since) : 1;
       if (search.eventId !== undefined) {
-        const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM entries WHERE dedupe_key = $1 AND seq < $2 AND seq >= $3`, [`event:${search.eventId}`, top, floor]);
-        return { rows: (rows as EventRow[]).filter((r) => matches(r, search)), next: null };
+        const rows = await eventsOf(`${EVENTS} WHERE e.dedupe_key = $1 AND e.seq < $2 AND e.seq >= $3`, [`event:${search.eventId}`, top, floor]);
+        return { rows: rows.filter((r) => matches(r, search)), next: null };
       }
       if (search.callId !== undefined) {
-        const { rows } = await pool.query(
-          `SELECT ${EVENT_COLUMNS} FROM entries WHERE seq IN (
+        const rows = await eventsOf(
+          `${EVENTS} WHERE e.seq IN (
              SELECT seq FROM p_call_entries WHERE call_id = $1 AND seq = event_seq AND seq < $2 AND seq >= $3 ORDER BY seq DESC LIMIT $4)
-           ORDER BY seq DESC`,
+           ORDER BY e.seq DESC`,
           [search.callId, top, floor, limit + 1],
         );
-        return paged((rows as EventRow[]).filter((r) => matches(r, search)), limit);
+        return paged(rows.filter((r) => matches(r, search)), limit);
       }
       const bottom = search.eventType === undefined ? floor : Math.max(floor, top - SCAN_WINDOW);
-      const byType = search.eventType === undefined ? '' : `AND data->>'event_type' = $4`;
-      const { rows } = await pool.query(
-        `SELECT ${EVENT_COLUMNS} FROM entries WHERE type = 'event.received' AND seq < $1 AND seq >= $2 ${byType} ORDER BY seq DESC LIMIT $3`,
+      const byType = search.eventType === undefined ? '' : `AND e.data->>'event_type' = $4`;
+      const rows = await eventsOf(
+        `${EVENTS} WHERE e.type = 'event.received' AND e.seq < $1 AND e.seq >= $2 ${byType} ORDER BY e.seq DESC LIMIT $3`,
         [top, bottom, limit + 1, ...(search.eventType === undefined ? [] : [search.eventType])],
       );
-      const page = paged(rows as EventRow[], limit);
+      const page = paged(rows, limit);
       return page.next === null && bottom > floor ? { rows: page.rows, next: bottom } : page;
     },
 

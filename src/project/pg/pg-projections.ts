@@ -7,6 +7,9 @@ import type { ProjectionReader } from '../reader.js';
 import { pgConsoleReads } from './pg-console-reads.js';
 import { operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
+import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
+import { notPlannedRequest } from '../../route/not-planned.js';
+import type { EntryOf } from '../../log/seam.js';
 
 const OPEN_COLUMNS = 'delivery_id, seq, sink, order_key, next_attempt_at';
 
@@ -36,9 +39,9 @@ async function sinkStates(q: Pool | PoolClient): Promise<Record<string, SinkOper
  * reads (project/queries.ts, call-story.ts, dispatch-reads.ts, sink-reads.ts) in PostgreSQL's
  * dialect, assembled by the same functions, so both engines answer alike.
  */
-export function pgProjections(pool: Pool): ProjectionReader {
+export function pgProjections(pool: Pool, sealer: PgSealer): ProjectionReader {
   return {
-    ...pgConsoleReads(pool),
+    ...pgConsoleReads(pool, sealer),
     status: (rules) =>
       snapshot(pool, async (c) => {
         const rows: StatusRows = {
@@ -48,7 +51,7 @@ export function pgProjections(pool: Pool): ProjectionReader {
           oldestPendingAt: (await c.query(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`)).rows[0].at,
           lastSeq: (await c.query(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0].seq,
           states: await sinkStates(c),
-          chainHead: null, // no hash chain on PostgreSQL yet (pg-privacy.ts)
+          chainHead: (await c.query(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`)).rows[0]?.hash ?? null,
         };
         return assembleStatus(rows, rules);
       }),
@@ -61,18 +64,15 @@ export function pgProjections(pool: Pool): ProjectionReader {
           `SELECT delivery_id, event_id, rule_id, sink, status, order_key, result, dead_reason FROM p_deliveries WHERE call_id = $1 ORDER BY seq`,
           [callId],
         );
-        // an event's data without its body: the body is most of the log, and personal data
-        const entries = await c.query<EntryRow>(
-          `SELECT e.seq, e.type, e.at,
-             CASE e.type
-               WHEN 'event.received' THEN json_build_array(e.data -> 'event_id', e.data -> 'event_type', e.data -> 'created_at', e.data -> 'received_at')::text
-               WHEN 'delivery.planned' THEN (e.data::jsonb - 'request')::text
-               ELSE e.data::text END AS data
-           FROM p_call_entries r JOIN entries e ON e.seq = r.seq WHERE r.call_id = $1 ORDER BY r.seq`,
+        // the facts as text, shaped in JS as the SQLite read shapes them: PostgreSQL's json
+        // operators refuse a string holding \u0000, which a webhook may carry
+        const rows = await c.query<EntryRow>(
+          `SELECT e.seq, e.type, e.at, e.data::text AS data FROM p_call_entries r JOIN entries e ON e.seq = r.seq WHERE r.call_id = $1 ORDER BY r.seq`,
           [callId],
         );
+        const entries = rows.rows.map((row) => ({ ...row, data: storyData(row) }));
         const erased = await c.query(`SELECT 1 FROM entries WHERE type = 'call.erased' AND data ->> 'call_id' = $1 LIMIT 1`, [callId]);
-        return assembleCall(callId, call.org_id, deliveries.rows, entries.rows, erased.rowCount! > 0);
+        return assembleCall(callId, call.org_id, deliveries.rows, entries, erased.rowCount! > 0);
       }),
     names: async () => ({
       sinks: (await pool.query<{ x: string }>(`SELECT DISTINCT sink COLLATE "C" AS x FROM p_deliveries ORDER BY 1`)).rows.map((r) => r.x),
@@ -87,7 +87,7 @@ export function pgProjections(pool: Pool): ProjectionReader {
       })),
     openDelivery: async (id) =>
       (await pool.query<OpenDelivery>(`SELECT ${OPEN_COLUMNS} FROM p_deliveries WHERE delivery_id = $1 AND status IN ${OPEN_SQL}`, [id])).rows[0],
-    attemptContext: (id) => attemptContext(pool, id),
+    attemptContext: (id) => attemptContext(pool, sealer, id),
     sinkStates: () => sinkStates(pool),
     oldestOpen: async (sink) =>
       (await pool.query(`SELECT delivery_id, planned_at FROM p_deliveries WHERE sink = $1 AND status IN ${OPEN_SQL} ORDER BY seq LIMIT 1`, [sink])).rows[0] ?? null,
@@ -118,22 +118,36 @@ async function listDeliveries(pool: Pool, filter: DeliveryFilter = {}): Promise<
   return rows.rows.map((r) => ({ ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null }));
 }
 
+/**
+ * An entry's `data` as a call's story shows it (see `assembleCall`): an event's as the array
+ * `[event_id, event_type, created_at, received_at]` (its body is most of the log, and personal
+ * data), a plan's without its request, any other as stored.
+ */
+function storyData(row: EntryRow): string {
+  if (row.type !== 'event.received' && row.type !== 'delivery.planned') return row.data;
+  const data = JSON.parse(row.data) as Record<string, unknown>;
+  if (row.type === 'event.received') return JSON.stringify([data['event_id'], data['event_type'], data['created_at'], data['received_at']]);
+  const { request: _request, ...rest } = data;
+  return JSON.stringify(rest);
+}
+
 /** What an attempt is made from; rejects when the delivery is unknown (see `DispatchReads.attemptContext`). */
-async function attemptContext(pool: Pool, id: string): Promise<AttemptContext> {
+async function attemptContext(pool: Pool, sealer: PgSealer, id: string): Promise<AttemptContext> {
   const row = (
-    // the entry as text, parsed here: PostgreSQL's `->` refuses a json string holding \u0000
-    // ("cannot be converted to text"), which a webhook may carry and the log keeps as sent
-    await pool.query<{ data: string; key_state: string | null; event_type: string; attempts: number; round_failures: number }>(
-      `SELECT e.data::text AS data, k.result AS key_state, d.event_type, d.attempts, d.round_failures
-       FROM p_deliveries d JOIN entries e ON e.seq = d.seq
+    await pool.query<{ seq: number; key_state: string | null; event_type: string; attempts: number; round_failures: number }>(
+      `SELECT d.seq, k.result AS key_state, d.event_type, d.attempts, d.round_failures FROM p_deliveries d
        LEFT JOIN p_key_state k ON k.sink = d.sink AND k.order_key = d.order_key AND k.key_scope = d.key_scope
        WHERE d.delivery_id = $1`,
       [id],
     )
   ).rows[0];
   if (!row) throw new Error(`no delivery ${id} in the projections`);
+  // the plan's request, opened in JS (PostgreSQL's `->` refuses a json string holding \u0000)
+  const [plan] = (await sealer.entries(pool, `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS} WHERE e.seq = $1`, [row.seq])) as EntryOf<'delivery.planned'>[];
+  const request = plan && plan.data.request['erased'] !== true ? plan.data.request : null;
   return {
-    request: (JSON.parse(row.data) as { request: Record<string, unknown> }).request,
+    // an erased call's delivery is never sent: it fails at once, as a plan that could not be made
+    request: request ?? notPlannedRequest({ code: 'erased', message: "the call's personal data was erased" }),
     keyState: row.key_state === null ? null : (JSON.parse(row.key_state) as Record<string, unknown>),
     event_type: row.event_type,
     attempts: row.attempts,
