@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NewEntry } from '../src/log/types.js';
 import { canonicalJson, GENESIS, linkHash, verifyChain } from '../src/privacy/chain.js';
@@ -50,6 +51,35 @@ describe('the hash chain', () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: null }] })).toBe('{"a":[{"c":null,"d":2}],"b":1}');
     const link = { seq: 1, type: 't', at: 'a', digest: null };
     expect(linkHash(GENESIS, { ...link, facts: { x: 1, y: 2 } })).toBe(linkHash(GENESIS, { ...link, facts: { y: 2, x: 1 } }));
+  });
+
+  it('keeps the hashes every log already holds (known answers, computed by the first chained build)', () => {
+    const facts = { event_id: 'evt_1', call_id: 'call_é', n: [3, { z: null, a: 'x"y' }], ok: true, skip: undefined };
+    expect(canonicalJson(facts)).toBe('{"call_id":"call_é","event_id":"evt_1","n":[3,{"a":"x\\"y","z":null}],"ok":true}');
+    expect(linkHash(GENESIS, { seq: 42, type: 'event.received', at: '2026-06-01T10:00:00.000Z', facts, digest: 'ab'.repeat(32) })).toBe(
+      '9ecb8c836326750375804f55050d0b449631f71d31e1f5a6b151d6f3bbf7036f',
+    );
+    expect(linkHash('f'.repeat(64), { seq: 43, type: 'delivery.dead', at: '2026-06-01T10:00:01.000Z', facts: {}, digest: null })).toBe(
+      '2059a15586710017e24906f3245b2be1deb368d3ec5083c0a019e572c3bf6b9f',
+    );
+  });
+
+  it('canonical JSON reads back as the same value, and is the text of the first chained build (keys sorted with sort())', () => {
+    // the first build's canonicalJson, kept here as the oracle: every log's hashes were made by it
+    const reference = (value: unknown): string => {
+      if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    };
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = canonicalJson(value);
+        expect(text).toBe(reference(value));
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('verifies a chain and names the first entry that does not match, or the first one missing', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The log's hash chain (README "Personal data"): every entry's `hash` is a SHA-256 over the
@@ -26,17 +26,26 @@ export interface ChainLink {
 /** JSON with object keys sorted, so the same value always gives the same text. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  // strings built by appending, not map/join: this runs for every entry appended and verified
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let i = 0; i < value.length; i += 1) text += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${text}]`;
+  }
+  const object = value as Record<string, unknown>;
+  let text = '{';
+  for (const key of Object.keys(object).sort()) {
+    const field = object[key];
+    if (field === undefined) continue;
+    text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(field)}`;
+  }
+  return `${text}}`;
 }
 
 /** The hash of `link` after `prev` (hex). */
 export function linkHash(prev: string, link: ChainLink): string {
-  return createHash('sha256')
-    .update(`${prev}\n${link.seq}\n${link.type}\n${link.at}\n${link.digest ?? ''}\n`)
-    .update(canonicalJson(link.facts))
-    .digest('hex');
+  // one-shot (node:crypto `hash`, Node ≥ 20.12): a third of createHash's cost for an entry
+  return hash('sha256', `${prev}\n${link.seq}\n${link.type}\n${link.at}\n${link.digest ?? ''}\n${canonicalJson(link.facts)}`, 'hex');
 }
 
 /** What `verifyChain` found. */
