@@ -10,7 +10,6 @@ import {
   type ProjectionStore,
   type StateColumns,
 } from '../apply-entry.js';
-import { DEFAULTS } from '../../config/defaults.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 import { batchInsert } from './batch-insert.js';
 import { FoldTable } from './fold-table.js';
