@@ -92,5 +92,5 @@ async function erase(store: Store, opts: EraseOptions, rulesPath: string, env: G
     else process.stdout.write(`erased ${printable(c.call_id)}: ${c.payloads} payload${c.payloads === 1 ? '' : 's'}, ${c.closed} open deliver${c.closed === 1 ? 'y' : 'ies'} closed (seq ${c.seq})\n`);
   }
   if (opts.downstream) process.stdout.write(`deletions at the sinks are planned as deliveries: \`husky-relay deliveries --rule ${ERASE_RULE}\` (a running serve sends them)\n`);
-  if (!result.walTruncated) process.stderr.write('husky-relay: a reader held the WAL; the erased pages leave it at the next checkpoint\n');
+  if (result.leftover) process.stderr.write(`husky-relay: ${result.leftover}\n`);
 }

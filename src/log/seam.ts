@@ -187,6 +187,8 @@ export interface ErasedCall {
 export interface EraseResult {
   calls: ErasedCall[];
   walTruncated: boolean;
+  /** When `walTruncated` is false: what is left of the erased rows and when it goes, one line for the operator, in the engine's terms. */
+  leftover: string | null;
 }
 
 /** What erasing a call would delete (`erase --dry-run`). */

@@ -105,6 +105,8 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     const result = await store.privacy.erase({ callIds: ['call_a'], reason: 'request', by: 'test', downstream: false });
     // Then one call.erased and one delivery.dead were appended, two payloads deleted
     expect(result.calls).toEqual([{ call_id: 'call_a', payloads: 2, closed: 1, seq: 4 }]);
+    // and nothing of them is left behind (SQLite: the WAL truncated; PostgreSQL: the dead rows vacuumed)
+    expect([result.walTruncated, result.leftover]).toEqual([true, null]);
     const appended = await store.log.read(3);
     expect(appended.map((e) => e.type)).toEqual(['call.erased', 'delivery.dead']);
     expect(appended[0]!.data).toEqual({ call_id: 'call_a', reason: 'request', by: 'test', downstream: false });

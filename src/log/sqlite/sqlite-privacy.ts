@@ -71,7 +71,8 @@ export class SqlitePrivacy implements PrivacyLog {
       return done;
     }).immediate();
     const [checkpoint] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    return { calls, walTruncated: checkpoint?.busy === 0 };
+    const walTruncated = checkpoint?.busy === 0;
+    return { calls, walTruncated, leftover: walTruncated ? null : 'a reader held the WAL; the erased pages leave it at the next checkpoint' };
   }
 
   async callsLastSeenBefore(before: string, limit: number): Promise<string[]> {
