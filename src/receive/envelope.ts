@@ -5,19 +5,30 @@ import { parseDateTime } from '../dates.js';
 const isDateTime = (value: string): boolean => parseDateTime(value) !== null;
 
 /**
+ * Text that names something in the log, its keys and its tables (ids, types): no U+0000 and no
+ * unpaired UTF-16 surrogate. PostgreSQL's text columns cannot hold U+0000 and replace an unpaired
+ * surrogate by U+FFFD (two ids would become one), so such an id is refused on both engines alike
+ * (README "Faults"); the body itself may hold anything JSON allows.
+ */
+const LONE_SURROGATE_OR_NUL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NAME_MESSAGE = 'must be text without U+0000 or an unpaired surrogate (\\u0000, \\udc00): it names the event in the log';
+const isName = (value: string): boolean => !LONE_SURROGATE_OR_NUL.test(value);
+const name = () => z.string().min(1).refine(isName, NAME_MESSAGE);
+
+/**
  * The HuskyVoice envelope (README "Pointing HuskyVoice at it"). `data` keeps every field it was sent with: only
  * `call_id`, `agent_id` and `status` are promised, everything else is optional.
  */
 export const envelopeSchema = z.object({
-  event_id: z.string().min(1),
-  event_type: z.string().min(1),
+  event_id: name(),
+  event_type: name(),
   // One reading whatever the host's zone (never Date.parse): RFC 3339, zone-less = UTC
   created_at: z.string().refine(isDateTime, 'expected an RFC 3339 date-time such as 2026-06-01T10:00:00Z'),
-  org_id: z.string().min(1),
+  org_id: name(),
   data: z.looseObject({
-    call_id: z.string().min(1),
-    agent_id: z.string().min(1),
-    status: z.string().min(1),
+    call_id: name(),
+    agent_id: name(),
+    status: name(),
   }),
 });
 
@@ -32,7 +43,7 @@ export const KNOWN_EVENT_TYPES = [
   'call.disallowed',
 ] as const;
 
-const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && isName(value);
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
