@@ -114,6 +114,31 @@ export function wrappedBy(wrapped: Buffer): string {
 }
 
 /**
+ * SQL (both engines) for the wrapped data keys of the first and the last payload stored: what
+ * `checkKeyring` is given at open. Two look-ups by the payloads' primary key, however large the log.
+ */
+export const EDGE_KEYS_SQL = `SELECT k.wrapped FROM call_keys k WHERE k.call_id IN (
+  (SELECT call_id FROM payloads ORDER BY seq LIMIT 1), (SELECT call_id FROM payloads ORDER BY seq DESC LIMIT 1))`;
+
+/**
+ * Refuses a keyring that cannot open the log's data keys (`wrapped`: some of them, e.g. those of
+ * `EDGE_KEYS_SQL`), before anything is appended: a relay started with a new key and without the
+ * old one would otherwise answer until the first event of a known call, then fail every one
+ * (README "Encryption at rest"). Throws `EnvironmentError` `master_key_missing` naming the key.
+ */
+export function checkKeyring(ring: Keyring, wrapped: readonly Buffer[]): void {
+  for (const w of wrapped) {
+    const id = wrappedBy(w);
+    if (!ring.byId.has(id)) {
+      throw new EnvironmentError(
+        `the log's data keys were wrapped by master key ${id}, which ${ring.source} does not hold: set ${ENV}=NEW,OLD with that key after the new one (rotation), or set it back (README "Personal data")`,
+        'master_key_missing',
+      );
+    }
+  }
+}
+
+/**
  * Opens a wrapped data key. Throws `EnvironmentError` when the master key that wrapped it is not
  * in the ring (a copied database, a key dropped from the list too early) or the bytes were altered.
  */

@@ -14,7 +14,7 @@ import { PgLease } from './pg-lease.js';
 import { PgPrivacy } from './pg-privacy.js';
 import { PgSealer } from './pg-sealed.js';
 import { sealLegacyPg } from './pg-seal-legacy.js';
-import { requireKeyring, type Keyring } from '../../privacy/keys.js';
+import { checkKeyring, EDGE_KEYS_SQL, requireKeyring, type Keyring } from '../../privacy/keys.js';
 import { Sealing } from '../../privacy/sealing.js';
 import { directReads, type OpenStoreOptions, type ServeReads, type Store } from '../store.js';
 import type { NewEntry } from '../types.js';
@@ -75,6 +75,7 @@ export class PgStore implements Store, LogWriter {
           throw new UserError(`no log at ${redactUrl(url)}: start \`husky-relay serve\` first, or \`husky-relay migrate --to\` it, or point --db (HUSKY_RELAY_DB) at it`);
         }
         await migratePg(client, redactUrl(url));
+        checkKeyring(sealer.sealing.ring, (await client.query<{ wrapped: Buffer }>(EDGE_KEYS_SQL)).rows.map((r) => r.wrapped));
         await sealLegacyPg(client, sealer);
         await sealer.rewrapOld(client);
       } finally {

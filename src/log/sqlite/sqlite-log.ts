@@ -3,7 +3,7 @@ import { projector, type ApplyEntry } from '../../project/apply-entry.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
 import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
-import { loadKeyring, wrappedBy, type Keyring } from '../../privacy/keys.js';
+import { checkKeyring, EDGE_KEYS_SQL, loadKeyring, wrappedBy, type Keyring } from '../../privacy/keys.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, ENTRY_JOINS, Sealer, type SealedRow } from './sealed.js';
 import { sealLegacy } from './seal-legacy.js';
 
@@ -47,6 +47,7 @@ export class SqliteLog {
       return wrapped ? wrappedBy(wrapped) : null;
     };
     this.sealer = new Sealer(this.db, options.keyring ?? loadKeyring(path, options.masterKeys, wrappedById));
+    checkKeyring(this.sealer.ring, this.db.prepare(EDGE_KEYS_SQL).pluck().all() as Buffer[]);
     sealLegacy(this.db, this.sealer);
     this.sealer.rewrapOld();
     this.insert = this.db.prepare(
