@@ -67,6 +67,19 @@ describe('re-drive all dead of a sink from the console', () => {
     expect(entriesOf(relay.log, 'delivery.retried')).toEqual([]);
   });
 
+  it('a form or an address holding U+0000 is refused 400, nothing re-driven (PostgreSQL refuses it in a parameter: it answered 500)', async () => {
+    const { action, fields } = await redriveForm('crm');
+    fields.set('reason', 'x\u0000y');
+    const answer = await post(action, fields);
+    expect(answer.status).toBe(400);
+    expect(await answer.text()).toBe('the form holds U+0000');
+    expect(entriesOf(relay.log, 'delivery.retried')).toEqual([]);
+    for (const path of ['/ui/calls/call_%00', '/ui/events?type=a%00', '/ui/deliveries?sink=a%00', '/ui/deliveries?rule=%00']) {
+      const page = await fetch(`${relay.url}${path}`, { headers: { cookie } });
+      expect([path, page.status, await page.json()]).toEqual([path, 400, { error: 'bad_request', message: 'the address holds U+0000 (%00)' }]);
+    }
+  });
+
   it("re-drives that sink's three dead deliveries, by the console, and the receiver gets them; the other sink's stay dead", async () => {
     const { action, fields } = await redriveForm('crm');
     const before = crm.requests.length;

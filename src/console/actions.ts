@@ -26,7 +26,14 @@ export async function parseForm(ctx: Context, next: Next): Promise<void> {
           ctx.throw(error.status === 413 ? 413 : 400, 'the form could not be read');
         })
       : '';
-    ctx.state['form'] = new URLSearchParams(text ?? '');
+    const form = new URLSearchParams(text ?? '');
+    if ([...form.values()].some((value) => value.includes('\u0000'))) {
+      ctx.status = 400;
+      ctx.type = 'text/plain';
+      ctx.body = 'the form holds U+0000';
+      return;
+    }
+    ctx.state['form'] = form;
   }
   await next();
 }
