@@ -46,7 +46,12 @@ export function registerMigrate(program: Command): void {
         const target = await openStore(opts.to, { mustExist: true, masterKeys: g.masterKeys });
         try {
           const problems = await compare(source, target);
-          if (problems.length > 0) throw new Error(`migrate: the copy in ${redactUrl(opts.to)} differs from ${g.dbPath}: ${problems.join('; ')}`);
+          if (problems.length > 0) {
+            throw new UserError(
+              `migrate: the copy in ${redactUrl(opts.to)} differs from ${g.dbPath}: ${problems.join('; ')}; the copy is left there to look at: drop its tables (or the database) before migrating again, and keep running on SQLite`,
+              'copy_differs',
+            );
+          }
         } finally {
           await target.close();
         }

@@ -5,6 +5,7 @@ import { cliEnv, runCli } from '../helpers/cli.js';
 import { D, STORY_CALL, writeStory } from '../helpers/call-scenario.js';
 import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
 import { SECRET, tempDir } from '../helpers/relay.js';
+import { openStore } from '../../src/log/store.js';
 
 /**
  * `migrate --to URL` (SPEC §13) and every command on the copy: the story of issue 14, written
@@ -139,6 +140,34 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
       expect(ours).toEqual([expect.stringMatching(/^husky-relay: cannot open the log at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1.*sslmode=require: The server does not support SSL connections$/)]);
       expect(out.stderr).not.toContain('internal error');
       expect(out.stderr + out.stdout).not.toContain('s3cretPW');
+    }
+  });
+});
+
+describe('migrate of a SQLite log PostgreSQL cannot hold', () => {
+  it('an id holding U+0000 (stored before ingest refused them): one line naming the entries, exit 1, nothing copied', async () => {
+    // Given a SQLite log whose second event's id holds U+0000
+    const temp = tempDir();
+    const db = await freshPgDatabase();
+    try {
+      const sqlite = join(temp.dir, 'relay.db');
+      const store = await openStore(sqlite);
+      const event = (event_id: string) => ({
+        type: 'event.received' as const,
+        data: { event_id, event_type: 'call.completed', org_id: 'org_1', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:00.000Z', call_id: 'call_1', body: '{}' },
+      });
+      await store.writer.append([event('evt_ok'), event('evt_\u0000')]);
+      await store.close();
+      const key = readFileSync(join(temp.dir, 'master-key'), 'utf8').trim();
+      // When it is migrated
+      const out = await runCli(['--db', sqlite, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: key }) });
+      // Then one line says which entries and why, and the target holds nothing
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/^husky-relay: migrate: PostgreSQL refuses an entry among seqs 1\.\.2 \(.*0x00.*\): an id or type holding U\+0000 or an unpaired surrogate, which SQLite kept, cannot be stored there; nothing was copied\n$/);
+      expect((await pgQuery<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM entries`))[0]!.n).toBe(0);
+    } finally {
+      await db.drop();
+      temp.cleanup();
     }
   });
 });

@@ -36,11 +36,11 @@ export async function importLog(target: PgStore, source: SealedRows, checkpoints
     for (;;) {
       const batch = await source.entries(lastSeq, BATCH);
       if (batch.length === 0) break;
-      await client.query(
+      await refusedAs(batch[0]!.seq, batch.at(-1)!.seq, () => client.query(
         `INSERT INTO entries (seq, type, at, data, dedupe_key, hash, digest)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::json[], $5::text[], $6::text[], $7::text[])`,
         [batch.map((e) => e.seq), batch.map((e) => e.type), batch.map((e) => e.at), batch.map((e) => e.data), batch.map((e) => e.dedupe_key), batch.map((e) => e.hash), batch.map((e) => e.digest)],
-      );
+      ));
       const payloads = batch.filter((e) => e.sealed !== null && e.payload_call !== null);
       await client.query(INSERT_PAYLOADS('$1', '$2', '$3'), [
         payloads.map((e) => e.seq),
@@ -77,5 +77,23 @@ async function mustBeEmpty(client: PoolClient, url: string): Promise<void> {
   )).rows[0]!;
   if (row.entries > 0 || row.checkpoints > 0) {
     throw new UserError(`migrate: ${redactUrl(url)} already holds a log (${row.entries} entries); migrate copies into an empty database only`, 'target_not_empty');
+  }
+}
+
+/**
+ * `insert`, with PostgreSQL's refusal of the data (SQLSTATE class 22: U+0000 or invalid text in a
+ * column, which SQLite stored, e.g. an id from before ingest refused them) said as a `UserError`
+ * naming the entries, so `migrate` ends in one line (the transaction rolls back: nothing copied).
+ */
+async function refusedAs<T>(first: number, last: number, insert: () => Promise<T>): Promise<T> {
+  try {
+    return await insert();
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (!code.startsWith('22')) throw error;
+    throw new UserError(
+      `migrate: PostgreSQL refuses an entry among seqs ${first}..${last} (${(error as Error).message}): an id or type holding U+0000 or an unpaired surrogate, which SQLite kept, cannot be stored there; nothing was copied`,
+      'entry_not_storable',
+    );
   }
 }
