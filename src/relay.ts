@@ -75,7 +75,7 @@ export interface Relay {
 
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { logger } = options;
-  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys });
+  const store = await openStore(options.dbPath, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, masterKeys: options.masterKeys, checkKeys: true });
   const metrics = createMetrics();
   metrics.lastSeq.set(await store.log.lastSeq());
   // the console's pages, live updates and gauges read off this thread: a heavy page never delays an ack

@@ -141,7 +141,7 @@ export interface LogReader {
   lastOfType<T extends EntryType>(type: T): Promise<EntryOf<T> | undefined>;
   /** A consumer's checkpoint (0 when it has none). */
   checkpoint(name: string): Promise<number>;
-  /** The body first logged for an event id, to tell a true retry from a changed duplicate. */
+  /** The body first logged for an event id, to tell a true retry from a changed duplicate; `[erased]` once its call was erased. */
   eventBody(eventId: string): Promise<string | null>;
   /**
    * `event.received` entries with `afterSeq < seq <= throughSeq`, in `seq` order, at most `limit`:

@@ -90,6 +90,12 @@ export interface OpenStoreOptions {
   unsynced?: boolean;
   /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"); unset: the `master-key` file beside the database. */
   masterKeys?: string;
+  /**
+   * `serve`: refuse, at open, a keyring that cannot open the log's data keys (`checkKeyring`), so a
+   * relay given a new key without the old one never starts taking events it cannot seal. Readers
+   * need not: each read names the missing key.
+   */
+  checkKeys?: boolean;
 }
 
 /**

@@ -75,7 +75,7 @@ export class PgStore implements Store, LogWriter {
           throw new UserError(`no log at ${redactUrl(url)}: start \`husky-relay serve\` first, or \`husky-relay migrate --to\` it, or point --db (HUSKY_RELAY_DB) at it`);
         }
         await migratePg(client, redactUrl(url));
-        checkKeyring(sealer.sealing.ring, (await client.query<{ wrapped: Buffer }>(EDGE_KEYS_SQL)).rows.map((r) => r.wrapped));
+        if (options.checkKeys) checkKeyring(sealer.sealing.ring, (await client.query<{ wrapped: Buffer }>(EDGE_KEYS_SQL)).rows.map((r) => r.wrapped));
         await sealLegacyPg(client, sealer);
         await sealer.rewrapOld(client);
       } finally {

@@ -14,6 +14,12 @@ export interface LogOptions extends OpenLogOptions {
   masterKeys?: string;
   /** The keyring itself (tests); wins over `masterKeys`. */
   keyring?: Keyring;
+  /**
+   * `serve`: refuse, at open, a keyring that cannot open the log's data keys (`checkKeyring`), so a
+   * relay given a new key without the old one never starts taking events it cannot seal. Readers
+   * need not: each read names the missing key.
+   */
+  checkKeys?: boolean;
 }
 
 type Row = SealedRow;
@@ -47,7 +53,7 @@ export class SqliteLog {
       return wrapped ? wrappedBy(wrapped) : null;
     };
     this.sealer = new Sealer(this.db, options.keyring ?? loadKeyring(path, options.masterKeys, wrappedById));
-    checkKeyring(this.sealer.ring, this.db.prepare(EDGE_KEYS_SQL).pluck().all() as Buffer[]);
+    if (options.checkKeys) checkKeyring(this.sealer.ring, this.db.prepare(EDGE_KEYS_SQL).pluck().all() as Buffer[]);
     sealLegacy(this.db, this.sealer);
     this.sealer.rewrapOld();
     this.insert = this.db.prepare(

@@ -30,7 +30,7 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   ) {
     this.sqlite =
       typeof path === 'string'
-        ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys })
+        ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys, checkKeys: options.checkKeys })
         : path;
     this.projections = sqliteProjections(
       this.sqlite.db,
