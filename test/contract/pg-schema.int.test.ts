@@ -30,6 +30,13 @@ describe('opening a PostgreSQL database that is not a husky-relay log', () => {
     expect(tables.length).toBe(1);
   });
 
+  it('a command (a log that must exist) says the same of another program\'s entries table, not "start serve first"', async () => {
+    await pgQuery(pg.db.url, 'CREATE TABLE entries (id int)');
+    const error = await PgStore.open(pg.db.url, { masterKeys: TEST_MASTER_KEY, mustExist: true }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toMatch(/has an entries table but is not a husky-relay log; point --db at another database$/);
+  });
+
   it('refuses a database written by a newer husky-relay', async () => {
     await (await pg.open()).close();
     await pgQuery(pg.db.url, 'UPDATE hr_schema SET version = 99');

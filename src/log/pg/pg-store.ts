@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
+import { EnvironmentError } from '../../os-errors.js';
 import { UserError } from '../../errors.js';
 import { pgProjections } from '../../project/pg/pg-projections.js';
 import { registerPgGauges } from '../../project/pg/pg-gauges.js';
@@ -71,7 +72,12 @@ export class PgStore implements Store, LogWriter {
     try {
       const client = await connectClient(pool);
       try {
-        if (options.mustExist && (await client.query(`SELECT to_regclass('hr_schema') AS t`)).rows[0].t === null) {
+        const tables = (await client.query(`SELECT to_regclass('hr_schema') AS schema, to_regclass('entries') AS entries`)).rows[0];
+        if (options.mustExist && tables.schema === null && tables.entries !== null) {
+          // as serve and migrate would say: starting serve would not help
+          throw new EnvironmentError(`${redactUrl(url)} has an entries table but is not a husky-relay log; point --db at another database`, 'not_a_log');
+        }
+        if (options.mustExist && tables.schema === null) {
           throw new UserError(`no log at ${redactUrl(url)}: start \`husky-relay serve\` first, or \`husky-relay migrate --to\` it, or point --db (HUSKY_RELAY_DB) at it`);
         }
         await migratePg(client, redactUrl(url));
