@@ -211,6 +211,22 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     expect(await store.log.eventBody('evt_a')).toContain(MARKER);
   });
 
+  it("answers an event it cannot seal (the call's key re-wrapped by a key serve lacks) as unavailable, to be retried, never as refused", async () => {
+    // Given serve's writer with the log's key, and a command run meanwhile with NEW,OLD (rotation before the restart)
+    const writer = store.serveWriter(() => {});
+    const old = isPostgresUrl(fx.location) ? TEST_MASTER_KEY : readFileSync(join(dirname(fx.location), 'master-key'), 'utf8').trim();
+    const command = await openWithClock(fx.location, clock, { masterKeys: `${'e6'.repeat(32)},${old}` });
+    await command.close();
+    try {
+      // When an event of call A (its key now wrapped by NEW only) reaches serve's writer
+      const appending = writer.append([event('evt_a2', 'call_a')]);
+      // Then it fails as the log being unavailable (503: HuskyVoice retries), not as a refused entry (422: lost)
+      await expect(appending).rejects.toMatchObject({ name: 'LogUnavailableError', message: expect.stringMatching(/master key [0-9a-f]{16}/) });
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('appends `also`\'s entries (the --downstream plans) after the erasures, in the same transaction, told which calls were erased', async () => {
     await store.privacy.erase({ callIds: ['call_b'], reason: 'request', by: 'test', downstream: false });
     let told: string[] = [];

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import pg from 'pg';
 import { LogUnavailableError } from '../../errors.js';
+import { EnvironmentError } from '../../os-errors.js';
 import { CommitFailures } from '../sqlite/commit-failures.js';
 import { CommitQueue, takeBatch, type CommitRequest, type CommitStats } from '../sqlite/commit-queue.js';
 import { ENTRY_REJECTED, toWriterError, WRITER_BUSY, WRITER_IDLE, type AppendedNotice, type CommitReply, type WriterRequest } from '../sqlite/writer-protocol.js';
@@ -137,13 +138,15 @@ export class PgGroupCommit implements ServeWriter {
         p.reply({ kind: 'committed', ids: [p.request.id], ok: true, seqs: mine.flat().map((a) => a.seq ?? 0), ms });
       }
     } catch (error) {
-      if (batch.length > 1 && !(error instanceof LogUnavailableError)) {
+      // the relay's environment (a master key that cannot open a data key) is no entry's fault
+      const entriesAtFault = !(error instanceof LogUnavailableError) && !(error instanceof EnvironmentError);
+      if (batch.length > 1 && entriesAtFault) {
         // some request's own entries failed the transaction: each alone, so only it is refused
         for (const p of batch) await this.commit([p]);
         return;
       }
       const failure = toWriterError(error);
-      if (!(error instanceof LogUnavailableError)) failure.code = ENTRY_REJECTED;
+      if (entriesAtFault) failure.code = ENTRY_REJECTED;
       for (const p of batch) p.reply({ kind: 'committed', ids: [p.request.id], ok: false, error: failure });
     }
   }

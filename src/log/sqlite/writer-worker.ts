@@ -181,10 +181,14 @@ function answerCommit(batch: CommitRequest[], reply: CommitReply): void {
   if (lastSeq > 0) for (const subscriber of subscribers) subscriber.postMessage({ kind: 'appended', lastSeq } satisfies AppendedNotice);
 }
 
-/** A failure of the storage (SQLite, the file, the WAL), as opposed to one of the entries. */
+/**
+ * A failure of the storage (SQLite, the file, the WAL) or of the relay's environment (a master key
+ * that cannot open a call's data key: every entry of that call would fail alike), as opposed to
+ * one of the entries: the event is answered 503 and retried, never refused 422.
+ */
 function isStorageFailure(error: WriterError): boolean {
   const code = error.code ?? '';
-  return code.startsWith('SQLITE_') || code === WAL_LOST || code === 'log_unavailable';
+  return code.startsWith('SQLITE_') || code === WAL_LOST || code === 'log_unavailable' || error.name === 'EnvironmentError';
 }
 
 /**
