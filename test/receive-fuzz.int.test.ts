@@ -45,17 +45,25 @@ const envelopeLike = fc
   )
   .map((o) => JSON.stringify(o));
 
+/**
+ * A name (an id or a type): any unicode but U+0000 and unpaired surrogates, which both engines
+ * refuse there (README "Faults"; PostgreSQL cannot store the one and merges the others). The
+ * check is the UTF-8 round trip, which replaces an unpaired surrogate.
+ */
+const name = (unit: 'binary' | 'grapheme-ascii' = 'binary') =>
+  fc.string({ minLength: 1, unit }).filter((s) => !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s);
+
 /** Valid envelopes with random contents: any unicode, extra fields, unknown types. */
 const validEnvelope = fc
   .record({
-    event_id: fc.string({ minLength: 1, unit: 'binary' }),
-    event_type: fc.oneof(fc.constantFrom('call.initiated', 'call.completed', 'call.disallowed'), fc.string({ minLength: 1 })),
+    event_id: name(),
+    event_type: fc.oneof(fc.constantFrom('call.initiated', 'call.completed', 'call.disallowed'), name('grapheme-ascii')),
     created_at: fc.date({ noInvalidDate: true, min: new Date(0), max: new Date('2100-01-01') }).map((d) => d.toISOString()),
-    org_id: fc.string({ minLength: 1, unit: 'binary' }),
+    org_id: name(),
     data: fc.record({
-      call_id: fc.string({ minLength: 1, unit: 'binary' }),
-      agent_id: fc.string({ minLength: 1 }),
-      status: fc.string({ minLength: 1 }),
+      call_id: name(),
+      agent_id: name('grapheme-ascii'),
+      status: name('grapheme-ascii'),
       summary: fc.string({ unit: 'binary' }),
       extra: fc.jsonValue({ maxDepth: 4 }),
     }),
