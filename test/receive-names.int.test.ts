@@ -45,6 +45,21 @@ describe('names in the envelope: no U+0000, no unpaired surrogate', () => {
     });
   }
 
+  it.each(names)('%s longer than 512 characters → 422 at its path, nothing stored (512 is kept)', async (path, make) => {
+    const before = relay.log.lastSeq();
+    const body = make('x'.repeat(600));
+    const long = await rawRequest(relay.url, { path: '/webhooks/husky', headers: headers(body), body });
+    expect(long.status).toBe(422);
+    expect(long.body).toEqual({ error: 'invalid_envelope', details: [{ path, message: expect.stringContaining('at most 512 characters') }] });
+    expect(relay.log.lastSeq()).toBe(before);
+  });
+
+  it('a name of exactly 512 characters is stored', async () => {
+    const body = makeEvent({ event_id: 'e'.repeat(512) });
+    const got = await rawRequest(relay.url, { path: '/webhooks/husky', headers: headers(body), body });
+    expect(got.status).toBe(200);
+  });
+
   it('a name with a surrogate pair (an emoji), and a body holding U+0000 and a lone surrogate, are stored as sent', async () => {
     const body = makeEvent({ event_id: `evt_${process.pid}_😀` }, { call_id: 'call_😀', summary: 'a\u0000b \udc00' });
     const got = await rawRequest(relay.url, { path: '/webhooks/husky', headers: headers(body), body });

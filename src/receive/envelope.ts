@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDateTime } from '../dates.js';
+import { hasUnstorable } from '../log/text.js';
 
 /** An RFC 3339 date-time as `parseDateTime` reads it (a zone-less one is UTC). */
 const isDateTime = (value: string): boolean => parseDateTime(value) !== null;
@@ -10,10 +11,16 @@ const isDateTime = (value: string): boolean => parseDateTime(value) !== null;
  * surrogate by U+FFFD (two ids would become one), so such an id is refused on both engines alike
  * (README "Faults"); the body itself may hold anything JSON allows.
  */
-const LONE_SURROGATE_OR_NUL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const NAME_MESSAGE = 'must be text without U+0000 or an unpaired surrogate (\\u0000, \\udc00): it names the event in the log';
-const isName = (value: string): boolean => !LONE_SURROGATE_OR_NUL.test(value);
-const name = () => z.string().min(1).refine(isName, NAME_MESSAGE);
+/** Longest name (characters): HuskyVoice's ids are short; a name is a key of indexes PostgreSQL bounds at ~2,700 bytes a row. */
+export const MAX_NAME_CHARS = 512;
+const isName = (value: string): boolean => value.length <= MAX_NAME_CHARS && !hasUnstorable(value);
+const name = () =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_NAME_CHARS, `must be at most ${MAX_NAME_CHARS} characters: it names the event in the log's keys`)
+    .refine((value) => !hasUnstorable(value), NAME_MESSAGE);
 
 /**
  * The HuskyVoice envelope (README "Pointing HuskyVoice at it"). `data` keeps every field it was sent with: only

@@ -11,6 +11,7 @@ import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js
 import { UnsendableRequestError } from '../sinks/kind.js';
 import { renderAction } from './render-action.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { storableKey } from '../log/text.js';
 
 /** What the rules run on: a HuskyVoice event, or one of the relay's operator events (README "When a rule fails at run time"). */
 export type PlannableEvent = CallEvent | OperatorEvent;
@@ -192,7 +193,8 @@ function planAction(rules: LoadedRules, rule: CompiledRule, action: CompiledActi
     const { request, order_key, warnings } = renderAction(action, scope, ev.envelope);
     const problem = requestProblem(request);
     if (problem) return failedAction(rules, rule, action, ev, opts, problem);
-    return { ok: true, plan: { ...basePlan(rules, rule, action, ev, opts), request: request as Record<string, unknown>, order_key }, warnings };
+    const key = order_key === null ? null : storableKey(order_key);
+    return { ok: true, plan: { ...basePlan(rules, rule, action, ev, opts), request: request as Record<string, unknown>, order_key: key }, warnings };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof UnsendableRequestError ? error.code : 'render_failed';

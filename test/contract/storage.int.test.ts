@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { openStore, type Store } from '../../src/log/store.js';
 import type { Entry, NewEntry } from '../../src/log/types.js';
 import { ROUTER_CHECKPOINT } from '../../src/route/router.js';
+import { storableText } from '../../src/log/text.js';
 import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from '../helpers/call-scenario.js';
 import { appendAsLogged, engineFixture, ENGINES, openWithClock, type EngineFixture } from '../helpers/engines.js';
 import { receivedEntry } from '../helpers/entries.js';
@@ -51,6 +52,30 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(await store.log.read(0)).toEqual(entries.map((e, i) => ({ ...e, seq: i + 1, at: clock.at })));
     expect((await store.log.read(1, { types: ['rules.*'] })).map((e) => e.seq)).toEqual([2]);
     expect(await store.log.lastSeq()).toBe(3);
+  });
+
+  it('stores a plan and an attempt whose texts hold U+0000 and unpaired surrogates (a thread key, a sink\'s answer) without failing the commit', async () => {
+    // Given an event, a plan whose order key holds U+0000, and a failed attempt quoting an answer with U+0000 and a lone surrogate
+    const [ev] = await store.writer.append([received({ event_id: 'evt_nul_text', call_id: 'call_nul_text' })]);
+    const plan: NewEntry = {
+      type: 'delivery.planned',
+      data: { delivery_id: 'dlv_nul_text', event_id: 'evt_nul_text', event_seq: ev!.seq!, event_type: 'call.completed', call_id: 'call_nul_text', rule_id: 'r', action_index: 0, sink: 'hook', request: { body: {} }, order_key: 'k\u0000y', rules_hash: 'h' },
+    };
+    const attempt: NewEntry = {
+      type: 'delivery.attempted',
+      data: { delivery_id: 'dlv_nul_text', attempt: 1, outcome: 'failed', duration_ms: 3, error: { kind: 'permanent', code: 'http_500', message: 'HTTP 500: {"error":"bad\u0000nul \ud800"}', status: 500 }, retry_at: null, result: null },
+    };
+    // When they are appended (on PostgreSQL, a U+0000 in a text parameter failed every commit after it)
+    await store.writer.append([plan]);
+    await store.writer.append([attempt, { type: 'delivery.dead', data: { delivery_id: 'dlv_nul_text', reason: 'permanent http_500' } }]);
+    // Then the log holds them exactly, and the projection shows the delivery dead with its error
+    // (PostgreSQL's text columns show U+FFFD where SQLite keeps U+0000 and the lone surrogate)
+    expect((await store.log.read(ev!.seq!)).map((e) => e.data)).toEqual([plan.data, attempt.data, { delivery_id: 'dlv_nul_text', reason: 'permanent http_500' }]);
+    const [row] = await store.projections.deliveries({ call: 'call_nul_text' });
+    expect(row).toMatchObject({ delivery_id: 'dlv_nul_text', status: 'dead' });
+    expect(storableText((row!.last_error as { message: string }).message)).toBe(storableText('HTTP 500: {"error":"bad\u0000nul \ud800"}'));
+    // And the log goes on
+    expect((await store.writer.append([received()]))[0]!.duplicate).toBe(false);
   });
 
   it('appends an event id or a delivery id once, forever: later and within one append, the first wins', async () => {

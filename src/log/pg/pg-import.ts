@@ -82,7 +82,8 @@ async function mustBeEmpty(client: PoolClient, url: string): Promise<void> {
 
 /**
  * `insert`, with PostgreSQL's refusal of the data (SQLSTATE class 22: U+0000 or invalid text in a
- * column, which SQLite stored, e.g. an id from before ingest refused them) said as a `UserError`
+ * column; class 54: an id too long for an index row; both of which SQLite stored before ingest
+ * refused such ids) said as a `UserError`
  * naming the entries, so `migrate` ends in one line (the transaction rolls back: nothing copied).
  */
 async function refusedAs<T>(first: number, last: number, insert: () => Promise<T>): Promise<T> {
@@ -90,9 +91,9 @@ async function refusedAs<T>(first: number, last: number, insert: () => Promise<T
     return await insert();
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
-    if (!code.startsWith('22')) throw error;
+    if (!code.startsWith('22') && !code.startsWith('54')) throw error;
     throw new UserError(
-      `migrate: PostgreSQL refuses an entry among seqs ${first}..${last} (${(error as Error).message}): an id or type holding U+0000 or an unpaired surrogate, which SQLite kept, cannot be stored there; nothing was copied`,
+      `migrate: PostgreSQL refuses an entry among seqs ${first}..${last} (${(error as Error).message}): an id or type holding U+0000 or an unpaired surrogate, or longer than its indexes take, which SQLite kept, cannot be stored there; nothing was copied`,
       'entry_not_storable',
     );
   }

@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import { keyScope, PLANNED_COLUMNS, STATE_COLUMNS, stateColumns, stateOf, type DeliveryKeys, type ProjectionStore, type StateColumns, type StoredDelivery } from '../../project/apply-entry.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../../project/sink-state.js';
 import type { Entry } from '../types.js';
+import { storableText } from '../text.js';
 
 /** One statement to run, in order, in the append's transaction. */
 interface Op {
@@ -33,7 +34,8 @@ const SQL = {
       paused_code = excluded.paused_code, stale_at = excluded.stale_at, stale_oldest_at = excluded.stale_oldest_at`,
 };
 
-const keyOf = (sink: string, orderKey: string, scope: string) => JSON.stringify([sink, orderKey, scope]);
+/** A key state's identity, as PostgreSQL stores its three columns (`storableText`), whatever the projector holds. */
+const keyOf = (sink: string, orderKey: string, scope: string) => JSON.stringify([sink, orderKey, scope].map(storableText));
 
 /**
  * The live projection store of the PostgreSQL engine. `projectInto` (the very projector SQLite
@@ -102,7 +104,7 @@ export class ProjectionBatch implements ProjectionStore {
     const rows = await client.query<{ sink: string; order_key: string; key_scope: string; result: string }>(
       `SELECT k.sink, k.order_key, k.key_scope, k.result FROM p_key_state k
        JOIN unnest($1::text[], $2::text[], $3::text[]) AS w(sink, order_key, key_scope) USING (sink, order_key, key_scope)`,
-      [wanted.map((w) => w[0]), wanted.map((w) => w[1]), wanted.map((w) => w[2])],
+      [wanted.map((w) => storableText(w[0])), wanted.map((w) => storableText(w[1])), wanted.map((w) => storableText(w[2]))],
     );
     for (const [sink, orderKey, scope] of wanted) this.keyStates.set(keyOf(sink, orderKey, scope), undefined);
     for (const r of rows.rows) this.keyStates.set(keyOf(r.sink, r.order_key, r.key_scope), r.result);
@@ -115,7 +117,7 @@ export class ProjectionBatch implements ProjectionStore {
   async flush(client: PoolClient): Promise<void> {
     if (this.ops.length === 0) return;
     const literal = (value: unknown): string =>
-      value === null || value === undefined ? 'NULL' : typeof value === 'number' ? String(value) : client.escapeLiteral(String(value));
+      value === null || value === undefined ? 'NULL' : typeof value === 'number' ? String(value) : client.escapeLiteral(storableText(String(value)));
     const text = this.ops.map((op) => op.text.replace(/\$(\d+)/g, (_, i: string) => literal(op.values[Number(i) - 1]))).join(';\n');
     this.ops.length = 0;
     await client.query(text);
