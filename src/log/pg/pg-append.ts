@@ -30,13 +30,22 @@ export const APPENDED_CHANNEL = 'husky_relay_appended';
  * groups) append nothing. Rejects with the driver's error; nothing of it remains then.
  */
 export async function appendGroups(pool: Pool, sealer: PgSealer, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
+  return underAppendLock(pool, (client) => appendInTransaction(client, sealer, groups, at, hooks));
+}
+
+/**
+ * Runs `work` in one transaction on a connection of `pool`, holding the append lock from its
+ * first statement to its commit (every write to the log takes it: appends, erasure). Rolls back
+ * and rejects with `work`'s error; a connection whose rollback failed is discarded.
+ */
+export async function underAppendLock<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await connectClient(pool);
   let broken = false;
   try {
     // one round trip: the transaction and its lock
     await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
     try {
-      const result = await appendInTransaction(client, sealer, groups, at, hooks);
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {

@@ -2,10 +2,9 @@ import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChainOf, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
 import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
 import type { SealedRow } from '../../privacy/sealing.js';
-import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
-import type { Entry, NewEntry } from '../types.js';
-import { connectClient } from './connect.js';
-import { APPEND_LOCK, appendInTransaction } from './pg-append.js';
+import { erasureEntries, type ErasableCall, type ErasedCall, type EraseRequest, type EraseResult, type PrivacyLog } from '../seam.js';
+import type { Entry } from '../types.js';
+import { appendInTransaction, underAppendLock } from './pg-append.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS } from './pg-sealed.js';
 import type { PgStore } from './pg-store.js';
 
@@ -66,47 +65,33 @@ export class PgPrivacy implements PrivacyLog {
     const before = new Set((await pool.query<{ call_id: string }>(`SELECT call_id FROM erased_calls WHERE call_id = ANY($1)`, [ids])).rows.map((r) => r.call_id));
     const also = request.also ? await request.also(ids.filter((id) => !before.has(id))) : [];
     const at = this.store.now().toISOString();
-    const client = await connectClient(pool);
-    let broken = false;
-    const calls: ErasedCall[] = [];
-    try {
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
-      try {
-        for (const call_id of ids) {
-          if ((await client.query(`SELECT 1 FROM erased_calls WHERE call_id = $1`, [call_id])).rowCount! > 0) {
-            calls.push({ call_id, payloads: 0, closed: 0, seq: null });
-            continue;
-          }
-          const payloads = (await client.query(`DELETE FROM payloads WHERE call_id = $1`, [call_id])).rowCount ?? 0;
-          await client.query(`DELETE FROM call_keys WHERE call_id = $1`, [call_id]);
-          const dying = (await client.query<{ delivery_id: string }>(`SELECT delivery_id FROM p_deliveries WHERE call_id = $1 AND status IN ${OPEN_SQL} ORDER BY seq`, [call_id])).rows;
-          const entries: NewEntry[] = [
-            { type: 'call.erased', data: { call_id, reason: request.reason, by: request.by, downstream: request.downstream } },
-            ...dying.map(({ delivery_id }): NewEntry => ({ type: 'delivery.dead', data: { delivery_id, reason: "erased: the call's personal data was erased" } })),
-          ];
-          const seq = (await appendInTransaction(client, sealer, [{ entries }], at))[0]![0]!.seq!;
-          await client.query(`INSERT INTO erased_calls (call_id, seq) VALUES ($1, $2)`, [call_id, seq]);
-          calls.push({ call_id, payloads, closed: dying.length, seq });
+    const calls = await underAppendLock(pool, async (client) => {
+      const done: ErasedCall[] = [];
+      for (const call_id of ids) {
+        if ((await client.query(`SELECT 1 FROM erased_calls WHERE call_id = $1`, [call_id])).rowCount! > 0) {
+          done.push({ call_id, payloads: 0, closed: 0, seq: null });
+          continue;
         }
-        if (also.length > 0) await appendInTransaction(client, sealer, [{ entries: also }], at);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
-        throw error;
+        const payloads = (await client.query(`DELETE FROM payloads WHERE call_id = $1`, [call_id])).rowCount ?? 0;
+        await client.query(`DELETE FROM call_keys WHERE call_id = $1`, [call_id]);
+        const dying = (await client.query<{ delivery_id: string }>(`SELECT delivery_id FROM p_deliveries WHERE call_id = $1 AND status IN ${OPEN_SQL} ORDER BY seq`, [call_id])).rows.map((r) => r.delivery_id);
+        const seq = (await appendInTransaction(client, sealer, [{ entries: erasureEntries(call_id, request, dying) }], at))[0]![0]!.seq!;
+        await client.query(`INSERT INTO erased_calls (call_id, seq) VALUES ($1, $2)`, [call_id, seq]);
+        done.push({ call_id, payloads, closed: dying.length, seq });
       }
-      // outside the transaction (VACUUM cannot run in one): frees the dead tuples of the deleted rows
-      const failed = await client.query('VACUUM payloads, call_keys').then(
-        () => null,
-        (error: Error) => error.message,
-      );
-      return {
-        calls,
-        walTruncated: failed === null,
-        leftover: failed && `VACUUM payloads, call_keys failed (${failed}): autovacuum frees the erased rows' space later; no query reads them, and their keys are gone`,
-      };
-    } finally {
-      client.release(broken);
-    }
+      if (also.length > 0) await appendInTransaction(client, sealer, [{ entries: also }], at);
+      return done;
+    });
+    // outside the transaction (VACUUM cannot run in one): frees the dead tuples of the deleted rows
+    const failed = await pool.query('VACUUM payloads, call_keys').then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    return {
+      calls,
+      walTruncated: failed === null,
+      leftover: failed && `VACUUM payloads, call_keys failed (${failed}): autovacuum frees the erased rows' space later; no query reads them, and their keys are gone`,
+    };
   }
 
   async callsLastSeenBefore(before: string, limit: number): Promise<string[]> {

@@ -2,8 +2,8 @@ import type { Database } from 'better-sqlite3';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
 import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
-import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
-import type { Entry, NewEntry } from '../types.js';
+import { erasureEntries, type ErasableCall, type ErasedCall, type EraseRequest, type EraseResult, type PrivacyLog } from '../seam.js';
+import type { Entry } from '../types.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
 import type { SqliteLog } from './sqlite-log.js';
 
@@ -59,11 +59,7 @@ export class SqlitePrivacy implements PrivacyLog {
         const payloads = dropPayloads.run(call_id).changes;
         dropKey.run(call_id);
         const dying = open.all(call_id) as string[];
-        const entries: NewEntry[] = [
-          { type: 'call.erased', data: { call_id, reason: request.reason, by: request.by, downstream: request.downstream } },
-          ...dying.map((delivery_id): NewEntry => ({ type: 'delivery.dead', data: { delivery_id, reason: "erased: the call's personal data was erased" } })),
-        ];
-        const seq = this.log.append(entries)[0]!.seq!;
+        const seq = this.log.append(erasureEntries(call_id, request, dying))[0]!.seq!;
         mark.run(call_id, seq);
         done.push({ call_id, payloads, closed: dying.length, seq });
       }
