@@ -43,7 +43,7 @@ export class DueIndex {
       this.position = throughSeq;
     }
     for (;;) {
-      const entries = await this.o.reader.read(this.position, { types: DELIVERY_TYPES, limit: TAIL_BATCH });
+      const entries = await this.o.reader.read(this.position, { types: DELIVERY_TYPES, limit: TAIL_BATCH, facts: true });
       for (const entry of entries) await this.apply(entry);
       if (entries.length > 0) this.position = entries[entries.length - 1]!.seq;
       if (entries.length < TAIL_BATCH) return;

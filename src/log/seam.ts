@@ -97,6 +97,8 @@ export interface ReadOptions {
   limit?: number;
   /** Each entry with its `hash`, its link in the chain (README "Personal data"). (Default: without) */
   hashes?: boolean;
+  /** Only the facts (README "Personal data"), no payload read or decrypted: no event `body`, a plan's `request` only its `channel`, `create`. (Default: false) */
+  facts?: boolean;
 }
 
 export type EntryOf<T extends EntryType> = Entry & { type: T; data: EntryDataByType[T] };

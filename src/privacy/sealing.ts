@@ -125,6 +125,11 @@ export class Sealing {
     return { seq: row.seq, type: row.type, at: row.at, data, ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
   }
 
+  /** An entry as its facts alone (`ReadOptions.facts`): no payload opened; with its `hash` when `withHash`. */
+  factsOf(row: Pick<SealedRow, 'seq' | 'type' | 'at' | 'data' | 'hash'>, withHash = false): Entry {
+    return { seq: row.seq, type: row.type, at: row.at, data: JSON.parse(row.data), ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
+  }
+
   /**
    * `row` as `verifyChain` checks it, with the problem found in its payload if any: a payload
    * or key gone while no `call.erased` entry (`erased`: the call ids they name) erased its call,

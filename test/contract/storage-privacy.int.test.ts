@@ -100,6 +100,25 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     expect(await store.privacy.callsLastSeenBefore('2026-06-04T00:00:00.000Z', 10)).toEqual(['call_a', 'call_b']);
   });
 
+  it('reads the facts alone when asked (the due index): no payload, the same facts and order, by type and by call', async () => {
+    // When the log is read for its facts, of several types and of one call
+    const byType = await store.log.read(0, { types: ['event.received', 'delivery.planned'], facts: true, hashes: true });
+    const byCall = await store.log.read(0, { callId: 'call_a', facts: true });
+    // Then the entries are the full reads' without the payload fields, in log order
+    const full = await store.log.read(0, { hashes: true });
+    expect(byType.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(byType.map((e) => (e as Entry & { hash?: string }).hash)).toEqual(full.map((e) => (e as Entry & { hash?: string }).hash));
+    const { body, ...eventFacts } = (full[0] as Entry & { type: 'event.received' }).data;
+    expect(body).toContain(MARKER);
+    expect(byType[0]!.data).toEqual(eventFacts);
+    expect(byType[1]!.data).toEqual({ ...(full[1]!.data as object), request: {} });
+    expect(byCall.map((e) => e.seq)).toEqual([1, 2]);
+    expect(JSON.stringify([byType, byCall])).not.toContain(MARKER);
+    // And after the call is erased its facts read the same, never [erased]
+    await store.privacy.erase({ callIds: ['call_a'], reason: 'request', by: 'test', downstream: false });
+    expect((await store.log.read(0, { types: ['event.received', 'delivery.planned'], facts: true })).slice(0, 2)).toEqual(byType.slice(0, 2).map(({ hash: _, ...e }) => e));
+  });
+
   it('erases a call: its payloads and key are gone, reads show [erased], open deliveries die, the chain still verifies', async () => {
     // When call A is erased
     const result = await store.privacy.erase({ callIds: ['call_a'], reason: 'request', by: 'test', downstream: false });

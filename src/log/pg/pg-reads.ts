@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import { dedupeKey, type DeliveryOrigin, type EntryOf, type EventFilter, type LogReader, type ReadOptions } from '../seam.js';
 import type { Entry, EntryType, NewEntry } from '../types.js';
-import { PG_ENTRY_COLUMNS as COLUMNS, PG_ENTRY_JOINS as JOINS, type PgSealer } from './pg-sealed.js';
+import { PG_ENTRY_COLUMNS as COLUMNS, PG_ENTRY_JOINS as JOINS, PG_FACT_COLUMNS, type PgSealer } from './pg-sealed.js';
+import type { SealedRow } from '../../privacy/sealing.js';
 
 const eventKey = (eventId: string) => dedupeKey({ type: 'event.received', data: { event_id: eventId } } as NewEntry)!;
 const deliveryKey = (id: string) => dedupeKey({ type: 'delivery.planned', data: { delivery_id: id } } as NewEntry)!;
@@ -65,8 +66,14 @@ export class PgLogReader implements LogReader {
     if (options.until) w.add((p) => `e.at < ${p}`, options.until);
     if (options.callId !== undefined) w.add((p) => `r.call_id = ${p}`, options.callId);
     if (options.eventId !== undefined) w.add((p) => `r.event_seq = (SELECT seq FROM entries WHERE dedupe_key = ${p})`, eventKey(options.eventId));
-    const from = about ? `p_call_entries r JOIN entries e ON e.seq = r.seq ${JOINS}` : `entries e ${JOINS}`;
+    const joins = options.facts ? '' : JOINS;
+    const from = about ? `p_call_entries r JOIN entries e ON e.seq = r.seq ${joins}` : `entries e ${joins}`;
     const limit = options.limit === undefined ? '' : `LIMIT ${w.param(options.limit)}`;
+    if (options.facts) {
+      // the facts alone (`ReadOptions.facts`): no payload read or decrypted
+      const facts = await this.pool.query<SealedRow>(`SELECT ${PG_FACT_COLUMNS} FROM ${from} ${w.sql} ORDER BY ${seq} ${limit}`, w.values);
+      return facts.rows.map((row) => this.sealer.sealing.factsOf(row, options.hashes));
+    }
     return this.rows(`SELECT ${COLUMNS} FROM ${from} ${w.sql} ORDER BY ${seq} ${limit}`, w.values, options.hashes);
   }
 

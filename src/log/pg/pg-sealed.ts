@@ -11,6 +11,8 @@ export type Queryable = Pick<Pool | PoolClient, 'query'>;
  * holding `\u0000` (valid JSON, which a webhook may carry).
  */
 export const PG_ENTRY_COLUMNS = 'e.seq, e.type, e.at, e.data::text AS data, e.hash, e.digest, p.sealed, k.wrapped';
+/** `PG_ENTRY_COLUMNS` without the payload (`ReadOptions.facts`), from `entries e` alone. */
+export const PG_FACT_COLUMNS = 'e.seq, e.type, e.at, e.data::text AS data, e.hash';
 /** An entry's payload and its call's wrapped key (both absent once erased), joined to `entries e`. */
 export const PG_ENTRY_JOINS = 'LEFT JOIN payloads p ON p.seq = e.seq LEFT JOIN call_keys k ON k.call_id = p.call_id';
 

@@ -10,6 +10,8 @@ export type { SealedRow };
 export const ENTRY_COLUMNS = 'e.seq, e.type, e.at, e.data, e.hash, e.digest, p.sealed, k.wrapped';
 /** An entry's payload and its call's wrapped key (both absent once erased), joined to `entries e`. */
 export const ENTRY_JOINS = 'LEFT JOIN payloads p ON p.seq = e.seq LEFT JOIN call_keys k ON k.call_id = p.call_id';
+/** `ENTRY_COLUMNS` without the payload (`ReadOptions.facts`), from `entries e` alone. */
+export const FACT_COLUMNS = 'e.seq, e.type, e.at, e.data, e.hash';
 /** Entries with their payload and its call's wrapped key. */
 export const ENTRY_FROM = `entries e ${ENTRY_JOINS}`;
 

@@ -4,7 +4,7 @@ import { openDatabase, type OpenLogOptions } from './open.js';
 import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';
 import { checkKeyring, EDGE_KEYS_SQL, loadKeyring, wrappedBy, type Keyring } from '../../privacy/keys.js';
-import { ENTRY_COLUMNS, ENTRY_FROM, ENTRY_JOINS, Sealer, type SealedRow } from './sealed.js';
+import { ENTRY_COLUMNS, ENTRY_FROM, ENTRY_JOINS, FACT_COLUMNS, Sealer, type SealedRow } from './sealed.js';
 import { sealLegacy } from './seal-legacy.js';
 
 export interface LogOptions extends OpenLogOptions {
@@ -157,9 +157,14 @@ export class SqliteLog {
       add('r.event_seq = (SELECT seq FROM entries WHERE dedupe_key = ?)', key);
     }
     params.push(options.limit ?? -1);
-    const from = about ? `p_call_entries r JOIN entries e ON e.seq = r.seq ${ENTRY_JOINS}` : ENTRY_FROM;
-    const rows = this.statement(`SELECT ${ENTRY_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${seq} LIMIT ?`).all(...params) as Row[];
-    return rows.map((row) => this.sealer.entryOf(row, options.hashes));
+    const [columns, joins, toEntry] = this.shape(options);
+    const from = about ? `p_call_entries r JOIN entries e ON e.seq = r.seq ${joins}` : `entries e ${joins}`;
+    return (this.statement(`SELECT ${columns} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${seq} LIMIT ?`).all(...params) as Row[]).map(toEntry);
+  }
+
+  /** What a read selects and joins, and how a row becomes an entry: with its payload opened, or its facts alone (`ReadOptions.facts`). */
+  private shape({ facts, hashes }: ReadOptions): [string, string, (row: Row) => Entry] {
+    return facts ? [FACT_COLUMNS, '', (row) => this.sealer.sealing.factsOf(row, hashes)] : [ENTRY_COLUMNS, ENTRY_JOINS, (row) => this.sealer.entryOf(row, hashes)];
   }
 
   /**
@@ -181,9 +186,10 @@ export class SqliteLog {
     }
     const limit = options.limit ?? -1;
     const branch = `SELECT * FROM (SELECT seq FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?)`;
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM (${types.map(() => branch).join(' UNION ALL ')}) s JOIN entries e ON e.seq = s.seq ${ENTRY_JOINS} ORDER BY e.seq LIMIT ?`;
+    const [columns, joins, toEntry] = this.shape(options);
+    const sql = `SELECT ${columns} FROM (${types.map(() => branch).join(' UNION ALL ')}) s JOIN entries e ON e.seq = s.seq ${joins} ORDER BY e.seq LIMIT ?`;
     const params = types.flatMap((type) => [type, afterSeq, ...bounds, limit]);
-    return (this.statement(sql).all(...params, limit) as Row[]).map((row) => this.sealer.entryOf(row, options.hashes));
+    return (this.statement(sql).all(...params, limit) as Row[]).map(toEntry);
   }
 
   /** `LogReader.events`: the `event.received` entries `replay` plans from. */
