@@ -80,6 +80,21 @@ describe('loadRulesFromText: every error names FILE:LINE:COL', () => {
       expected: ['rules.yaml:11:9: duplicate rule id "same" (first used at line 8)'],
     },
     {
+      name: 'a rule id too long to name deliveries in the log',
+      text: file(`rules:\n  - id: ${'r'.repeat(129)}\n    on: call.completed\n    actions: [{ sink: console, text: a }]\n`),
+      expected: ['rules.yaml:8:9: id: must be at most 128 characters: it names deliveries in the log'],
+    },
+    {
+      name: 'a rule id holding U+0000 (PostgreSQL cannot store it)',
+      text: file('rules:\n  - id: "r\\0x"\n    on: call.completed\n    actions: [{ sink: console, text: a }]\n'),
+      expected: ['rules.yaml:8:9: id: must hold no control character or unpaired surrogate: it names deliveries in the log'],
+    },
+    {
+      name: 'a sink name with a line break',
+      text: 'version: 1\nsinks:\n  "web\\nhook": { type: log }\nrules: []\n',
+      expected: ['rules.yaml:3:16: sink name "web\\nhook": must hold no control character or unpaired surrogate: it names deliveries in the log'],
+    },
+    {
       name: 'CEL that does not parse',
       text: file('rules:\n  - id: r1\n    on: call.completed\n    when: data.duration_seconds >\n    actions: [{ sink: console }]\n'),
       expected: ['rules.yaml:10:11: invalid CEL in "when": Unexpected token: EOF'],

@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { nextKeyState } from '../delivery/call-stage.js';
 import { counts, evolve, plannedState, type DeliveryState } from '../delivery/lifecycle.js';
 import type { DeliveryAttempted, Entry } from '../log/types.js';
+import { storableKey } from '../log/text.js';
 import { nextSinkState, SINK_STATE_COLUMNS, type SinkStateRow } from './sink-state.js';
 
 /**
@@ -184,10 +185,10 @@ function advanceKey(s: ProjectionStore, row: DeliveryKeys, orderKey: string, res
   if (next !== stored) s.setKeyState(row.sink, orderKey, row.key_scope, next);
 }
 
-/** Key state (a Slack thread, a HubSpot object) is shared per channel or object kind: the scope of a planned request. */
+/** Key state (a Slack thread, a HubSpot object) is per channel or object kind: the request's scope, stored as an order key is (`storableKey`). */
 export function keyScope(request: Record<string, unknown>): string {
   const scope = request['channel'] ?? request['create'] ?? '';
-  return typeof scope === 'string' ? scope : '';
+  return typeof scope === 'string' ? storableKey(scope) : '';
 }
 
 /** The SQL of each write, prepared once, positional parameters. */

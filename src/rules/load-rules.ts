@@ -7,7 +7,7 @@ import { interpolate, type YamlPath } from './interpolate.js';
 import { knownKeys } from './known-keys.js';
 import { sortProblems, type Problem } from './problem.js';
 import { Reporter } from './reporter.js';
-import { actionRefSchema, ruleItemSchema, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
+import { actionRefSchema, ruleItemSchema, ruleName, rulesFileSchema, sinkSchema, type RulesFile, type SinkItem } from './schema.js';
 import type { AlertsConfig, CompiledRule, LoadedRules, LoadedSink, LoadOptions, LoadResult } from './types.js';
 import { parseDuration } from './duration.js';
 import { span } from './schema-parts.js';
@@ -115,6 +115,8 @@ function loadUnguarded(
   const sinks: Record<string, LoadedSink> = {};
   if (isRecord(file.sinks)) {
     for (const [name, raw] of Object.entries(file.sinks)) {
+      const named = ruleName.safeParse(name);
+      if (!named.success) reporter.error(['sinks', name], `sink name ${JSON.stringify(name)}: ${named.error.issues[0]!.message}`);
       const parsed = sinkSchema.safeParse(raw);
       // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
       const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../config/defaults.js';
 import { SINK_KIND_LIST, type SinkType, type SINK_KINDS } from '../sinks/registry.js';
+import { hasUnstorable } from '../log/text.js';
 import { duration, retrySchema, span } from './schema-parts.js';
 
 const { retry } = DEFAULTS.delivery;
@@ -29,11 +30,23 @@ export const sinkSchema = z.discriminatedUnion(
   eachKind((kind) => kind.configSchema as z.ZodType as z.core.$ZodTypeDiscriminable),
 ) as z.ZodType as z.ZodType<SinkItem>;
 
+/**
+ * A rule id or sink name: it becomes part of delivery ids and indexed columns on both engines
+ * (README "Faults"), so it is bounded and holds no control character (U+0000 cannot be stored
+ * by PostgreSQL) or unpaired surrogate.
+ */
+export const MAX_RULE_NAME_CHARS = 128;
+export const ruleName = z
+  .string()
+  .min(1)
+  .max(MAX_RULE_NAME_CHARS, `must be at most ${MAX_RULE_NAME_CHARS} characters: it names deliveries in the log`)
+  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v) && !hasUnstorable(v), 'must hold no control character or unpaired surrogate: it names deliveries in the log');
+
 const eventTypes = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 function ruleSchema<A extends z.ZodType>(action: A) {
   return z.strictObject({
-    id: z.string().min(1).describe('Unique; part of every delivery id, so keep it stable'),
+    id: ruleName.describe('Unique; part of every delivery id, so keep it stable'),
     description: z.string().optional(),
     on: eventTypes.describe('An event type, a list, or a glob such as call.*; operator events (delivery.dead, sink.*, pending.*) only by patterns that name them'),
     when: z.string().optional().describe('A CEL expression over event, data, seq, received_at'),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/log/store.js';
 import type { Entry, NewEntry } from '../../src/log/types.js';
@@ -76,6 +77,24 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(storableText((row!.last_error as { message: string }).message)).toBe(storableText('HTTP 500: {"error":"bad\u0000nul \ud800"}'));
     // And the log goes on
     expect((await store.writer.append([received()]))[0]!.duplicate).toBe(false);
+  });
+
+  it('keeps the thread of a plan whose channel was rendered from a long field (PostgreSQL\'s index refused key scopes over ~2,700 bytes)', async () => {
+    // Given two plans of one thread key to a channel of 8,000 characters that do not compress, the first delivered
+    const channel = `#${randomBytes(6_000).toString('base64')}`;
+    const [ev] = await store.writer.append([received({ event_id: 'evt_long_scope', call_id: 'call_long_scope' })]);
+    const planOf = (id: string): NewEntry => ({
+      type: 'delivery.planned',
+      data: { delivery_id: id, event_id: 'evt_long_scope', event_seq: ev!.seq!, event_type: 'call.completed', call_id: 'call_long_scope', rule_id: 'r', action_index: 0, sink: 'slack', request: { channel, text: 'hi' }, order_key: 'call_long_scope', rules_hash: 'h' },
+    });
+    // When they and the first one's success are appended
+    await store.writer.append([planOf('dlv_scope_1')]);
+    await store.writer.append([{ type: 'delivery.attempted', data: { delivery_id: 'dlv_scope_1', attempt: 1, outcome: 'succeeded', duration_ms: 3, error: null, retry_at: null, result: { channel: 'C1', ts: '1.2' } } }]);
+    await store.writer.append([planOf('dlv_scope_2')]);
+    // Then the second finds the thread the first started, and the log holds the channel exactly
+    expect((await store.projections.attemptContext('dlv_scope_2')).keyState).toMatchObject({ channel: 'C1', ts: '1.2' });
+    const [plan] = await store.log.read(ev!.seq!, { types: ['delivery.planned'], limit: 1 });
+    expect((plan!.data as unknown as { request: { channel: string } }).request.channel).toBe(channel);
   });
 
   it('appends an event id or a delivery id once, forever: later and within one append, the first wins', async () => {
