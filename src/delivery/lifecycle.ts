@@ -1,5 +1,6 @@
 import type { DeliveryAttempted, DeliveryError, DeliveryPlanned, Entry, NewEntry } from '../log/types.js';
 import type { AttemptOutcome, RetryPolicy } from '../sinks/types.js';
+import { storableText } from '../log/text.js';
 import { backoffMs, rateLimitedWaitMs } from './backoff.js';
 
 /**
@@ -97,7 +98,8 @@ export function evolve(state: DeliveryState, entry: Entry): DeliveryState {
       };
     }
     case 'delivery.dead':
-      return { ...state, status: 'dead', next_attempt_at: null, dead_reason: entry.data.reason };
+      // as text columns hold it on both engines (a reason may quote a sink's answer: README "How it works")
+      return { ...state, status: 'dead', next_attempt_at: null, dead_reason: storableText(entry.data.reason) };
     case 'delivery.retried':
       return { ...state, status: 'pending', next_attempt_at: null, round_failures: 0, dead_reason: null };
     default:

@@ -1,3 +1,4 @@
+import { storableText } from '../log/text.js';
 import type { Entry } from '../log/types.js';
 
 /**
@@ -29,7 +30,7 @@ export function nextSinkState(row: SinkStateRow | undefined, entry: Entry): Sink
   const [sink, pausedAt, reason, code, staleAt, oldest] = current;
   switch (entry.type) {
     case 'sink.paused':
-      return pausedAt !== null ? undefined : [sink, entry.at, entry.data.reason, entry.data.code, staleAt, oldest];
+      return pausedAt !== null ? undefined : [sink, entry.at, storableText(entry.data.reason), entry.data.code, staleAt, oldest];
     case 'sink.resumed':
       return pausedAt === null ? undefined : [sink, null, null, null, staleAt, oldest];
     case 'pending.stale':

@@ -145,6 +145,46 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
 });
 
 describe('migrate of a SQLite log PostgreSQL cannot hold', () => {
+  it('copies a log whose sink answer quoted U+0000 and a lone surrogate (PostgreSQL\'s projections show U+FFFD): verified, exit 0', async () => {
+    // Given a SQLite log with a dead delivery whose error quotes a sink's answer holding U+0000 and a lone surrogate
+    const temp = tempDir();
+    const db = await freshPgDatabase();
+    try {
+      const sqlite = join(temp.dir, 'relay.db');
+      const store = await openStore(sqlite);
+      const [ev] = await store.writer.append([
+        { type: 'event.received', data: { event_id: 'evt_1', event_type: 'call.completed', org_id: 'org_1', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:00.000Z', call_id: 'call_1', body: '{}' } },
+      ]);
+      await store.writer.append([
+        { type: 'delivery.planned', data: { delivery_id: 'dlv_1', event_id: 'evt_1', event_seq: ev!.seq!, event_type: 'call.completed', call_id: 'call_1', rule_id: 'r', action_index: 0, sink: 'hook', request: { body: {} }, order_key: null, rules_hash: 'h' } },
+      ]);
+      const message = 'HTTP 500: {"error":"bad\u0000nul \ud800"}';
+      await store.writer.append([
+        { type: 'delivery.attempted', data: { delivery_id: 'dlv_1', attempt: 1, outcome: 'failed', duration_ms: 3, error: { kind: 'permanent', code: 'http_500', message, status: 500 }, retry_at: null, result: null } },
+        { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'rule failed: template quoted "a\u0000b \udc00"' } },
+      ]);
+      await store.close();
+      const key = readFileSync(join(temp.dir, 'master-key'), 'utf8').trim();
+      // When it is migrated
+      const out = await runCli(['--db', sqlite, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: key }) });
+      // Then the copy verifies (it said "deliveries differ" and exit 1), and its log keeps the exact answer
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(out.stdout).toMatch(/^copied 4 entries .*verified/);
+      const copy = await openStore(db.url, { masterKeys: key });
+      try {
+        const [attempt] = await copy.log.read(0, { types: ['delivery.attempted'] });
+        expect((attempt!.data as { error: { message: string } }).error.message).toBe(message);
+        expect((await copy.projections.deliveries({ ids: ['dlv_1'] }))[0]).toMatchObject({ status: 'dead' });
+      } finally {
+        await copy.close();
+      }
+    } finally {
+      await db.drop();
+      temp.cleanup();
+    }
+  });
+
   it('an id holding U+0000 (stored before ingest refused them): one line naming the entries, exit 1, nothing copied', async () => {
     // Given a SQLite log whose second event's id holds U+0000
     const temp = tempDir();
