@@ -145,13 +145,25 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
 });
 
 describe('migrate of a SQLite log PostgreSQL cannot hold', () => {
-  it('copies a log whose sink answer quoted U+0000 and a lone surrogate (PostgreSQL\'s projections show U+FFFD): verified, exit 0', async () => {
-    // Given a SQLite log with a dead delivery whose error quotes a sink's answer holding U+0000 and a lone surrogate
+  /** A fresh SQLite log (written by `given`) and an empty PostgreSQL database; `migrate` copies one into the other. */
+  async function withLogs(run: (o: { given: ReturnType<typeof openStore>; url: string; migrate: () => ReturnType<typeof runCli>; key: () => string }) => Promise<void>) {
     const temp = tempDir();
     const db = await freshPgDatabase();
     try {
+      const key = () => readFileSync(join(temp.dir, 'master-key'), 'utf8').trim();
       const sqlite = join(temp.dir, 'relay.db');
-      const store = await openStore(sqlite);
+      const migrate = () => runCli(['--db', sqlite, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: key() }) });
+      await run({ given: openStore(sqlite), url: db.url, migrate, key });
+    } finally {
+      await db.drop();
+      temp.cleanup();
+    }
+  }
+
+  it('copies a log whose sink answer quoted U+0000 and a lone surrogate (PostgreSQL\'s projections show U+FFFD): verified, exit 0', async () => {
+    // Given a SQLite log with a dead delivery whose error quotes a sink's answer holding U+0000 and a lone surrogate
+    await withLogs(async ({ given, url, migrate, key }) => {
+      const store = await given;
       const [ev] = await store.writer.append([
         { type: 'event.received', data: { event_id: 'evt_1', event_type: 'call.completed', org_id: 'org_1', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:00.000Z', call_id: 'call_1', body: '{}' } },
       ]);
@@ -164,14 +176,13 @@ describe('migrate of a SQLite log PostgreSQL cannot hold', () => {
         { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'rule failed: template quoted "a\u0000b \udc00"' } },
       ]);
       await store.close();
-      const key = readFileSync(join(temp.dir, 'master-key'), 'utf8').trim();
       // When it is migrated
-      const out = await runCli(['--db', sqlite, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: key }) });
+      const out = await migrate();
       // Then the copy verifies (it said "deliveries differ" and exit 1), and its log keeps the exact answer
       expect(out.stderr).toBe('');
       expect(out.code).toBe(0);
       expect(out.stdout).toMatch(/^copied 4 entries .*verified/);
-      const copy = await openStore(db.url, { masterKeys: key });
+      const copy = await openStore(url, { masterKeys: key() });
       try {
         const [attempt] = await copy.log.read(0, { types: ['delivery.attempted'] });
         expect((attempt!.data as { error: { message: string } }).error.message).toBe(message);
@@ -179,35 +190,25 @@ describe('migrate of a SQLite log PostgreSQL cannot hold', () => {
       } finally {
         await copy.close();
       }
-    } finally {
-      await db.drop();
-      temp.cleanup();
-    }
+    });
   });
 
   it('an id holding U+0000 (stored before ingest refused them): one line naming the entries, exit 1, nothing copied', async () => {
     // Given a SQLite log whose second event's id holds U+0000
-    const temp = tempDir();
-    const db = await freshPgDatabase();
-    try {
-      const sqlite = join(temp.dir, 'relay.db');
-      const store = await openStore(sqlite);
+    await withLogs(async ({ given, url, migrate }) => {
+      const store = await given;
       const event = (event_id: string) => ({
         type: 'event.received' as const,
         data: { event_id, event_type: 'call.completed', org_id: 'org_1', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:00.000Z', call_id: 'call_1', body: '{}' },
       });
       await store.writer.append([event('evt_ok'), event('evt_\u0000')]);
       await store.close();
-      const key = readFileSync(join(temp.dir, 'master-key'), 'utf8').trim();
       // When it is migrated
-      const out = await runCli(['--db', sqlite, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: key }) });
+      const out = await migrate();
       // Then one line says which entries and why, and the target holds nothing
       expect(out.code).toBe(1);
       expect(out.stderr).toMatch(/^husky-relay: migrate: PostgreSQL refuses an entry among seqs 1\.\.2 \(.*0x00.*\): an id or type holding U\+0000 or an unpaired surrogate, or longer than its indexes take, which SQLite kept, cannot be stored there; nothing was copied\n$/);
-      expect((await pgQuery<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM entries`))[0]!.n).toBe(0);
-    } finally {
-      await db.drop();
-      temp.cleanup();
-    }
+      expect((await pgQuery<{ n: number }>(url, `SELECT count(*)::int AS n FROM entries`))[0]!.n).toBe(0);
+    });
   });
 });
