@@ -101,6 +101,15 @@ describe('a Slack token revoked with 18 deliveries pending (README "When a rule 
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^slack\s+PAUSED: token_revoked: Slack answered ok:false, error "token_revoked"\s+18\s+0\s+0\s+0/m);
     expect(human.stdout).toContain('slack is paused since');
+    const json = await cli('status', '--json');
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { sinks: Record<string, unknown> }).sinks['slack']).toMatchObject({
+      paused: true,
+      paused_reason: 'token_revoked: Slack answered ok:false, error "token_revoked"',
+      paused_at: entriesOf(relay.log, 'sink.paused')[0]!.at,
+      pending: PENDING,
+      dead: 0,
+    });
     // no more attempts while paused (the next probe is 10 minutes away)
     const requests = slack.requests.length;
     clock.advance(60_000);
