@@ -40,8 +40,9 @@ describe('husky-relay call CALL_ID (README "What happened to this call?")', () =
     expect(result.stderr).toBe('');
     expect(result.stdout.endsWith('}\n')).toBe(true);
     expect(JSON.parse(result.stdout)).toEqual(EXPECTED_STORY);
-    // and in the documented key order
+    // and in the documented key order (§9), at every level: the exact bytes of EXPECTED_STORY, written in that order
     expect(Object.keys(JSON.parse(result.stdout))).toEqual(['call_id', 'org_id', 'erased', 'events', 'deliveries']);
+    expect(result.stdout).toBe(`${JSON.stringify(EXPECTED_STORY)}\n`);
   });
 
   it('prints a summary, the deliveries as they stand and every entry about the call in log order, aligned', async () => {

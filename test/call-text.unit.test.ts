@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callText } from '../src/commands/call.js';
-import type { CallView } from '../src/project/call-story.js';
+import { assembleCall, type CallView } from '../src/project/call-story.js';
 
 const REVOKED = { kind: 'permanent', code: 'token_revoked', message: 'Slack answered ok:false, error "token_revoked"' } as const;
 
@@ -48,5 +48,22 @@ describe('call: the timeline of a delivery whose sink paused (README "Paused sin
       'permanent token_revoked: Slack answered ok:false, error "token_revoked"; sink paused: waits, not counted, until resume, a new token or a probe',
     ]);
     expect(lines.find((l) => l.startsWith('6 '))?.split(/ {2,}/).slice(3)).toEqual(['attempt 2 succeeded', '30 ms']);
+  });
+});
+
+describe('call: an erased call\'s timeline (§9 "…re-drives, erasure")', () => {
+  it('ends with the erasure: when, by whom, why, and whether the sinks were asked to delete it', () => {
+    // Given a call's entries as the projection reads them, its call.erased last
+    const entries = [
+      { seq: 1, type: 'event.received', at: '2026-06-01T09:00:01.000Z', data: JSON.stringify(['evt_1', 'call.completed', '2026-06-01T09:00:00.000Z', '2026-06-01T09:00:01.000Z']) },
+      { seq: 9, type: 'call.erased', at: '2026-06-02T10:00:00.000Z', data: JSON.stringify({ call_id: 'call_1', reason: 'customer asked', by: 'cli', downstream: true }) },
+    ];
+    // When its story is assembled and printed
+    const view = assembleCall('call_1', 'org_1', [], entries, true);
+    const lines = callText(view).split('\n');
+    // Then the erasure is a moment of its own, under no delivery
+    expect(view.timeline.at(-1)).toEqual({ seq: 9, at: '2026-06-02T10:00:00.000Z', kind: 'erased', reason: 'customer asked', by: 'cli', downstream: true });
+    expect(lines[0]).toBe('call call_1  org org_1  [erased]');
+    expect(lines.at(-1)?.split(/ {2,}/)).toEqual(['9', '2026-06-02T10:00:00.000Z', '-', 'erased', 'by cli: customer asked; deletions planned at the sinks that received it']);
   });
 });

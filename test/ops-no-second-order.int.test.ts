@@ -139,6 +139,32 @@ describe('an alert sink that itself fails raises no second-order alert', () => {
   });
 });
 
+describe('what an alert rule sees of a dead letter (README "Operator events and alert rules")', () => {
+  it('event = {event_type, created_at, data} with the dead delivery\'s id, rule, sink, event, call and reason, looked up in the log; an http action without body sends it as it is', async () => {
+    // Given an ops hook that takes the default body (the operator event as rules see it)
+    await start(`{ type: http, url: "${opsHook.url}" }`);
+    // When a call's delivery goes dead
+    const dead = await deadLetter();
+    await until(() => alerts()[0]?.status === 'succeeded', { what: 'the alert' });
+    // Then the hook got the scope of §10: the entry's time, and the dead delivery's fields from its plan
+    const entry = entriesOf(relay.log, 'delivery.dead')[0]!;
+    expect(opsHook.requests.map((r) => r.body)).toEqual([
+      {
+        event_type: 'delivery.dead',
+        created_at: entry.at,
+        data: {
+          delivery_id: dead,
+          rule_id: 'completed-to-slack',
+          sink: 'slack',
+          event_id: 'evt_dead_1',
+          call_id: 'call_987654321',
+          reason: 'channel_not_found: Slack answered ok:false, error "channel_not_found"',
+        },
+      },
+    ]);
+  });
+});
+
 describe('a rule that fails on an operator event is never silent (README "When a rule fails at run time")', () => {
   it('a when that errors: nothing planned, a warning naming rule and event, counted; a template over its bounds: dead with the reason, and no alert about that', async () => {
     // Given two broken ops rules beside the working one

@@ -101,6 +101,19 @@ describe('a Slack token revoked with 18 deliveries pending (README "When a rule 
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^slack\s+PAUSED: token_revoked: Slack answered ok:false, error "token_revoked"\s+18\s+0\s+0\s+0/m);
     expect(human.stdout).toContain('slack is paused since');
+    const json = await cli('status', '--json');
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { sinks: Record<string, unknown> }).sinks['slack']).toMatchObject({
+      paused: true,
+      paused_reason: 'token_revoked: Slack answered ok:false, error "token_revoked"',
+      paused_at: entriesOf(relay.log, 'sink.paused')[0]!.at,
+      pending: PENDING,
+      dead: 0,
+    });
+    // and /metrics says so (README "Paused sinks"): the pause with its code, the refused attempts as outcome="paused"
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    expect(metrics.split('\n').filter((l) => l.startsWith('husky_relay_sink_paused{'))).toEqual(['husky_relay_sink_paused{sink="slack",code="token_revoked"} 1']);
+    expect(metrics).toContain(`husky_relay_deliveries_total{sink="slack",outcome="paused"} ${refused.length}`);
     // no more attempts while paused (the next probe is 10 minutes away)
     const requests = slack.requests.length;
     clock.advance(60_000);
@@ -122,6 +135,8 @@ describe('a Slack token revoked with 18 deliveries pending (README "When a rule 
     const [paused, back] = inChannel('#relay-ops');
     expect(back).toMatchObject({ text: 'sink.resumed slack: resumed by hand (husky-relay resume)', thread_ts: paused!.ts });
     expect(statusReport(relay.log.db, null).sinks['slack']).toMatchObject({ paused: false, paused_reason: null, succeeded: PENDING, dead: 0 });
+    const after = (await (await fetch(`${relay.url}/metrics`)).text()).split('\n');
+    expect(after.filter((l) => l.startsWith('husky_relay_sink_paused{') && !l.endsWith(' 0'))).toEqual([]);
     // and a rebuild from the log, beside the running serve, would change nothing
     expect((await verifyProjections(relay.log.db)).differences).toEqual([]);
   }, 60_000);

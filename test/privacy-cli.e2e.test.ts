@@ -75,7 +75,10 @@ describe.sequential('erase --contact through the CLI (README "Personal data")', 
       expect(out.code).toBe(0);
       expect(out.stdout).not.toContain(MARKER);
     }
-    expect((await cli('call', CALL)).stdout.split('\n')[0]).toContain('[erased]');
+    const story = (await cli('call', CALL)).stdout.trimEnd().split('\n');
+    expect(story[0]).toContain('[erased]');
+    // and its timeline ends with the erasure (§9): who and why
+    expect(story.at(-1)?.split(/ {2,}/).slice(2)).toEqual(['-', 'erased', 'by cli: customer asked']);
     const lines = jsonLines((await cli('log', '--json', '--call', CALL)).stdout);
     expect(lines.find((e) => e['type'] === 'event.received')).toMatchObject({ data: { call_id: CALL, body: '[erased]' } });
     expect(lines.at(-1)).toMatchObject({ type: 'call.erased', data: { call_id: CALL, reason: 'customer asked', by: 'cli', downstream: false } });

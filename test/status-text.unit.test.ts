@@ -53,6 +53,13 @@ describe('status for a person (README "Paused sinks")', () => {
     expect(lines.filter((l) => l === '')).toHaveLength(2);
   });
 
+  it('a stale sink says since when in its STATE, paused or not (README "Stale work")', () => {
+    const stale = { ...healthy, pending: 2, stale_since: '2026-06-01T10:16:00.000Z' };
+    const lines = statusText({ ...report, sinks: { console: stale, hook: { ...paused('2026-06-01T10:01:00.000Z', 'unauthorized: HTTP 401'), stale_since: '2026-06-01T10:17:00.000Z' } } }).split('\n');
+    expect(lines.find((l) => l.startsWith('console '))).toMatch(/^console\s+enabled; STALE since 2026-06-01T10:16:00\.000Z\s+2\s+0\s+3\s+0/);
+    expect(lines.find((l) => l.startsWith('hook '))).toMatch(/^hook\s+PAUSED: unauthorized: HTTP 401; STALE since 2026-06-01T10:17:00\.000Z\s+4\s/);
+  });
+
   it('a relay with no paused sink ends with the table', () => {
     expect(statusText({ ...report, sinks: { console: healthy } }).split('\n').at(-1)).toMatch(/^console\s+enabled\s+0\s+0\s+3\s+0/);
   });

@@ -66,6 +66,8 @@ export function describeMoment(m: CallMoment): [what: string, detail: string] {
       return ['dead', m.reason];
     case 'redriven':
       return ['re-driven', m.by ? `by ${m.by}: ${m.reason}` : m.reason];
+    case 'erased':
+      return ['erased', `by ${m.by}: ${m.reason}${m.downstream ? '; deletions planned at the sinks that received it' : ''}`];
   }
 }
 
@@ -87,7 +89,7 @@ export function callText({ story, timeline }: CallView): string {
   );
   const moments = table(
     ['SEQ', 'AT', 'DELIVERY', 'WHAT', 'DETAIL'],
-    timeline.map((m) => [String(m.seq), m.at, m.kind === 'event' ? '-' : m.delivery_id, ...describeMoment(m)]),
+    timeline.map((m) => [String(m.seq), m.at, 'delivery_id' in m ? m.delivery_id : '-', ...describeMoment(m)]),
   );
   return [...summary(story), '', ...(story.deliveries.length > 0 ? [deliveries, ''] : []), moments].join('\n');
 }

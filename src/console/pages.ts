@@ -101,7 +101,7 @@ export class Pages {
     }));
     const moments = view.timeline.map((m) => {
       const [what, detail] = describeMoment(m);
-      return { seq: m.seq, at: m.at, delivery_id: m.kind === 'event' ? null : m.delivery_id, what, detail, css: cssOf(m) };
+      return { seq: m.seq, at: m.at, delivery_id: 'delivery_id' in m ? m.delivery_id : null, what, detail, css: cssOf(m) };
     });
     const events = view.story.events.map((e) => ({ ...e, body: bodies.get(e.seq) ?? '' }));
     await this.render.page(ctx, 'call', session, { title: `Call ${callId}`, story: view.story, deliveries, moments, events });

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../delivery/lifecycle.js';
-import type { DeliveryAttempted, DeliveryError, DeliveryPlanned, DeliveryRetried } from '../log/types.js';
+import type { CallErased, DeliveryAttempted, DeliveryError, DeliveryPlanned, DeliveryRetried } from '../log/types.js';
 
 /**
  * One call's whole story (README "What happened to this call?"), read from the log and its projections: what `husky-relay
@@ -66,6 +66,8 @@ export type CallMoment = { seq: number; at: string } & (
   | { kind: 'dead'; delivery_id: string; reason: string }
   /** A re-drive: `by` who when the entry names it (the console), and the reason it was given. */
   | { kind: 'redriven'; delivery_id: string; reason: string; by: string | null }
+  /** The call's personal data was erased (its `call.erased` entry): why, by whom, and whether the sinks were asked to delete it too. */
+  | { kind: 'erased'; reason: string; by: string; downstream: boolean }
 );
 
 /** A call's story and its timeline (the same entries, one per line). */
@@ -176,6 +178,10 @@ function momentOf(row: EntryRow): CallMoment | null {
     case 'delivery.retried': {
       const d = JSON.parse(row.data) as DeliveryRetried & { by?: unknown };
       return { ...at, kind: 'redriven', delivery_id: d.delivery_id, reason: d.reason, by: typeof d.by === 'string' ? d.by : null };
+    }
+    case 'call.erased': {
+      const d = JSON.parse(row.data) as CallErased;
+      return { ...at, kind: 'erased', reason: d.reason, by: d.by, downstream: d.downstream };
     }
     default:
       return null;
