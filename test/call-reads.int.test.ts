@@ -174,6 +174,7 @@ describe('schema version 2 over a log written by version 1', () => {
 function downgradeToVersion1(dbPath: string): void {
   const db = new Database(dbPath);
   db.exec(`
+    DROP INDEX p_deliveries_open_since; ALTER TABLE p_deliveries DROP COLUMN redriven_at; -- migration 5's
     DROP TABLE payloads; DROP TABLE call_keys; DROP TABLE erased_calls; -- migration 4's
     ALTER TABLE entries DROP COLUMN hash; ALTER TABLE entries DROP COLUMN digest;
     DROP TABLE p_sink_state; -- migration 3's, taken away first

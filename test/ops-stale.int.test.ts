@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { redrive } from '../src/delivery/redrive.js';
 import { statusReport } from '../src/project/queries.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, entriesOf, fixture, ManualClock, postEvent, settle, startClockedRelay, until, writeRules } from './helpers/pipeline.js';
@@ -107,6 +108,28 @@ describe('a sink down past alerts.pending_after', () => {
       what: 'two alerts delivered',
     });
     expect(deliveriesOf(relay.log, { sink: 'ops' }).map((d) => d.event_type)).toEqual(['pending.stale', 'pending.cleared']);
+  }, 60_000);
+
+  it('a dead letter re-driven long after it was planned waits from its re-drive: no pending.stale at once, one once it has waited past pending_after since', async () => {
+    // Given a delivery the hook refused (400: dead at once), ten minutes ago
+    hook.failNext({ status: 400 }, { times: 1 });
+    await postEvent(relay, fixture('call.completed', (e) => (e.event_id = 'evt_stale_dead')));
+    await until(() => deliveriesOf(relay.log, { sink: 'hook' })[0]?.status === 'dead', { what: 'the delivery to be dead' });
+    const [dead] = deliveriesOf(relay.log, { sink: 'hook' });
+    await pass(10 * 60_000);
+    // When it is re-driven while the hook is down (503), and 50 s pass
+    hook.failNext({ status: 503 }, { times: 10_000 });
+    await redrive(relay.store.projections, relay.store.writer, { ids: [dead!.delivery_id] });
+    await pass(50_000);
+    // Then it is not stale: it has waited 50 s since its re-drive, not ten minutes
+    expect(deliveriesOf(relay.log, { sink: 'hook' })[0]!.status).toBe('retrying');
+    expect(stale()).toEqual([]);
+    // When it has waited over a minute since its re-drive
+    await pass(20_000);
+    await until(() => stale().length === 1, { what: 'pending.stale' });
+    // Then pending.stale says it waits since its re-drive
+    const [retried] = entriesOf(relay.log, 'delivery.retried');
+    expect(stale()[0]!.data).toEqual({ sink: 'hook', oldest_pending_at: retried!.at, count: 1, delivery_id: dead!.delivery_id, pending_after: '1m' });
   }, 60_000);
 
   it('a reload that raises pending_after past the backlog clears it', async () => {

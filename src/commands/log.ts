@@ -52,9 +52,9 @@ export function summarize(entry: Entry): string {
     case 'sink.resumed':
       return `${entry.data.sink} ${entry.data.reason}`;
     case 'pending.stale':
-      return `${entry.data.sink} ${entry.data.count} open, oldest planned ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
+      return `${entry.data.sink} ${entry.data.count} open, oldest waiting since ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
     case 'pending.cleared':
-      return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest planned ${entry.data.oldest_pending_at}` : ''}`;
+      return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
     case 'call.erased':
       return `${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
   }

@@ -60,11 +60,13 @@ export interface DeliveryState {
   result: Record<string, unknown> | null;
   /** Why it is dead (its `delivery.dead` entry's reason) while it is; null in every other status. */
   dead_reason: string | null;
+  /** When it was last re-driven (its latest `delivery.retried` entry's `at`); null if never. It waits since then, not since planned. */
+  redriven_at: string | null;
 }
 
 /** A planned delivery, before any attempt. */
 export function plannedState(_planned: DeliveryPlanned): DeliveryState {
-  return { status: 'pending', attempts: 0, round_failures: 0, last_error: null, next_attempt_at: null, result: null, dead_reason: null };
+  return { status: 'pending', attempts: 0, round_failures: 0, last_error: null, next_attempt_at: null, result: null, dead_reason: null, redriven_at: null };
 }
 
 /**
@@ -95,13 +97,14 @@ export function evolve(state: DeliveryState, entry: Entry): DeliveryState {
         next_attempt_at: d.retry_at,
         result: d.result ?? state.result,
         dead_reason: null,
+        redriven_at: state.redriven_at,
       };
     }
     case 'delivery.dead':
       // as text columns hold it on both engines (a reason may quote a sink's answer: README "How it works")
       return { ...state, status: 'dead', next_attempt_at: null, dead_reason: storableText(entry.data.reason) };
     case 'delivery.retried':
-      return { ...state, status: 'pending', next_attempt_at: null, round_failures: 0, dead_reason: null };
+      return { ...state, status: 'pending', next_attempt_at: null, round_failures: 0, dead_reason: null, redriven_at: entry.at };
     default:
       return state;
   }

@@ -13,8 +13,9 @@ export interface StaleWatchOptions {
 }
 
 /**
- * Stale work (README "When a rule fails at run time"): when a sink's oldest open delivery (the first planned of those pending
- * or retrying) is older than `alerts.pending_after`, `pending.stale` is appended, once; when it
+ * Stale work (README "When a rule fails at run time"): when a sink's oldest open delivery (the one
+ * waiting longest of those pending or retrying: since it was planned, or last re-driven) has
+ * waited longer than `alerts.pending_after`, `pending.stale` is appended, once; when it
  * no longer is (delivered, dead, or none open), `pending.cleared`, once. Which sinks are stale
  * is read from the projections at the first look and then kept here: this is the only
  * appender of those entries. A look costs one index seek per sink; the pipeline makes one per
@@ -57,13 +58,13 @@ export class StaleWatch {
     // the declared sinks, and any still stale that a reload took away (so they can clear)
     for (const sink of new Set([...Object.keys(rules.sinks), ...stale])) {
       const oldest = await projections.oldestOpen(sink);
-      const isStale = oldest !== null && now - Date.parse(oldest.planned_at) > rules.alerts.pending_after_ms;
+      const isStale = oldest !== null && now - Date.parse(oldest.open_since) > rules.alerts.pending_after_ms;
       if (isStale === stale.has(sink)) continue;
       const count = await projections.openCount(sink);
       entries.push(
         isStale
-          ? { type: 'pending.stale', data: { sink, oldest_pending_at: oldest.planned_at, count, delivery_id: oldest.delivery_id, pending_after: rules.alerts.pending_after } }
-          : { type: 'pending.cleared', data: { sink, oldest_pending_at: oldest?.planned_at ?? null, count } },
+          ? { type: 'pending.stale', data: { sink, oldest_pending_at: oldest.open_since, count, delivery_id: oldest.delivery_id, pending_after: rules.alerts.pending_after } }
+          : { type: 'pending.cleared', data: { sink, oldest_pending_at: oldest?.open_since ?? null, count } },
       );
     }
     if (entries.length === 0) return;
@@ -72,7 +73,7 @@ export class StaleWatch {
       if (entry.type === 'pending.stale') {
         stale.add(entry.data.sink);
         const d = entry.data;
-        this.o.logger.warn({ sink: d.sink, count: d.count, oldest_pending_at: d.oldest_pending_at }, `sink "${d.sink}": ${d.count} deliveries waiting, the oldest planned at ${d.oldest_pending_at} (over ${d.pending_after})`);
+        this.o.logger.warn({ sink: d.sink, count: d.count, oldest_pending_at: d.oldest_pending_at }, `sink "${d.sink}": ${d.count} deliveries waiting, the oldest since ${d.oldest_pending_at} (over ${d.pending_after})`);
       } else if (entry.type === 'pending.cleared') {
         stale.delete(entry.data.sink);
         this.o.logger.info({ sink: entry.data.sink, count: entry.data.count }, `sink "${entry.data.sink}": no delivery waits longer than alerts.pending_after any more`);

@@ -84,8 +84,9 @@ export type StateColumns = [
   next_attempt_at: string | null,
   result: string | null,
   dead_reason: string | null,
+  redriven_at: string | null,
 ];
-export const STATE_COLUMNS = 'status, attempts, round_failures, last_error, next_attempt_at, result, dead_reason';
+export const STATE_COLUMNS = 'status, attempts, round_failures, last_error, next_attempt_at, result, dead_reason, redriven_at';
 /** `SET status = ?, attempts = ?, …`: an UPDATE of the state's columns, in `STATE_COLUMNS` order. */
 export const SET_STATE = `SET ${STATE_COLUMNS.split(', ').map((c) => `${c} = ?`).join(', ')}`;
 /** Placeholders of an INSERT of a whole `p_deliveries` row: planned columns, then the state's. */
@@ -93,7 +94,7 @@ export const DELIVERY_VALUES = `VALUES (${Array(PLANNED_COLUMNS.split(', ').leng
 
 export function stateColumns(s: DeliveryState): StateColumns {
   const json = (value: object | null) => (value ? JSON.stringify(value) : null);
-  return [s.status, s.attempts, s.round_failures, json(s.last_error), s.next_attempt_at, json(s.result), s.dead_reason];
+  return [s.status, s.attempts, s.round_failures, json(s.last_error), s.next_attempt_at, json(s.result), s.dead_reason, s.redriven_at];
 }
 
 export function stateOf(c: StateColumns): DeliveryState {
@@ -105,6 +106,7 @@ export function stateOf(c: StateColumns): DeliveryState {
     next_attempt_at: c[4],
     result: c[5] === null ? null : (JSON.parse(c[5]) as Record<string, unknown>),
     dead_reason: c[6],
+    redriven_at: c[7],
   };
 }
 
@@ -174,10 +176,7 @@ function sideEffects(s: ProjectionStore, keys: DeliveryKeys, d: DeliveryAttempte
   }
 }
 
-/**
- * What later deliveries of the key build on (the thread or card, the object) and the furthest
- * stage of the call applied to it (see `call-stage.ts`).
- */
+/** What later deliveries of the key build on (the thread or card, the object) and the furthest stage of the call applied to it (`call-stage.ts`). */
 function advanceKey(s: ProjectionStore, row: DeliveryKeys, orderKey: string, result: Record<string, unknown>): void {
   const stored = s.keyStateOf(row.sink, orderKey, row.key_scope);
   const current = stored === undefined ? null : (JSON.parse(stored) as Record<string, unknown>);

@@ -10,11 +10,19 @@ export interface SinkOperatorState {
   stale: { at: string; oldest_pending_at: string } | null;
 }
 
-/** The oldest open delivery of a sink: the first planned (lowest seq) of those pending or retrying. */
+/**
+ * The open delivery of a sink that has waited longest: the earliest `open_since` of those pending
+ * or retrying, which is when it was planned or, if re-driven since, last re-driven (ISO).
+ */
 export interface OldestOpen {
   delivery_id: string;
-  planned_at: string;
+  open_since: string;
 }
+
+/** `OldestOpen` of a sink (`?`/`$1`), by the `p_deliveries_open_since` index on both engines. */
+export const OLDEST_OPEN_SQL = (sink: string) =>
+  `SELECT delivery_id, coalesce(redriven_at, planned_at) AS open_since FROM p_deliveries WHERE sink = ${sink} AND status IN ${OPEN_SQL}
+   ORDER BY coalesce(redriven_at, planned_at) LIMIT 1`;
 
 export function operatorStateOf(row: SinkStateRow): SinkOperatorState {
   const [, pausedAt, reason, code, staleAt, oldest] = row;
@@ -37,7 +45,7 @@ export class SinkReads {
   constructor(db: Database) {
     this.states = db.prepare(`SELECT ${SINK_STATE_COLUMNS} FROM p_sink_state ORDER BY sink`).raw();
     // the same WHERE as the partial index `p_deliveries_open`, so that index answers it
-    this.oldest = db.prepare(`SELECT delivery_id, planned_at FROM p_deliveries WHERE sink = ? AND status IN ${OPEN_SQL} ORDER BY seq LIMIT 1`);
+    this.oldest = db.prepare(OLDEST_OPEN_SQL('?'));
     this.count = db.prepare(`SELECT count(*) FROM p_deliveries WHERE sink = ? AND status IN ${OPEN_SQL}`).pluck();
   }
 

@@ -102,6 +102,14 @@ const MIGRATIONS: string[] = [
   CREATE TABLE call_keys (call_id text PRIMARY KEY, wrapped bytea NOT NULL);
   CREATE TABLE erased_calls (call_id text PRIMARY KEY, seq bigint NOT NULL);
   `,
+  // 3: when an open delivery was last re-driven, as on SQLite (its migration 5, README "Stale work")
+  `
+  ALTER TABLE p_deliveries ADD COLUMN redriven_at text;
+  UPDATE p_deliveries d SET redriven_at = r.at
+    FROM (SELECT data ->> 'delivery_id' AS delivery_id, max(at) AS at FROM entries WHERE type = 'delivery.retried' GROUP BY 1) r
+    WHERE r.delivery_id = d.delivery_id;
+  CREATE INDEX p_deliveries_open_since ON p_deliveries (sink, coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

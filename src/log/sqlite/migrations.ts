@@ -164,6 +164,15 @@ const MIGRATIONS: string[] = [
     seq     INTEGER NOT NULL
   );
   `,
+  // 5: when an open delivery was last re-driven (README "Stale work"): it waits since then, so a
+  // dead letter re-driven long after it was planned is not stale at once. Filled from the log
+  // as the projector would have; indexed by what it waits since, per sink, as the stale watch asks.
+  `
+  ALTER TABLE p_deliveries ADD COLUMN redriven_at TEXT;
+  UPDATE p_deliveries SET redriven_at = (SELECT max(at) FROM entries
+    WHERE type = 'delivery.retried' AND data ->> '$.delivery_id' = p_deliveries.delivery_id);
+  CREATE INDEX p_deliveries_open_since ON p_deliveries (sink, coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
