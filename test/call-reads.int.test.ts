@@ -7,6 +7,7 @@ import { migrate, SCHEMA_VERSION } from '../src/log/sqlite/migrations.js';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
 import { CallReads } from '../src/project/call-story.js';
+import { ConsoleReads } from '../src/project/console-reads.js';
 import { logNames } from '../src/project/names.js';
 import { listDeliveries } from '../src/project/queries.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
@@ -61,6 +62,32 @@ describe('the reads of a call, its deliveries and its entries are indexed (the c
     for (const { sql, plan } of seen) {
       expect(plan, sql).not.toMatch(/TEMP B-TREE/);
       expect(plan, sql).not.toMatch(/^SCAN (p_deliveries|entries|p_call_entries|e|r|p_calls)\b/m);
+      expect(plan, sql).toMatch(/SEARCH/);
+    }
+    log.close();
+  });
+
+  it("the console's pages: every event search, every delivery filter and the chart's counts search an index, never scan or sort", async () => {
+    // Given the same log, read as the console's read thread reads it
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const seen = plans(log.db, () => {
+      const reads = new ConsoleReads(log.db, () => null);
+      // the events page: newest first, by call, event id, type, time, and a page further down
+      for (const search of [{}, { callId: STORY_CALL }, { eventId: 'evt_story_3' }, { eventType: 'call.completed' }, { since: '2026-01-01T00:00:00Z', until: '2030-01-01T00:00:00Z' }, { before: 5 }]) {
+        reads.events({ ...search, limit: 50 });
+      }
+      // the deliveries page: no filter, each filter, filters together, a page further down
+      for (const search of [{}, { status: 'dead' }, { sink: 'slack' }, { rule: 'crm' }, { call: STORY_CALL }, { event: 'evt_story_3' }, { status: 'dead', sink: 'slack' }, { status: 'dead', rule: 'crm' }, { status: 'dead', before: 5 }]) {
+        reads.deliveries({ ...search, limit: 50 });
+      }
+      reads.activity('2026-01-01T00:00:00.000Z', 3);
+    });
+    // Then each one searches an index (the log's primary key included), never scans a table, never sorts
+    expect(seen.length).toBeGreaterThanOrEqual(12);
+    for (const { sql, plan } of seen) {
+      expect(plan, sql).not.toMatch(/TEMP B-TREE/);
+      expect(plan, sql).not.toMatch(/^SCAN (p_deliveries|entries|p_call_entries|e|c)\b/m);
       expect(plan, sql).toMatch(/SEARCH/);
     }
     log.close();
