@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callText } from '../src/commands/call.js';
+import { CSP } from '../src/console/index.js';
 import { startFakeHttp, type FakeHttp } from '../testing/fakes/fake-http.js';
 import { launchBrowser, screenshot, signInStatus } from './helpers/browser.js';
 import { useFakeSlack } from './helpers/fake-saas.js';
@@ -38,6 +39,10 @@ const dialogs: string[] = [];
 const cspViolations: string[] = [];
 /** What the relay answered 404 while the pages loaded (the browser's own /favicon.ico included), as the browser's console reports it. */
 const notFound: string[] = [];
+/** Every request the pages made that did not go to the relay (the console must need nothing else: no CDN, no internet). */
+const elsewhere: string[] = [];
+/** The Content-Security-Policy of every console answer the browser got. */
+const policies = new Set<string>();
 
 beforeAll(async () => {
   crm = await startFakeHttp();
@@ -61,6 +66,12 @@ beforeAll(async () => {
   page.on('console', (m) => {
     if (/status of 404/.test(m.text())) notFound.push(m.location().url);
   });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`${relay.url}/`) && !r.url().startsWith('data:')) elsewhere.push(r.url());
+  });
+  page.on('response', (r) => {
+    if (r.url().startsWith(`${relay.url}/ui/`)) policies.add(r.headers()['content-security-policy'] ?? '(none)');
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -77,7 +88,7 @@ describe('the web console in Chromium', () => {
     // Given the sign-in page
     const answer = await page.goto(ui());
     expect(page.url()).toBe(ui('login'));
-    expect(answer?.headers()['content-security-policy']).toContain("script-src 'self'");
+    expect(answer?.headers()['content-security-policy']).toBe(CSP);
     // When a wrong token is typed
     await page.fill('#token', 'not-the-token-at-all');
     await page.click('button[type=submit]');
@@ -239,5 +250,15 @@ describe('the web console in Chromium', () => {
     for (let i = 0; i < MAX_FAILURES; i++) statuses.push((await signInStatus(relay.url, 'wrong-token-number-' + i)).status);
     expect(statuses).toEqual([...Array(MAX_FAILURES - 1).fill(401), 429]);
     expect((await signInStatus(relay.url, UI_TOKEN)).status).toBe(429);
+  });
+
+  it('served every page, script, style and stream with the strict Content-Security-Policy, and the pages asked nothing of any other address', () => {
+    // strict: nothing from elsewhere, no inline script or style, no eval, no frames
+    expect(CSP).toMatch(/^default-src 'none'; /);
+    expect(CSP).not.toMatch(/unsafe|\*|https?:/);
+    for (const directive of ['script-src', 'style-src', 'connect-src', 'form-action']) expect(CSP).toContain(`${directive} 'self';`);
+    expect(CSP).toContain("frame-ancestors 'none'");
+    expect([...policies]).toEqual([CSP]);
+    expect(elsewhere).toEqual([]);
   });
 });
