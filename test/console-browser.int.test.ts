@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callText } from '../src/commands/call.js';
@@ -222,6 +223,21 @@ describe('the web console in Chromium', () => {
     expect(answer.status()).toBe(403);
     const forged = await request.post(ui('sinks/slack/resume'), { form: { _csrf: 'forged-token' }, maxRedirects: 0 });
     expect(forged.status()).toBe(403);
+    // every POST the console routes (read from its router, so a new one is held to it too), with and without the session
+    const dead = deliveriesOf(relay.log)[0]!.delivery_id;
+    const routes = [...readFileSync(new URL('../src/console/index.ts', import.meta.url), 'utf8').matchAll(/router\.post\('([^']+)'/g)].map((m) => m[1]!.replace(':id', dead).replace(':sink', 'slack'));
+    expect(routes).toHaveLength(6);
+    const actions = () => entriesOf(relay.log, 'delivery.retried').length + entriesOf(relay.log, 'sink.resumed').length;
+    const before = actions();
+    for (const path of routes) {
+      const form = { token: UI_TOKEN, back: '/ui/', event_id: dead };
+      expect([path, (await request.post(`${relay.url}/ui${path}`, { form, maxRedirects: 0 })).status()]).toEqual([path, 403]);
+      const stranger = await fetch(`${relay.url}/ui${path}`, { method: 'POST', body: new URLSearchParams(form), redirect: 'manual' });
+      expect([path, stranger.status]).toEqual([path, 403]);
+    }
+    expect(actions()).toBe(before);
+    // still signed in: the refused sign-out did nothing
+    expect((await request.get(ui('deliveries'), { maxRedirects: 0 })).status()).toBe(200);
     expect(cspViolations).toEqual([]);
     expect(notFound).toEqual([]);
   });
