@@ -135,6 +135,10 @@ describe('the web console in Chromium', () => {
     }
     const dead = deliveriesOf(relay.log, { status: 'dead' })[0]!;
     await expect(page.locator(`tr[data-delivery="${dead.delivery_id}"]`).textContent()).resolves.toMatch(/dead: .*404/);
+    // and, under it, the request it sent and its attempt with the error
+    const details = page.locator(`tr[data-delivery="${dead.delivery_id}"] + tr`);
+    expect(JSON.parse((await details.locator('pre.request').textContent())!)).toMatchObject({ body: { call: 'call_xss' } });
+    await expect(details.textContent().then((t) => t!.replace(/\s+/g, ' '))).resolves.toMatch(/attempt 1 at \S+: failed, \d+ ms — permanent http_404 \(HTTP 404\): HTTP 404/);
     expect(dialogs).toEqual([]);
     await screenshot(page, 'call');
   });
