@@ -217,7 +217,15 @@ describe('the web console in Chromium', () => {
     const eventId = entriesOf(relay.log, 'event.received')[0]!.data.event_id;
     await page.fill('input[name=event_id]', eventId);
     await page.click('form[action="/ui/rules/test"] button');
-    await expect(page.locator('#test-result').textContent()).resolves.toContain('2 of 2 rules match');
+    await expect(page.locator('#test-result').textContent()).resolves.toContain(`event ${eventId} (call.completed): 2 of 2 rules match`);
+    // and against a pasted one
+    await page.fill('input[name=event_id]', '');
+    const pasted = makeEvent({}, { call_id: 'call_pasted', summary: 'pasted, never sent' });
+    await page.fill('textarea[name=event]', pasted);
+    await page.click('form[action="/ui/rules/test"] button');
+    await expect(page.locator('#test-result').textContent()).resolves.toContain(`event ${(JSON.parse(pasted) as { event_id: string }).event_id} (call.completed): 2 of 2 rules match`);
+    await expect(page.locator('#test-result').textContent()).resolves.toContain('"text": "pasted, never sent"');
+    expect(entriesOf(relay.log, 'event.received').some((e) => e.data.call_id === 'call_pasted')).toBe(false);
     await screenshot(page, 'rules');
   });
 
