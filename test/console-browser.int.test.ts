@@ -289,4 +289,10 @@ describe('the web console in Chromium', () => {
     expect([...policies]).toEqual([CSP]);
     expect(elsewhere).toEqual([]);
   });
+
+  it('never wrote the console token, right or wrong, to a log line', () => {
+    const lines = relay.lines.join('\n');
+    expect(lines).toContain('console: a sign-in with a wrong token was refused');
+    for (const token of [UI_TOKEN, 'not-the-token-at-all', 'wrong-token-number-0']) expect(lines).not.toContain(token);
+  });
 });
