@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callText } from '../src/commands/call.js';
@@ -36,6 +36,7 @@ let relay: TestRelay;
 let browser: Browser;
 let page: Page;
 let cleanup: () => void;
+let rulesPath: string;
 const dialogs: string[] = [];
 const cspViolations: string[] = [];
 /** What the relay answered 404 while the pages loaded (the browser's own /favicon.ico included), as the browser's console reports it. */
@@ -51,7 +52,7 @@ beforeAll(async () => {
   cleanup = temp.cleanup;
   relay = await startRoutingRelay({
     dir: temp.dir,
-    rulesPath: writeRules(temp.dir, RULES),
+    rulesPath: (rulesPath = writeRules(temp.dir, RULES)),
     env: { SLACK_BOT_TOKEN: SLACK_TOKEN, CRM_URL: crm.url },
     sinkEnv: { slackApiUrl: fakes.slack.url, hubspotBaseUrl: 'http://127.0.0.1:9' },
     ui: { token: UI_TOKEN, livePollMs: 50, sessions: { maxFailures: MAX_FAILURES } },
@@ -227,6 +228,21 @@ describe('the web console in Chromium', () => {
     await expect(page.locator('#test-result').textContent()).resolves.toContain('"text": "pasted, never sent"');
     expect(entriesOf(relay.log, 'event.received').some((e) => e.data.call_id === 'call_pasted')).toBe(false);
     await screenshot(page, 'rules');
+  });
+
+  it('shows the problems of the rules file as it is on disk, beside the rules still in force', async () => {
+    const hash = await page.locator('#rules-hash').textContent();
+    await expect(page.locator('#problems').textContent()).resolves.toBe('none');
+    // When the file on disk is broken (a rule naming a sink that does not exist)
+    writeFileSync(rulesPath, RULES.replace('sink: crm,', 'sink: nowhere,'));
+    try {
+      await page.goto(ui('rules'));
+      // Then the page says what `rules check` says, and the rules in force are the ones before
+      await expect(page.locator('#problems').textContent()).resolves.toMatch(/nowhere/);
+      await expect(page.locator('#rules-hash').textContent()).resolves.toBe(hash);
+    } finally {
+      writeFileSync(rulesPath, RULES);
+    }
   });
 
   it('refuses a POST without its CSRF token (403), with the session cookie', async () => {
