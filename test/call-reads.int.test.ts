@@ -11,7 +11,7 @@ import { ConsoleReads } from '../src/project/console-reads.js';
 import { logNames } from '../src/project/names.js';
 import { listDeliveries } from '../src/project/queries.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
-import { D, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
+import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, snapshot, stepArb, steppingClock } from './helpers/replay-scenario.js';
 
@@ -90,6 +90,32 @@ describe('the reads of a call, its deliveries and its entries are indexed (the c
       expect(plan, sql).not.toMatch(/^SCAN (p_deliveries|entries|p_call_entries|e|c)\b/m);
       expect(plan, sql).toMatch(/SEARCH/);
     }
+    log.close();
+  });
+});
+
+describe("the console's deliveries page", () => {
+  it('lists what `deliveries` lists for each filter and filters together, newest first, page by page below the last seq shown', async () => {
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const reads = new ConsoleReads(log.db, () => null);
+    const filters = [{}, { call: STORY_CALL }, { call: OTHER_CALL }, { event: 'evt_story_3' }, { rule: 'thread' }, { sink: 'slack' }, { status: 'dead' }, { status: 'succeeded', sink: 'slack', call: STORY_CALL }, { rule: 'crm', status: 'dead' }];
+    for (const filter of filters) {
+      // When the console pages through them two at a time
+      const seen: string[] = [];
+      let before: number | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = reads.deliveries({ ...filter, before, limit: 2 });
+        expect(page.rows.length, JSON.stringify(filter)).toBeLessThanOrEqual(2);
+        seen.push(...page.rows.map((r) => r.delivery_id));
+        if (page.next === null) break;
+        before = page.next;
+      }
+      // Then it saw what `deliveries` shows, in its order
+      expect(seen, JSON.stringify(filter)).toEqual(listDeliveries(log.db, filter).map((d) => d.delivery_id));
+    }
+    expect(reads.deliveries({ call: STORY_CALL, limit: 50 }).rows.map((r) => r.delivery_id)).toEqual([D.d4, D.d3, D.d2, D.d1]);
+    expect(reads.deliveries({ status: 'dead', call: STORY_CALL, limit: 50 }).rows.map((r) => [r.delivery_id, r.dead_reason])).toEqual([[D.d2, EXPECTED_STORY.deliveries[1]!.dead_reason]]);
     log.close();
   });
 });
