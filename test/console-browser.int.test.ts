@@ -170,6 +170,40 @@ describe('the web console in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
   });
 
+  it("searches events by event id, type and time, and filters deliveries, with the pages' own forms", async () => {
+    const xss = entriesOf(relay.log, 'event.received').find((e) => e.data.call_id === 'call_xss')!.data;
+    const rows = async (table: string) => page.locator(`#${table} tbody tr[data-${table === 'events' ? 'event' : 'delivery'}]`).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event') ?? tr.getAttribute('data-delivery')));
+    const search = async (path: string, fields: Record<string, string>) => {
+      await page.goto(ui(path));
+      for (const [name, value] of Object.entries(fields)) {
+        const field = page.locator(`form.filters [name=${name}]`);
+        if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
+        else await field.fill(value);
+      }
+      await Promise.all([page.waitForURL(/\?/), page.click('form.filters button[type=submit]')]);
+    };
+    // events: by event id, by type, by time
+    await search('events', { event: xss.event_id });
+    expect(await rows('events')).toEqual([xss.event_id]);
+    await search('events', { type: 'call.failed' });
+    expect(await rows('events')).toEqual([]);
+    await expect(page.locator('#events').textContent()).resolves.toContain('no events match');
+    await search('events', { type: 'call.completed', until: '2999-01-01T00:00:00Z' });
+    expect(await rows('events')).toEqual(entriesOf(relay.log, 'event.received').map((e) => e.data.event_id).reverse());
+    await search('events', { since: '2999-01-01T00:00:00Z' });
+    expect(await rows('events')).toEqual([]);
+    await search('events', { since: 'yesterday' });
+    await expect(page.locator('.error').textContent()).resolves.toContain('since/until: write a date-time');
+    // deliveries: by call, by call and sink, by status
+    const ofXss = deliveriesOf(relay.log).filter((d) => d.call_id === 'call_xss');
+    await search('deliveries', { call: 'call_xss' });
+    expect(await rows('deliveries')).toEqual(ofXss.map((d) => d.delivery_id).reverse());
+    await search('deliveries', { call: 'call_xss', sink: 'crm' });
+    expect(await rows('deliveries')).toEqual(ofXss.filter((d) => d.sink === 'crm').map((d) => d.delivery_id));
+    await search('deliveries', { status: 'dead' });
+    expect(await rows('deliveries')).toEqual([]);
+  });
+
   it('resumes a paused sink from the deliveries page, and its waiting delivery goes out', async () => {
     // Given Slack refuses the token: the sink pauses, its delivery waits
     fakes.slack.revoke(SLACK_TOKEN);
