@@ -120,6 +120,23 @@ describe("the console's deliveries page", () => {
   });
 });
 
+describe("the console's chart", () => {
+  it('counts, per minute, the events received and the delivery attempts the log holds in it', async () => {
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const from = Date.parse('2026-06-01T08:58:00.000Z');
+    const activity = new ConsoleReads(log.db, () => null).activity(new Date(from).toISOString(), 5);
+    // counted by hand from the entries' times
+    const entries = log.read(0, { limit: 10_000 });
+    const count = (type: string, i: number) => entries.filter((e) => e.type === type && Date.parse(e.at) >= from + i * 60_000 && Date.parse(e.at) < from + (i + 1) * 60_000).length;
+    const minutes = [0, 1, 2, 3, 4];
+    expect(activity).toEqual({ minutes: minutes.map((i) => (from + i * 60_000) / 1000), events: minutes.map((i) => count('event.received', i)), attempts: minutes.map((i) => count('delivery.attempted', i)) });
+    expect(activity.attempts.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
+    expect(activity.events.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
+    log.close();
+  });
+});
+
 describe('filters by call, event and rule, over a log written now and one written before plans carried call_id', () => {
   for (const withCallIds of [true, false]) {
     it(`deliveries: every filter AND-ed with the others, newest first (${withCallIds ? 'plans with' : 'plans without'} call_id)`, async () => {
