@@ -3,8 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callText } from '../src/commands/call.js';
 import { CSP } from '../src/console/index.js';
-import { startFakeHttp, type FakeHttp } from '../testing/fakes/fake-http.js';
 import { launchBrowser, screenshot, signInStatus } from './helpers/browser.js';
+import { startGatedReceiver, type GatedReceiver } from './helpers/gated-receiver.js';
 import { useFakeSlack } from './helpers/fake-saas.js';
 import { deliveriesOf, entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
@@ -31,7 +31,8 @@ const XSS = '<img src=x onerror=alert(1)>';
 const MAX_FAILURES = 3;
 
 const fakes = useFakeSlack([SLACK_TOKEN]);
-let crm: FakeHttp;
+/** The CRM: a receiver the test holds, so a delivery can be seen on its way before it is answered. */
+let crm: GatedReceiver;
 let relay: TestRelay;
 let browser: Browser;
 let page: Page;
@@ -47,7 +48,7 @@ const elsewhere: string[] = [];
 const policies = new Set<string>();
 
 beforeAll(async () => {
-  crm = await startFakeHttp();
+  crm = await startGatedReceiver();
   const temp = tempDir();
   cleanup = temp.cleanup;
   relay = await startRoutingRelay({
@@ -112,9 +113,12 @@ describe('the web console in Chromium', () => {
 
   it('shows a call with a dead delivery: the summary as text, the timeline of `call`, the error', async () => {
     // Given a call whose summary is markup, and a CRM that answers 404 (permanent: dead at once)
-    crm.failNext({ status: 404 });
+    crm.hold();
     await postEvent(relay, makeEvent({}, { call_id: 'call_xss', summary: XSS }));
+    await until(() => crm.waiting() === 1, { what: 'the CRM delivery on its way' });
+    crm.release({ status: 404, body: '{"error":"injected 404"}' });
     await until(() => deliveriesOf(relay.log, { status: 'dead' }).length === 1 && deliveriesOf(relay.log, { status: 'succeeded' }).length === 1, { what: 'one dead, one delivered' });
+    crm.release(); // 200 from now on
     // When the call is searched by id
     await page.goto(ui('events?call=call_xss'));
     // Then its summary shows as text and runs nothing
@@ -146,14 +150,21 @@ describe('the web console in Chromium', () => {
 
   it('re-drives the dead delivery from the call page: by console in the log, the receiver gets it, the page updates live', async () => {
     const dead = deliveriesOf(relay.log, { status: 'dead' })[0]!;
-    const before = crm.requests.length;
-    // When re-drive is clicked
+    const before = crm.received.length;
+    // When re-drive is clicked (the receiver holding its answer)
+    crm.hold();
     await page.click(`tr[data-delivery="${dead.delivery_id}"] button`);
     // Then the log has the CLI's entry with by: console, and the receiver gets the delivery
-    await until(() => crm.requests.length === before + 1, { what: 'the re-driven delivery at the receiver', describe: () => [crm.requests.length, before, entriesOf(relay.log, 'delivery.retried'), relay.lines.slice(-5)] });
+    await until(() => crm.waiting() === 1, { what: 'the re-driven delivery at the receiver', describe: () => [crm.received.length, before, entriesOf(relay.log, 'delivery.retried'), relay.lines.slice(-5)] });
+    expect(crm.received.length).toBe(before + 1);
     expect(entriesOf(relay.log, 'delivery.retried').map((e) => e.data)).toEqual([{ delivery_id: dead.delivery_id, reason: 're-driven by id', by: 'console' }]);
-    // and the page, not reloaded, shows it delivered
+    // the browser is back on the call page, which shows it re-driven and not yet delivered
+    await expect(page.locator('.flash').textContent()).resolves.toContain(`re-driven: ${dead.delivery_id}`);
+    const status = page.locator(`tr[data-delivery="${dead.delivery_id}"] td[class^=status-]`);
+    await expect(status.textContent()).resolves.not.toMatch(/succeeded|dead/);
+    // and when the receiver answers, the page, not reloaded, shows it delivered
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+    crm.release();
     await page.waitForSelector(`tr[data-delivery="${dead.delivery_id}"] td.status-succeeded`);
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
     // the timeline says who re-drove it, as `call` does
