@@ -5,13 +5,14 @@ import { callText } from '../src/commands/call.js';
 import { CSP } from '../src/console/index.js';
 import { launchBrowser, screenshot, signInStatus } from './helpers/browser.js';
 import { startGatedReceiver, type GatedReceiver } from './helpers/gated-receiver.js';
+import { startFakeHubspot, type FakeHubspot } from '../testing/fakes/fake-hubspot.js';
 import { useFakeSlack } from './helpers/fake-saas.js';
 import { deliveriesOf, entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
 /**
  * The web console (README "Console") in a real browser: Debian's Chromium driven by
- * playwright-core against a relay with the fake Slack and a fake HTTP receiver. One browser
+ * playwright-core against a relay with the fake Slack, the fake HubSpot and an HTTP receiver. One browser
  * and one page for the file; each test goes on from where the one before left it.
  */
 
@@ -19,20 +20,24 @@ const RULES = `version: 1
 sinks:
   crm: { type: http, url: "\${CRM_URL}" }
   slack: { type: slack, token: "\${SLACK_BOT_TOKEN}" }
+  hubspot: { type: hubspot, access_token: "\${HUBSPOT_ACCESS_TOKEN}", portal_id: 4711 }
 rules:
   - { id: to-slack, on: call.completed, actions: [{ sink: slack, channel: "#sales", text: "{{ data.summary }}" }] }
   - { id: to-crm, on: call.completed, actions: [{ sink: crm, body: { call: "{{ data.call_id }}" } }] }
+  - { id: to-hubspot, on: call.completed, actions: [{ sink: hubspot, create: note, contact: { email: "{{ data.contact_email }}" }, if_no_contact: skip }] }
 `;
 
 /** The console's token, Slack's, a summary that is markup, and wrong tokens allowed before 429. */
 const UI_TOKEN = 'console-token-for-tests-0123456789';
 const SLACK_TOKEN = 'xoxb-console-test';
+const HUBSPOT_TOKEN = 'pat-console-test';
 const XSS = '<img src=x onerror=alert(1)>';
 const MAX_FAILURES = 3;
 
 const fakes = useFakeSlack([SLACK_TOKEN]);
 /** The CRM: a receiver the test holds, so a delivery can be seen on its way before it is answered. */
 let crm: GatedReceiver;
+let hubspot: FakeHubspot;
 let relay: TestRelay;
 let browser: Browser;
 let page: Page;
@@ -49,13 +54,14 @@ const policies = new Set<string>();
 
 beforeAll(async () => {
   crm = await startGatedReceiver();
+  hubspot = await startFakeHubspot({ token: HUBSPOT_TOKEN });
   const temp = tempDir();
   cleanup = temp.cleanup;
   relay = await startRoutingRelay({
     dir: temp.dir,
     rulesPath: (rulesPath = writeRules(temp.dir, RULES)),
-    env: { SLACK_BOT_TOKEN: SLACK_TOKEN, CRM_URL: crm.url },
-    sinkEnv: { slackApiUrl: fakes.slack.url, hubspotBaseUrl: 'http://127.0.0.1:9' },
+    env: { SLACK_BOT_TOKEN: SLACK_TOKEN, HUBSPOT_ACCESS_TOKEN: HUBSPOT_TOKEN, CRM_URL: crm.url },
+    sinkEnv: { slackApiUrl: fakes.slack.url, hubspotBaseUrl: hubspot.url },
     ui: { token: UI_TOKEN, livePollMs: 50, sessions: { maxFailures: MAX_FAILURES } },
   });
   ({ browser, page } = await launchBrowser());
@@ -81,6 +87,7 @@ afterAll(async () => {
   await browser?.close();
   await relay?.stop();
   await crm?.close();
+  await hubspot?.close();
   cleanup?.();
 });
 
@@ -112,12 +119,13 @@ describe('the web console in Chromium', () => {
   });
 
   it('shows a call with a dead delivery: the summary as text, the timeline of `call`, the error', async () => {
-    // Given a call whose summary is markup, and a CRM that answers 404 (permanent: dead at once)
+    // Given a call whose summary is markup, of a contact HubSpot knows, and a CRM that answers 404 (permanent: dead at once)
+    const contactId = hubspot.seedContact({ email: 'ada@example.com' });
     crm.hold();
-    await postEvent(relay, makeEvent({}, { call_id: 'call_xss', summary: XSS }));
+    await postEvent(relay, makeEvent({}, { call_id: 'call_xss', summary: XSS, contact_email: 'ada@example.com' }));
     await until(() => crm.waiting() === 1, { what: 'the CRM delivery on its way' });
     crm.release({ status: 404, body: '{"error":"injected 404"}' });
-    await until(() => deliveriesOf(relay.log, { status: 'dead' }).length === 1 && deliveriesOf(relay.log, { status: 'succeeded' }).length === 1, { what: 'one dead, one delivered' });
+    await until(() => deliveriesOf(relay.log, { status: 'dead' }).length === 1 && deliveriesOf(relay.log, { status: 'succeeded' }).length === 2, { what: 'one dead, two delivered' });
     crm.release(); // 200 from now on
     // When the call is searched by id
     await page.goto(ui('events?call=call_xss'));
@@ -144,6 +152,12 @@ describe('the web console in Chromium', () => {
     const details = page.locator(`tr[data-delivery="${dead.delivery_id}"] + tr`);
     expect(JSON.parse((await details.locator('pre.request').textContent())!)).toMatchObject({ body: { call: 'call_xss' } });
     await expect(details.textContent().then((t) => t!.replace(/\s+/g, ' '))).resolves.toMatch(/attempt 1 at \S+: failed, \d+ ms — permanent http_404 \(HTTP 404\): HTTP 404/);
+    // and the delivered ones link to what they made: the Slack message, the HubSpot contact the note is on
+    const links = await page.locator('#call-deliveries a').evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
+    expect(links).toEqual([
+      ['Slack message', expect.stringMatching(/^https:\/\/slack\.com\/archives\/C\w+\/p\d+$/)],
+      ['HubSpot contact', `https://app.hubspot.com/contacts/4711/record/0-1/${contactId}`],
+    ]);
     expect(dialogs).toEqual([]);
     await screenshot(page, 'call');
   });
@@ -263,13 +277,13 @@ describe('the web console in Chromium', () => {
     const eventId = entriesOf(relay.log, 'event.received')[0]!.data.event_id;
     await page.fill('input[name=event_id]', eventId);
     await page.click('form[action="/ui/rules/test"] button');
-    await expect(page.locator('#test-result').textContent()).resolves.toContain(`event ${eventId} (call.completed): 2 of 2 rules match`);
+    await expect(page.locator('#test-result').textContent()).resolves.toContain(`event ${eventId} (call.completed): 3 of 3 rules match`);
     // and against a pasted one
     await page.fill('input[name=event_id]', '');
     const pasted = makeEvent({}, { call_id: 'call_pasted', summary: 'pasted, never sent' });
     await page.fill('textarea[name=event]', pasted);
     await page.click('form[action="/ui/rules/test"] button');
-    await expect(page.locator('#test-result').textContent()).resolves.toContain(`event ${(JSON.parse(pasted) as { event_id: string }).event_id} (call.completed): 2 of 2 rules match`);
+    await expect(page.locator('#test-result').textContent()).resolves.toContain(`event ${(JSON.parse(pasted) as { event_id: string }).event_id} (call.completed): 3 of 3 rules match`);
     await expect(page.locator('#test-result').textContent()).resolves.toContain('"text": "pasted, never sent"');
     expect(entriesOf(relay.log, 'event.received').some((e) => e.data.call_id === 'call_pasted')).toBe(false);
     await screenshot(page, 'rules');
