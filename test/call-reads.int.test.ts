@@ -7,10 +7,11 @@ import { migrate, SCHEMA_VERSION } from '../src/log/sqlite/migrations.js';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
 import { CallReads } from '../src/project/call-story.js';
+import { ConsoleReads } from '../src/project/console-reads.js';
 import { logNames } from '../src/project/names.js';
 import { listDeliveries } from '../src/project/queries.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
-import { D, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
+import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, snapshot, stepArb, steppingClock } from './helpers/replay-scenario.js';
 
@@ -63,6 +64,75 @@ describe('the reads of a call, its deliveries and its entries are indexed (the c
       expect(plan, sql).not.toMatch(/^SCAN (p_deliveries|entries|p_call_entries|e|r|p_calls)\b/m);
       expect(plan, sql).toMatch(/SEARCH/);
     }
+    log.close();
+  });
+
+  it("the console's pages: every event search, every delivery filter and the chart's counts search an index, never scan or sort", async () => {
+    // Given the same log, read as the console's read thread reads it
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const seen = plans(log.db, () => {
+      const reads = new ConsoleReads(log.db, () => null);
+      // the events page: newest first, by call, event id, type, time, and a page further down
+      for (const search of [{}, { callId: STORY_CALL }, { eventId: 'evt_story_3' }, { eventType: 'call.completed' }, { since: '2026-01-01T00:00:00Z', until: '2030-01-01T00:00:00Z' }, { before: 5 }]) {
+        reads.events({ ...search, limit: 50 });
+      }
+      // the deliveries page: no filter, each filter, filters together, a page further down
+      for (const search of [{}, { status: 'dead' }, { sink: 'slack' }, { rule: 'crm' }, { call: STORY_CALL }, { event: 'evt_story_3' }, { status: 'dead', sink: 'slack' }, { status: 'dead', rule: 'crm' }, { status: 'dead', before: 5 }]) {
+        reads.deliveries({ ...search, limit: 50 });
+      }
+      reads.activity('2026-01-01T00:00:00.000Z', 3);
+    });
+    // Then each one searches an index (the log's primary key included), never scans a table, never sorts
+    expect(seen.length).toBeGreaterThanOrEqual(12);
+    for (const { sql, plan } of seen) {
+      expect(plan, sql).not.toMatch(/TEMP B-TREE/);
+      expect(plan, sql).not.toMatch(/^SCAN (p_deliveries|entries|p_call_entries|e|c)\b/m);
+      expect(plan, sql).toMatch(/SEARCH/);
+    }
+    log.close();
+  });
+});
+
+describe("the console's deliveries page", () => {
+  it('lists what `deliveries` lists for each filter and filters together, newest first, page by page below the last seq shown', async () => {
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const reads = new ConsoleReads(log.db, () => null);
+    const filters = [{}, { call: STORY_CALL }, { call: OTHER_CALL }, { event: 'evt_story_3' }, { rule: 'thread' }, { sink: 'slack' }, { status: 'dead' }, { status: 'succeeded', sink: 'slack', call: STORY_CALL }, { rule: 'crm', status: 'dead' }];
+    for (const filter of filters) {
+      // When the console pages through them two at a time
+      const seen: string[] = [];
+      let before: number | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = reads.deliveries({ ...filter, before, limit: 2 });
+        expect(page.rows.length, JSON.stringify(filter)).toBeLessThanOrEqual(2);
+        seen.push(...page.rows.map((r) => r.delivery_id));
+        if (page.next === null) break;
+        before = page.next;
+      }
+      // Then it saw what `deliveries` shows, in its order
+      expect(seen, JSON.stringify(filter)).toEqual(listDeliveries(log.db, filter).map((d) => d.delivery_id));
+    }
+    expect(reads.deliveries({ call: STORY_CALL, limit: 50 }).rows.map((r) => r.delivery_id)).toEqual([D.d4, D.d3, D.d2, D.d1]);
+    expect(reads.deliveries({ status: 'dead', call: STORY_CALL, limit: 50 }).rows.map((r) => [r.delivery_id, r.dead_reason])).toEqual([[D.d2, EXPECTED_STORY.deliveries[1]!.dead_reason]]);
+    log.close();
+  });
+});
+
+describe("the console's chart", () => {
+  it('counts, per minute, the events received and the delivery attempts the log holds in it', async () => {
+    const { dbPath } = await writeStory(temp.dir);
+    const log = new SqliteLog(dbPath);
+    const from = Date.parse('2026-06-01T08:58:00.000Z');
+    const activity = new ConsoleReads(log.db, () => null).activity(new Date(from).toISOString(), 5);
+    // counted by hand from the entries' times
+    const entries = log.read(0, { limit: 10_000 });
+    const count = (type: string, i: number) => entries.filter((e) => e.type === type && Date.parse(e.at) >= from + i * 60_000 && Date.parse(e.at) < from + (i + 1) * 60_000).length;
+    const minutes = [0, 1, 2, 3, 4];
+    expect(activity).toEqual({ minutes: minutes.map((i) => (from + i * 60_000) / 1000), events: minutes.map((i) => count('event.received', i)), attempts: minutes.map((i) => count('delivery.attempted', i)) });
+    expect(activity.attempts.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
+    expect(activity.events.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
     log.close();
   });
 });

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sign } from '../src/receive/verify-signature.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { serveFixture } from './helpers/serve-fixture.js';
-import { signInStatus } from './helpers/browser.js';
-import { SECRET, tempDir } from './helpers/relay.js';
+import { launchBrowser, signInStatus } from './helpers/browser.js';
+import { makeEvent, SECRET, tempDir } from './helpers/relay.js';
 
 /**
  * `serve` and its web console (README "Console"): where the console is and where its token is
@@ -30,6 +31,28 @@ describe('serve and the web console', () => {
     expect(first.headers.get('location')).toBe('/ui/login');
     expect(await signInStatus(serve.url, token)).toEqual({ status: 303, location: '/ui/' });
     expect(serve.stdout() + serve.stderr()).not.toContain(token);
+  });
+
+  it('in Chromium, as a new user: the sign-in page, the token from the file, the overview, and a call sent to it', async () => {
+    const { serve, dbPath } = await relay.start();
+    const body = makeEvent({}, { call_id: 'call_first_look', summary: 'Hello from the first call.' });
+    const sent = await fetch(`${serve.url}/webhooks/husky`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) }, body });
+    expect(sent.status).toBe(200);
+    const { browser, page } = await launchBrowser();
+    try {
+      await page.goto(`${serve.url}/ui/`);
+      expect(new URL(page.url()).pathname).toBe('/ui/login');
+      await page.fill('#token', readFileSync(join(dbPath, '..', 'ui-token'), 'utf8').trim());
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${serve.url}/ui/`);
+      await expect(page.locator('h1').first().textContent()).resolves.toBe('Overview');
+      await expect(page.locator('#count-events').textContent()).resolves.toBe('1');
+      await page.click('a[href="/ui/events"]');
+      await page.click('a[href="/ui/calls/call_first_look"]');
+      await expect(page.locator('#timeline').textContent()).resolves.toContain('call.completed');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('takes HUSKY_RELAY_UI_TOKEN instead, and writes no file', async () => {

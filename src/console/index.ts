@@ -73,7 +73,7 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   void chart.warm(); // the day's counts, an hour per turn of the event loop, before anyone asks
   const pages = new Pages(deps, render, chart);
   const actions = new Actions(deps, sessions, render, pages);
-  const live = new LiveUpdates(deps.log, deps.livePollMs ?? DEFAULTS.console.livePollMs);
+  const live = new LiveUpdates(deps.log, deps.livePollMs ?? DEFAULTS.console.livePollMs, DEFAULTS.console.statusCacheMs);
   const router = new Router({ prefix: '/ui' });
 
   /** The handler, for a signed-in session only: others go to the sign-in page (a GET) or get 401. */
