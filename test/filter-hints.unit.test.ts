@@ -30,6 +30,12 @@ describe('the hint of a filter that names what the relay does not know (README "
     expect(filterHints({ call: 'c1' }, KNOWN)).toEqual([]);
   });
 
+  it('an operator event id (op-SEQ, as an alert delivery shows it) is named for what it is, not as missing', () => {
+    expect(filterHints({ event: 'op-5' }, { ...KNOWN, eventExists: false })).toEqual([
+      'no call event "op-5": it names the operator event at seq 5, whose alerts `deliveries --event op-5` lists (log --json shows the entry)',
+    ]);
+  });
+
   it('a log --type pattern that matches no type of entry names the types, and the closest one', () => {
     const types =
       'known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared, call.erased';

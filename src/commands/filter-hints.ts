@@ -65,6 +65,13 @@ function typeHint(pattern: string): string | null {
   return `no entry type ${q(pattern)}${closest}${eventType}; known types: ${ENTRY_TYPES.join(', ')}`;
 }
 
+/** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
+function eventHint(id: string): string {
+  const op = /^op-(\d+)$/.exec(id);
+  if (op) return `no call event ${q(id)}: it names the operator event at seq ${op[1]}, whose alerts \`deliveries --event ${id}\` lists (log --json shows the entry)`;
+  return `no event ${q(id)} in the log`;
+}
+
 /** The hint lines for these filters (without the `husky-relay: ` prefix), none when every name is known. Pure. */
 export function filterHints(filters: FilterValues, known: KnownNames): string[] {
   const lines = [
@@ -72,7 +79,7 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
     filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log`,
-    filters.event === undefined || known.eventExists !== false ? null : `no event ${q(filters.event)} in the log`,
+    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event),
     ...(filters.types ?? []).map(typeHint),
   ];
   return lines.filter((line): line is string => line !== null);
