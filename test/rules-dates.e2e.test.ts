@@ -66,6 +66,16 @@ describe('dates do not depend on the host time zone', () => {
     expect(result.stdout.split('\n').filter((l) => /^[✓✗]/.test(l)).sort()).toEqual(Object.keys(when).map((id) => `✓ ${id}`).sort());
   });
 
+  it.each(['C', 'de_DE.UTF-8', 'ja_JP.UTF-8'])('under LC_ALL=%s, the date filter\'s locale formats (c, x, X) print as in English, not in the host\'s locale', async (locale) => {
+    // Given
+    writeFileSync(join(temp.dir, 'locale.yaml'), `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: r\n    on: call.completed\n    actions: [{ sink: console, text: "{{ event.created_at | date: '%c | %x | %X | %%c' }}" }]\n`);
+    writeFileSync(join(temp.dir, 'locale-event.json'), makeEvent({ event_id: 'evt_locale', created_at: '2026-06-01T15:04:05Z' }));
+    // When
+    const result = await runCli(['--rules', 'locale.yaml', 'rules', 'test', 'locale-event.json'], { cwd: temp.dir, env: cliEnv({ TZ: 'Asia/Tokyo', LC_ALL: locale, LANG: locale }) });
+    // Then
+    expect(result.stdout).toContain('"text": "6/1/2026, 3:04:05 PM | 6/1/2026 | 3:04:05 PM | %c"');
+  });
+
   it('a literal "now" | date is refused at load, located', async () => {
     // Given
     writeFileSync(join(temp.dir, 'clock.yaml'), `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: r\n    on: "*"\n    actions:\n      - sink: console\n        text: "sent {{ 'now' | date: '%H:%M' }}"\n      - { sink: console, text: "{{ \\"today\\" | date_to_string }}" }\n`);
