@@ -25,6 +25,20 @@ describe('the CLI and its environment (README "Command line")', () => {
     return t.dir;
   };
 
+  it('a child runs in the time zone the suite runs in (CI runs it in America/New_York, .ci/run)', async () => {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      const child = spawn(process.execPath, ['-e', 'process.stdout.write(Intl.DateTimeFormat().resolvedOptions().timeZone)'], { env: cliEnv() });
+      let out = '';
+      for await (const chunk of child.stdout) out += String(chunk);
+      expect(out).toBe('America/New_York');
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+
   it('reads .env from the working directory, and a variable already set wins', async () => {
     // Given a .env that holds the webhook secret
     const dir = temp();

@@ -48,6 +48,34 @@ describe('dates do not depend on the host time zone', () => {
     expect(out).toMatch(/action 0 → console: FAILS, the delivery would go dead: render_failed: text: date: "now" would read the clock/);
   });
 
+  it.each(['UTC', 'America/New_York', 'Asia/Tokyo'])('under TZ=%s, CEL reads timestamps as the relay does: a zone-less one is UTC, days and zones by the calendar', async (tz) => {
+    // Given conditions on a zone-less created_at with a fraction (accepted at ingest, as UTC)
+    const when = {
+      'hour': 'timestamp(event.created_at).getHours() == 10',
+      'zone-less': 'timestamp("2026-06-01T10:00:00") == timestamp("2026-06-01T10:00:00Z")',
+      'day-of-year': 'timestamp(event.created_at).getDayOfYear() == 151 && timestamp(event.created_at).getDayOfYear("Asia/Tokyo") == 151',
+      'in-a-zone': 'timestamp(event.created_at).getHours("Asia/Kolkata") == 15 && timestamp(event.created_at).getMinutes("+05:30") == 30',
+      // 02:30 in Tokyo on the day New York skips 02:00 to 03:00
+      'no-such-hour-here': 'timestamp("2026-03-07T17:30:00Z").getHours("Asia/Tokyo") == 2',
+    };
+    writeFileSync(join(temp.dir, 'cel.yaml'), `version: 1\nsinks:\n  console: { type: log }\nrules:\n${Object.entries(when).map(([id, w]) => `  - { id: ${id}, on: call.completed, when: '${w}', actions: [{ sink: console, text: ok }] }\n`).join('')}`);
+    writeFileSync(join(temp.dir, 'cel-event.json'), makeEvent({ event_id: 'evt_cel', created_at: '2026-06-01T10:00:00.5' }));
+    // When
+    const result = await runCli(['--rules', 'cel.yaml', 'rules', 'test', 'cel-event.json'], { cwd: temp.dir, env: cliEnv({ TZ: tz }) });
+    // Then every condition holds, on every host
+    expect(result.stdout.split('\n').filter((l) => /^[✓✗]/.test(l)).sort()).toEqual(Object.keys(when).map((id) => `✓ ${id}`).sort());
+  });
+
+  it.each(['C', 'de_DE.UTF-8', 'ja_JP.UTF-8'])('under LC_ALL=%s, the date filter\'s locale formats (c, x, X) print as in English, not in the host\'s locale', async (locale) => {
+    // Given
+    writeFileSync(join(temp.dir, 'locale.yaml'), `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: r\n    on: call.completed\n    actions: [{ sink: console, text: "{{ event.created_at | date: '%c | %x | %X | %%c' }}" }]\n`);
+    writeFileSync(join(temp.dir, 'locale-event.json'), makeEvent({ event_id: 'evt_locale', created_at: '2026-06-01T15:04:05Z' }));
+    // When
+    const result = await runCli(['--rules', 'locale.yaml', 'rules', 'test', 'locale-event.json'], { cwd: temp.dir, env: cliEnv({ TZ: 'Asia/Tokyo', LC_ALL: locale, LANG: locale }) });
+    // Then
+    expect(result.stdout).toContain('"text": "6/1/2026, 3:04:05 PM | 6/1/2026 | 3:04:05 PM | %c"');
+  });
+
   it('a literal "now" | date is refused at load, located', async () => {
     // Given
     writeFileSync(join(temp.dir, 'clock.yaml'), `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: r\n    on: "*"\n    actions:\n      - sink: console\n        text: "sent {{ 'now' | date: '%H:%M' }}"\n      - { sink: console, text: "{{ \\"today\\" | date_to_string }}" }\n`);

@@ -221,6 +221,9 @@ describe('http sink secrets (Standard Webhooks)', () => {
     ['whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo\\n', 'it begins or ends with whitespace'],
     ['WHSEC_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'the Standard Webhooks prefix is lowercase "whsec_", not "WHSEC_"'],
     ['Whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', 'the Standard Webhooks prefix is lowercase "whsec_", not "Whsec_"'],
+    // a pasted signature-style value: as text it would be a key no receiver verifies with
+    ['v1,whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', '"whsec_" comes after 3 other characters ("v1,"); a Standard Webhooks secret begins with "whsec_"'],
+    ['Bearer whsec_dGVzdC1zZWNyZXQtZm9yLWF1ZGl0LWxvbmctZW5vdWdo', '"whsec_" comes after 7 other characters; a Standard Webhooks secret begins with "whsec_"'],
   ])('%j is a located error that does not repeat the secret', (secret, message) => {
     const problems = check(secret);
     expect(problems).toHaveLength(1);

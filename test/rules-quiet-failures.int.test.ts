@@ -29,6 +29,7 @@ describe('rules check warns about rules that would fail quietly', () => {
     ['call.completed', 'data.duration_seconds < "45"', ':7:11: warning: data.duration_seconds is a number, compared (<) with the string "45": this fails on every event; write 45'],
     ['call.completed', '"45" >= data.duration_seconds', ':7:11: warning: data.duration_seconds is a number, compared (>=) with the string "45": this fails on every event; write 45'],
     ['call.failed', 'data.reason == 3', ':7:11: warning: data.reason is a string, compared (==) with the number 3: this fails on every event; write "3"'],
+    ['call.completed', 'data.duration_seconds in ["45", "60"]', ':7:11: warning: data.duration_seconds is a number, compared (in) with the string "45": this fails on every event; write 45'],
     ['call.failed', 'has(data.reasn)', ':7:11: warning: data.reasn is not a documented field of call.failed events (did you mean "reason"?)'],
     ['call.initiated', 'data["sumary"] == "x"', ':7:11: warning: data.sumary is not a documented field of call.initiated events'],
     ['"call.*"', 'event.data.duraton_seconds > 3', ':7:11: warning: data.duraton_seconds is not a documented field of call.initiated, call.answered, call.completed, call.failed, call.disallowed events (did you mean "duration_seconds"?)'],

@@ -112,6 +112,23 @@ describe('HTTP sink: each failure is one attempt, classified', () => {
     expect(without.retry_after_ms).toBeUndefined();
   });
 
+  it('Retry-After as an HTTP date in any of its three forms is GMT, whatever the host zone (asctime has no zone written)', async () => {
+    const at = new Date(Math.floor(NOW / 1000) * 1000 + 31_000); // whole seconds: HTTP dates have no fraction
+    const [day, date, month, year, time] = at.toUTCString().replace(',', '').split(' ').filter(Boolean) as [string, string, string, string, string];
+    const forms = [at.toUTCString(), `${({ Thu: 'Thursday' } as Record<string, string>)[day] ?? day}, ${date}-${month}-${year.slice(2)} ${time} GMT`, `${day} ${month} ${date.replace(/^0/, ' ').padStart(2)} ${time} ${year}`];
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      for (const form of forms) {
+        receiver.failNext({ status: 503, retryAfter: form });
+        expect([form, failure(await httpSink().send(request(), ctx())).retry_after_ms]).toEqual([form, at.getTime() - NOW]);
+      }
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+
   it('a redirect is not followed: permanent, the url needs fixing', async () => {
     receiver.failNext({ status: 301, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
     expect(failure(await httpSink().send(request(), ctx())).error).toMatchObject({ kind: 'permanent', code: 'http_301' });

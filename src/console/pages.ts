@@ -9,6 +9,7 @@ import type { ConsoleDeps } from './index.js';
 import type { Renderer } from './render.js';
 import type { Session } from './session.js';
 import { resultHref, type ResultLink } from '../sinks/kind.js';
+import { parseDateOrDateTime } from '../dates.js';
 
 /**
  * The console's pages (README "Console"), each a GET answered from the named reads of the
@@ -53,9 +54,10 @@ export class Pages {
 
   async events(ctx: Context, session: Session): Promise<void> {
     const q = pick(ctx, ['call', 'event', 'type', 'since', 'until', 'before']);
-    const problem = [q['since'], q['until']].some((t) => t !== undefined && Number.isNaN(Date.parse(t))) ? 'since/until: write a date-time such as 2026-06-01T10:00:00Z' : undefined;
+    // read as the command line reads --since (zone-less is UTC), never by Date.parse, which reads it in the host's zone
+    const problem = [q['since'], q['until']].some((t) => t !== undefined && parseDateOrDateTime(t) === null) ? 'since/until: write a date-time such as 2026-06-01T10:00:00Z (no zone means UTC)' : undefined;
     const before = cursor(q['before']);
-    const iso = (t: string | undefined) => (t === undefined || problem ? undefined : new Date(t).toISOString());
+    const iso = (t: string | undefined) => (t === undefined || problem ? undefined : new Date(parseDateOrDateTime(t)!).toISOString());
     const page = await this.deps.projections.eventPage({
       callId: q['call'],
       eventId: q['event'],

@@ -34,7 +34,7 @@ function re2Matches(text: unknown, pattern: unknown): boolean {
 type Node = ASTNode & { handle?: unknown };
 
 /** Every call node of an expression, method calls (`s.f(x)`) and functions (`f(s, x)`). */
-function callsOf(root: ASTNode): Node[] {
+export function callsOf(root: ASTNode): Node[] {
   const found: Node[] = [];
   const stack: unknown[] = [root];
   while (stack.length > 0) {

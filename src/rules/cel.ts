@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
-import { assertRe2Matches } from './cel-self-test.js';
+import { useRelayDates } from './cel-dates.js';
+import { assertRe2Matches, assertRelayDates } from './cel-self-test.js';
 import { invalidPatterns, matchesCallsNamed, useRe2ForMatches } from './cel-regex.js';
 import { toCelValue } from './cel-value.js';
 
@@ -64,6 +65,7 @@ export function compileWhen(source: string): CompiledWhen {
   const [badPattern] = invalidPatterns(program.ast);
   if (badPattern) throw new Error(badPattern);
   useRe2ForMatches(program.ast);
+  useRelayDates(program.ast);
   return {
     source,
     ast: program.ast,
@@ -83,3 +85,4 @@ export function compileWhen(source: string): CompiledWhen {
 }
 
 assertRe2Matches(compileWhen);
+assertRelayDates(compileWhen);

@@ -7,7 +7,8 @@ import { isOperatorEventType } from '../log/types.js';
  * Static checks of what a rule reads against the fields its event types document
  * (`event-fields.ts`), for `rules check` warnings: a `data.` field none of the rule's event
  * types has (a typo such as `duration_secnds` never matches), and a comparison of a number
- * field with a string literal or the reverse (an error on every event at run time).
+ * field with a string literal or the reverse (an error on every event at run time, or, for `==`,
+ * `!=` and `in`, the same answer on every event).
  */
 
 /** A path read from the scope: `['data', 'summary']`, `['event', 'data', 'reason']`. */
@@ -87,21 +88,30 @@ export function comparisonWarnings(root: ASTNode, types: readonly string[]): str
   if (types.length === 0) return [];
   const fields = fieldsOf(types);
   const out: string[] = [];
+  const compare = (op: string, field: ASTNode, other: ASTNode) => {
+    const path = readPath(field);
+    const name = path && dataField(path);
+    const kind: FieldType | undefined = name === undefined || path!.length !== (path![0] === 'event' ? 3 : 2) ? undefined : fields.get(name);
+    if (!kind || other.op !== 'value') return;
+    const literal = other.args;
+    const isNumber = typeof literal === 'number' || typeof literal === 'bigint';
+    if (kind === 'number' && typeof literal === 'string') {
+      out.push(`data.${name} is a number, compared (${op}) with the string ${JSON.stringify(literal)}: this fails on every event; write ${/^-?\d+(\.\d+)?$/.test(literal) ? literal : 'a number'}`);
+    } else if (kind === 'string' && isNumber) {
+      out.push(`data.${name} is a string, compared (${op}) with the number ${String(literal)}: this fails on every event; write "${String(literal)}"`);
+    }
+  };
   for (const node of nodesOf(root)) {
-    if (!COMPARISONS.has(node.op)) continue;
+    if (!COMPARISONS.has(node.op) && node.op !== 'in') continue;
     const [left, right] = node.args as [ASTNode, ASTNode];
-    for (const [field, other] of [[left, right], [right, left]] as const) {
-      const path = readPath(field);
-      const name = path && dataField(path);
-      const kind: FieldType | undefined = name === undefined || path!.length !== (path![0] === 'event' ? 3 : 2) ? undefined : fields.get(name);
-      if (!kind || other.op !== 'value') continue;
-      const literal = other.args;
-      const isNumber = typeof literal === 'number' || typeof literal === 'bigint';
-      if (kind === 'number' && typeof literal === 'string') {
-        out.push(`data.${name} is a number, compared (${node.op}) with the string ${JSON.stringify(literal)}: this fails on every event; write ${/^-?\d+(\.\d+)?$/.test(literal) ? literal : 'a number'}`);
-      } else if (kind === 'string' && isNumber) {
-        out.push(`data.${name} is a string, compared (${node.op}) with the number ${String(literal)}: this fails on every event; write "${String(literal)}"`);
-      }
+    if (COMPARISONS.has(node.op)) {
+      compare(node.op, left, right);
+      compare(node.op, right, left);
+    }
+    // `data.x in ["45", "60"]` compares with each item by ==, which is false across types: it never matches, silently
+    if (node.op === 'in' && right.op === 'list') {
+      const before = out.length;
+      for (const item of right.args as ASTNode[]) if (out.length === before) compare('in', left, item); // one warning per list
     }
   }
   return out;

@@ -37,12 +37,19 @@ export function registerDateFilters(engine: Liquid): void {
       }
       const input = readDate(value);
       if (input === undefined) return value;
+      if (name === 'date' && typeof args[0] === 'string') args[0] = args[0].replace(/%%|%[cxX]/g, (f) => LOCALE_FREE[f] ?? f);
       return builtin.call(this, input, ...args);
     });
   }
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * strftime's `%c`, `%x`, `%X` spelled out as en-US writes them: liquidjs prints them with
+ * `toLocaleString()` in the host's locale (`1.6.2026, 10:00:00` under de_DE), not the engine's.
+ */
+const LOCALE_FREE: Record<string, string> = { '%c': '%-m/%-d/%Y, %-I:%M:%S %p', '%x': '%-m/%-d/%Y', '%X': '%-I:%M:%S %p' };
 
 /** What liquidjs may safely be given: a number (epoch seconds) or a Date; undefined: not a date. */
 function readDate(value: unknown): number | Date | string | undefined {

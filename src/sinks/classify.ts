@@ -27,7 +27,9 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   // Date.parse alone is lenient (it reads "-3" as a year): an HTTP date names its month.
   if (!/[a-z]{3}/i.test(text)) return undefined;
-  const date = Date.parse(text);
+  // an HTTP date is GMT; its obsolete asctime form (`Thu Jan  1 00:00:31 2026`, which receivers
+  // must accept, RFC 9110 §5.6.7) writes no zone, and Date.parse would read it in the host's
+  const date = Date.parse(/\b(GMT|UTC)\b|[+-]\d{4}$/i.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

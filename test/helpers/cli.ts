@@ -18,11 +18,13 @@ export function assertBuilt(): void {
 
 /**
  * A clean environment for a child: nothing of the caller's HUSKY_*, PORT or HOST leaks in,
- * so a developer's shell cannot change what a test sees.
+ * so a developer's shell cannot change what a test sees; its TZ does pass (CI's, to prove no
+ * date depends on the host's zone).
  */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'info' };
-  for (const key of ['HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[key]) env[key] = process.env[key];
+  // TZ too: CI runs the suite in a zone that is not UTC (.ci/run), and the relay's own processes must run in it
+  for (const key of ['HOME', 'TMPDIR', 'SYSTEMROOT', 'TZ']) if (process.env[key]) env[key] = process.env[key];
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;

@@ -15,12 +15,18 @@ import { DEFAULTS } from '../../config/defaults.js';
  * Standard Webhooks rules: whitespace only (a `${VAR}` set to spaces), whitespace around it (a
  * pasted line break: it would be part of the key, where the receiver's copy has none), and a
  * `WHSEC_` or `Whsec_` prefix (the prefix is lowercase; as written the whole text would be the
- * key, and no Standard Webhooks library would verify it).
+ * key, and no Standard Webhooks library would verify it), and `whsec_` after other text (a pasted
+ * `v1,whsec_…`: used as text, the key would be one the receiver never verifies with).
  */
 export function secretProblem(secret: string): string | null {
   if (secret.trim() === '') return 'secret: it is only whitespace (a ${VAR} set to spaces?); set the secret, or leave the variable unset to disable the sink';
   if (secret !== secret.trim()) {
     return 'secret: it begins or ends with whitespace (a pasted line break?), which would be part of the signing key; remove it';
+  }
+  const inner = secret.search(/whsec_/i);
+  if (inner > 0) {
+    const before = inner <= 3 ? ` ("${secret.slice(0, inner)}")` : '';
+    return `secret: "whsec_" comes after ${inner} other characters${before}; a Standard Webhooks secret begins with "whsec_" (a "v1," before it is the version of a signature, not part of the secret): remove what comes before it`;
   }
   if (/^whsec_/i.test(secret) && !secret.startsWith('whsec_')) {
     return `secret: the Standard Webhooks prefix is lowercase "whsec_", not "${secret.slice(0, 6)}"; as written, the whole text would be the key`;
