@@ -144,6 +144,29 @@ describe('a rule that fails at run time is never silent (README "When a rule fai
     ]);
     expect(performance.now() - started).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * DEFAULTS.rules.evalTimeAttempts * 4);
   });
+
+  it('CEL: matches over a long text is stopped at the bound, and the event behind it is routed at once', async () => {
+    // Given a plausible pattern (RE2 does not backtrack, but runs in time text × pattern: this
+    // one took 13 s on a 1 MB transcript, and the router waited for it)
+    const relay = await relayWith(rulesWith(`  - id: digits
+    on: call.completed
+    when: data.transcript.matches("[a-z ]{0,200}[0-9]")
+    actions: [{ sink: console, text: digits }]
+`));
+    const transcript = 'the customer said hello and we talked about things '.repeat(20_000).slice(0, 1_000_000);
+    // When an event with a 1 MB transcript arrives, then an ordinary one
+    const started = performance.now();
+    await postEvent(relay, makeEvent({ event_id: 'evt_long' }, { transcript }));
+    await postEvent(relay, makeEvent({ event_id: 'evt_behind' }));
+    await until(() => deliveriesOf(relay.log).some((r) => r.event_id === 'evt_behind'), { what: 'the event behind to be planned', timeoutMs: 8000 });
+    // Then the condition failed at the bound (a warning, counted), and the next event did not wait for it
+    expect(performance.now() - started).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * DEFAULTS.rules.evalTimeAttempts * 12);
+    expect(warnings(relay).filter((w) => w.rule === 'digits').map((w) => [w.event_id, w.reason])).toEqual([
+      ['evt_long', `when (data.transcript.matches("[a-z ]{0,200}[0-9]")) failed: took longer than ${DEFAULTS.rules.evalTimeLimitMs} ms, ${DEFAULTS.rules.evalTimeAttempts} times`],
+    ]);
+    expect(await metric(relay, 'digits')).toBe(1);
+    expect(deliveriesOf(relay.log).map((r) => `${r.event_id}/${r.rule_id}`).sort()).toEqual(['evt_behind/trace', 'evt_long/trace']);
+  });
 });
 
 describe('re-driving a delivery that could not be planned', () => {

@@ -152,6 +152,8 @@ export const DEFAULTS = {
     recordRetryMaxMs: 10_000,
     /** While shutting down, held outcomes are tried this often. @defaultValue 200 ms */
     shutdownRecordRetryMs: 200,
+    /** An attempt that could not start (its plan could not be read: a damaged page) is tried again after this long. @defaultValue 5 s */
+    startRetryMs: 5_000,
   },
 
   /** The pipeline thread (routing and delivery; README "How it is built"). */

@@ -4,7 +4,9 @@ import { DEFAULTS } from '../config/defaults.js';
 import { redrive } from '../delivery/redrive.js';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { UserError } from '../errors.js';
+import { spawnWorker } from '../spawn-worker.js';
 import type { ConsoleDeps } from './index.js';
+import type { RulesTestJob } from './rules-test-worker.js';
 import type { Pages } from './pages.js';
 import type { Renderer } from './render.js';
 import type { Session, Sessions } from './session.js';
@@ -113,7 +115,6 @@ export class Actions {
     const eventId = form.get('event_id')?.trim() ?? '';
     const pasted = form.get('event') ?? '';
     const lines: string[] = [];
-    const io = { out: (line: string) => lines.push(line), err: (line: string) => lines.push(line) };
     const path = this.deps.rules()?.path ?? this.deps.rulesPath();
     let text: string | undefined = pasted.trim() ? pasted : undefined;
     let where = 'the pasted event';
@@ -124,17 +125,8 @@ export class Actions {
       where = `event ${eventId}`;
     }
     if (!path) lines.push('no rules file: start serve with --rules');
-    else if (text !== undefined) {
-      // the rules' engines (YAML, CEL, Liquid, schemas) load on this thread only when a page asks
-      const [{ loadRules }, { formatProblem }, { testEvent }] = await Promise.all([
-        import('../rules/load-rules.js'),
-        import('../rules/problem.js'),
-        import('../commands/rules.js'),
-      ]);
-      const loaded = await loadRules(path, this.deps.env());
-      if (!loaded.ok) for (const p of loaded.problems) lines.push(formatProblem(p));
-      else testEvent(loaded.rules, text, where, io);
-    } else if (!eventId) lines.push('name a logged event id, or paste an event');
+    else if (text !== undefined) lines.push(...(await rulesTestThread({ path, env: this.deps.env(), text, where })));
+    else if (!eventId) lines.push('name a logged event id, or paste an event');
     await this.pages.rules(ctx, session, { result: lines.join('\n'), event_id: eventId, pasted });
   }
 
@@ -151,4 +143,14 @@ export class Actions {
     ctx.redirect(/^\/ui\/(?![/\\])/.test(back) ? back : '/ui/deliveries');
     ctx.status = 303;
   }
+}
+
+/** Runs a `rules test` on a thread of its own (see rules-test-worker.ts): its lines. */
+function rulesTestThread(job: RulesTestJob): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = spawnWorker(new URL('./rules-test-worker.js', import.meta.url), job);
+    worker.once('message', (lines: string[]) => resolve(lines));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the rules test thread ended (exit ${code}) without an answer`)));
+  });
 }

@@ -177,8 +177,10 @@ export class Dispatcher {
         for (const listener of this.listeners) listener(ended);
       })
       .catch((error: Error) => {
-        // nothing was sent (reading the plan failed): it goes back to the index, the next look tries again
-        this.schedule.release(d.delivery_id);
+        // nothing was sent (reading the plan failed): it goes back to the index, due again a while
+        // later; at once, a read that fails every time (a damaged page) spun the CPU and the log
+        const held = this.schedule.get(d.delivery_id);
+        if (held) this.schedule.put({ ...held, due: Math.max(held.due, this.now() + DEFAULTS.delivery.startRetryMs) });
         this.o.logger.error({ delivery_id: d.delivery_id, err: error.message }, 'could not start an attempt');
       })
       .finally(() => {

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../src/config/defaults.js';
+import { signIn } from './helpers/browser.js';
+import { postEvent, startRoutingRelay, writeRules } from './helpers/pipeline.js';
+import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+
+/**
+ * The console's rules test (README "Console", the rules page) renders on a thread of its own:
+ * a rules file whose templates each run to the time bound (2 × 250 ms, four of them here) held
+ * the thread that answers webhooks for 2 s while the page was asked for (issue 11 item 3:
+ * planning never delays an acknowledgement).
+ */
+const UI_TOKEN = 'console-token-for-rules-test-0123';
+const CUBIC = '{% for a in data.items %}{% for b in data.items %}{% for c in data.items %}{% endfor %}{% endfor %}{% endfor %}';
+let relay: TestRelay;
+let cleanup: () => void;
+let cookie: string;
+
+beforeAll(async () => {
+  const temp = tempDir();
+  cleanup = temp.cleanup;
+  const action = `{ sink: console, text: "${CUBIC}" }`;
+  const rules = `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - { id: cubic, on: call.answered, actions: [${[action, action, action, action].join(', ')}] }\n`;
+  relay = await startRoutingRelay({ dir: temp.dir, rulesPath: writeRules(temp.dir, rules), ui: { token: UI_TOKEN } });
+  await postEvent(relay, makeEvent({ event_id: 'evt_cubic', event_type: 'call.answered' }, { items: Array.from({ length: 300 }, (_, i) => i) }));
+  ({ cookie } = await signIn(relay.url, UI_TOKEN));
+}, 30_000);
+afterAll(async () => {
+  await relay?.stop();
+  cleanup?.();
+});
+
+describe('the rules page\'s test of a logged event', () => {
+  it('shows each action stopped at the bound, while webhooks are acknowledged within one budget', async () => {
+    // Given the rules page's form
+    const html = await (await fetch(`${relay.url}/ui/rules`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]*)"/.exec(html)![1]!;
+    // When the operator tests the logged event, while webhooks arrive
+    const testing = fetch(`${relay.url}/ui/rules/test`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, event_id: 'evt_cubic' }).toString(),
+    }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    let done = false;
+    void testing.then(() => (done = true));
+    const latencies: number[] = [];
+    while (!done) {
+      const started = performance.now();
+      await postEvent(relay, makeEvent({ event_type: 'call.initiated' }));
+      latencies.push(performance.now() - started);
+    }
+    const page = await testing;
+    // Then the page shows the four actions failing at the bound
+    expect(page.status).toBe(200);
+    expect(page.text.match(/render_timeout: took longer than 250 ms, 2 times/g)).toHaveLength(4);
+    // and no webhook waited for them (four actions at the bound are 2 s on one thread)
+    expect(latencies.length).toBeGreaterThan(1);
+    expect(Math.max(...latencies)).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * DEFAULTS.rules.evalTimeAttempts * 2);
+  }, 30_000);
+});

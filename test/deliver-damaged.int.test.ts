@@ -1,0 +1,54 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../src/config/defaults.js';
+import { closedPortOrigin } from './fakes/closed-port.js';
+import { damageRootPage } from './helpers/damage.js';
+import { deliveriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+
+/**
+ * A delivery whose attempt cannot start because its row cannot be read (a damaged page of the
+ * projection): README "Faults", "a corrupted page of a table". Nothing is sent, /readyz says
+ * why, and the dispatcher tries it again a while later, not at once: at once, the same read
+ * failed about 8,000 times a second, with an error line each time and a CPU spinning.
+ */
+
+let relay: TestRelay | undefined;
+let cleanup: (() => void) | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay?.log.close();
+  relay = undefined;
+  cleanup?.();
+});
+
+describe('an attempt that cannot start because its delivery cannot be read', () => {
+  it('is tried again after DEFAULTS.delivery.startRetryMs, not in a loop; /readyz names the damage', async () => {
+    // Given three deliveries waiting for their retry (their receiver refused the connection)
+    const temp = tempDir();
+    cleanup = temp.cleanup;
+    const rules = writeRules(temp.dir, `version: 1\nsinks:\n  hook: { type: http, url: "${await closedPortOrigin()}/in", retry: { initial_delay: 1s } }\nrules:\n  - id: all\n    on: "*"\n    actions: [{ sink: hook }]\n`);
+    relay = await startRoutingRelay({ dir: temp.dir, rulesPath: rules });
+    for (let i = 0; i < 3; i += 1) await postEvent(relay, makeEvent());
+    await until(() => deliveriesOf(relay!.log).filter((d) => d.status === 'retrying').length === 3, { what: 'three deliveries retrying' });
+    await relay.close();
+    relay.log.close();
+    // and the index of deliveries by id damaged while the relay was down
+    damageRootPage(`${temp.dir}/relay.db`, 'sqlite_autoindex_p_deliveries_1');
+    // When the relay starts on it, and the retries come due
+    relay = await startRoutingRelay({ dir: temp.dir, rulesPath: rules });
+    const failedStarts = () => relay!.lines.filter((l) => l.includes('could not start an attempt')).length;
+    await until(() => failedStarts() >= 3, { what: 'the attempts to fail to start', timeoutMs: 10_000 });
+    const first = failedStarts();
+    await delay(DEFAULTS.delivery.startRetryMs / 2);
+    // Then each delivery failed to start once in that time, not thousands of times
+    expect(first).toBe(3);
+    expect(failedStarts()).toBe(3);
+    // and /readyz says what is damaged
+    const ready = await fetch(`${relay.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/p_deliveries.*malformed/);
+    // and after the wait each is tried again
+    await until(() => failedStarts() >= 6, { what: 'the next tries', timeoutMs: DEFAULTS.delivery.startRetryMs * 2 });
+  }, 40_000);
+});
