@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { EnvironmentError } from '../../os-errors.js';
+import { storableKey } from '../text.js';
 
 /**
  * `PRAGMA application_id` of a husky-relay database ("HkRl"), set by the first migration, so
@@ -173,7 +174,31 @@ const MIGRATIONS: string[] = [
     WHERE type = 'delivery.retried' AND data ->> '$.delivery_id' = p_deliveries.delivery_id);
   CREATE INDEX p_deliveries_open_since ON p_deliveries (sink, coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
   `,
+  // 6: a Slack channel's key scope as the projector now stores it (storableKey: sha256 past 256
+  // characters, U+0000 and unpaired surrogates as U+FFFD); stored as rendered before, a thread of
+  // such a channel started afresh after the upgrade and replay --verify found the rows differ
+  `
+  UPDATE p_deliveries SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
+  UPDATE OR REPLACE p_key_state SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
+  `,
 ];
+
+/**
+ * `storableText` of text as SQLite holds it: better-sqlite3 writes an unpaired surrogate as its
+ * three bytes (ED A0-BF 80-BF), which read back as three U+FFFD, so the bytes are read instead.
+ */
+function storableStored(bytes: Buffer): string {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0) out.push(0xef, 0xbf, 0xbd);
+    else if (b === 0xed && i + 2 < bytes.length && bytes[i + 1]! >= 0xa0 && bytes[i + 1]! <= 0xbf) {
+      out.push(0xef, 0xbf, 0xbd);
+      i += 2;
+    } else out.push(b);
+  }
+  return Buffer.from(out).toString('utf8');
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -191,6 +216,7 @@ export function migrate(db: Database, target = SCHEMA_VERSION): void {
       'database_newer',
     );
   }
+  db.function('hr_storable_key', { deterministic: true }, (bytes) => storableKey(storableStored(bytes as Buffer)));
   for (let version = current; version < target; version++) {
     db.transaction(() => {
       // another process (serve and a CLI started together) may have migrated meanwhile
