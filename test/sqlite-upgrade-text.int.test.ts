@@ -49,13 +49,17 @@ function writeLog(dbPath: string): void {
 }
 
 /** Puts back what the previous release stored (raw text: better-sqlite3 writes a lone surrogate as its 3 bytes) at schema version 5. */
-function asThePreviousReleaseLeftIt(dbPath: string, what: { scopes?: boolean }): void {
+function asThePreviousReleaseLeftIt(dbPath: string, what: { scopes?: boolean; reasons?: boolean }): void {
   const db = new Database(dbPath);
   if (what.scopes) {
     db.prepare('UPDATE p_deliveries SET key_scope = ? WHERE delivery_id = ?').run(LONG_CHANNEL, 'd_long');
     db.prepare('UPDATE p_deliveries SET key_scope = ? WHERE delivery_id = ?').run(NUL_CHANNEL, 'd_nul');
     db.prepare("UPDATE p_key_state SET key_scope = ? WHERE key_scope LIKE 'sha256:%'").run(LONG_CHANNEL);
     db.prepare("UPDATE p_key_state SET key_scope = ? WHERE key_scope LIKE '#a%b'").run(NUL_CHANNEL);
+  }
+  if (what.reasons) {
+    db.prepare('UPDATE p_deliveries SET dead_reason = ? WHERE delivery_id = ?').run(DEAD_REASON, 'd_dead');
+    db.prepare('UPDATE p_sink_state SET paused_reason = ? WHERE sink = ?').run(PAUSE_REASON, 'audit');
   }
   db.pragma('user_version = 5');
   db.close();
@@ -77,6 +81,22 @@ describe('a SQLite log written by the release before key scopes and reasons were
     // and the thread of the long channel is found under the key scope new plans get
     const scopes = log.db.prepare('SELECT key_scope FROM p_key_state ORDER BY key_scope').pluck().all() as string[];
     expect(scopes).toEqual(['#a\uFFFDb', expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
+    log.close();
+  });
+
+  it('has its dead letters\' and pauses\' reasons stored as the projector stores them when opened: replay --verify agrees', async () => {
+    // Given such a log, with a dead letter's and a pause's reason holding U+0000 and unpaired surrogates as they were
+    const dbPath = join(temp.dir, 'old.db');
+    writeLog(dbPath);
+    asThePreviousReleaseLeftIt(dbPath, { reasons: true });
+
+    // When this husky-relay opens it (and migrates it)
+    const log = new SqliteLog(dbPath);
+
+    // Then the projections are what the projector makes of the log
+    expect((await verifyProjections(log.db)).differences).toEqual([]);
+    expect(log.db.prepare("SELECT dead_reason FROM p_deliveries WHERE delivery_id = 'd_dead'").pluck().get()).toBe('http_400: HTTP 400: bad\uFFFD "quoted" \uFFFD thing');
+    expect(log.db.prepare("SELECT paused_reason FROM p_sink_state WHERE sink = 'audit'").pluck().get()).toBe('unauthorized: HTTP 401: \uFFFD\uFFFD');
     log.close();
   });
 });

@@ -181,6 +181,13 @@ const MIGRATIONS: string[] = [
   UPDATE p_deliveries SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
   UPDATE OR REPLACE p_key_state SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
   `,
+  // 7: a dead letter's and a pause's reason as the projector now stores them (storableText); kept
+  // with U+0000 (or three U+FFFD for a lone surrogate) before, replay --verify of an upgraded log
+  // said the rows differ from a rebuild
+  `
+  UPDATE p_deliveries SET dead_reason = hr_storable(CAST(dead_reason AS BLOB)) WHERE dead_reason IS NOT NULL;
+  UPDATE p_sink_state SET paused_reason = hr_storable(CAST(paused_reason AS BLOB)) WHERE paused_reason IS NOT NULL;
+  `,
 ];
 
 /**
@@ -216,6 +223,7 @@ export function migrate(db: Database, target = SCHEMA_VERSION): void {
       'database_newer',
     );
   }
+  db.function('hr_storable', { deterministic: true }, (bytes) => storableStored(bytes as Buffer));
   db.function('hr_storable_key', { deterministic: true }, (bytes) => storableKey(storableStored(bytes as Buffer)));
   for (let version = current; version < target; version++) {
     db.transaction(() => {
