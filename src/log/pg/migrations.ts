@@ -110,6 +110,19 @@ const MIGRATIONS: string[] = [
     WHERE r.delivery_id = d.delivery_id;
   CREATE INDEX p_deliveries_open_since ON p_deliveries (sink, coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
   `,
+  // 4: a Slack channel's key scope as the projector now stores it (storableKey: past 256 UTF-16
+  // units, sha256: and the hex digest of its UTF-8); the channels up to the index's ~2,700 bytes
+  // were stored as rendered, so such a thread started afresh after the upgrade
+  `
+  CREATE FUNCTION pg_temp.hr_storable_key(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN char_length(t) * 2 - char_length(regexp_replace(t, '[\\U00010000-\\U0010FFFF]', '', 'g')) > 256
+      THEN 'sha256:' || encode(sha256(convert_to(t, 'UTF8')), 'hex') ELSE t END $$;
+  UPDATE p_deliveries SET key_scope = pg_temp.hr_storable_key(key_scope) WHERE key_scope <> pg_temp.hr_storable_key(key_scope);
+  -- a key that also has a state under its new scope (written since) keeps that one, the later
+  DELETE FROM p_key_state k WHERE key_scope <> pg_temp.hr_storable_key(key_scope) AND EXISTS (SELECT 1 FROM p_key_state n
+    WHERE n.sink = k.sink AND n.order_key = k.order_key AND n.key_scope = pg_temp.hr_storable_key(k.key_scope));
+  UPDATE p_key_state SET key_scope = pg_temp.hr_storable_key(key_scope) WHERE key_scope <> pg_temp.hr_storable_key(key_scope);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

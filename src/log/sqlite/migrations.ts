@@ -179,7 +179,9 @@ const MIGRATIONS: string[] = [
   // such a channel started afresh after the upgrade and replay --verify found the rows differ
   `
   UPDATE p_deliveries SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
-  UPDATE OR REPLACE p_key_state SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
+  -- a key that also has a state under its new scope (written since) keeps that one, the later
+  UPDATE OR IGNORE p_key_state SET key_scope = hr_storable_key(CAST(key_scope AS BLOB)) WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
+  DELETE FROM p_key_state WHERE key_scope <> hr_storable_key(CAST(key_scope AS BLOB));
   `,
   // 7: a dead letter's and a pause's reason as the projector now stores them (storableText); kept
   // with U+0000 (or three U+FFFD for a lone surrogate) before, replay --verify of an upgraded log
