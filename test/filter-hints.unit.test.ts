@@ -31,9 +31,33 @@ describe('the hint of a filter that names what the relay does not know (README "
   });
 
   it('an operator event id (op-SEQ, as an alert delivery shows it) is named for what it is, not as missing', () => {
-    expect(filterHints({ event: 'op-5' }, { ...KNOWN, eventExists: false })).toEqual([
-      'no call event "op-5": it names the operator event at seq 5, whose alerts `deliveries --event op-5` lists (log --json shows the entry)',
+    expect(filterHints({ event: 'op-5' }, { ...KNOWN, eventExists: false, operatorEventType: 'delivery.dead' })).toEqual([
+      'no call event "op-5": it names the operator event at seq 5 (delivery.dead), whose alerts `deliveries --event op-5` lists (log --json shows the entry)',
     ]);
+  });
+
+  it('op-SEQ of an entry that is not an operator event (a delivery.retried, one past the log\'s end) is not said to name one', async () => {
+    // Given a log whose entry 22 is a delivery.retried and which ends at 35
+    const entries = [{ seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused' }];
+    const store = {
+      projections: { hasEvent: async () => false },
+      log: { read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit) },
+    };
+    const hints = async (event: string) => {
+      const written: string[] = [];
+      await hintEmptyResult({ event }, store as never, {} as never, { isTTY: true, write: (s: string) => written.push(s) });
+      return written;
+    };
+    // Then only the operator entry is named as one
+    expect(await hints('op-31')).toEqual([
+      'husky-relay: no call event "op-31": it names the operator event at seq 31 (sink.paused), whose alerts `deliveries --event op-31` lists (log --json shows the entry)\n',
+    ]);
+    const none = (id: string, seq: number) => `husky-relay: no event "${id}" in the log: entry ${seq} is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id\n`;
+    expect(await hints('op-22')).toEqual([none('op-22', 22)]);
+    expect(await hints('op-999')).toEqual([none('op-999', 999)]);
+    // and what the router never writes (op-0, a leading zero) is an event id like any other
+    expect(await hints('op-0')).toEqual(['husky-relay: no event "op-0" in the log\n']);
+    expect(await hints('op-031')).toEqual(['husky-relay: no event "op-031" in the log\n']);
   });
 
   it('a log --type pattern that matches no type of entry names the types, and the closest one', () => {

@@ -1,5 +1,5 @@
 import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
-import { ENTRY_TYPES } from '../log/types.js';
+import { ENTRY_TYPES, isOperatorEventType } from '../log/types.js';
 import type { Store } from '../log/store.js';
 import { loadRules } from '../rules/load-rules.js';
 import { didYouMean } from '../rules/did-you-mean.js';
@@ -32,6 +32,8 @@ export interface KnownNames {
   /** Whether the log holds the call and the event named (undefined: not asked). */
   callExists?: boolean;
   eventExists?: boolean;
+  /** For an event id `op-SEQ`: the type of the log's entry SEQ when it is an operator event, else null (undefined: not asked). */
+  operatorEventType?: string | null;
 }
 
 const q = (value: string) => `"${printable(value)}"`;
@@ -66,10 +68,20 @@ function typeHint(pattern: string): string | null {
 }
 
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
-function eventHint(id: string): string {
-  const op = /^op-(\d+)$/.exec(id);
-  if (op) return `no call event ${q(id)}: it names the operator event at seq ${op[1]}, whose alerts \`deliveries --event ${id}\` lists (log --json shows the entry)`;
+function eventHint(id: string, operatorEventType: string | null | undefined): string {
+  const seq = operatorSeq(id);
+  if (seq !== null && typeof operatorEventType === 'string') {
+    return `no call event ${q(id)}: it names the operator event at seq ${seq} (${operatorEventType}), whose alerts \`deliveries --event ${id}\` lists (log --json shows the entry)`;
+  }
+  // op-SEQ of an entry that is not an operator event, or of none, names nothing: no alert has it
+  if (seq !== null) return `no event ${q(id)} in the log: entry ${seq} is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id`;
   return `no event ${q(id)} in the log`;
+}
+
+/** The seq an alert's event id `op-SEQ` names (as the router writes it: no leading zero), or null. */
+export function operatorSeq(id: string): number | null {
+  const op = /^op-([1-9]\d*)$/.exec(id);
+  return op && Number.isSafeInteger(Number(op[1])) ? Number(op[1]) : null;
 }
 
 /** The hint lines for these filters (without the `husky-relay: ` prefix), none when every name is known. Pure. */
@@ -79,7 +91,7 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
     filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log`,
-    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event),
+    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType),
     ...(filters.types ?? []).map(typeHint),
   ];
   return lines.filter((line): line is string => line !== null);
@@ -111,6 +123,15 @@ export async function hintEmptyResult(
     rules: union(inLog.rules, inRules.rules),
     callExists: filters.call === undefined ? undefined : await store.projections.hasCall(filters.call),
     eventExists: filters.event === undefined ? undefined : await store.projections.hasEvent(filters.event),
+    operatorEventType: filters.event === undefined ? undefined : await operatorEventType(store, filters.event),
   };
   for (const line of filterHints(filters, known)) stderr.write(`husky-relay: ${line}\n`);
+}
+
+/** The type of the operator entry an `op-SEQ` event id names, null when that entry is none (or there is none). */
+async function operatorEventType(store: Store, id: string): Promise<string | null> {
+  const seq = operatorSeq(id);
+  if (seq === null) return null;
+  const [entry] = await store.log.read(seq - 1, { limit: 1, facts: true });
+  return entry !== undefined && entry.seq === seq && isOperatorEventType(entry.type) ? entry.type : null;
 }
