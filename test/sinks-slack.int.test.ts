@@ -57,6 +57,14 @@ describe('Slack sink: messages and threads', () => {
     expect(out.outcome === 'succeeded' && out.result).toEqual({ channel: parent?.channel, ts: reply?.ts, thread_ts: parent?.ts });
   });
 
+  it('posts text and a channel holding an unpaired surrogate (a transcript\'s "\\ud800") with U+FFFD for it, as UTF-8 can carry it', async () => {
+    // When: the SDK form-encodes text and channel, and encodeURIComponent throws URIError on a lone surrogate
+    const out = await sink.send({ channel: '#calls-\ud800', text: 'said \ud83d and \udc00 then 😀' }, ctx());
+    // Then it is sent, not failed as a network error (transient: retried for hours, holding its thread)
+    expect(out).toMatchObject({ outcome: 'succeeded' });
+    expect(slack.messages[0]).toMatchObject({ channel: slack.channelId('#calls-\uFFFD'), text: 'said \uFFFD and \uFFFD then 😀' });
+  });
+
   it('with replace: true edits the first message with chat.update (a live card)', async () => {
     // Given
     const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: '*ringing*' } }];

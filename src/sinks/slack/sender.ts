@@ -94,7 +94,7 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
     });
 
     const make = async (c: SlackCall): Promise<Record<string, unknown>> => {
-      const result = (await client.apiCall(c.method, c.args)) as { channel?: string; ts?: string };
+      const result = (await client.apiCall(c.method, wellFormed(c.args))) as { channel?: string; ts?: string };
       const out: Record<string, unknown> = { channel: result.channel, ts: result.ts };
       if (c.method === 'chat.postMessage' && c.args.thread_ts) out.thread_ts = c.args.thread_ts;
       return out;
@@ -117,6 +117,17 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
   }
 
   return guarded({ name, type: config.type, send }, redactorFor(slackSecrets(config)));
+}
+
+/**
+ * The call's string arguments with each unpaired surrogate (a `"\ud800"` in an event's JSON,
+ * rendered into text or a channel) as U+FFFD, as any UTF-8 encoder writes it: the SDK
+ * form-encodes them with encodeURIComponent, which throws URIError on one instead (it was
+ * classified as a network error and retried for hours). Blocks go as JSON, which escapes it.
+ */
+function wellFormed(args: Record<string, unknown>): Record<string, unknown> {
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v.replace(lone, '\uFFFD') : v]));
 }
 
 /** The message an `erase --downstream` delivery deletes (`{erase: {channel, ts}}`), or null for any other request. */
