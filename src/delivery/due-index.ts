@@ -61,7 +61,12 @@ export class DueIndex {
       case 'delivery.attempted': {
         const d = entry.data;
         const held = this.schedule.get(d.delivery_id);
-        if (!held) return;
+        if (!held) {
+          // an attempt that ended after its delivery was made dead elsewhere (an erasure during it)
+          // leaves it open again in the projection (retrying, or waiting for its paused sink)
+          if (d.outcome === 'failed' && (d.retry_at !== null || d.paused)) await this.reopen(d.delivery_id);
+          return;
+        }
         if (d.outcome === 'succeeded') this.schedule.remove(d.delivery_id);
         else if (d.retry_at !== null) this.schedule.put({ ...held, due: Date.parse(d.retry_at) });
         else if (d.paused) this.schedule.put({ ...held, due: 0 }); // waits for its sink to resume
@@ -70,11 +75,9 @@ export class DueIndex {
       case 'delivery.dead':
         this.schedule.remove(entry.data.delivery_id);
         return;
-      case 'delivery.retried': {
-        const open = await this.o.projections.openDelivery(entry.data.delivery_id);
-        if (open) this.schedule.put(scheduled(open));
+      case 'delivery.retried':
+        await this.reopen(entry.data.delivery_id);
         return;
-      }
       case 'sink.paused':
       case 'sink.resumed':
         this.o.pauses.apply(entry, this.o.runtime);
@@ -82,6 +85,12 @@ export class DueIndex {
       default:
         return;
     }
+  }
+
+  /** Holds the delivery again as the projection has it, if it is open there. */
+  private async reopen(deliveryId: string): Promise<void> {
+    const open = await this.o.projections.openDelivery(deliveryId);
+    if (open) this.schedule.put(scheduled(open));
   }
 }
 
