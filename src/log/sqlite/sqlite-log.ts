@@ -6,6 +6,7 @@ import type { Entry, NewEntry } from '../types.js';
 import { checkKeyring, EDGE_KEYS_SQL, loadKeyring, wrappedBy, type Keyring } from '../../privacy/keys.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, ENTRY_JOINS, FACT_COLUMNS, Sealer, type SealedRow } from './sealed.js';
 import { sealLegacy } from './seal-legacy.js';
+import { typesQuery } from './read-types.js';
 
 export interface LogOptions extends OpenLogOptions {
   /** The clock that stamps `at`. Tests inject one. */
@@ -167,29 +168,11 @@ export class SqliteLog {
     return facts ? [FACT_COLUMNS, '', (row) => this.sealer.sealing.factsOf(row, hashes)] : [ENTRY_COLUMNS, ENTRY_JOINS, (row) => this.sealer.entryOf(row, hashes)];
   }
 
-  /**
-   * `read` of several exact types (the router's): each type's first `limit` entries by the
-   * (type, seq) index, merged. The first `limit` of all are among them, so a batch reads at
-   * most `limit` entries a type, however many entries of other types lie after `afterSeq`,
-   * where one `type = ? OR …` query collected and sorted every match first.
-   */
+  /** `read` of several exact types (the router's, the due index's): see `typesQuery`. */
   private readTypes(afterSeq: number, types: string[], options: ReadOptions): Entry[] {
-    const where = ['type = ?', 'seq > ?'];
-    const bounds: unknown[] = [];
-    if (options.since) {
-      where.push('at >= ?');
-      bounds.push(options.since);
-    }
-    if (options.until) {
-      where.push('at < ?');
-      bounds.push(options.until);
-    }
-    const limit = options.limit ?? -1;
-    const branch = `SELECT * FROM (SELECT seq FROM entries WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?)`;
     const [columns, joins, toEntry] = this.shape(options);
-    const sql = `SELECT ${columns} FROM (${types.map(() => branch).join(' UNION ALL ')}) s JOIN entries e ON e.seq = s.seq ${joins} ORDER BY e.seq LIMIT ?`;
-    const params = types.flatMap((type) => [type, afterSeq, ...bounds, limit]);
-    return (this.statement(sql).all(...params, limit) as Row[]).map(toEntry);
+    const { sql, params } = typesQuery({ afterSeq, types, options, columns, joins, ahead: this.lastSeq() - afterSeq });
+    return (this.statement(sql).all(...params) as Row[]).map(toEntry);
   }
 
   /** `LogReader.events`: the `event.received` entries `replay` plans from. */
