@@ -121,9 +121,11 @@ describe('a sink down past alerts.pending_after', () => {
     hook.failNext({ status: 503 }, { times: 10_000 });
     await redrive(relay.store.projections, relay.store.writer, { ids: [dead!.delivery_id] });
     await pass(50_000);
-    // Then it is not stale: it has waited 50 s since its re-drive, not ten minutes
+    // Then it is not stale: it has waited 50 s since its re-drive, not ten minutes; status (and the
+    // oldest-pending gauge, the same read) says it waits since then
     expect(deliveriesOf(relay.log, { sink: 'hook' })[0]!.status).toBe('retrying');
     expect(stale()).toEqual([]);
+    expect(statusReport(relay.log.db, null).oldest_pending_at).toBe(entriesOf(relay.log, 'delivery.retried')[0]!.at);
     // When it has waited over a minute since its re-drive
     await pass(20_000);
     await until(() => stale().length === 1, { what: 'pending.stale' });

@@ -16,7 +16,7 @@ export interface GaugeSource {
 /** The SQL of `GaugeSource.bySink` and `oldestOpenAt`, the same on both engines. */
 export const GAUGE_SQL = {
   bySink: `SELECT sink, status, count(*) AS n FROM p_deliveries WHERE status IN ('pending', 'retrying', 'dead') GROUP BY sink, status`,
-  oldest: `SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`,
+  oldest: `SELECT min(coalesce(redriven_at, planned_at)) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`,
 };
 
 /**

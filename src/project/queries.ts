@@ -57,7 +57,7 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
   // in the order of the covering index (status, sink, seq): no sort of every delivery
   const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY status, sink`).all() as StatusRows['counts'];
   const health = db.prepare(`SELECT * FROM p_sink_health`).all() as StatusRows['health'];
-  const oldest = db.prepare(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`).get() as {
+  const oldest = db.prepare(`SELECT min(coalesce(redriven_at, planned_at)) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`).get() as {
     at: string | null;
   };
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };

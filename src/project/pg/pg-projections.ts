@@ -48,7 +48,7 @@ export function pgProjections(pool: Pool, sealer: PgSealer): ProjectionReader {
           byType: (await c.query(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type COLLATE "C"`)).rows,
           counts: (await c.query(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY sink, status ORDER BY sink COLLATE "C"`)).rows,
           health: (await c.query(`SELECT * FROM p_sink_health`)).rows,
-          oldestPendingAt: (await c.query(`SELECT min(planned_at) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`)).rows[0].at,
+          oldestPendingAt: (await c.query(`SELECT min(coalesce(redriven_at, planned_at)) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`)).rows[0].at,
           lastSeq: (await c.query(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0].seq,
           states: await sinkStates(c),
           chainHead: (await c.query(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`)).rows[0]?.hash ?? null,
