@@ -90,6 +90,11 @@ describe('loadRulesFromText: every error names FILE:LINE:COL', () => {
       expected: ['rules.yaml:8:9: id: must hold no control character or unpaired surrogate: it names deliveries in the log'],
     },
     {
+      name: 'a rule id holding a C1 control character (U+0085, a line break to some terminals)',
+      text: file('rules:\n  - id: "r\\Nx"\n    on: call.completed\n    actions: [{ sink: console, text: a }]\n'),
+      expected: ['rules.yaml:8:9: id: must hold no control character or unpaired surrogate: it names deliveries in the log'],
+    },
+    {
       name: 'a sink name with a line break',
       text: 'version: 1\nsinks:\n  "web\\nhook": { type: log }\nrules: []\n',
       expected: ['rules.yaml:3:16: sink name "web\\nhook": must hold no control character or unpaired surrogate: it names deliveries in the log'],

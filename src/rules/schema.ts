@@ -40,7 +40,7 @@ export const ruleName = z
   .string()
   .min(1)
   .max(MAX_RULE_NAME_CHARS, `must be at most ${MAX_RULE_NAME_CHARS} characters: it names deliveries in the log`)
-  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v) && !hasUnstorable(v), 'must hold no control character or unpaired surrogate: it names deliveries in the log');
+  .refine((v) => !/[\u0000-\u001f\u007f-\u009f]/.test(v) && !hasUnstorable(v), 'must hold no control character or unpaired surrogate: it names deliveries in the log');
 
 const eventTypes = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
