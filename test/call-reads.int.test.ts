@@ -10,6 +10,8 @@ import { CallReads } from '../src/project/call-story.js';
 import { ConsoleReads } from '../src/project/console-reads.js';
 import { logNames } from '../src/project/names.js';
 import { listDeliveries } from '../src/project/queries.js';
+import { OLDEST_ANY_SQL } from '../src/project/gauges.js';
+import { OLDEST_OPEN_SQL } from '../src/project/sink-reads.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
 import { tempDir } from './helpers/relay.js';
@@ -91,6 +93,16 @@ describe('the reads of a call, its deliveries and its entries are indexed (the c
       expect(plan, sql).toMatch(/SEARCH/);
     }
     log.close();
+  });
+});
+
+describe('the oldest waiting delivery (status, the oldest-pending gauge, stale work)', () => {
+  it('is a seek on an index of what each open delivery waits since, over every sink and per sink', () => {
+    const db = new SqliteLog(join(temp.dir, 'oldest.db')).db;
+    const plan = (sql: string, ...params: unknown[]) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(plan(OLDEST_ANY_SQL('sqlite'))).toBe('SEARCH p_deliveries USING INDEX p_deliveries_open_since_all');
+    expect(plan(OLDEST_OPEN_SQL('?'), 'hook')).toBe('SEARCH p_deliveries USING INDEX p_deliveries_open_since (sink=?)');
+    db.close();
   });
 });
 
@@ -244,7 +256,7 @@ describe('schema version 2 over a log written by version 1', () => {
 function downgradeToVersion1(dbPath: string): void {
   const db = new Database(dbPath);
   db.exec(`
-    DROP INDEX p_deliveries_open_since; ALTER TABLE p_deliveries DROP COLUMN redriven_at; -- migration 5's
+    DROP INDEX p_deliveries_open_since; DROP INDEX p_deliveries_open_since_all; ALTER TABLE p_deliveries DROP COLUMN redriven_at; -- migration 5's
     DROP TABLE payloads; DROP TABLE call_keys; DROP TABLE erased_calls; -- migration 4's
     ALTER TABLE entries DROP COLUMN hash; ALTER TABLE entries DROP COLUMN digest;
     DROP TABLE p_sink_state; -- migration 3's, taken away first

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
 import { SinkReads, type SinkOperatorState } from './sink-reads.js';
+import { OLDEST_ANY_SQL } from './gauges.js';
 
 export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 
@@ -57,7 +58,7 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
   // in the order of the covering index (status, sink, seq): no sort of every delivery
   const counts = db.prepare(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY status, sink`).all() as StatusRows['counts'];
   const health = db.prepare(`SELECT * FROM p_sink_health`).all() as StatusRows['health'];
-  const oldest = db.prepare(`SELECT min(coalesce(redriven_at, planned_at)) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`).get() as {
+  const oldest = db.prepare(OLDEST_ANY_SQL('sqlite')).get() as {
     at: string | null;
   };
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };

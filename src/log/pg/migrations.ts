@@ -109,6 +109,7 @@ const MIGRATIONS: string[] = [
     FROM (SELECT data ->> 'delivery_id' AS delivery_id, max(at) AS at FROM entries WHERE type = 'delivery.retried' GROUP BY 1) r
     WHERE r.delivery_id = d.delivery_id;
   CREATE INDEX p_deliveries_open_since ON p_deliveries (sink, coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
+  CREATE INDEX p_deliveries_open_since_all ON p_deliveries (coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
   `,
   // 4: a Slack channel's key scope as the projector now stores it (storableKey: past 256 UTF-16
   // units, sha256: and the hex digest of its UTF-8); the channels up to the index's ~2,700 bytes

@@ -173,6 +173,8 @@ const MIGRATIONS: string[] = [
   UPDATE p_deliveries SET redriven_at = (SELECT max(at) FROM entries
     WHERE type = 'delivery.retried' AND data ->> '$.delivery_id' = p_deliveries.delivery_id);
   CREATE INDEX p_deliveries_open_since ON p_deliveries (sink, coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
+  -- and over every sink (status, /metrics' oldest-pending gauge): a seek, not a read of every open delivery
+  CREATE INDEX p_deliveries_open_since_all ON p_deliveries (coalesce(redriven_at, planned_at)) WHERE status IN ('pending', 'retrying');
   `,
   // 6: a Slack channel's key scope as the projector now stores it (storableKey: sha256 past 256
   // characters, U+0000 and unpaired surrogates as U+FFFD); stored as rendered before, a thread of

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
-import { GAUGE_SQL, registerGauges } from '../gauges.js';
+import { GAUGE_SQL, OLDEST_ANY_SQL, registerGauges } from '../gauges.js';
 
 /** The state gauges of `project/gauges.ts`, read from a PostgreSQL log's projections at each scrape. */
 export function registerPgGauges(registry: Registry, pool: Pool, now: () => number = Date.now): void {
@@ -8,7 +8,7 @@ export function registerPgGauges(registry: Registry, pool: Pool, now: () => numb
     registry,
     {
       bySink: async () => (await pool.query<{ sink: string; status: string; n: number }>(GAUGE_SQL.bySink)).rows,
-      oldestOpenAt: async () => (await pool.query<{ at: string | null }>(GAUGE_SQL.oldest)).rows[0]!.at,
+      oldestOpenAt: async () => (await pool.query<{ at: string | null }>(OLDEST_ANY_SQL('postgres'))).rows[0]!.at,
       sizeBytes: async () => (await pool.query<{ n: number }>(`SELECT pg_total_relation_size('entries') AS n`)).rows[0]!.n,
     },
     now,

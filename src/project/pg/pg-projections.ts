@@ -9,6 +9,7 @@ import { OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sin
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
 import { notPlannedRequest } from '../../route/not-planned.js';
+import { OLDEST_ANY_SQL } from '../gauges.js';
 import type { EntryOf } from '../../log/seam.js';
 
 const OPEN_COLUMNS = 'delivery_id, seq, sink, order_key, next_attempt_at';
@@ -48,7 +49,7 @@ export function pgProjections(pool: Pool, sealer: PgSealer): ProjectionReader {
           byType: (await c.query(`SELECT event_type, n FROM p_events_by_type ORDER BY event_type COLLATE "C"`)).rows,
           counts: (await c.query(`SELECT sink, status, count(*) AS n FROM p_deliveries GROUP BY sink, status ORDER BY sink COLLATE "C"`)).rows,
           health: (await c.query(`SELECT * FROM p_sink_health`)).rows,
-          oldestPendingAt: (await c.query(`SELECT min(coalesce(redriven_at, planned_at)) AS at FROM p_deliveries WHERE status IN ${OPEN_SQL}`)).rows[0].at,
+          oldestPendingAt: (await c.query(OLDEST_ANY_SQL('postgres'))).rows[0].at,
           lastSeq: (await c.query(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0].seq,
           states: await sinkStates(c),
           chainHead: (await c.query(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`)).rows[0]?.hash ?? null,
