@@ -220,6 +220,8 @@ try {
     return quiet ? s : undefined;
   }, number('settle-minutes') * 60_000, 2_000);
   const settleMs = Date.now() - started - sendingMs;
+  // all of the events' work, the deliveries that fell behind included: what compares a steady rate with full load
+  const cpuSettled = relay.cpuMs() - cpuAtStart;
   clearInterval(sampler);
   rss.push({ at: Date.now() - started, mb: relay.rssMb() });
 
@@ -242,6 +244,7 @@ try {
     `              ack latency p50 ${percentile(counts.latencies, 50).toFixed(1)} ms, p99 ${percentile(counts.latencies, 99).toFixed(1)} ms at the sender; ` +
       (measured ? `p50 ${measured.p50}, p99 ${measured.p99} in the relay` : 'the relay\'s own figure could not be read'),
     `              relay CPU ${(cpuSending / Math.max(1, counts.acked.size)).toFixed(2)} ms per acked event while sending (${(cpuSending / 1000).toFixed(0)} s of CPU over ${(sendingMs / 1000).toFixed(0)} s, every thread; ingest, routing and delivery)`,
+    `              relay CPU ${(cpuSettled / Math.max(1, counts.acked.size)).toFixed(2)} ms per acked event until settled (${(cpuSettled / 1000).toFixed(0)} s of CPU: every delivery done, those that fell behind included)`,
     `              in the log ${result.eventsInLog} (status: ${final.events.total}); acked but missing ${result.ackedMissing}`,
     `  deliveries  planned ${result.planned} (the rules call for ${result.expectedPlanned}); never planned ${result.unplanned}`,
     `              succeeded ${result.byStatus.succeeded}, dead ${result.byStatus.dead}, retrying ${result.byStatus.retrying}, pending ${result.byStatus.pending}`,
