@@ -168,6 +168,12 @@ export const DEFAULTS = {
     leaseTtlMs: 5_000,
     /** How often the holder renews the lease, and a standby tries to take it. @defaultValue 1 s */
     leaseRenewMs: 1_000,
+    /**
+     * The pipeline's own appends (plans, attempt outcomes) wait this long for others to go in the
+     * same commit (Kafka's `linger.ms`): at a low rate each would otherwise be a commit and an
+     * fsync of its own. Webhooks never wait for it. @defaultValue 3 ms
+     */
+    appendLingerMs: 3,
   },
 
   /** Operator events: paused sinks and stale work (README "When a rule fails at run time"). */

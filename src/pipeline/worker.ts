@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedClock, systemClock } from '../clock.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { WriterClient } from '../log/sqlite/writer-client.js';
 import { UserError } from '../errors.js';
 import { storageError } from '../log/sqlite/storage-error.js';
@@ -29,7 +30,7 @@ const metrics = createPipelineMetrics();
 const clock = init.clock ? SharedClock.attach(init.clock) : systemClock;
 const fixedRandom = init.random;
 // the pipeline's entries are stamped by its clock: `planned_at` and the stale watch's ages agree
-const writer = new WriterClient(init.writerPort, init.writerState, () => new Date(clock.now()));
+const writer = new WriterClient(init.writerPort, init.writerState, () => new Date(clock.now()), DEFAULTS.pipeline.appendLingerMs);
 const { store, pipeline } = await start().catch((error: unknown) => {
   // a file that cannot be read (damaged, locked) is the machine's: serve says so in one line;
   // the HTTP thread ends this thread when it reads this message

@@ -58,12 +58,15 @@ export class CommitQueue {
     private readonly idle: Int32Array,
     private readonly now: () => Date = () => new Date(),
     private readonly hooks: CommitQueueHooks = {},
+    /** How long an append waits for others before its request is posted (0: as the class says). (Default: 0) */
+    private readonly lingerMs = 0,
   ) {}
 
   /** Queues a caller's entries (and the checkpoint committed with them); see the class. */
   append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entries, checkpoint, resolve, reject });
+      if (this.lingerMs > 0) return this.linger();
       // the writer is waiting for work: it gets this now, not at the end of the loop turn
       if (Atomics.compareExchange(this.idle, 0, WRITER_IDLE, WRITER_BUSY) === WRITER_IDLE) return this.flush();
       if (this.scheduled) return;
@@ -74,6 +77,16 @@ export class CommitQueue {
         this.flush();
       });
     });
+  }
+
+  /** Posts what is queued once `lingerMs` have passed since the first append that waits. */
+  private linger(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setTimeout(() => {
+      this.scheduled = false;
+      this.flush();
+    }, this.lingerMs);
   }
 
   /** Requests posted and not yet answered. */

@@ -22,11 +22,13 @@ export class WriterClient implements LogWriter {
    * @param port - this thread's end of the channel the writer thread was given (`GroupCommit.connect`).
    * @param state - the writer's idle flag (`WriterInit.state`).
    * @param now - the clock stamped on each commit request (`at`).
+   * @param lingerMs - how long an append waits for others to share its commit (`DEFAULTS.pipeline.appendLingerMs`). (Default: 0)
    */
   constructor(
     private readonly port: MessagePort,
     state: SharedArrayBuffer,
     now: () => Date = () => new Date(),
+    lingerMs = 0,
   ) {
     this.commits = new CommitQueue(
       (request) => {
@@ -36,6 +38,8 @@ export class WriterClient implements LogWriter {
       },
       new Int32Array(state),
       now,
+      {},
+      lingerMs,
     );
     port.on('message', (reply: WriterReply | AppendedNotice) => {
       if (reply.kind === 'appended') for (const listener of this.listeners) listener(reply.lastSeq);
