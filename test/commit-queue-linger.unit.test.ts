@@ -7,7 +7,7 @@ import type { NewEntry } from '../src/log/types.js';
  * The pipeline's appends linger (`DEFAULTS.pipeline.appendLingerMs`, Kafka's `linger.ms`): at a
  * low rate each would otherwise be a commit and an fsync of its own. Webhooks' appends do not.
  */
-const entry = (n: number): NewEntry => ({ type: 'rules.loaded', data: { path: `r${n}.yaml`, hash: `h${n}`, reason: 'test' } }) as NewEntry;
+const entry = (n: number): NewEntry => ({ type: 'rules.loaded', data: { path: `r${n}.yaml`, hash: `h${n}`, reason: 'test' } }) as unknown as NewEntry;
 const idleWriter = () => {
   const idle = new Int32Array(new SharedArrayBuffer(4));
   Atomics.store(idle, 0, WRITER_IDLE);
