@@ -7,9 +7,16 @@ import { createHash } from 'node:crypto';
  * refused at ingest (the envelope's names) or made storable the same way on both engines here.
  */
 
+/** An unpaired UTF-16 surrogate (every one: global). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** U+0000, or an unpaired surrogate (every one: global). */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const UNSTORABLE = new RegExp(`\\u0000|${LONE_SURROGATE.source}`, 'g');
 const ANY_UNSTORABLE = new RegExp(UNSTORABLE.source);
+
+/** `text` with each unpaired surrogate as U+FFFD, as any UTF-8 encoder writes it (`String.prototype.toWellFormed`, not in ES2023). */
+export function wellFormedText(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
 
 /** Whether `text` holds U+0000 or an unpaired surrogate. */
 export function hasUnstorable(text: string): boolean {

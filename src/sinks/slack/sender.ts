@@ -8,6 +8,7 @@ import { redactorFor } from '../redact.js';
 import { headerProblem } from '../request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
 import { slackRequestSchema, type SlackRequest, type SlackSinkConfig } from './schema.js';
+import { wellFormedText } from '../../log/text.js';
 
 /**
  * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt, and a
@@ -126,8 +127,7 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
  * classified as a network error and retried for hours). Blocks go as JSON, which escapes it.
  */
 function wellFormed(args: Record<string, unknown>): Record<string, unknown> {
-  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v.replace(lone, '\uFFFD') : v]));
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? wellFormedText(v) : v]));
 }
 
 /** The message an `erase --downstream` delivery deletes (`{erase: {channel, ts}}`), or null for any other request. */
