@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { OPEN_SQL } from '../delivery/lifecycle.js';
+import { OLDEST_ANY_SQL } from './sink-reads.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
 
@@ -12,15 +12,6 @@ export interface GaugeSource {
   /** Bytes the log takes on disk. */
   sizeBytes(): Promise<number> | number;
 }
-
-/**
- * When the open delivery that has waited longest waits since (planned, or last re-driven), over
- * every sink, as `at` (null when none): `status` and the oldest-pending gauge. A seek on
- * `p_deliveries_open_since_all`; SQLite's planner, which has no statistics, is told so
- * (`INDEXED BY`), or it reads every open delivery through the status index (28 ms on 1M entries).
- */
-export const OLDEST_ANY_SQL = (engine: 'sqlite' | 'postgres') =>
-  `SELECT min(coalesce(redriven_at, planned_at)) AS at FROM p_deliveries ${engine === 'sqlite' ? 'INDEXED BY p_deliveries_open_since_all ' : ''}WHERE status IN ${OPEN_SQL}`;
 
 /** The SQL of `GaugeSource.bySink` and `oldestOpenAt` on SQLite (PostgreSQL: the same, `OLDEST_ANY_SQL('postgres')`). */
 export const GAUGE_SQL = {

@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
-import { SinkReads, type SinkOperatorState } from './sink-reads.js';
-import { OLDEST_ANY_SQL } from './gauges.js';
+import { OLDEST_ANY_SQL, SinkReads, type SinkOperatorState } from './sink-reads.js';
 
 export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
-import { GAUGE_SQL, OLDEST_ANY_SQL, registerGauges } from '../gauges.js';
+import { GAUGE_SQL, registerGauges } from '../gauges.js';
+import { OLDEST_ANY_SQL } from '../sink-reads.js';
 
 /** The state gauges of `project/gauges.ts`, read from a PostgreSQL log's projections at each scrape. */
 export function registerPgGauges(registry: Registry, pool: Pool, now: () => number = Date.now): void {

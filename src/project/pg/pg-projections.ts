@@ -5,11 +5,10 @@ import type { AttemptContext, OpenDelivery } from '../dispatch-reads.js';
 import { assembleStatus, COLUMN_OF, type DeliveryFilter, type DeliveryRow, type StatusRows } from '../queries.js';
 import type { ProjectionReader } from '../reader.js';
 import { pgConsoleReads } from './pg-console-reads.js';
-import { OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
+import { OLDEST_ANY_SQL, OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
 import { notPlannedRequest } from '../../route/not-planned.js';
-import { OLDEST_ANY_SQL } from '../gauges.js';
 import type { EntryOf } from '../../log/seam.js';
 
 const OPEN_COLUMNS = 'delivery_id, seq, sink, order_key, next_attempt_at';
