@@ -113,7 +113,7 @@ describe('filters by call, event and rule (README "Command line")', () => {
     expect(hints(call.output)).toEqual(['husky-relay: no call "call_nope" in the log']);
     expect(hints(event.output)).toEqual(['husky-relay: no event "evt_nope" in the log']);
     expect(hints(type.output)).toEqual([
-      'husky-relay: no entry type "sink.pausd" (did you mean "sink.paused"?); known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared, call.erased',
+      'husky-relay: no entry type "sink.pausd" (did you mean "sink.paused"?); known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared, call.erased, log.truncated',
     ]);
     // a known sink with nothing of that status, a known type with no entry: the empty result, and no hint
     expect(hints(known.output)).toEqual([]);

@@ -62,7 +62,7 @@ describe('the hint of a filter that names what the relay does not know (README "
 
   it('a log --type pattern that matches no type of entry names the types, and the closest one', () => {
     const types =
-      'known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared, call.erased';
+      'known types: event.received, delivery.planned, delivery.attempted, delivery.dead, delivery.retried, rules.loaded, sink.paused, sink.resumed, pending.stale, pending.cleared, call.erased, log.truncated';
     expect(filterHints({ types: ['sink.pausd'] }, KNOWN)).toEqual([`no entry type "sink.pausd" (did you mean "sink.paused"?); ${types}`]);
     expect(filterHints({ types: ['Delivery.*'] }, KNOWN)).toEqual([`no entry type "Delivery.*" (did you mean "delivery.*"?); ${types}`]);
     expect(filterHints({ types: ['alert.*'] }, KNOWN)).toEqual([`no entry type "alert.*"; ${types}`]);

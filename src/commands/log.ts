@@ -21,13 +21,17 @@ interface LogOptions {
 
 /**
  * `log --verify` (README "Personal data"): recomputes the hash chain from the first entry to
- * the last. Prints `chain ok: N entries, head HASH`; throws `UserError` (exit 1) naming the
+ * the last. Prints `chain ok: N entries, head HASH` (and, once retention removed the oldest
+ * entries, a second line naming where the log starts and the hash it is anchored at); throws `UserError` (exit 1) naming the
  * first entry that does not match.
  */
 async function verifyLog(store: Store): Promise<void> {
   const verdict = await store.privacy.verifyChain();
   if (!verdict.ok) throw new UserError(`log --verify: entry ${verdict.seq} does not match the chain: ${verdict.reason} (${verdict.entries} entries before it are sound)`);
   process.stdout.write(`chain ok: ${verdict.entries} entries, head ${verdict.head}\n`);
+  if (verdict.from) {
+    process.stdout.write(`the log starts at entry ${verdict.from.seq}: retention removed the entries before it; the chain goes on from ${verdict.from.prev}\n`);
+  }
 }
 
 /** One line of what an entry is about, for the human table. */
@@ -57,6 +61,8 @@ export function summarize(entry: Entry): string {
       return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
     case 'call.erased':
       return `${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
+    case 'log.truncated':
+      return `entries before ${entry.data.before_seq} removed (${entry.data.entries} entries, ${entry.data.calls} calls)`;
   }
 }
 

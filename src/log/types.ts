@@ -141,6 +141,45 @@ export interface CallErased {
   downstream: boolean;
 }
 
+/**
+ * What a truncation keeps of the projections derived from the entries it removed (README
+ * "Retention"): their rows as they were when it was appended, so that a rebuild from the entries
+ * left gives the same tables. Rows in the projections' column order.
+ */
+export interface TruncationSnapshot {
+  /** Every `p_events_by_type` row: `[event_type, n]`. */
+  events_by_type: [string, number][];
+  /** Every `p_sink_health` row: `[sink, last_success_at, last_error, last_error_at, consecutive_failures]`. */
+  sink_health: [string, string | null, string | null, string | null, number][];
+  /** Every `p_sink_state` row (`SinkStateRow`). */
+  sink_state: [string, string | null, string | null, string | null, string | null, string | null][];
+  /** The `p_key_state` rows of order keys with deliveries both before `before_seq` and from it on: `[sink, order_key, key_scope, result]`. */
+  key_state: [string, string, string, string][];
+}
+
+/**
+ * Retention removed the log's entries before `before_seq` (README "Retention"): every one of
+ * them older than the window and about calls erased, and finished with. The log now starts at
+ * `before_seq`; the hash chain goes on from `prev_hash`, the hash of the last entry removed.
+ */
+export interface LogTruncated {
+  /** The first seq kept. */
+  before_seq: number;
+  /** The hash of entry `before_seq - 1`: where the chain of the entries kept is anchored. */
+  prev_hash: string;
+  /** How many entries were removed, and of how many calls. */
+  entries: number;
+  calls: number;
+  /** Projection rows the removed entries contributed to, as they were (see `TruncationSnapshot`). */
+  snapshot: TruncationSnapshot;
+  /**
+   * Order keys `[sink, order_key, key_scope]` an earlier `log.truncated` still in the log restored
+   * and that no delivery from `before_seq` on uses: forgotten now, as the removed deliveries' other
+   * keys are (a rebuild, which never saw those deliveries, learns it from here).
+   */
+  forget_keys: [string, string, string][];
+}
+
 export interface EntryDataByType {
   'event.received': EventReceived;
   'delivery.planned': DeliveryPlanned;
@@ -153,6 +192,7 @@ export interface EntryDataByType {
   'pending.stale': PendingStale;
   'pending.cleared': PendingCleared;
   'call.erased': CallErased;
+  'log.truncated': LogTruncated;
 }
 
 export type EntryType = keyof EntryDataByType;
@@ -170,6 +210,7 @@ const EACH_ENTRY_TYPE: Record<EntryType, true> = {
   'pending.stale': true,
   'pending.cleared': true,
   'call.erased': true,
+  'log.truncated': true,
 };
 
 /** Every type of log entry, as `log --type` filters them (README "The log"). */

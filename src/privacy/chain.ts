@@ -48,18 +48,29 @@ export function linkHash(prev: string, link: ChainLink): string {
   return hash('sha256', `${prev}\n${link.seq}\n${link.type}\n${link.at}\n${link.digest ?? ''}\n${canonicalJson(link.facts)}`, 'hex');
 }
 
-/** What `verifyChain` found. */
+/**
+ * Where a log starts once retention removed its oldest entries (README "Retention"): the first
+ * seq kept, and the hash of the entry before it, which the chain of the entries kept goes on from.
+ */
+export interface LogStart {
+  seq: number;
+  prev: string;
+}
+
+/** What `verifyChain` found. `from`: where it started, when not at seq 1. */
 export type ChainVerdict =
-  | { ok: true; entries: number; head: string }
+  | { ok: true; entries: number; head: string; from?: LogStart }
   | { ok: false; entries: number; seq: number; reason: string };
 
 /**
- * Recomputes the chain over `links` (in seq order, from the first entry) against each one's
- * stored hash; stops at the first that does not match (a changed fact, a changed digest, a
- * missing or inserted entry).
+ * Recomputes the chain over `links` (in seq order, from the first entry, or from `start` when
+ * retention removed the entries before it) against each one's stored hash; stops at the first
+ * that does not match (a changed fact, a changed digest, a missing or inserted entry). A
+ * `log.truncated` entry must name the start in force when it was appended or a later one, and
+ * the last of them the start the log has: else it says so at that entry.
  */
-export function verifyChain(links: Iterable<ChainLink & { hash: string | null }>): ChainVerdict {
-  const check = new ChainCheck();
+export function verifyChain(links: Iterable<ChainLink & { hash: string | null }>, start?: LogStart): ChainVerdict {
+  const check = new ChainCheck(start);
   for (const link of links) {
     const failed = check.add(link);
     if (failed) return failed;
@@ -68,8 +79,8 @@ export function verifyChain(links: Iterable<ChainLink & { hash: string | null }>
 }
 
 /** `verifyChain` over links an engine reads a page at a time. */
-export async function verifyChainOf(links: AsyncIterable<ChainLink & { hash: string | null }>): Promise<ChainVerdict> {
-  const check = new ChainCheck();
+export async function verifyChainOf(links: AsyncIterable<ChainLink & { hash: string | null }>, start?: LogStart): Promise<ChainVerdict> {
+  const check = new ChainCheck(start);
   for await (const link of links) {
     const failed = check.add(link);
     if (failed) return failed;
@@ -79,9 +90,16 @@ export async function verifyChainOf(links: AsyncIterable<ChainLink & { hash: str
 
 /** The state of a verification: links added one at a time, in seq order. */
 class ChainCheck {
-  private prev = GENESIS;
+  private prev: string;
   private entries = 0;
-  private lastSeq = 0;
+  private lastSeq: number;
+  /** The start the last `log.truncated` seen names (seq 1 before any). */
+  private named: LogStart = { seq: 1, prev: GENESIS };
+
+  constructor(private readonly start: LogStart = { seq: 1, prev: GENESIS }) {
+    this.prev = start.prev;
+    this.lastSeq = start.seq - 1;
+  }
 
   /** Checks the next link: the failed verdict when it breaks the chain, else undefined. */
   add(link: ChainLink & { hash: string | null }): ChainVerdict | undefined {
@@ -90,14 +108,26 @@ class ChainCheck {
     if (link.problem) return { ok: false, entries, seq: link.seq, reason: link.problem };
     const expected = linkHash(this.prev, link);
     if (link.hash !== expected) return { ok: false, entries, seq: link.seq, reason: link.hash === null ? 'it has no hash' : 'its hash does not match its contents' };
+    if (link.type === 'log.truncated') {
+      const facts = link.facts as { before_seq?: unknown; prev_hash?: unknown };
+      if (typeof facts.before_seq !== 'number' || typeof facts.prev_hash !== 'string' || facts.before_seq < this.named.seq) {
+        return { ok: false, entries, seq: link.seq, reason: 'it names no start of the log, or one before an earlier truncation' };
+      }
+      this.named = { seq: facts.before_seq, prev: facts.prev_hash };
+    }
     this.prev = expected;
     this.lastSeq = link.seq;
     this.entries += 1;
     return undefined;
   }
 
-  /** The verdict on every link added, none having failed. */
+  /** The verdict on every link added, none having failed: the log must start where its last truncation says. */
   verdict(): ChainVerdict {
-    return { ok: true, entries: this.entries, head: this.prev };
+    const { start, named } = this;
+    if (start.seq !== named.seq || start.prev !== named.prev) {
+      const said = named.seq === 1 ? 'no truncation is in the log' : `its last truncation says it starts at ${named.seq}`;
+      return { ok: false, entries: this.entries, seq: start.seq, reason: `the log starts at entry ${start.seq}, but ${said}` };
+    }
+    return { ok: true, entries: this.entries, head: this.prev, ...(start.seq > 1 && { from: start }) };
   }
 }

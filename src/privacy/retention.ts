@@ -40,6 +40,18 @@ export async function sweepRetention(privacy: PrivacyLog, now: Date, windowMs: n
   }
 }
 
+/**
+ * A retention sweep as `serve` runs it: `sweepRetention`, then the front of the log removed as
+ * far as retention has finished with it (`PrivacyLog.truncate`, `privacy/truncation.ts`), a
+ * transaction at a time. Returns how many calls it erased and how many entries it removed.
+ */
+export async function sweepAndTruncate(privacy: PrivacyLog, now: Date, windowMs: number): Promise<{ erased: number; removed: number }> {
+  const erased = await sweepRetention(privacy, now, windowMs);
+  let removed = 0;
+  for (let truncation = await privacy.truncate(now, windowMs); truncation; truncation = await privacy.truncate(now, windowMs)) removed += truncation.entries;
+  return { erased, removed };
+}
+
 /** A running retention: `stop()` ends it (a sweep in flight completes). */
 export interface Retention {
   stop(): Promise<void>;
@@ -56,8 +68,8 @@ export function startRetention(o: { privacy: PrivacyLog; windowMs: number; now: 
   const sweep = (): Promise<number> =>
     (running = running.then(async () => {
       try {
-        const erased = await sweepRetention(o.privacy, o.now(), o.windowMs);
-        if (erased > 0) o.logger.info({ erased, retention_ms: o.windowMs }, 'retention: calls erased');
+        const { erased, removed } = await sweepAndTruncate(o.privacy, o.now(), o.windowMs);
+        if (erased > 0 || removed > 0) o.logger.info({ erased, removed, retention_ms: o.windowMs }, 'retention: calls erased, and entries it has finished with removed');
         return erased;
       } catch (error) {
         o.logger.error({ err: (error as Error).message }, 'retention: the sweep failed; it runs again at the next tick');

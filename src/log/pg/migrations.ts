@@ -12,8 +12,8 @@ import { EnvironmentError } from '../../os-errors.js';
  *
  * Personal data (README "Personal data", migration 2): as on SQLite, `entries.data` keeps an
  * entry's facts, `payloads` its payload sealed under its call's data key (`call_keys`, wrapped
- * by the master key); erasure deletes rows of `payloads` and `call_keys`, never of `entries`,
- * so the triggers below stay as they are.
+ * by the master key); erasure deletes rows of `payloads` and `call_keys`, never of `entries`.
+ * Retention's truncation (migration 5) deletes the entries before `log_start` only.
  */
 const MIGRATIONS: string[] = [
   // 1: the log, its projections, and the leases several `serve` processes share
@@ -123,6 +123,23 @@ const MIGRATIONS: string[] = [
   DELETE FROM p_key_state k WHERE key_scope <> pg_temp.hr_storable_key(key_scope) AND EXISTS (SELECT 1 FROM p_key_state n
     WHERE n.sink = k.sink AND n.order_key = k.order_key AND n.key_scope = pg_temp.hr_storable_key(k.key_scope));
   UPDATE p_key_state SET key_scope = pg_temp.hr_storable_key(key_scope) WHERE key_scope <> pg_temp.hr_storable_key(key_scope);
+  `,
+  // 5: where the log starts once retention removed its oldest entries (README "Retention"), as on
+  // SQLite (its migration 8): only entries before it can be deleted, and it only moves on
+  `
+  CREATE TABLE log_start (id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, prev_hash text NOT NULL);
+  CREATE OR REPLACE FUNCTION hr_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'DELETE' AND OLD.seq < coalesce((SELECT seq FROM log_start), 1) THEN RETURN OLD; END IF;
+    RAISE EXCEPTION 'the log is append-only: entries cannot be %',
+      CASE TG_OP WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted' ELSE 'truncated' END;
+  END $$;
+  CREATE FUNCTION hr_log_start_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NEW.seq < OLD.seq THEN RAISE EXCEPTION 'the log start only moves forward'; END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER log_start_forward BEFORE UPDATE ON log_start FOR EACH ROW EXECUTE FUNCTION hr_log_start_forward();
   `,
 ];
 

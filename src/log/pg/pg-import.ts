@@ -18,7 +18,7 @@ export interface ImportResult {
 /**
  * Copies a log into `target`, an empty PostgreSQL log (`migrate --to`, SPEC §13): every entry as
  * stored (seq, `at`, facts, dedupe key, hash and digest), its sealed payload, the calls' wrapped
- * data keys and the erased calls, as they are (README "Personal data": the chain and its head stay
+ * data keys, the erased calls and where the log starts, as they are (README "Personal data": the chain and its head stay
  * the same; a data key wrapped by an older master key is wrapped again by the current one), and
  * the consumers' checkpoints; then projects it all, in the same transaction, so the database
  * holds the whole log and its projections or nothing. Throws `UserError` when the target already
@@ -57,6 +57,8 @@ export async function importLog(target: PgStore, source: SealedRows, checkpoints
     const erased = await source.erasedCalls();
     await client.query(`INSERT INTO erased_calls (call_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[])`, [erased.map((x) => x.call_id), erased.map((x) => x.seq)]);
     for (const c of checkpoints) await client.query(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2)`, [c.name, c.seq]);
+    const start = await source.logStart();
+    if (start) await client.query(`INSERT INTO log_start (id, seq, prev_hash) VALUES (1, $1, $2)`, [start.seq, start.prev]);
     await reproject(client, target.sealer, {}, false);
     await client.query('COMMIT');
     return { entries, last_seq: lastSeq, seconds: (performance.now() - started) / 1000 };

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChainOf, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
 import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
@@ -8,6 +9,21 @@ import type { Entry } from '../types.js';
 import { appendInTransaction, underAppendLock } from './pg-append.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS } from './pg-sealed.js';
 import type { PgStore } from './pg-store.js';
+import { logStartIn, truncateIn, type TruncationTx } from '../truncate.js';
+import type { Truncation } from '../../privacy/truncation.js';
+
+/** The reads and writes of `log/truncate.ts` on a client or pool: its `?` placeholders as `$n`. */
+function pgTx(db: Pick<Pool, 'query'>): Omit<TruncationTx, 'append'> {
+  const query = async (sql: string, params: unknown[]) => {
+    let n = 0;
+    return db.query({ text: sql.replace(/\?/g, () => `$${(n += 1)}`), values: params, rowMode: 'array' });
+  };
+  return {
+    one: async (sql, ...params) => ((await query(sql, params)).rows[0] as unknown[] | undefined)?.[0] ?? null,
+    rows: async (sql, ...params) => (await query(sql, params)).rows as unknown[][],
+    run: async (sql, ...params) => void (await query(sql, params)),
+  };
+}
 
 /** Entries read per page of a scan (contacts, the chain). */
 const PAGE = 2000;
@@ -50,7 +66,8 @@ export class PgPrivacy implements PrivacyLog {
     const ids = [...new Set(callIds)];
     const rows = await this.store.pool.query<ErasableCall>(
       `SELECT c.call_id,
-         (SELECT count(*) FROM p_call_entries r WHERE r.call_id = c.call_id AND r.seq = r.event_seq) AS events,
+         (SELECT count(*) FROM p_call_entries r WHERE r.call_id = c.call_id AND r.seq = r.event_seq
+           AND r.seq IS DISTINCT FROM (SELECT x.seq FROM erased_calls x WHERE x.call_id = c.call_id)) AS events,
          (SELECT count(*) FROM payloads p WHERE p.call_id = c.call_id) AS payloads,
          EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = c.call_id) AS erased
        FROM unnest($1::text[]) WITH ORDINALITY AS c(call_id, n) ORDER BY c.n`,
@@ -113,7 +130,21 @@ export class PgPrivacy implements PrivacyLog {
     async function* links(): AsyncGenerator<ChainLink & { hash: string | null }> {
       for await (const row of rows) yield sealing.linkOf(row, erased);
     }
-    return verifyChainOf(links());
+    return verifyChainOf(links(), await logStartIn(pgTx(this.store.pool)));
+  }
+
+  async truncate(now: Date, windowMs: number): Promise<Truncation | null> {
+    const { pool, sealer } = this.store;
+    const truncation = await underAppendLock(pool, (client) =>
+      truncateIn(
+        { ...pgTx(client), append: async (entry) => (await appendInTransaction(client, sealer, [{ entries: [entry] }], this.store.now().toISOString()))[0]![0]!.seq! },
+        now,
+        windowMs,
+      ),
+    );
+    // as after an erasure: frees the removed rows' space for new ones (outside the transaction)
+    if (truncation) await pool.query('VACUUM entries, payloads, erased_calls, p_call_entries, p_deliveries').catch(() => undefined);
+    return truncation;
   }
 
   async chainHead(): Promise<string | null> {

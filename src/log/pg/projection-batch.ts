@@ -1,7 +1,8 @@
 import type { PoolClient } from 'pg';
 import { keyScope, PLANNED_COLUMNS, STATE_COLUMNS, stateColumns, stateOf, type DeliveryKeys, type ProjectionStore, type StateColumns, type StoredDelivery } from '../../project/apply-entry.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../../project/sink-state.js';
-import type { Entry } from '../types.js';
+import { forgetKeySql, forgetStatements, restoreStatements } from '../../project/forget.js';
+import type { Entry, TruncationSnapshot } from '../types.js';
 import { storableText } from '../text.js';
 
 /** One statement to run, in order, in the append's transaction. */
@@ -173,6 +174,27 @@ export class ProjectionBatch implements ProjectionStore {
   putSinkState(row: SinkStateRow): void {
     this.sinkStates.set(row[0], row);
     this.write(SQL.putSinkState, [...row]);
+  }
+  restore(snapshot: TruncationSnapshot): void {
+    for (const { sql, rows } of restoreStatements((table) => table, snapshot)) {
+      let n = 0;
+      const text = sql.replace(/\?/g, () => `$${(n += 1)}`);
+      for (const row of rows) this.write(text, row);
+    }
+    for (const row of snapshot.sink_state) this.sinkStates.set(row[0], row);
+    for (const [sink, orderKey, scope, result] of snapshot.key_state) this.keyStates.set(keyOf(sink, orderKey, scope), result);
+  }
+  /**
+   * As SQLite's. What its SQL deletes is not dropped from this batch's reads: live, a
+   * `log.truncated` is appended alone, so no entry after it in the batch reads them; in a rebuild
+   * that SQL deletes nothing (see the fold's `forgetBefore`) but `forgetKeys`, dropped here too.
+   */
+  forgetBefore(beforeSeq: number, forgetKeys: readonly [string, string, string][]): void {
+    for (const sql of forgetStatements((table) => table)) this.write(sql.replaceAll('@first', '$1'), [beforeSeq]);
+    for (const [sink, orderKey, scope] of forgetKeys) {
+      this.write(forgetKeySql((table) => table).replace('?', '$1').replace('?', '$2').replace('?', '$3'), [sink, orderKey, scope]);
+      this.keyStates.set(keyOf(sink, orderKey, scope), undefined);
+    }
   }
 }
 

@@ -192,6 +192,21 @@ const MIGRATIONS: string[] = [
   UPDATE p_deliveries SET dead_reason = hr_storable(CAST(dead_reason AS BLOB)) WHERE dead_reason IS NOT NULL;
   UPDATE p_sink_state SET paused_reason = hr_storable(CAST(paused_reason AS BLOB)) WHERE paused_reason IS NOT NULL;
   `,
+  // 8: where the log starts once retention removed its oldest entries (README "Retention"), and
+  // the hash the chain goes on from; only entries before it can be deleted, and it only moves on
+  `
+  CREATE TABLE log_start (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    seq       INTEGER NOT NULL,
+    prev_hash TEXT NOT NULL
+  );
+  DROP TRIGGER entries_no_delete;
+  CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+    WHEN OLD.seq >= coalesce((SELECT seq FROM log_start), 1)
+    BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;
+  CREATE TRIGGER log_start_forward BEFORE UPDATE ON log_start WHEN NEW.seq < OLD.seq
+    BEGIN SELECT RAISE(ABORT, 'the log start only moves forward'); END;
+  `,
 ];
 
 /**

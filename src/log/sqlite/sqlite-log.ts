@@ -1,5 +1,6 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
-import { projector, type ApplyEntry } from '../../project/apply-entry.js';
+import type { ApplyEntry } from '../../project/apply-entry.js';
+import { projector } from '../../project/sql-store.js';
 import { openDatabase, type OpenLogOptions } from './open.js';
 import { dedupeKey, type Appended, type Checkpoint, type CommitGroup, type DeliveryOrigin, type EntryOf, type EventFilter, type ReadOptions } from '../seam.js';
 import type { Entry, NewEntry } from '../types.js';

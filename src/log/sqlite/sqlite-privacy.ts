@@ -7,6 +7,8 @@ import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } 
 import type { Entry } from '../types.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
 import type { SqliteLog } from './sqlite-log.js';
+import { logStartOf, truncateSqlite } from './sqlite-truncate.js';
+import type { Truncation } from '../../privacy/truncation.js';
 
 /**
  * `PrivacyLog` on SQLite (README "Personal data"). Erasure deletes payload rows and the call's
@@ -32,7 +34,10 @@ export class SqlitePrivacy implements PrivacyLog {
   }
 
   async erasable(callIds: readonly string[]): Promise<ErasableCall[]> {
-    const events = this.db.prepare(`SELECT count(*) FROM p_call_entries WHERE call_id = ? AND seq = event_seq`).pluck();
+    // an event's own row has event_seq = seq; so has the call's call.erased, which is not an event
+    const events = this.db
+      .prepare(`SELECT count(*) FROM p_call_entries r WHERE call_id = ? AND seq = event_seq AND seq IS NOT (SELECT x.seq FROM erased_calls x WHERE x.call_id = r.call_id)`)
+      .pluck();
     const payloads = this.db.prepare(`SELECT count(*) FROM payloads WHERE call_id = ?`).pluck();
     const erased = this.db.prepare(`SELECT 1 FROM erased_calls WHERE call_id = ?`).pluck();
     return [...new Set(callIds)]
@@ -90,7 +95,11 @@ export class SqlitePrivacy implements PrivacyLog {
     function* links(): Generator<ChainLink & { hash: string | null }> {
       for (const row of rows) yield sealer.sealing.linkOf(row, erased);
     }
-    return verifyChain(links());
+    return verifyChain(links(), logStartOf(this.db));
+  }
+
+  truncate(now: Date, windowMs: number): Promise<Truncation | null> {
+    return truncateSqlite(this.log, now, windowMs);
   }
 
   async chainHead(): Promise<string | null> {

@@ -11,6 +11,7 @@ import {
   type StateColumns,
 } from '../apply-entry.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
+import { forgetKeySql } from '../forget.js';
 import { batchInsert } from './batch-insert.js';
 import { FoldTable } from './fold-table.js';
 
@@ -190,6 +191,28 @@ export function foldStore(db: Database, schema: string): FoldStore {
       if (slot === undefined) return sinkStates.add(row[0], row);
       slot.row = row;
       slot.dirty = true;
+    },
+    restore(snapshot) {
+      // set, as the live upserts do: each row's columns become the snapshot's
+      const put = <R>(table: FoldTable<R>, key: unknown, row: R) => {
+        const slot = table.get(key);
+        if (slot === undefined) return table.add(key, row);
+        slot.row = row;
+        slot.dirty = true;
+      };
+      for (const row of snapshot.events_by_type) put(events, row[0], [...row] as [string, number]);
+      for (const row of snapshot.sink_health) put(health, row[0], [...row] as Health);
+      for (const row of snapshot.sink_state) put(sinkStates, row[0], [...row] as SinkStateRow);
+      for (const row of snapshot.key_state) put(keyState, JSON.stringify(row.slice(0, 3)), [...row] as KeyRow);
+    },
+    // A rebuild reads the log from its first entry, which is at or after every truncation's
+    // `before_seq`: it holds no delivery, call entry or call from before one, nor the state of a
+    // key only such deliveries used; what it must forget is the keys an earlier truncation restored
+    forgetBefore(_beforeSeq, forgetKeys) {
+      if (forgetKeys.length === 0) return;
+      keyState.flush();
+      const forgetKey = db.prepare(forgetKeySql(t));
+      for (const key of forgetKeys) forgetKey.run(...key);
     },
     flush() {
       for (const table of [events, calls, deliveries, keyState, health, sinkStates]) table.flush();

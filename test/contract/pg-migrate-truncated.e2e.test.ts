@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/log/store.js';
+import type { NewEntry } from '../../src/log/types.js';
+import { sweepAndTruncate } from '../../src/privacy/retention.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
+import { SECRET, tempDir } from '../helpers/relay.js';
+
+/**
+ * A log retention truncated (README "Retention") through the CLI: `log --verify` says where the
+ * log starts and what the chain goes on from, and `migrate --to` copies it with its start, so
+ * the copy verifies and reads the same.
+ */
+const HOUR = 3_600_000;
+
+function event(n: number, at: string): NewEntry {
+  const body = JSON.stringify({ event_id: `evt_${n}`, event_type: 'call.completed', data: { call_id: `call_${n}` } });
+  return { type: 'event.received', data: { event_id: `evt_${n}`, event_type: 'call.completed', org_id: 'org_1', created_at: at, received_at: at, call_id: `call_${n}`, body } };
+}
+
+describe('a truncated log through the CLI, and migrated to PostgreSQL', () => {
+  let temp: ReturnType<typeof tempDir>;
+  let db: Awaited<ReturnType<typeof freshPgDatabase>>;
+  let sqlite: string;
+  const env = () => cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: readFileSync(join(temp.dir, 'master-key'), 'utf8').trim() });
+  const cli = (dbArg: string, ...args: string[]) => runCli(['--db', dbArg, ...args], { cwd: temp.dir, env: env(), timeoutMs: 20_000 });
+
+  beforeAll(async () => {
+    temp = tempDir();
+    db = await freshPgDatabase();
+    sqlite = join(temp.dir, 'relay.db');
+    // Given five calls an hour apart, and a retention of one hour swept after the last
+    let now = Date.parse('2026-06-01T10:00:00Z');
+    const store = await openStore(sqlite, { now: () => new Date(now) });
+    for (let n = 1; n <= 5; n += 1) {
+      await store.writer.append([event(n, new Date(now).toISOString())]);
+      now += HOUR;
+    }
+    expect(await sweepAndTruncate(store.privacy, new Date(now), HOUR)).toEqual({ erased: 4, removed: 3 });
+    await store.close();
+  }, 60_000);
+  afterAll(async () => {
+    await db.drop();
+    temp.cleanup();
+  });
+
+  it('log --verify names where the log starts, and the hash the chain goes on from', async () => {
+    const verified = await cli(sqlite, 'log', '--verify');
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+    const lines = verified.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^chain ok: 7 entries, head [0-9a-f]{64}$/);
+    expect(lines[1]).toMatch(/^the log starts at entry 4: retention removed the entries before it; the chain goes on from [0-9a-f]{64}$/);
+    const log = await cli(sqlite, 'log');
+    expect(log.stdout).toContain('entries before 4 removed (3 entries, 3 calls)');
+  });
+
+  it('migrate --to copies it with its start: verified there, the same log and status', async () => {
+    const migrated = await cli(sqlite, 'migrate', '--to', db.url);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.code).toBe(0);
+    expect(await pgQuery(db.url, `SELECT seq::int FROM log_start`)).toEqual([{ seq: 4 }]);
+    for (const args of [['log', '--json'], ['status', '--json'], ['log', '--verify']]) {
+      const [onSqlite, onPg] = [await cli(sqlite, ...args), await cli(db.url, ...args)];
+      expect(onPg.code, onPg.stderr).toBe(0);
+      expect(onPg.stdout).toBe(onSqlite.stdout);
+    }
+  });
+});
