@@ -1,7 +1,7 @@
 import { OPEN_SQL } from '../delivery/lifecycle.js';
 import type { LogStart } from '../privacy/chain.js';
 import { chooseLogStart, type Truncation, type TruncationReads } from '../privacy/truncation.js';
-import type { LogTruncated, NewEntry, TruncationSnapshot } from './types.js';
+import { ROUTED_TYPES, type LogTruncated, type NewEntry, type TruncationSnapshot } from './types.js';
 
 /**
  * Truncation on either engine (README "Retention"; which entries go, and why, is in
@@ -13,6 +13,9 @@ import type { LogTruncated, NewEntry, TruncationSnapshot } from './types.js';
  * engines, written with `?` placeholders; every read and delete goes by an index over the
  * removed prefix, never the whole window.
  */
+
+/** The entry types the router reads, as an SQL list. */
+const ROUTED_SQL = ROUTED_TYPES.map((t) => `'${t}'`).join(', ');
 
 /** The statements of a transaction, as an engine runs them. */
 export interface TruncationTx {
@@ -43,7 +46,8 @@ function reads(tx: TruncationTx): TruncationReads {
       const routed = (await seq(`SELECT min(seq) FROM p_checkpoints`)) ?? last;
       const kept = [
         (await seq(`SELECT seq FROM entries WHERE seq >= ? AND at >= ? ORDER BY seq LIMIT 1`, from, since)) ?? last + 1,
-        routed + 1,
+        // the first entry the router has yet to read (it reads events and operator events only)
+        (await seq(`SELECT min(seq) FROM entries WHERE seq > ? AND type IN (${ROUTED_SQL})`, routed)) ?? last + 1,
         (await seq(`SELECT min(seq) FROM p_deliveries WHERE status IN ${OPEN_SQL}`)) ?? last + 1,
         // what an operator event the router has yet to read looks back at: its delivery's plan
         // (a dead letter's rule and sink; whether an alert raised it), the pause or spell it ends

@@ -223,6 +223,9 @@ export const ENTRY_TYPES = Object.keys(EACH_ENTRY_TYPE) as EntryType[];
 export const OPERATOR_EVENT_TYPES = ['delivery.dead', 'sink.paused', 'sink.resumed', 'pending.stale', 'pending.cleared'] as const satisfies readonly EntryType[];
 export type OperatorEventType = (typeof OPERATOR_EVENT_TYPES)[number];
 
+/** The entry types the router reads (`route/router.ts`): HuskyVoice events and operator events. */
+export const ROUTED_TYPES: EntryType[] = ['event.received', ...OPERATOR_EVENT_TYPES];
+
 export function isOperatorEventType(type: string): type is OperatorEventType {
   return (OPERATOR_EVENT_TYPES as readonly string[]).includes(type);
 }

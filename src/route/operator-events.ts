@@ -4,8 +4,7 @@ import { isOperatorEventType, type Entry, type OperatorEventType } from '../log/
 import type { OperatorEvent } from './plan-event.js';
 import { eventsOf, type Routable } from './planner.js';
 
-/** The entry types the router routes: HuskyVoice's events and the relay's operator events (README "When a rule fails at run time"). */
-export const ROUTED_TYPES = ['event.received', 'delivery.dead', 'sink.paused', 'sink.resumed', 'pending.stale', 'pending.cleared'];
+export { ROUTED_TYPES } from '../log/types.js';
 
 /** The event id of an operator event's plans: it has none of its own, its entry's seq is unique (`op-57`). */
 export function operatorEventId(seq: number): string {
