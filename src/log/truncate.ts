@@ -149,7 +149,8 @@ export async function truncateIn(tx: TruncationTx, now: Date, windowMs: number):
     prev,
   );
   await tx.run(`DELETE FROM payloads WHERE seq < ?`, before);
-  await tx.run(`DELETE FROM erased_calls WHERE seq < ?`, before);
+  // by the call.erased entries removed (the type index), not a read of every erased call
+  await tx.run(`DELETE FROM erased_calls WHERE call_id IN (SELECT data ->> 'call_id' FROM entries WHERE type = 'call.erased' AND seq < ?) AND seq < ?`, before, before);
   await tx.run(`DELETE FROM entries WHERE seq < ?`, before);
   return { before_seq: before, seq, entries, calls };
 }

@@ -13,7 +13,7 @@ export function forgetStatements(t: (table: string) => string): string[] {
     `DELETE FROM ${t('p_key_state')} WHERE (sink, order_key, key_scope) IN
        (SELECT sink, order_key, key_scope FROM ${t('p_deliveries')} WHERE seq < @first AND order_key IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM ${t('p_deliveries')} d WHERE d.seq >= @first AND ${sameKey('d', t('p_key_state'))})`,
-    `DELETE FROM ${t('p_calls')} WHERE last_event_seq < @first`,
+    `DELETE FROM ${t('p_calls')} WHERE call_id IN (SELECT call_id FROM ${t('p_call_entries')} WHERE event_seq < @first) AND last_event_seq < @first`,
     // an erased call's entries after its events (its call.erased, its deliveries' deaths) stay;
     // those about a delivery planned before the start go with it (a rebuild skips them too)
     `DELETE FROM ${t('p_call_entries')} WHERE event_seq < @first`,
