@@ -18,12 +18,16 @@ export function registerCall(program: Command): void {
     .action(async (callId: string, opts: { json?: boolean }) => {
       const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       let view: CallView | undefined;
+      let first: number | undefined;
       try {
         view = await store.projections.call(callId);
+        if (!view) first = (await store.log.read(0, { limit: 1, facts: true }))[0]?.seq;
       } finally {
         await store.close();
       }
-      if (!view) throw new UserError(`no call "${printable(callId)}" in the log`, 'unknown_call');
+      // once retention removed the oldest entries, an old call may have been among them
+      const removed = first !== undefined && first > 1 ? ` (the log starts at entry ${first}: retention removed the calls before it)` : '';
+      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${removed}`, 'unknown_call');
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }

@@ -55,6 +55,9 @@ describe('a truncated log through the CLI, and migrated to PostgreSQL', () => {
     expect(lines[1]).toMatch(/^the log starts at entry 4: retention removed the entries before it; the chain goes on from [0-9a-f]{64}$/);
     const log = await cli(sqlite, 'log');
     expect(log.stdout).toContain('entries before 4 removed (3 entries, 3 calls)');
+    // and a call it removed is said to be gone with the entries before the log's start
+    const gone = await cli(sqlite, 'call', 'call_1');
+    expect([gone.code, gone.stderr.trim()]).toEqual([1, 'husky-relay: no call "call_1" in the log (the log starts at entry 4: retention removed the calls before it)']);
   });
 
   it('migrate --to copies it with its start: verified there, the same log and status', async () => {
