@@ -255,7 +255,7 @@ describe('schema version 2 over a log written by version 1', () => {
 function downgradeToVersion1(dbPath: string): void {
   const db = new Database(dbPath);
   db.exec(`
-    DROP TRIGGER entries_no_delete; DROP TABLE log_start; -- migration 8's, and migration 1's trigger as it was
+    DROP TRIGGER entries_no_delete; DROP TABLE log_start; DROP INDEX p_calls_last_event; -- migration 8's, and migration 1's trigger as it was
     CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;
     DROP INDEX p_deliveries_open_since; DROP INDEX p_deliveries_open_since_all; ALTER TABLE p_deliveries DROP COLUMN redriven_at; -- migration 5's
     DROP TABLE payloads; DROP TABLE call_keys; DROP TABLE erased_calls; -- migration 4's

@@ -22,16 +22,17 @@ function walSize(dbPath: string): number {
   }
 }
 
-/** An event of its own call, with a transcript of `size` characters. */
-function event(n: number, at: string, size: number): NewEntry {
+/** Event `type` of call `call`, its transcript `size` characters. */
+function event(call: number, type: string, at: string, size: number): NewEntry {
+  const id = `evt_${call}_${type}`;
   const body = JSON.stringify({
-    event_id: `evt_${n}`,
-    event_type: 'call.completed',
+    event_id: id,
+    event_type: type,
     created_at: at,
     org_id: 'org_1',
-    data: { call_id: `call_${n}`, agent_id: 'a', status: 'completed', transcript: `${n} `.padEnd(size, 'lorem ipsum ') },
+    data: { call_id: `call_${call}`, agent_id: 'a', transcript: `${call} `.padEnd(size, 'lorem ipsum ') },
   });
-  return { type: 'event.received', data: { event_id: `evt_${n}`, event_type: 'call.completed', org_id: 'org_1', created_at: at, received_at: at, call_id: `call_${n}`, body } };
+  return { type: 'event.received', data: { event_id: id, event_type: type, org_id: 'org_1', created_at: at, received_at: at, call_id: `call_${call}`, body } };
 }
 
 describe('serve --retention (README "Personal data")', () => {
@@ -48,6 +49,10 @@ describe('serve --retention (README "Personal data")', () => {
     expect(parseRetention('1500ms')).toBe(1500);
     expect(() => parseRetention('999ms')).toThrow('--retention: "999ms" is not a duration like 90d, 12h, 30m or 2s');
     expect(() => parseRetention('1.5h')).toThrow('--retention');
+    // a window so long that two of them before now is no date (every sweep failed with "Invalid time value")
+    expect(parseRetention('36500d')).toBe(36_500 * 86_400_000);
+    expect(() => parseRetention('99999999d')).toThrow('--retention: "99999999d" is longer than retention can keep (at most 36500d, a hundred years); leave retention off to keep everything');
+    expect(() => parseRetention('36501d', 'HUSKY_RELAY_RETENTION')).toThrow('HUSKY_RELAY_RETENTION: "36501d" is longer');
   });
 
   it('with a 2 s window, a steady stream of calls keeps the file size flat once the window is full', async () => {
@@ -56,26 +61,33 @@ describe('serve --retention (README "Personal data")', () => {
     const dbPath = join(temp.dir, 'relay.db');
     const store = new SqliteStore(dbPath, { now: () => new Date(now) });
     const sizes: number[] = [];
-    let n = 0;
-    // When 20 calls of 8 KB arrive every second for 40 s, with a sweep each second
+    // When 20 calls start every second for 40 s, each initiated, answered 2 s later and completed
+    // (8 KB) 2 s after that, so that calls always overlap, with a sweep each second
+    const at = () => new Date(now).toISOString();
     for (let second = 0; second < 40; second += 1) {
-      for (let i = 0; i < 20; i += 1) await store.writer.append([event((n += 1), new Date(now).toISOString(), 8192)]);
+      for (let i = 0; i < 20; i += 1) {
+        await store.writer.append([event(second * 20 + i, 'call.initiated', at(), 256)]);
+        if (second >= 2) await store.writer.append([event((second - 2) * 20 + i, 'call.answered', at(), 256)]);
+        if (second >= 4) await store.writer.append([event((second - 4) * 20 + i, 'call.completed', at(), 8192)]);
+      }
       now += 1000;
       await sweepAndTruncate(store.privacy, new Date(now), parseRetention('2s'));
       sizes.push(statSync(dbPath).size + walSize(dbPath));
     }
     // Then 800 calls (6.4 MB of payloads, and their facts) never pile up: once the window filled
-    // (payloads erased after 2 s, facts removed a window after that), the file stops growing:
-    // the last 20 seconds (400 calls) add not one byte to the largest size before them
+    // (payloads erased 2 s after a call's last event, facts removed when 4 s old), the file stops
+    // growing: the last 20 seconds (400 calls) add not one byte to the largest size before them
     const settled = Math.max(...sizes.slice(10, 20));
     expect(Math.max(...sizes.slice(20))).toBeLessThanOrEqual(settled);
-    expect(settled).toBeLessThan(1_200_000);
-    // and the calls outside the window are erased, those inside it are not
-    const calls = await store.privacy.erasable([`call_${n}`, `call_${n - 50}`, `call_${n - 200}`]);
+    expect(settled).toBeLessThan(1_500_000);
+    // and the calls outside the window are erased, those inside it are not, those past two windows gone
+    const last = 39 * 20;
+    const calls = await store.privacy.erasable([`call_${last}`, 'call_600', 'call_200']);
     expect(calls.map((c) => [c.call_id, c.erased])).toEqual([
-      [`call_${n}`, false],
-      [`call_${n - 50}`, true],
+      [`call_${last}`, false],
+      ['call_600', true],
     ]);
+    expect((await store.verify()).differences).toEqual([]);
     expect((await store.privacy.verifyChain()).ok).toBe(true);
     await store.close();
   });

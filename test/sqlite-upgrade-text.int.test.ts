@@ -62,7 +62,7 @@ function asThePreviousReleaseLeftIt(dbPath: string, what: { scopes?: boolean; re
     db.prepare('UPDATE p_sink_state SET paused_reason = ? WHERE sink = ?').run(PAUSE_REASON, 'audit');
   }
   // and without what migration 8 added (where the log starts), as that release had no such thing
-  db.exec(`DROP TRIGGER entries_no_delete; DROP TABLE log_start;
+  db.exec(`DROP TRIGGER entries_no_delete; DROP TABLE log_start; DROP INDEX p_calls_last_event;
     CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;`);
   db.pragma('user_version = 5');
   db.close();

@@ -65,17 +65,10 @@ function reads(tx: TruncationTx): TruncationReads {
       ];
       return Math.min(...kept);
     },
-    firstUnerased: (from, before) =>
-      seq(
-        `SELECT seq FROM p_call_entries c WHERE seq >= ? AND seq < ?
-         AND NOT EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = c.call_id) ORDER BY seq LIMIT 1`,
-        from,
-        before,
-      ),
-    firstStraddling: async (from, before) => {
-      // a call's events on both sides (p_calls counts them), or an event before and its plan after
-      const calls = await seq(
-        `SELECT min(c.seq) FROM p_call_entries c JOIN p_calls p ON p.call_id = c.call_id WHERE c.seq >= ? AND c.seq < ? AND p.last_event_seq >= ?`,
+    firstHeldBack: async (from, before) => {
+      const unerased = await seq(
+        `SELECT min(c.seq) FROM p_call_entries c JOIN p_calls p ON p.call_id = c.call_id
+         WHERE c.seq >= ? AND c.seq < ? AND p.last_event_seq < ? AND NOT EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = c.call_id)`,
         from,
         before,
         before,
@@ -86,8 +79,9 @@ function reads(tx: TruncationTx): TruncationReads {
         before,
         before,
       );
-      return calls === null ? plans : plans === null ? calls : Math.min(calls, plans);
+      return unerased === null ? plans : plans === null ? unerased : Math.min(unerased, plans);
     },
+    onlyTruncations: async (from, before) => (await tx.one(`SELECT 1 FROM entries WHERE seq >= ? AND seq < ? AND type <> 'log.truncated' LIMIT 1`, from, before)) === null,
   };
 }
 
@@ -107,6 +101,12 @@ async function snapshotOf(tx: TruncationTx, before: number): Promise<TruncationS
       before,
       before,
     )) as TruncationSnapshot['key_state'],
+    calls: (await tx.rows(
+      `SELECT call_id, org_id, last_event_type, last_event_seq, events FROM p_calls
+       WHERE call_id IN (SELECT call_id FROM p_call_entries WHERE event_seq < ?) AND last_event_seq >= ? ORDER BY call_id`,
+      before,
+      before,
+    )).map((r) => [r[0], r[1], r[2], Number(r[3]), Number(r[4])] as TruncationSnapshot['calls'][number]),
   };
 }
 

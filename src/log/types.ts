@@ -155,6 +155,8 @@ export interface TruncationSnapshot {
   sink_state: [string, string | null, string | null, string | null, string | null, string | null][];
   /** The `p_key_state` rows of order keys with deliveries both before `before_seq` and from it on: `[sink, order_key, key_scope, result]`. */
   key_state: [string, string, string, string][];
+  /** The `p_calls` rows of calls with events both before `before_seq` and from it on: `[call_id, org_id, last_event_type, last_event_seq, events]`. */
+  calls: [string, string | null, string, number, number][];
 }
 
 /**

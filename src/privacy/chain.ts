@@ -126,7 +126,8 @@ class ChainCheck {
     const { start, named } = this;
     if (start.seq !== named.seq || start.prev !== named.prev) {
       const said = named.seq === 1 ? 'no truncation is in the log' : `its last truncation says it starts at ${named.seq}`;
-      return { ok: false, entries: this.entries, seq: start.seq, reason: `the log starts at entry ${start.seq}, but ${said}` };
+      // every entry's hash matched: what does not is where the log starts, so none before it is vouched for
+      return { ok: false, entries: 0, seq: start.seq, reason: `the log starts at entry ${start.seq}, but ${said}` };
     }
     return { ok: true, entries: this.entries, head: this.prev, ...(start.seq > 1 && { from: start }) };
   }

@@ -17,13 +17,18 @@ const BATCH = 200;
 
 /**
  * `90d`, `12h`, `30m`, `2s` as milliseconds: a duration as the rules file writes one, or in
- * days (`parseDuration`), of at least a second. Throws `UserError` naming `where` for anything else.
+ * days (`parseDuration`), of at least a second and at most 36500d. Throws `UserError` naming
+ * `where` for anything else.
  */
 export function parseRetention(text: string, where = '--retention'): number {
   const ms = parseDuration(text.trim(), { days: true }) ?? 0;
   if (!(ms >= 1000)) throw new UserError(`${where}: "${text}" is not a duration like 90d, 12h, 30m or 2s`);
+  if (ms > MAX_RETENTION_MS) throw new UserError(`${where}: "${text}" is longer than retention can keep (at most 36500d, a hundred years); leave retention off to keep everything`);
   return ms;
 }
+
+/** The longest window (100 years): twice it from now must still be a date (`Date` holds ±273,790 years; facts stay two windows). */
+const MAX_RETENTION_MS = 36_500 * 86_400_000;
 
 /**
  * Erases every call not erased yet whose last event is older than `windowMs` at `now`.

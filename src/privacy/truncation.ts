@@ -14,10 +14,9 @@ import type { TruncationSnapshot } from '../log/types.js';
  *   after its last event, and its facts go one window later, so that a HuskyVoice retry of an
  *   erased event is still known as a duplicate (and not routed as a new one) for a whole window
  *   after its erasure,
- * - is about a call that is erased, all of whose events are before K (what a call's row counts
- *   goes together; its entries after them, its `call.erased` and its deliveries' deaths, stay until
- *   a later truncation: they are what a rebuild from K finds too), and no plan from K on is of an
- *   event before it,
+ * - is about a call that is erased, or that has events from K on too (calls overlap: a cut
+ *   through one keeps its row, as counted so far, in the snapshot; its later entries stay until
+ *   a later truncation), and no plan from K on is of an event before it,
  * - has been routed (every consumer's checkpoint), is no open delivery's plan, and nothing the
  *   router has yet to read looks back at it (a dead letter's plan, the pause a resume ends).
  * At most `MAX_ENTRIES` entries go per truncation, so a first one over a large log never holds
@@ -41,13 +40,15 @@ export interface TruncationReads {
    * last entry.
    */
   firstKept(from: number, since: string): Promise<number>;
-  /** The first seq, from `from` and before `before`, of an entry about a call not erased; null if none. */
-  firstUnerased(from: number, before: number): Promise<number | null>;
   /**
-   * The lowest seq in `[from, before)` that must stay with an entry at or after `before`: the
-   * first event of a call with events on both sides, or an event with a plan after; null if none.
+   * The lowest seq in `[from, before)` that must stay with the entries from `before` on: the
+   * first entry of a call not erased whose events all came before `before` (a call goes whole
+   * only once erased), or an event whose plan comes after `before`; null if none. A call with
+   * events on both sides may be cut: its row is kept in the snapshot.
    */
-  firstStraddling(from: number, before: number): Promise<number | null>;
+  firstHeldBack(from: number, before: number): Promise<number | null>;
+  /** Whether every entry in `[from, before)` is a `log.truncated` (removing only those would only churn). */
+  onlyTruncations(from: number, before: number): Promise<boolean>;
 }
 
 /**
@@ -58,19 +59,15 @@ export async function chooseLogStart(reads: TruncationReads, now: Date, windowMs
   const start = await reads.logStart();
   const since = new Date(now.getTime() - FACTS_WINDOWS * windowMs).toISOString();
   let before = Math.min(await reads.firstKept(start, since), start + MAX_ENTRIES);
-  const unerased = await reads.firstUnerased(start, before);
-  if (unerased !== null) before = unerased;
   // each pass moves before down: it ends, at the latest at start
-  for (let straddling = await reads.firstStraddling(start, before); straddling !== null && before > start; ) {
-    before = straddling;
-    straddling = await reads.firstStraddling(start, before);
-  }
-  return before > start ? before : null;
+  for (let held = await reads.firstHeldBack(start, before); held !== null && before > start; held = await reads.firstHeldBack(start, before)) before = held;
+  if (before <= start || (await reads.onlyTruncations(start, before))) return null;
+  return before;
 }
 
 /** The snapshot of a truncation with nothing in it (tests, and a log without projections). */
 export function emptySnapshot(): TruncationSnapshot {
-  return { events_by_type: [], sink_health: [], sink_state: [], key_state: [] };
+  return { events_by_type: [], sink_health: [], sink_state: [], key_state: [], calls: [] };
 }
 
 /** What one truncation removed: null when nothing could be. */

@@ -13,7 +13,7 @@ export function forgetStatements(t: (table: string) => string): string[] {
     `DELETE FROM ${t('p_key_state')} WHERE (sink, order_key, key_scope) IN
        (SELECT sink, order_key, key_scope FROM ${t('p_deliveries')} WHERE seq < @first AND order_key IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM ${t('p_deliveries')} d WHERE d.seq >= @first AND ${sameKey('d', t('p_key_state'))})`,
-    `DELETE FROM ${t('p_calls')} WHERE call_id IN (SELECT call_id FROM ${t('p_call_entries')} WHERE event_seq < @first) AND last_event_seq < @first`,
+    forgetCallsSql(t),
     // an erased call's entries after its events (its call.erased, its deliveries' deaths) stay;
     // those about a delivery planned before the start go with it (a rebuild skips them too)
     `DELETE FROM ${t('p_call_entries')} WHERE event_seq < @first`,
@@ -40,6 +40,7 @@ export function restoreStatements(t: (table: string) => string, snapshot: Trunca
           paused_code = excluded.paused_code, stale_at = excluded.stale_at, stale_oldest_at = excluded.stale_oldest_at`,
       rows: snapshot.sink_state,
     },
+    { sql: restoreCallSql(t), rows: snapshot.calls ?? [] },
     {
       sql: `INSERT INTO ${t('p_key_state')} (sink, order_key, key_scope, result) VALUES (?, ?, ?, ?)
         ON CONFLICT (sink, order_key, key_scope) DO UPDATE SET result = excluded.result`,
@@ -51,4 +52,16 @@ export function restoreStatements(t: (table: string) => string, snapshot: Trunca
 /** Deletes one order key's state (`?` placeholders: sink, order_key, key_scope): a `log.truncated`'s `forget_keys`. */
 export function forgetKeySql(t: (table: string) => string): string {
   return `DELETE FROM ${t('p_key_state')} WHERE sink = ? AND order_key = ? AND key_scope = ?`;
+}
+
+/** Sets one call's row to a snapshot's (`?` placeholders: `TruncationSnapshot.calls`' columns). */
+export function restoreCallSql(t: (table: string) => string): string {
+  return `INSERT INTO ${t('p_calls')} (call_id, org_id, last_event_type, last_event_seq, events) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (call_id) DO UPDATE SET org_id = excluded.org_id, last_event_type = excluded.last_event_type,
+      last_event_seq = excluded.last_event_seq, events = excluded.events`;
+}
+
+/** Deletes the calls whose last event came before `@first`, by its index (`p_calls_last_event`): in a rebuild, also one an earlier truncation restored. */
+export function forgetCallsSql(t: (table: string) => string): string {
+  return `DELETE FROM ${t('p_calls')} WHERE last_event_seq < @first`;
 }

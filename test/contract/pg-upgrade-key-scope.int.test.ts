@@ -26,7 +26,7 @@ describe('a PostgreSQL log whose key scopes were stored as rendered', () => {
     await pgQuery(pg.db.url, `UPDATE p_deliveries SET key_scope = '${LONG_CHANNEL}'`);
     await pgQuery(pg.db.url, `UPDATE p_key_state SET key_scope = '${LONG_CHANNEL}'`);
     // (and without what migration 5 added: where the log starts, as that release had no such thing)
-    await pgQuery(pg.db.url, 'DROP TABLE log_start; DROP FUNCTION hr_log_start_forward');
+    await pgQuery(pg.db.url, 'DROP TABLE log_start; DROP FUNCTION hr_log_start_forward; DROP INDEX p_calls_last_event');
     await pgQuery(pg.db.url, 'UPDATE hr_schema SET version = 3');
 
     // When this husky-relay opens it (and migrates it)

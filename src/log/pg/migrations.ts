@@ -140,6 +140,7 @@ const MIGRATIONS: string[] = [
     RETURN NEW;
   END $$;
   CREATE TRIGGER log_start_forward BEFORE UPDATE ON log_start FOR EACH ROW EXECUTE FUNCTION hr_log_start_forward();
+  CREATE INDEX p_calls_last_event ON p_calls (last_event_seq);
   `,
 ];
 

@@ -206,6 +206,8 @@ const MIGRATIONS: string[] = [
     BEGIN SELECT RAISE(ABORT, 'the log is append-only: entries cannot be deleted'); END;
   CREATE TRIGGER log_start_forward BEFORE UPDATE ON log_start WHEN NEW.seq < OLD.seq
     BEGIN SELECT RAISE(ABORT, 'the log start only moves forward'); END;
+  -- the calls whose events all came before the start, which a truncation forgets
+  CREATE INDEX p_calls_last_event ON p_calls (last_event_seq);
   `,
 ];
 

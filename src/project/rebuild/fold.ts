@@ -11,7 +11,7 @@ import {
   type StateColumns,
 } from '../apply-entry.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
-import { forgetKeySql } from '../forget.js';
+import { forgetCallsSql, forgetKeySql, restoreCallSql } from '../forget.js';
 import { batchInsert } from './batch-insert.js';
 import { FoldTable } from './fold-table.js';
 
@@ -204,11 +204,19 @@ export function foldStore(db: Database, schema: string): FoldStore {
       for (const row of snapshot.sink_health) put(health, row[0], [...row] as Health);
       for (const row of snapshot.sink_state) put(sinkStates, row[0], [...row] as SinkStateRow);
       for (const row of snapshot.key_state) put(keyState, JSON.stringify(row.slice(0, 3)), [...row] as KeyRow);
+      // calls fold by adding what came since a row was written (it is never read back): write them
+      // all, then set the snapshot's rows in place, which later events add to
+      if ((snapshot.calls ?? []).length === 0) return;
+      calls.flush();
+      const setCall = db.prepare(restoreCallSql(t));
+      for (const row of snapshot.calls) setCall.run(...row);
     },
     // A rebuild reads the log from its first entry, which is at or after every truncation's
-    // `before_seq`: it holds no delivery, call entry or call from before one, nor the state of a
-    // key only such deliveries used; what it must forget is the keys an earlier truncation restored
-    forgetBefore(_beforeSeq, forgetKeys) {
+    // `before_seq`: it holds no delivery or call entry from before one, nor the state of a key
+    // only such deliveries used; what it must forget is what an earlier truncation restored
+    forgetBefore(beforeSeq, forgetKeys) {
+      calls.flush();
+      db.prepare(forgetCallsSql(t)).run({ first: beforeSeq });
       if (forgetKeys.length === 0) return;
       keyState.flush();
       const forgetKey = db.prepare(forgetKeySql(t));
