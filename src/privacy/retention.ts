@@ -60,13 +60,14 @@ export async function sweepAndTruncate(privacy: PrivacyLog, now: Date, windowMs:
 /** A running retention: `stop()` ends it (a sweep in flight completes). */
 export interface Retention {
   stop(): Promise<void>;
-  /** Runs a sweep now (tests, and the first one at start). */
+  /** Runs a sweep now (tests). */
   sweep(): Promise<number>;
 }
 
 /**
- * Sweeps at start and then every `min(windowMs, RETENTION_SWEEP_MS)`; a failed sweep is logged
- * and tried again at the next tick. `now` is the relay's clock (tests inject one).
+ * Sweeps every `min(windowMs, RETENTION_SWEEP_MS)` (`everyMs`), the first time that long after
+ * start, not at once; a failed sweep is logged and tried again at the next tick. `now` is the
+ * relay's clock (tests inject one).
  */
 export function startRetention(o: { privacy: PrivacyLog; windowMs: number; now: () => Date; logger: Logger; everyMs?: number }): Retention {
   let running: Promise<number> = Promise.resolve(0);
@@ -81,7 +82,8 @@ export function startRetention(o: { privacy: PrivacyLog; windowMs: number; now: 
         return 0;
       }
     }));
-  void sweep();
+  // not at start: the events a sender held back while the relay was down land first, so that a
+  // call in progress is not taken for a quiet one only because nothing could be received
   const timer = setInterval(() => void sweep(), o.everyMs ?? Math.min(o.windowMs, RETENTION_SWEEP_MS));
   timer.unref();
   return {
