@@ -4,6 +4,7 @@ import { type CommitGroup } from '../seam.js';
 import { probeWrite, walGuard } from './wal-guard.js';
 import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { handOverCheckpoints } from './checkpoints.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs
@@ -33,6 +34,8 @@ try {
   openError = error;
 }
 const wal = walGuard(`${init.path}-wal`);
+// checkpoints run on a thread of their own (see checkpoints.ts); this connection only past the WAL's size bound
+const checkpointer = log && handOverCheckpoints(log);
 Atomics.store(state, 0, WRITER_IDLE);
 
 type CommitRequest = From<Extract<WriterRequest, { kind: 'commit' }>>;
@@ -225,11 +228,14 @@ function answer(request: From<Exclude<WriterRequest, { kind: 'commit' }>>): void
   let reply: CallReply;
   try {
     if (request.kind === 'close') {
-      log?.close();
-      log = undefined;
       closed = true;
-      request.from.postMessage({ kind: 'answered', id: request.id, ok: true, value: null } satisfies CallReply);
-      for (const p of ports) p.close();
+      // the checkpoint thread's connection first: the writer's, the last one, then checkpoints and removes the WAL as before
+      void (checkpointer?.terminate() ?? Promise.resolve()).finally(() => {
+        log?.close();
+        log = undefined;
+        request.from.postMessage({ kind: 'answered', id: request.id, ok: true, value: null } satisfies CallReply);
+        for (const p of ports) p.close();
+      });
       return;
     }
     if (!log) throw openError;
