@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS } from '../src/config/defaults.js';
+import { spawnCheckpointer } from '../src/log/sqlite/checkpoint-spawn.js';
 import { GroupCommit } from '../src/log/sqlite/group-commit.js';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import type { NewEntry } from '../src/log/types.js';
@@ -45,5 +46,12 @@ describe('the writer thread and the checkpoint thread', () => {
       }
     };
     await vi.waitFor(() => expect(inFile()).toBe(3), { timeout: 5_000, interval: DEFAULTS.log.checkpointEveryMs });
+  });
+
+  it('a checkpoint thread that fails (no file to open) ends alone: the thread that started it goes on', async () => {
+    temp = tempDir();
+    const worker = spawnCheckpointer({ path: join(temp.dir, 'missing.db'), everyMs: 100 });
+    const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
+    expect(code).toBe(1);
   });
 });
