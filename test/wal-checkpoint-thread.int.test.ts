@@ -29,11 +29,11 @@ describe('the writer thread and the checkpoint thread', () => {
     const path = join(temp.dir, 'relay.db');
     new SqliteLog(path).close();
     commit = new GroupCommit(path);
+    // When a few entries are committed (a WAL far below the bound the writer checkpoints at)
+    await commit.append([rulesLoaded(1), rulesLoaded(2), rulesLoaded(3)]);
     // Then the writer's own connection checkpoints only once the WAL holds walSizeLimitBytes
     const pageSize = Number(await commit.debugPragma('page_size'));
     expect(await commit.debugPragma('wal_autocheckpoint')).toBe(DEFAULTS.log.walSizeLimitBytes / pageSize);
-    // When a few entries are committed (a WAL far below that bound)
-    await commit.append([rulesLoaded(1), rulesLoaded(2), rulesLoaded(3)]);
     // Then they reach the database file itself (no WAL beside a copy of it), copied by the checkpoint thread
     const copy = join(temp.dir, 'copy.db');
     const inFile = () => {

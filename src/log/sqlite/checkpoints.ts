@@ -79,9 +79,10 @@ export function scheduleCheckpoints(
 }
 
 /**
- * Called by the writer thread once its connection is open: the writer checkpoints only once the
- * WAL holds `DEFAULTS.log.walSizeLimitBytes` (the backstop), and a checkpoint thread takes the
- * rest. Returns that thread (the writer ends it before it closes its own connection).
+ * Called by the writer thread after its first commit (not while `serve` starts, which stays as
+ * fast as before): the writer checkpoints only once the WAL holds
+ * `DEFAULTS.log.walSizeLimitBytes` (the backstop), and a checkpoint thread takes the rest.
+ * Returns that thread (the writer ends it before it closes its own connection).
  */
 export function handOverCheckpoints(log: SqliteLog): Worker {
   const pageSize = Number(log.db.pragma('page_size', { simple: true }));

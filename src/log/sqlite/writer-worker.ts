@@ -34,12 +34,11 @@ try {
   openError = error;
 }
 const wal = walGuard(`${init.path}-wal`);
-// checkpoints run on a thread of their own (see checkpoints.ts); this connection only past the WAL's size bound
-const checkpointer = log && handOverCheckpoints(log);
-Atomics.store(state, 0, WRITER_IDLE);
-
-type CommitRequest = From<Extract<WriterRequest, { kind: 'commit' }>>;
+// checkpoints run on a thread started at the first commit (see checkpoints.ts); this connection's only past the WAL's bound
+let checkpointer: ReturnType<typeof handOverCheckpoints> | undefined;
 let closed = false;
+Atomics.store(state, 0, WRITER_IDLE);
+type CommitRequest = From<Extract<WriterRequest, { kind: 'commit' }>>;
 
 listen(ports[0]!);
 
@@ -133,6 +132,7 @@ function commit(batch: CommitRequest[]): WriterError | null {
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
+    checkpointer ??= handOverCheckpoints(log);
     reply = { kind: 'committed', ids, ok: true, seqs, ms: performance.now() - started };
   } catch (error) {
     const failure = toWriterError(error);
