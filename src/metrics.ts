@@ -19,18 +19,19 @@ export function createMetrics() {
       labelNames: ['event_type', 'outcome'],
       registers: [registry],
     }),
-    ingestSeconds: new Histogram({
-      name: 'husky_relay_ingest_seconds',
-      help: 'Time from request to answer for POST /webhooks/husky, including the durable commit',
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers: [registry],
-    }),
+    ingestSeconds: latency(registry, 'husky_relay_ingest_seconds', 'Time from request to answer for POST /webhooks/husky, including the durable commit'),
     commitBatch: new Histogram({
       name: 'husky_relay_commit_batch_size',
       help: 'Entries per group commit',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 512, 2000],
       registers: [registry],
     }),
+    commitSeconds: latency(registry, 'husky_relay_commit_seconds', 'Time a group commit holding webhooks took on the writer (transaction and fsync)'),
+    commitWaitSeconds: latency(
+      registry,
+      'husky_relay_commit_wait_seconds',
+      'Time the webhooks of a group commit waited for the writer before it began (it was committing something else)',
+    ),
     lastSeq: new Gauge({ name: 'husky_relay_log_last_seq', help: 'Last seq in the log', registers: [registry] }),
     readingBytes: new Gauge({
       name: 'husky_relay_http_reading_bytes',
@@ -44,6 +45,11 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A histogram of durations in seconds, 0.5 ms to 1 s: where an acknowledgement's time goes. */
+function latency(registry: Registry, name: string, help: string): Histogram {
+  return new Histogram({ name, help, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
+}
 
 /** The metrics of routing and delivery, on their thread's own registry (see `createMetrics`). */
 export function createPipelineMetrics() {

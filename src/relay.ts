@@ -81,8 +81,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   // the console's pages, live updates and gauges read off this thread: a heavy page never delays an ack
   const reads = store.serveReads({ ...options.reads, logger });
   reads.registerGauges(metrics.registry);
-  const commit = store.serveWriter(({ size, lastSeq }) => {
+  const commit = store.serveWriter(({ size, lastSeq, ms, waitedMs }) => {
     metrics.commitBatch.observe(size);
+    metrics.commitSeconds.observe(ms / 1000);
+    metrics.commitWaitSeconds.observe(waitedMs / 1000);
     if (lastSeq !== null) metrics.lastSeq.set(lastSeq);
   });
   let pipeline: PipelineHandle | null = null;

@@ -69,6 +69,12 @@ export const DEFAULTS = {
     busyTimeoutMs: 5_000,
     /** The WAL is cut back to this after a checkpoint (`PRAGMA journal_size_limit`). @defaultValue 4 MiB */
     walSizeLimitBytes: 4 * 1024 * 1024,
+    /**
+     * `serve` checkpoints the WAL on a thread of its own this often (PASSIVE: it waits for no
+     * one), so commits never do (see `log/sqlite/checkpoints.ts`); the writer checkpoints itself
+     * only once the WAL holds `walSizeLimitBytes`. @defaultValue 100 ms
+     */
+    checkpointEveryMs: 100,
     /** Most entries one transaction takes; a longer queue commits in several. @defaultValue 2000 */
     maxCommitEntries: 2_000,
     /** Bytes of accepted events waiting for their commit; past it new events get 503 at once. @defaultValue 16 MiB */

@@ -168,9 +168,9 @@ const heap = async (): Promise<{ used: number; total: number } | undefined> => {
  * answer out): the bucket bounds that hold the 50th and 99th percentile. The sender's own
  * figure also holds this process's event loop, which serves the fake sinks too.
  */
-const relayLatency = async (): Promise<{ p50: string; p99: string } | undefined> => {
+const relayLatency = async (name = 'ingest_seconds'): Promise<{ p50: string; p99: string } | undefined> => {
   const text = await metricsText();
-  const buckets = [...(text ?? '').matchAll(/^husky_relay_ingest_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
+  const buckets = [...(text ?? '').matchAll(new RegExp(`^husky_relay_${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
   const total = buckets[buckets.length - 1]?.n ?? 0;
   if (total === 0) return undefined;
   const bound = (p: number) => {
@@ -228,6 +228,8 @@ try {
   const result = await audit(env, counts.acked, expectedFor);
   const final = await status();
   const measured = await relayLatency();
+  // where an ack's time went: waiting for the writer (busy with the pipeline's commits), then its own commit
+  const [waited, committed] = [await relayLatency('commit_wait_seconds'), await relayLatency('commit_seconds')];
   const code = await relay.stop();
   const distinct = accepted.accepted.size;
   const repeated = [...accepted.accepted.values()].filter((n) => n > 1).length;
@@ -243,6 +245,7 @@ try {
     `  events      sent ${counts.sent}, acked ${counts.acked.size} (${counts.duplicates} as duplicates after a retry), send failures ${counts.failed}, resends ${counts.retries}, sender behind ${counts.behind}×`,
     `              ack latency p50 ${percentile(counts.latencies, 50).toFixed(1)} ms, p99 ${percentile(counts.latencies, 99).toFixed(1)} ms at the sender; ` +
       (measured ? `p50 ${measured.p50}, p99 ${measured.p99} in the relay` : 'the relay\'s own figure could not be read'),
+    `              webhooks' commits: waited for the writer p50 ${waited?.p50 ?? '?'}, p99 ${waited?.p99 ?? '?'}; took p50 ${committed?.p50 ?? '?'}, p99 ${committed?.p99 ?? '?'}`,
     `              relay CPU ${(cpuSending / Math.max(1, counts.acked.size)).toFixed(2)} ms per acked event while sending (${(cpuSending / 1000).toFixed(0)} s of CPU over ${(sendingMs / 1000).toFixed(0)} s, every thread; ingest, routing and delivery)`,
     `              relay CPU ${(cpuSettled / Math.max(1, counts.acked.size)).toFixed(2)} ms per acked event until settled (${(cpuSettled / 1000).toFixed(0)} s of CPU: every delivery done, those that fell behind included)`,
     `              in the log ${result.eventsInLog} (status: ${final.events.total}); acked but missing ${result.ackedMissing}`,

@@ -20,6 +20,12 @@ export interface CommitStats {
   ms: number;
   /** The highest seq written, or null when every entry was a duplicate. */
   lastSeq: number | null;
+  /**
+   * How long the oldest request of this commit waited for the writer before its transaction
+   * began (ms): from posted to answered, less `ms`. The writer was busy with other commits
+   * (the pipeline's) meanwhile, or its thread was not scheduled.
+   */
+  waitedMs: number;
 }
 
 /** What the owner of a queue learns of each caller's group as it settles. */
@@ -129,12 +135,16 @@ export class CommitQueue {
 
   /** Answers the callers of the requests a commit reply names; returns what it amounted to. */
   answer(reply: CommitReply): CommitStats {
+    let postedAt = Infinity;
     const waiters = reply.ids.flatMap((id) => {
       const posted = this.posted.get(id);
       this.posted.delete(id);
+      postedAt = Math.min(postedAt, posted?.at ?? Infinity);
       return posted?.batch ?? [];
     });
-    const stats: CommitStats = { size: 0, ms: reply.ok ? reply.ms : 0, lastSeq: null };
+    const ms = reply.ok ? reply.ms : 0;
+    const waitedMs = postedAt === Infinity ? 0 : Math.max(0, performance.now() - postedAt - ms);
+    const stats: CommitStats = { size: 0, ms, lastSeq: null, waitedMs };
     if (!reply.ok) {
       this.fail(waiters, reply.error);
       return stats;

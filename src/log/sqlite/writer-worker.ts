@@ -4,6 +4,7 @@ import { type CommitGroup } from '../seam.js';
 import { probeWrite, walGuard } from './wal-guard.js';
 import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { handOverCheckpoints } from './checkpoints.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs
@@ -33,10 +34,11 @@ try {
   openError = error;
 }
 const wal = walGuard(`${init.path}-wal`);
-Atomics.store(state, 0, WRITER_IDLE);
-
-type CommitRequest = From<Extract<WriterRequest, { kind: 'commit' }>>;
+// checkpoints run on a thread started at the first commit (see checkpoints.ts); this connection's only past the WAL's bound
+let checkpointer: ReturnType<typeof handOverCheckpoints> | undefined;
 let closed = false;
+Atomics.store(state, 0, WRITER_IDLE);
+type CommitRequest = From<Extract<WriterRequest, { kind: 'commit' }>>;
 
 listen(ports[0]!);
 
@@ -130,6 +132,7 @@ function commit(batch: CommitRequest[]): WriterError | null {
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
+    checkpointer ??= handOverCheckpoints(log);
     reply = { kind: 'committed', ids, ok: true, seqs, ms: performance.now() - started };
   } catch (error) {
     const failure = toWriterError(error);
@@ -225,11 +228,14 @@ function answer(request: From<Exclude<WriterRequest, { kind: 'commit' }>>): void
   let reply: CallReply;
   try {
     if (request.kind === 'close') {
-      log?.close();
-      log = undefined;
       closed = true;
-      request.from.postMessage({ kind: 'answered', id: request.id, ok: true, value: null } satisfies CallReply);
-      for (const p of ports) p.close();
+      // the checkpoint thread's connection first: the writer's, the last one, then checkpoints and removes the WAL as before
+      void (checkpointer?.terminate() ?? Promise.resolve()).finally(() => {
+        log?.close();
+        log = undefined;
+        request.from.postMessage({ kind: 'answered', id: request.id, ok: true, value: null } satisfies CallReply);
+        for (const p of ports) p.close();
+      });
       return;
     }
     if (!log) throw openError;
