@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { runScript, type CliResult } from '../../testing/child.js';
@@ -56,14 +55,25 @@ export interface ServeProcess {
   exited: Promise<CliResult>;
 }
 
-/** A port free right now on 127.0.0.1 (the OS picks it). */
+/**
+ * A port free right now on 127.0.0.1, drawn from 20000-31999: below Linux's ephemeral range
+ * (32768-60999), from which every `listen(0)` of the tests' fake servers and relays is given
+ * its port. A port the OS handed out once could be handed to another test's `listen(0)` before
+ * the relay started here binds it; `startServe` then found that other process answering
+ * /healthz on it, and the test failed later with ECONNREFUSED once it exited.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
 }
 
 /** The URL in the "husky-relay is listening" line, once it has been printed. */
