@@ -23,12 +23,21 @@ describe('the WAL shrinks back after a burst (issue 12 item 8)', () => {
       expect((await relay.postSigned(makeEvent({}, { transcript: 'x'.repeat(200_000) }))).status).toBe(200);
     }
     const afterBurst = statSync(wal).size;
-    // When the reader lets go, and the next commits checkpoint the WAL and start it over
+    // When the reader lets go, and events keep coming: the checkpoint thread (every 100 ms) copies
+    // the WAL into the database file, and the commit after it starts the WAL over
     reader.exec('COMMIT');
     reader.close();
-    for (let i = 0; i < 3; i++) expect((await relay.postSigned(makeEvent())).status).toBe(200);
-    // Then the burst had grown it well past the bound, and now it is within it
+    // Then the burst had grown it well past the bound, and within a few seconds of commits it is
+    // within it again (not after a fixed number: the checkpoint runs beside the commits)
     expect(afterBurst).toBeGreaterThan(2 * DEFAULTS.log.walSizeLimitBytes);
-    expect(statSync(wal).size).toBeLessThanOrEqual(DEFAULTS.log.walSizeLimitBytes);
+    await expect
+      .poll(
+        async () => {
+          expect((await relay!.postSigned(makeEvent())).status).toBe(200);
+          return statSync(wal).size;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBeLessThanOrEqual(DEFAULTS.log.walSizeLimitBytes);
   });
 });

@@ -89,3 +89,32 @@ export function handOverCheckpoints(log: SqliteLog): Worker {
   log.db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(DEFAULTS.log.walSizeLimitBytes / pageSize))}`);
   return spawnCheckpointer({ path: log.path, everyMs: DEFAULTS.log.checkpointEveryMs });
 }
+
+/**
+ * A TRUNCATE checkpoint (erasure: no page of what was erased may stay in the WAL file). When it
+ * finds the checkpoint lock taken (`serve`'s checkpoint thread copying the WAL that moment: the
+ * answer comes at once) it is tried again, up to `tries` times `waitMs` apart; when it waited
+ * out the busy timeout for a reader, it is not (that reader holds on). True once the WAL was
+ * copied and emptied. `now`: a clock in ms (tests inject one).
+ */
+export async function truncateWal(
+  db: Pick<Database.Database, 'pragma'>,
+  options: { tries?: number; waitMs?: number; now?: () => number } = {},
+): Promise<boolean> {
+  const { tries = 10, waitMs = 20, now = () => performance.now() } = options;
+  for (let i = 0; i < tries; i++) {
+    const started = now();
+    try {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+      if (result?.busy === 0) return true;
+    } catch {
+      // SQLITE_BUSY: another checkpoint runs
+    }
+    if (now() - started > FAST_BUSY_MS) return false;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+  return false;
+}
+
+/** A busy answer faster than this came from the checkpoint lock, not from waiting out a reader (ms). */
+const FAST_BUSY_MS = 100;

@@ -8,6 +8,7 @@ import type { Entry } from '../types.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
 import type { SqliteLog } from './sqlite-log.js';
 import { logStartOf, truncateSqlite } from './sqlite-truncate.js';
+import { truncateWal } from './checkpoints.js';
 import type { Truncation } from '../../privacy/truncation.js';
 
 /**
@@ -72,8 +73,8 @@ export class SqlitePrivacy implements PrivacyLog {
       if (also.length > 0) this.log.append(also);
       return done;
     }).immediate();
-    const [checkpoint] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    const walTruncated = checkpoint?.busy === 0;
+    // serve's checkpoint thread may be copying the WAL this very moment: wait for it, briefly
+    const walTruncated = await truncateWal(this.db);
     return { calls, walTruncated, leftover: walTruncated ? null : 'a reader held the WAL; the erased pages leave it at the next checkpoint' };
   }
 
