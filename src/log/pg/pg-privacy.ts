@@ -10,14 +10,12 @@ import { appendInTransaction, underAppendLock } from './pg-append.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS } from './pg-sealed.js';
 import type { PgStore } from './pg-store.js';
 import { logStartIn, truncateIn, type TruncationTx } from '../truncate.js';
+import { numbered } from './projection-batch.js';
 import type { Truncation } from '../../privacy/truncation.js';
 
 /** The reads and writes of `log/truncate.ts` on a client or pool: its `?` placeholders as `$n`. */
 function pgTx(db: Pick<Pool, 'query'>): Omit<TruncationTx, 'append'> {
-  const query = async (sql: string, params: unknown[]) => {
-    let n = 0;
-    return db.query({ text: sql.replace(/\?/g, () => `$${(n += 1)}`), values: params, rowMode: 'array' });
-  };
+  const query = (sql: string, params: unknown[]) => db.query({ text: numbered(sql), values: params, rowMode: 'array' });
   return {
     one: async (sql, ...params) => ((await query(sql, params)).rows[0] as unknown[] | undefined)?.[0] ?? null,
     rows: async (sql, ...params) => (await query(sql, params)).rows as unknown[][],

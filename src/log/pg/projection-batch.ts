@@ -11,6 +11,12 @@ interface Op {
   values: unknown[];
 }
 
+/** SQL written with `?` placeholders (the engine-independent statements of `project/forget.ts`, `log/truncate.ts`) as PostgreSQL numbers them: `$1`, `$2`… */
+export const numbered = (sql: string): string => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${(n += 1)}`);
+};
+
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 const PLANNED_N = PLANNED_COLUMNS.split(', ').length;
 const STATE_N = STATE_COLUMNS.split(', ').length;
@@ -177,8 +183,7 @@ export class ProjectionBatch implements ProjectionStore {
   }
   restore(snapshot: TruncationSnapshot): void {
     for (const { sql, rows } of restoreStatements((table) => table, snapshot)) {
-      let n = 0;
-      const text = sql.replace(/\?/g, () => `$${(n += 1)}`);
+      const text = numbered(sql);
       for (const row of rows) this.write(text, row);
     }
     for (const row of snapshot.sink_state) this.sinkStates.set(row[0], row);
@@ -192,7 +197,7 @@ export class ProjectionBatch implements ProjectionStore {
   forgetBefore(beforeSeq: number, forgetKeys: readonly [string, string, string][]): void {
     for (const sql of forgetStatements((table) => table)) this.write(sql.replaceAll('@first', '$1'), [beforeSeq]);
     for (const [sink, orderKey, scope] of forgetKeys) {
-      this.write(forgetKeySql((table) => table).replace('?', '$1').replace('?', '$2').replace('?', '$3'), [sink, orderKey, scope]);
+      this.write(numbered(forgetKeySql((table) => table)), [sink, orderKey, scope]);
       this.keyStates.set(keyOf(sink, orderKey, scope), undefined);
     }
   }

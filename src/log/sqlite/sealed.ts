@@ -3,7 +3,8 @@ import type { Keyring } from '../../privacy/keys.js';
 import { Sealing, type DataKeyStore, type SealedRow } from '../../privacy/sealing.js';
 import type { Entry, NewEntry } from '../types.js';
 import type { SealedRows, StoredEntry } from '../seam.js';
-import { logStartOf } from './sqlite-truncate.js';
+import { logStartIn } from '../truncate.js';
+import { sqliteTx } from './sqlite-truncate.js';
 
 export type { SealedRow };
 
@@ -105,6 +106,6 @@ export function sqliteSealedRows(db: Database): SealedRows {
     entries: async (afterSeq, limit) => entries.all(afterSeq, limit) as StoredEntry[],
     callKeys: async () => db.prepare(`SELECT call_id, wrapped FROM call_keys ORDER BY call_id`).all() as { call_id: string; wrapped: Buffer }[],
     erasedCalls: async () => db.prepare(`SELECT call_id, seq FROM erased_calls ORDER BY seq`).all() as { call_id: string; seq: number }[],
-    logStart: async () => logStartOf(db),
+    logStart: () => logStartIn(sqliteTx(db)),
   };
 }

@@ -7,7 +7,8 @@ import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } 
 import type { Entry } from '../types.js';
 import { ENTRY_COLUMNS, ENTRY_FROM, type SealedRow } from './sealed.js';
 import type { SqliteLog } from './sqlite-log.js';
-import { logStartOf, truncateSqlite } from './sqlite-truncate.js';
+import { sqliteTx, truncateSqlite } from './sqlite-truncate.js';
+import { logStartIn } from '../truncate.js';
 import { truncateWal } from './checkpoints.js';
 import type { Truncation } from '../../privacy/truncation.js';
 
@@ -96,7 +97,7 @@ export class SqlitePrivacy implements PrivacyLog {
     function* links(): Generator<ChainLink & { hash: string | null }> {
       for (const row of rows) yield sealer.sealing.linkOf(row, erased);
     }
-    return verifyChain(links(), logStartOf(this.db));
+    return verifyChain(links(), await logStartIn(sqliteTx(this.db)));
   }
 
   truncate(now: Date, windowMs: number): Promise<Truncation | null> {

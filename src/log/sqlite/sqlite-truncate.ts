@@ -1,5 +1,4 @@
 import type { Database } from 'better-sqlite3';
-import type { LogStart } from '../../privacy/chain.js';
 import type { Truncation } from '../../privacy/truncation.js';
 import { truncateIn, type TruncationTx } from '../truncate.js';
 import type { SqliteLog } from './sqlite-log.js';
@@ -10,21 +9,19 @@ import type { SqliteLog } from './sqlite-log.js';
  * freed pages are reused by new entries, so the file stops growing.
  */
 
-/** Where the log starts (`log_start`), or undefined when it was never truncated. */
-export function logStartOf(db: Database): LogStart | undefined {
-  const row = db.prepare(`SELECT seq, prev_hash FROM log_start`).get() as { seq: number; prev_hash: string } | undefined;
-  return row && { seq: row.seq, prev: row.prev_hash };
+/** `log/truncate.ts`'s statements on a SQLite connection (synchronous, as promises). */
+export function sqliteTx(db: Database): Omit<TruncationTx, 'append'> {
+  return {
+    one: async (sql, ...params) => db.prepare(sql).pluck().get(...params) ?? null,
+    rows: async (sql, ...params) => db.prepare(sql).raw().all(...params) as unknown[][],
+    run: async (sql, ...params) => void db.prepare(sql).run(...params),
+  };
 }
 
 /** `truncateIn` on SQLite. Throws what it throws, after rolling back. */
 export async function truncateSqlite(log: SqliteLog, now: Date, windowMs: number): Promise<Truncation | null> {
   const db = log.db;
-  const tx: TruncationTx = {
-    one: async (sql, ...params) => db.prepare(sql).pluck().get(...params) ?? null,
-    rows: async (sql, ...params) => db.prepare(sql).raw().all(...params) as unknown[][],
-    run: async (sql, ...params) => void db.prepare(sql).run(...params),
-    append: async (entry) => log.append([entry])[0]!.seq!,
-  };
+  const tx: TruncationTx = { ...sqliteTx(db), append: async (entry) => log.append([entry])[0]!.seq! };
   db.exec('BEGIN IMMEDIATE');
   try {
     const truncation = await truncateIn(tx, now, windowMs);
