@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../seam.js';
+import type { Checkpoint, CommitGroup } from '../seam.js';
 import type { NewEntry } from '../types.js';
 
 /** What the writer worker is started with (`workerData`). */
@@ -98,4 +98,15 @@ export interface AppendedNotice {
   kind: 'appended';
   /** The highest seq the commit wrote. */
   lastSeq: number;
+}
+
+/** A commit request's groups, back from their flattened form (see `WriterRequest`), added to `into`. */
+export function toGroups({ entries, counts, checkpoints }: Extract<WriterRequest, { kind: 'commit' }>, into: CommitGroup[]): void {
+  const first = into.length;
+  let offset = 0;
+  for (const count of counts) {
+    into.push({ entries: entries.slice(offset, offset + count) });
+    offset += count;
+  }
+  for (const { group, checkpoint } of checkpoints) into[first + group]!.checkpoint = checkpoint;
 }

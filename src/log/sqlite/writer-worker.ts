@@ -2,17 +2,18 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { SqliteLog } from './sqlite-log.js';
 import { type CommitGroup } from '../seam.js';
 import { probeWrite, walGuard } from './wal-guard.js';
-import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest } from './writer-protocol.js';
+import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest, toGroups } from './writer-protocol.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { handOverCheckpoints } from './checkpoints.js';
+import { commitDurability } from './commit-durability.js';
 
 /**
- * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs
- * the group commit itself. Whenever it is free, it takes every commit request waiting in its
- * port and writes them in one `synchronous=FULL` transaction (entries, their projections,
- * checkpoints), so one fsync serves them all and the fsync blocks this thread, never the event
- * loop that answers HTTP. It does not wait for the main thread between commits: what was
- * posted while a commit ran is the next commit. Requests are handled in the order posted.
+ * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
+ * group commit itself. Whenever it is free, it writes every commit request waiting in its port in
+ * one transaction (entries, their projections, checkpoints): one fsync serves them all, and it
+ * blocks this thread, never the event loop that answers HTTP (FULL; NORMAL with only the
+ * pipeline's entries: `commit-durability.ts`). What was posted meanwhile is the next commit.
+ * Requests are handled in the order posted.
  */
 const init = workerData as WriterInit;
 /** Where requests come from: the thread that started it, and the channels attached since (the pipeline thread's). */
@@ -27,9 +28,11 @@ type From<R> = R & { from: MessagePort };
 // requests stamps all its entries, one value per transaction.
 let at = '';
 let log: SqliteLog | undefined;
+let durability: ReturnType<typeof commitDurability> | undefined;
 let openError: unknown;
 try {
   log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at) });
+  durability = commitDurability(log.db);
 } catch (error) {
   openError = error;
 }
@@ -129,6 +132,7 @@ function commit(batch: CommitRequest[]): WriterError | null {
   try {
     if (!log) throw openError;
     wal.check(log);
+    durability!.before(batch.some((request) => !subscribers.includes(request.from))); // the main thread's: FULL
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
@@ -250,15 +254,4 @@ function answer(request: From<Exclude<WriterRequest, { kind: 'commit' }>>): void
     reply = { kind: 'answered', id: request.id, ok: false, error: toWriterError(error) };
   }
   request.from.postMessage(reply);
-}
-
-/** A commit request's groups, back from their flattened form (see `WriterRequest`), added to `into`. */
-function toGroups({ entries, counts, checkpoints }: CommitRequest, into: CommitGroup[]): void {
-  const first = into.length;
-  let offset = 0;
-  for (const count of counts) {
-    into.push({ entries: entries.slice(offset, offset + count) });
-    offset += count;
-  }
-  for (const { group, checkpoint } of checkpoints) into[first + group]!.checkpoint = checkpoint;
 }
