@@ -180,6 +180,12 @@ export const DEFAULTS = {
      * fsync of its own. Webhooks never wait for it. @defaultValue 3 ms
      */
     appendLingerMs: 3,
+    /**
+     * Nice levels the pipeline thread runs below the rest of `serve` (Linux): under a full CPU
+     * the webhooks' answers and commits come first, deliveries wait (`thread-priority.ts`). 0 keeps
+     * it level. @defaultValue 10
+     */
+    niceness: 10,
   },
 
   /** Operator events: paused sinks and stale work (README "When a rule fails at run time"). */

@@ -11,6 +11,7 @@ import { createPipelineMetrics } from '../metrics.js';
 import type { LoadedRules } from '../rules/types.js';
 import { sinkKind } from '../sinks/registry.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
+import { lowerThreadPriority } from '../thread-priority.js';
 import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from './protocol.js';
 
 /**
@@ -21,6 +22,7 @@ import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from 
  * writes its log lines through the HTTP thread's logger.
  */
 const init = workerData as PipelineInit;
+if (DEFAULTS.pipeline.niceness > 0) lowerThreadPriority(DEFAULTS.pipeline.niceness);
 const port = parentPort!;
 const send = (message: FromPipeline) => port.postMessage(message);
 
