@@ -186,6 +186,12 @@ export const DEFAULTS = {
      * it level. @defaultValue 10
      */
     niceness: 10,
+    /**
+     * A commit wakes routing and delivery this long after it, at most once per this long
+     * (`delivery/wakeup.ts` `lingering`): one look then takes every event committed meanwhile.
+     * It is what an event's delivery may wait on top of its routing. @defaultValue 20 ms
+     */
+    wakeLingerMs: 20,
   },
 
   /** Operator events: paused sinks and stale work (README "When a rule fails at run time"). */

@@ -78,3 +78,24 @@ export class Wakeup {
       });
   }
 }
+
+/**
+ * `wake`, called at most once per `lingerMs` however often the result is called: the first call
+ * schedules it `lingerMs` later (a real timer, unreferenced), and calls meanwhile join it. This
+ * is how a commit wakes routing and delivery (`DEFAULTS.pipeline.wakeLingerMs`): at a steady
+ * 200 events/s every commit woke them, and each look read the log's tail, planned one event and
+ * committed its plans alone; waiting a few ms lets one look take several events, as it does
+ * under a flood. 0 calls `wake` at once, every time.
+ */
+export function lingering(wake: () => void, lingerMs: number): () => void {
+  if (lingerMs <= 0) return wake;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      wake();
+    }, lingerMs);
+    timer.unref();
+  };
+}

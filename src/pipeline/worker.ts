@@ -12,6 +12,7 @@ import type { LoadedRules } from '../rules/types.js';
 import { sinkKind } from '../sinks/registry.js';
 import { startPipeline, type Pipeline } from './pipeline.js';
 import { lowerThreadPriority } from '../thread-priority.js';
+import { lingering } from '../delivery/wakeup.js';
 import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from './protocol.js';
 
 /**
@@ -42,7 +43,7 @@ const { store, pipeline } = await start().catch((error: unknown) => {
   send({ kind: 'failed', ...failure });
   return new Promise<never>(() => {});
 });
-writer.onAppended(() => pipeline.wake());
+writer.onAppended(lingering(() => pipeline.wake(), DEFAULTS.pipeline.wakeLingerMs));
 send({ kind: 'started', rules: pipeline.rules.current ? view(pipeline.rules.current) : null });
 
 /** Opens the log and starts routing and delivery; throws what opening or the first reads threw. */
