@@ -4,7 +4,7 @@ import { LogUnavailableError } from '../../errors.js';
 import { EnvironmentError } from '../../os-errors.js';
 import { CommitFailures } from '../sqlite/commit-failures.js';
 import { CommitQueue, takeBatch, type CommitRequest, type CommitStats } from '../sqlite/commit-queue.js';
-import { ENTRY_REJECTED, toWriterError, WRITER_BUSY, WRITER_IDLE, type AppendedNotice, type CommitReply, type WriterRequest } from '../sqlite/writer-protocol.js';
+import { ENTRY_REJECTED, toGroups, toWriterError, WRITER_BUSY, WRITER_IDLE, type AppendedNotice, type CommitReply, type WriterRequest } from '../sqlite/writer-protocol.js';
 import type { Appended, Checkpoint, CommitGroup, ServeWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
 import { APPENDED_CHANNEL } from './pg-append.js';
@@ -128,7 +128,7 @@ export class PgGroupCommit implements ServeWriter {
 
   private async commit(batch: Pending[]): Promise<void> {
     const started = performance.now();
-    const groups = batch.map((p) => groupsOf(p.request));
+    const groups = batch.map((p) => toGroups(p.request, []));
     try {
       const results = await this.store.appendBatch(groups.flat(), batch.at(-1)!.request.at);
       const ms = performance.now() - started;
@@ -173,11 +173,4 @@ export class PgGroupCommit implements ServeWriter {
       .then(() => client.query(`LISTEN ${APPENDED_CHANNEL}`))
       .then(() => this.heard(), again);
   }
-}
-
-/** A commit request's groups, unflattened (see `WriterRequest`). */
-function groupsOf(request: CommitRequest): CommitGroup[] {
-  const checkpoints = new Map(request.checkpoints.map((c) => [c.group, c.checkpoint]));
-  let i = 0;
-  return request.counts.map((count, group) => ({ entries: request.entries.slice(i, (i += count)), checkpoint: checkpoints.get(group) }));
 }

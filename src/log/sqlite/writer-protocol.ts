@@ -100,8 +100,8 @@ export interface AppendedNotice {
   lastSeq: number;
 }
 
-/** A commit request's groups, back from their flattened form (see `WriterRequest`), added to `into`. */
-export function toGroups({ entries, counts, checkpoints }: Extract<WriterRequest, { kind: 'commit' }>, into: CommitGroup[]): void {
+/** A commit request's groups, back from their flattened form (see `WriterRequest`), added to `into`; returns `into`. */
+export function toGroups({ entries, counts, checkpoints }: Extract<WriterRequest, { kind: 'commit' }>, into: CommitGroup[]): CommitGroup[] {
   const first = into.length;
   let offset = 0;
   for (const count of counts) {
@@ -109,4 +109,5 @@ export function toGroups({ entries, counts, checkpoints }: Extract<WriterRequest
     offset += count;
   }
   for (const { group, checkpoint } of checkpoints) into[first + group]!.checkpoint = checkpoint;
+  return into;
 }
