@@ -25,7 +25,7 @@ export interface TransportRequest {
   path?: string;
   headers: Record<string, string>;
   body: string;
-  /** Total time for connect, send and the answer's head (and a read error body), in ms. */
+  /** Total time for connect, send and the answer's head (and a body it reads: an error body, a `whole` one), in ms. */
   timeoutMs: number;
   /** Bytes of the answer's body kept for an error message; the rest is not read. */
   bodyCap: number;
@@ -73,9 +73,10 @@ export class ResponseTooLargeError extends Error {
 
 export interface Transport {
   /**
-   * Sends one request to the transport's URL (or `path` on its origin). Resolves with any HTTP answer (3xx, 4xx, 5xx
-   * included); rejects with the socket error (`code` ECONNREFUSED, ECONNRESET, …), a
-   * `RequestTimeoutError`, an AbortError, or node's refusal of the request (ERR_INVALID_CHAR, …).
+   * Sends one request to the transport's URL (or to `path` on its origin). Resolves with any
+   * HTTP answer (3xx, 4xx, 5xx included); rejects with the socket error (`code` ECONNREFUSED, ECONNRESET, …), a
+   * `RequestTimeoutError`, an AbortError, node's refusal of the request (ERR_INVALID_CHAR, …),
+   * or for a `whole` body a `ResponseTooLargeError` or what cut the body short.
    */
   send(req: TransportRequest): Promise<TransportResponse>;
   /**
