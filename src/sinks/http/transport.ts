@@ -2,8 +2,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
- * The HTTP sink's wire: node:http / node:https over one bounded keep-alive pool per sink.
- * About 40% less CPU per delivery than built-in fetch (README "Performance"): no WHATWG
+ * The HTTP and Slack sinks' wire: node:http / node:https over one bounded keep-alive pool per
+ * sink. About 40% less CPU per delivery than built-in fetch (README "Performance"): no WHATWG
  * streams, no header normalisation twice, sockets reused across deliveries.
  *
  * What it keeps from fetch as the sink used it: redirects are not followed (a 3xx is an
@@ -21,12 +21,20 @@ export interface TransportOptions {
 /** One request as the sink sends it. `body` is sent with a `content-length`; '' sends none. */
 export interface TransportRequest {
   method: string;
+  /** Path and query on the transport's origin, starting with `/`. (Default: those of the transport's URL) */
+  path?: string;
   headers: Record<string, string>;
   body: string;
-  /** Total time for connect, send and the answer's head (and a read error body), in ms. */
+  /** Total time for connect, send and the answer's head (and a body it reads: an error body, a `whole` one), in ms. */
   timeoutMs: number;
   /** Bytes of the answer's body kept for an error message; the rest is not read. */
   bodyCap: number;
+  /**
+   * The body must come whole (Slack's JSON answer): past `bodyCap` the promise rejects with a
+   * `ResponseTooLargeError`, and a body cut short rejects with what cut it (the timer, an abort,
+   * a reset) instead of resolving with its start. (Default: false)
+   */
+  whole?: boolean;
   /** Ends the attempt at once (relay shutting down): the promise rejects with an AbortError. */
   signal?: AbortSignal;
   /** Whether the body of this status is wanted (read up to `bodyCap`); others are drained and dropped. */
@@ -36,7 +44,11 @@ export interface TransportRequest {
 /** An answer: status, a header lookup (lower-case names), and the start of the body if it was wanted. */
 export interface TransportResponse {
   status: number;
+  /** The reason phrase (`OK`, `Too Many Requests`), '' if none. */
+  statusText: string;
   header(name: string): string | undefined;
+  /** Every header as `[lower-case name, value]`, repeated ones joined with `, `. */
+  entries(): [string, string][];
   body: string;
 }
 
@@ -51,11 +63,20 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+/** Raised for a `whole` body longer than `bodyCap`: the socket that carried it is given up. */
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+  constructor(max: number) {
+    super(`the answer's body is over ${max} bytes`);
+  }
+}
+
 export interface Transport {
   /**
-   * Sends one request to the transport's URL. Resolves with any HTTP answer (3xx, 4xx, 5xx
-   * included); rejects with the socket error (`code` ECONNREFUSED, ECONNRESET, …), a
-   * `RequestTimeoutError`, an AbortError, or node's refusal of the request (ERR_INVALID_CHAR, …).
+   * Sends one request to the transport's URL (or to `path` on its origin). Resolves with any
+   * HTTP answer (3xx, 4xx, 5xx included); rejects with the socket error (`code` ECONNREFUSED, ECONNRESET, …), a
+   * `RequestTimeoutError`, an AbortError, node's refusal of the request (ERR_INVALID_CHAR, …),
+   * or for a `whole` body a `ResponseTooLargeError` or what cut the body short.
    */
   send(req: TransportRequest): Promise<TransportResponse>;
   /**
@@ -98,10 +119,13 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
         else resolve(response!);
       };
       // throws (ERR_INVALID_CHAR, …) before anything is sent: the promise rejects with it
-      const out = request(target, { method: req.method, headers, agent: closed ? false : agent });
+      const out = request(target, { method: req.method, headers, agent: closed ? false : agent, ...(req.path !== undefined && { path: req.path }) });
       running += 1;
-      const timer = setTimeout(() => out.destroy(new RequestTimeoutError(req.timeoutMs)), req.timeoutMs);
-      const onAbort = () => out.destroy(Object.assign(new Error('request aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+      // why the exchange was cut, when the transport cut it: a `whole` body cut short rejects with it
+      let cutBy: Error | undefined;
+      const cut = (error: Error) => out.destroy((cutBy = error));
+      const timer = setTimeout(() => cut(new RequestTimeoutError(req.timeoutMs)), req.timeoutMs);
+      const onAbort = () => cut(Object.assign(new Error('request aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
       if (req.signal?.aborted) onAbort();
       else req.signal?.addEventListener('abort', onAbort, { once: true });
       // the timer runs until the exchange is over: a 2xx whose body stalls does not hold a pool socket for ever
@@ -120,13 +144,22 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
           const value = res.headers[name];
           return Array.isArray(value) ? value.join(', ') : value;
         };
+        const entries = () => Object.keys(res.headers).map((name): [string, string] => [name, header(name) ?? '']);
+        const answer = (body: string) => finish(null, { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', header, entries, body });
         if (!req.wantsBody(res.statusCode ?? 0)) {
-          finish(null, { status: res.statusCode ?? 0, header, body: '' });
+          answer('');
           drain(res, req.bodyCap, out.destroy.bind(out));
           return;
         }
+        if (req.whole) {
+          readWhole(res, req.bodyCap, () => cutBy).then(answer, (error: Error) => {
+            out.destroy();
+            finish(error);
+          });
+          return;
+        }
         // the timer still covers the body: a stalled error page ends with what came so far
-        void readStart(res, req.bodyCap).then((body) => finish(null, { status: res.statusCode ?? 0, header, body }));
+        void readStart(res, req.bodyCap).then(answer);
       });
       out.end(body);
     });
@@ -169,6 +202,29 @@ function readStart(res: IncomingMessage, max: number): Promise<string> {
     res.once('end', done);
     res.once('close', done);
     res.on('error', () => {});
+  });
+}
+
+/**
+ * A body read to its end as UTF-8 text. Rejects past `max` bytes (`ResponseTooLargeError`), or
+ * when the body is cut short: with what the transport cut it for (`cutBy`), else the socket's
+ * error, else an ECONNRESET as node names a connection closed mid-body.
+ */
+function readWhole(res: IncomingMessage, max: number, cutBy: () => Error | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let read = 0;
+    let failure: Error | undefined;
+    res.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > max) reject(new ResponseTooLargeError(max));
+      else chunks.push(chunk);
+    });
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', (error) => (failure ??= error));
+    res.once('close', () => {
+      if (!res.complete) reject(cutBy() ?? failure ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
   });
 }
 

@@ -1,4 +1,4 @@
-import { ErrorCode, WebClient, type FetchFunction } from '@slack/web-api';
+import { ErrorCode, WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { DEFAULTS } from '../../config/defaults.js';
 import { supersededReason } from '../../delivery/call-stage.js';
@@ -9,13 +9,15 @@ import { headerProblem } from '../request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
 import { slackRequestSchema, type SlackRequest, type SlackSinkConfig } from './schema.js';
 import { wellFormedText } from '../../log/text.js';
+import { clientFor, createSlackWire, noAttemptFetch, type SlackResponse } from './wire.js';
 
 /**
  * Slack sink: one `chat.postMessage` (or `chat.update` for a live card) per attempt, and a
  * second `chat.postMessage` when the card or thread it points at was deleted (the message is
  * posted afresh and becomes the key's). A live card edit of an earlier stage of the call than
  * the card shows is skipped (see `call-stage.ts`). The SDK's own retries and rate-limit waits
- * are off, so every attempt is in the log.
+ * are off, so every attempt is in the log. Its requests go over the sink's own keep-alive pool
+ * (`wire.ts`), not built-in fetch.
  */
 
 export interface SlackSinkOptions {
@@ -23,8 +25,6 @@ export interface SlackSinkOptions {
   /** Clock for Retry-After dates. (Default: Date.now) */
   now?: () => number;
 }
-
-type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 
 const keyStateSchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 
@@ -58,12 +58,32 @@ export function planSlackCall(request: SlackRequest, keyState: unknown): SlackCa
  */
 const GONE = new Set(['message_not_found', 'invalid_thread_ts', 'thread_not_found']);
 
-export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): Sink {
+/** The sink as the dispatcher holds it: `close()` ends its idle pooled sockets (reload, shutdown). */
+export type SlackSink = Sink & { close(): void };
+
+/**
+ * A Slack sink from its declaration. Its requests go over a keep-alive pool of its own
+ * (`wire.ts`) of at most `concurrency` sockets (Default: 4); one timer per request, the sink's
+ * `timeout_ms` (Default: 10 s), ends it. Throws if `token` is missing.
+ */
+export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): SlackSink {
   if (!config.token) throw new Error(`sink "${name}": options.token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
-  // the token goes in the Authorization header: one fetch cannot send is refused here, not retried
+  // the token goes in the Authorization header: one the HTTP client cannot send is refused here, not retried
   const tokenProblem = headerProblem('Authorization', config.token, `sink "${name}" token`);
+  const wire = createSlackWire(options.slackApiUrl, { maxSockets: config.concurrency ?? DEFAULTS.delivery.concurrency });
+  // one client for the sink (building one binds every API method); each attempt sees it through
+  // its own fetch (`clientFor`). The wire's timer ends a request: the SDK's own timeout is off.
+  const shared = new WebClient(config.token, {
+    slackApiUrl: options.slackApiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 0,
+    maxRequestConcurrency: Infinity,
+    fetch: noAttemptFetch,
+    logger: silentLogger,
+  });
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
     if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
@@ -77,22 +97,10 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
     const superseded = call.method === 'chat.update' ? supersededReason(ctx.eventType, ctx.keyState) : null;
     if (superseded) return succeeded({ skipped: superseded });
 
-    // One client per attempt: its fetch remembers this attempt's last response, so a 429's
-    // Retry-After in any form (the SDK only reads whole seconds) and the status reach us.
-    let last: FetchResponse | undefined;
-    const fetchFn: FetchFunction = async (url, init) => {
-      const signal = ctx.signal && init?.signal ? AbortSignal.any([init.signal, ctx.signal]) : (init?.signal ?? ctx.signal);
-      last = await fetch(url, { ...init, signal });
-      return last;
-    };
-    const client = new WebClient(config.token, {
-      slackApiUrl: options.slackApiUrl,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout,
-      fetch: fetchFn,
-      logger: silentLogger,
-    });
+    // This attempt's fetch remembers its last response, so a 429's Retry-After in any form
+    // (the SDK only reads whole seconds) and the status reach us; it carries the attempt's signal.
+    let last: SlackResponse | undefined;
+    const client = clientFor(shared, wire.fetchFor({ timeoutMs: timeout, seen: (response) => (last = response), ...(ctx.signal && { signal: ctx.signal }) }));
 
     const make = async (c: SlackCall): Promise<Record<string, unknown>> => {
       const result = (await client.apiCall(c.method, wellFormed(c.args))) as { channel?: string; ts?: string };
@@ -117,7 +125,7 @@ export function createSlackSink(name: string, config: SlackSinkConfig, options: 
     }
   }
 
-  return guarded({ name, type: config.type, send }, redactorFor(slackSecrets(config)));
+  return { ...guarded({ name, type: config.type, send }, redactorFor(slackSecrets(config))), close: () => wire.close() };
 }
 
 /**
@@ -148,7 +156,7 @@ function platformError(err: unknown): string | undefined {
   return typeof error === 'string' && error.trim() !== '' ? error : 'unknown_error';
 }
 
-function classifySlackFailure(err: unknown, last: FetchResponse | undefined, now: number): AttemptOutcome {
+function classifySlackFailure(err: unknown, last: SlackResponse | undefined, now: number): AttemptOutcome {
   const code = (err as { code?: unknown }).code;
   const retryAfter = last?.headers.get('retry-after');
   const platform = platformError(err);
