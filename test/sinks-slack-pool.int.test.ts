@@ -122,3 +122,15 @@ describe('Slack sink: the answer is read whole, within the timeout', () => {
     expect(receiver.requests).toBe(1);
   });
 });
+
+describe('Slack sink: an SLACK_API_URL that is not a URL', () => {
+  it('fails each attempt as a permanent invalid_request that names it, instead of the sink failing to load', async () => {
+    // Given SLACK_API_URL without its scheme (a typo in the environment)
+    sink = createSlackSink('team', { type: 'slack', token: TOKEN, timeout_ms: 5000 }, { slackApiUrl: 'slack.internal/api/' });
+    // When a message is sent
+    const outcome = failure(await sink.send({ channel: '#a', text: 'hello' }, ctx()));
+    // Then the attempt is dead at once with the reason, as under fetch, not retried
+    expect(outcome.error).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+    expect(outcome.error.message).toContain('SLACK_API_URL is not a URL: "slack.internal/api/"');
+  });
+});

@@ -39,11 +39,15 @@ export interface SlackWire {
 
 /**
  * The wire to `slackApiUrl` (http: or https:), with at most `maxSockets` connections (size it
- * from the sink's `concurrency`). Throws if `slackApiUrl` is not a URL.
+ * from the sink's `concurrency`). A `slackApiUrl` that is not a URL (`SLACK_API_URL` without
+ * its scheme) throws nothing here: every request of the wire rejects with a TypeError coded
+ * `ERR_INVALID_URL`, so each attempt fails as a permanent `invalid_request` that names it, as
+ * under fetch, instead of the sink (and the rules with it) failing to load.
  */
 export function createSlackWire(slackApiUrl: string, options: { maxSockets: number }): SlackWire {
   // the SDK calls `${slackApiUrl}${method}`, with a `/` added to slackApiUrl if it has none
   const prefix = slackApiUrl.endsWith('/') ? slackApiUrl : `${slackApiUrl}/`;
+  if (!URL.canParse(prefix)) return unusableWire(slackApiUrl);
   const basePath = new URL(prefix).pathname;
   const transport: Transport = createTransport(prefix, { maxSockets: options.maxSockets });
 
@@ -73,6 +77,12 @@ export function createSlackWire(slackApiUrl: string, options: { maxSockets: numb
   };
 
   return { fetchFor, close: () => transport.close(), sockets: () => transport.sockets() };
+}
+
+/** A wire whose every request rejects: `slackApiUrl` is not a URL (the HTTP client's own code for it). */
+function unusableWire(slackApiUrl: string): SlackWire {
+  const refused = () => Object.assign(new TypeError(`SLACK_API_URL is not a URL: ${JSON.stringify(slackApiUrl.slice(0, 100))}`), { code: 'ERR_INVALID_URL' });
+  return { fetchFor: () => () => Promise.reject(refused()), close: () => {}, sockets: () => ({ active: 0, idle: 0 }) };
 }
 
 /** An answer as the SDK reads it: a few closures over what the transport read, not a WHATWG `Response` (its streams cost more than the request). */
