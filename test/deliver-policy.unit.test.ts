@@ -113,6 +113,17 @@ describe('decide: what an attempt means for the delivery', () => {
     expect(entries[0]).toMatchObject({ type: 'delivery.attempted', data: { outcome: 'failed', attempt: 40, error, retry_at: new Date(NOW + 30 * S).toISOString() } });
   });
 
+  it('a 429 whose Retry-After asks for no wait (0, or an HTTP date already past) waits as one without: 1 s doubling, not at once', () => {
+    const error = { kind: 'rate_limited' as const, code: 'http_429', message: 'HTTP 429', status: 429 };
+    // Given a receiver whose clock is behind: its Retry-After date is past, parsed as 0 ms
+    // When it answers 429 a first and a third time in a row
+    const first = decide({ outcome: 'failed', error, retry_after_ms: 0 }, facts({ rateLimitedInARow: 1 }));
+    const third = decide({ outcome: 'failed', error, retry_after_ms: 0 }, facts({ rateLimitedInARow: 3 }));
+    // Then the next attempt waits 1 s, then 4 s, as with no Retry-After (not a retry at once, hundreds a second)
+    expect(first[0]).toMatchObject({ data: { retry_at: new Date(NOW + 1 * S).toISOString() } });
+    expect(third[0]).toMatchObject({ data: { retry_at: new Date(NOW + 4 * S).toISOString() } });
+  });
+
   it('transient backs off by the failure count, then is dead after max_attempts failures', () => {
     const error = { kind: 'transient' as const, code: 'http_503', message: 'HTTP 503', status: 503 };
     // When: the 3rd counted failure

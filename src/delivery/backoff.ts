@@ -12,8 +12,14 @@ export function backoffMs(failures: number, policy: RetryPolicy, random: number,
   return Math.round(Math.max(jittered, retryAfterMs));
 }
 
-/** A rate-limited attempt without a Retry-After waits this long. (`DEFAULTS.delivery.rateLimitFirstWaitMs`, doubling per 429 in a row, up to `rateLimitMaxWaitMs`) */
+/**
+ * The wait after a rate-limited attempt (ms): its Retry-After, or without one this long
+ * (`DEFAULTS.delivery.rateLimitFirstWaitMs`, doubling per 429 in a row, up to
+ * `rateLimitMaxWaitMs`). A Retry-After that asks for no wait (`0`, an HTTP date already past:
+ * a receiver whose clock is behind) counts as none given; taken at its word it made the next
+ * attempt at once, 429 after 429, hundreds a second, none of them counted.
+ */
 export function rateLimitedWaitMs(consecutive: number, retryAfterMs: number | undefined): number {
-  if (retryAfterMs !== undefined) return retryAfterMs;
+  if (retryAfterMs !== undefined && retryAfterMs > 0) return retryAfterMs;
   return Math.min(DEFAULTS.delivery.rateLimitMaxWaitMs, DEFAULTS.delivery.rateLimitFirstWaitMs * 2 ** Math.max(0, consecutive - 1));
 }
