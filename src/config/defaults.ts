@@ -183,9 +183,10 @@ export const DEFAULTS = {
     /**
      * Nice levels the pipeline thread runs below the rest of `serve` (Linux): under a full CPU
      * the webhooks' answers and commits come first, deliveries wait (`thread-priority.ts`). 0 keeps
-     * it level. @defaultValue 10
+     * it level. 5 gives it a quarter of a core it shares with a busy thread of the rest (the
+     * kernel's weights: 335 against 1024); 10 (a tenth) slowed the bench's dispatch in one of two runs. @defaultValue 5
      */
-    niceness: 10,
+    niceness: 5,
     /**
      * A commit wakes routing and delivery this long after it, at most once per this long
      * (`delivery/wakeup.ts` `lingering`): one look then takes every event committed meanwhile.
