@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 
 /**
- * How the writer thread syncs one group commit (README "How it is built", "Durability of a
- * commit"). A commit that holds anything the main thread asked for (a webhook about to be
+ * How the writer thread syncs one group commit (README "Delivery", "What a power loss can take
+ * back"). A commit that holds anything the main thread asked for (a webhook about to be
  * answered 200, an operator's action) is `synchronous=FULL`: it returns only once the WAL is on
  * disk. A commit that holds only the pipeline thread's entries (plans with the router's
  * checkpoint, attempt outcomes, dead letters, alerts) is `synchronous=NORMAL`: written to the
