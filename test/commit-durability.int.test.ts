@@ -1,23 +1,46 @@
+import { fstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LogUnavailableError } from '../src/errors.js';
 import { GroupCommit } from '../src/log/sqlite/group-commit.js';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { WalSync } from '../src/log/sqlite/wal-sync.js';
 import { WriterClient } from '../src/log/sqlite/writer-client.js';
+import type { Appended } from '../src/log/seam.js';
 import type { NewEntry } from '../src/log/types.js';
 import { tempDir } from './helpers/relay.js';
 
 /**
- * `serve`'s writer fsyncs a commit that holds anything of the main thread's (a webhook about to
- * be answered 200), and does not fsync one holding only the pipeline thread's entries
- * (`log/sqlite/commit-durability.ts`): SQLite's `synchronous`, as the writer's connection has it
- * after each commit, says which.
+ * `serve`'s writer commits without an fsync (`synchronous=NORMAL`), and the main thread answers
+ * its callers (a webhook's 200) only after a flush of the WAL that began after their commit was
+ * written (`log/sqlite/commit-durability.ts`, `wal-sync.ts`). The pipeline thread's commits are
+ * not flushed on their own. Flushes here are held and released by the test, and counted.
  */
 const rulesLoaded = (n: number): NewEntry => ({ type: 'rules.loaded', data: { path: `r${n}.yaml`, hash: `h${n}`, reason: 'test' } }) as unknown as NewEntry;
-const FULL = 2;
 const NORMAL = 1;
 
-describe('how the writer syncs a commit', () => {
+/** A `SyncFile` whose flushes wait for the test: each call is recorded with the file it names. */
+function heldFlushes() {
+  const calls: { fd: number; release: () => void; fail: (error: Error) => void }[] = [];
+  const syncFile = (fd: number) => new Promise<void>((release, fail) => calls.push({ fd, release, fail }));
+  return { calls, syncFile };
+}
+
+/** Whether `promise` has settled, after the writer and this thread have had time to talk. */
+async function settled(promise: Promise<unknown>, turns = 20): Promise<boolean> {
+  let done = false;
+  promise.then(() => (done = true), () => (done = true));
+  for (let i = 0; i < turns && !done; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  return done;
+}
+
+/** Waits until `calls` has `n` entries (the commit reached the flush). */
+async function flushes(calls: unknown[], n: number): Promise<void> {
+  while (calls.length < n) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+describe('how a commit reaches the disk', () => {
   let temp: ReturnType<typeof tempDir> | undefined;
   let commit: GroupCommit | undefined;
   let channel: MessageChannel | undefined;
@@ -27,29 +50,84 @@ describe('how the writer syncs a commit', () => {
     temp?.cleanup();
   });
 
-  it("the main thread's commits are FULL, the pipeline's alone NORMAL; both are in the log in order", async () => {
-    // Given serve's group commit, and a pipeline channel attached to its writer
+  function open(syncFile: (fd: number) => Promise<void>) {
     temp = tempDir();
     const path = join(temp.dir, 'relay.db');
     new SqliteLog(path).close();
-    commit = new GroupCommit(path);
+    commit = new GroupCommit(path, {}, () => {}, new WalSync(`${path}-wal`, syncFile));
+    return { path, commit };
+  }
+
+  it("a caller of the main thread is answered only after a flush of the WAL file that began after its commit; the pipeline's commits are not flushed", async () => {
+    // Given serve's group commit, with its flushes held, and a pipeline channel attached to its writer
+    const { calls, syncFile } = heldFlushes();
+    const { path, commit } = open(syncFile);
     channel = new MessageChannel();
     const pipeline = new WriterClient(channel.port1, commit.connect(channel.port2));
-    // When the main thread commits (a webhook), then the pipeline alone, then the main thread again
-    const first = await commit.append([rulesLoaded(1)]);
-    expect(await commit.debugPragma('synchronous')).toBe(FULL);
-    const second = await pipeline.append([rulesLoaded(2), rulesLoaded(3)]);
+    // When the main thread appends (a webhook)
+    const first = commit.append([rulesLoaded(1)]);
+    await flushes(calls, 1);
+    // Then it is not answered while the flush runs, and the flush names the WAL the writer wrote
+    expect(await settled(first)).toBe(false);
+    const wal = statSync(`${path}-wal`);
+    expect(fstatSync(calls[0]!.fd).ino).toBe(wal.ino);
+    calls[0]!.release();
+    expect(await first).toEqual([{ seq: 1, duplicate: false }]);
+    // When the pipeline alone commits, it is answered with no flush at all
+    expect(await pipeline.append([rulesLoaded(2), rulesLoaded(3)])).toEqual([
+      { seq: 2, duplicate: false },
+      { seq: 3, duplicate: false },
+    ]);
+    expect(calls).toHaveLength(1);
+    // and the writer's connection commits without an fsync of its own
     expect(await commit.debugPragma('synchronous')).toBe(NORMAL);
-    const third = await commit.append([rulesLoaded(4)]);
-    expect(await commit.debugPragma('synchronous')).toBe(FULL);
-    // Then every entry is in the log, in the order committed
-    const seqs = [...first, ...second, ...third].map((a) => a.seq);
-    expect(seqs).toEqual([1, 2, 3, 4]);
     const log = new SqliteLog(path);
     try {
-      expect(log.db.prepare(`SELECT json_extract(data, '$.path') FROM entries ORDER BY seq`).pluck().all()).toEqual(['r1.yaml', 'r2.yaml', 'r3.yaml', 'r4.yaml']);
+      expect(log.db.prepare(`SELECT json_extract(data, '$.path') FROM entries ORDER BY seq`).pluck().all()).toEqual(['r1.yaml', 'r2.yaml', 'r3.yaml']);
     } finally {
       log.close();
     }
+  });
+
+  it('commits written while a flush runs wait for the next one, and share it', async () => {
+    const { calls, syncFile } = heldFlushes();
+    const { commit } = open(syncFile);
+    // Given a flush under way for a first webhook
+    const first = commit.append([rulesLoaded(1)]);
+    await flushes(calls, 1);
+    // When three more commit while it runs
+    const more = [2, 3, 4].map((n) => commit.append([rulesLoaded(n)]));
+    // (each is committed by the writer meanwhile: it answers a pragma after what was posted before it; none is answered)
+    await new Promise((resolve) => setImmediate(resolve));
+    await commit.debugPragma('synchronous');
+    expect(await settled(Promise.race(more))).toBe(false);
+    // Then the running flush answers only the first
+    calls[0]!.release();
+    expect(await first).toEqual([{ seq: 1, duplicate: false }]);
+    expect(await settled(Promise.race(more))).toBe(false);
+    // and one flush begun after it answers the three
+    await flushes(calls, 2);
+    calls[1]!.release();
+    const appended = (await Promise.all(more)).flat() as Appended[];
+    expect(appended.map((a) => a.seq)).toEqual([2, 3, 4]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a flush that fails fails its callers as a commit would (503, try again), /readyz says why, and the next commit is answered again', async () => {
+    const { calls, syncFile } = heldFlushes();
+    const { commit } = open(syncFile);
+    const first = commit.append([rulesLoaded(1)]);
+    await flushes(calls, 1);
+    calls[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const error = await first.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(LogUnavailableError);
+    expect((error as Error).message).toMatch(/the WAL could not be flushed to disk: EIO/);
+    expect(commit.failure()).toMatch(/could not be flushed to disk/);
+    // the disk recovers: the next webhook is answered, and readiness clears with it
+    const second = commit.append([rulesLoaded(2)]);
+    await flushes(calls, 2);
+    calls[1]!.release();
+    expect(await second).toEqual([{ seq: 2, duplicate: false }]);
+    expect(commit.failure()).toBeNull();
   });
 });

@@ -16,7 +16,7 @@ export type CommitRequest = Extract<WriterRequest, { kind: 'commit' }>;
 export interface CommitStats {
   /** Entries committed for callers (duplicates included). */
   size: number;
-  /** How long the transaction took on the writer thread (ms). */
+  /** How long the transaction took on the writer thread, with the flush of the WAL that made it durable (ms). */
   ms: number;
   /** The highest seq written, or null when every entry was a duplicate. */
   lastSeq: number | null;
@@ -133,8 +133,12 @@ export class CommitQueue {
     }
   }
 
-  /** Answers the callers of the requests a commit reply names; returns what it amounted to. */
-  answer(reply: CommitReply): CommitStats {
+  /**
+   * Answers the callers of the requests a commit reply names; returns what it amounted to.
+   * `flushMs`: how long the WAL's flush after the commit took (`WalSync`), counted in `ms`, not
+   * in the wait. (Default: 0)
+   */
+  answer(reply: CommitReply, flushMs = 0): CommitStats {
     let postedAt = Infinity;
     const waiters = reply.ids.flatMap((id) => {
       const posted = this.posted.get(id);
@@ -142,7 +146,7 @@ export class CommitQueue {
       postedAt = Math.min(postedAt, posted?.at ?? Infinity);
       return posted?.batch ?? [];
     });
-    const ms = reply.ok ? reply.ms : 0;
+    const ms = reply.ok ? reply.ms + flushMs : 0;
     const waitedMs = postedAt === Infinity ? 0 : Math.max(0, performance.now() - postedAt - ms);
     const stats: CommitStats = { size: 0, ms, lastSeq: null, waitedMs };
     if (!reply.ok) {

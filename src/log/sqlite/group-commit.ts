@@ -6,8 +6,9 @@ import { CommitQueue, type CommitRequest, type CommitStats } from './commit-queu
 import type { LogOptions } from './sqlite-log.js';
 import type { Appended, Checkpoint, QueuedWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
-import { WRITER_BUSY, type CallReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import { WRITER_BUSY, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
+import { WalSync } from './wal-sync.js';
 
 export type { CommitStats } from './commit-queue.js';
 
@@ -17,21 +18,19 @@ type Answer = (reply: CallReply) => void;
 const live = new Map<string, GroupCommit>();
 
 /**
- * Group commit: appends are written in one transaction per batch, and each caller is
- * answered only after the commit that holds its entries has returned (`synchronous=FULL`:
- * on disk). One fsync then serves a whole batch of requests. If the commit fails, every
- * caller in it gets `LogUnavailableError` and nothing of the batch remains. Every writer of
- * `serve` (receiver, router, dispatcher) goes through here, so they never wait on each
- * other's locks.
+ * Group commit: appends are written in one transaction per batch, and each caller is answered
+ * only once the commit that holds its entries is on disk: the writer commits without an fsync,
+ * and this thread flushes the WAL before it answers (`WalSync`), one flush for every commit
+ * written before it began. If the commit fails, every caller in it gets `LogUnavailableError`
+ * and nothing of the batch remains. Every writer of `serve` goes through here, so none waits
+ * on another's locks.
  *
  * The SQLite work runs on a dedicated writer thread (`writer-worker`) that owns the write
- * connection, so the event loop keeps reading and answering requests while a commit's fsync
- * is in flight. The writer forms the batches itself: when it is free it commits everything
- * that has arrived, so it never waits for this thread before starting the next commit. Appends
- * reach it at the end of the loop turn that made them (setImmediate: no timer, so no added
- * latency at low load), all of that turn's together; but when the writer is idle, an append is
- * posted at once (a flag in shared memory tells), so a long turn, a burst of requests being
- * parsed, does not leave the writer waiting for its end.
+ * connection; the flush runs on libuv's thread pool. The writer forms the batches itself: when
+ * it is free it commits everything that has arrived. Appends reach it at the end of the loop
+ * turn that made them (setImmediate: no timer, so no added latency at low load), all of that
+ * turn's together; but when the writer is idle, an append is posted at once (a flag in shared
+ * memory tells), so a long turn, a burst of requests being parsed, does not leave it waiting.
  */
 export class GroupCommit implements QueuedWriter {
   /** The appends: queued, posted to the writer, answered from its replies. */
@@ -49,10 +48,16 @@ export class GroupCommit implements QueuedWriter {
   /** Failed commits, for `failure()`. */
   private readonly failures = new CommitFailures();
 
+  /**
+   * @param onCommit - told of each commit of this thread's once on disk (`ms` includes the flush).
+   * @param walSync - flushes the WAL before callers are answered (tests hold or fail it).
+   *   (Default: `fdatasync` of `<path>-wal`)
+   */
   constructor(
     readonly path: string,
     private readonly options: LogOptions = {},
     private readonly onCommit: (stats: CommitStats) => void = () => {},
+    private readonly walSync = new WalSync(`${path}-wal`),
   ) {
     this.commits = new CommitQueue((request) => this.send(request), this.writerState, options.now, {
       committed: (entries) => this.failures.committed(entries),
@@ -99,6 +104,7 @@ export class GroupCommit implements QueuedWriter {
       worker.ref();
       await this.ask({ kind: 'close' }).catch(() => {});
       await exited;
+      this.walSync.close();
     })());
   }
 
@@ -164,6 +170,31 @@ export class GroupCommit implements QueuedWriter {
     return true;
   }
 
+  /**
+   * Answers the callers of a commit once it is on disk: after a flush of the WAL that began
+   * after the commit was written. A flush that fails fails them as the commit would have
+   * (`LogUnavailableError`: 503, try again), and is remembered for `/readyz`.
+   */
+  private durable(reply: CommitReply): void {
+    const answer = (final: CommitReply, flushMs = 0) => {
+      const stats = this.commits.answer(final, flushMs);
+      if (final.ok) this.onCommit(stats);
+      this.settled();
+    };
+    if (!reply.ok) return answer(reply);
+    const started = performance.now();
+    this.walSync.sync().then(
+      () => answer(reply, performance.now() - started),
+      (error: NodeJS.ErrnoException) =>
+        answer({
+          kind: 'committed',
+          ids: reply.ids,
+          ok: false,
+          error: { name: 'Error', message: `the WAL could not be flushed to disk: ${error.message}`, ...(error.code !== undefined && { code: error.code }) },
+        }),
+    );
+  }
+
   /** After an answer: tell `drain` when nothing is left, and let an idle writer not hold the process. */
   private settled(): void {
     if (this.commits.inFlight > 0) return;
@@ -203,12 +234,7 @@ export class GroupCommit implements QueuedWriter {
     // idle, the writer does not keep the process alive; a request in flight does
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
-      if (reply.kind === 'committed') {
-        const stats = this.commits.answer(reply);
-        if (reply.ok) this.onCommit(stats);
-        this.settled();
-        return;
-      }
+      if (reply.kind === 'committed') return this.durable(reply);
       const answer = this.asked.get(reply.id);
       if (!answer) return;
       this.asked.delete(reply.id);

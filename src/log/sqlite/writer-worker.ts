@@ -5,14 +5,15 @@ import { probeWrite, walGuard } from './wal-guard.js';
 import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest, toGroups } from './writer-protocol.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { handOverCheckpoints } from './checkpoints.js';
-import { commitDurability } from './commit-durability.js';
+import { deferSyncToCaller } from './commit-durability.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
  * group commit itself. Whenever it is free, it writes every commit request waiting in its port in
  * one transaction (entries, their projections, checkpoints): one fsync serves them all, and it
- * blocks this thread, never the event loop that answers HTTP (FULL; NORMAL with only the
- * pipeline's entries: `commit-durability.ts`). What was posted meanwhile is the next commit.
+ * blocks this thread, never the event loop that answers HTTP. Its commits are not fsynced here:
+ * the main thread flushes the WAL before it answers one of its own (`commit-durability.ts`), so
+ * this thread writes the next commit meanwhile. What was posted meanwhile is the next commit.
  * Requests are handled in the order posted.
  */
 const init = workerData as WriterInit;
@@ -28,11 +29,10 @@ type From<R> = R & { from: MessagePort };
 // requests stamps all its entries, one value per transaction.
 let at = '';
 let log: SqliteLog | undefined;
-let durability: ReturnType<typeof commitDurability> | undefined;
 let openError: unknown;
 try {
   log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at) });
-  durability = commitDurability(log.db);
+  deferSyncToCaller(log.db);
 } catch (error) {
   openError = error;
 }
@@ -132,7 +132,6 @@ function commit(batch: CommitRequest[]): WriterError | null {
   try {
     if (!log) throw openError;
     wal.check(log);
-    durability!.before(batch.some((request) => !subscribers.includes(request.from))); // the main thread's: FULL
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
