@@ -24,9 +24,11 @@ const UNIT = join(ROOT, 'deploy', 'husky-relay.service');
 const deployedNodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync(UNIT, 'utf8'))?.[1] ?? '';
 
 const USAGE = `usage: npm run soak [-- --minutes 3] [--rate 200] [--settle-minutes 5] [--p429 0.0005] [--p500 0.02]
-       [--phang 0.001] [--log-level info] [--node-options "…"] [--keep]
+       [--phang 0.001] [--log-level info] [--node-options "…"] [--no-deliveries] [--keep]
 A steady signed stream at --rate events/s for --minutes into the real relay, sinks failing at
 random with the given probabilities; then it settles and counts. Exit 1 if anything is lost.
+--no-deliveries: the same stream with rules that match nothing (the floor of the relay's
+acknowledgements on this machine, with no routing or delivery work beside them).
 `;
 let parsed;
 try {
@@ -41,6 +43,7 @@ try {
     'log-level': { type: 'string', default: 'info' },
     'node-options': { type: 'string', default: deployedNodeOptions },
     keep: { type: 'boolean', default: false },
+    'no-deliveries': { type: 'boolean', default: false },
   } });
 } catch (error) {
   process.stderr.write(`soak: ${(error as Error).message}\n${USAGE}`);
@@ -103,15 +106,23 @@ rules:
     actions:
       - sink: audit
 `;
+// --no-deliveries: the same sinks, and one rule on an event type HuskyVoice never sends
+const NO_DELIVERIES = `${RULES.slice(0, RULES.indexOf('rules:'))}rules:
+  - id: never
+    on: soak.never
+    actions:
+      - sink: audit
+`;
+const quiet = args['no-deliveries'] === true;
 /** Deliveries the rules above plan for one event. */
-const expectedFor = (type: string) => (type === 'call.completed' ? 3 : type.startsWith('call.') ? 2 : 1);
+const expectedFor = (type: string) => (quiet ? 0 : type === 'call.completed' ? 3 : type.startsWith('call.') ? 2 : 1);
 
 const say = (...lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);
 const clock = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'husky-relay-soak-'));
 const relayLog = join(dir, 'relay.log');
-writeFileSync(join(dir, 'rules.yaml'), RULES);
+writeFileSync(join(dir, 'rules.yaml'), quiet ? NO_DELIVERIES : RULES);
 const slack = await startFakeSlack({ token: 'xoxb-soak', record: false });
 const hubspot = await startFakeHubspot({ token: 'pat-soak', record: false });
 const receiver = await startFakeHttp({ record: false });
