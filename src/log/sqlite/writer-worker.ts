@@ -73,11 +73,14 @@ function drain(first: From<WriterRequest>): void {
       next = take();
       continue;
     }
-    // the commit requests waiting now, up to the size of one transaction
+    // the commit requests waiting now from the same side, up to the size of one transaction:
+    // the main thread's (webhooks waiting for their 200) are never held up by the pipeline's
+    // entries in the same transaction, and each side's requests keep their order
     const batch: CommitRequest[] = [next];
+    const side = fromMain(next);
     let size = next.entries.length;
     next = take();
-    while (next?.kind === 'commit' && size + next.entries.length <= DEFAULTS.log.maxCommitEntries) {
+    while (next?.kind === 'commit' && fromMain(next) === side && size + next.entries.length <= DEFAULTS.log.maxCommitEntries) {
       batch.push(next);
       size += next.entries.length;
       next = take();
@@ -96,6 +99,9 @@ function drain(first: From<WriterRequest>): void {
     }
   }
 }
+
+/** Whether a request came from the main thread (webhooks, operators), not an attached pipeline channel. */
+const fromMain = (request: From<WriterRequest>): boolean => !subscribers.includes(request.from);
 
 let turn = 0;
 /** The next request already waiting on any channel (taken in turn), without going back to the event loop. */
