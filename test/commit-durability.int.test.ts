@@ -1,15 +1,10 @@
 import { fstatSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LogUnavailableError } from '../src/errors.js';
-import { GroupCommit } from '../src/log/sqlite/group-commit.js';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { WalSync } from '../src/log/sqlite/wal-sync.js';
-import { WriterClient } from '../src/log/sqlite/writer-client.js';
 import type { Appended } from '../src/log/seam.js';
-import type { NewEntry } from '../src/log/types.js';
-import { tempDir } from './helpers/relay.js';
+import { groupCommitFixture, rulesLoaded } from './helpers/group-commit-fixture.js';
 
 /**
  * `serve`'s writer commits without an fsync (`synchronous=NORMAL`), and the main thread answers
@@ -17,7 +12,6 @@ import { tempDir } from './helpers/relay.js';
  * written (`log/sqlite/commit-durability.ts`, `wal-sync.ts`). The pipeline thread's commits are
  * not flushed on their own. Flushes here are held and released by the test, and counted.
  */
-const rulesLoaded = (n: number): NewEntry => ({ type: 'rules.loaded', data: { path: `r${n}.yaml`, hash: `h${n}`, reason: 'test' } }) as unknown as NewEntry;
 const NORMAL = 1;
 
 /** A `SyncFile` whose flushes wait for the test: each call is recorded with the file it names. */
@@ -41,29 +35,14 @@ async function flushes(calls: unknown[], n: number): Promise<void> {
 }
 
 describe('how a commit reaches the disk', () => {
-  let temp: ReturnType<typeof tempDir> | undefined;
-  let commit: GroupCommit | undefined;
-  let channel: MessageChannel | undefined;
-  afterEach(async () => {
-    channel?.port1.close();
-    await commit?.close();
-    temp?.cleanup();
-  });
-
-  function open(syncFile: (fd: number) => Promise<void>) {
-    temp = tempDir();
-    const path = join(temp.dir, 'relay.db');
-    new SqliteLog(path).close();
-    commit = new GroupCommit(path, {}, () => {}, new WalSync(`${path}-wal`, syncFile));
-    return { path, commit };
-  }
+  const fixture = groupCommitFixture();
+  const open = (syncFile: (fd: number) => Promise<void>, pipelineNow?: () => Date) =>
+    fixture({ walSync: (wal) => new WalSync(wal, syncFile), ...(pipelineNow && { pipelineNow }) });
 
   it("a caller of the main thread is answered only after a flush of the WAL file that began after its commit; the pipeline's commits are not flushed", async () => {
     // Given serve's group commit, with its flushes held, and a pipeline channel attached to its writer
     const { calls, syncFile } = heldFlushes();
-    const { path, commit } = open(syncFile);
-    channel = new MessageChannel();
-    const pipeline = new WriterClient(channel.port1, commit.connect(channel.port2));
+    const { path, commit, pipeline } = open(syncFile, () => new Date());
     // When the main thread appends (a webhook)
     const first = commit.append([rulesLoaded(1)]);
     await flushes(calls, 1);
@@ -74,7 +53,7 @@ describe('how a commit reaches the disk', () => {
     calls[0]!.release();
     expect(await first).toEqual([{ seq: 1, duplicate: false }]);
     // When the pipeline alone commits, it is answered with no flush at all
-    expect(await pipeline.append([rulesLoaded(2), rulesLoaded(3)])).toEqual([
+    expect(await pipeline!.append([rulesLoaded(2), rulesLoaded(3)])).toEqual([
       { seq: 2, duplicate: false },
       { seq: 3, duplicate: false },
     ]);

@@ -4,38 +4,29 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { spawnCheckpointer } from '../src/log/sqlite/checkpoint-spawn.js';
-import { GroupCommit } from '../src/log/sqlite/group-commit.js';
-import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
-import type { NewEntry } from '../src/log/types.js';
+import { groupCommitFixture, rulesLoaded } from './helpers/group-commit-fixture.js';
 import { tempDir } from './helpers/relay.js';
 
 /**
  * `serve`'s writer does not checkpoint the WAL in its commits; a thread of its own does
  * (`log/sqlite/checkpoints.ts`), so no webhook waits for a checkpoint's copy and fsync.
  */
-const rulesLoaded = (n: number): NewEntry => ({ type: 'rules.loaded', data: { path: `r${n}.yaml`, hash: `h${n}`, reason: 'test' } }) as unknown as NewEntry;
 
 describe('the writer thread and the checkpoint thread', () => {
   let temp: ReturnType<typeof tempDir> | undefined;
-  let commit: GroupCommit | undefined;
-  afterEach(async () => {
-    await commit?.close();
-    temp?.cleanup();
-  });
+  afterEach(() => temp?.cleanup());
+  const open = groupCommitFixture();
 
   it('the writer checkpoints only past the WAL size bound; what it commits still reaches the database file', async () => {
     // Given a log and serve's group commit on it
-    temp = tempDir();
-    const path = join(temp.dir, 'relay.db');
-    new SqliteLog(path).close();
-    commit = new GroupCommit(path);
+    const { path, dir, commit } = open();
     // When a few entries are committed (a WAL far below the bound the writer checkpoints at)
     await commit.append([rulesLoaded(1), rulesLoaded(2), rulesLoaded(3)]);
     // Then the writer's own connection checkpoints only once the WAL holds walSizeLimitBytes
     const pageSize = Number(await commit.debugPragma('page_size'));
     expect(await commit.debugPragma('wal_autocheckpoint')).toBe(DEFAULTS.log.walSizeLimitBytes / pageSize);
     // Then they reach the database file itself (no WAL beside a copy of it), copied by the checkpoint thread
-    const copy = join(temp.dir, 'copy.db');
+    const copy = join(dir, 'copy.db');
     const inFile = () => {
       copyFileSync(path, copy);
       const db = new Database(copy, { readonly: true });

@@ -1,11 +1,6 @@
-import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/log/sqlite/group-commit.js';
+import { describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
-import { WriterClient } from '../src/log/sqlite/writer-client.js';
-import type { NewEntry } from '../src/log/types.js';
-import { tempDir } from './helpers/relay.js';
+import { groupCommitFixture, rulesLoaded } from './helpers/group-commit-fixture.js';
 
 /**
  * The writer never puts the main thread's requests (webhooks waiting for their 200) and the
@@ -14,27 +9,15 @@ import { tempDir } from './helpers/relay.js';
  * all its entries with the clock of its newest request, so each side's entries keep their own
  * thread's clock however the requests arrived.
  */
-const rulesLoaded = (n: number): NewEntry => ({ type: 'rules.loaded', data: { path: `r${n}.yaml`, hash: `h${n}`, reason: 'test' } }) as unknown as NewEntry;
 const MAIN_AT = '2026-06-01T10:00:00.000Z';
 const PIPELINE_AT = '2026-06-01T11:00:00.000Z';
 
 describe("the writer's transactions hold one side's requests", () => {
-  let temp: ReturnType<typeof tempDir> | undefined;
-  let commit: GroupCommit | undefined;
-  let channel: MessageChannel | undefined;
-  afterEach(async () => {
-    channel?.port1.close();
-    await commit?.close();
-    temp?.cleanup();
-  });
+  const open = groupCommitFixture();
 
   it("requests of both sides waiting together are committed apart, each side's in order", async () => {
-    temp = tempDir();
-    const path = join(temp.dir, 'relay.db');
-    new SqliteLog(path).close();
-    commit = new GroupCommit(path, { now: () => new Date(MAIN_AT) });
-    channel = new MessageChannel();
-    const pipeline = new WriterClient(channel.port1, commit.connect(channel.port2), () => new Date(PIPELINE_AT));
+    const { path, commit, pipeline: piped } = open({ now: () => new Date(MAIN_AT), pipelineNow: () => new Date(PIPELINE_AT) });
+    const pipeline = piped!;
     // Given a writer busy with a large commit of the main thread's
     const busy = commit.append(Array.from({ length: 1500 }, (_, i) => rulesLoaded(i)));
     // When both sides append while it runs, interleaved
