@@ -17,8 +17,8 @@ export const APPEND_LOCK = 0x486b5241;
 
 /** What a transaction's hooks may do: tests hold a transaction open between its inserts and its commit. */
 export interface AppendHooks {
-  /** Called after the entries and projections are written, before COMMIT. */
-  beforeCommit?: (seqs: number[]) => Promise<void>;
+  /** Called after the entries and projections are written, before COMMIT, with the transaction's connection. */
+  beforeCommit?: (seqs: number[], client: PoolClient) => Promise<void>;
 }
 
 /** The payload of `NOTIFY husky_relay_appended`: the last seq committed. */
@@ -28,22 +28,29 @@ export const APPENDED_CHANNEL = 'husky_relay_appended';
  * Appends `groups` in one transaction on a connection of `pool`: entries with their projections
  * and checkpoints, all or none. Duplicates (a dedupe key already in the log, or earlier in these
  * groups) append nothing. Rejects with the driver's error; nothing of it remains then.
+ * `durable` false: the commit does not wait for its WAL flush (see `underAppendLock`). (Default: true)
  */
-export async function appendGroups(pool: Pool, sealer: PgSealer, groups: CommitGroup[], at: string, hooks: AppendHooks = {}): Promise<Appended[][]> {
-  return underAppendLock(pool, (client) => appendInTransaction(client, sealer, groups, at, hooks));
+export async function appendGroups(pool: Pool, sealer: PgSealer, groups: CommitGroup[], at: string, hooks: AppendHooks = {}, durable = true): Promise<Appended[][]> {
+  return underAppendLock(pool, (client) => appendInTransaction(client, sealer, groups, at, hooks), durable);
 }
 
 /**
  * Runs `work` in one transaction on a connection of `pool`, holding the append lock from its
  * first statement to its commit (every write to the log takes it: appends, erasure). Rolls back
  * and rejects with `work`'s error; a connection whose rollback failed is discarded.
+ *
+ * `durable` false (the pipeline's own entries, README "What a power loss can take back"): the
+ * transaction is `SET LOCAL synchronous_commit = off`, so its COMMIT returns, and the append lock
+ * is free, before its WAL record is flushed. PostgreSQL writes the WAL in order and a later
+ * durable commit flushes everything before it, so what a crash of the server can take back is
+ * the last such transactions only, never an acknowledged event. (Default: true)
  */
-export async function underAppendLock<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function underAppendLock<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, durable = true): Promise<T> {
   const client = await connectClient(pool);
   let broken = false;
   try {
     // one round trip: the transaction and its lock
-    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+    await client.query(`BEGIN; ${durable ? '' : 'SET LOCAL synchronous_commit = off; '}SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
     try {
       const result = await work(client);
       await client.query('COMMIT');
@@ -114,6 +121,6 @@ export async function appendInTransaction(client: PoolClient, sealer: PgSealer, 
   if (written.length > 0) batch.write(`SELECT pg_notify($1, $2)`, [APPENDED_CHANNEL, String(written.at(-1)!.seq)]);
   // the projections' writes, the checkpoints and the notice: one round trip
   await batch.flush(client);
-  await hooks.beforeCommit?.(written.map((e) => e.seq));
+  await hooks.beforeCommit?.(written.map((e) => e.seq), client);
   return results;
 }

@@ -15,6 +15,9 @@ interface Pending {
   reply: (reply: CommitReply) => void;
 }
 
+/** Whose requests a queue holds: the main thread's (webhooks, operators) or a pipeline channel's. */
+type Side = 'main' | 'pipeline';
+
 /** How long the listener waits before connecting again after it lost its connection (ms); polling covers the gap. */
 const RELISTEN_MS = 1000;
 
@@ -22,14 +25,18 @@ const RELISTEN_MS = 1000;
  * `serve`'s writer on PostgreSQL: group commit as `GroupCommit` does it for SQLite, speaking the
  * same channel protocol to the pipeline thread (`WriterClient`), with the transaction run on this
  * thread (the driver is asynchronous: the event loop keeps answering while a commit is in flight).
- * Every request waiting when a commit ends goes into the next one. Commits of other relays on
+ * Every request of one side waiting when a commit ends goes into the next one: the main thread's
+ * (durable before their 200) and the pipeline's (not waiting for their WAL flush: `underAppendLock`)
+ * never share a transaction, and the sides take turns. Commits of other relays on
  * the same database are heard through `LISTEN husky_relay_appended` and told to the pipeline
  * like this relay's own, so it wakes at once; its poll is the fallback when a notice is lost.
  */
 export class PgGroupCommit implements ServeWriter {
   private readonly commits: CommitQueue;
   private readonly state = new Int32Array(new SharedArrayBuffer(4));
-  private readonly pending: Pending[] = [];
+  private readonly pending: Record<Side, Pending[]> = { main: [], pipeline: [] };
+  /** The side committed last: the other goes next when both wait. */
+  private last: Side = 'pipeline';
   private readonly ports = new Set<MessagePort>();
   private readonly failures = new CommitFailures();
   private running: Promise<void> | null = null;
@@ -47,7 +54,7 @@ export class PgGroupCommit implements ServeWriter {
     this.commits = new CommitQueue(
       (request) => {
         if (this.closed) return false;
-        this.enqueue({ request, reply: (reply) => this.onCommit(this.commits.answer(reply)) });
+        this.enqueue('main', { request, reply: (reply) => this.onCommit(this.commits.answer(reply)) });
         return true;
       },
       this.state,
@@ -90,7 +97,7 @@ export class PgGroupCommit implements ServeWriter {
     if (this.closed) throw new LogUnavailableError('log commit failed: the log is closed');
     this.ports.add(port);
     port.on('message', (request: WriterRequest) => {
-      if (request.kind === 'commit') this.enqueue({ request, reply: (reply) => port.postMessage(reply) });
+      if (request.kind === 'commit') this.enqueue('pipeline', { request, reply: (reply) => port.postMessage(reply) });
     });
     port.on('close', () => this.ports.delete(port));
     return this.state.buffer as SharedArrayBuffer;
@@ -106,9 +113,13 @@ export class PgGroupCommit implements ServeWriter {
     await listener?.end().catch(() => undefined);
   }
 
-  private enqueue(pending: Pending): void {
-    this.pending.push(pending);
+  private enqueue(side: Side, pending: Pending): void {
+    this.pending[side].push(pending);
     this.kick();
+  }
+
+  private waiting(): number {
+    return this.pending.main.length + this.pending.pipeline.length;
   }
 
   /** Starts the commit loop unless it runs; again when a request came in as it ended. */
@@ -116,21 +127,26 @@ export class PgGroupCommit implements ServeWriter {
     this.running ??= this.run().finally(() => {
       this.running = null;
       Atomics.store(this.state, 0, WRITER_IDLE);
-      if (this.pending.length > 0) this.kick();
+      if (this.waiting() > 0) this.kick();
     });
   }
 
-  /** Commits batches while requests wait: each batch is every request waiting, up to `maxCommitEntries`. */
+  /** Commits batches while requests wait: each batch is every request of one side waiting, up to `maxCommitEntries`. */
   private async run(): Promise<void> {
     Atomics.store(this.state, 0, WRITER_BUSY);
-    while (this.pending.length > 0) await this.commit(takeBatch(this.pending, (p) => p.request.entries.length));
+    while (this.waiting() > 0) {
+      const other: Side = this.last === 'main' ? 'pipeline' : 'main';
+      const side = this.pending[other].length > 0 ? other : this.last;
+      this.last = side;
+      await this.commit(takeBatch(this.pending[side], (p) => p.request.entries.length), side === 'main');
+    }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: Pending[], durable: boolean): Promise<void> {
     const started = performance.now();
     const groups = batch.map((p) => toGroups(p.request, []));
     try {
-      const results = await this.store.appendBatch(groups.flat(), batch.at(-1)!.request.at);
+      const results = await this.store.appendBatch(groups.flat(), batch.at(-1)!.request.at, durable);
       const ms = performance.now() - started;
       let g = 0;
       for (const [i, p] of batch.entries()) {
@@ -142,7 +158,7 @@ export class PgGroupCommit implements ServeWriter {
       const entriesAtFault = !(error instanceof LogUnavailableError) && !(error instanceof EnvironmentError);
       if (batch.length > 1 && entriesAtFault) {
         // some request's own entries failed the transaction: each alone, so only it is refused
-        for (const p of batch) await this.commit([p]);
+        for (const p of batch) await this.commit([p], durable);
         return;
       }
       const failure = toWriterError(error);

@@ -105,10 +105,13 @@ export class PgStore implements Store, LogWriter {
     return (await this.appendBatch([{ entries, checkpoint }]))[0]!;
   }
 
-  /** Several callers' appends in one transaction (group commit): all of them, or none. */
-  async appendBatch(groups: CommitGroup[], at = this.now().toISOString()): Promise<Appended[][]> {
+  /**
+   * Several callers' appends in one transaction (group commit): all of them, or none. `durable`
+   * false: the commit does not wait for its WAL flush (`underAppendLock`). (Default: true)
+   */
+  async appendBatch(groups: CommitGroup[], at = this.now().toISOString(), durable = true): Promise<Appended[][]> {
     try {
-      return await appendGroups(this.pool, this.sealer, groups, at, this.options.hooks);
+      return await appendGroups(this.pool, this.sealer, groups, at, this.options.hooks, durable);
     } catch (error) {
       throw pgError(error, this.url, 'write');
     }

@@ -1,0 +1,67 @@
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WriterClient } from '../../src/log/sqlite/writer-client.js';
+import type { AppendHooks } from '../../src/log/pg/pg-append.js';
+import { PgStore } from '../../src/log/pg/pg-store.js';
+import { openStore, type Store } from '../../src/log/store.js';
+import type { Entry } from '../../src/log/types.js';
+import { engineFixture, ENGINES, type EngineFixture } from '../helpers/engines.js';
+import { TEST_MASTER_KEY } from '../helpers/pg.js';
+import { rulesLoaded } from '../helpers/group-commit-fixture.js';
+
+/**
+ * `serve`'s writer (`Store.serveWriter`) never puts the main thread's requests (webhooks waiting
+ * for their 200) and the pipeline channel's in one transaction, on either engine: a webhook's
+ * commit is as small as it can be, and each side's requests keep their order. Seen from the
+ * log: a transaction stamps all its entries with the clock of its newest request, so each side's
+ * entries keep their own thread's clock however the requests arrived. On PostgreSQL the
+ * pipeline's transactions also do not wait for their WAL flush (`synchronous_commit = off`).
+ */
+const MAIN_AT = '2026-06-01T10:00:00.000Z';
+const PIPELINE_AT = '2026-06-01T11:00:00.000Z';
+
+describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's requests", (engine) => {
+  let fixture: EngineFixture | undefined;
+  let store: Store | undefined;
+  let channel: MessageChannel | undefined;
+  afterEach(async () => {
+    channel?.port1.close();
+    await store?.close();
+    await fixture?.cleanup();
+  });
+
+  it("requests of both sides waiting together are committed apart, each side's in order", async () => {
+    fixture = await engineFixture(engine);
+    // each PostgreSQL transaction says, before its commit, whether that commit waits for the WAL flush
+    const syncOf = new Map<number, string>();
+    const now = () => new Date(MAIN_AT);
+    const hooks: AppendHooks = {
+      beforeCommit: async (seqs, client) => {
+        const setting = (await client.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s;
+        for (const seq of seqs) syncOf.set(seq, setting);
+      },
+    };
+    store = engine === 'postgres' ? await PgStore.open(fixture.location, { masterKeys: TEST_MASTER_KEY, now, hooks }) : await openStore(fixture.location, { now });
+    const writer = store.serveWriter(() => {});
+    channel = new MessageChannel();
+    const pipeline = new WriterClient(channel.port1, writer.connect(channel.port2), () => new Date(PIPELINE_AT));
+    // Given a writer busy with a large commit of the main thread's
+    const busy = writer.append(Array.from({ length: 1500 }, (_, i) => rulesLoaded(i)));
+    // When both sides append while it runs, interleaved
+    const appends = [writer.append([rulesLoaded(2000)]), pipeline.append([rulesLoaded(3000)]), writer.append([rulesLoaded(2001)]), pipeline.append([rulesLoaded(3001)])];
+    await Promise.all([busy, ...appends]);
+    await writer.close();
+    // Then every entry carries its own side's clock: no transaction mixed the two
+    const rows = (await store.log.read(1500, { limit: 10 })) as Entry[];
+    const pathOf = (e: Entry) => (e.data as { path: string }).path;
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row.at).toBe(pathOf(row).startsWith('r3') ? PIPELINE_AT : MAIN_AT);
+    // and each side's appends are in the log in the order made
+    expect(rows.filter((r) => r.at === MAIN_AT).map(pathOf)).toEqual(['r2000.yaml', 'r2001.yaml']);
+    expect(rows.filter((r) => r.at === PIPELINE_AT).map(pathOf)).toEqual(['r3000.yaml', 'r3001.yaml']);
+    if (engine === 'postgres') {
+      // the webhooks' commits wait for their flush, the pipeline's do not
+      for (const row of rows) expect(syncOf.get(row.seq)).toBe(row.at === MAIN_AT ? 'on' : 'off');
+    }
+  });
+});
