@@ -30,11 +30,13 @@ describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's req
     await fixture?.cleanup();
   });
 
-  it("requests of both sides waiting together are committed apart, each side's in order", async () => {
+  it("requests of both sides waiting together are committed apart, each side's waiting requests together and in order", async () => {
     fixture = await engineFixture(engine);
     // each PostgreSQL transaction says, before its commit, whether that commit waits for the WAL flush
     const syncOf = new Map<number, string>();
-    const now = () => new Date(MAIN_AT);
+    // the main thread's clock moves at every request: a transaction stamps its newest request's
+    let tick = 0;
+    const now = () => new Date(Date.parse(MAIN_AT) + 1000 * tick++);
     const hooks: AppendHooks = {
       beforeCommit: async (seqs, client) => {
         const setting = (await client.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s;
@@ -47,21 +49,30 @@ describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's req
     const pipeline = new WriterClient(channel.port1, writer.connect(channel.port2), () => new Date(PIPELINE_AT));
     // Given a writer busy with a large commit of the main thread's
     const busy = writer.append(Array.from({ length: 1500 }, (_, i) => rulesLoaded(i)));
-    // When both sides append while it runs, interleaved
-    const appends = [writer.append([rulesLoaded(2000)]), pipeline.append([rulesLoaded(3000)]), writer.append([rulesLoaded(2001)]), pipeline.append([rulesLoaded(3001)])];
+    // When both sides append while it runs, interleaved, each append a request of its own (one per turn of the loop)
+    const appends: Promise<unknown>[] = [];
+    for (let n = 0; n < 3; n++) {
+      appends.push(writer.append([rulesLoaded(2000 + n)]), pipeline.append([rulesLoaded(3000 + n)]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await Promise.all([busy, ...appends]);
     await writer.close();
-    // Then every entry carries its own side's clock: no transaction mixed the two
     const rows = (await store.log.read(1500, { limit: 10 })) as Entry[];
     const pathOf = (e: Entry) => (e.data as { path: string }).path;
-    expect(rows).toHaveLength(4);
-    for (const row of rows) expect(row.at).toBe(pathOf(row).startsWith('r3') ? PIPELINE_AT : MAIN_AT);
+    const mainRows = rows.filter((r) => pathOf(r).startsWith('r2'));
+    const pipelineRows = rows.filter((r) => pathOf(r).startsWith('r3'));
+    expect(rows).toHaveLength(6);
+    // Then every entry carries its own side's clock: no transaction mixed the two
+    for (const row of pipelineRows) expect(row.at).toBe(PIPELINE_AT);
+    for (const row of mainRows) expect(row.at).not.toBe(PIPELINE_AT);
+    // and the main thread's three requests, all waiting when the writer came free, went in one transaction
+    expect(new Set(mainRows.map((r) => r.at)).size).toBe(1);
     // and each side's appends are in the log in the order made
-    expect(rows.filter((r) => r.at === MAIN_AT).map(pathOf)).toEqual(['r2000.yaml', 'r2001.yaml']);
-    expect(rows.filter((r) => r.at === PIPELINE_AT).map(pathOf)).toEqual(['r3000.yaml', 'r3001.yaml']);
+    expect(mainRows.map(pathOf)).toEqual(['r2000.yaml', 'r2001.yaml', 'r2002.yaml']);
+    expect(pipelineRows.map(pathOf)).toEqual(['r3000.yaml', 'r3001.yaml', 'r3002.yaml']);
     if (engine === 'postgres') {
       // the webhooks' commits wait for their flush, the pipeline's do not
-      for (const row of rows) expect(syncOf.get(row.seq)).toBe(row.at === MAIN_AT ? 'on' : 'off');
+      for (const row of rows) expect(syncOf.get(row.seq)).toBe(row.at === PIPELINE_AT ? 'off' : 'on');
     }
   });
 });

@@ -9,12 +9,10 @@ import { deferSyncToCaller } from './commit-durability.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
- * group commit itself. Whenever it is free, it writes every commit request waiting in its port in
- * one transaction (entries, their projections, checkpoints): one fsync serves them all, and it
- * blocks this thread, never the event loop that answers HTTP. Its commits are not fsynced here:
- * the main thread flushes the WAL before it answers one of its own (`commit-durability.ts`), so
- * this thread writes the next commit meanwhile. What was posted meanwhile is the next commit.
- * Requests are handled in the order posted.
+ * group commit itself. Whenever it is free, it writes the commit requests waiting, one side's in
+ * one transaction (entries, their projections, checkpoints; see `waiting`). It does not fsync:
+ * the main thread flushes the WAL before it answers (`commit-durability.ts`), while this thread
+ * writes the next commit. Each side's requests are handled in the order posted.
  */
 const init = workerData as WriterInit;
 /** Where requests come from: the thread that started it, and the channels attached since (the pipeline thread's). */
@@ -63,68 +61,74 @@ function attach(port: MessagePort): void {
   });
 }
 
+/**
+ * What waits, by side: the main thread's requests (webhooks, operators, pragmas, probes) and the
+ * pipeline channels', each in the order posted. A transaction holds one side's commit requests
+ * (a webhook's never seals the pipeline's entries before its 200); the sides take turns.
+ */
+const waiting = { main: [] as From<WriterRequest>[], pipeline: [] as From<WriterRequest>[] };
+let lastSide: keyof typeof waiting = 'pipeline';
+
 /** Works through `first` and whatever waits behind it on every channel, then says it is idle. */
 function drain(first: From<WriterRequest>): void {
   Atomics.store(state, 0, WRITER_BUSY);
-  let next: From<WriterRequest> | undefined = first;
-  while (next !== undefined && !closed) {
-    if (next.kind !== 'commit') {
-      answer(next);
-      next = take();
+  queue(first);
+  while (!closed) {
+    gather();
+    if (waiting.main.length + waiting.pipeline.length === 0) {
+      // nothing waiting: say so, then look once more, for an append posted just before
+      Atomics.store(state, 0, WRITER_IDLE);
+      gather();
+      if (waiting.main.length + waiting.pipeline.length === 0) return;
+      Atomics.store(state, 0, WRITER_BUSY);
+    }
+    if (waiting[lastSide === 'main' ? 'pipeline' : 'main'].length > 0) lastSide = lastSide === 'main' ? 'pipeline' : 'main';
+    const side = waiting[lastSide];
+    const head = side[0]!;
+    if (head.kind !== 'commit') {
+      side.shift();
+      answer(head);
       continue;
     }
-    // the commit requests waiting now from the same side, up to the size of one transaction:
-    // the main thread's (webhooks waiting for their 200) are never held up by the pipeline's
-    // entries in the same transaction, and each side's requests keep their order
-    const batch: CommitRequest[] = [next];
-    const side = fromMain(next);
-    let size = next.entries.length;
-    next = take();
-    while (next?.kind === 'commit' && fromMain(next) === side && size + next.entries.length <= DEFAULTS.log.maxCommitEntries) {
-      batch.push(next);
+    // that side's commit requests waiting now, up to the size of one transaction
+    const batch: CommitRequest[] = [];
+    let size = 0;
+    for (let next = side[0]; next?.kind === 'commit' && (batch.length === 0 || size + next.entries.length <= DEFAULTS.log.maxCommitEntries); next = side[0]) {
+      batch.push(side.shift() as CommitRequest);
       size += next.entries.length;
-      next = take();
     }
     const failure = commit(batch);
     // what was posted while that commit waited on a lock waited on the same lock: it fails now,
     // not after a busy timeout of its own (each caller waits one busy timeout at most)
-    if (failure?.code?.startsWith('SQLITE_BUSY')) next = refuseWaiting(next, failure);
-    // whatever arrived during that commit is the next one
-    next ??= take();
-    if (next === undefined) {
-      // nothing waiting: say so, then look once more, for an append posted just before
-      Atomics.store(state, 0, WRITER_IDLE);
-      next = take();
-      if (next !== undefined) Atomics.store(state, 0, WRITER_BUSY);
+    if (failure?.code?.startsWith('SQLITE_BUSY')) refuseWaiting(failure);
+  }
+}
+
+/** Queues a request on its side. */
+function queue(request: From<WriterRequest>): void {
+  waiting[subscribers.includes(request.from) ? 'pipeline' : 'main'].push(request);
+}
+
+/** Moves every request already waiting on any channel into `waiting`, without going back to the event loop. */
+function gather(): void {
+  for (let i = 0; i < ports.length; i += 1) {
+    const from = ports[i]!;
+    for (;;) {
+      const message = receiveMessageOnPort(from)?.message as WriterRequest | { kind: 'attach'; port: MessagePort } | undefined;
+      if (message === undefined) break;
+      if (message.kind === 'attach') attach(message.port); // looked at in its turn: it is last in `ports`
+      else queue({ ...message, from });
     }
   }
 }
 
-/** Whether a request came from the main thread (webhooks, operators), not an attached pipeline channel. */
-const fromMain = (request: From<WriterRequest>): boolean => !subscribers.includes(request.from);
-
-let turn = 0;
-/** The next request already waiting on any channel (taken in turn), without going back to the event loop. */
-function take(): From<WriterRequest> | undefined {
-  for (let i = 0; i < ports.length; i += 1) {
-    const from = ports[(turn + i) % ports.length]!;
-    const message = receiveMessageOnPort(from)?.message as WriterRequest | { kind: 'attach'; port: MessagePort } | undefined;
-    if (message === undefined) continue;
-    turn = (turn + i + 1) % ports.length;
-    if (message.kind !== 'attach') return { ...message, from };
-    attach(message.port);
-    i = -1; // look again, the new channel included
+/** Answers `failure` to every commit request waiting (gathered first); the other requests stay, in order. */
+function refuseWaiting(failure: WriterError): void {
+  gather();
+  for (const side of [waiting.main, waiting.pipeline]) {
+    for (const r of side) if (r.kind === 'commit') r.from.postMessage({ kind: 'committed', ids: [r.id], ok: false, error: failure } satisfies CommitReply);
+    side.splice(0, side.length, ...side.filter((r) => r.kind !== 'commit'));
   }
-  return undefined;
-}
-
-/** Answers `failure` to `next` and every commit request waiting behind it; returns the first other request. */
-function refuseWaiting(next: From<WriterRequest> | undefined, failure: WriterError): From<WriterRequest> | undefined {
-  while (next?.kind === 'commit') {
-    next.from.postMessage({ kind: 'committed', ids: [next.id], ok: false, error: failure } satisfies CommitReply);
-    next = take();
-  }
-  return next;
 }
 
 /** Commits `batch` and answers it; returns the failure when the whole transaction failed. */
@@ -215,10 +219,7 @@ function oneByOne(log: SqliteLog, groups: CommitGroup[]): { ok: true; seqs: numb
   let storage: WriterError | undefined;
   groups.forEach((group, index) => {
     const zeros = () => group.entries.forEach(() => seqs.push(0));
-    if (storage) {
-      failed.push({ group: index, error: storage });
-      return zeros();
-    }
+    if (storage) return (failed.push({ group: index, error: storage }), zeros());
     try {
       for (const appended of log.appendBatch([group])[0]!) seqs.push(appended.seq ?? 0);
       wal.committed();
