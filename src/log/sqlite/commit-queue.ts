@@ -66,6 +66,14 @@ export class CommitQueue {
     private readonly hooks: CommitQueueHooks = {},
     /** How long an append waits for others before its request is posted (0: as the class says). (Default: 0) */
     private readonly lingerMs = 0,
+    /**
+     * One request in flight at a time: appends made while one waits for its answer (its commit,
+     * then its WAL flush: `GroupCommit`) are posted together once it is answered, as the writer
+     * itself batched what waited behind its fsync. Without it, a writer that no longer waits on
+     * the disk would commit each request alone, and the flushes after them would carry ever more
+     * WAL. (Default: false)
+     */
+    private readonly serial = false,
   ) {}
 
   /** Queues a caller's entries (and the checkpoint committed with them); see the class. */
@@ -73,6 +81,7 @@ export class CommitQueue {
     return new Promise((resolve, reject) => {
       this.queue.push({ entries, checkpoint, resolve, reject });
       if (this.lingerMs > 0) return this.linger();
+      if (this.held()) return; // posted when the request in flight is answered
       // the writer is waiting for work: it gets this now, not at the end of the loop turn
       if (Atomics.compareExchange(this.idle, 0, WRITER_IDLE, WRITER_BUSY) === WRITER_IDLE) return this.flush();
       if (this.scheduled) return;
@@ -80,9 +89,14 @@ export class CommitQueue {
       // setImmediate runs after the I/O callbacks of this loop turn: every request that arrived meanwhile goes with it
       setImmediate(() => {
         this.scheduled = false;
-        this.flush();
+        if (!this.held()) this.flush();
       });
     });
+  }
+
+  /** Whether appends wait for the request in flight to be answered (`serial`). */
+  private held(): boolean {
+    return this.serial && this.posted.size > 0;
   }
 
   /** Posts what is queued once `lingerMs` have passed since the first append that waits. */
@@ -139,6 +153,12 @@ export class CommitQueue {
    * in the wait. (Default: 0)
    */
   answer(reply: CommitReply, flushMs = 0): CommitStats {
+    const stats = this.settle(reply, flushMs);
+    if (this.serial && !this.held() && this.queue.length > 0) this.flush();
+    return stats;
+  }
+
+  private settle(reply: CommitReply, flushMs: number): CommitStats {
     let postedAt = Infinity;
     const waiters = reply.ids.flatMap((id) => {
       const posted = this.posted.get(id);
@@ -181,6 +201,8 @@ export class CommitQueue {
     this.posted.clear();
     if (queuedToo) waiters.push(...this.queue.splice(0));
     this.fail(waiters, { name: 'Error', message: why });
+    // appends held behind what failed go to the writer started again
+    if (this.serial && this.queue.length > 0) setImmediate(() => !this.held() && this.flush());
   }
 
   private fail(waiters: Waiter[], error: WriterError): void {

@@ -63,7 +63,7 @@ export class GroupCommit implements QueuedWriter {
       committed: (entries) => this.failures.committed(entries),
       // remembered for /readyz (see `failure`): a full disk, a corrupted page or a lost WAL shows only when a commit fails
       unavailable: (entries, error) => this.failures.failed(entries, error, Date.now()),
-    });
+    }, 0, true);
     this.key = resolvePath(path);
     live.set(this.key, this);
     // started now, so the first request does not wait for the thread to boot
