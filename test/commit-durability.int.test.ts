@@ -1,8 +1,10 @@
-import { fstatSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, statSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LogUnavailableError } from '../src/errors.js';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
-import { WalSync } from '../src/log/sqlite/wal-sync.js';
+import { GroupCommit } from '../src/log/sqlite/group-commit.js';
+import { WalSync, walPathOf } from '../src/log/sqlite/wal-sync.js';
 import type { Appended } from '../src/log/seam.js';
 import { groupCommitFixture, rulesLoaded } from './helpers/group-commit-fixture.js';
 
@@ -92,21 +94,40 @@ describe('how a commit reaches the disk', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('a flush that fails fails its callers as a commit would (503, try again), /readyz says why, and the next commit is answered again', async () => {
+  it('a flush that fails fails its callers (503; their entry is written, so a retry is a duplicate) and every webhook after it until serve restarts, which /readyz says', async () => {
     const { calls, syncFile } = heldFlushes();
-    const { commit } = open(syncFile);
+    const { path, commit } = open(syncFile);
     const first = commit.append([rulesLoaded(1)]);
     await flushes(calls, 1);
     calls[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     const error = await first.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(LogUnavailableError);
-    expect((error as Error).message).toMatch(/the WAL could not be flushed to disk: EIO/);
-    expect(commit.failure()).toMatch(/could not be flushed to disk/);
-    // the disk recovers: the next webhook is answered, and readiness clears with it
-    const second = commit.append([rulesLoaded(2)]);
-    await flushes(calls, 2);
-    calls[1]!.release();
-    expect(await second).toEqual([{ seq: 2, duplicate: false }]);
-    expect(commit.failure()).toBeNull();
+    expect((error as Error).message).toMatch(/the WAL could not be flushed to disk \(EIO: i\/o error, fdatasync\); restart serve/);
+    expect(commit.failure()).toMatch(/could not be flushed to disk .*restart serve/);
+    // after a failed fsync no later flush can vouch for what came before it: nothing more is taken, nor flushed
+    await expect(commit.append([rulesLoaded(2)])).rejects.toThrow(/restart serve/);
+    expect(calls).toHaveLength(1);
+    expect(commit.failure()).toMatch(/restart serve/);
+    const log = new SqliteLog(path);
+    try {
+      expect(log.db.prepare(`SELECT json_extract(data, '$.path') FROM entries`).pluck().all()).toEqual(['r1.yaml']);
+    } finally {
+      log.close();
+    }
+  });
+
+  it('flushes the WAL SQLite writes when the database path is a symlink (SQLite keeps its WAL beside the real file)', async () => {
+    const { path: real, dir } = fixture();
+    const link = join(dir, 'link.db');
+    symlinkSync(real, link);
+    const seen: number[] = [];
+    const linked = new GroupCommit(link, {}, () => {}, new WalSync(walPathOf(link), async (fd) => void seen.push(fstatSync(fd).ino)));
+    try {
+      expect(await linked.append([rulesLoaded(9)])).toEqual([{ seq: 1, duplicate: false }]);
+      expect(seen).toEqual([statSync(`${real}-wal`).ino]);
+      expect(existsSync(`${link}-wal`)).toBe(false);
+    } finally {
+      await linked.close();
+    }
   });
 });

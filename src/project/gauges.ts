@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { OLDEST_ANY_SQL } from './sink-reads.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
+import { walPathOf } from '../log/sqlite/wal-sync.js';
 
 /** What the state gauges read at each scrape, from any engine. */
 export interface GaugeSource {
@@ -46,7 +47,7 @@ export function sqliteSizeBytes(dbPath: string): number {
       return 0;
     }
   };
-  return size(dbPath) + size(`${dbPath}-wal`);
+  return size(dbPath) + size(walPathOf(dbPath));
 }
 
 /** The state gauges over any engine's `source`. */

@@ -8,7 +8,7 @@ import type { Appended, Checkpoint, QueuedWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
 import { WRITER_BUSY, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
-import { WalSync } from './wal-sync.js';
+import { WalSync, walPathOf } from './wal-sync.js';
 
 export type { CommitStats } from './commit-queue.js';
 
@@ -47,17 +47,18 @@ export class GroupCommit implements QueuedWriter {
   private readonly key: string;
   /** Failed commits, for `failure()`. */
   private readonly failures = new CommitFailures();
+  /** Why the WAL could not be flushed, once it could not: every append is refused from then on. */
+  private flushFailed: string | undefined;
 
   /**
    * @param onCommit - told of each commit of this thread's once on disk (`ms` includes the flush).
-   * @param walSync - flushes the WAL before callers are answered (tests hold or fail it).
-   *   (Default: `fdatasync` of `<path>-wal`)
+   * @param walSync - flushes the WAL before callers are answered (tests hold or fail it). (Default: `walPathOf(path)`'s)
    */
   constructor(
     readonly path: string,
     private readonly options: LogOptions = {},
     private readonly onCommit: (stats: CommitStats) => void = () => {},
-    private readonly walSync = new WalSync(`${path}-wal`),
+    private readonly walSync = new WalSync(walPathOf(path)),
   ) {
     this.commits = new CommitQueue((request) => this.send(request), this.writerState, options.now, {
       committed: (entries) => this.failures.committed(entries),
@@ -77,6 +78,7 @@ export class GroupCommit implements QueuedWriter {
 
   append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
     if (this.closed) return Promise.reject(new LogUnavailableError('log commit failed: the log is closed'));
+    if (this.flushFailed) return Promise.reject(new LogUnavailableError(`log commit failed: ${this.flushFailed}`));
     return this.commits.append(entries, checkpoint);
   }
 
@@ -114,7 +116,7 @@ export class GroupCommit implements QueuedWriter {
    * of the same kind of entries succeeds; those that may clear unseen fade (see `CommitFailures`).
    */
   failure(types?: NewEntry['type'][], now = Date.now()): string | null {
-    return this.failures.current(now, types);
+    return this.flushFailed ?? this.failures.current(now, types);
   }
 
   /**
@@ -172,8 +174,10 @@ export class GroupCommit implements QueuedWriter {
 
   /**
    * Answers the callers of a commit once it is on disk: after a flush of the WAL that began
-   * after the commit was written. A flush that fails fails them as the commit would have
-   * (`LogUnavailableError`: 503, try again), and is remembered for `/readyz`.
+   * after the commit was written. A flush that fails (EIO) fails them (`LogUnavailableError`:
+   * 503; their entries are written, so a retry is a duplicate) and every append after it, until
+   * `serve` restarts (`/readyz` says so): once an fsync has failed, the kernel may have dropped
+   * the pages it could not write, so no later flush can vouch for what came before it.
    */
   private durable(reply: CommitReply): void {
     const answer = (final: CommitReply, flushMs = 0) => {
@@ -185,13 +189,10 @@ export class GroupCommit implements QueuedWriter {
     const started = performance.now();
     this.walSync.sync().then(
       () => answer(reply, performance.now() - started),
-      (error: NodeJS.ErrnoException) =>
-        answer({
-          kind: 'committed',
-          ids: reply.ids,
-          ok: false,
-          error: { name: 'Error', message: `the WAL could not be flushed to disk: ${error.message}`, ...(error.code !== undefined && { code: error.code }) },
-        }),
+      (error: NodeJS.ErrnoException) => {
+        this.flushFailed ??= `the WAL could not be flushed to disk (${error.message}); restart serve`;
+        answer({ kind: 'committed', ids: reply.ids, ok: false, error: { name: 'Error', message: this.flushFailed, ...(error.code !== undefined && { code: error.code }) } });
+      },
     );
   }
 

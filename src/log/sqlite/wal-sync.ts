@@ -1,4 +1,17 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, realpathSync } from 'node:fs';
+
+/**
+ * The WAL file SQLite writes for the database at `dbPath`: beside the file the path leads to,
+ * symlinks followed (SQLite resolves them before it names its `-wal`), or beside `dbPath` itself
+ * when it cannot be resolved (not created yet).
+ */
+export function walPathOf(dbPath: string): string {
+  try {
+    return `${realpathSync(dbPath)}-wal`;
+  } catch {
+    return `${dbPath}-wal`;
+  }
+}
 
 /** Flushes a file's written data to the disk (`fdatasync(2)` on libuv's thread pool). */
 export type SyncFile = (fd: number) => Promise<void>;

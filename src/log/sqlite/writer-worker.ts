@@ -6,6 +6,7 @@ import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type
 import { DEFAULTS } from '../../config/defaults.js';
 import { handOverCheckpoints } from './checkpoints.js';
 import { deferSyncToCaller } from './commit-durability.js';
+import { walPathOf } from './wal-sync.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
@@ -34,7 +35,7 @@ try {
 } catch (error) {
   openError = error;
 }
-const wal = walGuard(`${init.path}-wal`);
+const wal = walGuard(walPathOf(init.path));
 // checkpoints run on a thread started at the first commit (see checkpoints.ts); this connection's only past the WAL's bound
 let checkpointer: ReturnType<typeof handOverCheckpoints> | undefined;
 let closed = false;
