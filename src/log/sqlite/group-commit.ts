@@ -48,7 +48,7 @@ export class GroupCommit implements QueuedWriter {
   /** Failed commits, for `failure()`. */
   private readonly failures = new CommitFailures();
   /** Why the WAL could not be flushed, once it could not: every append is refused from then on. */
-  private flushFailed: string | undefined;
+  private flushFailed?: string;
 
   /**
    * @param onCommit - told of each commit of this thread's once on disk (`ms` includes the flush).
@@ -77,14 +77,13 @@ export class GroupCommit implements QueuedWriter {
   }
 
   append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
-    if (this.closed) return Promise.reject(new LogUnavailableError('log commit failed: the log is closed'));
-    if (this.flushFailed) return Promise.reject(new LogUnavailableError(`log commit failed: ${this.flushFailed}`));
+    const refused = this.closed ? 'the log is closed' : this.flushFailed;
+    if (refused) return Promise.reject(new LogUnavailableError(`log commit failed: ${refused}`));
     return this.commits.append(entries, checkpoint);
   }
 
   async appendOne(entry: NewEntry): Promise<Appended> {
-    const [appended] = await this.append([entry]);
-    return appended!;
+    return (await this.append([entry]))[0]!;
   }
 
   /** Resolves once everything appended so far is committed (or failed). */
