@@ -56,9 +56,38 @@ type Handed = ClientRequest & { onSocket(socket: Socket | undefined, error?: Err
  */
 export function createHubspotPool(baseUrl: string, options: { maxSockets: number }): HubspotPool {
   const https = URL.canParse(baseUrl) && new URL(baseUrl).protocol === 'https:';
-  const shared = keepAliveAgent(https, { maxSockets: options.maxSockets }) as PoolAgent;
+  const max = options.maxSockets;
+  const shared = keepAliveAgent(https, { maxSockets: max }) as PoolAgent;
+  // Requests on a socket, and those waiting for one, in order. They wait here, not in the agent's
+  // own queue: the agent hands a freed socket to the next request in the tick the last answer
+  // ended, before that answer's 'close', and node-fetch 2 reads the new request's listener on
+  // the socket as the answer cut short ('Premature close', node-fetch issue 1767). A request
+  // waiting here goes to the agent on the next turn of the event loop, its socket idle by then.
+  let inFlight = 0;
+  const waiting: { req: ClientRequest; opts: RequestOptions }[] = [];
+  let pumping = false;
   let running = 0;
   let closed = false;
+
+  function admit(req: ClientRequest, opts: RequestOptions): void {
+    inFlight += 1;
+    req.once('close', () => {
+      inFlight -= 1;
+      if (waiting.length > 0 && !pumping) {
+        pumping = true;
+        setImmediate(pump);
+      }
+    });
+    shared.addRequest(req, opts);
+  }
+
+  function pump(): void {
+    pumping = false;
+    while (inFlight < max && waiting.length > 0) {
+      const next = waiting.shift()!;
+      admit(next.req, next.opts);
+    }
+  }
 
   function attempt(): PoolAttempt {
     running += 1;
@@ -67,9 +96,10 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
     let over = false;
     const addRequest = (req: ClientRequest, opts: RequestOptions): void => {
       // the attempt is over (it was cut between two steps): this request is refused, not sent
-      if (cutBy) return void (req.destroy() as Handed).onSocket(undefined, cutBy);
+      if (cutBy) return void refuse(req, cutBy);
       requests.push(req);
-      shared.addRequest(req, opts);
+      if (inFlight < max && waiting.length === 0) admit(req, opts);
+      else waiting.push({ req, opts });
     };
     const agent = Object.create(shared, { addRequest: { value: addRequest } }) as HttpAgent;
     const cut = (error: Error): void => {
@@ -90,14 +120,17 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
     };
   }
 
-  /** Ends one request: with its socket if it has one, else out of the pool's queue. */
+  /** Ends one request: with its socket if it has one, else out of the queue it waits in (ours, or rarely the agent's). */
   function drop(req: ClientRequest, error: Error): void {
+    const mine = waiting.findIndex((w) => w.req === req);
+    if (mine >= 0) {
+      waiting.splice(mine, 1);
+      return refuse(req, error);
+    }
     const queued = Object.values(shared.requests).find((list) => list?.includes(req as never)) as unknown[] | undefined;
-    req.destroy(error);
-    if (!queued) return;
+    if (!queued) return void req.destroy(error);
     queued.splice(queued.indexOf(req), 1);
-    // a queued request is never handed a socket now: it is told of its end as the agent tells a failed connect
-    (req as Handed).onSocket(undefined, error);
+    refuse(req, error);
   }
 
   return {
@@ -110,4 +143,9 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
     },
     sockets: () => poolSockets(shared),
   };
+}
+
+/** A request that will never be given a socket ends with `error`, as the agent ends one whose connect failed. */
+function refuse(req: ClientRequest, error: Error): void {
+  (req.destroy() as Handed).onSocket(undefined, error);
 }
