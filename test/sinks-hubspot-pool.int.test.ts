@@ -1,4 +1,6 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createHubspotPool } from '../src/sinks/hubspot/pool.js';
 import { createHubspotSink, type HubspotSink } from '../src/sinks/hubspot/sender.js';
 import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
@@ -149,6 +151,24 @@ describe('HubSpot sink: keep-alive pool', () => {
     succeeded(await pending);
     expect(hubspot.requests).toHaveLength(2);
     await vi.waitFor(() => expect(hubspot.connections().open).toBe(0));
+  });
+});
+
+describe('the pool seen by one attempt', () => {
+  it('a request made after its attempt was cut (a step after an abort) is refused, never sent', async () => {
+    hubspot = await startFakeHubspot({ token: TOKEN });
+    const pool = createHubspotPool(hubspot.url, { maxSockets: 2 });
+    const view = pool.attempt();
+    view.cut(Object.assign(new Error('gave up'), { name: 'TimeoutError' }));
+    // When the SDK makes its next request on the attempt's agent
+    const req = request(`${hubspot.url}/crm/v3/objects/calls`, { method: 'POST', agent: view.agent });
+    const error = await new Promise<Error>((resolve) => req.on('error', resolve).end('{}'));
+    // Then it fails with what cut the attempt, and nothing reached HubSpot
+    expect(error).toMatchObject({ name: 'TimeoutError', message: 'gave up' });
+    view.end();
+    expect(hubspot.connections()).toEqual({ opened: 0, open: 0 });
+    expect(pool.sockets()).toEqual({ active: 0, idle: 0 });
+    pool.close();
   });
 });
 
