@@ -1,4 +1,4 @@
-import { startFakeServer, type FakeControls, type Fault, type RecordedRequest, type Reply } from './fake-server.js';
+import { startFakeServer, type FakeConnections, type FakeControls, type Fault, type RecordedRequest, type Reply } from './fake-server.js';
 
 /**
  * A fake HubSpot CRM v3 for `@hubspot/api-client` (point `basePath` at `url`). Keeps contacts,
@@ -40,6 +40,8 @@ export interface FakeHubspot extends FakeControls {
   deleteObject(type: HubspotObjectType, id: string): boolean;
   /** A fault with `status` and no `body` gets a HubSpot-shaped error body. */
   failNext: FakeControls['failNext'];
+  /** Connections accepted since the start, and those still open (the sink's keep-alive pool). */
+  connections(): FakeConnections;
 }
 
 export interface FakeHubspotOptions {
@@ -113,6 +115,7 @@ export async function startFakeHubspot(options: FakeHubspotOptions = {}): Promis
   return {
     url: server.origin,
     requests: server.requests,
+    connections: () => server.connections(),
     objects,
     associations,
     seedContact: (properties) => store('contacts', properties).id,

@@ -19,6 +19,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Set when the client closed the connection before an answer (a hung request it gave up on). */
   abandoned?: true;
+  /** Which connection it came on: 1 for the server's first, counted across `reset`. */
+  connection: number;
 }
 
 /** What to answer instead of the fake's normal behaviour. */
@@ -69,6 +71,13 @@ export interface FakeControls {
 export interface FakeServer extends FakeControls {
   /** `http://127.0.0.1:PORT` */
   readonly origin: string;
+  /** Connections accepted since the start, and those still open (keep-alive tests). */
+  connections(): FakeConnections;
+}
+
+export interface FakeConnections {
+  opened: number;
+  open: number;
 }
 
 interface PendingFault {
@@ -96,9 +105,10 @@ export async function startFakeServer(handler: Handler, options: FakeServerOptio
   let faults: PendingFault[] = [];
   let chaos: Chaos | null = null;
 
+  const numbers = new WeakMap<Socket, number>();
   const server = createServer((req, res) => {
     void readBody(req).then((rawBody) => {
-      const recorded = record(req, rawBody);
+      const recorded = record(req, rawBody, numbers.get(req.socket) ?? 0);
       if (options.record !== false) requests.push(recorded);
       const fault = takeFault(faults, recorded.path) ?? chaos?.(recorded);
       if (!fault) return send(res, handler(recorded));
@@ -110,11 +120,14 @@ export async function startFakeServer(handler: Handler, options: FakeServerOptio
       send(res, { status: fault.status, body: fault.body ?? { error: `injected ${fault.status}` }, headers });
     });
   });
+  let opened = 0;
+  server.on('connection', (socket: Socket) => numbers.set(socket, (opened += 1)));
   const { port, sockets } = await listenLocal(server);
 
   return {
     origin: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => ({ opened, open: sockets.size }),
     failNext(fault, only = {}) {
       faults.push({ fault, path: only.path, left: only.times ?? 1 });
     },
@@ -153,7 +166,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function record(req: IncomingMessage, rawBody: string): RecordedRequest {
+function record(req: IncomingMessage, rawBody: string, connection: number): RecordedRequest {
   const url = new URL(req.url ?? '/', 'http://fake');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -166,6 +179,7 @@ function record(req: IncomingMessage, rawBody: string): RecordedRequest {
     headers,
     rawBody,
     body: parseBody(headers['content-type'] ?? '', rawBody),
+    connection,
   };
 }
 

@@ -92,8 +92,7 @@ export interface Transport {
 export function createTransport(url: string, options: TransportOptions = {}): Transport {
   const target = new URL(url);
   const https = target.protocol === 'https:';
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 4, maxFreeSockets: options.maxSockets ?? 4, timeout: options.idleMs ?? 4000, scheduling: 'lifo' as const };
-  const agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const agent = keepAliveAgent(https, options);
   const request = https ? httpsRequest : httpRequest;
   let running = 0;
   let closed = false;
@@ -173,11 +172,20 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
       if (running === 0) agent.destroy();
       else for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) socket.destroy();
     },
-    sockets() {
-      const count = (pool: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(pool).reduce((n, list) => n + (list?.length ?? 0), 0);
-      return { active: count(agent.sockets), idle: count(agent.freeSockets) };
-    },
+    sockets: () => poolSockets(agent),
   };
+}
+
+/** The transport's pool (node:https's agent when `https`): keep-alive, bounded, idle sockets closed after `idleMs`. */
+export function keepAliveAgent(https: boolean, options: TransportOptions = {}): HttpAgent {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 4, maxFreeSockets: options.maxSockets ?? 4, timeout: options.idleMs ?? 4000, scheduling: 'lifo' as const };
+  return https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+}
+
+/** Sockets of an agent, open (carrying a request) and idle. */
+export function poolSockets(agent: HttpAgent): { active: number; idle: number } {
+  const count = (pool: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(pool).reduce((n, list) => n + (list?.length ?? 0), 0);
+  return { active: count(agent.sockets), idle: count(agent.freeSockets) };
 }
 
 /**

@@ -1,5 +1,4 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -10,6 +9,7 @@ import { guarded } from '../guard.js';
 import { redactorFor } from '../redact.js';
 import { headerProblem } from '../request-shape.js';
 import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import { createHubspotPool } from './pool.js';
 import { contactSearches, createInput, existingIdFromConflict, givenContactId, newContactProperties, noContactReason, upsertTarget, type ObjectType } from './plan.js';
 import { hubspotRequestSchema, type HubspotRequest, type HubspotSinkConfig } from './schema.js';
 
@@ -17,7 +17,8 @@ import { hubspotRequestSchema, type HubspotRequest, type HubspotSinkConfig } fro
  * HubSpot sink: finds the contact, then creates (or, with an upsert key, updates) a call or
  * note associated with it. An upsert of an earlier stage of the call than the object shows is
  * skipped (see `call-stage.ts`); one whose object was deleted creates it afresh. One attempt may make up to three requests (search, create contact,
- * create object); `timeout_ms` bounds the whole attempt.
+ * create object); `timeout_ms` bounds the whole attempt. Requests go over a keep-alive pool of
+ * the sink's own (`pool.ts`) of at most `concurrency` sockets (Default: 4).
  */
 
 export interface HubspotSinkOptions {
@@ -33,14 +34,17 @@ class StepFailure extends Error {
   }
 }
 
-export function createHubspotSink(name: string, config: HubspotSinkConfig, options: HubspotSinkOptions): Sink {
+/** The sink as the dispatcher holds it: `close()` ends its pooled sockets (reload, shutdown). */
+export type HubspotSink = Sink & { close(): void };
+
+export function createHubspotSink(name: string, config: HubspotSinkConfig, options: HubspotSinkOptions): HubspotSink {
   if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
   const redactor = redactorFor(hubspotSecrets(config));
   // the token goes in the Authorization header: one node-fetch cannot send is refused here, not retried
   const tokenProblem = headerProblem('Authorization', config.access_token, `sink "${name}" access_token`);
-  const Agent = options.hubspotBaseUrl.startsWith('https:') ? HttpsAgent : HttpAgent;
+  const pool = createHubspotPool(options.hubspotBaseUrl, { maxSockets: config.concurrency ?? DEFAULTS.delivery.concurrency });
   const client = new Client({
     accessToken: config.access_token,
     basePath: options.hubspotBaseUrl.replace(/\/+$/, ''),
@@ -55,15 +59,15 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
       return failed({ kind: 'permanent', code: 'invalid_request', message: `invalid HubSpot request: ${z.prettifyError(parsed.error)}` });
     }
     // The SDK has no request timeout and gives node-fetch no AbortSignal. What does abort a
-    // request is destroying its socket, so each attempt gets its own agent.
-    const agent = new Agent({ keepAlive: false });
-    const opts = callOptions(agent);
+    // request is destroying it (and its socket), so each attempt sees the pool through its own agent.
+    const view = pool.attempt();
+    const opts = callOptions(view.agent);
     const timer = AbortSignal.timeout(timeout);
     const signal = ctx.signal ? AbortSignal.any([timer, ctx.signal]) : timer;
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
-        agent.destroy();
+        view.cut(signal.reason as Error);
         reject(signal.reason as Error);
       };
       if (signal.aborted) onAbort();
@@ -76,7 +80,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
       return classifyNetworkError(err, timer.aborted);
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
-      agent.destroy();
+      view.end();
     }
   }
 
@@ -172,7 +176,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
     return type === 'call' ? client.crm.objects.calls.basicApi : client.crm.objects.notes.basicApi;
   }
 
-  return guarded({ name, type: config.type, send }, redactor);
+  return { ...guarded({ name, type: config.type, send }, redactor), close: () => pool.close() };
 }
 
 /** The object an `erase --downstream` delivery archives (`{erase: {object_type, object_id}}`), or null for any other request. */
@@ -188,7 +192,7 @@ export function hubspotSecrets(config: HubspotSinkConfig): string[] {
 }
 
 /**
- * Per-call options that put the request on this attempt's agent. It has to be per call:
+ * Per-call options that put the request on this attempt's agent (its view of the sink's pool). It has to be per call:
  * @hubspot/api-client 13.4 drops the configured middleware (its `httpAgent` too) unless a
  * call passes its own, so `new Client({ httpAgent })` silently uses node's global agent.
  */
