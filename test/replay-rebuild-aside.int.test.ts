@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -71,6 +72,28 @@ describe('replay --rebuild reading the log in pages, with the damage check on a 
       const result = await rebuildProjections(log.db);
       expect(result.repaired).toEqual(['p_deliveries']);
       expect(log.db.pragma('quick_check', { simple: true })).toBe('ok');
+    } finally {
+      log.close();
+    }
+  }, 60_000);
+
+  it('a Ctrl-C that lands after the last batch, while the indexes are built and the check finishes, still stops before the swap', async () => {
+    // Given a log
+    const dbPath = join(temp.dir, 'late-abort.db');
+    const log = new SqliteLog(dbPath, { now: steppingClock() });
+    try {
+      appendSteps(log, fc.sample(fc.array(stepWithOpsArb, { minLength: 40, maxLength: 40 }), { numRuns: 1, seed: 7 })[0]!);
+      const before = snapshot(log.db);
+      // When Ctrl-C comes just after the last entry was folded (the next turn of the event loop)
+      const controller = new AbortController();
+      const onProgress = (p: { done: number; total: number }) => {
+        if (p.done === p.total) setImmediate(() => controller.abort());
+      };
+      const result = rebuildProjections(log.db, { signal: controller.signal, onProgress });
+      // Then it fails as an interrupted rebuild, and nothing changed
+      await expect(result).rejects.toThrow(/interrupted/);
+      expect(snapshot(log.db)).toEqual(before);
+      expect(existsSync(`${dbPath}.rebuild-${process.pid}.tmp`)).toBe(false);
     } finally {
       log.close();
     }

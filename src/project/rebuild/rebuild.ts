@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { damagedTables, withForget } from './repair.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { checkDamageAside } from './damage-thread.js';
-import { buildScratch, projectionTables, SCRATCH, type BuildOptions, type Scratch } from './scratch.js';
+import { buildScratch, projectionTables, SCRATCH, stopIfAborted, type BuildOptions, type Scratch } from './scratch.js';
 
 export interface RebuildResult {
   /** Entries projected (the whole log, through `last_seq`). */
@@ -50,6 +50,7 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
   try {
     indexScratch(db, scratch.tables);
     const aside = await check.result;
+    stopIfAborted(options.signal); // a Ctrl-C while the indexes were built or the check finished: still before the swap
     repaired = aside !== undefined && sameTables(checked, scratch.tables) ? aside : damagedTables(db, scratch.tables);
     // The old projections hold facts only (README "Personal data"), each of which stays in the log
     // (`entries`), so zeroing their pages as they are dropped protects nothing and costs a write of

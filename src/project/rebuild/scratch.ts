@@ -232,6 +232,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
   }
 }
 
-function stopIfAborted(signal: AbortSignal | undefined): void {
+/** Throws `rebuild interrupted` (the signal's reason as its cause) once `signal` is aborted. */
+export function stopIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Error('rebuild interrupted', { cause: signal.reason });
 }
