@@ -16,7 +16,11 @@ export type DamageReply = { ok: true; damaged: string[] } | { ok: false; message
 export interface DamageCheck {
   /** The damaged tables among those asked about; undefined if the thread could not tell (check on the caller's connection then). Never rejects. */
   result: Promise<string[] | undefined>;
-  /** Ends the thread (a build that failed or was interrupted no longer needs the answer). */
+  /**
+   * Gives up on the answer (a build that failed or was interrupted): `result` resolves to
+   * undefined now. The thread is left to finish its read and close its connection (it never
+   * keeps the process alive); ended by force mid-read, it would leave the connection open.
+   */
   stop(): void;
 }
 
@@ -42,10 +46,7 @@ export function checkDamageAside(path: string, tables: string[]): DamageCheck {
     worker.once('message', (reply: DamageReply) => resolve(reply.ok ? reply.damaged : undefined));
     worker.once('error', () => resolve(undefined));
     worker.once('exit', () => resolve(undefined)); // after a reply this changes nothing
-    stop = () => {
-      resolve(undefined);
-      void worker.terminate();
-    };
+    stop = () => resolve(undefined);
   });
   return { result, stop: () => stop() };
 }

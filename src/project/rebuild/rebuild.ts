@@ -88,7 +88,11 @@ const sameTables = (a: string[], b: string[]) => a.length === b.length && a.ever
 function indexScratch(db: Database, tables: string[]): void {
   const ddl = db.prepare(`SELECT sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY rowid`).pluck();
   for (const table of tables) {
-    for (const sql of ddl.all(table) as string[]) db.exec(sql.replace(/^CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF NOT EXISTS\s+)?("?)(\w+)\2/i, `CREATE $1INDEX ${SCRATCH}."$3"`));
+    for (const sql of ddl.all(table) as string[]) {
+      const inScratch = sql.replace(/^CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF NOT EXISTS\s+)?("?)(\w+)\2/i, `CREATE $1INDEX ${SCRATCH}."$3"`);
+      // DDL of another shape is left out: the swap then builds that index row by row, as correct and slower
+      if (inScratch !== sql) db.exec(inScratch);
+    }
   }
 }
 
