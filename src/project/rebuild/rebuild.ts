@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import { damagedTables, withForget } from './repair.js';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -50,7 +51,8 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
   try {
     indexScratch(db, scratch.tables);
     const aside = await check.result;
-    stopIfAborted(options.signal); // a Ctrl-C while the indexes were built or the check finished: still before the swap
+    await yieldToLoop(); // a Ctrl-C that came while the indexes were built lands here (a settled check alone does not let it)
+    stopIfAborted(options.signal); // still before the swap
     repaired = aside !== undefined && sameTables(checked, scratch.tables) ? aside : damagedTables(db, scratch.tables);
     // The old projections hold facts only (README "Personal data"), each of which stays in the log
     // (`entries`), so zeroing their pages as they are dropped protects nothing and costs a write of
