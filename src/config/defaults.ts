@@ -225,6 +225,14 @@ export const DEFAULTS = {
     foldRows: 2_000,
     /** Rows written at once when a folding table is full. @defaultValue 500 */
     foldEvict: 500,
+    /** Log entries read from SQLite at once while rebuilding (one `.all()`, a few MB). @defaultValue 2,000 */
+    readRows: 2_000,
+    /**
+     * From this many entries on, the damage check of the live projection tables (`quick_check`,
+     * which reads all of them) runs on a thread of its own beside the fold; below it, starting
+     * the thread costs more than the check. @defaultValue 50,000
+     */
+    checkAsideEntries: 50_000,
   },
 
   /** The web console under `/ui/` (README "Console"). */

@@ -195,25 +195,33 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     reader.pragma('cache_size = -2048'); // one pass, in order: a cache would only hold what is done
     reader.exec('BEGIN'); // one snapshot: the total and the rows agree
     const total = (reader.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null }).seq ?? 0;
-    const rows = reader.prepare(`SELECT ${COLUMNS} FROM entries WHERE seq <= ? ORDER BY seq`).raw().iterate(total) as IterableIterator<RawRow>;
+    // pages of rows (`.all()`), not a row at a time (`.iterate()`): a call into SQLite and an
+    // iterator result per row cost about a fifth of the reading
+    const page = reader.prepare(`SELECT ${COLUMNS} FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`).raw();
+    const pageRows = DEFAULTS.rebuild.readRows;
     let done = 0;
+    let after = Number.MIN_SAFE_INTEGER;
     db.exec('BEGIN');
     try {
-      for (const row of rows) {
-        project(entryOf(row));
-        if (++done % DEFAULTS.rebuild.batch === 0) {
-          db.exec('COMMIT');
-          options.onProgress?.({ done, total });
-          await yieldToLoop(); // let a progress bar draw and Ctrl-C land
-          stopIfAborted(options.signal);
-          db.exec('BEGIN');
+      for (;;) {
+        const rows = page.all(after, total, pageRows) as RawRow[];
+        for (const row of rows) {
+          project(entryOf(row));
+          if (++done % DEFAULTS.rebuild.batch === 0) {
+            db.exec('COMMIT');
+            options.onProgress?.({ done, total });
+            await yieldToLoop(); // let a progress bar draw and Ctrl-C land
+            stopIfAborted(options.signal);
+            db.exec('BEGIN');
+          }
         }
+        if (rows.length < pageRows) break;
+        after = rows[rows.length - 1]![0];
       }
       flush();
       db.exec('COMMIT');
     } finally {
       if (db.inTransaction) db.exec('ROLLBACK');
-      rows.return?.();
     }
     reader.exec('COMMIT');
     options.onProgress?.({ done, total });
@@ -224,6 +232,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
   }
 }
 
-function stopIfAborted(signal: AbortSignal | undefined): void {
+/** Throws `rebuild interrupted` (the signal's reason as its cause) once `signal` is aborted. */
+export function stopIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Error('rebuild interrupted', { cause: signal.reason });
 }
