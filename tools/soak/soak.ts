@@ -27,8 +27,8 @@ const USAGE = `usage: npm run soak [-- --minutes 3] [--rate 200] [--settle-minut
        [--phang 0.001] [--log-level info] [--node-options "…"] [--no-deliveries] [--keep]
 A steady signed stream at --rate events/s for --minutes into the real relay, sinks failing at
 random with the given probabilities; then it settles and counts. Exit 1 if anything is lost.
---no-deliveries: the same stream with rules that match nothing (the floor of the relay's
-acknowledgements on this machine, with no routing or delivery work beside them).
+--no-deliveries: the same stream with rules that match nothing (the router reads each event and
+plans nothing: the floor of the relay's acknowledgements on this machine, with no deliveries).
 `;
 let parsed;
 try {
