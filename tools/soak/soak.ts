@@ -164,15 +164,29 @@ const metricsText = async (): Promise<string | undefined> => {
     return undefined;
   }
 };
+/** The sum of a metric's series in `/metrics` text whose labels match `labels` (a regex on the label text). */
+const sumOf = (text: string, name: string, labels = '') =>
+  [...text.matchAll(new RegExp(`^husky_relay_${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))].filter((m) => new RegExp(labels).test(m[1] ?? '')).reduce((n, m) => n + Number(m[2]), 0);
 /**
- * The relay's V8 heap: used (live objects and garbage not yet collected) and total (what V8
- * holds), so a rising RSS can be told apart from live objects piling up.
+ * Progress read off the relay's `/metrics` (one HTTP request, as a Prometheus scrape would make):
+ * its V8 heap, used (live objects and garbage not yet collected) and total (what V8 holds), so a
+ * rising RSS can be told apart from live objects piling up, and what it took and delivered. Not
+ * `status --json`: a CLI process every 5 s (node's start, the log opened) took CPU from the
+ * relay it measured.
  */
-const heap = async (): Promise<{ used: number; total: number } | undefined> => {
+const progress = async () => {
   const text = await metricsText();
   if (text === undefined) return undefined;
-  const value = (name: string) => Number(new RegExp(`^husky_relay_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes') };
+  const mb = (name: string) => sumOf(text, name) / 2 ** 20;
+  return {
+    used: mb('nodejs_heap_size_used_bytes'),
+    total: mb('nodejs_heap_size_total_bytes'),
+    events: sumOf(text, 'events_received_total', 'outcome="accepted"'),
+    succeeded: sumOf(text, 'deliveries_total', 'outcome="succeeded"'),
+    pending: sumOf(text, 'deliveries_open', 'status="pending"'),
+    retrying: sumOf(text, 'deliveries_open', 'status="retrying"'),
+    dead: sumOf(text, 'deliveries_dead'),
+  };
 };
 /**
  * Ack latency as the relay itself measures it (`husky_relay_ingest_seconds`, request in to
@@ -199,17 +213,14 @@ const sampler = setInterval(() => {
   const mb = relay.rssMb();
   const sample: (typeof rss)[number] = { at: Date.now() - started, mb };
   rss.push(sample);
-  void heap()
-    .then((h) => {
-      sample.heapUsed = h?.used;
-      sample.heapTotal = h?.total;
-      return status();
+  void progress()
+    .then((p) => {
+      if (p === undefined) throw new Error('/metrics could not be read');
+      sample.heapUsed = p.used;
+      sample.heapTotal = p.total;
+      say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  heap ${p.used.toFixed(0)}/${p.total.toFixed(0)} MB  events ${p.events}  deliveries: ${p.succeeded} succeeded, ${p.pending} pending, ${p.retrying} retrying, ${p.dead} dead`);
     })
-    .then((s) => {
-      const d = s.deliveries;
-      say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  heap ${sample.heapUsed?.toFixed(0) ?? '?'}/${sample.heapTotal?.toFixed(0) ?? '?'} MB  events ${s.events.total}  deliveries: ${d.succeeded} succeeded, ${d.pending} pending, ${d.retrying} retrying, ${d.dead} dead`);
-    })
-    .catch((error: Error) => say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  (status failed: ${error.message})`))
+    .catch((error: Error) => say(`  ${clock(Date.now() - started)}  RSS ${mb.toFixed(0)} MB  (progress failed: ${error.message})`))
     .finally(() => (sampling = false));
 }, 5_000);
 
