@@ -26,7 +26,7 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 512, 2000],
       registers: [registry],
     }),
-    commitSeconds: latency(registry, 'husky_relay_commit_seconds', 'Time a group commit holding webhooks took: its transaction on the writer, then the flush of the WAL that made it durable'),
+    commitSeconds: latency(registry, 'husky_relay_commit_seconds', 'Time a group commit holding webhooks took on the writer (transaction and fsync)'),
     commitWaitSeconds: latency(
       registry,
       'husky_relay_commit_wait_seconds',

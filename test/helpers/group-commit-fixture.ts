@@ -3,7 +3,6 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterEach } from 'vitest';
 import { GroupCommit } from '../../src/log/sqlite/group-commit.js';
 import { SqliteLog } from '../../src/log/sqlite/sqlite-log.js';
-import type { WalSync } from '../../src/log/sqlite/wal-sync.js';
 import { WriterClient } from '../../src/log/sqlite/writer-client.js';
 import type { NewEntry } from '../../src/log/types.js';
 import { tempDir } from './relay.js';
@@ -14,8 +13,6 @@ export const rulesLoaded = (n: number): NewEntry => ({ type: 'rules.loaded', dat
 export interface GroupCommitOptions {
   /** The main thread's clock, stamped on its commits. */
   now?: () => Date;
-  /** The flusher of the WAL (given the WAL's path); default: a real `fdatasync`. */
-  walSync?: (walPath: string) => WalSync;
   /** Attach a pipeline channel (`WriterClient`) with this clock. */
   pipelineNow?: () => Date;
 }
@@ -31,7 +28,7 @@ export interface OpenGroupCommit {
 }
 
 /**
- * `serve`'s group commit on a fresh log, opened by the returned function (once per test) and
+ * `serve`'s group commit on a fresh log (or on `link`, a symlink to it, when given), opened by the returned function (once per test) and
  * closed after each test with its pipeline channel and temp dir. Call at the top of a `describe`.
  */
 export function groupCommitFixture(): (options?: GroupCommitOptions) => OpenGroupCommit {
@@ -46,7 +43,7 @@ export function groupCommitFixture(): (options?: GroupCommitOptions) => OpenGrou
     const temp = tempDir();
     const path = join(temp.dir, 'relay.db');
     new SqliteLog(path).close();
-    const commit = new GroupCommit(path, options.now ? { now: options.now } : {}, () => {}, options.walSync?.(`${path}-wal`));
+    const commit = new GroupCommit(path, options.now ? { now: options.now } : {});
     const channel = options.pipelineNow ? new MessageChannel() : undefined;
     const pipeline = channel ? new WriterClient(channel.port1, commit.connect(channel.port2), options.pipelineNow) : undefined;
     opened = { temp, commit, channel };

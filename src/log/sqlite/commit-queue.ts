@@ -16,7 +16,7 @@ export type CommitRequest = Extract<WriterRequest, { kind: 'commit' }>;
 export interface CommitStats {
   /** Entries committed for callers (duplicates included). */
   size: number;
-  /** How long the transaction took on the writer thread, with the flush of the WAL that made it durable (ms). */
+  /** How long the transaction took on the writer thread (ms). */
   ms: number;
   /** The highest seq written, or null when every entry was a duplicate. */
   lastSeq: number | null;
@@ -66,14 +66,6 @@ export class CommitQueue {
     private readonly hooks: CommitQueueHooks = {},
     /** How long an append waits for others before its request is posted (0: as the class says). (Default: 0) */
     private readonly lingerMs = 0,
-    /**
-     * One request in flight at a time: appends made while one waits for its answer (its commit,
-     * then its WAL flush: `GroupCommit`) are posted together once it is answered, as the writer
-     * itself batched what waited behind its fsync. Without it, a writer that no longer waits on
-     * the disk would commit each request alone, and the flushes after them would carry ever more
-     * WAL. (Default: false)
-     */
-    private readonly serial = false,
   ) {}
 
   /** Queues a caller's entries (and the checkpoint committed with them); see the class. */
@@ -81,7 +73,6 @@ export class CommitQueue {
     return new Promise((resolve, reject) => {
       this.queue.push({ entries, checkpoint, resolve, reject });
       if (this.lingerMs > 0) return this.linger();
-      if (this.held()) return; // posted when the request in flight is answered
       // the writer is waiting for work: it gets this now, not at the end of the loop turn
       if (Atomics.compareExchange(this.idle, 0, WRITER_IDLE, WRITER_BUSY) === WRITER_IDLE) return this.flush();
       if (this.scheduled) return;
@@ -89,14 +80,9 @@ export class CommitQueue {
       // setImmediate runs after the I/O callbacks of this loop turn: every request that arrived meanwhile goes with it
       setImmediate(() => {
         this.scheduled = false;
-        if (!this.held()) this.flush();
+        this.flush();
       });
     });
-  }
-
-  /** Whether appends wait for the request in flight to be answered (`serial`). */
-  private held(): boolean {
-    return this.serial && this.posted.size > 0;
   }
 
   /** Posts what is queued once `lingerMs` have passed since the first append that waits. */
@@ -147,18 +133,8 @@ export class CommitQueue {
     }
   }
 
-  /**
-   * Answers the callers of the requests a commit reply names; returns what it amounted to.
-   * `flushMs`: how long the WAL's flush after the commit took (`WalSync`), counted in `ms`, not
-   * in the wait. (Default: 0)
-   */
-  answer(reply: CommitReply, flushMs = 0): CommitStats {
-    const stats = this.settle(reply, flushMs);
-    if (this.serial && !this.held() && this.queue.length > 0) this.flush();
-    return stats;
-  }
-
-  private settle(reply: CommitReply, flushMs: number): CommitStats {
+  /** Answers the callers of the requests a commit reply names; returns what it amounted to. */
+  answer(reply: CommitReply): CommitStats {
     let postedAt = Infinity;
     const waiters = reply.ids.flatMap((id) => {
       const posted = this.posted.get(id);
@@ -166,7 +142,7 @@ export class CommitQueue {
       postedAt = Math.min(postedAt, posted?.at ?? Infinity);
       return posted?.batch ?? [];
     });
-    const ms = reply.ok ? reply.ms + flushMs : 0;
+    const ms = reply.ok ? reply.ms : 0;
     const waitedMs = postedAt === Infinity ? 0 : Math.max(0, performance.now() - postedAt - ms);
     const stats: CommitStats = { size: 0, ms, lastSeq: null, waitedMs };
     if (!reply.ok) {
@@ -201,8 +177,6 @@ export class CommitQueue {
     this.posted.clear();
     if (queuedToo) waiters.push(...this.queue.splice(0));
     this.fail(waiters, { name: 'Error', message: why });
-    // appends held behind what failed go to the writer started again
-    if (this.serial && this.queue.length > 0) setImmediate(() => !this.held() && this.flush());
   }
 
   private fail(waiters: Waiter[], error: WriterError): void {

@@ -6,9 +6,8 @@ import { CommitQueue, type CommitRequest, type CommitStats } from './commit-queu
 import type { LogOptions } from './sqlite-log.js';
 import type { Appended, Checkpoint, QueuedWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
-import { WRITER_BUSY, type CallReply, type CommitReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
+import { WRITER_BUSY, type CallReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
-import { WalSync, walPathOf } from './wal-sync.js';
 
 export type { CommitStats } from './commit-queue.js';
 
@@ -18,19 +17,21 @@ type Answer = (reply: CallReply) => void;
 const live = new Map<string, GroupCommit>();
 
 /**
- * Group commit: appends are written in one transaction per batch, and each caller is answered
- * only once the commit that holds its entries is on disk: the writer commits without an fsync,
- * and this thread flushes the WAL before it answers (`WalSync`), one flush for every commit
- * written before it began. If the commit fails, every caller in it gets `LogUnavailableError`
- * and nothing of the batch remains. Every writer of `serve` goes through here, so none waits
- * on another's locks.
+ * Group commit: appends are written in one transaction per batch, and each caller is
+ * answered only after the commit that holds its entries has returned (`synchronous=FULL`:
+ * on disk). One fsync then serves a whole batch of requests. If the commit fails, every
+ * caller in it gets `LogUnavailableError` and nothing of the batch remains. Every writer of
+ * `serve` (receiver, router, dispatcher) goes through here, so they never wait on each
+ * other's locks.
  *
  * The SQLite work runs on a dedicated writer thread (`writer-worker`) that owns the write
- * connection; the flush runs on libuv's thread pool. The writer forms the batches itself: when
- * it is free it commits everything that has arrived. Appends reach it at the end of the loop
- * turn that made them (setImmediate: no timer, so no added latency at low load), all of that
- * turn's together; but when the writer is idle, an append is posted at once (a flag in shared
- * memory tells), so a long turn, a burst of requests being parsed, does not leave it waiting.
+ * connection, so the event loop keeps reading and answering requests while a commit's fsync
+ * is in flight. The writer forms the batches itself: when it is free it commits everything
+ * that has arrived, so it never waits for this thread before starting the next commit. Appends
+ * reach it at the end of the loop turn that made them (setImmediate: no timer, so no added
+ * latency at low load), all of that turn's together; but when the writer is idle, an append is
+ * posted at once (a flag in shared memory tells), so a long turn, a burst of requests being
+ * parsed, does not leave the writer waiting for its end.
  */
 export class GroupCommit implements QueuedWriter {
   /** The appends: queued, posted to the writer, answered from its replies. */
@@ -47,24 +48,17 @@ export class GroupCommit implements QueuedWriter {
   private readonly key: string;
   /** Failed commits, for `failure()`. */
   private readonly failures = new CommitFailures();
-  /** Why the WAL could not be flushed, once it could not: every append is refused from then on. */
-  private flushFailed?: string;
 
-  /**
-   * @param onCommit - told of each commit of this thread's once on disk (`ms` includes the flush).
-   * @param walSync - flushes the WAL before callers are answered (tests hold or fail it). (Default: `walPathOf(path)`'s)
-   */
   constructor(
     readonly path: string,
     private readonly options: LogOptions = {},
     private readonly onCommit: (stats: CommitStats) => void = () => {},
-    private readonly walSync = new WalSync(walPathOf(path)),
   ) {
     this.commits = new CommitQueue((request) => this.send(request), this.writerState, options.now, {
       committed: (entries) => this.failures.committed(entries),
       // remembered for /readyz (see `failure`): a full disk, a corrupted page or a lost WAL shows only when a commit fails
       unavailable: (entries, error) => this.failures.failed(entries, error, Date.now()),
-    }, 0, true);
+    });
     this.key = resolvePath(path);
     live.set(this.key, this);
     // started now, so the first request does not wait for the thread to boot
@@ -77,13 +71,13 @@ export class GroupCommit implements QueuedWriter {
   }
 
   append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
-    const refused = this.closed ? 'the log is closed' : this.flushFailed;
-    if (refused) return Promise.reject(new LogUnavailableError(`log commit failed: ${refused}`));
+    if (this.closed) return Promise.reject(new LogUnavailableError('log commit failed: the log is closed'));
     return this.commits.append(entries, checkpoint);
   }
 
   async appendOne(entry: NewEntry): Promise<Appended> {
-    return (await this.append([entry]))[0]!;
+    const [appended] = await this.append([entry]);
+    return appended!;
   }
 
   /** Resolves once everything appended so far is committed (or failed). */
@@ -105,7 +99,6 @@ export class GroupCommit implements QueuedWriter {
       worker.ref();
       await this.ask({ kind: 'close' }).catch(() => {});
       await exited;
-      this.walSync.close();
     })());
   }
 
@@ -115,7 +108,7 @@ export class GroupCommit implements QueuedWriter {
    * of the same kind of entries succeeds; those that may clear unseen fade (see `CommitFailures`).
    */
   failure(types?: NewEntry['type'][], now = Date.now()): string | null {
-    return this.flushFailed ?? this.failures.current(now, types);
+    return this.failures.current(now, types);
   }
 
   /**
@@ -171,30 +164,6 @@ export class GroupCommit implements QueuedWriter {
     return true;
   }
 
-  /**
-   * Answers the callers of a commit once it is on disk: after a flush of the WAL that began
-   * after the commit was written. A flush that fails (EIO) fails them (`LogUnavailableError`:
-   * 503; their entries are written, so a retry is a duplicate) and every append after it, until
-   * `serve` restarts (`/readyz` says so): once an fsync has failed, the kernel may have dropped
-   * the pages it could not write, so no later flush can vouch for what came before it.
-   */
-  private durable(reply: CommitReply): void {
-    const answer = (final: CommitReply, flushMs = 0) => {
-      const stats = this.commits.answer(final, flushMs);
-      if (final.ok) this.onCommit(stats);
-      this.settled();
-    };
-    if (!reply.ok) return answer(reply);
-    const started = performance.now();
-    this.walSync.sync().then(
-      () => answer(reply, performance.now() - started),
-      (error: NodeJS.ErrnoException) => {
-        this.flushFailed ??= `the WAL could not be flushed to disk (${error.message}); restart serve`;
-        answer({ kind: 'committed', ids: reply.ids, ok: false, error: { name: 'Error', message: this.flushFailed, ...(error.code !== undefined && { code: error.code }) } });
-      },
-    );
-  }
-
   /** After an answer: tell `drain` when nothing is left, and let an idle writer not hold the process. */
   private settled(): void {
     if (this.commits.inFlight > 0) return;
@@ -234,7 +203,12 @@ export class GroupCommit implements QueuedWriter {
     // idle, the writer does not keep the process alive; a request in flight does
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
-      if (reply.kind === 'committed') return this.durable(reply);
+      if (reply.kind === 'committed') {
+        const stats = this.commits.answer(reply);
+        if (reply.ok) this.onCommit(stats);
+        this.settled();
+        return;
+      }
       const answer = this.asked.get(reply.id);
       if (!answer) return;
       this.asked.delete(reply.id);

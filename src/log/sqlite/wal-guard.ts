@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { describeDamage, findDamage } from './damage.js';
 import type { SqliteLog } from './sqlite-log.js';
 import { WAL_LOST } from './writer-protocol.js';
@@ -7,6 +7,19 @@ import { WAL_LOST } from './writer-protocol.js';
  * What the writer thread checks before it writes: that a commit could succeed (the probe behind
  * /readyz) and that the WAL file it writes to is still the database's.
  */
+
+/**
+ * The WAL file SQLite writes for the database at `dbPath`: beside the file the path leads to,
+ * symlinks followed (SQLite resolves them before it names its `-wal`), or beside `dbPath` itself
+ * when it cannot be resolved (not created yet).
+ */
+export function walPathOf(dbPath: string): string {
+  try {
+    return `${realpathSync(dbPath)}-wal`;
+  } catch {
+    return `${dbPath}-wal`;
+  }
+}
 
 /**
  * Takes the write lock and changes the header (then rolls back: nothing reaches the disk), as a

@@ -1,19 +1,19 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLog } from './sqlite-log.js';
 import { type CommitGroup } from '../seam.js';
-import { probeWrite, walGuard } from './wal-guard.js';
+import { probeWrite, walGuard, walPathOf } from './wal-guard.js';
 import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type AppendedNotice, type CallReply, type CommitReply, type WriterError, type WriterInit, type WriterRequest, toGroups } from './writer-protocol.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { handOverCheckpoints } from './checkpoints.js';
-import { deferSyncToCaller } from './commit-durability.js';
-import { walPathOf } from './wal-sync.js';
+import { commitDurability } from './commit-durability.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
  * group commit itself. Whenever it is free, it writes the commit requests waiting, one side's in
- * one transaction (entries, their projections, checkpoints; see `waiting`). It does not fsync:
- * the main thread flushes the WAL before it answers (`commit-durability.ts`), while this thread
- * writes the next commit. Each side's requests are handled in the order posted.
+ * one transaction (entries, their projections, checkpoints; see `waiting`): one fsync serves
+ * them all, and it blocks this thread, never the event loop that answers HTTP (FULL for the main
+ * thread's, NORMAL for the pipeline's: `commit-durability.ts`). Each side's requests are handled
+ * in the order posted.
  */
 const init = workerData as WriterInit;
 /** Where requests come from: the thread that started it, and the channels attached since (the pipeline thread's). */
@@ -28,10 +28,10 @@ type From<R> = R & { from: MessagePort };
 // requests stamps all its entries, one value per transaction.
 let at = '';
 let log: SqliteLog | undefined;
-let openError: unknown;
+let durability: ReturnType<typeof commitDurability> | undefined, openError: unknown;
 try {
   log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at) });
-  deferSyncToCaller(log.db);
+  durability = commitDurability(log.db);
 } catch (error) {
   openError = error;
 }
@@ -105,7 +105,6 @@ function drain(first: From<WriterRequest>): void {
   }
 }
 
-/** Queues a request on its side. */
 function queue(request: From<WriterRequest>): void {
   waiting[subscribers.includes(request.from) ? 'pipeline' : 'main'].push(request);
 }
@@ -143,6 +142,7 @@ function commit(batch: CommitRequest[]): WriterError | null {
   try {
     if (!log) throw openError;
     wal.check(log);
+    durability!.before(!subscribers.includes(batch[0]!.from)); // the main thread's (a transaction holds one side's): FULL
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
