@@ -28,7 +28,7 @@ export interface OpenGroupCommit {
 }
 
 /**
- * `serve`'s group commit on a fresh log (or on `link`, a symlink to it, when given), opened by the returned function (once per test) and
+ * `serve`'s group commit on a fresh log, opened by the returned function (once per test) and
  * closed after each test with its pipeline channel and temp dir. Call at the top of a `describe`.
  */
 export function groupCommitFixture(): (options?: GroupCommitOptions) => OpenGroupCommit {
