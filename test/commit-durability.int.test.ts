@@ -7,10 +7,10 @@ import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { groupCommitFixture, rulesLoaded } from './helpers/group-commit-fixture.js';
 
 /**
- * `serve`'s writer fsyncs a commit of the main thread's (a webhook about to be answered 200),
- * and does not fsync one of the pipeline thread's (`log/sqlite/commit-durability.ts`; a
- * transaction holds one side's requests): SQLite's `synchronous`, as the writer's connection
- * has it after each commit, says which.
+ * `serve`'s writer fsyncs a commit that holds anything of the main thread's (a webhook about to
+ * be answered 200), and does not fsync one holding only the pipeline thread's entries
+ * (`log/sqlite/commit-durability.ts`): SQLite's `synchronous`, as the writer's connection has it
+ * after each commit, says which.
  */
 const FULL = 2;
 const NORMAL = 1;
@@ -18,7 +18,7 @@ const NORMAL = 1;
 describe('how the writer syncs a commit', () => {
   const open = groupCommitFixture();
 
-  it("the main thread's commits are FULL, the pipeline's NORMAL; both are in the log in order", async () => {
+  it("the main thread's commits are FULL, the pipeline's alone NORMAL; both are in the log in order", async () => {
     // Given serve's group commit, and a pipeline channel attached to its writer
     const { path, commit, pipeline } = open({ pipelineNow: () => new Date() });
     // When the main thread commits (a webhook), then the pipeline, then the main thread again

@@ -9,11 +9,11 @@ import { commitDurability } from './commit-durability.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
- * group commit itself. Whenever it is free, it writes the commit requests waiting, one side's in
- * one transaction (entries, their projections, checkpoints; see `waiting`): one fsync serves
- * them all, and it blocks this thread, never the event loop that answers HTTP (FULL for the main
- * thread's, NORMAL for the pipeline's: `commit-durability.ts`). Each side's requests are handled
- * in the order posted.
+ * group commit itself. Whenever it is free, it writes every commit request waiting in its port in
+ * one transaction (entries, their projections, checkpoints): one fsync serves them all, and it
+ * blocks this thread, never the event loop that answers HTTP (FULL; NORMAL with only the
+ * pipeline's entries: `commit-durability.ts`). What was posted meanwhile is the next commit.
+ * Requests are handled in the order posted.
  */
 const init = workerData as WriterInit;
 /** Where requests come from: the thread that started it, and the channels attached since (the pipeline thread's). */
@@ -28,7 +28,8 @@ type From<R> = R & { from: MessagePort };
 // requests stamps all its entries, one value per transaction.
 let at = '';
 let log: SqliteLog | undefined;
-let durability: ReturnType<typeof commitDurability> | undefined, openError: unknown;
+let durability: ReturnType<typeof commitDurability> | undefined;
+let openError: unknown;
 try {
   log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at) });
   durability = commitDurability(log.db);
@@ -62,73 +63,62 @@ function attach(port: MessagePort): void {
   });
 }
 
-/**
- * What waits, by side: the main thread's requests (webhooks, operators, pragmas, probes) and the
- * pipeline channels', each in the order posted. A transaction holds one side's commit requests
- * (a webhook's never seals the pipeline's entries before its 200); the sides take turns.
- */
-const waiting = { main: [] as From<WriterRequest>[], pipeline: [] as From<WriterRequest>[] };
-let lastSide: keyof typeof waiting = 'pipeline';
-
 /** Works through `first` and whatever waits behind it on every channel, then says it is idle. */
 function drain(first: From<WriterRequest>): void {
   Atomics.store(state, 0, WRITER_BUSY);
-  queue(first);
-  while (!closed) {
-    gather();
-    if (waiting.main.length + waiting.pipeline.length === 0) {
-      // nothing waiting: say so, then look once more, for an append posted just before
-      Atomics.store(state, 0, WRITER_IDLE);
-      gather();
-      if (waiting.main.length + waiting.pipeline.length === 0) return;
-      Atomics.store(state, 0, WRITER_BUSY);
-    }
-    if (waiting[lastSide === 'main' ? 'pipeline' : 'main'].length > 0) lastSide = lastSide === 'main' ? 'pipeline' : 'main';
-    const side = waiting[lastSide];
-    const head = side[0]!;
-    if (head.kind !== 'commit') {
-      side.shift();
-      answer(head);
+  let next: From<WriterRequest> | undefined = first;
+  while (next !== undefined && !closed) {
+    if (next.kind !== 'commit') {
+      answer(next);
+      next = take();
       continue;
     }
-    // that side's commit requests waiting now, up to the size of one transaction
-    const batch: CommitRequest[] = [];
-    let size = 0;
-    for (let next = side[0]; next?.kind === 'commit' && (batch.length === 0 || size + next.entries.length <= DEFAULTS.log.maxCommitEntries); next = side[0]) {
-      batch.push(side.shift() as CommitRequest);
+    // the commit requests waiting now, up to the size of one transaction
+    const batch: CommitRequest[] = [next];
+    let size = next.entries.length;
+    next = take();
+    while (next?.kind === 'commit' && size + next.entries.length <= DEFAULTS.log.maxCommitEntries) {
+      batch.push(next);
       size += next.entries.length;
+      next = take();
     }
     const failure = commit(batch);
     // what was posted while that commit waited on a lock waited on the same lock: it fails now,
     // not after a busy timeout of its own (each caller waits one busy timeout at most)
-    if (failure?.code?.startsWith('SQLITE_BUSY')) refuseWaiting(failure);
-  }
-}
-
-function queue(request: From<WriterRequest>): void {
-  waiting[subscribers.includes(request.from) ? 'pipeline' : 'main'].push(request);
-}
-
-/** Moves every request already waiting on any channel into `waiting`, without going back to the event loop. */
-function gather(): void {
-  for (let i = 0; i < ports.length; i += 1) {
-    const from = ports[i]!;
-    for (;;) {
-      const message = receiveMessageOnPort(from)?.message as WriterRequest | { kind: 'attach'; port: MessagePort } | undefined;
-      if (message === undefined) break;
-      if (message.kind === 'attach') attach(message.port); // looked at in its turn: it is last in `ports`
-      else queue({ ...message, from });
+    if (failure?.code?.startsWith('SQLITE_BUSY')) next = refuseWaiting(next, failure);
+    // whatever arrived during that commit is the next one
+    next ??= take();
+    if (next === undefined) {
+      // nothing waiting: say so, then look once more, for an append posted just before
+      Atomics.store(state, 0, WRITER_IDLE);
+      next = take();
+      if (next !== undefined) Atomics.store(state, 0, WRITER_BUSY);
     }
   }
 }
 
-/** Answers `failure` to every commit request waiting (gathered first); the other requests stay, in order. */
-function refuseWaiting(failure: WriterError): void {
-  gather();
-  for (const side of [waiting.main, waiting.pipeline]) {
-    for (const r of side) if (r.kind === 'commit') r.from.postMessage({ kind: 'committed', ids: [r.id], ok: false, error: failure } satisfies CommitReply);
-    side.splice(0, side.length, ...side.filter((r) => r.kind !== 'commit'));
+let turn = 0;
+/** The next request already waiting on any channel (taken in turn), without going back to the event loop. */
+function take(): From<WriterRequest> | undefined {
+  for (let i = 0; i < ports.length; i += 1) {
+    const from = ports[(turn + i) % ports.length]!;
+    const message = receiveMessageOnPort(from)?.message as WriterRequest | { kind: 'attach'; port: MessagePort } | undefined;
+    if (message === undefined) continue;
+    turn = (turn + i + 1) % ports.length;
+    if (message.kind !== 'attach') return { ...message, from };
+    attach(message.port);
+    i = -1; // look again, the new channel included
   }
+  return undefined;
+}
+
+/** Answers `failure` to `next` and every commit request waiting behind it; returns the first other request. */
+function refuseWaiting(next: From<WriterRequest> | undefined, failure: WriterError): From<WriterRequest> | undefined {
+  while (next?.kind === 'commit') {
+    next.from.postMessage({ kind: 'committed', ids: [next.id], ok: false, error: failure } satisfies CommitReply);
+    next = take();
+  }
+  return next;
 }
 
 /** Commits `batch` and answers it; returns the failure when the whole transaction failed. */
@@ -142,7 +132,7 @@ function commit(batch: CommitRequest[]): WriterError | null {
   try {
     if (!log) throw openError;
     wal.check(log);
-    durability!.before(!subscribers.includes(batch[0]!.from)); // the main thread's (a transaction holds one side's): FULL
+    durability!.before(batch.some((request) => !subscribers.includes(request.from))); // the main thread's: FULL
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
@@ -220,7 +210,10 @@ function oneByOne(log: SqliteLog, groups: CommitGroup[]): { ok: true; seqs: numb
   let storage: WriterError | undefined;
   groups.forEach((group, index) => {
     const zeros = () => group.entries.forEach(() => seqs.push(0));
-    if (storage) return (failed.push({ group: index, error: storage }), zeros());
+    if (storage) {
+      failed.push({ group: index, error: storage });
+      return zeros();
+    }
     try {
       for (const appended of log.appendBatch([group])[0]!) seqs.push(appended.seq ?? 0);
       wal.committed();

@@ -3,24 +3,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WriterClient } from '../../src/log/sqlite/writer-client.js';
 import type { AppendHooks } from '../../src/log/pg/pg-append.js';
 import { PgStore } from '../../src/log/pg/pg-store.js';
-import { openStore, type Store } from '../../src/log/store.js';
+import type { Store } from '../../src/log/store.js';
 import type { Entry } from '../../src/log/types.js';
-import { engineFixture, ENGINES, type EngineFixture } from '../helpers/engines.js';
+import { engineFixture, type EngineFixture } from '../helpers/engines.js';
 import { TEST_MASTER_KEY } from '../helpers/pg.js';
 import { rulesLoaded } from '../helpers/group-commit-fixture.js';
 
 /**
- * `serve`'s writer (`Store.serveWriter`) never puts the main thread's requests (webhooks waiting
- * for their 200) and the pipeline channel's in one transaction, on either engine: a webhook's
- * commit is as small as it can be, and each side's requests keep their order. Seen from the
- * log: a transaction stamps all its entries with the clock of its newest request, so each side's
- * entries keep their own thread's clock however the requests arrived. On PostgreSQL the
- * pipeline's transactions also do not wait for their WAL flush (`synchronous_commit = off`).
+ * `serve`'s writer on PostgreSQL (`PgGroupCommit`) never puts the main thread's requests
+ * (webhooks waiting for their 200) and the pipeline channel's in one transaction, because the
+ * pipeline's do not wait for their WAL flush (`synchronous_commit = off`) and a webhook's must;
+ * each side's requests keep their order. Seen from the log: a transaction stamps all its entries
+ * with the clock of its newest request, so each side's entries keep their own thread's clock
+ * however the requests arrived.
  */
 const MAIN_AT = '2026-06-01T10:00:00.000Z';
 const PIPELINE_AT = '2026-06-01T11:00:00.000Z';
 
-describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's requests", (engine) => {
+describe("serve's writer on PostgreSQL: a transaction holds one side's requests", () => {
   let fixture: EngineFixture | undefined;
   let store: Store | undefined;
   let channel: MessageChannel | undefined;
@@ -31,13 +31,13 @@ describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's req
   });
 
   it("requests of both sides waiting together are committed apart, each side's waiting requests together and in order", async () => {
-    fixture = await engineFixture(engine);
+    fixture = await engineFixture('postgres');
     // each PostgreSQL transaction says, before its commit, whether that commit waits for the WAL flush
     const syncOf = new Map<number, string>();
     // the main thread's clock moves at every request: a transaction stamps its newest request's
     let tick = 0;
     const now = () => new Date(Date.parse(MAIN_AT) + 1000 * tick++);
-    // on PostgreSQL the large commit below is held open until every append of the test is made
+    // the large commit below is held open until every append of the test is made
     let opened!: () => void;
     const allMade = new Promise<void>((resolve) => (opened = resolve));
     const hooks: AppendHooks = {
@@ -47,7 +47,7 @@ describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's req
         if (seqs.length > 1000) await allMade;
       },
     };
-    store = engine === 'postgres' ? await PgStore.open(fixture.location, { masterKeys: TEST_MASTER_KEY, now, hooks }) : await openStore(fixture.location, { now });
+    store = await PgStore.open(fixture.location, { masterKeys: TEST_MASTER_KEY, now, hooks });
     const writer = store.serveWriter(() => {});
     channel = new MessageChannel();
     const pipeline = new WriterClient(channel.port1, writer.connect(channel.port2), () => new Date(PIPELINE_AT));
@@ -61,7 +61,6 @@ describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's req
       appends.push(writer.append([rulesLoaded(2000 + n)]), pipeline.append([rulesLoaded(3000 + n)]));
       await new Promise((resolve) => setImmediate(resolve));
     }
-    // (on SQLite the writer is still at the large commit: it takes far longer than these turns)
     opened();
     await Promise.all([busy, ...appends]);
     await writer.close();
@@ -78,9 +77,7 @@ describe.each(ENGINES)("serve's writer on %s: a transaction holds one side's req
     // and each side's appends are in the log in the order made
     expect(mainRows.map(pathOf)).toEqual(['r2000.yaml', 'r2001.yaml', 'r2002.yaml']);
     expect(pipelineRows.map(pathOf)).toEqual(['r3000.yaml', 'r3001.yaml', 'r3002.yaml']);
-    if (engine === 'postgres') {
-      // the webhooks' commits wait for their flush, the pipeline's do not
-      for (const row of rows) expect(syncOf.get(row.seq)).toBe(row.at === PIPELINE_AT ? 'off' : 'on');
-    }
+    // and the webhooks' commits wait for their flush, the pipeline's do not
+    for (const row of rows) expect(syncOf.get(row.seq)).toBe(row.at === PIPELINE_AT ? 'off' : 'on');
   });
 });
