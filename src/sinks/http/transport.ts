@@ -94,13 +94,8 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
   const https = target.protocol === 'https:';
   const agent = keepAliveAgent(https, options);
   const request = https ? httpsRequest : httpRequest;
-  let running = 0;
-  let closed = false;
-
-  function ended(): void {
-    running -= 1;
-    if (closed && running === 0) agent.destroy();
-  }
+  const life = poolLife(agent);
+  const ended = life.end;
 
   function send(req: TransportRequest): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
@@ -118,8 +113,8 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
         else resolve(response!);
       };
       // throws (ERR_INVALID_CHAR, …) before anything is sent: the promise rejects with it
-      const out = request(target, { method: req.method, headers, agent: closed ? false : agent, ...(req.path !== undefined && { path: req.path }) });
-      running += 1;
+      const out = request(target, { method: req.method, headers, agent: life.closed() ? false : agent, ...(req.path !== undefined && { path: req.path }) });
+      life.begin();
       // why the exchange was cut, when the transport cut it: a `whole` body cut short rejects with it
       let cutBy: Error | undefined;
       const cut = (error: Error) => out.destroy((cutBy = error));
@@ -166,12 +161,7 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
 
   return {
     send,
-    close() {
-      if (closed) return;
-      closed = true;
-      if (running === 0) agent.destroy();
-      else for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) socket.destroy();
-    },
+    close: life.close,
     sockets: () => poolSockets(agent),
   };
 }
@@ -180,6 +170,30 @@ export function createTransport(url: string, options: TransportOptions = {}): Tr
 export function keepAliveAgent(https: boolean, options: TransportOptions = {}): HttpAgent {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 4, maxFreeSockets: options.maxSockets ?? 4, timeout: options.idleMs ?? 4000, scheduling: 'lifo' as const };
   return https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+}
+
+/**
+ * What runs on a pooled agent, and its closing: `close()` (idempotent) destroys the idle sockets
+ * at once, and the agent itself once the last `begin()` has its `end()`, so work in flight
+ * finishes on its socket.
+ */
+export function poolLife(agent: HttpAgent): { begin(): void; end(): void; close(): void; closed(): boolean } {
+  let running = 0;
+  let closed = false;
+  return {
+    begin: () => void (running += 1),
+    end() {
+      running -= 1;
+      if (closed && running === 0) agent.destroy();
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      if (running === 0) agent.destroy();
+      else for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) socket.destroy();
+    },
+    closed: () => closed,
+  };
 }
 
 /** Sockets of an agent, open (carrying a request) and idle. */

@@ -1,6 +1,6 @@
 import type { Agent as HttpAgent, ClientRequest, RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import { keepAliveAgent, poolSockets } from '../http/transport.js';
+import { keepAliveAgent, poolLife, poolSockets } from '../http/transport.js';
 
 /**
  * The HubSpot sink's connections: one keep-alive pool per sink (node:http or node:https by the
@@ -66,8 +66,7 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
   let inFlight = 0;
   const waiting: { req: ClientRequest; opts: RequestOptions }[] = [];
   let pumping = false;
-  let running = 0;
-  let closed = false;
+  const life = poolLife(shared);
 
   function admit(req: ClientRequest, opts: RequestOptions): void {
     inFlight += 1;
@@ -90,7 +89,7 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
   }
 
   function attempt(): PoolAttempt {
-    running += 1;
+    life.begin();
     const requests: ClientRequest[] = [];
     let cutBy: Error | undefined;
     let over = false;
@@ -114,8 +113,7 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
         if (over) return;
         over = true;
         cut(new Error('the attempt ended before this request did'));
-        running -= 1;
-        if (closed && running === 0) shared.destroy();
+        life.end();
       },
     };
   }
@@ -135,12 +133,7 @@ export function createHubspotPool(baseUrl: string, options: { maxSockets: number
 
   return {
     attempt,
-    close() {
-      if (closed) return;
-      closed = true;
-      if (running === 0) shared.destroy();
-      else for (const list of Object.values(shared.freeSockets)) for (const socket of list ?? []) socket.destroy();
-    },
+    close: life.close,
     sockets: () => poolSockets(shared),
   };
 }
