@@ -100,9 +100,12 @@ describe('replay --rebuild reading the log in pages, with the damage check on a 
   }, 60_000);
 
   it('a thread that cannot tell answers undefined (the rebuild then checks on its own connection), and a stopped one too', async () => {
-    // Given no database at the path, and a check stopped before it answered
+    // Given no database at the path, and a check of a whole database stopped before it answered
+    // (the thread cannot reply before this turn of the event loop ends; unstopped it answers [])
     const missing = checkDamageAside(join(temp.dir, 'missing.db'), ['p_calls']);
-    const stopped = checkDamageAside(join(temp.dir, 'missing-too.db'), ['p_calls']);
+    const whole = join(temp.dir, 'whole.db');
+    new SqliteLog(whole).close();
+    const stopped = checkDamageAside(whole, ['p_calls']);
     stopped.stop();
     // Then neither rejects, and neither claims an answer
     expect(await missing.result).toBeUndefined();
