@@ -41,7 +41,7 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
   const check = last >= DEFAULTS.rebuild.checkAsideEntries ? checkDamageAside(db.name, checked) : NO_CHECK;
   let scratch: Scratch;
   try {
-    scratch = await buildScratch(db, options);
+    scratch = await buildScratch(db, options, checked);
   } catch (error) {
     check.stop();
     throw error;
@@ -53,7 +53,7 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
     const aside = await check.result;
     await yieldToLoop(); // a Ctrl-C that came while the indexes were built lands here (a settled check alone does not let it)
     stopIfAborted(options.signal); // still before the swap
-    repaired = aside !== undefined && sameTables(checked, scratch.tables) ? aside : damagedTables(db, scratch.tables);
+    repaired = aside ?? damagedTables(db, scratch.tables);
     // The old projections hold facts only (README "Personal data"), each of which stays in the log
     // (`entries`), so zeroing their pages as they are dropped protects nothing and costs a write of
     // every page; erasure's deletes (payloads, keys) run on other connections or after this is restored.
@@ -78,7 +78,6 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
 }
 
 const NO_CHECK = { result: Promise.resolve(undefined), stop() {} };
-const sameTables = (a: string[], b: string[]) => a.length === b.length && a.every((t, i) => t === b[i]);
 
 /**
  * Gives each scratch table the secondary indexes of its live twin (same DDL, in the scratch

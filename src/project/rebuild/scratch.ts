@@ -74,15 +74,16 @@ export function projectionTables(db: Db): string[] {
  * fresh `p_*` tables of a scratch database beside the live one (`<db>.rebuild-<pid>.tmp`,
  * mode 0600, attached as `scratch`; scratch files of builds that died are removed first). The log is streamed from a second, read-only connection (one
  * snapshot, never materialised); the scratch file needs no journal on disk and no fsync: if
- * anything goes wrong it is thrown away.
+ * anything goes wrong it is thrown away. `tables`: the projection tables to build (the rebuild
+ * passes the list its damage check was given, so both speak of the same tables). (Default:
+ * `projectionTables(db)`)
  */
-export async function buildScratch(db: Db, options: BuildOptions = {}): Promise<Scratch> {
+export async function buildScratch(db: Db, options: BuildOptions = {}, tables = projectionTables(db)): Promise<Scratch> {
   const path = scratchPath(db.name, process.pid);
   const remove = () => rmSync(path, { force: true });
   remove();
   removeOrphanScratch(db.name);
   createPrivateFile(path); // 0600: it holds what the projections hold
-  const tables = projectionTables(db);
   db.prepare(`ATTACH DATABASE ? AS ${SCRATCH}`).run(path);
   let attached = true;
   const close = () => {
