@@ -1,10 +1,11 @@
 import { request } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHubspotPool } from '../src/sinks/hubspot/pool.js';
 import { createHubspotSink, type HubspotSink } from '../src/sinks/hubspot/sender.js';
-import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
+import type { AttemptOutcome } from '../src/sinks/types.js';
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
 import { allHaveStatus, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { attemptContext, closeAfterEach, failure as failed } from './helpers/pool-tests.js';
 import { makeEvent, tempDir } from './helpers/relay.js';
 
 /**
@@ -18,13 +19,9 @@ const TOKEN = 'pat-na1-pool-secret-token';
 
 let hubspot: FakeHubspot | undefined;
 let sink: HubspotSink | undefined;
-afterEach(async () => {
-  sink?.close();
-  await hubspot?.close();
-  hubspot = sink = undefined;
-});
+closeAfterEach(() => sink, () => hubspot);
 
-const ctx = (over: Partial<AttemptContext> = {}): AttemptContext => ({ deliveryId: 'dlv_pool', attempt: 1, keyState: null, ...over });
+const ctx = attemptContext('dlv_pool');
 
 /** A call for the seeded contact: a search, then a create (two requests per attempt). */
 const call = (title = 'Call') => ({
@@ -48,11 +45,7 @@ function succeeded(outcome: AttemptOutcome): void {
   if (outcome.outcome !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
 }
 
-function failure(outcome: AttemptOutcome) {
-  if (outcome.outcome !== 'failed') throw new Error(`expected failure, got ${JSON.stringify(outcome)}`);
-  expect(JSON.stringify(outcome)).not.toContain(TOKEN);
-  return outcome;
-}
+const failure = (outcome: AttemptOutcome) => failed(outcome, TOKEN);
 
 const connectionsOf = (h: FakeHubspot) => h.requests.map((r) => r.connection);
 
