@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
 import { createHubspotPool } from '../src/sinks/hubspot/pool.js';
-import { createHubspotSink, type HubspotSink } from '../src/sinks/hubspot/sender.js';
-import type { AttemptOutcome } from '../src/sinks/types.js';
+import { createHubspotSink } from '../src/sinks/hubspot/sender.js';
+import type { AttemptOutcome, PooledSink } from '../src/sinks/types.js';
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
 import { allHaveStatus, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { attemptContext, closeAfterEach, failure as failed } from './helpers/pool-tests.js';
@@ -18,7 +18,7 @@ import { makeEvent, tempDir } from './helpers/relay.js';
 const TOKEN = 'pat-na1-pool-secret-token';
 
 let hubspot: FakeHubspot | undefined;
-let sink: HubspotSink | undefined;
+let sink: PooledSink | undefined;
 closeAfterEach(() => sink, () => hubspot);
 
 const ctx = attemptContext('dlv_pool');
@@ -34,7 +34,7 @@ const call = (title = 'Call') => ({
 /** A call on a contact given by id: one request per attempt. */
 const direct = (title = 'Call') => ({ ...call(title), contact: { id: '77' } });
 
-async function start(over: { concurrency?: number; timeout_ms?: number } = {}): Promise<{ hubspot: FakeHubspot; sink: HubspotSink }> {
+async function start(over: { concurrency?: number; timeout_ms?: number } = {}): Promise<{ hubspot: FakeHubspot; sink: PooledSink }> {
   hubspot = await startFakeHubspot({ token: TOKEN });
   hubspot.seedContact({ email: 'ada@example.com' });
   sink = createHubspotSink('hubspot', { type: 'hubspot', access_token: TOKEN, timeout_ms: 5000, ...over }, { hubspotBaseUrl: hubspot.url });

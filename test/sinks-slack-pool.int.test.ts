@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
-import { createSlackSink, type SlackSink } from '../src/sinks/slack/sender.js';
-import type { AttemptOutcome } from '../src/sinks/types.js';
+import { createSlackSink } from '../src/sinks/slack/sender.js';
+import type { AttemptOutcome, PooledSink } from '../src/sinks/types.js';
 import { startCountingReceiver, type CountingReceiver } from './fakes/counting-receiver.js';
 import { attemptContext, closeAfterEach, failure as failed } from './helpers/pool-tests.js';
 
@@ -14,7 +14,7 @@ import { attemptContext, closeAfterEach, failure as failed } from './helpers/poo
 const TOKEN = 'xoxb-pool-secret-token-123';
 
 let receiver: CountingReceiver | undefined;
-let sink: SlackSink | undefined;
+let sink: PooledSink | undefined;
 closeAfterEach(() => sink, () => receiver);
 
 const ctx = attemptContext('dlv_p');
@@ -33,7 +33,7 @@ function slackLike(delay = 0) {
 
 const slackUrl = (r: CountingReceiver) => `${new URL(r.url).origin}/api/`;
 
-function slackSink(r: CountingReceiver, over: { concurrency?: number; timeout_ms?: number } = {}): SlackSink {
+function slackSink(r: CountingReceiver, over: { concurrency?: number; timeout_ms?: number } = {}): PooledSink {
   return createSlackSink('team', { type: 'slack', token: TOKEN, timeout_ms: 5000, ...over }, { slackApiUrl: slackUrl(r) });
 }
 
