@@ -1,24 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
-import { CLI, cliEnv, jsonLines, runCli } from './helpers/cli.js';
+import { cliEnv, jsonLines, runCli, runOnTerminal } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
-
-/** Runs the CLI with stdout and stderr on a terminal (`script` gives it a pty); both come back mixed. */
-function runOnTerminal(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, CLI, ...args].map(quote).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output: output.replace(/\r\n/g, '\n') }));
-  });
-}
 
 interface Row {
   delivery_id: string;

@@ -30,6 +30,21 @@ describe('the hint of a filter that names what the relay does not know (README "
     expect(filterHints({ call: 'c1' }, KNOWN)).toEqual([]);
   });
 
+  it('once retention removed the oldest entries, a call or event not in the log is said to be possibly among them', () => {
+    const truncated = { ...KNOWN, callExists: false, eventExists: false, operatorEventType: null, logStart: 4 };
+    expect(filterHints({ call: 'c1', event: 'e1' }, truncated)).toEqual([
+      'no call "c1" in the log (the log starts at entry 4: retention removed the calls before it)',
+      'no event "e1" in the log (the log starts at entry 4: retention removed the events before it)',
+    ]);
+    // an alert's event id names an entry: one before the log's start is said to be removed, with its alerts
+    expect(filterHints({ event: 'op-2' }, truncated)).toEqual(['no event "op-2" in the log: entry 2 was removed by retention with its alerts (the log starts at entry 4)']);
+    expect(filterHints({ event: 'op-5' }, truncated)).toEqual([
+      'no event "op-5" in the log: entry 5 is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id',
+    ]);
+    // a log that starts at 1 lost nothing
+    expect(filterHints({ event: 'e1' }, { ...truncated, logStart: 1 })).toEqual(['no event "e1" in the log']);
+  });
+
   it('an operator event id (op-SEQ, as an alert delivery shows it) is named for what it is, not as missing', () => {
     expect(filterHints({ event: 'op-5' }, { ...KNOWN, eventExists: false, operatorEventType: 'delivery.dead' })).toEqual([
       'no call event "op-5": it names the operator event at seq 5 (delivery.dead), whose alerts `deliveries --event op-5` lists (log --json shows the entry)',
@@ -37,8 +52,8 @@ describe('the hint of a filter that names what the relay does not know (README "
   });
 
   it('op-SEQ of an entry that is not an operator event (a delivery.retried, one past the log\'s end) is not said to name one', async () => {
-    // Given a log whose entry 22 is a delivery.retried and which ends at 35
-    const entries = [{ seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused' }];
+    // Given a log that starts at 1 (nothing removed by retention), whose entry 22 is a delivery.retried and which ends at 35
+    const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused' }];
     const store = {
       projections: { hasEvent: async () => false },
       log: { read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit) },

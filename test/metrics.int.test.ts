@@ -1,5 +1,11 @@
+import { rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { registerStateGauges } from '../src/project/gauges.js';
 import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
+import { rulesLoaded } from './helpers/group-commit-fixture.js';
 import { allHaveStatus, fixture, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 
@@ -63,5 +69,36 @@ rules:
     expect(text).toContain('husky_relay_ingest_seconds_bucket');
     expect(text).toContain('husky_relay_attempt_seconds_bucket{le="0.005",sink="console"}');
     expect(text).toContain('husky_relay_process_resident_memory_bytes');
+  });
+});
+
+describe('husky_relay_log_size_bytes on a --db that is a symlink', () => {
+  it('counts the database file and the WAL SQLite writes beside it: the files the relay opened, even once the link points elsewhere', async () => {
+    const temp = tempDir();
+    // Given a log opened through a symlink, with entries in its WAL, and the state gauges on it
+    const real = join(temp.dir, 'real.db');
+    const link = join(temp.dir, 'relay.db');
+    new SqliteLog(real).close();
+    symlinkSync(real, link);
+    const log = new SqliteLog(link);
+    try {
+      log.append([rulesLoaded(1), rulesLoaded(2)]);
+      const registry = new Registry();
+      registerStateGauges(registry, log.db, link);
+      const scrape = async () => (await registry.getSingleMetric('husky_relay_log_size_bytes')!.get()).values[0]?.value;
+      const opened = statSync(real).size + statSync(`${real}-wal`).size;
+      expect(statSync(`${real}-wal`).size).toBeGreaterThan(0);
+      // Then a scrape counts the real file and its WAL
+      expect(await scrape()).toBe(opened);
+      // When the link is pointed at another file while the log is open
+      writeFileSync(join(temp.dir, 'other.db'), 'x'.repeat(10));
+      rmSync(link);
+      symlinkSync(join(temp.dir, 'other.db'), link);
+      // Then the gauge still measures the log the relay writes
+      expect(await scrape()).toBe(opened);
+    } finally {
+      log.close();
+      temp.cleanup();
+    }
   });
 });

@@ -3,12 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHttpSink } from '../src/sinks/http/sender.js';
 import { createTransport, type Transport, type TransportRequest } from '../src/sinks/http/transport.js';
-import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
 import { startCountingReceiver, type CountingReceiver } from './fakes/counting-receiver.js';
+import { attemptContext, closeAfterEach, failure } from './helpers/pool-tests.js';
 
 /**
  * Issue 13: the HTTP sink's own transport (node:http, one keep-alive pool per sink). A real
@@ -17,11 +17,7 @@ import { startCountingReceiver, type CountingReceiver } from './fakes/counting-r
 
 let receiver: CountingReceiver | undefined;
 let transport: Transport | undefined;
-afterEach(async () => {
-  transport?.close();
-  await receiver?.close();
-  receiver = transport = undefined;
-});
+closeAfterEach(() => transport, () => receiver);
 
 const post = (over: Partial<TransportRequest> = {}): TransportRequest => ({
   method: 'POST',
@@ -33,12 +29,7 @@ const post = (over: Partial<TransportRequest> = {}): TransportRequest => ({
   ...over,
 });
 
-const ctx = (over: Partial<AttemptContext> = {}): AttemptContext => ({ deliveryId: 'dlv_t', attempt: 1, keyState: null, ...over });
-
-function failure(outcome: AttemptOutcome) {
-  if (outcome.outcome !== 'failed') throw new Error(`expected failure, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
+const ctx = attemptContext('dlv_t');
 
 describe('HTTP transport: keep-alive pool', () => {
   it('reuses its sockets: 50 deliveries one after another take one connection', async () => {

@@ -1,10 +1,11 @@
 import { request } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHubspotPool } from '../src/sinks/hubspot/pool.js';
-import { createHubspotSink, type HubspotSink } from '../src/sinks/hubspot/sender.js';
-import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
+import { createHubspotSink } from '../src/sinks/hubspot/sender.js';
+import type { AttemptOutcome, PooledSink } from '../src/sinks/types.js';
 import { startFakeHubspot, type FakeHubspot } from './fakes/fake-hubspot.js';
 import { allHaveStatus, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { attemptContext, closeAfterEach, failure as failed } from './helpers/pool-tests.js';
 import { makeEvent, tempDir } from './helpers/relay.js';
 
 /**
@@ -17,14 +18,10 @@ import { makeEvent, tempDir } from './helpers/relay.js';
 const TOKEN = 'pat-na1-pool-secret-token';
 
 let hubspot: FakeHubspot | undefined;
-let sink: HubspotSink | undefined;
-afterEach(async () => {
-  sink?.close();
-  await hubspot?.close();
-  hubspot = sink = undefined;
-});
+let sink: PooledSink | undefined;
+closeAfterEach(() => sink, () => hubspot);
 
-const ctx = (over: Partial<AttemptContext> = {}): AttemptContext => ({ deliveryId: 'dlv_pool', attempt: 1, keyState: null, ...over });
+const ctx = attemptContext('dlv_pool');
 
 /** A call for the seeded contact: a search, then a create (two requests per attempt). */
 const call = (title = 'Call') => ({
@@ -37,7 +34,7 @@ const call = (title = 'Call') => ({
 /** A call on a contact given by id: one request per attempt. */
 const direct = (title = 'Call') => ({ ...call(title), contact: { id: '77' } });
 
-async function start(over: { concurrency?: number; timeout_ms?: number } = {}): Promise<{ hubspot: FakeHubspot; sink: HubspotSink }> {
+async function start(over: { concurrency?: number; timeout_ms?: number } = {}): Promise<{ hubspot: FakeHubspot; sink: PooledSink }> {
   hubspot = await startFakeHubspot({ token: TOKEN });
   hubspot.seedContact({ email: 'ada@example.com' });
   sink = createHubspotSink('hubspot', { type: 'hubspot', access_token: TOKEN, timeout_ms: 5000, ...over }, { hubspotBaseUrl: hubspot.url });
@@ -48,11 +45,7 @@ function succeeded(outcome: AttemptOutcome): void {
   if (outcome.outcome !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
 }
 
-function failure(outcome: AttemptOutcome) {
-  if (outcome.outcome !== 'failed') throw new Error(`expected failure, got ${JSON.stringify(outcome)}`);
-  expect(JSON.stringify(outcome)).not.toContain(TOKEN);
-  return outcome;
-}
+const failure = (outcome: AttemptOutcome) => failed(outcome, TOKEN);
 
 const connectionsOf = (h: FakeHubspot) => h.requests.map((r) => r.connection);
 

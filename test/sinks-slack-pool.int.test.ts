@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSlackSink, type SlackSink } from '../src/sinks/slack/sender.js';
-import type { AttemptContext, AttemptOutcome } from '../src/sinks/types.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createSlackSink } from '../src/sinks/slack/sender.js';
+import type { AttemptOutcome, PooledSink } from '../src/sinks/types.js';
 import { startCountingReceiver, type CountingReceiver } from './fakes/counting-receiver.js';
+import { attemptContext, closeAfterEach, failure as failed } from './helpers/pool-tests.js';
 
 /**
  * The Slack sink's own wire (`src/sinks/slack/wire.ts`): node:http over one keep-alive pool
@@ -13,14 +14,10 @@ import { startCountingReceiver, type CountingReceiver } from './fakes/counting-r
 const TOKEN = 'xoxb-pool-secret-token-123';
 
 let receiver: CountingReceiver | undefined;
-let sink: SlackSink | undefined;
-afterEach(async () => {
-  sink?.close();
-  await receiver?.close();
-  receiver = sink = undefined;
-});
+let sink: PooledSink | undefined;
+closeAfterEach(() => sink, () => receiver);
 
-const ctx = (over: Partial<AttemptContext> = {}): AttemptContext => ({ deliveryId: 'dlv_p', attempt: 1, keyState: null, ...over });
+const ctx = attemptContext('dlv_p');
 
 /** Answers every method as Slack does when it succeeds; `delay` ms later if given. */
 function slackLike(delay = 0) {
@@ -36,15 +33,11 @@ function slackLike(delay = 0) {
 
 const slackUrl = (r: CountingReceiver) => `${new URL(r.url).origin}/api/`;
 
-function slackSink(r: CountingReceiver, over: { concurrency?: number; timeout_ms?: number } = {}): SlackSink {
+function slackSink(r: CountingReceiver, over: { concurrency?: number; timeout_ms?: number } = {}): PooledSink {
   return createSlackSink('team', { type: 'slack', token: TOKEN, timeout_ms: 5000, ...over }, { slackApiUrl: slackUrl(r) });
 }
 
-function failure(outcome: AttemptOutcome) {
-  if (outcome.outcome !== 'failed') throw new Error(`expected failure, got ${JSON.stringify(outcome)}`);
-  expect(JSON.stringify(outcome)).not.toContain(TOKEN);
-  return outcome;
-}
+const failure = (outcome: AttemptOutcome) => failed(outcome, TOKEN);
 
 describe('Slack sink: keep-alive pool', () => {
   it('reuses one connection for posts, edits and deletes one after another', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { CallMoment, CallStory, CallView } from '../project/call-story.js';
+import { logStartOf, removedBefore } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
 
@@ -21,13 +22,12 @@ export function registerCall(program: Command): void {
       let first: number | undefined;
       try {
         view = await store.projections.call(callId);
-        if (!view) first = (await store.log.read(0, { limit: 1, facts: true }))[0]?.seq;
+        if (!view) first = await logStartOf(store);
       } finally {
         await store.close();
       }
       // once retention removed the oldest entries, an old call may have been among them
-      const removed = first !== undefined && first > 1 ? ` (the log starts at entry ${first}: retention removed the calls before it)` : '';
-      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${removed}`, 'unknown_call');
+      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${removedBefore(first, 'calls')}`, 'unknown_call');
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }

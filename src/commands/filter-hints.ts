@@ -34,6 +34,12 @@ export interface KnownNames {
   eventExists?: boolean;
   /** For an event id `op-SEQ`: the type of the log's entry SEQ when it is an operator event, else null (undefined: not asked). */
   operatorEventType?: string | null;
+  /**
+   * The log's first seq once retention removed the entries before it (README "Retention"), so a
+   * call or event not in the log may have been among them; undefined when the log starts at 1
+   * (or was not asked).
+   */
+  logStart?: number;
 }
 
 const q = (value: string) => `"${printable(value)}"`;
@@ -67,15 +73,31 @@ function typeHint(pattern: string): string | null {
   return `no entry type ${q(pattern)}${closest}${eventType}; known types: ${ENTRY_TYPES.join(', ')}`;
 }
 
+/**
+ * What `call` and the hints add to "not in the log" once retention removed the log's oldest
+ * entries (`logStart`, the first seq left, above 1): ` (the log starts at entry N: retention
+ * removed the WHAT before it)`; '' for a log that starts at 1 or is empty (`logStart` undefined).
+ */
+export function removedBefore(logStart: number | undefined, what: 'calls' | 'events'): string {
+  return logStart !== undefined && logStart > 1 ? ` (the log starts at entry ${logStart}: retention removed the ${what} before it)` : '';
+}
+
+/** The seq of the log's first entry (above 1 once retention removed the ones before it); undefined for an empty log. */
+export async function logStartOf(store: Store): Promise<number | undefined> {
+  return (await store.log.read(0, { limit: 1, facts: true }))[0]?.seq;
+}
+
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
-function eventHint(id: string, operatorEventType: string | null | undefined): string {
+function eventHint(id: string, operatorEventType: string | null | undefined, logStart: number | undefined): string {
   const seq = operatorSeq(id);
   if (seq !== null && typeof operatorEventType === 'string') {
     return `no call event ${q(id)}: it names the operator event at seq ${seq} (${operatorEventType}), whose alerts \`deliveries --event ${id}\` lists (log --json shows the entry)`;
   }
+  // op-SEQ of an entry retention removed: whatever it was, its alerts went with it
+  if (seq !== null && logStart !== undefined && seq < logStart) return `no event ${q(id)} in the log: entry ${seq} was removed by retention with its alerts (the log starts at entry ${logStart})`;
   // op-SEQ of an entry that is not an operator event, or of none, names nothing: no alert has it
   if (seq !== null) return `no event ${q(id)} in the log: entry ${seq} is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id`;
-  return `no event ${q(id)} in the log`;
+  return `no event ${q(id)} in the log${removedBefore(logStart, 'events')}`;
 }
 
 /** The seq an alert's event id `op-SEQ` names (as the router writes it: no leading zero), or null. */
@@ -90,8 +112,8 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.status === undefined ? null : nameHint('status', 'statuses', filters.status, DELIVERY_STATUSES, ''),
     filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
-    filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log`,
-    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType),
+    filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log${removedBefore(known.logStart, 'calls')}`,
+    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.logStart),
     ...(filters.types ?? []).map(typeHint),
   ];
   return lines.filter((line): line is string => line !== null);
@@ -118,12 +140,16 @@ export async function hintEmptyResult(
   if (stderr.isTTY !== true) return;
   const needsNames = filters.sink !== undefined || filters.rule !== undefined;
   const [inLog, inRules] = needsNames ? await Promise.all([store.projections.names(), rulesNames(g)]) : [{ sinks: [], rules: [] }, { sinks: [], rules: [] }];
+  const callExists = filters.call === undefined ? undefined : await store.projections.hasCall(filters.call);
+  const eventExists = filters.event === undefined ? undefined : await store.projections.hasEvent(filters.event);
   const known: KnownNames = {
     sinks: union(inLog.sinks, inRules.sinks),
     rules: union(inLog.rules, inRules.rules),
-    callExists: filters.call === undefined ? undefined : await store.projections.hasCall(filters.call),
-    eventExists: filters.event === undefined ? undefined : await store.projections.hasEvent(filters.event),
+    callExists,
+    eventExists,
     operatorEventType: filters.event === undefined ? undefined : await operatorEventType(store, filters.event),
+    // only for a call or event not found: whether retention may have removed it
+    logStart: callExists === false || eventExists === false ? await logStartOf(store) : undefined,
   };
   for (const line of filterHints(filters, known)) stderr.write(`husky-relay: ${line}\n`);
 }

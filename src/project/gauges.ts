@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { OLDEST_ANY_SQL } from './sink-reads.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
-import { walPathOf } from '../log/sqlite/wal-guard.js';
+import { dbFileOf, walPathOf } from '../log/sqlite/wal-guard.js';
 
 /** What the state gauges read at each scrape, from any engine. */
 export interface GaugeSource {
@@ -32,14 +32,21 @@ export function registerStateGauges(registry: Registry, db: Database, dbPath: st
     {
       bySink: () => bySink.all() as { sink: string; status: string; n: number }[],
       oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
-      sizeBytes: () => sqliteSizeBytes(dbPath),
+      sizeBytes: sqliteSizeOf(dbPath),
     },
     now,
   );
 }
 
-/** Bytes a SQLite log takes on disk: the database file and its WAL (a missing file counts 0). */
-export function sqliteSizeBytes(dbPath: string): number {
+/**
+ * What reads the bytes the open SQLite log at `dbPath` takes on disk, at each call: its database
+ * file and its WAL (a missing file counts 0). Both are found here, once, as SQLite found them
+ * when it opened the log (a symlinked `--db` followed): make one per open log, not per scrape,
+ * and it keeps measuring the files the relay writes even if the link is pointed elsewhere later.
+ */
+export function sqliteSizeOf(dbPath: string): () => number {
+  const file = dbFileOf(dbPath);
+  const wal = walPathOf(file);
   const size = (path: string) => {
     try {
       return statSync(path).size;
@@ -47,7 +54,7 @@ export function sqliteSizeBytes(dbPath: string): number {
       return 0;
     }
   };
-  return size(dbPath) + size(walPathOf(dbPath));
+  return () => size(file) + size(wal);
 }
 
 /** The state gauges over any engine's `source`. */

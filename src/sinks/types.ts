@@ -74,6 +74,13 @@ export interface Sink {
   close?(): void;
 }
 
+/**
+ * A sink of a kind that keeps a keep-alive pool of connections (HTTP, Slack, HubSpot): its
+ * `close()` is always there and ends the pool's idle sockets at once (reload, shutdown), each
+ * in-flight one once its attempt ends.
+ */
+export type PooledSink = Sink & { close(): void };
+
 /** Where the SDKs point: README "Command line". Tests aim these at local fakes. */
 export interface SinkEnvironment {
   slackApiUrl: string;

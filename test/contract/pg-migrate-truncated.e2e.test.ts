@@ -1,25 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/log/store.js';
-import type { NewEntry } from '../../src/log/types.js';
-import { sweepAndTruncate } from '../../src/privacy/retention.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
 import { SECRET, tempDir } from '../helpers/relay.js';
+import { writeTruncatedLog } from '../helpers/truncated-log.js';
 
 /**
  * A log retention truncated (README "Retention") through the CLI: `log --verify` says where the
  * log starts and what the chain goes on from, and `migrate --to` copies it with its start, so
  * the copy verifies and reads the same.
  */
-const HOUR = 3_600_000;
-
-function event(n: number, at: string): NewEntry {
-  const body = JSON.stringify({ event_id: `evt_${n}`, event_type: 'call.completed', data: { call_id: `call_${n}` } });
-  return { type: 'event.received', data: { event_id: `evt_${n}`, event_type: 'call.completed', org_id: 'org_1', created_at: at, received_at: at, call_id: `call_${n}`, body } };
-}
-
 describe('a truncated log through the CLI, and migrated to PostgreSQL', () => {
   let temp: ReturnType<typeof tempDir>;
   let db: Awaited<ReturnType<typeof freshPgDatabase>>;
@@ -32,14 +23,7 @@ describe('a truncated log through the CLI, and migrated to PostgreSQL', () => {
     db = await freshPgDatabase();
     sqlite = join(temp.dir, 'relay.db');
     // Given five calls an hour apart, and a retention of one hour swept after the last
-    let now = Date.parse('2026-06-01T10:00:00Z');
-    const store = await openStore(sqlite, { now: () => new Date(now) });
-    for (let n = 1; n <= 5; n += 1) {
-      await store.writer.append([event(n, new Date(now).toISOString())]);
-      now += HOUR;
-    }
-    expect(await sweepAndTruncate(store.privacy, new Date(now), HOUR)).toEqual({ erased: 4, removed: 3 });
-    await store.close();
+    expect(await writeTruncatedLog(sqlite)).toEqual({ erased: 4, removed: 3 });
   }, 60_000);
   afterAll(async () => {
     await db.drop();

@@ -42,6 +42,25 @@ export function runCli(
   return runScript(CLI, args, { env: options.env ?? cliEnv(), cwd: options.cwd, timeoutMs: options.timeoutMs ?? 10_000 });
 }
 
+/**
+ * Runs `node dist/cli.js ...args` to completion in `cwd` with stdout and stderr on a terminal
+ * (`script` gives it a pty), as a person at a shell sees it: both come back mixed in `output`,
+ * with `\n` line ends. Environment: `cliEnv()`.
+ */
+export function runOnTerminal(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  assertBuilt();
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output: output.replace(/\r\n/g, '\n') }));
+  });
+}
+
 export interface ServeProcess {
   child: ChildProcess;
   /** `http://127.0.0.1:PORT` */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULTS } from '../../config/defaults.js';
 import { ReadsUnavailableError, UserError } from '../../errors.js';
-import { registerGauges, sqliteSizeBytes, type GaugeSource } from '../../project/gauges.js';
+import { registerGauges, sqliteSizeOf, type GaugeSource } from '../../project/gauges.js';
 import type { ProjectionReader } from '../../project/reader.js';
 import { spawnWorker } from '../../spawn-worker.js';
 import type { LogReader } from '../seam.js';
@@ -69,7 +69,7 @@ export class ReadThread implements ServeReads {
     const gauges = this.forward('gauges', GAUGE_READS) as unknown as { bySink(): Promise<BySink>; oldestOpenAt(): Promise<string | null> };
     registerGauges(
       registry,
-      { bySink: lastKnown(gauges.bySink, [] as BySink), oldestOpenAt: lastKnown(gauges.oldestOpenAt, null), sizeBytes: () => sqliteSizeBytes(this.init.path) },
+      { bySink: lastKnown(gauges.bySink, [] as BySink), oldestOpenAt: lastKnown(gauges.oldestOpenAt, null), sizeBytes: sqliteSizeOf(this.init.path) },
       now,
     );
   }

@@ -9,16 +9,25 @@ import { WAL_LOST } from './writer-protocol.js';
  */
 
 /**
- * The WAL file SQLite writes for the database at `dbPath`: beside the file the path leads to,
- * symlinks followed (SQLite resolves them before it names its `-wal`), or beside `dbPath` itself
- * when it cannot be resolved (not created yet).
+ * The database file SQLite opens for `dbPath`: the file the path leads to, symlinks followed
+ * (SQLite resolves them when it opens the database), or `dbPath` itself when it cannot be
+ * resolved (not created yet). A realpath on every call: callers that ask often (a gauge, at each
+ * scrape) resolve once per open log and keep the answer.
+ */
+export function dbFileOf(dbPath: string): string {
+  try {
+    return realpathSync(dbPath);
+  } catch {
+    return dbPath;
+  }
+}
+
+/**
+ * The WAL file SQLite writes for the database at `dbPath`: `-wal` beside `dbFileOf(dbPath)`
+ * (SQLite names it after the resolved file, not after a symlink to it).
  */
 export function walPathOf(dbPath: string): string {
-  try {
-    return `${realpathSync(dbPath)}-wal`;
-  } catch {
-    return `${dbPath}-wal`;
-  }
+  return `${dbFileOf(dbPath)}-wal`;
 }
 
 /**

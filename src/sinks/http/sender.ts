@@ -5,7 +5,7 @@ import { classifyNetworkError, classifyStatus, failed, succeeded } from '../clas
 import { guarded } from '../guard.js';
 import { redactorFor } from '../redact.js';
 import { headersProblem, methodProblem, urlProblem } from '../request-shape.js';
-import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import type { AttemptContext, AttemptOutcome, PooledSink } from '../types.js';
 import { httpRequestSchema, type HttpSinkConfig } from './schema.js';
 import { webhookHeaders } from './sign-webhook.js';
 import { createTransport, RequestTimeoutError } from './transport.js';
@@ -21,14 +21,11 @@ export interface HttpSinkOptions {
   now?: () => number;
 }
 
-/** The sink as the dispatcher holds it: `close()` ends its idle pooled sockets (reload, shutdown). */
-export type HttpSink = Sink & { close(): void };
-
 /**
  * An HTTP sink from its declaration. Its pool holds at most `concurrency` sockets (Default: 4),
  * kept open between deliveries. Throws if `url` is missing.
  */
-export function createHttpSink(name: string, config: HttpSinkConfig, options: HttpSinkOptions = {}): HttpSink {
+export function createHttpSink(name: string, config: HttpSinkConfig, options: HttpSinkOptions = {}): PooledSink {
   if (!config.url) throw new Error(`sink "${name}": options.url required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;

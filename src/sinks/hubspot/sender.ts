@@ -8,7 +8,7 @@ import { classifyNetworkError, classifyStatus, failed, succeeded } from '../clas
 import { guarded } from '../guard.js';
 import { redactorFor } from '../redact.js';
 import { headerProblem } from '../request-shape.js';
-import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import type { AttemptContext, AttemptOutcome, PooledSink } from '../types.js';
 import { createHubspotPool } from './pool.js';
 import { contactSearches, createInput, existingIdFromConflict, givenContactId, newContactProperties, noContactReason, upsertTarget, type ObjectType } from './plan.js';
 import { hubspotRequestSchema, type HubspotRequest, type HubspotSinkConfig } from './schema.js';
@@ -34,10 +34,8 @@ class StepFailure extends Error {
   }
 }
 
-/** The sink as the dispatcher holds it: `close()` ends its pooled sockets (reload, shutdown). */
-export type HubspotSink = Sink & { close(): void };
-
-export function createHubspotSink(name: string, config: HubspotSinkConfig, options: HubspotSinkOptions): HubspotSink {
+/** A HubSpot sink from its declaration (what it does: above). Throws if `access_token` is missing. */
+export function createHubspotSink(name: string, config: HubspotSinkConfig, options: HubspotSinkOptions): PooledSink {
   if (!config.access_token) throw new Error(`sink "${name}": options.access_token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;

@@ -6,7 +6,7 @@ import { classifyNetworkError, classifySlackError, classifyStatus, failed, parse
 import { guarded } from '../guard.js';
 import { redactorFor } from '../redact.js';
 import { headerProblem } from '../request-shape.js';
-import type { AttemptContext, AttemptOutcome, Sink } from '../types.js';
+import type { AttemptContext, AttemptOutcome, PooledSink } from '../types.js';
 import { slackRequestSchema, type SlackRequest, type SlackSinkConfig } from './schema.js';
 import { wellFormedText } from '../../log/text.js';
 import { clientFor, createSlackWire, noAttemptFetch, type SlackResponse } from './wire.js';
@@ -58,15 +58,12 @@ export function planSlackCall(request: SlackRequest, keyState: unknown): SlackCa
  */
 const GONE = new Set(['message_not_found', 'invalid_thread_ts', 'thread_not_found']);
 
-/** The sink as the dispatcher holds it: `close()` ends its idle pooled sockets (reload, shutdown). */
-export type SlackSink = Sink & { close(): void };
-
 /**
  * A Slack sink from its declaration. Its requests go over a keep-alive pool of its own
  * (`wire.ts`) of at most `concurrency` sockets (Default: 4); one timer per request, the sink's
  * `timeout_ms` (Default: 10 s), ends it. Throws if `token` is missing.
  */
-export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): SlackSink {
+export function createSlackSink(name: string, config: SlackSinkConfig, options: SlackSinkOptions): PooledSink {
   if (!config.token) throw new Error(`sink "${name}": options.token required`);
   const now = options.now ?? Date.now;
   const timeout = config.timeout_ms ?? DEFAULTS.delivery.timeoutMs;
