@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -44,5 +44,27 @@ describe('the writer thread and the checkpoint thread', () => {
     const worker = spawnCheckpointer({ path: join(temp.dir, 'missing.db'), everyMs: 100 });
     const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
     expect(code).toBe(1);
+  });
+
+  it('a checkpoint thread that starts after the WAL was deleted opens nothing, so no new WAL stands where the deleted one was', async () => {
+    // Given a log in WAL mode, open, with its WAL as the writer's guard saw it
+    temp = tempDir();
+    const path = join(temp.dir, 'relay.db');
+    const writer = new Database(path);
+    try {
+      writer.pragma('journal_mode = WAL');
+      writer.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+      const { dev, ino } = statSync(`${path}-wal`);
+      // When the WAL is deleted before the checkpoint thread (started lazily, after the first commit) opens the file
+      unlinkSync(`${path}-wal`);
+      const worker = spawnCheckpointer({ path, everyMs: 10, wal: { dev, ino } });
+      const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
+      // Then it ends without opening a connection: no new, empty WAL, which the writer's guard
+      // would take for another process's ("replaced") and so not save what the writer holds
+      expect(code).toBe(0);
+      expect(existsSync(`${path}-wal`)).toBe(false);
+    } finally {
+      writer.close();
+    }
   });
 });

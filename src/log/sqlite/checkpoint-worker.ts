@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { passiveCheckpoint, scheduleCheckpoints } from './checkpoints.js';
+import { isSameWal, walPathOf, type WalIdentity } from './wal-guard.js';
 
 /** What the writer thread starts the checkpoint thread with (`checkpoint-worker`). */
 export interface CheckpointInit {
@@ -8,6 +9,14 @@ export interface CheckpointInit {
   path: string;
   /** Between two checkpoints, ms (`DEFAULTS.log.checkpointEveryMs`). */
   everyMs: number;
+  /**
+   * The WAL the writer's connection writes to, as its guard saw it. If the file at `<db>-wal` is
+   * no longer that one when this thread starts (deleted or replaced meanwhile), the thread
+   * opens nothing and ends: its connection would make a new WAL beside the database, which the
+   * writer's guard would then take for another process's and not save what the writer holds.
+   * The writer's backstop checkpoint keeps its own WAL bounded meanwhile. Absent: not checked.
+   */
+  wal?: WalIdentity;
 }
 
 /**
@@ -18,11 +27,13 @@ export interface CheckpointInit {
  * database file after, so a checkpoint never loses what a commit made durable.
  */
 const init = workerData as CheckpointInit;
-const db = new Database(init.path, { fileMustExist: true });
-db.pragma('query_only = ON');
-db.pragma('synchronous = FULL');
-const schedule = scheduleCheckpoints(() => passiveCheckpoint(db), init.everyMs);
-parentPort?.once('close', () => {
-  schedule.stop();
-  db.close();
-});
+if (init.wal === undefined || isSameWal(walPathOf(init.path), init.wal)) {
+  const db = new Database(init.path, { fileMustExist: true });
+  db.pragma('query_only = ON');
+  db.pragma('synchronous = FULL');
+  const schedule = scheduleCheckpoints(() => passiveCheckpoint(db), init.everyMs);
+  parentPort?.once('close', () => {
+    schedule.stop();
+    db.close();
+  });
+}

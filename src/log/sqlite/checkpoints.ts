@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { DEFAULTS } from '../../config/defaults.js';
 import { spawnCheckpointer } from './checkpoint-spawn.js';
 import type { SqliteLog } from './sqlite-log.js';
+import type { WalIdentity } from './wal-guard.js';
 
 /**
  * WAL checkpoints of `serve`, taken off the writer thread (README "How it is built").
@@ -82,12 +83,14 @@ export function scheduleCheckpoints(
  * Called by the writer thread after its first commit (not while `serve` starts, which stays as
  * fast as before): the writer checkpoints only once the WAL holds
  * `DEFAULTS.log.walSizeLimitBytes` (the backstop), and a checkpoint thread takes the rest.
- * Returns that thread (the writer ends it before it closes its own connection).
+ * Returns that thread (the writer ends it before it closes its own connection). `wal`: the WAL
+ * the writer's guard watches; the thread opens nothing if that file is gone by the time it
+ * starts (see `CheckpointInit.wal`).
  */
-export function handOverCheckpoints(log: SqliteLog): Worker {
+export function handOverCheckpoints(log: SqliteLog, wal?: WalIdentity): Worker {
   const pageSize = Number(log.db.pragma('page_size', { simple: true }));
   log.db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(DEFAULTS.log.walSizeLimitBytes / pageSize))}`);
-  return spawnCheckpointer({ path: log.path, everyMs: DEFAULTS.log.checkpointEveryMs });
+  return spawnCheckpointer({ path: log.path, everyMs: DEFAULTS.log.checkpointEveryMs, wal });
 }
 
 /**

@@ -50,6 +50,28 @@ export function probeWrite(log: SqliteLog): void {
   }
 }
 
+/** Which file a WAL is: its device and inode (`fs.statSync`), as the guard first saw it. */
+export interface WalIdentity {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * True while the file at `walPath` is still the WAL `expected` names. A connection opened on a
+ * database whose WAL was deleted makes a new, empty one, so a thread that opens its connection
+ * late (the checkpoint thread) asks this first: false (the file is gone, or another one) and it
+ * must not open; the writer's guard then tells deleted from replaced at its next commit and
+ * does what that needs. A file that cannot be read counts as not the same.
+ */
+export function isSameWal(walPath: string, expected: WalIdentity): boolean {
+  try {
+    const { dev, ino } = statSync(walPath);
+    return dev === expected.dev && ino === expected.ino;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Watches the WAL file the writer's connection writes to. SQLite keeps that file open: deleted
  * (a cleanup script, a careless `rm *.db-*`) or replaced under the running relay, commits still
@@ -64,7 +86,7 @@ export function probeWrite(log: SqliteLog): void {
  * file), so the relay stays unavailable until `serve` restarts (readiness says so).
  */
 export function walGuard(walPath: string) {
-  let seen: { dev: number; ino: number } | undefined;
+  let seen: WalIdentity | undefined;
   let lost: string | undefined;
   const identity = () => {
     try {
@@ -106,6 +128,10 @@ export function walGuard(walPath: string) {
     /** After a commit: the WAL exists now if it did not at start. */
     committed(): void {
       seen ??= identity();
+    },
+    /** The WAL file watched (device and inode), once it exists; undefined before. */
+    get watched(): WalIdentity | undefined {
+      return seen;
     },
   };
 }

@@ -136,7 +136,7 @@ function commit(batch: CommitRequest[]): WriterError | null {
     const seqs: number[] = [];
     for (const group of log.appendBatch(groups)) for (const appended of group) seqs.push(appended.seq ?? 0);
     wal.committed();
-    checkpointer ??= handOverCheckpoints(log);
+    checkpointer ??= handOverCheckpoints(log, wal.watched);
     reply = { kind: 'committed', ids, ok: true, seqs, ms: performance.now() - started };
   } catch (error) {
     const failure = toWriterError(error);
