@@ -11,15 +11,15 @@ import { damagedDatabase } from './helpers/damage.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, snapshot, stepWithCardsArb, stepWithOpsArb, steppingClock } from './helpers/replay-scenario.js';
 
-// A rebuild reads the log a page of rows at a time and, on a big log, checks the live tables for
-// damage on a thread of its own while it folds. Here a page is 3 rows and every log counts as
-// big, so small logs take both paths.
-const rebuild = DEFAULTS.rebuild as { readRows: number; checkAsideEntries: number };
+// A rebuild reads the log a page of rows at a time and, on a big log, reads it on a thread of its
+// own and checks the live tables for damage on another while it folds. Here a page is 3 rows and
+// every log counts as big, so small logs take all the paths.
+const rebuild = DEFAULTS.rebuild as { readRows: number; checkAsideEntries: number; readAsideEntries: number };
 const kept = { ...rebuild };
 
 describe('replay --rebuild reading the log in pages, with the damage check on a thread of its own', () => {
   let temp: ReturnType<typeof tempDir>;
-  beforeAll(() => Object.assign(rebuild, { readRows: 3, checkAsideEntries: 0 }));
+  beforeAll(() => Object.assign(rebuild, { readRows: 3, checkAsideEntries: 0, readAsideEntries: 0 }));
   afterAll(() => Object.assign(rebuild, kept));
   beforeEach(() => {
     temp = tempDir('husky-aside-');
