@@ -27,6 +27,7 @@ export interface PagesInit {
   control: SharedArrayBuffer;
 }
 
+/** From the reading thread: its snapshot's last seq first, then each page, then done; or the error that stopped it (SQLite's message and code). */
 export type PagesMessage = { total: number } | { page: LogPage } | { done: true } | { error: string; code?: string };
 
 /**
