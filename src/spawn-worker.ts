@@ -1,8 +1,9 @@
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 
 /**
  * Starts a worker thread running the module `moduleUrl` (a `.js` URL beside the caller in the
- * build), with `workerData` and what it transfers (message ports).
+ * build), with `workerData` and what it transfers (message ports), and V8's `resourceLimits`
+ * for its heap if given (default: Node's).
  *
  * From the build (`dist/…/*.js`) the worker is simply that module. From the TypeScript sources
  * (vitest runs `src/**.ts` itself, but does not transform what a `Worker` loads, and Node 20
@@ -13,16 +14,16 @@ import { Worker, type TransferListItem } from 'node:worker_threads';
  * the first worker after a source change pays for loading the compiler. The build never takes
  * this path.
  */
-export function spawnWorker(moduleUrl: URL, workerData: unknown, transferList: TransferListItem[] = []): Worker {
+export function spawnWorker(moduleUrl: URL, workerData: unknown, transferList: TransferListItem[] = [], resourceLimits?: ResourceLimits): Worker {
   const href = moduleUrl.href;
   const source = href.replace(/\.js$/, '.ts');
-  if (!import.meta.url.endsWith('.ts')) return new Worker(moduleUrl, { workerData, transferList });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(moduleUrl, { workerData, transferList, ...(resourceLimits && { resourceLimits }) });
   const bootstrap = `
     import { register } from 'node:module';
     register(${JSON.stringify(dataUrl(TS_HOOKS))}, { data: { base: ${JSON.stringify(import.meta.url)} } });
     await import(${JSON.stringify(source)});
   `;
-  return new Worker(new URL(dataUrl(bootstrap)), { workerData, transferList });
+  return new Worker(new URL(dataUrl(bootstrap)), { workerData, transferList, ...(resourceLimits && { resourceLimits }) });
 }
 
 const dataUrl = (source: string) => `data:text/javascript,${encodeURIComponent(source)}`;

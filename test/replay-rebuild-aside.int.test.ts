@@ -7,19 +7,19 @@ import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { checkDamageAside } from '../src/project/rebuild/damage-thread.js';
 import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
 import { projectionTables } from '../src/project/rebuild/scratch.js';
-import { damagedDatabase } from './helpers/damage.js';
+import { damagedDatabase, damageMiddleLeaf } from './helpers/damage.js';
 import { tempDir } from './helpers/relay.js';
 import { appendSteps, snapshot, stepWithCardsArb, stepWithOpsArb, steppingClock } from './helpers/replay-scenario.js';
 
-// A rebuild reads the log a page of rows at a time and, on a big log, checks the live tables for
-// damage on a thread of its own while it folds. Here a page is 3 rows and every log counts as
-// big, so small logs take both paths.
-const rebuild = DEFAULTS.rebuild as { readRows: number; checkAsideEntries: number };
+// A rebuild reads the log a page of rows at a time and, on a big log, reads it on a thread of its
+// own and checks the live tables for damage on another while it folds. Here a page is 3 rows and
+// every log counts as big, so small logs take all the paths.
+const rebuild = DEFAULTS.rebuild as { readRows: number; checkAsideEntries: number; readAsideEntries: number };
 const kept = { ...rebuild };
 
 describe('replay --rebuild reading the log in pages, with the damage check on a thread of its own', () => {
   let temp: ReturnType<typeof tempDir>;
-  beforeAll(() => Object.assign(rebuild, { readRows: 3, checkAsideEntries: 0 }));
+  beforeAll(() => Object.assign(rebuild, { readRows: 3, checkAsideEntries: 0, readAsideEntries: 0 }));
   afterAll(() => Object.assign(rebuild, kept));
   beforeEach(() => {
     temp = tempDir('husky-aside-');
@@ -72,6 +72,35 @@ describe('replay --rebuild reading the log in pages, with the damage check on a 
       const result = await rebuildProjections(log.db);
       expect(result.repaired).toEqual(['p_deliveries']);
       expect(log.db.pragma('quick_check', { simple: true })).toBe('ok');
+    } finally {
+      log.close();
+    }
+  }, 60_000);
+
+  it('a log damaged in the middle fails the rebuild from the reading thread as on the rebuild\'s own, SQLite\'s error as it was, and nothing changes', async () => {
+    // Given a log of a few hundred entries whose entries table has a damaged leaf page in the middle
+    const dbPath = join(temp.dir, 'damaged-log.db');
+    const writer = new SqliteLog(dbPath, { now: steppingClock() });
+    appendSteps(writer, fc.sample(fc.array(stepWithOpsArb, { minLength: 200, maxLength: 200 }), { numRuns: 1, seed: 11 })[0]!);
+    writer.close();
+    damageMiddleLeaf(dbPath, 'entries');
+    const log = new SqliteLog(dbPath);
+    // (the projections only: the snapshot of a whole relay reads the log too)
+    const projections = () => projectionTables(log.db).map((t) => log.db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).raw().all());
+    try {
+      const before = projections();
+      // When it is rebuilt with the log read on a thread of its own, and on the rebuild's thread
+      const aside = await rebuildProjections(log.db).catch((error: unknown) => error as Error & { code?: string });
+      Object.assign(rebuild, { readAsideEntries: Number.MAX_SAFE_INTEGER });
+      const inline = await rebuildProjections(log.db)
+        .catch((error: unknown) => error as Error & { code?: string })
+        .finally(() => Object.assign(rebuild, { readAsideEntries: 0 }));
+      // Then both fail with SQLite's own error (which names the damage), and nothing changed
+      expect(inline).toMatchObject({ code: expect.stringMatching(/^SQLITE_CORRUPT/) });
+      expect(aside).toBeInstanceOf(Error);
+      expect({ message: (aside as Error).message, code: (aside as { code?: string }).code }).toEqual({ message: (inline as Error).message, code: (inline as { code?: string }).code });
+      expect(projections()).toEqual(before);
+      expect(existsSync(`${dbPath}.rebuild-${process.pid}.tmp`)).toBe(false);
     } finally {
       log.close();
     }

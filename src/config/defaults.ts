@@ -227,11 +227,9 @@ export const DEFAULTS = {
     foldEvict: 500,
     /** Log entries read from SQLite at once while rebuilding (one `.all()`, a few MB). @defaultValue 2,000 */
     readRows: 2_000,
-    /**
-     * From this many entries on, the damage check of the live projection tables (`quick_check`,
-     * which reads all of them) runs on a thread of its own beside the fold; below it, starting
-     * the thread costs more than the check. @defaultValue 50,000
-     */
+    /** From this many entries on, the log is read on a thread beside the fold, which then only parses it (`log-pages.ts`). @defaultValue 50,000 */
+    readAsideEntries: 50_000,
+    /** From this many entries on, the damage check of the live tables (`quick_check`) runs on a thread beside the fold; below it, starting the thread costs more than the check. @defaultValue 50,000 */
     checkAsideEntries: 50_000,
   },
 

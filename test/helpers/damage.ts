@@ -26,16 +26,34 @@ export function damagedDatabase(dbPath: string, table: string, events = 3): void
  * with garbage on disk. The WAL is checkpointed first, so the damage is what SQLite reads.
  */
 export function damageRootPage(dbPath: string, table: string): void {
+  damagePage(dbPath, (db) => (db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = ?`).pluck().get(table) as number | undefined) ?? fail(`no table or index ${table}`));
+}
+
+/**
+ * Overwrites with garbage the leaf page of `table` in the middle of its leaves (by SQLite's
+ * `dbstat`), as `damageRootPage` does: a read of the whole table fails there, one of its ends does not.
+ */
+export function damageMiddleLeaf(dbPath: string, table: string): void {
+  damagePage(dbPath, (db) => {
+    const leaves = db.prepare(`SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path`).pluck().all(table) as number[];
+    return leaves[Math.floor(leaves.length / 2)] ?? fail(`no leaf page of ${table}`);
+  });
+}
+
+function damagePage(dbPath: string, pageOf: (db: Database.Database) => number): void {
   const db = new Database(dbPath);
-  const row = db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = ?`).get(table) as { rootpage: number } | undefined;
-  if (!row) throw new Error(`no table or index ${table}`);
+  const page = pageOf(db);
   const pageSize = Number(db.pragma('page_size', { simple: true }));
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   const fd = openSync(dbPath, 'r+');
   try {
-    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (row.rootpage - 1) * pageSize);
+    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (page - 1) * pageSize);
   } finally {
     closeSync(fd);
   }
 }
+
+const fail = (message: string): never => {
+  throw new Error(message);
+};

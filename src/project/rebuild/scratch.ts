@@ -5,28 +5,12 @@ import Database, { type Database as Db } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
 import type { Entry } from '../../log/types.js';
+import { ENTRY_JSON, openLogPages } from './log-pages.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
 
 export const SCRATCH = 'scratch';
-
-/**
- * An entry as the projector needs it. An event's data is read as the three fields projections
- * use (`event_type`, `org_id`, `call_id`, kept beside the body for them), extracted in one pass
- * (cheaper than `json_remove` of the body): the body, most of the log's size, never becomes a JS
- * string. Other entries are small and parsed whole.
- */
-const COLUMNS = `seq, type, at,
-  CASE type WHEN 'event.received' THEN json_extract(data, '$.event_type', '$.org_id', '$.call_id') ELSE data END AS data`;
-
-/** Rows as arrays (`.raw()`): a million rows as objects is measurable work. */
-type RawRow = [seq: number, type: string, at: string, data: string];
-const entryOf = (row: RawRow): Entry => {
-  if (row[1] !== 'event.received') return { seq: row[0], type: row[1], at: row[2], data: JSON.parse(row[3]) } as Entry;
-  const [event_type, org_id, call_id] = JSON.parse(row[3]) as [string, string, string];
-  return { seq: row[0], type: row[1], at: row[2], data: { event_type, org_id, call_id } } as Entry;
-};
 
 export interface ProgressReport {
   /** Entries projected so far. */
@@ -73,7 +57,7 @@ export function projectionTables(db: Db): string[] {
  * Replays the whole log, from seq 1, through the same projector the live path uses, into
  * fresh `p_*` tables of a scratch database beside the live one (`<db>.rebuild-<pid>.tmp`,
  * mode 0600, attached as `scratch`; scratch files of builds that died are removed first). The log is streamed from a second, read-only connection (one
- * snapshot, never materialised); the scratch file needs no journal on disk and no fsync: if
+ * snapshot, never materialised; on a thread of its own for a big log, `log-pages.ts`); the scratch file needs no journal on disk and no fsync: if
  * anything goes wrong it is thrown away. `tables`: the projection tables to build (the rebuild
  * passes the list its damage check was given, so both speak of the same tables). (Default:
  * `projectionTables(db)`)
@@ -108,7 +92,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
     const store = foldStore(db, SCRATCH);
     const project = projectInto(store);
     const { entries, lastSeq } = await streamInto(db, project, store.flush, options);
-    const readAfter = db.prepare(`SELECT ${COLUMNS} FROM main.entries WHERE seq > ? ORDER BY seq LIMIT ${DEFAULTS.rebuild.batch}`).raw();
+    const readAfter = db.prepare(`SELECT seq, ${ENTRY_JSON} FROM main.entries WHERE seq > ? ORDER BY seq LIMIT ${DEFAULTS.rebuild.batch}`).raw();
     const scratch: Scratch = {
       tables,
       entries,
@@ -116,8 +100,8 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
       catchUp() {
         let n = 0;
         for (;;) {
-          const rows = readAfter.all(scratch.lastSeq) as RawRow[];
-          for (const row of rows) project(entryOf(row));
+          const rows = readAfter.all(scratch.lastSeq) as [seq: number, entry: string][];
+          for (const row of rows) project(JSON.parse(row[1]) as Entry);
           n += rows.length;
           if (rows.length > 0) scratch.lastSeq = rows[rows.length - 1]![0];
           if (rows.length < DEFAULTS.rebuild.batch) break;
@@ -190,24 +174,16 @@ function createTables(db: Db, tables: string[]): void {
 }
 
 async function streamInto(db: Db, project: ApplyEntry, flush: () => void, options: BuildOptions) {
-  const reader = new Database(db.name, { readonly: true, fileMustExist: true });
+  const estimate = (db.prepare('SELECT max(seq) FROM main.entries').pluck().get() as number | null) ?? 0;
+  const pages = await openLogPages(db.name, estimate);
   try {
-    reader.pragma(`busy_timeout = ${DEFAULTS.log.busyTimeoutMs}`);
-    reader.pragma('cache_size = -2048'); // one pass, in order: a cache would only hold what is done
-    reader.exec('BEGIN'); // one snapshot: the total and the rows agree
-    const total = (reader.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null }).seq ?? 0;
-    // pages of rows (`.all()`), not a row at a time (`.iterate()`): a call into SQLite and an
-    // iterator result per row cost about a fifth of the reading
-    const page = reader.prepare(`SELECT ${COLUMNS} FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`).raw();
-    const pageRows = DEFAULTS.rebuild.readRows;
+    const total = pages.total;
     let done = 0;
-    let after = Number.MIN_SAFE_INTEGER;
     db.exec('BEGIN');
     try {
-      for (;;) {
-        const rows = page.all(after, total, pageRows) as RawRow[];
-        for (const row of rows) {
-          project(entryOf(row));
+      for (let entries = await pages.next(); entries !== undefined; entries = await pages.next()) {
+        for (const entry of entries) {
+          project(entry);
           if (++done % DEFAULTS.rebuild.batch === 0) {
             db.exec('COMMIT');
             options.onProgress?.({ done, total });
@@ -216,20 +192,17 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
             db.exec('BEGIN');
           }
         }
-        if (rows.length < pageRows) break;
-        after = rows[rows.length - 1]![0];
       }
       flush();
       db.exec('COMMIT');
     } finally {
       if (db.inTransaction) db.exec('ROLLBACK');
     }
-    reader.exec('COMMIT');
     options.onProgress?.({ done, total });
     stopIfAborted(options.signal);
     return { entries: done, lastSeq: total };
   } finally {
-    reader.close();
+    pages.close();
   }
 }
 
