@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireServeLock, heldBy, lockFilePath, pidFilePath } from '../src/log/sqlite/serve-lock.js';
@@ -31,6 +31,32 @@ describe('the serve lock (<db>.lock, with <db>.serve.pid naming the holder)', ()
     expect(existsSync(pidFilePath(dbPath))).toBe(false);
     expect(heldBy(dbPath)).toBeNull();
     acquireServeLock(dbPath, 'replay --rebuild').release();
+  });
+
+  it('is one lock for a database however --db reaches it: through a symlink, a dangling one, or its real path', () => {
+    // Given a database file reached through a symlink in another folder, and a link made before its target exists
+    mkdirSync(join(temp.dir, 'link'));
+    writeFileSync(dbPath, '');
+    const link = join(temp.dir, 'link', 'relay.db');
+    symlinkSync(dbPath, link);
+    const later = join(temp.dir, 'later.db');
+    const dangling = join(temp.dir, 'link', 'later.db');
+    symlinkSync(later, dangling);
+    for (const [first, second] of [[link, dbPath], [dbPath, link], [dangling, later]] as const) {
+      // When serve takes the lock through one spelling
+      const lock = acquireServeLock(first);
+      try {
+        // Then a rebuild through the other is refused (two locks let two serves send every delivery twice)
+        expect(() => acquireServeLock(second, 'replay --rebuild'), `${first}, then ${second}`).toThrow(/is held by serve/);
+        expect(heldBy(second)).toMatchObject({ pid: process.pid, holder: 'serve' });
+      } finally {
+        lock.release();
+      }
+    }
+    // And the lock files sit beside the real files, none beside the links
+    expect(existsSync(`${dbPath}.lock`)).toBe(true);
+    expect(existsSync(`${later}.lock`)).toBe(true);
+    expect(existsSync(`${link}.lock`)).toBe(false);
   });
 
   it('a pid file naming a live unrelated process holds nothing', () => {

@@ -7,6 +7,7 @@ import { UserError } from '../../errors.js';
 import { codeOf, fileError } from '../../os-errors.js';
 import { createPrivateFile, ensurePrivateFolder, writePrivateFile } from '../private-files.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { dbFileOf } from './wal-guard.js';
 
 /**
  * Who holds a database for work that must not overlap with `serve`: `serve` itself, or
@@ -45,8 +46,13 @@ export interface Holder {
   description: string;
 }
 
-export const lockFilePath = (dbPath: string): string => `${dbPath}.lock`;
-export const pidFilePath = (dbPath: string): string => `${dbPath}.serve.pid`;
+/**
+ * `<db>.lock` and `<db>.serve.pid` beside the database file itself (`dbFileOf`: symlinks
+ * followed, as SQLite follows them): named after the `--db` text, a symlink and its target
+ * took two locks on one database, and two serves ran on it, each sending every delivery.
+ */
+export const lockFilePath = (dbPath: string): string => `${dbFileOf(dbPath)}.lock`;
+export const pidFilePath = (dbPath: string): string => `${dbFileOf(dbPath)}.serve.pid`;
 
 /** The lock is held by someone else: a user error naming the holder. */
 export class DatabaseHeldError extends UserError {
@@ -67,9 +73,9 @@ export class DatabaseHeldError extends UserError {
 export function acquireServeLock(dbPath: string, holder = 'serve'): ServeLock {
   // several serves share a PostgreSQL log (SPEC §13), and its rebuild is one transaction: no lock file
   if (isPostgresUrl(dbPath)) return { lockPath: '', pidPath: '', pid: process.pid, advertise: () => {}, release: () => {} };
-  ensurePrivateFolder(dirname(dbPath));
   const lockPath = lockFilePath(dbPath);
   const pidPath = pidFilePath(dbPath);
+  ensurePrivateFolder(dirname(lockPath));
   createPrivateFile(lockPath);
   const connection = lockOrThrow(dbPath, lockPath);
   const lines = [String(process.pid), holder];
