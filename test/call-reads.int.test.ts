@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
 import { migrate, SCHEMA_VERSION } from '../src/log/sqlite/migrations.js';
@@ -14,7 +13,7 @@ import { OLDEST_ANY_SQL, OLDEST_OPEN_SQL } from '../src/project/sink-reads.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { D, EXPECTED_STORY, OTHER_CALL, STORY_CALL, writeStory } from './helpers/call-scenario.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, snapshot, stepArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, sampleSteps, snapshot, stepArb, steppingClock } from './helpers/replay-scenario.js';
 
 let temp: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -223,7 +222,7 @@ describe('schema version 2 over a log written by version 1', () => {
     // version 1 schema (the new columns, table and indexes taken away again)
     const { dbPath } = await writeStory(temp.dir, { withCallIds: false });
     const mixed = new SqliteLog(dbPath, { now: steppingClock(Date.parse('2026-06-02T00:00:00Z')) });
-    appendSteps(mixed, fc.sample(fc.array(stepArb, { minLength: 150, maxLength: 150 }), { numRuns: 1, seed: 14 })[0]!.map((s) => (s.kind === 'plan' ? { ...s, withCall: false } : s)));
+    appendSteps(mixed, sampleSteps(stepArb, 150, 14).map((s) => (s.kind === 'plan' ? { ...s, withCall: false } : s)));
     const expected = snapshot(mixed.db);
     mixed.close();
     downgradeToVersion1(dbPath);

@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { acquireServeLock } from '../src/log/sqlite/serve-lock.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, envelopeOf, stepArb, steppingClock, TRACE_RULES } from './helpers/replay-scenario.js';
+import { appendSteps, envelopeOf, sampleSteps, stepArb, steppingClock, TRACE_RULES } from './helpers/replay-scenario.js';
 
 
 describe('husky-relay replay (the built CLI)', () => {
@@ -20,7 +19,7 @@ describe('husky-relay replay (the built CLI)', () => {
     writeFileSync(join(temp.dir, 'rules.yaml'), TRACE_RULES);
     // a log with every outcome: pending, retrying, succeeded, dead, re-driven, rate limited
     const log = new SqliteLog(dbPath, { now: steppingClock() });
-    appendSteps(log, fc.sample(fc.array(stepArb, { minLength: 300, maxLength: 300 }), { numRuns: 1, seed: 42 })[0]!);
+    appendSteps(log, sampleSteps(stepArb, 300, 42));
     log.close();
   });
   afterEach(() => temp.cleanup());

@@ -9,7 +9,7 @@ import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
 import { projectionTables } from '../src/project/rebuild/scratch.js';
 import { damagedDatabase, damageMiddleLeaf } from './helpers/damage.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, snapshot, stepWithCardsArb, stepWithOpsArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, sampleSteps, snapshot, steppingClock, stepWithCardsArb, stepWithOpsArb } from './helpers/replay-scenario.js';
 
 // A rebuild reads the log a page of rows at a time and, on a big log, reads it on a thread of its
 // own and checks the live tables for damage on another while it folds. Here a page is 3 rows and
@@ -81,7 +81,7 @@ describe('replay --rebuild reading the log in pages, with the damage check on a 
     // Given a log of a few hundred entries whose entries table has a damaged leaf page in the middle
     const dbPath = join(temp.dir, 'damaged-log.db');
     const writer = new SqliteLog(dbPath, { now: steppingClock() });
-    appendSteps(writer, fc.sample(fc.array(stepWithOpsArb, { minLength: 200, maxLength: 200 }), { numRuns: 1, seed: 11 })[0]!);
+    appendSteps(writer, sampleSteps(stepWithOpsArb, 200, 11));
     writer.close();
     damageMiddleLeaf(dbPath, 'entries');
     const log = new SqliteLog(dbPath);
@@ -111,7 +111,7 @@ describe('replay --rebuild reading the log in pages, with the damage check on a 
     const dbPath = join(temp.dir, 'late-abort.db');
     const log = new SqliteLog(dbPath, { now: steppingClock() });
     try {
-      appendSteps(log, fc.sample(fc.array(stepWithOpsArb, { minLength: 40, maxLength: 40 }), { numRuns: 1, seed: 7 })[0]!);
+      appendSteps(log, sampleSteps(stepWithOpsArb, 40, 7));
       const before = snapshot(log.db);
       // When Ctrl-C comes just after the last entry was folded (the next turn of the event loop)
       const controller = new AbortController();

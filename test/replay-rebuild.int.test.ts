@@ -7,7 +7,7 @@ import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { ROUTER_CHECKPOINT } from '../src/route/router.js';
 import { tempDir } from './helpers/relay.js';
-import { appendSteps, snapshot, stepArb, stepWithCardsArb, stepWithOpsArb, steppingClock } from './helpers/replay-scenario.js';
+import { appendSteps, sampleSteps, snapshot, stepArb, steppingClock, stepWithCardsArb, stepWithOpsArb } from './helpers/replay-scenario.js';
 import { statusReport } from '../src/project/queries.js';
 import type { NewEntry } from '../src/log/types.js';
 
@@ -103,7 +103,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
     const log = new SqliteLog(join(temp.dir, 'drift.db'), { now: steppingClock() });
     appendSteps(
       log,
-      fc.sample(fc.array(stepArb, { minLength: 60, maxLength: 60 }), { numRuns: 1, seed: 7 })[0]!,
+      sampleSteps(stepArb, 60, 7),
     );
     const good = snapshot(log.db);
     const victim = log.db.prepare(`SELECT delivery_id FROM p_deliveries ORDER BY seq LIMIT 1`).pluck().get() as string;
@@ -139,7 +139,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
     // Given a log, and a second writer (another CLI command) that appends during the rebuild
     const dbPath = join(temp.dir, 'busy.db');
     const log = new SqliteLog(dbPath, { now: steppingClock() });
-    const steps = fc.sample(fc.array(stepArb, { minLength: 200, maxLength: 200 }), { numRuns: 1, seed: 11 })[0]!;
+    const steps = sampleSteps(stepArb, 200, 11);
     appendSteps(log, steps);
     const other = new SqliteLog(dbPath, { now: steppingClock(Date.parse('2026-07-01T00:00:00Z')) });
 
@@ -167,7 +167,7 @@ describe('replay --rebuild: the projections are a pure function of the log', () 
     // Given a log
     const dbPath = join(temp.dir, 'abort.db');
     const log = new SqliteLog(dbPath, { now: steppingClock() });
-    appendSteps(log, fc.sample(fc.array(stepArb, { minLength: 100, maxLength: 100 }), { numRuns: 1, seed: 3 })[0]!);
+    appendSteps(log, sampleSteps(stepArb, 100, 3));
     const before = snapshot(log.db);
 
     // When the rebuild is interrupted (Ctrl-C) before it swaps

@@ -95,6 +95,11 @@ export const stepWithOpsArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('alert' as const), operator: fc.nat(), sink: fc.constantFrom(...SINKS), together }) },
 );
 
+/** `n` steps drawn from `arb`, the same ones for the same `seed` (a fixed log for an example test). */
+export function sampleSteps(arb: fc.Arbitrary<Step>, n: number, seed: number): Step[] {
+  return fc.sample(fc.array(arb, { minLength: n, maxLength: n }), { numRuns: 1, seed })[0]!;
+}
+
 /** A clock that moves one second per append, so every transaction has its own `at`. */
 export function steppingClock(start = Date.parse('2026-06-01T09:00:00.000Z')): () => Date {
   let t = start;
