@@ -82,12 +82,25 @@ export interface WalIdentity {
  */
 export function isSameWal(walPath: string, expected: WalIdentity): boolean {
   try {
-    const { dev, ino } = statSync(walPath);
-    return dev === expected.dev && ino === expected.ino;
+    const now = walIdentity(walPath);
+    return now !== undefined && sameFile(now, expected);
   } catch {
     return false;
   }
 }
+
+/** The identity of the file at `walPath`; undefined when there is none (ENOENT); other errors are thrown. */
+function walIdentity(walPath: string): WalIdentity | undefined {
+  try {
+    const { dev, ino } = statSync(walPath);
+    return { dev, ino };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+const sameFile = (a: WalIdentity, b: WalIdentity): boolean => a.dev === b.dev && a.ino === b.ino;
 
 /**
  * Watches the WAL file the writer's connection writes to. SQLite keeps that file open: deleted
@@ -105,15 +118,7 @@ export function isSameWal(walPath: string, expected: WalIdentity): boolean {
 export function walGuard(walPath: string) {
   let seen: WalIdentity | undefined;
   let lost: string | undefined;
-  const identity = () => {
-    try {
-      const { dev, ino } = statSync(walPath);
-      return { dev, ino };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  };
+  const identity = () => walIdentity(walPath);
   const fail = (message: string): never => {
     lost = message;
     throw Object.assign(new Error(message), { code: WAL_LOST });
@@ -138,7 +143,7 @@ export function walGuard(walPath: string) {
         }
         fail(`the WAL file ${walPath} was deleted while serve ran; ${saved}; restart serve`);
       }
-      if (now!.ino !== seen.ino || now!.dev !== seen.dev) {
+      if (!sameFile(now!, seen)) {
         fail(`the WAL file ${walPath} was replaced by another file while serve ran; restart serve`);
       }
     },
