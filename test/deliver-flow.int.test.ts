@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { statusReport } from '../src/project/queries.js';
@@ -156,6 +157,57 @@ describe('per-sink concurrency and rate limit', () => {
     relay.pipeline!.wake();
     await until(() => allHaveStatus(relay.log, 'succeeded', 3), { what: 'all three to succeed' });
     expect(fake.requests.map((q) => Number(q.headers['webhook-timestamp']) - t0)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('the HTTP sink without a `body`: the original envelope (SPEC §6)', () => {
+  const SECRET = 'whsec_ZGVmYXVsdC1ib2R5LWRlZmF1bHQtYm9keS1kZWZhdWx0';
+  /** An independent Standard Webhooks check, as the receiver would make it. */
+  const signed = (headers: Record<string, string>, body: string) =>
+    (headers['webhook-signature'] ?? '').split(' ').includes(`v1,${createHmac('sha256', Buffer.from(SECRET.slice(6), 'base64')).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64')}`);
+  let fake: FakeHttp | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  it('is sent byte for byte as HuskyVoice sent it: big integers, 1.50, key order, escapes and the trailing newline kept, and signed over those bytes', async () => {
+    // Given an HTTP sink with no body in its action
+    fake = await startFakeHttp();
+    const relay = await start(httpRules(fake.url, `    secret: ${SECRET}`));
+    // When events whose text JSON.parse/JSON.stringify would change arrive
+    const texts = [
+      `{"event_id":"evt_big","event_type":"call.completed","org_id":"org","created_at":"2026-06-01T10:00:00Z","data":{"call_id":"c1","agent_id":"a","status":"completed","n":12345678901234567890,"price":1.50,"e":1E3}}\n`,
+      `{ "data": {"call_id": "c2", "agent_id": "a", "status": "completed", "note": "caf\\u00e9 \\/ \\"q\\""},\n  "event_type": "call.completed", "event_id": "evt_order", "org_id": "org", "created_at": "2026-06-01T10:00:00Z" }`,
+    ];
+    for (const text of texts) await postEvent(relay, text);
+    await until(() => allHaveStatus(relay.log, 'succeeded', 2), { what: 'both deliveries to succeed' });
+    // Then the receiver got exactly those bytes, and the signature covers them
+    expect(fake.requests.map((r) => r.rawBody).sort()).toEqual([...texts].sort());
+    for (const r of fake.requests) expect(signed(r.headers, r.rawBody)).toBe(true);
+  });
+
+  it('an operator event, which has no bytes of its own, is sent as its JSON', async () => {
+    // Given a rule on dead letters that forwards them with no body
+    fake = await startFakeHttp();
+    const relay = await start(`version: 1
+sinks:
+  hook: { type: http, url: ${fake.url} }
+  broken: { type: http, url: "http://127.0.0.1:9/nothing" }
+retry: { max_attempts: 1 }
+rules:
+  - id: all
+    on: call.*
+    actions: [{ sink: broken }]
+  - id: alerts
+    on: delivery.dead
+    actions: [{ sink: hook }]
+`);
+    // When a delivery goes dead
+    await postEvent(relay, makeEvent({ event_id: 'evt_dead' }, { call_id: 'c_dead' }));
+    await until(() => fake!.requests.length === 1, { what: 'the dead letter to be forwarded' });
+    // Then the receiver gets the operator event as JSON
+    expect(fake.requests[0]!.body).toMatchObject({ event_type: 'delivery.dead', data: { sink: 'broken', rule_id: 'all' } });
   });
 });
 

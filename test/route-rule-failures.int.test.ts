@@ -201,7 +201,7 @@ rules:
 });
 
 describe('poison pill: one event cannot stop the router', () => {
-  it('an event logged 6,000 levels deep (before the ingest limit) goes dead on an http sink with the default body; the next is routed', async () => {
+  it('an event logged 6,000 levels deep (before the ingest limit) is planned on an http sink with the default body as the text it came as (nothing to nest); the next is routed', async () => {
     // Given a log holding such an event, then a normal one
     const temp = tempDir();
     cleanups.push(temp.cleanup);
@@ -223,13 +223,13 @@ rules:
     const relay = await startRoutingRelay({ dir: temp.dir, dbPath, rulesPath: rules });
     cleanups.push(() => relay.close());
     await until(() => deliveriesOf(relay.log).length === 4, { what: 'four deliveries', describe: () => ({ d: deliveriesOf(relay.log), lines: relay.lines.slice(-5) }) });
-    // Then the deep event's http delivery is dead with the reason, and both events are routed
-    const deepAudit = deliveriesOf(relay.log).find((r) => r.event_id === 'evt_deep' && r.sink === 'audit')!;
-    expect(deepAudit.status).toBe('dead');
-    expect(deadReasons(relay.log).get(deepAudit.delivery_id)).toMatch(/^request_too_deep: /);
+    // Then the deep event's http plan holds its text as received (the original envelope, SPEC §6),
+    // nothing of it goes dead, and both events are routed
+    const plans = entriesOf(relay.log, 'delivery.planned');
+    expect(plans.find((p) => p.data.event_id === 'evt_deep' && p.data.sink === 'audit')!.data.request).toEqual({ method: 'POST', headers: {}, body_text: deep });
+    expect(entriesOf(relay.log, 'delivery.dead').filter((e) => e.data.reason.startsWith('request_too_deep'))).toEqual([]);
     expect(deliveriesOf(relay.log).filter((r) => r.event_id === 'evt_next').map((r) => r.status)).not.toContain('dead');
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
-    // (past both events; the dead letter planned for the deep one is routed too, as an operator event)
     expect(routerCheckpoint(relay.log)).toBeGreaterThanOrEqual(2);
   });
 

@@ -26,7 +26,7 @@ rules:
 `;
 
 describe('an event nested 6,000 deep, on the command line', () => {
-  it('rules test shows the delivery that would go dead, and the rest; exit 0', async () => {
+  it('rules test shows the http delivery sending the event as it came (byte for byte, nothing to nest), and the rest; exit 0', async () => {
     // Given
     writeFileSync(join(temp.dir, 'rules.yaml'), RULES);
     writeFileSync(join(temp.dir, 'deep.json'), DEEP);
@@ -35,11 +35,13 @@ describe('an event nested 6,000 deep, on the command line', () => {
     // Then
     expect(result.stderr).not.toMatch(/internal error/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('action 0 → audit: FAILS, the delivery would go dead: request_too_deep: the rendered request nests deeper than 128 levels');
+    expect(result.stdout).toContain('action 0 → audit [http]');
+    expect(result.stdout).toContain(`  body, sent byte for byte (the event as received, ${DEEP.length} bytes):\n    ${DEEP}`);
+    expect(result.stdout).not.toContain('FAILS');
     expect(result.stdout).toContain('"text": "call_deep"');
   });
 
-  it('replay plans it dead with the reason and plans the events after it', async () => {
+  it('replay plans it, sent as it came, and plans the events after it', async () => {
     // Given a log that took the event before ingest refused such nesting
     const dbPath = join(temp.dir, 'relay.db');
     const log = new SqliteLog(dbPath);
@@ -57,8 +59,8 @@ describe('an event nested 6,000 deep, on the command line', () => {
     const after = new SqliteLog(dbPath);
     try {
       const statuses = deliveriesOf(after).map((d) => `${d.event_id}/${d.rule_id}: ${d.status}`);
-      expect(statuses.sort()).toEqual(['evt_deep/audit: dead', 'evt_deep/trace: pending', 'evt_next/audit: pending', 'evt_next/trace: pending']);
-      expect(entriesOf(after, 'delivery.dead').map((e) => e.data.reason)).toEqual(['request_too_deep: the rendered request nests deeper than 128 levels']);
+      expect(statuses.sort()).toEqual(['evt_deep/audit: pending', 'evt_deep/trace: pending', 'evt_next/audit: pending', 'evt_next/trace: pending']);
+      expect(entriesOf(after, 'delivery.dead')).toEqual([]);
     } finally {
       after.close();
     }

@@ -67,6 +67,7 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   if (operator) return operator;
   let seq = 0;
   let received_at = now().toISOString();
+  let body = text; // a bare envelope: the file is what HuskyVoice would have sent
   const entry = value as { type?: unknown; seq?: unknown; data?: { body?: unknown; received_at?: unknown } };
   if (entry && entry.type === 'event.received' && entry.data?.body === ERASED) {
     const d = entry.data as { event_id?: unknown; call_id?: unknown };
@@ -75,6 +76,7 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   if (entry && entry.type === 'event.received' && typeof entry.data?.body === 'string') {
     seq = typeof entry.seq === 'number' ? entry.seq : 0;
     if (typeof entry.data.received_at === 'string') received_at = entry.data.received_at;
+    body = entry.data.body;
     try {
       value = JSON.parse(entry.data.body);
     } catch {
@@ -85,7 +87,7 @@ export function parseTestEvent(text: string, now: () => Date): { ok: true; event
   if (!parsed.ok) {
     return { ok: false, message: notOperatorEvent(value) ?? `not a HuskyVoice envelope: ${parsed.details.map((d) => `${d.path}: ${d.message}`).join('; ')}` };
   }
-  return { ok: true, event: { seq, received_at, envelope: parsed.envelope } };
+  return { ok: true, event: { seq, received_at, envelope: parsed.envelope, body } };
 }
 
 /**
@@ -179,7 +181,10 @@ export function testEvent(rules: LoadedRules, text: string, where: string, io: O
       io.out(`  action ${plan.action_index} → ${plan.sink} [${sink?.config.type ?? '?'}]${state}`);
       io.out(`  delivery ${plan.delivery_id}, order key ${plan.order_key ?? '(none)'}`);
       for (const w of a.warnings) io.out(`  warning: ${w}`);
-      io.out(indent(JSON.stringify(plan.request, null, 2), '  '));
+      const { body_text: text, ...shown } = plan.request;
+      io.out(indent(JSON.stringify(shown, null, 2), '  '));
+      // the original envelope is sent as received: shown as it is, not as an escaped JSON string
+      if (typeof text === 'string') io.out(`  body, sent byte for byte (the event as received, ${Buffer.byteLength(text)} bytes):\n${indent(text.replace(/\n$/, ''), '    ')}`);
     }
   }
   const unmatched = verdicts.filter((v) => !v.matched);

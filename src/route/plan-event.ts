@@ -21,6 +21,8 @@ export interface CallEvent {
   seq: number;
   received_at: string;
   envelope: Envelope;
+  /** The exact text received (the `event.received` body), which the HTTP sink forwards by default; absent where there is none (a hand-made event in a test). */
+  body?: string;
   operator?: undefined;
 }
 
@@ -61,7 +63,7 @@ export interface PlanOptions {
  */
 export function plannableEvent(entry: EntryOf<'event.received'>): CallEvent | null {
   try {
-    return { seq: entry.seq, received_at: entry.data.received_at, envelope: JSON.parse(entry.data.body) as Envelope };
+    return { seq: entry.seq, received_at: entry.data.received_at, envelope: JSON.parse(entry.data.body) as Envelope, body: entry.data.body };
   } catch {
     return null;
   }
@@ -190,7 +192,7 @@ function basePlan(rules: LoadedRules, rule: CompiledRule, action: CompiledAction
 
 function planAction(rules: LoadedRules, rule: CompiledRule, action: CompiledAction, ev: PlannableEvent, scope: Scope, opts: PlanOptions): ActionOutcome {
   try {
-    const { request, order_key, warnings } = renderAction(action, scope, ev.envelope);
+    const { request, order_key, warnings } = renderAction(action, scope, ev.envelope, ev.operator ? undefined : ev.body);
     const problem = requestProblem(request);
     if (problem) return failedAction(rules, rule, action, ev, opts, problem);
     const key = order_key === null ? null : storableKey(order_key);

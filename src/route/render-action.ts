@@ -13,9 +13,10 @@ export interface RenderedAction {
 
 /**
  * Renders one action for one event, exactly as the sink will send it, by the action's sink
- * kind (`sinks/<kind>/`). Pure; throws when a template fails or exceeds a bound.
+ * kind (`sinks/<kind>/`). `received`: the exact text of a HuskyVoice event (see `SinkKind.render`).
+ * Pure; throws when a template fails or exceeds a bound.
  */
-export function renderAction(action: CompiledAction, scope: Scope, event: RoutedEvent): RenderedAction {
-  const { request, order_key, warnings = [] } = sinkKind(action.type).render(action.compiled, scope, event);
+export function renderAction(action: CompiledAction, scope: Scope, event: RoutedEvent, received?: string): RenderedAction {
+  const { request, order_key, warnings = [] } = sinkKind(action.type).render(action.compiled, scope, event, received);
   return { request, order_key, warnings };
 }

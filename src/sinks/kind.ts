@@ -39,9 +39,13 @@ export interface SinkKind<Config extends SinkConfigBase = SinkConfigBase, Action
   compile(action: Action, templates: TemplateCompiler): Compiled;
   /**
    * The request for one event, exactly as it will be sent (secrets are added by the sender).
+   * `received` is the exact text HuskyVoice sent (the `event.received` body) for a HuskyVoice
+   * event, undefined for an operator event, which has no bytes of its own: a kind that forwards
+   * "the original envelope" (SPEC §6, the HTTP sink) sends these bytes, not `event` serialized
+   * again (which would round numbers past 2^53 and change `1.50` to `1.5`).
    * Pure; throws when a template fails or exceeds a bound (the delivery goes dead with why).
    */
-  render(compiled: Compiled, scope: Scope, event: RoutedEvent): Rendered<Request>;
+  render(compiled: Compiled, scope: Scope, event: RoutedEvent, received?: string): Rendered<Request>;
   /** The sender. Throws (naming the sink and option) on a config it cannot use. */
   create(name: string, config: Config, env: SinkEnvironment, opts: CreateSinkOptions): Sink;
   /** Every value of the config that redaction must mask wherever an error could quote it. */

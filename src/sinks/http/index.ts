@@ -53,11 +53,12 @@ export const httpKind: SinkKind<HttpSinkConfig, HttpActionInput, HttpCompiled, H
     return { method: a.method ?? 'POST', headers, ...(a.body !== undefined && { body: t.tree(a.body, ['body']) }) };
   },
 
-  render(action, scope, event) {
+  render(action, scope, event, received) {
     const headers: Record<string, string> = {};
     for (const [k, t] of Object.entries(action.headers)) headers[k] = t.render(scope);
-    const body = action.body ? renderTree(action.body, scope) : event;
-    return { request: { method: action.method, headers, body }, order_key: null };
+    // no `body`: the original envelope (SPEC §6), byte for byte when there are bytes
+    const body = action.body ? { body: renderTree(action.body, scope) } : received !== undefined ? { body_text: received } : { body: event };
+    return { request: { method: action.method, headers, ...body }, order_key: null };
   },
 
   create: (name, config, _env, opts) => createHttpSink(name, config, opts.now ? { now: opts.now } : {}),

@@ -35,7 +35,13 @@ export type HttpActionInput = z.output<typeof httpActionSchema>;
 export const httpRequestSchema = z.object({
   method: z.string().min(1).default('POST'),
   headers: z.record(z.string(), z.string()).default({}),
-  body: z.unknown(),
+  /** The body, sent as JSON (absent when `body_text` is set). */
+  body: z.unknown().optional(),
+  /**
+   * The body as text, sent exactly as it is: the original envelope's bytes when the action has
+   * no `body`. Plans made before it existed hold the envelope in `body`.
+   */
+  body_text: z.string().optional(),
 });
 
 export type HttpRequest = z.output<typeof httpRequestSchema>;

@@ -43,7 +43,7 @@ export function createHttpSink(name: string, config: HttpSinkConfig, options: Ht
     const problem = sinkProblem ?? methodProblem(method) ?? headersProblem(parsed.data.headers, "the rule's headers");
     if (problem) return invalid(problem);
     const hasBody = method !== 'GET' && method !== 'HEAD';
-    const body = hasBody ? JSON.stringify(parsed.data.body ?? null) : '';
+    const body = hasBody ? (parsed.data.body_text ?? JSON.stringify(parsed.data.body ?? null)) : '';
     // Sink headers (operator's, may hold credentials) win over the rule's; signing headers win over both.
     const headers = {
       ...defaults,
