@@ -1,4 +1,3 @@
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EnvironmentError } from '../../os-errors.js';
 import { sameFile, walIdentity, walPathOf, type WalIdentity } from './wal-guard.js';
@@ -66,12 +65,14 @@ export interface LateOpen {
  * and keeps it until the connection closes); nothing is written in between. `options`: as
  * better-sqlite3's (`readonly`, `timeout`); `fileMustExist` is always set.
  *
- * Throws `EnvironmentError` with code `WAL_LOST` (and opens nothing, or closes what it opened)
- * when the file is gone or another one, before or after: the writer's guard says the same at its
- * next commit or `/readyz` probe, and only a restart of `serve` helps. When the connection
- * itself made a new WAL (the old one was deleted between the two checks), that file is removed
- * if it is empty and this process had it open, so the guard finds the WAL deleted, not replaced,
- * and saves what it holds. Other errors of the open are thrown as SQLite gives them.
+ * Throws `EnvironmentError` with code `WAL_LOST` (and opens nothing, or closes what it opened,
+ * having only read) when the file is gone or another one, before or after: the writer's guard
+ * says the same at its next commit or `/readyz` probe, and only a restart of `serve` helps.
+ * What this cannot prevent: the WAL deleted between the first check and the open. The
+ * connection then makes a new, empty WAL (no open mode of SQLite avoids that but `immutable`,
+ * which would not read the WAL at all); it is found and the connection closed, but the file is
+ * left, since one another process made in the same instant looks the same, and the writer's
+ * guard then takes it for a replaced WAL. Other errors of the open are thrown as SQLite gives them.
  * `between`: test hook, run between the first check and the open.
  */
 export function openOnRunningLog(
@@ -97,15 +98,10 @@ export function openOnRunningLog(
   if (expected) {
     const after = identityOrNone(walPath);
     if (!after || !sameFile(after, expected)) {
-      const made = after && madeHere(walPath, after);
       db.close(); // it only read: closing writes nothing, and the writer's connection keeps the WAL
-      const removed = made && removeIfStill(walPath, after);
-      const what = !after
-        ? 'was deleted'
-        : removed
-          ? 'was deleted; the new, empty WAL its connection made was removed'
-          : 'is another file now (not one this connection made, or not empty: left as it is)';
-      throw walLost(`${by} did not use the log: the WAL file ${walPath} ${what}, while it opened the log; restart serve`);
+      // a new WAL this connection made cannot be told from one another process made meanwhile, so it stays
+      const what = after ? `was deleted or replaced while it opened the log (the file there now is left as it is: one its connection made cannot be told from another process's)` : 'was deleted while it opened the log';
+      throw walLost(`${by} did not use the log: the WAL file ${walPath} ${what}; restart serve`);
     }
   }
   if (failure) {
@@ -125,47 +121,5 @@ function identityOrNone(walPath: string): WalIdentity | undefined {
     return walIdentity(walPath);
   } catch {
     return undefined;
-  }
-}
-
-/**
- * True when the file at `walPath` is `made`, still empty (no frame written), and one of this
- * process's open files (`/dev/fd`): the connection just opened holds its WAL file open. Not
- * provable where `/dev/fd` cannot be listed: false.
- */
-function madeHere(walPath: string, made: WalIdentity): boolean {
-  if (!isEmpty(walPath, made)) return false;
-  let fds: string[];
-  try {
-    fds = readdirSync('/dev/fd');
-  } catch {
-    return false;
-  }
-  return fds.some((fd) => {
-    try {
-      return sameFile(statSync(`/dev/fd/${fd}`), made);
-    } catch {
-      return false; // closed meanwhile (the listing's own descriptor)
-    }
-  });
-}
-
-/** Removes the file at `walPath` if it is still `made` and empty; true if removed. */
-function removeIfStill(walPath: string, made: WalIdentity): boolean {
-  if (!isEmpty(walPath, made)) return false;
-  try {
-    unlinkSync(walPath);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isEmpty(walPath: string, file: WalIdentity): boolean {
-  try {
-    const stat = statSync(walPath);
-    return stat.size === 0 && sameFile(stat, file);
-  } catch {
-    return false;
   }
 }
