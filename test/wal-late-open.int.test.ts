@@ -7,7 +7,7 @@ import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
 import type { ReadThread } from '../src/log/sqlite/read-thread.js';
 import { startFakeHttp, type FakeHttp } from '../testing/fakes/fake-http.js';
 import { deliveriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
-import { rulesLoaded } from './helpers/group-commit-fixture.js';
+import { groupCommitFixture, rulesLoaded } from './helpers/group-commit-fixture.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
 /**
@@ -160,5 +160,24 @@ describe('openOnRunningLog: the WAL deleted between the check and the open', () 
     const db = openOnRunningLog(path, expected, 'a late thread', { readonly: true });
     expect(db.prepare('SELECT x FROM t').pluck().all()).toEqual([1]);
     db.close();
+  });
+});
+
+describe('the writer thread started again after the WAL was deleted', () => {
+  const open = groupCommitFixture();
+
+  it('opens nothing (no new WAL): appends fail naming the WAL, and /readyz\'s probe says so', async () => {
+    // Given serve's group commit that has committed (its writer's guard watches the WAL)
+    const { path, commit } = open();
+    await commit.append([rulesLoaded(1)]);
+    // When the WAL is deleted and the writer thread then ends (a failure), so the next append starts another
+    const wal = `${path}-wal`;
+    unlinkSync(wal);
+    await commit.debugEndWriter();
+    // Then the new writer opens nothing: the append fails naming the WAL, and no WAL stands where it was
+    const refused = `the writer thread did not open the log: the WAL file ${wal} was deleted while serve ran`;
+    await expect(commit.append([rulesLoaded(2)])).rejects.toThrow(refused);
+    expect(existsSync(wal)).toBe(false);
+    expect(await commit.probe()).toContain(refused);
   });
 });

@@ -164,6 +164,11 @@ export class GroupCommit implements QueuedWriter {
     return reply.value;
   }
 
+  /** Test hook: ends the writer thread, as a failure would; the next request starts another. */
+  async debugEndWriter(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   /** Posts one commit request to the writer thread (see `CommitQueue`'s `send`). */
   private send(request: CommitRequest): boolean {
     const worker = this.writer();
