@@ -89,7 +89,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   });
   let pipeline: PipelineHandle | null = null;
   const thread = (env = options.env ?? {}): Promise<PipelineHandle> =>
-    startPipelineThread({ ...pipelineOptions(options, (port) => commit.connect(port)), env });
+    startPipelineThread({ ...pipelineOptions(options, (port) => commit.connect(port)), watchedWal: commit.watchedWal, env });
   // routing, delivery and the sinks' SDKs never share this thread with the webhooks' acks; it has
   // started (its rules are in the log) before the first webhook can be answered. Where several
   // relays share the log (PostgreSQL), it runs in the one holding the pipeline lease.

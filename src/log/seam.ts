@@ -63,6 +63,12 @@ export interface QueuedWriter extends LogWriter {
 export interface ServeWriter extends QueuedWriter {
   /** Gives the pipeline thread's writer a channel; returns the writer's idle flag, shared with it. */
   connect(port: import('node:worker_threads').MessagePort): SharedArrayBuffer;
+  /**
+   * SQLite: the WAL file the writer's guard watches (`WatchedWal`'s memory), for the threads that
+   * open the log after the writer started (the pipeline thread): they open it on that file only.
+   * Absent on engines without one (PostgreSQL).
+   */
+  readonly watchedWal?: SharedArrayBuffer;
   close(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import type { Lease, LogReader, LogWriter, PrivacyLog, SealedRows, ServeWriter }
 import type { CommitStats } from './sqlite/commit-queue.js';
 import { isPostgresUrl } from './location.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { LateOpen } from './sqlite/open-running.js';
 
 /**
  * A log and its projections, as one storage engine keeps them: what a command or `serve`
@@ -96,6 +97,11 @@ export interface OpenStoreOptions {
    * need not: each read names the missing key.
    */
   checkKeys?: boolean;
+  /**
+   * SQLite, a thread of `serve` opening the log after its writer started (the pipeline thread):
+   * opened on the WAL file the writer watches, or not at all (see `OpenLogOptions.lateOpen`).
+   */
+  lateOpen?: LateOpen;
 }
 
 /**

@@ -3,12 +3,13 @@ import { pino, type Logger } from 'pino';
 import type { SharedClock } from '../clock.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { spawnWorker } from '../spawn-worker.js';
-import { EnvironmentError } from '../os-errors.js';
+import { codeOf, EnvironmentError } from '../os-errors.js';
+import { WAL_LOST } from '../log/sqlite/writer-protocol.js';
 import type { Answers, FromPipeline, PipelineInit, RulesView, ToPipeline } from './protocol.js';
 
 /** How the pipeline thread is started: its `PipelineInit` less what the host makes itself (ports, clock memory, log level). */
 export interface PipelineThreadOptions
-  extends Pick<PipelineInit, 'dbPath' | 'busyTimeoutMs' | 'masterKeys' | 'rulesPath' | 'rulesPreferredPath' | 'env' | 'sinkEnv' | 'pollMs' | 'random'> {
+  extends Pick<PipelineInit, 'dbPath' | 'busyTimeoutMs' | 'masterKeys' | 'rulesPath' | 'rulesPreferredPath' | 'env' | 'sinkEnv' | 'pollMs' | 'random' | 'watchedWal'> {
   /** The HTTP thread's logger: the pipeline's lines are written through it, at its level. */
   logger: Logger;
   clock?: SharedClock;
@@ -64,7 +65,8 @@ interface Run {
  * after a backoff (`DEFAULTS.pipeline.restartDelaysMs`). Nothing is lost: a new run reads its
  * checkpoint and the open deliveries from the log, and an attempt in flight at the failure is
  * made again (at-least-once). Webhooks are acknowledged throughout; `/readyz` says 503 while
- * the thread is down.
+ * the thread is down. A start that fails because the log's WAL file is gone (`WAL_LOST`: the
+ * thread would have opened a new one) is not tried again: `/readyz` says so until `serve` restarts.
  */
 export async function startPipelineThread(o: PipelineThreadOptions): Promise<PipelineHandle> {
   let rules: RulesView | null = null;
@@ -97,7 +99,9 @@ export async function startPipelineThread(o: PipelineThreadOptions): Promise<Pip
           },
           (error: Error) => {
             o.logger.error({ err: error.message }, 'the pipeline thread could not start again');
-            supervise(current);
+            // its log's WAL is gone: no start can succeed before serve restarts, so none is tried
+            if (codeOf(error) === WAL_LOST) downSince = `the pipeline thread (routing and delivery) cannot start again: ${error.message}`;
+            else supervise(current);
           },
         );
       }, delay);
@@ -147,6 +151,7 @@ async function boot(o: PipelineThreadOptions, onRules: (view: RulesView | null) 
     ...(o.pollMs !== undefined && { pollMs: o.pollMs }),
     ...(o.clock && { clock: o.clock.buffer }),
     ...(o.random !== undefined && { random: o.random }),
+    ...(o.watchedWal && { watchedWal: o.watchedWal }),
     writerPort: channel.port2,
     writerState,
   };

@@ -31,6 +31,11 @@ export interface PipelineInit {
   writerPort: MessagePort;
   /** The writer's idle flag (see `WriterInit.state`). */
   writerState: SharedArrayBuffer;
+  /**
+   * SQLite: the WAL file the writer watches (`ServeWriter.watchedWal`); the thread opens the log
+   * on that file only, or fails to start with code `WAL_LOST`.
+   */
+  watchedWal?: SharedArrayBuffer;
 }
 
 /** The sinks of the rules in force, as `status` needs them (`LoadedRules` without what cannot be copied). */

@@ -48,7 +48,9 @@ send({ kind: 'started', rules: pipeline.rules.current ? view(pipeline.rules.curr
 
 /** Opens the log and starts routing and delivery; throws what opening or the first reads threw. */
 async function start(): Promise<{ store: Store; pipeline: Pipeline }> {
-  const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys });
+  // started (again) while serve runs: on the WAL its writer watches only
+  const lateOpen = init.watchedWal && { watched: init.watchedWal, by: 'the pipeline thread' };
+  const store = await openStore(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, lateOpen });
   try {
     const pipeline = await startPipeline({
       reader: store.log,

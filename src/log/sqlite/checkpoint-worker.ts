@@ -1,7 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { codeOf } from '../../os-errors.js';
 import { passiveCheckpoint, scheduleCheckpoints } from './checkpoints.js';
-import { isSameWal, walPathOf, type WalIdentity } from './wal-guard.js';
+import { openOnRunningLog } from './open-running.js';
+import type { WalIdentity } from './wal-guard.js';
+import { WAL_LOST } from './writer-protocol.js';
 
 /** What the writer thread starts the checkpoint thread with (`checkpoint-worker`). */
 export interface CheckpointInit {
@@ -11,10 +13,11 @@ export interface CheckpointInit {
   everyMs: number;
   /**
    * The WAL the writer's connection writes to, as its guard saw it. If the file at `<db>-wal` is
-   * no longer that one when this thread starts (deleted or replaced meanwhile), the thread
-   * opens nothing and ends: its connection would make a new WAL beside the database, which the
-   * writer's guard would then take for another process's and not save what the writer holds.
-   * The writer's backstop checkpoint keeps its own WAL bounded meanwhile. Absent: not checked.
+   * no longer that one when this thread opens its connection (deleted or replaced meanwhile),
+   * the thread keeps no connection and ends (`openOnRunningLog`): its connection would make a
+   * new WAL beside the database, which the writer's guard would then take for another process's
+   * and not save what the writer holds. The writer's guard reports the loss at its next commit;
+   * its backstop checkpoint keeps its own WAL bounded meanwhile. Absent: not checked.
    */
   wal?: WalIdentity;
 }
@@ -27,8 +30,8 @@ export interface CheckpointInit {
  * database file after, so a checkpoint never loses what a commit made durable.
  */
 const init = workerData as CheckpointInit;
-if (init.wal === undefined || isSameWal(walPathOf(init.path), init.wal)) {
-  const db = new Database(init.path, { fileMustExist: true });
+const db = open();
+if (db) {
   db.pragma('query_only = ON');
   db.pragma('synchronous = FULL');
   const schedule = scheduleCheckpoints(() => passiveCheckpoint(db), init.everyMs);
@@ -36,4 +39,14 @@ if (init.wal === undefined || isSameWal(walPathOf(init.path), init.wal)) {
     schedule.stop();
     db.close();
   });
+}
+
+/** The thread's connection; none when the writer's WAL is gone (other failures end the thread). */
+function open() {
+  try {
+    return openOnRunningLog(init.path, init.wal, 'the checkpoint thread');
+  } catch (error) {
+    if (codeOf(error) !== WAL_LOST) throw error;
+    return undefined;
+  }
 }

@@ -8,6 +8,7 @@ import type { Appended, Checkpoint, QueuedWriter } from '../seam.js';
 import type { NewEntry } from '../types.js';
 import { WRITER_BUSY, type CallReply, type WriterCall, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol.js';
 import { spawnWriter } from './writer-spawn.js';
+import { WatchedWal } from './open-running.js';
 
 export type { CommitStats } from './commit-queue.js';
 
@@ -49,11 +50,19 @@ export class GroupCommit implements QueuedWriter {
   /** Failed commits, for `failure()`. */
   private readonly failures = new CommitFailures();
 
+  /** The WAL file the writer's guard watches (see `ServeWriter.watchedWal`), shared with every writer thread started. */
+  readonly watchedWal: SharedArrayBuffer;
+
+  /**
+   * @param options - how the writer opens the log; `watchedWal`: the memory the writer publishes
+   *   its WAL in (a store's, shared with its read thread). (Default: memory of its own)
+   */
   constructor(
     readonly path: string,
-    private readonly options: LogOptions = {},
+    private readonly options: LogOptions & { watchedWal?: SharedArrayBuffer } = {},
     private readonly onCommit: (stats: CommitStats) => void = () => {},
   ) {
+    this.watchedWal = options.watchedWal ?? new WatchedWal().buffer;
     this.commits = new CommitQueue((request) => this.send(request), this.writerState, options.now, {
       committed: (entries) => this.failures.committed(entries),
       // remembered for /readyz (see `failure`): a full disk, a corrupted page or a lost WAL shows only when a commit fails
@@ -155,6 +164,11 @@ export class GroupCommit implements QueuedWriter {
     return reply.value;
   }
 
+  /** Test hook: ends the writer thread, as a failure would; the next request starts another. */
+  async debugEndWriter(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   /** Posts one commit request to the writer thread (see `CommitQueue`'s `send`). */
   private send(request: CommitRequest): boolean {
     const worker = this.writer();
@@ -199,7 +213,7 @@ export class GroupCommit implements QueuedWriter {
   private spawn(): Worker {
     // busy until the new thread says otherwise: appends wait for the end of the turn meanwhile
     Atomics.store(this.writerState, 0, WRITER_BUSY);
-    const worker = spawnWriter({ path: this.path, busyTimeoutMs: this.options.busyTimeoutMs, masterKeys: this.options.masterKeys, state: this.writerState.buffer as SharedArrayBuffer });
+    const worker = spawnWriter({ path: this.path, busyTimeoutMs: this.options.busyTimeoutMs, masterKeys: this.options.masterKeys, state: this.writerState.buffer as SharedArrayBuffer, wal: this.watchedWal });
     // idle, the writer does not keep the process alive; a request in flight does
     worker.unref();
     worker.on('message', (reply: WriterReply) => {

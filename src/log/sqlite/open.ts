@@ -7,6 +7,7 @@ import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './migrations.js';
 import { createPrivateFile, ensurePrivateFolder, removeMade } from '../private-files.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { storageError } from './storage-error.js';
+import { openOnRunningLog, WatchedWal, type LateOpen } from './open-running.js';
 
 export interface OpenLogOptions {
   /** How long a write waits for another process's lock before it fails. (Default: `DEFAULTS.log.busyTimeoutMs`) */
@@ -15,6 +16,13 @@ export interface OpenLogOptions {
   readonly?: boolean;
   /** A throwaway log (a benchmark's seed): commits return before the disk has them. Never for a real log. */
   unsynced?: boolean;
+  /**
+   * A thread of `serve` opening the log after its writer started (the pipeline thread, the read
+   * thread, a writer started again): the connection is opened on the WAL the writer's guard
+   * watches, or not at all (`openOnRunningLog`: an `EnvironmentError` with code `WAL_LOST`).
+   * (Default: opened as any command opens it)
+   */
+  lateOpen?: LateOpen;
 }
 
 /**
@@ -36,7 +44,10 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
   const madeFile = !readonly && createPrivateFile(path);
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    const late = options.lateOpen;
+    db = late
+      ? openOnRunningLog(path, new WatchedWal(late.watched).get(), late.by, { readonly, timeout: busyTimeoutMs })
+      : new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
     mustBeOurs(db, path); // before anything writes: another application's file stays untouched
     if (!readonly) {
       db.pragma('journal_mode = WAL');

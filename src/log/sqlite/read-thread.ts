@@ -9,6 +9,7 @@ import { spawnWorker } from '../../spawn-worker.js';
 import type { LogReader } from '../seam.js';
 import type { ServeReads, ServeReadsOptions } from '../store.js';
 import { GAUGE_READS, LOG_READS, PROJECTION_READS, type ReadError, type ReadReply, type ReadRequest, type ReaderInit } from './reader-protocol.js';
+import { WAL_LOST } from './writer-protocol.js';
 
 /** A read posted to the worker and not answered yet. */
 interface Pending {
@@ -30,7 +31,9 @@ type Target = Extract<ReadRequest, { kind: 'read' }>['target'];
  * within `timeoutMs` (counted once the worker has opened the log) is refused and the worker,
  * stuck in it, is ended. Both refusals, and every read outstanding when the worker dies, reject
  * with `ReadsUnavailableError` (503 `reads_unavailable`). A worker that died or was ended is
- * started again by the next read.
+ * started again by the next read; one that could not open the log because the WAL file the
+ * writer watches is gone (`WAL_LOST`, see `openOnRunningLog`) is not: every read is refused
+ * with that reason until `serve` restarts.
  */
 export class ReadThread implements ServeReads {
   readonly log: LogReader;
@@ -43,6 +46,8 @@ export class ReadThread implements ServeReads {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** Why no worker can open the log again (its WAL file is gone), once one found it. */
+  private lost: string | undefined;
   private readonly maxQueued: number;
   private readonly timeoutMs: number;
 
@@ -99,6 +104,7 @@ export class ReadThread implements ServeReads {
 
   private call(target: Target, method: string, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new ReadsUnavailableError('the console reads are closed: the relay is stopping'));
+    if (this.lost) return Promise.reject(new ReadsUnavailableError(this.lost));
     if (this.pending.size >= this.maxQueued) {
       return Promise.reject(new ReadsUnavailableError(`the console has ${this.pending.size} reads waiting already (at most ${this.maxQueued})`));
     }
@@ -128,6 +134,7 @@ export class ReadThread implements ServeReads {
         for (const [id, pending] of this.pending) if (!pending.timer) this.arm(id, pending);
         return;
       }
+      if (reply.kind === 'failed') return this.failedToOpen(worker, reply.error);
       const pending = this.pending.get(reply.id);
       if (!pending) return; // timed out meanwhile
       this.pending.delete(reply.id);
@@ -148,6 +155,16 @@ export class ReadThread implements ServeReads {
     this.restarts += 1;
     this.options.logger?.error({ err: error }, `${why}; it is started again for the next read`);
     this.failAll(why);
+  }
+
+  /** `worker` could not open the log (it ends now): as a death, but for good when its WAL is gone. */
+  private failedToOpen(worker: Worker, error: ReadError): void {
+    if (this.worker !== worker) return;
+    if (error.code !== WAL_LOST) return this.died(worker, `the read thread failed: ${error.message}`, fromReadError(error));
+    this.worker = undefined;
+    this.lost = error.message;
+    this.options.logger?.error({ code: error.code }, `${error.message}; the console's reads are refused until then`);
+    this.failAll(error.message);
   }
 
   /** A read ran past the time limit: the worker is stuck in it, so it is ended with every read it holds. */

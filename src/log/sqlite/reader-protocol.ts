@@ -14,6 +14,8 @@ export interface ReaderInit {
    * gate, so a test can hold a console read on the read thread and know it is held there.
    */
   gate?: SharedArrayBuffer;
+  /** `WatchedWal`'s memory: the thread opens the log on the WAL file the writer watches, or not at all. */
+  wal?: SharedArrayBuffer;
 }
 
 export const GATE_OPEN = 0;
@@ -66,5 +68,7 @@ export interface ReadError {
 
 export type ReadReply =
   | { kind: 'ready' }
+  /** The thread could not open the log (the WAL file it must use is gone: code `WAL_LOST`); it ends after this. */
+  | { kind: 'failed'; error: ReadError }
   | { kind: 'answered'; id: number; ok: true; value: unknown }
   | { kind: 'answered'; id: number; ok: false; error: ReadError };

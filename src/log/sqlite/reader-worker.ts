@@ -15,29 +15,45 @@ const port = parentPort!;
 const gate = init.gate ? new Int32Array(init.gate) : undefined;
 
 // the HTTP thread opened (migrated, sealed) the log before it started this thread: opening it
-// again here writes nothing, and from then on nothing can
-const store = new SqliteStore(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys });
-store.sqlite.db.pragma('query_only = ON');
-const bySink = store.sqlite.db.prepare(GAUGE_SQL.bySink);
-const oldest = store.sqlite.db.prepare(GAUGE_SQL.oldest);
-const gauges = {
-  bySink: () => bySink.all(),
-  oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
-};
+// again here writes nothing, and from then on nothing can. Started late (at the first read, again
+// after a failure), it opens on the WAL the writer watches only; if it cannot open, it says why
+// and ends (nothing keeps it alive)
+const store = open();
+if (store) serve(store);
 
-port.on('message', (request: ReadRequest) => {
-  if (request.kind === 'crash') {
-    setImmediate(() => {
-      throw new Error('read thread: crash requested (test hook)');
-    });
-    return;
+function open(): SqliteStore | undefined {
+  try {
+    const lateOpen = init.wal && { watched: init.wal, by: 'the read thread' };
+    const opened = new SqliteStore(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, lateOpen });
+    opened.sqlite.db.pragma('query_only = ON');
+    return opened;
+  } catch (error) {
+    port.postMessage({ kind: 'failed', error: toReadError(error) } satisfies ReadReply);
+    return undefined;
   }
-  void answer(request);
-});
-port.on('close', () => store.sqlite.close());
-port.postMessage({ kind: 'ready' } satisfies ReadReply);
+}
 
-async function answer(request: Extract<ReadRequest, { kind: 'read' }>): Promise<void> {
+function serve(store: SqliteStore): void {
+  const bySink = store.sqlite.db.prepare(GAUGE_SQL.bySink);
+  const oldest = store.sqlite.db.prepare(GAUGE_SQL.oldest);
+  const gauges = {
+    bySink: () => bySink.all(),
+    oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
+  };
+  port.on('message', (request: ReadRequest) => {
+    if (request.kind === 'crash') {
+      setImmediate(() => {
+        throw new Error('read thread: crash requested (test hook)');
+      });
+      return;
+    }
+    void answer(store, gauges, request);
+  });
+  port.on('close', () => store.sqlite.close());
+  port.postMessage({ kind: 'ready' } satisfies ReadReply);
+}
+
+async function answer(store: SqliteStore, gauges: object, request: Extract<ReadRequest, { kind: 'read' }>): Promise<void> {
   if (gate) {
     Atomics.add(gate, 1, 1);
     Atomics.notify(gate, 1);

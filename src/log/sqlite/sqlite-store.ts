@@ -13,6 +13,7 @@ import { sqliteSealedRows } from './sealed.js';
 import { SqlitePrivacy } from './sqlite-privacy.js';
 import { GroupCommit } from './group-commit.js';
 import type { CommitStats } from './commit-queue.js';
+import { WatchedWal } from './open-running.js';
 
 /**
  * The SQLite engine behind the seam: `SqliteLog` (synchronous, one connection) answering the
@@ -23,6 +24,8 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   readonly sqlite: SqliteLog;
   readonly projections: ProjectionReader;
   readonly privacy: SqlitePrivacy;
+  /** The WAL file `serve`'s writer watches, once it has started (`serveWriter`); its read thread opens on that file only. */
+  private readonly watchedWal = new WatchedWal();
 
   constructor(
     path: string | SqliteLog,
@@ -30,7 +33,7 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   ) {
     this.sqlite =
       typeof path === 'string'
-        ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys, checkKeys: options.checkKeys })
+        ? new SqliteLog(path, { busyTimeoutMs: options.busyTimeoutMs, now: options.now, unsynced: options.unsynced, masterKeys: options.masterKeys, checkKeys: options.checkKeys, lateOpen: options.lateOpen })
         : path;
     this.projections = sqliteProjections(
       this.sqlite.db,
@@ -113,11 +116,13 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   /** The console's reads on a read thread of their own (`ReadThread`), over a connection of its own. */
   serveReads(options: ServeReadsOptions = {}): ServeReads {
     const { gate, ...bounds } = options;
-    return new ReadThread({ path: this.sqlite.path, busyTimeoutMs: this.options.busyTimeoutMs, masterKeys: this.options.masterKeys, gate }, bounds);
+    const init = { path: this.sqlite.path, busyTimeoutMs: this.options.busyTimeoutMs, masterKeys: this.options.masterKeys, gate, wal: this.watchedWal.buffer };
+    return new ReadThread(init, bounds);
   }
 
   serveWriter(onCommit: (stats: CommitStats) => void): ServeWriter {
-    return new GroupCommit(this.sqlite.path, { busyTimeoutMs: this.options.busyTimeoutMs, now: this.options.now, masterKeys: this.options.masterKeys }, onCommit);
+    const { busyTimeoutMs, now, masterKeys } = this.options;
+    return new GroupCommit(this.sqlite.path, { busyTimeoutMs, now, masterKeys, watchedWal: this.watchedWal.buffer }, onCommit);
   }
 
   async close(): Promise<void> {

@@ -73,24 +73,8 @@ export interface WalIdentity {
   ino: number;
 }
 
-/**
- * True while the file at `walPath` is still the WAL `expected` names. A connection opened on a
- * database whose WAL was deleted makes a new, empty one, so a thread that opens its connection
- * late (the checkpoint thread) asks this first: false (the file is gone, or another one) and it
- * must not open; the writer's guard then tells deleted from replaced at its next commit and
- * does what that needs. A file that cannot be read counts as not the same.
- */
-export function isSameWal(walPath: string, expected: WalIdentity): boolean {
-  try {
-    const now = walIdentity(walPath);
-    return now !== undefined && sameFile(now, expected);
-  } catch {
-    return false;
-  }
-}
-
 /** The identity of the file at `walPath`; undefined when there is none (ENOENT); other errors are thrown. */
-function walIdentity(walPath: string): WalIdentity | undefined {
+export function walIdentity(walPath: string): WalIdentity | undefined {
   try {
     const { dev, ino } = statSync(walPath);
     return { dev, ino };
@@ -100,7 +84,8 @@ function walIdentity(walPath: string): WalIdentity | undefined {
   }
 }
 
-const sameFile = (a: WalIdentity, b: WalIdentity): boolean => a.dev === b.dev && a.ino === b.ino;
+/** True when `a` and `b` name the same file (device and inode). */
+export const sameFile = (a: WalIdentity, b: WalIdentity): boolean => a.dev === b.dev && a.ino === b.ino;
 
 /**
  * Watches the WAL file the writer's connection writes to. SQLite keeps that file open: deleted
@@ -113,9 +98,11 @@ const sameFile = (a: WalIdentity, b: WalIdentity): boolean => a.dev === b.dev &&
  * - replaced by another file: another process has made its own WAL, so copying ours over the
  *   database could mix the two; nothing is checkpointed and every commit fails with `WAL_LOST`.
  * Reopening the connection here would not be safe (the main thread's reader still holds the old
- * file), so the relay stays unavailable until `serve` restarts (readiness says so).
+ * file), so the relay stays unavailable until `serve` restarts (readiness says so). `onWatched`
+ * is told of the file once, when it is first seen (at start, or after the first commit): the
+ * other threads of `serve` open their connections on that file only (`openOnRunningLog`).
  */
-export function walGuard(walPath: string) {
+export function walGuard(walPath: string, onWatched?: (wal: WalIdentity) => void) {
   let seen: WalIdentity | undefined;
   let lost: string | undefined;
   const identity = () => walIdentity(walPath);
@@ -128,6 +115,7 @@ export function walGuard(walPath: string) {
   } catch {
     // not readable now: the first commit's check tells
   }
+  if (seen) onWatched?.(seen);
   return {
     check(log: SqliteLog): void {
       if (lost) fail(lost);
@@ -149,7 +137,9 @@ export function walGuard(walPath: string) {
     },
     /** After a commit: the WAL exists now if it did not at start. */
     committed(): void {
-      seen ??= identity();
+      if (seen) return;
+      seen = identity();
+      if (seen) onWatched?.(seen);
     },
     /** The WAL file watched (device and inode), once it exists; undefined before. */
     get watched(): WalIdentity | undefined {

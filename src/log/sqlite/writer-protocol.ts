@@ -13,6 +13,11 @@ export interface WriterInit {
    * end of the loop turn, so a long turn (a burst of requests) does not leave the writer idle.
    */
   state: SharedArrayBuffer;
+  /**
+   * `WatchedWal`'s memory: the writer publishes there the WAL file its guard watches, and a
+   * writer started again after the first was lost opens the log on that file only.
+   */
+  wal?: SharedArrayBuffer;
 }
 
 export const WRITER_IDLE = 0;

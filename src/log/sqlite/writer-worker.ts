@@ -6,6 +6,7 @@ import { ENTRY_REJECTED, WAL_LOST, WRITER_BUSY, WRITER_IDLE, toWriterError, type
 import { DEFAULTS } from '../../config/defaults.js';
 import { handOverCheckpoints } from './checkpoints.js';
 import { commitDurability } from './commit-durability.js';
+import { WatchedWal } from './open-running.js';
 
 /**
  * The writer thread of `GroupCommit`: it owns the only write connection of `serve` and runs the
@@ -30,13 +31,16 @@ let at = '';
 let log: SqliteLog | undefined;
 let durability: ReturnType<typeof commitDurability> | undefined;
 let openError: unknown;
+const watched = init.wal && new WatchedWal(init.wal);
 try {
-  log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at) });
+  // a writer started again (the first was lost) opens only the WAL the first one watched
+  const lateOpen = init.wal && { watched: init.wal, by: 'the writer thread' };
+  log = new SqliteLog(init.path, { busyTimeoutMs: init.busyTimeoutMs, masterKeys: init.masterKeys, now: () => new Date(at), lateOpen });
   durability = commitDurability(log.db);
 } catch (error) {
   openError = error;
 }
-const wal = walGuard(walPathOf(init.path));
+const wal = walGuard(walPathOf(init.path), (seen) => watched?.publish(seen));
 // checkpoints run on a thread started at the first commit (see checkpoints.ts); this connection's only past the WAL's bound
 let checkpointer: ReturnType<typeof handOverCheckpoints> | undefined;
 let closed = false;
