@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveUiToken } from '../src/console/token.js';
 import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
 import type { NewEntry } from '../src/log/types.js';
+import { removeOrphanScratch, scratchPath } from '../src/project/rebuild/scratch.js';
 import { loadKeyring } from '../src/privacy/keys.js';
 import { resolveSecrets } from '../src/receive/secrets.js';
 import { tempDir } from './helpers/relay.js';
@@ -178,5 +179,21 @@ describe('files an older relay kept beside the symlink', () => {
     writeFileSync(join(links, 'webhook-secret'), 'hsk_0123456789abcdefghij', { mode: 0o600 });
     writeFileSync(join(real, 'webhook-secret'), 'hsk_0123456789abcdefghij\n', { mode: 0o600 });
     expect(resolveSecrets(undefined, dbPath, false)).toMatchObject({ file: join(real, 'webhook-secret'), secrets: ['hsk_0123456789abcdefghij'] });
+  });
+});
+
+describe('the rebuild scratch file of a database reached through a symlink', () => {
+  it('sits beside the database file, and a killed rebuild\'s is removed through any link', () => {
+    // Given a scratch database a killed rebuild left beside the database file
+    mkdirSync(real, { mode: 0o700 });
+    new Database(join(real, 'relay.db')).close();
+    const dbPath = link(join(real, 'relay.db'));
+    const orphan = join(real, 'relay.db.rebuild-999999999.tmp');
+    new Database(orphan).close();
+    // Then the path a rebuild through the link uses is beside the database file
+    expect(scratchPath(dbPath, 42)).toBe(join(real, 'relay.db.rebuild-42.tmp'));
+    // And serve's start through the link removes the orphan
+    expect(removeOrphanScratch(dbPath)).toEqual([orphan]);
+    expect(existsSync(orphan)).toBe(false);
   });
 });
