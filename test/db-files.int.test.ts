@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveUiToken } from '../src/console/token.js';
@@ -130,6 +130,7 @@ describe('files an older relay kept beside the symlink', () => {
     expect([ring.source, ring.current.key.toString('hex')]).toEqual([join(real, 'master-key'), KEY]);
     expect(readFileSync(join(real, 'master-key'), 'utf8')).toBe(`${KEY}\n`);
     expect(mode(join(real, 'master-key'))).toBe('0600');
+    expect(readdirSync(real).filter((name) => name.includes('master-key'))).toEqual(['master-key']); // no scratch copy left
     expect(readFileSync(old, 'utf8')).toBe(`${KEY}\n`);
     expect(stderr).toBe(
       `husky-relay: copied the master key from ${old} (beside the --db symlink) to ${join(real, 'master-key')} (beside the database file), where every path to the database finds it; ${old} is no longer read: delete it once you have checked the copy\n`,

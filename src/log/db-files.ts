@@ -1,5 +1,6 @@
-import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { DEFAULTS } from '../config/defaults.js';
 import { codeOf, EnvironmentError, reasonOf } from '../os-errors.js';
 import { readRegularFileSync } from '../regular-file.js';
@@ -103,26 +104,31 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /**
- * Copies `text` (the file `old`) to `file`, created 0600 (never over one that exists) and synced
- * before it is used. Returns the path to use: `file` once copied, `old` when the copy cannot be
- * made; undefined when another process made `file` meanwhile (look again, `again` then true).
+ * Copies `text` (the file `old`) to `file`, mode 0600 and synced, never over one that exists:
+ * written under a private name, then linked to `file` in one step, so no other process reads it
+ * half written. Returns the path to use: `file` once copied, `old` when the copy cannot be made;
+ * undefined when another process made `file` meanwhile (look again, `again` then true).
  */
 function adopt(old: string, file: string, text: string, what: string, again: boolean): string | undefined {
-  let fd: number | undefined;
+  const temp = `${file}.${process.pid}-${threadId}.tmp`; // serve's writer thread may copy it too
   try {
     ensurePrivateFolder(dirname(file));
-    fd = openSync(file, 'wx', PRIVATE_FILE_MODE);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    chmodSync(file, PRIVATE_FILE_MODE);
+    const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(temp, PRIVATE_FILE_MODE);
+    linkSync(temp, file);
   } catch (error) {
     if (codeOf(error) === 'EEXIST' && !again) return undefined;
-    if (fd !== undefined) removeMade([file], []); // half a key must never be read as one
     const reason = codeOf(error) === 'EEXIST' ? 'something there is not a file it can read' : (reasonOf(codeOf(error)) ?? (error as Error).message);
     process.stderr.write(`husky-relay: using the ${what} at ${old} (beside the --db symlink): it could not be copied beside the database file to ${file} (${reason})\n`);
     return old;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    removeMade([temp], []);
   }
   process.stderr.write(
     `husky-relay: copied the ${what} from ${old} (beside the --db symlink) to ${file} (beside the database file), where every path to the database finds it; ${old} is no longer read: delete it once you have checked the copy\n`,
