@@ -11,7 +11,8 @@
 # With the sqlite3 CLI: `.backup` (SQLite's online backup API). Without it: VACUUM INTO
 # through better-sqlite3 (deploy/backup.mjs). Both give a consistent copy of one moment,
 # WAL included, without stopping the relay. Each copy is checked (integrity_check) and
-# gzipped. The webhook secret that `serve` generated beside the log (webhook-secret), if
+# gzipped. The webhook secret that `serve` generated beside the log (webhook-secret, beside the
+# database file itself when HUSKY_RELAY_DB is a symlink, as the relay keeps it), if
 # there is one, is copied beside the backup (mode 0600): restored without it, every webhook
 # HuskyVoice signs would be refused. /etc/husky-relay/env (your own secrets and tokens) is
 # not the log's: keep a copy of it elsewhere. Restore: README.md, "Deployment on a VM",
@@ -26,7 +27,10 @@ DB="${HUSKY_RELAY_DB:-/var/lib/husky-relay/husky-relay.db}"
 DEST="${BACKUP_DIR:-/var/lib/husky-relay/backups}"
 KEEP_DAYS="${BACKUP_KEEP_DAYS:-14}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-SECRET_FILE="$(dirname "$DB")/webhook-secret"
+# the relay keeps its files beside the database file, symlinks followed; an older relay kept the
+# secret beside the link, and reads it there while no copy is beside the database file
+SECRET_FILE="$(dirname "$(readlink -f -- "$DB")")/webhook-secret"
+[ -f "$SECRET_FILE" ] || SECRET_FILE="$(dirname "$DB")/webhook-secret"
 
 [ -f "$DB" ] || { echo "backup: no database at $DB" >&2; exit 1; }
 mkdir -p "$DEST"

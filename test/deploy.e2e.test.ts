@@ -32,7 +32,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: strin
 function pathWithoutSqlite3(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  for (const tool of ['bash', 'dirname', 'mkdir', 'date', 'gzip', 'du', 'cut', 'cp', 'chmod', 'find', 'rm', 'env']) {
+  for (const tool of ['bash', 'dirname', 'readlink', 'mkdir', 'date', 'gzip', 'du', 'cut', 'cp', 'chmod', 'find', 'rm', 'env']) {
     const at = (process.env['PATH'] ?? '/usr/bin:/bin').split(':').map((p) => join(p, tool)).find((p) => existsSync(p));
     if (at) symlinkSync(at, join(bin, tool));
   }
@@ -73,6 +73,23 @@ describe('deploy/ (issue 12 item 11)', () => {
     const restored = new Database(join(dir, 'restored.db'), { readonly: true });
     expect(restored.prepare(`SELECT data ->> '$.event_id' FROM entries ORDER BY seq`).pluck().all()).toEqual(['a', 'b', 'c']);
     restored.close();
+  });
+
+  it('backup.sh on a HUSKY_RELAY_DB that is a symlink in another folder copies the webhook secret kept beside the database file', async () => {
+    // Given the log in data/, reached through links/husky-relay.db, and the secret serve generated beside the database file
+    const dir = harness.dir();
+    const data = join(dir, 'data');
+    new SqliteLog(join(data, 'husky-relay.db')).close();
+    writeFileSync(join(data, 'webhook-secret'), `${GENERATED}\n`, { mode: 0o600 });
+    mkdirSync(join(dir, 'links'));
+    symlinkSync(join(data, 'husky-relay.db'), join(dir, 'links', 'husky-relay.db'));
+    const backups = join(dir, 'backups');
+    // When backup.sh runs on the link
+    const result = await run('bash', [join(ROOT, 'deploy', 'backup.sh')], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HUSKY_RELAY_DB: join(dir, 'links', 'husky-relay.db'), BACKUP_DIR: backups }, dir);
+    // Then the secret is backed up beside the copy
+    expect(result.code, result.stderr).toBe(0);
+    const secret = readdirSync(backups).find((f) => f.endsWith('.webhook-secret'));
+    expect(secret && readFileSync(join(backups, secret), 'utf8')).toBe(`${GENERATED}\n`);
   });
 
   it('env.example copied to .env in a checkout keeps the CLI on the checkout’s log', async () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseRetention } from '../privacy/retention.js';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
+import { dbFileOf } from '../log/db-files.js';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { parsePort, reloadDotEnv, resolveConfig } from '../config/resolve.js';
@@ -178,11 +179,15 @@ function stopBeforeStart(logger: Logger, release: () => void, signal: NodeJS.Sig
   process.exit(0);
 }
 
-/** The log holds call transcripts (README "Files beside the database"): say so when a folder or file we did not make is open to others. */
+/**
+ * The log holds call transcripts (README "Files beside the database"): say so when a folder or file we did not make is open to
+ * others. Where they are: the database file and its folder, symlinks followed (the link's folder holds no transcript).
+ */
 function warnIfOpen(logger: Logger, dbPath: string): void {
+  const file = dbFileOf(dbPath);
   for (const [path, mode] of [
-    [dirname(dbPath), '700'],
-    [dbPath, '600'],
+    [dirname(file), '700'],
+    [file, '600'],
   ] as const) {
     const open = exposure(path);
     if (open) logger.warn({ path }, `${path} is open to other users (${open}) and the log holds call transcripts: chmod ${mode} ${path}`);

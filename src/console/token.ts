@@ -1,10 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 import { UserError } from '../errors.js';
 import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
+import { privateFileOf } from '../log/db-files.js';
 import { readRegularFileSync } from '../regular-file.js';
 
 /** The console token and where it came from (README "Console"). */
@@ -21,16 +22,17 @@ export interface UiToken {
 /** The shortest console token accepted: one that can be guessed lets anyone re-drive and read transcripts. */
 const MIN_UI_TOKEN_LENGTH = 16;
 
-/** `ui-token` beside the database, mode 0600. */
+/** `ui-token` beside the database file (symlinks followed: see `privateFileOf`), mode 0600. */
 function uiTokenFileFor(dbPath: string): string {
-  return join(dirname(dbPath), 'ui-token');
+  return privateFileOf(dbPath, 'ui-token', 'console token');
 }
 
 /**
- * `HUSKY_RELAY_UI_TOKEN` when set; else the `ui-token` file beside the database; else a new
+ * `HUSKY_RELAY_UI_TOKEN` when set; else the `ui-token` file beside the database file; else a new
  * random token (`hrui_` and 32 base64url characters) written there with mode 0600. Throws
  * `UserError` for a token shorter than `MIN_UI_TOKEN_LENGTH` (never quoting it) and
- * `EnvironmentError` when the file cannot be read or written.
+ * `EnvironmentError` when the file cannot be read or written, or when it and an older one
+ * beside a `--db` symlink differ.
  */
 export function resolveUiToken(envValue: string | undefined, dbPath: string): UiToken {
   if (envValue !== undefined) return { token: checked(envValue, 'HUSKY_RELAY_UI_TOKEN'), source: 'env', generated: false };

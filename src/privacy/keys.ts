@@ -1,10 +1,11 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { randomSlice } from './random.js';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { codeOf, EnvironmentError, fileError } from '../os-errors.js';
 import { UserError } from '../errors.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
+import { privateFileOf } from '../log/db-files.js';
 
 /**
  * Master keys (README "Personal data"): each call's data key is wrapped (AES-256-GCM) by the
@@ -29,9 +30,13 @@ export interface Keyring {
 const ENV = 'HUSKY_RELAY_MASTER_KEY';
 const WRAP_VERSION = 1;
 
-/** The generated master-key file beside the database (`<folder>/master-key`). */
+/**
+ * The generated master-key file beside the database file (`<folder>/master-key`, symlinks
+ * followed: see `privateFileOf`, which may copy one an older relay kept beside a symlink, and
+ * throws when two differ).
+ */
 export function masterKeyFileFor(dbPath: string): string {
-  return join(dirname(dbPath), 'master-key');
+  return privateFileOf(dbPath, 'master-key', 'master key');
 }
 
 /**
@@ -50,14 +55,20 @@ export function parseMasterKeys(value: string, where = ENV): MasterKey[] {
 
 /**
  * The keyring of the log at `dbPath`: from `envValue` (`HUSKY_RELAY_MASTER_KEY`) when set, else
- * the `master-key` file beside the database, which is generated (mode 0600) when missing.
- * Throws `UserError` for an unusable key, `EnvironmentError` when the file cannot be read or made,
+ * the `master-key` file beside the database file (`masterKeyFileFor`), which is generated (mode
+ * 0600) when missing. Throws `UserError` for an unusable key, `EnvironmentError` when the file
+ * cannot be read or made, when it and an older one beside a `--db` symlink differ,
  * or is missing while `wrappedById()` names the master key of a data key the database already
  * holds (a copied database: a new key would open none of them, and would mix keys in one file).
  */
 export function loadKeyring(dbPath: string, envValue?: string, wrappedById?: () => string | null): Keyring {
-  const keys = envValue?.trim() ? parseMasterKeys(envValue) : parseMasterKeys(readOrCreate(masterKeyFileFor(dbPath), wrappedById), masterKeyFileFor(dbPath));
-  return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source: envValue?.trim() ? ENV : masterKeyFileFor(dbPath) };
+  if (envValue?.trim()) return ringOf(parseMasterKeys(envValue), ENV);
+  const file = masterKeyFileFor(dbPath);
+  return ringOf(parseMasterKeys(readOrCreate(file, wrappedById), file), file);
+}
+
+function ringOf(keys: MasterKey[], source: string): Keyring {
+  return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source };
 }
 
 /**
@@ -67,8 +78,7 @@ export function loadKeyring(dbPath: string, envValue?: string, wrappedById?: () 
  */
 export function requireKeyring(envValue: string | undefined, what: string): Keyring {
   if (!envValue?.trim()) throw new UserError(`${ENV} is required for ${what}: set it to 64 hex characters (openssl rand -hex 32) and keep it safe (README "Personal data")`, 'master_key_required');
-  const keys = parseMasterKeys(envValue);
-  return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source: ENV };
+  return ringOf(parseMasterKeys(envValue), ENV);
 }
 
 function readOrCreate(file: string, wrappedById?: () => string | null): string {

@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { OLDEST_ANY_SQL } from './sink-reads.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
-import { dbFileOf, walPathOf } from '../log/sqlite/wal-guard.js';
+import { dbFileOf } from '../log/db-files.js';
+import { walPathOf } from '../log/sqlite/wal-guard.js';
 
 /** What the state gauges read at each scrape, from any engine. */
 export interface GaugeSource {

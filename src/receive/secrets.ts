@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 
 const MIN_WEBHOOK_SECRET_LENGTH = DEFAULTS.http.minWebhookSecretLength;
@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
 import { readRegularFileSync } from '../regular-file.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
+import { privateFileOf } from '../log/db-files.js';
 
 export interface ResolvedSecrets {
   secrets: string[];
@@ -29,9 +30,13 @@ export class WebhookSecretError extends UserError {
 const ENV = 'HUSKY_WEBHOOK_SECRET';
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-/** The generated secret lives beside the database, readable by its owner only. */
+/**
+ * The generated secret lives beside the database file, readable by its owner only (symlinks
+ * followed: see `privateFileOf`, which may copy one an older relay kept beside a symlink, and
+ * throws when two differ).
+ */
 export function secretFileFor(dbPath: string): string {
-  return join(dirname(dbPath), 'webhook-secret');
+  return privateFileOf(dbPath, 'webhook-secret', 'webhook secret');
 }
 
 /**
@@ -91,10 +96,11 @@ export function secretsFromEnv(value: string | undefined): string[] | null {
 
 /**
  * `HUSKY_WEBHOOK_SECRET` (comma-separated, any one valid: rotation) if set; else the file
- * beside the database; else, if `generate`, a new random secret written there with mode
+ * beside the database file (`secretFileFor`); else, if `generate`, a new random secret written there with mode
  * 0600 (`hsk_` and 32 base64url characters). Never returns an empty list: a request is never
  * accepted unsigned. Throws a `WebhookSecretError` for an unusable secret (see
- * `parseSecrets`), an `EnvironmentError` when the file cannot be read or written.
+ * `parseSecrets`), an `EnvironmentError` when the file cannot be read or written, or when it
+ * and an older one beside a `--db` symlink differ.
  */
 export function resolveSecrets(envValue: string | undefined, dbPath: string, generate: boolean): ResolvedSecrets | null {
   const fromEnv = secretsFromEnv(envValue);

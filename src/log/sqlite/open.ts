@@ -8,6 +8,7 @@ import { createPrivateFile, ensurePrivateFolder, removeMade } from '../private-f
 import { DEFAULTS } from '../../config/defaults.js';
 import { storageError } from './storage-error.js';
 import { openOnRunningLog, WatchedWal, type LateOpen } from './open-running.js';
+import { dbFileOf } from '../db-files.js';
 
 export interface OpenLogOptions {
   /** How long a write waits for another process's lock before it fails. (Default: `DEFAULTS.log.busyTimeoutMs`) */
@@ -29,7 +30,8 @@ export interface OpenLogOptions {
  * Opens (and creates, and migrates) the SQLite file. WAL lets the CLI read and append while
  * `serve` runs; `synchronous=FULL` makes a returned commit a durable one, which is what a
  * 200 to HuskyVoice promises. A new file is made mode 0600 in folders made 0700 (SQLite gives
- * its -wal and -shm files the database file's mode).
+ * its -wal and -shm files the database file's mode), where SQLite keeps it: a symlinked `path`
+ * (a dangling one too) is followed (`dbFileOf`), and the file and folders are made where it leads.
  *
  * Throws an `EnvironmentError` (exit 1) naming the path when the path cannot hold a log (a
  * folder, a file in the way, no permission, a full or read-only disk), when the file is not
@@ -40,8 +42,10 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
   const readonly = options.readonly ?? false;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULTS.log.busyTimeoutMs;
   mustBeAFile(path);
-  const madeFolders = readonly ? [] : ensurePrivateFolder(dirname(path));
-  const madeFile = !readonly && createPrivateFile(path);
+  // not `path`: through a dangling symlink, an exclusive create fails (EEXIST) and SQLite would create it 0644
+  const file = dbFileOf(path);
+  const madeFolders = readonly ? [] : ensurePrivateFolder(dirname(file));
+  const madeFile = !readonly && createPrivateFile(file);
   let db: Database.Database | undefined;
   try {
     const late = options.lateOpen;
@@ -63,8 +67,8 @@ export function openDatabase(path: string, options: OpenLogOptions = {}): Databa
   } catch (error) {
     db?.close();
     // only a file still empty: another process may have opened (and filled) it meanwhile
-    const untouched = madeFile && sizeOf(path) === 0;
-    removeMade(untouched ? [path, `${path}-wal`, `${path}-shm`, `${path}-journal`] : [], untouched ? madeFolders : []);
+    const untouched = madeFile && sizeOf(file) === 0;
+    removeMade(untouched ? [file, `${file}-wal`, `${file}-shm`, `${file}-journal`] : [], untouched ? madeFolders : []);
     throw storageError(error, path, busyTimeoutMs);
   }
 }

@@ -7,7 +7,7 @@ import { UserError } from '../../errors.js';
 import { codeOf, fileError } from '../../os-errors.js';
 import { createPrivateFile, ensurePrivateFolder, writePrivateFile } from '../private-files.js';
 import { DEFAULTS } from '../../config/defaults.js';
-import { dbFileOf } from './wal-guard.js';
+import { dbFileOf } from '../db-files.js';
 
 /**
  * Who holds a database for work that must not overlap with `serve`: `serve` itself, or

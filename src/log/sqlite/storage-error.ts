@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { codeOf, EnvironmentError, fileError, reasonOf } from '../../os-errors.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { describeDamage, findDamage, type Damage } from './damage.js';
+import { dbFileOf } from '../db-files.js';
 
 /**
  * A failure of the SQLite file at `path` (opening it, or any read or write after) as the one
@@ -24,10 +25,10 @@ export function storageError(error: unknown, path: string, busyTimeoutMs: number
     return new EnvironmentError(`${path} is locked by another process (waited ${busyTimeoutMs} ms); try again`, code);
   }
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
-    // SQLite keeps -wal and -shm beside the file: the folder must be writable too
+    // SQLite keeps -wal and -shm beside the file (a symlink followed): that folder must be writable too
     const why =
       accessProblem(path) ??
-      accessProblem(dirname(path), 'its folder') ??
+      accessProblem(dirname(dbFileOf(path)), 'its folder') ??
       (code.startsWith('SQLITE_READONLY') ? 'it is read-only for husky-relay' : 'SQLite cannot open it');
     return new EnvironmentError(`cannot open the log at ${path}: ${why}; husky-relay writes it, and its -wal and -shm files beside it`, code);
   }

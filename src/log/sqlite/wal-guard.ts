@@ -1,5 +1,5 @@
-import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dbFileOf } from '../db-files.js';
 import { describeDamage, findDamage } from './damage.js';
 import type { SqliteLog } from './sqlite-log.js';
 import { WAL_LOST } from './writer-protocol.js';
@@ -8,36 +8,6 @@ import { WAL_LOST } from './writer-protocol.js';
  * What the writer thread checks before it writes: that a commit could succeed (the probe behind
  * /readyz) and that the WAL file it writes to is still the database's.
  */
-
-/**
- * The database file SQLite opens for `dbPath`: the file the path leads to, symlinks followed
- * (SQLite resolves them when it opens the database). Not created yet: where a symlink (or a chain
- * of them, up to 40) leads, since SQLite creates the file there; else `dbPath` as given. A
- * realpath on every call: callers that ask often (a gauge, at each scrape) resolve once per open
- * log and keep the answer.
- */
-export function dbFileOf(dbPath: string): string {
-  try {
-    return realpathSync(dbPath);
-  } catch {
-    let path = dbPath;
-    try {
-      for (let hops = 0; hops < 40 && isSymlink(path); hops += 1) path = resolve(dirname(path), readlinkSync(path));
-    } catch {
-      // the link went away meanwhile: where it led so far
-    }
-    return path;
-  }
-}
-
-/** True for a symbolic link; false for anything else, or nothing there. */
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The WAL file SQLite writes for the database at `dbPath`: `-wal` beside `dbFileOf(dbPath)`

@@ -4,6 +4,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database, { type Database as Db } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
+import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
 import { ENTRY_JSON, openLogPages } from './log-pages.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
@@ -119,20 +120,25 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
   }
 }
 
-/** The scratch database of the process `pid` beside the live database at `dbPath`. */
-export const scratchPath = (dbPath: string, pid: number): string => `${dbPath}.rebuild-${pid}.tmp`;
+/**
+ * The scratch database of the process `pid` beside the live database file of `dbPath`
+ * (`dbFileOf`: symlinks followed), so a rebuild through any link, or serve's start through any
+ * other, finds the one a killed run left.
+ */
+export const scratchPath = (dbPath: string, pid: number): string => `${dbFileOf(dbPath)}.rebuild-${pid}.tmp`;
 
 /**
- * Removes the scratch databases beside `dbPath` that no process uses any more (a rebuild or
+ * Removes the scratch databases beside the database file of `dbPath` (symlinks followed) that no process uses any more (a rebuild or
  * verify killed with SIGKILL, or on a machine that lost power). In use means locked: a build
  * holds its scratch file's lock until it ends, and the kernel drops the lock with its process,
  * so a pid that was reused cannot keep a file alive. Returns the files removed.
  */
 export function removeOrphanScratch(dbPath: string, logger?: Logger): string[] {
-  const prefix = `${basename(dbPath)}.rebuild-`;
+  const file = dbFileOf(dbPath);
+  const prefix = `${basename(file)}.rebuild-`;
   let names: string[];
   try {
-    names = readdirSync(dirname(dbPath));
+    names = readdirSync(dirname(file));
   } catch {
     return [];
   }
@@ -140,7 +146,7 @@ export function removeOrphanScratch(dbPath: string, logger?: Logger): string[] {
   for (const name of names) {
     const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length, -'.tmp'.length)) : NaN;
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const path = join(dirname(dbPath), name);
+    const path = join(dirname(file), name);
     if (inUse(path)) continue;
     rmSync(path, { force: true });
     rmSync(`${path}-journal`, { force: true }); // left by builds before journal_mode was MEMORY
