@@ -62,3 +62,11 @@ describe('links on the call page', () => {
     ]);
   });
 });
+
+describe('counts on the call page', () => {
+  it('says "1 event, 3 deliveries" for a call of one event (not "1 events")', async () => {
+    const { cookie } = await signIn(relay.url, UI_TOKEN);
+    const html = await (await fetch(`${relay.url}/ui/calls/call_links`, { headers: { cookie } })).text();
+    expect(html).toMatch(/ · 1 event, 3 deliveries<\/p>/);
+  });
+});

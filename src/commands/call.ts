@@ -4,6 +4,7 @@ import type { CallMoment, CallStory, CallView } from '../project/call-story.js';
 import { logStartOf, removedBefore } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
+import { count } from '../count.js';
 
 /**
  * `husky-relay call CALL_ID [--json]` (README "What happened to this call?"): what happened to one call. `--json` prints the
@@ -31,8 +32,6 @@ export function registerCall(program: Command): void {
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }
-
-const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /** `call_A  org org_1`, then `5 events, 3 deliveries: 1 succeeded, 1 dead, 1 pending`. */
 function summary(story: CallStory): string[] {

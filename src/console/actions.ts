@@ -11,6 +11,7 @@ import type { Pages } from './pages.js';
 import type { Renderer } from './render.js';
 import type { Session, Sessions } from './session.js';
 import { tokenMatches } from './token.js';
+import { count } from '../count.js';
 
 /** Who the console's entries name (README "Console"): `delivery.retried` and `sink.resumed` carry `by: "console"`. */
 const BY = 'console';
@@ -61,7 +62,7 @@ export class Actions {
       ctx.status = 429;
       ctx.set('Retry-After', String(Math.ceil(blocked / 1000)));
       const minutes = Math.ceil(blocked / 60_000);
-      await this.render.page(ctx, 'login', this.sessions.ensure(ctx), { title: 'Sign in', problem: `Too many wrong tokens: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` });
+      await this.render.page(ctx, 'login', this.sessions.ensure(ctx), { title: 'Sign in', problem: `Too many wrong tokens: try again in ${count(minutes, 'minute', 'minutes')}.` });
       return;
     }
     const given = formOf(ctx).get('token') ?? '';
@@ -96,7 +97,7 @@ export class Actions {
   async redriveDead(ctx: Context, session: Session, sink: string): Promise<void> {
     await this.act(ctx, session, async () => {
       const done = await redrive(this.deps.projections, this.deps.writer, { dead: true, sink }, BY);
-      return `re-driven: ${done.length} dead deliver${done.length === 1 ? 'y' : 'ies'} of ${sink}`;
+      return `re-driven: ${count(done.length, 'dead delivery', 'dead deliveries')} of ${sink}`;
     });
   }
 
