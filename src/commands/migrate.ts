@@ -43,7 +43,7 @@ export function registerMigrate(program: Command): void {
       const bar = progressBar('copying');
       try {
         const copied = await copyLog(source, opts.to, [ROUTER_CHECKPOINT], (done, total) => bar.update({ done, total }), g.masterKeys);
-        bar.stop();
+        bar.done();
         const target = await openStore(opts.to, { mustExist: true, masterKeys: g.masterKeys });
         try {
           const problems = await compare(source, target);

@@ -105,7 +105,7 @@ async function rebuild(g: Globals): Promise<void> {
   const stop = interruptible();
   try {
     const result = await store.rebuild({ onProgress: (p) => bar.update(p), signal: stop.signal });
-    bar.stop();
+    bar.done();
     const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
     for (const name of result.repaired) out(`repaired: ${name} had a damaged page; it was made again from the log and the file compacted`);
     out(`rebuilt from ${count(result.entries, 'entry', 'entries', true)} (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${count(rate, 'entry', 'entries', true)}/s`);
@@ -127,7 +127,7 @@ async function verify(g: Globals): Promise<void> {
   const stop = interruptible();
   try {
     const result = await store.verify({ onProgress: (p) => bar.update(p), signal: stop.signal });
-    bar.stop();
+    bar.done();
     if (result.identical) {
       out(`the projections match the log (${count(result.entries, 'entry', 'entries', true)}, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
       return;
@@ -201,6 +201,7 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   let result: BackfillResult;
   try {
     result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
+    bar.done();
   } finally {
     bar.stop();
     await store.close();
