@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runOnTerminal } from './helpers/cli.js';
-import { tempDir } from './helpers/relay.js';
+import { logFixture } from './helpers/log-fixture.js';
 import { writeTruncatedLog } from './helpers/truncated-log.js';
 
 /** The frames of the progress bar a terminal was shown (each redraw starts at column 1), without escapes. */
@@ -18,20 +17,11 @@ function frames(output: string): string[] {
  * a log retention truncated has fewer entries than its last seq.
  */
 describe('the progress bar ends at 100 % when done', () => {
-  let temp: ReturnType<typeof tempDir>;
-  let db: string[];
-
-  beforeAll(async () => {
-    // Given a log retention truncated: entries 4 to 10, seven entries
-    temp = tempDir('husky-progress-');
-    const dbPath = join(temp.dir, 'relay.db');
-    await writeTruncatedLog(dbPath);
-    db = ['--db', dbPath];
-  }, 60_000);
-  afterAll(() => temp.cleanup());
+  // Given a log retention truncated: entries 4 to 10, seven entries
+  const log = logFixture('husky-progress-', writeTruncatedLog);
 
   it.each([['--rebuild'], ['--verify']])('replay %s on a terminal: the last frame is 100 % | 7/7 entries', async (flag) => {
-    const r = await runOnTerminal([...db, 'replay', flag], temp.dir);
+    const r = await runOnTerminal([...log.db, 'replay', flag], log.dir);
     expect(r.code).toBe(0);
     const shown = frames(r.output);
     expect(shown.length).toBeGreaterThan(0);
