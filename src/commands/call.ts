@@ -27,17 +27,18 @@ export function registerCall(program: Command): void {
       } finally {
         await store.close();
       }
-      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${notFound(callId, bounds!)}`, 'unknown_call');
+      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${callNotFound(callId, bounds!)}`, 'unknown_call');
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }
 
 /**
- * Why a call id is not in the log, after "no call "ID" in the log": an alert's event id `op-SEQ`
- * pasted for a call id is told apart (past the log's end, say); for an old call, that retention
- * may have removed it (only when it removed calls' entries).
+ * Why a call id is not in the log, as `call` and the console's call page say it after "no call
+ * "ID" in the log": an alert's event id `op-SEQ` pasted for a call id is told apart (past the
+ * log's end, say); for an old call, that retention may have removed it (only when it removed
+ * calls' entries); else ''.
  */
-function notFound(callId: string, bounds: LogBounds): string {
+export function callNotFound(callId: string, bounds: LogBounds): string {
   const seq = operatorSeq(callId);
   if (seq !== null && (seq > bounds.end || (bounds.start !== undefined && seq < bounds.start))) return notOperatorEvent(seq, bounds);
   return removedBefore(bounds, 'calls');
