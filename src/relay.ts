@@ -11,7 +11,8 @@ import { startPipelineThread, type PipelineHandle, type PipelineThreadOptions } 
 import { leasedPipeline } from './pipeline/leased.js';
 import type { ServeWriter } from './log/seam.js';
 import { createApp } from './receive/app.js';
-import { closeHttp, createHttpServer } from './receive/http-server.js';
+import { closeHttp } from './receive/close-http.js';
+import { createHttpServer } from './receive/http-server.js';
 import type { SinkEnvironment } from './sinks/types.js';
 import { DEFAULTS } from './config/defaults.js';
 import type { ConsoleDeps, WebConsole } from './console/index.js';

@@ -62,3 +62,21 @@ describe('links on the call page', () => {
     ]);
   });
 });
+
+describe('counts on the call page', () => {
+  it('says "1 event, 3 deliveries" for a call of one event (not "1 events")', async () => {
+    const { cookie } = await signIn(relay.url, UI_TOKEN);
+    const html = await (await fetch(`${relay.url}/ui/calls/call_links`, { headers: { cookie } })).text();
+    expect(html).toMatch(/ · 1 event, 3 deliveries<\/p>/);
+  });
+});
+
+describe('the call page of an alert\'s event id (op-SEQ) past the end of the log', () => {
+  it('404, saying where the log ends', async () => {
+    const { cookie } = await signIn(relay.url, UI_TOKEN);
+    const last = await relay.store.log.lastSeq();
+    const answer = await fetch(`${relay.url}/ui/calls/op-${last + 7}`, { headers: { cookie } });
+    expect(answer.status).toBe(404);
+    expect(/<div class="error" role="alert">([^<]*)<\/div>/.exec(await answer.text())?.[1]).toBe(`no call op-${last + 7} in the log: the log ends at seq ${last}`);
+  });
+});

@@ -58,3 +58,26 @@ describe('the rules page\'s test of a logged event', () => {
     expect(Math.max(...latencies)).toBeLessThan(DEFAULTS.rules.evalTimeLimitMs * DEFAULTS.rules.evalTimeAttempts * 2);
   }, 30_000);
 });
+
+describe('the rules page\'s test of an operator event by the id its alerts carry (op-SEQ)', () => {
+  const testRules = async (eventId: string) => {
+    const html = await (await fetch(`${relay.url}/ui/rules`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]*)"/.exec(html)![1]!;
+    const answer = await fetch(`${relay.url}/ui/rules/test`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, event_id: eventId }).toString(),
+    });
+    return { status: answer.status, result: /<pre id="test-result">([^<]*)<\/pre>/.exec(await answer.text())?.[1] };
+  };
+
+  it('past the end of the log: says where the log ends (not "not in the log" alone)', async () => {
+    const last = await relay.store.log.lastSeq();
+    expect(await testRules(`op-${last + 100}`)).toEqual({ status: 200, result: `no event op-${last + 100} in the log: the log ends at seq ${last}` });
+  });
+
+  it('of an entry that is no operator event: says so', async () => {
+    // entry 1 is serve's rules.loaded
+    expect(await testRules('op-1')).toEqual({ status: 200, result: 'no event op-1 in the log: entry 1 is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id' });
+  });
+});

@@ -31,7 +31,7 @@ describe('the hint of a filter that names what the relay does not know (README "
   });
 
   it('once retention removed the oldest entries, a call or event not in the log is said to be possibly among them', () => {
-    const truncated = { ...KNOWN, callExists: false, eventExists: false, operatorEventType: null, logStart: 4 };
+    const truncated = { ...KNOWN, callExists: false, eventExists: false, operatorEventType: null, bounds: { start: 4, end: 9, callsRemoved: true } };
     expect(filterHints({ call: 'c1', event: 'e1' }, truncated)).toEqual([
       'no call "c1" in the log (the log starts at entry 4: retention removed the calls before it)',
       'no event "e1" in the log (the log starts at entry 4: retention removed the events before it)',
@@ -42,7 +42,7 @@ describe('the hint of a filter that names what the relay does not know (README "
       'no event "op-5" in the log: entry 5 is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id',
     ]);
     // a log that starts at 1 lost nothing
-    expect(filterHints({ event: 'e1' }, { ...truncated, logStart: 1 })).toEqual(['no event "e1" in the log']);
+    expect(filterHints({ event: 'e1' }, { ...truncated, bounds: { start: 1, end: 9, callsRemoved: false } })).toEqual(['no event "e1" in the log']);
   });
 
   it('an operator event id (op-SEQ, as an alert delivery shows it) is named for what it is, not as missing', () => {
@@ -56,7 +56,7 @@ describe('the hint of a filter that names what the relay does not know (README "
     const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused' }];
     const store = {
       projections: { hasEvent: async () => false },
-      log: { read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit) },
+      log: { read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit), lastSeq: async () => 35 },
     };
     const hints = async (event: string) => {
       const written: string[] = [];
@@ -69,7 +69,8 @@ describe('the hint of a filter that names what the relay does not know (README "
     ]);
     const none = (id: string, seq: number) => `husky-relay: no event "${id}" in the log: entry ${seq} is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id\n`;
     expect(await hints('op-22')).toEqual([none('op-22', 22)]);
-    expect(await hints('op-999')).toEqual([none('op-999', 999)]);
+    // one past the log's end says where the log ends (QA: it said "not an operator event")
+    expect(await hints('op-999')).toEqual(['husky-relay: no event "op-999" in the log: the log ends at seq 35\n']);
     // and what the router never writes (op-0, a leading zero) is an event id like any other
     expect(await hints('op-0')).toEqual(['husky-relay: no event "op-0" in the log\n']);
     expect(await hints('op-031')).toEqual(['husky-relay: no event "op-031" in the log\n']);

@@ -1,7 +1,9 @@
+import { Agent, request } from 'node:http';
+import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sign } from '../src/receive/verify-signature.js';
-import type { ServeProcess } from './helpers/cli.js';
+import { cliEnv, runCli, type ServeProcess } from './helpers/cli.js';
 import { rawRequest } from './helpers/http.js';
 import { makeEvent, SECRET } from './helpers/relay.js';
 import { serveFixture } from './helpers/serve-fixture.js';
@@ -79,5 +81,65 @@ describe('graceful stop ends within its bound (issue 11, item 11)', () => {
     expect(await answer).toMatchObject({ status: 503, body: { error: 'log_unavailable' } });
     expect((await stopped).code).toBe(0);
     expect((await stopped).ms).toBeLessThan(10_000);
+  }, 30_000);
+});
+
+/** POSTs `body` signed through `agent`; the answer, or the error the connection ended with. */
+function post(url: string, agent: Agent, body: string): Promise<{ status: number; connection: string | undefined; reused: boolean } | { error: string; reused: boolean }> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/webhooks/husky`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, reused: req.reusedSocket }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message, reused: req.reusedSocket }));
+    req.end(body);
+  });
+}
+
+// README "serve: signals, and one at a time": stop accepting, answer what is in flight, then close
+describe('a webhook sent on a keep-alive connection as the stop begins is answered, not reset', () => {
+  it('the request that follows SIGTERM on an open connection gets 200 with Connection: close, and its event is in the log', async () => {
+    // Given a keep-alive connection (as HuskyVoice's client or a proxy keeps one) that has had one answer
+    const { serve, dbPath } = await start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await post(serve.url, agent, makeEvent())).toMatchObject({ status: 200, connection: 'keep-alive', reused: false });
+      // When serve is told to stop, and the client sends its next webhook on that connection as it does
+      serve.child.kill('SIGTERM');
+      while (!serve.stdout().includes('stopping: no new requests')) await delay(10);
+      const body = makeEvent();
+      const second = await post(serve.url, agent, body);
+      // Then that webhook is answered (and told the connection closes), not reset unanswered
+      expect(second).toEqual({ status: 200, connection: 'close', reused: true });
+      expect((await serve.exited).code).toBe(0);
+      // and what the 200 said holds: the event is in the log
+      const eventId = (JSON.parse(body) as { event_id: string }).event_id;
+      const logged = await runCli(['--db', dbPath, 'log', '--json', '--event', eventId], { cwd: dirname(dbPath), env: cliEnv() });
+      expect(logged.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { type: string }).type)).toEqual(['event.received']);
+    } finally {
+      agent.destroy();
+    }
+  }, 30_000);
+
+  it('a keep-alive connection between requests is kept a moment for a request on its way, then closed; serve exits 0', async () => {
+    // Given a connection that had its answer and sends nothing more
+    const { serve } = await start();
+    const c = await openConnection(serve.url);
+    connections.push(c);
+    const body = makeEvent();
+    await send(c.socket, postHead({ 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-husky-signature': sign(body, SECRET) }) + body);
+    expect((await c.answer).status).toBe(200);
+    // When serve is told to stop
+    const started = Date.now();
+    serve.child.kill('SIGTERM');
+    while (!serve.stdout().includes('stopping: no new requests')) await delay(10);
+    // Then the connection is not cut at once (a webhook sent on it now would still be read)
+    await delay(300);
+    expect(c.isClosed()).toBe(false);
+    // and once it has been quiet for its second it is closed, and serve exits 0 well before the 10 s bound
+    const exited = await serve.exited;
+    expect(c.isClosed()).toBe(true);
+    expect(exited.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
   }, 30_000);
 });

@@ -75,7 +75,7 @@ describe('husky-relay replay (the built CLI)', () => {
     // Then the row is named with both values, and the repair is suggested
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`p_deliveries delivery_id=${id}: status live "dead", rebuilt "succeeded"`);
-    expect(result.stdout).toContain('1 projection row differ');
+    expect(result.stdout).toContain('1 projection row differs');
     expect(result.stdout).toContain('husky-relay replay --rebuild');
   });
 

@@ -38,7 +38,7 @@ describe('rules check warns about rules that would fail quietly', () => {
     const { code, stderr, stdout } = await check(rule(on, when));
     expect(stderr).toEqual([warning]);
     expect(code).toBe(0); // warnings: unknown fields are still forwarded
-    expect(stdout[0]).toMatch(/: ok \(1 rules/);
+    expect(stdout[0]).toMatch(/: ok \(1 rule,/);
   });
 
   it.each([

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { CallMoment, CallStory, CallView } from '../project/call-story.js';
-import { logStartOf, removedBefore } from './filter-hints.js';
+import { logBoundsOf, notOperatorEvent, operatorSeq, removedBefore, type LogBounds } from './log-bounds.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
+import { count } from '../count.js';
 
 /**
  * `husky-relay call CALL_ID [--json]` (README "What happened to this call?"): what happened to one call. `--json` prints the
@@ -19,20 +20,29 @@ export function registerCall(program: Command): void {
     .action(async (callId: string, opts: { json?: boolean }) => {
       const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       let view: CallView | undefined;
-      let first: number | undefined;
+      let bounds: LogBounds | undefined;
       try {
         view = await store.projections.call(callId);
-        if (!view) first = await logStartOf(store);
+        if (!view) bounds = await logBoundsOf(store.log);
       } finally {
         await store.close();
       }
-      // once retention removed the oldest entries, an old call may have been among them
-      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${removedBefore(first, 'calls')}`, 'unknown_call');
+      if (!view) throw new UserError(`no call "${printable(callId)}" in the log${callNotFound(callId, bounds!)}`, 'unknown_call');
       process.stdout.write(`${opts.json ? JSON.stringify(view.story) : callText(view)}\n`);
     });
 }
 
-const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+/**
+ * Why a call id is not in the log, as `call` and the console's call page say it after "no call
+ * "ID" in the log": an alert's event id `op-SEQ` pasted for a call id is told apart (past the
+ * log's end, say); for an old call, that retention may have removed it (only when it removed
+ * calls' entries); else ''.
+ */
+export function callNotFound(callId: string, bounds: LogBounds): string {
+  const seq = operatorSeq(callId);
+  if (seq !== null && (seq > bounds.end || (bounds.start !== undefined && seq < bounds.start))) return notOperatorEvent(seq, bounds);
+  return removedBefore(bounds, 'calls');
+}
 
 /** `call_A  org org_1`, then `5 events, 3 deliveries: 1 succeeded, 1 dead, 1 pending`. */
 function summary(story: CallStory): string[] {

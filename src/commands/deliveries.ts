@@ -9,6 +9,7 @@ import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
 import type { SinkStatus, StatusReport } from '../project/queries.js';
+import { count } from '../count.js';
 
 async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
   const result = await loadRules(path, env);
@@ -142,7 +143,7 @@ export function registerDeliveries(program: Command): void {
       const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       try {
         const done = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
-        process.stdout.write(`re-driven: ${done.length} deliver${done.length === 1 ? 'y' : 'ies'}\n`);
+        process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}\n`);
       } finally {
         await store.close();
       }

@@ -7,6 +7,7 @@ import { downstreamPlans, ERASE_RULE } from '../privacy/downstream.js';
 import { loadRules } from '../rules/load-rules.js';
 import { sinkKind } from '../sinks/registry.js';
 import { printable, table } from './table.js';
+import { count } from '../count.js';
 
 interface EraseOptions {
   call?: string[];
@@ -82,14 +83,14 @@ async function erase(store: Store, opts: EraseOptions, rulesPath: string, env: G
       ) + '\n',
     );
     const n = found.filter((c) => !c.erased).length;
-    process.stdout.write(`dry run: ${n} call${n === 1 ? '' : 's'} would be erased; nothing was changed\n`);
+    process.stdout.write(`dry run: ${count(n, 'call', 'calls')} would be erased; nothing was changed\n`);
     return;
   }
   const also = opts.downstream ? await downstream(store, rulesPath, env) : undefined;
   const result = await store.privacy.erase({ callIds: ids, reason: opts.reason ?? 'erasure request', by: 'cli', downstream: opts.downstream === true, also });
   for (const c of result.calls) {
     if (c.seq === null) process.stdout.write(`${printable(c.call_id)}: erased already\n`);
-    else process.stdout.write(`erased ${printable(c.call_id)}: ${c.payloads} payload${c.payloads === 1 ? '' : 's'}, ${c.closed} open deliver${c.closed === 1 ? 'y' : 'ies'} closed (seq ${c.seq})\n`);
+    else process.stdout.write(`erased ${printable(c.call_id)}: ${count(c.payloads, 'payload', 'payloads')}, ${count(c.closed, 'open delivery', 'open deliveries')} closed (seq ${c.seq})\n`);
   }
   if (opts.downstream) process.stdout.write(`deletions at the sinks are planned as deliveries: \`husky-relay deliveries --rule ${ERASE_RULE}\` (a running serve sends them)\n`);
   if (result.leftover) process.stderr.write(`husky-relay: ${result.leftover}\n`);

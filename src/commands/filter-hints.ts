@@ -4,6 +4,7 @@ import type { Store } from '../log/store.js';
 import { loadRules } from '../rules/load-rules.js';
 import { didYouMean } from '../rules/did-you-mean.js';
 import type { Globals } from './globals.js';
+import { logBoundsOf, notOperatorEvent, operatorSeq, removedBefore, type LogBounds } from './log-bounds.js';
 import { printable } from './table.js';
 
 /**
@@ -34,12 +35,8 @@ export interface KnownNames {
   eventExists?: boolean;
   /** For an event id `op-SEQ`: the type of the log's entry SEQ when it is an operator event, else null (undefined: not asked). */
   operatorEventType?: string | null;
-  /**
-   * The log's first seq once retention removed the entries before it (README "Retention"), so a
-   * call or event not in the log may have been among them; undefined when the log starts at 1
-   * (or was not asked).
-   */
-  logStart?: number;
+  /** Where the log starts and ends, and whether retention removed calls' entries (undefined: not asked). */
+  bounds?: LogBounds;
 }
 
 const q = (value: string) => `"${printable(value)}"`;
@@ -73,37 +70,15 @@ function typeHint(pattern: string): string | null {
   return `no entry type ${q(pattern)}${closest}${eventType}; known types: ${ENTRY_TYPES.join(', ')}`;
 }
 
-/**
- * What `call` and the hints add to "not in the log" once retention removed the log's oldest
- * entries (`logStart`, the first seq left, above 1): ` (the log starts at entry N: retention
- * removed the WHAT before it)`; '' for a log that starts at 1 or is empty (`logStart` undefined).
- */
-export function removedBefore(logStart: number | undefined, what: 'calls' | 'events'): string {
-  return logStart !== undefined && logStart > 1 ? ` (the log starts at entry ${logStart}: retention removed the ${what} before it)` : '';
-}
-
-/** The seq of the log's first entry (above 1 once retention removed the ones before it); undefined for an empty log. */
-export async function logStartOf(store: Store): Promise<number | undefined> {
-  return (await store.log.read(0, { limit: 1, facts: true }))[0]?.seq;
-}
-
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
-function eventHint(id: string, operatorEventType: string | null | undefined, logStart: number | undefined): string {
+function eventHint(id: string, operatorEventType: string | null | undefined, bounds: LogBounds | undefined): string {
   const seq = operatorSeq(id);
   if (seq !== null && typeof operatorEventType === 'string') {
     return `no call event ${q(id)}: it names the operator event at seq ${seq} (${operatorEventType}), whose alerts \`deliveries --event ${id}\` lists (log --json shows the entry)`;
   }
-  // op-SEQ of an entry retention removed: whatever it was, its alerts went with it
-  if (seq !== null && logStart !== undefined && seq < logStart) return `no event ${q(id)} in the log: entry ${seq} was removed by retention with its alerts (the log starts at entry ${logStart})`;
-  // op-SEQ of an entry that is not an operator event, or of none, names nothing: no alert has it
-  if (seq !== null) return `no event ${q(id)} in the log: entry ${seq} is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id`;
-  return `no event ${q(id)} in the log${removedBefore(logStart, 'events')}`;
-}
-
-/** The seq an alert's event id `op-SEQ` names (as the router writes it: no leading zero), or null. */
-export function operatorSeq(id: string): number | null {
-  const op = /^op-([1-9]\d*)$/.exec(id);
-  return op && Number.isSafeInteger(Number(op[1])) ? Number(op[1]) : null;
+  // op-SEQ past the log's end, of an entry retention removed, or of one of another type names nothing: no alert has it
+  if (seq !== null && bounds) return `no event ${q(id)} in the log${notOperatorEvent(seq, bounds)}`;
+  return `no event ${q(id)} in the log${removedBefore(bounds, 'events')}`;
 }
 
 /** The hint lines for these filters (without the `husky-relay: ` prefix), none when every name is known. Pure. */
@@ -112,8 +87,8 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.status === undefined ? null : nameHint('status', 'statuses', filters.status, DELIVERY_STATUSES, ''),
     filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
-    filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log${removedBefore(known.logStart, 'calls')}`,
-    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.logStart),
+    filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log${removedBefore(known.bounds, 'calls')}`,
+    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.bounds),
     ...(filters.types ?? []).map(typeHint),
   ];
   return lines.filter((line): line is string => line !== null);
@@ -148,8 +123,8 @@ export async function hintEmptyResult(
     callExists,
     eventExists,
     operatorEventType: filters.event === undefined ? undefined : await operatorEventType(store, filters.event),
-    // only for a call or event not found: whether retention may have removed it
-    logStart: callExists === false || eventExists === false ? await logStartOf(store) : undefined,
+    // only for a call or event not found: where the log ends, and whether retention may have removed it
+    bounds: callExists === false || eventExists === false ? await logBoundsOf(store.log) : undefined,
   };
   for (const line of filterHints(filters, known)) stderr.write(`husky-relay: ${line}\n`);
 }

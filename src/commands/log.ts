@@ -8,6 +8,7 @@ import { table } from './table.js';
 import { UserError } from '../errors.js';
 import { ERASED, isErased } from '../privacy/payload.js';
 import type { Store } from '../log/store.js';
+import { count } from '../count.js';
 
 interface LogOptions {
   since?: string;
@@ -27,8 +28,8 @@ interface LogOptions {
  */
 async function verifyLog(store: Store): Promise<void> {
   const verdict = await store.privacy.verifyChain();
-  if (!verdict.ok) throw new UserError(`log --verify: entry ${verdict.seq} does not match the chain: ${verdict.reason} (${verdict.entries} entries before it are sound)`);
-  process.stdout.write(`chain ok: ${verdict.entries} entries, head ${verdict.head}\n`);
+  if (!verdict.ok) throw new UserError(`log --verify: entry ${verdict.seq} does not match the chain: ${verdict.reason} (${count(verdict.entries, 'entry before it is', 'entries before it are')} sound)`);
+  process.stdout.write(`chain ok: ${count(verdict.entries, 'entry', 'entries')}, head ${verdict.head}\n`);
   if (verdict.from) {
     process.stdout.write(`the log starts at entry ${verdict.from.seq}: retention removed the entries before it; the chain goes on from ${verdict.from.prev}\n`);
   }
@@ -62,7 +63,7 @@ export function summarize(entry: Entry): string {
     case 'call.erased':
       return `${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
     case 'log.truncated':
-      return `entries before ${entry.data.before_seq} removed (${entry.data.entries} entries, ${entry.data.calls} calls)`;
+      return `entries before ${entry.data.before_seq} removed (${count(entry.data.entries, 'entry', 'entries')}, ${count(entry.data.calls, 'call', 'calls')})`;
   }
 }
 

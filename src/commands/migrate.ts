@@ -8,6 +8,7 @@ import { ROUTER_CHECKPOINT } from '../route/router.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { masterKeyFileFor } from '../privacy/keys.js';
 import { progressBar } from './progress.js';
+import { count } from '../count.js';
 
 /**
  * `husky-relay migrate --to postgres://…` (SPEC §13): copies the SQLite log at `--db` into an
@@ -42,7 +43,7 @@ export function registerMigrate(program: Command): void {
       const bar = progressBar('copying');
       try {
         const copied = await copyLog(source, opts.to, [ROUTER_CHECKPOINT], (done, total) => bar.update({ done, total }), g.masterKeys);
-        bar.stop();
+        bar.done();
         const target = await openStore(opts.to, { mustExist: true, masterKeys: g.masterKeys });
         try {
           const problems = await compare(source, target);
@@ -55,7 +56,7 @@ export function registerMigrate(program: Command): void {
         } finally {
           await target.close();
         }
-        process.stdout.write(`copied ${copied.entries} entries (through seq ${copied.last_seq}) to ${redactUrl(opts.to)} in ${copied.seconds.toFixed(1)} s; projections rebuilt; verified: same entries, status, deliveries and hash chain\n`);
+        process.stdout.write(`copied ${count(copied.entries, 'entry', 'entries')} (through seq ${copied.last_seq}) to ${redactUrl(opts.to)} in ${copied.seconds.toFixed(1)} s; projections rebuilt; verified: same entries, status, deliveries and hash chain\n`);
       } finally {
         bar.stop();
         lock.release();

@@ -14,6 +14,7 @@ import type { LoadedRules } from '../rules/types.js';
 import { dateOption } from './date-option.js';
 import { globalsOf, openExistingStore, type Globals } from './globals.js';
 import { displayWidth, padColumns, printable, table } from './table.js';
+import { count } from '../count.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -104,10 +105,10 @@ async function rebuild(g: Globals): Promise<void> {
   const stop = interruptible();
   try {
     const result = await store.rebuild({ onProgress: (p) => bar.update(p), signal: stop.signal });
-    bar.stop();
+    bar.done();
     const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
     for (const name of result.repaired) out(`repaired: ${name} had a damaged page; it was made again from the log and the file compacted`);
-    out(`rebuilt from ${n(result.entries)} entries (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${n(rate)} entries/s`);
+    out(`rebuilt from ${count(result.entries, 'entry', 'entries', true)} (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${count(rate, 'entry', 'entries', true)}/s`);
     out(table(['TABLE', 'ROWS'], Object.entries(result.rows).map(([name, rows]) => [name, String(rows)])));
   } catch (error) {
     if (stop.signal.aborted) throw new UserError('replay --rebuild: interrupted; the projections are as they were');
@@ -126,14 +127,14 @@ async function verify(g: Globals): Promise<void> {
   const stop = interruptible();
   try {
     const result = await store.verify({ onProgress: (p) => bar.update(p), signal: stop.signal });
-    bar.stop();
+    bar.done();
     if (result.identical) {
-      out(`the projections match the log (${n(result.entries)} entries, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
+      out(`the projections match the log (${count(result.entries, 'entry', 'entries', true)}, through seq ${result.last_seq}; ${result.tables.join(', ')})`);
       return;
     }
     for (const d of result.differences) out(printable(describe(d)));
-    if (result.count > result.differences.length) out(`… and more: ${n(result.count)} rows differ in all`);
-    out(`${n(result.count)} projection row${result.count === 1 ? '' : 's'} differ from a rebuild of the log (through seq ${result.last_seq})`);
+    if (result.count > result.differences.length) out(`… and more: ${count(result.count, 'row differs', 'rows differ', true)} in all`);
+    out(`${count(result.count, 'projection row differs', 'projection rows differ', true)} from a rebuild of the log (through seq ${result.last_seq})`);
     out('repair: stop serve, then run `husky-relay replay --rebuild`');
     process.exitCode = 1;
   } catch (error) {
@@ -200,6 +201,7 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   let result: BackfillResult;
   try {
     result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
+    bar.done();
   } finally {
     bar.stop();
     await store.close();
@@ -218,8 +220,8 @@ function summarize(result: BackfillResult, dryRun: boolean, generation: string |
     ),
   );
   const skipped = result.erased > 0 ? `, ${n(result.erased)} of them erased and skipped` : '';
-  const events = `${n(result.events)} event${result.events === 1 ? '' : 's'} (through seq ${result.through_seq}${skipped})`;
-  const what = `${n(result.planned)} deliver${result.planned === 1 ? 'y' : 'ies'}`;
+  const events = `${count(result.events, 'event', 'events', true)} (through seq ${result.through_seq}${skipped})`;
+  const what = count(result.planned, 'delivery', 'deliveries', true);
   const gen = generation ? ` under generation ${generation}` : '';
   if (dryRun) out(`dry run: ${what} would be planned${gen} for ${events}; nothing was appended`);
   else out(`planned ${what}${gen} for ${events}; serve's dispatcher delivers them (start \`husky-relay serve\` if it is not running)`);

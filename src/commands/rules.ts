@@ -13,6 +13,7 @@ import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import { rulesJsonSchema } from '../rules/schema.js';
 import type { LoadedRules, LoadOptions } from '../rules/types.js';
+import { count } from '../count.js';
 
 /** Where command output goes; tests pass collectors, the CLI passes stdout/stderr. */
 export interface Output {
@@ -34,12 +35,12 @@ export async function rulesCheck(path: string, env: Env, opts: LoadOptions, io: 
   for (const p of problems) io.err(formatProblem(p));
   if (!result.ok) {
     const errors = problems.filter((p) => p.severity === 'error').length;
-    io.err(`${path}: ${errors} error${errors === 1 ? '' : 's'}`);
+    io.err(`${path}: ${count(errors, 'error', 'errors')}`);
     return 1;
   }
   const { sinks, rules } = result.rules;
   const enabled = Object.values(sinks).filter((s) => s.enabled).length;
-  io.out(`${path}: ok (${rules.length} rules, ${Object.keys(sinks).length} sinks, ${enabled} enabled)`);
+  io.out(`${path}: ok (${count(rules.length, 'rule', 'rules')}, ${count(Object.keys(sinks).length, 'sink', 'sinks')}, ${enabled} enabled)`);
   return 0;
 }
 
@@ -165,7 +166,7 @@ export function testEvent(rules: LoadedRules, text: string, where: string, io: O
   const verdicts = explainEvent(rules, event);
   const matched = verdicts.filter((v) => v.matched);
   const what = event.operator ? `operator event ${event.envelope.event_type} (seq ${event.seq})` : `event ${eventIdOf(event)} (${event.envelope.event_type})`;
-  io.out(`${what}: ${matched.length} of ${verdicts.length} rules match`);
+  io.out(`${what}: ${matched.length} of ${count(verdicts.length, 'rule matches', 'rules match')}`);
   for (const v of verdicts) {
     if (!v.matched) continue;
     io.out('');

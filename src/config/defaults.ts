@@ -51,6 +51,8 @@ export const DEFAULTS = {
     maxReadingBytes: 64 * 1024 * 1024,
     /** A connection whose body was left unread (413, 503) is closed this long after its answer. @defaultValue 2 s */
     lingerMs: 2_000,
+    /** At a graceful stop, a connection between requests closes once quiet this long, so a request on its way is answered, not reset. @defaultValue 1 s */
+    stopQuietMs: 1_000,
     /** Shortest webhook secret accepted (characters); the generated one has 36. @defaultValue 16 */
     minWebhookSecretLength: 16,
   },

@@ -1,9 +1,12 @@
 import type { Context, Next } from 'koa';
 import getRawBody from 'raw-body';
+import { logBoundsOf, notOperatorEvent, operatorSeq } from '../commands/log-bounds.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { count } from '../count.js';
 import { redrive } from '../delivery/redrive.js';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { UserError } from '../errors.js';
+import { isOperatorEventType, type Entry } from '../log/types.js';
 import { spawnWorker } from '../spawn-worker.js';
 import type { ConsoleDeps } from './index.js';
 import type { RulesTestJob } from './rules-test-worker.js';
@@ -61,7 +64,7 @@ export class Actions {
       ctx.status = 429;
       ctx.set('Retry-After', String(Math.ceil(blocked / 1000)));
       const minutes = Math.ceil(blocked / 60_000);
-      await this.render.page(ctx, 'login', this.sessions.ensure(ctx), { title: 'Sign in', problem: `Too many wrong tokens: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` });
+      await this.render.page(ctx, 'login', this.sessions.ensure(ctx), { title: 'Sign in', problem: `Too many wrong tokens: try again in ${count(minutes, 'minute', 'minutes')}.` });
       return;
     }
     const given = formOf(ctx).get('token') ?? '';
@@ -96,7 +99,7 @@ export class Actions {
   async redriveDead(ctx: Context, session: Session, sink: string): Promise<void> {
     await this.act(ctx, session, async () => {
       const done = await redrive(this.deps.projections, this.deps.writer, { dead: true, sink }, BY);
-      return `re-driven: ${done.length} dead deliver${done.length === 1 ? 'y' : 'ies'} of ${sink}`;
+      return `re-driven: ${count(done.length, 'dead delivery', 'dead deliveries')} of ${sink}`;
     });
   }
 
@@ -119,15 +122,29 @@ export class Actions {
     let text: string | undefined = pasted.trim() ? pasted : undefined;
     let where = 'the pasted event';
     if (eventId) {
-      const [entry] = (await this.deps.log.read(0, { eventId, types: ['event.received'], limit: 1 })).filter((e) => e.type === 'event.received');
-      if (entry) text = JSON.stringify({ seq: entry.seq, type: entry.type, at: entry.at, data: entry.data });
-      else lines.push(`no event ${eventId} in the log`);
+      const entry = await this.loggedEvent(eventId);
+      if (typeof entry !== 'string') text = JSON.stringify({ seq: entry.seq, type: entry.type, at: entry.at, data: entry.data });
+      else lines.push(`no event ${eventId} in the log${entry}`);
       where = `event ${eventId}`;
     }
     if (!path) lines.push('no rules file: start serve with --rules');
     else if (text !== undefined) lines.push(...(await rulesTestThread({ path, env: this.deps.env(), text, where })));
     else if (!eventId) lines.push('name a logged event id, or paste an event');
     await this.pages.rules(ctx, session, { result: lines.join('\n'), event_id: eventId, pasted });
+  }
+
+  /**
+   * The logged event a rules test names: a call event by its id, or an operator event by the id
+   * its alerts carry (`op-SEQ`); when there is none, why, as `: REASON` (past the log's end, say), or ''.
+   */
+  private async loggedEvent(eventId: string): Promise<Entry | string> {
+    const seq = operatorSeq(eventId);
+    if (seq !== null) {
+      const [entry] = await this.deps.log.read(seq - 1, { limit: 1 });
+      return entry?.seq === seq && isOperatorEventType(entry.type) ? entry : notOperatorEvent(seq, await logBoundsOf(this.deps.log));
+    }
+    const [entry] = (await this.deps.log.read(0, { eventId, types: ['event.received'], limit: 1 })).filter((e) => e.type === 'event.received');
+    return entry ?? '';
   }
 
   /** Runs an action; its message (or the user error that refused it) is flashed on the page it came from. */

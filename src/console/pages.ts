@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { describeMoment } from '../commands/call.js';
+import { callNotFound, describeMoment } from '../commands/call.js';
+import { logBoundsOf } from '../commands/log-bounds.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
 import type { StatusReport } from '../project/queries.js';
@@ -84,7 +85,7 @@ export class Pages {
     const view = await this.deps.projections.call(callId);
     if (!view) {
       ctx.status = 404;
-      await this.render.page(ctx, 'events', session, { title: 'Events', q: { call: callId }, page: { rows: [], next: null }, searched: true, problem: `no call ${callId} in the log` });
+      await this.render.page(ctx, 'events', session, { title: 'Events', q: { call: callId }, page: { rows: [], next: null }, searched: true, problem: `no call ${callId} in the log${callNotFound(callId, await logBoundsOf(this.deps.log))}` });
       return;
     }
     // the full entries of the call (bounded by it): each plan's request and each event's body

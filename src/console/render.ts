@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Liquid } from 'liquidjs';
 import type { Context } from 'koa';
+import { count } from '../count.js';
 import type { Assets } from './assets.js';
 import type { Session, Sessions } from './session.js';
 
@@ -26,6 +27,7 @@ export class Renderer {
       jsTruthy: true,
     });
     this.liquid.registerFilter('json', (value: unknown) => JSON.stringify(value, null, 2));
+    this.liquid.registerFilter('count', (value: unknown, one: string, other: string) => count(Number(value), one, other));
     this.liquid.registerFilter('urlencode', (value: unknown) => encodeURIComponent(String(value ?? '')));
   }
 

@@ -7,6 +7,7 @@ import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
 import { privateFileOf } from '../log/db-files.js';
 import { readRegularFileSync } from '../regular-file.js';
+import { count } from '../count.js';
 
 /** The console token and where it came from (README "Console"). */
 export interface UiToken {
@@ -54,7 +55,7 @@ export function resolveUiToken(envValue: string | undefined, dbPath: string): Ui
 
 function checked(token: string, where: string): string {
   if (token.length < MIN_UI_TOKEN_LENGTH) {
-    throw new UserError(`${where}: the console token is ${token.length} characters long; it needs at least ${MIN_UI_TOKEN_LENGTH} (generate one with: openssl rand -hex 32)`, 'invalid_ui_token');
+    throw new UserError(`${where}: the console token is ${count(token.length, 'character', 'characters')} long; it needs at least ${MIN_UI_TOKEN_LENGTH} (generate one with: openssl rand -hex 32)`, 'invalid_ui_token');
   }
   return token;
 }

@@ -3,6 +3,7 @@ import type { LogWriter } from '../log/seam.js';
 import type { NewEntry } from '../log/types.js';
 import type { ProjectionReader } from '../project/reader.js';
 import type { LoadedRules } from '../rules/types.js';
+import { count } from '../count.js';
 
 export interface StaleWatchOptions {
   projections: Pick<ProjectionReader, 'sinkStates' | 'oldestOpen' | 'openCount'>;
@@ -73,7 +74,7 @@ export class StaleWatch {
       if (entry.type === 'pending.stale') {
         stale.add(entry.data.sink);
         const d = entry.data;
-        this.o.logger.warn({ sink: d.sink, count: d.count, oldest_pending_at: d.oldest_pending_at }, `sink "${d.sink}": ${d.count} deliveries waiting, the oldest since ${d.oldest_pending_at} (over ${d.pending_after})`);
+        this.o.logger.warn({ sink: d.sink, count: d.count, oldest_pending_at: d.oldest_pending_at }, `sink "${d.sink}": ${count(d.count, 'delivery', 'deliveries')} waiting, the oldest since ${d.oldest_pending_at} (over ${d.pending_after})`);
       } else if (entry.type === 'pending.cleared') {
         stale.delete(entry.data.sink);
         this.o.logger.info({ sink: entry.data.sink, count: entry.data.count }, `sink "${entry.data.sink}": no delivery waits longer than alerts.pending_after any more`);

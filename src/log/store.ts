@@ -144,7 +144,9 @@ export async function copyLog(
   const [{ PgStore }, { importLog }] = await Promise.all([import('./pg/pg-store.js'), import('./pg/pg-import.js')]);
   const rows = source.sealedRows;
   if (!rows) throw new UserError('migrate: the source log cannot be copied as stored (migrate copies a SQLite log)');
-  const total = await source.log.lastSeq();
+  // entries, what the import counts: the SQLite log has no gap, but starts later once retention removed its oldest
+  const first = (await source.log.read(0, { limit: 1, facts: true }))[0]?.seq ?? 1;
+  const total = Math.max(0, (await source.log.lastSeq()) - first + 1);
   const target = await PgStore.open(to, { masterKeys });
   try {
     const checkpoints = [];

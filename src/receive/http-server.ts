@@ -2,6 +2,7 @@ import { createServer, STATUS_CODES, type RequestListener, type Server } from 'n
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULTS } from '../config/defaults.js';
+import { trackConnections } from './close-http.js';
 
 export interface HttpServerOptions {
   /** Time to receive a request, headers and body. (Default: `DEFAULTS.http.requestTimeoutMs`) */
@@ -25,18 +26,18 @@ export interface HttpServerOptions {
  * or header without ever ending an idle connection a proxy keeps. (Before Node 18 the header
  * timeout ran on idle connections too, which is why it once had to exceed the keep-alive.)
  * A connection a proxy opens and leaves without a first request is closed after 30 s.
+ * Its graceful stop is `closeHttp` (close-http.ts).
  */
 export function createHttpServer(handler: RequestListener, options: HttpServerOptions = {}): Server {
   const timeout = options.requestTimeoutMs ?? DEFAULTS.http.requestTimeoutMs;
-  const server = createServer(
-    {
-      keepAliveTimeout: DEFAULTS.http.keepAliveMs,
-      requestTimeout: timeout,
-      headersTimeout: timeout,
-      connectionsCheckingInterval: Math.min(DEFAULTS.http.timeoutCheckMs, Math.max(50, Math.floor(timeout / 4))),
-    },
-    handler,
-  );
+  const server = createServer({
+    keepAliveTimeout: DEFAULTS.http.keepAliveMs,
+    requestTimeout: timeout,
+    headersTimeout: timeout,
+    connectionsCheckingInterval: Math.min(DEFAULTS.http.timeoutCheckMs, Math.max(50, Math.floor(timeout / 4))),
+  });
+  trackConnections(server); // before the handler: an answer begun once the stop began says Connection: close
+  server.on('request', handler);
   server.on('clientError', answerClientError);
   return server;
 }
@@ -93,20 +94,4 @@ function lingeringClose(socket: Duplex): void {
  */
 export function lingerAfterAnswer(socket: Socket): void {
   socket.destroySoon = () => lingeringClose(socket);
-}
-
-/**
- * Graceful stop of the HTTP side: no new connections; idle ones close at once, and each busy
- * one as soon as its answer is written; at `deadline` (ms since the epoch) whatever remains (a
- * client still trickling a body, say) is destroyed, so the stop never outlasts its bound.
- */
-export async function closeHttp(server: Server, deadline: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // keep-alive connections that finish their request while we wait must not hold us up
-  const sweep = setInterval(() => server.closeIdleConnections(), 50);
-  server.closeIdleConnections();
-  const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
-  await closed;
-  clearInterval(sweep);
-  clearTimeout(cut);
 }

@@ -9,6 +9,7 @@ import { codeOf, EnvironmentError, fileError, reasonOf } from '../os-errors.js';
 import { readRegularFileSync } from '../regular-file.js';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../log/private-files.js';
 import { privateFileOf } from '../log/db-files.js';
+import { count } from '../count.js';
 
 export interface ResolvedSecrets {
   secrets: string[];
@@ -67,7 +68,7 @@ export function parseSecrets(value: string, where = ENV): string[] {
     }
     if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
       throw new WebhookSecretError(
-        `${where}: ${which} is ${secret.length} character${secret.length === 1 ? '' : 's'} long; a webhook secret needs at least ` +
+        `${where}: ${which} is ${count(secret.length, 'character', 'characters')} long; a webhook secret needs at least ` +
           `${MIN_WEBHOOK_SECRET_LENGTH} (anyone who guesses a short one can forge calls). Use the secret from the HuskyVoice dashboard, ` +
           'or generate one with: openssl rand -hex 32',
       );

@@ -30,3 +30,23 @@ export async function writeTruncatedLog(dbPath: string): Promise<{ erased: numbe
     await store.close();
   }
 }
+
+/**
+ * Writes at `dbPath` a log retention truncated without removing any call's entry (README
+ * "Retention"): two `rules.loaded` entries (seq 1-2, as serve writes at start) at 2026-06-01T10:00Z,
+ * then `evt_3` of `call_3` three hours later, and a sweep with a retention of one hour at that
+ * moment: the call is kept, the two entries before it go, and the log starts at entry 3. Resolves
+ * with what the sweep reported (`{ erased: 0, removed: 2 }`).
+ */
+export async function writeLogTruncatedBeforeCalls(dbPath: string): Promise<{ erased: number; removed: number }> {
+  let now = Date.parse('2026-06-01T10:00:00Z');
+  const store = await openStore(dbPath, { now: () => new Date(now) });
+  try {
+    for (const hash of ['a', 'b']) await store.writer.append([{ type: 'rules.loaded', data: { rules_hash: hash.repeat(64), path: 'rules.yaml' } }]);
+    now += 3 * HOUR;
+    await store.writer.append([event(3, new Date(now).toISOString())]);
+    return await sweepAndTruncate(store.privacy, new Date(now), HOUR);
+  } finally {
+    await store.close();
+  }
+}

@@ -7,6 +7,7 @@ import { startFakeHubspot } from '../../testing/fakes/fake-hubspot.js';
 import { startFakeSlack } from '../../testing/fakes/fake-slack.js';
 import { childEnv, freePort, ROOT, runCli, startRelayChild, waitFor, type RelayChild } from '../../testing/child.js';
 import { showChannel, showHubspot, showSlack } from './show.js';
+import { count } from '../../src/count.js';
 
 /**
  * `npm run demo`: the real relay (`node dist/cli.js serve`) between a local fake Slack and a
@@ -189,7 +190,7 @@ async function settle(env: NodeJS.ProcessEnv): Promise<StatusReport | undefined>
     const report = JSON.parse(result.stdout) as StatusReport;
     const d = report.deliveries;
     const total = d.pending + d.retrying + d.succeeded + d.dead;
-    const line = `  ${((Date.now() - started) / 1000).toFixed(1)} s: ${d.succeeded + d.dead} of ${total} deliveries done (${d.succeeded} succeeded, ${d.dead} dead, ${d.pending} pending, ${d.retrying} retrying)`;
+    const line = `  ${((Date.now() - started) / 1000).toFixed(1)} s: ${d.succeeded + d.dead} of ${count(total, 'delivery', 'deliveries')} done (${d.succeeded} succeeded, ${d.dead} dead, ${d.pending} pending, ${d.retrying} retrying)`;
     if (tty) process.stdout.write(`\r${line}`);
     const quiet = total > 0 && d.pending + d.retrying === 0;
     const stable = quiet && previous?.last_seq === report.last_seq;

@@ -11,6 +11,7 @@ import type { StatusReport } from '../../src/project/queries.js';
 import { audit } from './audit.js';
 import { countAccepted, randomFaults, type FaultRates, type FaultTally } from './chaos.js';
 import { calls, CONTACT_EMAILS, percentile, sendStream } from './traffic.js';
+import { count } from '../../src/count.js';
 
 /**
  * `npm run soak [-- --minutes 3 --rate 200]`: the real relay, a steady signed stream, sinks
@@ -257,7 +258,7 @@ try {
   const code = await relay.stop();
   const distinct = accepted.accepted.size;
   const repeated = [...accepted.accepted.values()].filter((n) => n > 1).length;
-  const tally = (t: FaultTally) => `${t.requests} requests, 429×${t.rateLimited} 500×${t.serverError} hang×${t.hang}`;
+  const tally = (t: FaultTally) => `${count(t.requests, 'request', 'requests')}, 429×${t.rateLimited} 500×${t.serverError} hang×${t.hang}`;
   const mbs = rss.map((s) => s.mb);
   const minutely = rss.filter((_, i) => i % 12 === 11);
   const perMinute = minutely.map((s) => `${clock(s.at)} ${s.mb.toFixed(0)}`);

@@ -7,6 +7,7 @@ import { APPEND_LOCK } from './pg-append.js';
 import { reproject } from './pg-rebuild.js';
 import { INSERT_KEYS, INSERT_PAYLOADS } from './pg-sealed.js';
 import type { PgStore } from './pg-store.js';
+import { count } from '../../count.js';
 
 /** What `importLog` copied. */
 export interface ImportResult {
@@ -78,7 +79,7 @@ async function mustBeEmpty(client: PoolClient, url: string): Promise<void> {
     `SELECT (SELECT count(*) FROM entries) AS entries, (SELECT count(*) FROM p_checkpoints) AS checkpoints`,
   )).rows[0]!;
   if (row.entries > 0 || row.checkpoints > 0) {
-    throw new UserError(`migrate: ${redactUrl(url)} already holds a log (${row.entries} entries); migrate copies into an empty database only`, 'target_not_empty');
+    throw new UserError(`migrate: ${redactUrl(url)} already holds a log (${count(Number(row.entries), 'entry', 'entries')}); migrate copies into an empty database only`, 'target_not_empty');
   }
 }
 

@@ -13,10 +13,11 @@ import { DEFAULTS } from '../../config/defaults.js';
 
 export const SCRATCH = 'scratch';
 
+/** How far a long piece of work is: `done` of `total`, in one unit (entries; a backfill's, seqs), so done = total at the end. */
 export interface ProgressReport {
-  /** Entries projected so far. */
+  /** Entries projected (copied; a backfill: the last seq read) so far. */
   done: number;
-  /** The last seq when the rebuild started (the log may grow meanwhile). */
+  /** The entries there are when the work started (a backfill: the last seq); the log may grow meanwhile. */
   total: number;
 }
 
@@ -184,6 +185,9 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
   const pages = await openLogPages(db.name, estimate);
   try {
     const total = pages.total;
+    // the entries to project, what `done` counts: the log has no gap, but starts later once retention removed its oldest
+    const first = (db.prepare('SELECT min(seq) FROM main.entries').pluck().get() as number | null) ?? 1;
+    const toProject = Math.max(0, total - first + 1);
     let done = 0;
     db.exec('BEGIN');
     try {
@@ -192,7 +196,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
           project(entry);
           if (++done % DEFAULTS.rebuild.batch === 0) {
             db.exec('COMMIT');
-            options.onProgress?.({ done, total });
+            options.onProgress?.({ done, total: toProject });
             await yieldToLoop(); // let a progress bar draw and Ctrl-C land
             stopIfAborted(options.signal);
             db.exec('BEGIN');
@@ -204,7 +208,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     } finally {
       if (db.inTransaction) db.exec('ROLLBACK');
     }
-    options.onProgress?.({ done, total });
+    options.onProgress?.({ done, total: toProject });
     stopIfAborted(options.signal);
     return { entries: done, lastSeq: total };
   } finally {

@@ -9,6 +9,7 @@
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 import { DEFAULTS } from '../../config/defaults.js';
+import { count } from '../../count.js';
 
 /**
  * Why `secret` cannot sign, in words that never repeat it; null when it can. Besides the
@@ -45,7 +46,7 @@ export function secretProblem(secret: string): string | null {
   }
   const bytes = Buffer.byteLength(secret, 'utf8');
   if (bytes < DEFAULTS.rules.minSigningKeyBytes) {
-    return `secret: ${bytes} bytes is too short to sign with; use at least ${DEFAULTS.rules.minSigningKeyBytes} (e.g. "whsec_" + \`openssl rand -base64 32\`)`;
+    return `secret: ${count(bytes, 'byte', 'bytes')} is too short to sign with; use at least ${DEFAULTS.rules.minSigningKeyBytes} (e.g. "whsec_" + \`openssl rand -base64 32\`)`;
   }
   return null;
 }
