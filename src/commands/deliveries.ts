@@ -144,6 +144,8 @@ export function registerDeliveries(program: Command): void {
       try {
         const done = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
         process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}\n`);
+        // a sink the relay does not know re-drives nothing: on a terminal, name the known ones (README "Filters")
+        if (done.length === 0 && opts.sink !== undefined) await hintEmptyResult({ sink: opts.sink }, store, globalsOf(program));
       } finally {
         await store.close();
       }

@@ -6,11 +6,12 @@ import { didYouMean } from '../rules/did-you-mean.js';
 import type { Globals } from './globals.js';
 import { logBoundsOf, notOperatorEvent, operatorSeq, removedBefore, type LogBounds } from './log-bounds.js';
 import { printable } from './table.js';
+import { KNOWN_EVENT_TYPES } from '../receive/envelope.js';
 
 /**
  * The hint of README "Command line": a filter naming what the relay does not know (a sink or rule neither in
  * the rules in force nor in the log, a status that does not exist, a call or event not in the
- * log, a `log --type` pattern that matches no type of entry) prints the empty result as usual and, on a terminal, one line on stderr per such filter
+ * log, a `log --type` pattern that matches no type of entry, a `replay --type` that read no event and names no HuskyVoice type) prints the empty result as usual and, on a terminal, one line on stderr per such filter
  * naming the known ones; exit 0. Piped output stays exactly the result.
  */
 
@@ -23,6 +24,8 @@ export interface FilterValues {
   event?: string;
   /** `log --type` patterns, SQLite GLOB as the log reads them (`*`, `?`, `[...]`). */
   types?: string[];
+  /** `replay --type`: a pattern of HuskyVoice event types (a glob: `call.*`), hinted only when the replay read no event. */
+  eventType?: string;
 }
 
 /** What the relay knows, for each filter given. */
@@ -70,6 +73,17 @@ function typeHint(pattern: string): string | null {
   return `no entry type ${q(pattern)}${closest}${eventType}; known types: ${ENTRY_TYPES.join(', ')}`;
 }
 
+/**
+ * The hint for a `replay --type` pattern that read no event and matches none of the five types
+ * HuskyVoice documents (others are stored too, so a pattern matching one of those is no slip).
+ */
+function eventTypeHint(pattern: string): string | null {
+  const regexp = globRegExp(pattern);
+  if (regexp === null || KNOWN_EVENT_TYPES.some((type) => regexp.test(type))) return null;
+  const closest = /[*?[]/.test(pattern) ? '' : didYouMean(pattern, KNOWN_EVENT_TYPES);
+  return `no event of type ${q(pattern)} in the log${closest}; HuskyVoice's event types: ${KNOWN_EVENT_TYPES.join(', ')}`;
+}
+
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
 function eventHint(id: string, operatorEventType: string | null | undefined, bounds: LogBounds | undefined): string {
   const seq = operatorSeq(id);
@@ -90,6 +104,7 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log${removedBefore(known.bounds, 'calls')}`,
     filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.bounds),
     ...(filters.types ?? []).map(typeHint),
+    filters.eventType === undefined ? null : eventTypeHint(filters.eventType),
   ];
   return lines.filter((line): line is string => line !== null);
 }

@@ -15,6 +15,7 @@ import { dateOption } from './date-option.js';
 import { globalsOf, openExistingStore, type Globals } from './globals.js';
 import { displayWidth, padColumns, printable, table } from './table.js';
 import { count } from '../count.js';
+import { hintEmptyResult } from './filter-hints.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -200,13 +201,18 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
   let result: BackfillResult;
   try {
-    result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
-    bar.done();
+    try {
+      result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
+      bar.done();
+    } finally {
+      bar.stop();
+    }
+    summarize(result, dryRun, options.generation);
+    // an unknown type reads nothing: on a terminal, say which types there are (README "Filters")
+    if (result.events === 0 && opts.type !== undefined) await hintEmptyResult({ eventType: opts.type }, store, g);
   } finally {
-    bar.stop();
     await store.close();
   }
-  summarize(result, dryRun, options.generation);
 }
 
 function summarize(result: BackfillResult, dryRun: boolean, generation: string | undefined): void {
