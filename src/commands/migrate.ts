@@ -25,13 +25,19 @@ export function registerMigrate(program: Command): void {
     .action(async (opts: { to: string }) => {
       const g = globalsOf(program);
       if (isPostgresUrl(g.dbPath)) throw new UserError('migrate: --db is already a PostgreSQL URL; migrate copies a SQLite log (--db PATH) into PostgreSQL');
+      // what is wrong with the command line first, then with the source, then the key: a user
+      // who typed a file path after --to is not sent to find a master key for nothing
+      if (!isPostgresUrl(opts.to)) {
+        throw new UserError(`migrate: --to ${JSON.stringify(opts.to)} is not a PostgreSQL URL (postgres://USER@HOST/DB); to move a SQLite log to another file or machine, copy it with deploy/backup.sh (README "Deployment on a VM", step 9, Backups)`, 'not_postgres');
+      }
+      const source = await openExistingStore(g.dbPath, g.masterKeys);
       if (!g.masterKeys?.trim()) {
+        await source.close();
         throw new UserError(
           `migrate: HUSKY_RELAY_MASTER_KEY is required for a PostgreSQL log; set it to this log's master key, the content of ${masterKeyFileFor(g.dbPath)} unless you set one (README "Personal data")`,
           'master_key_required',
         );
       }
-      const source = await openExistingStore(g.dbPath, g.masterKeys);
       let lock: ReturnType<typeof acquireServeLock>;
       try {
         lock = acquireServeLock(g.dbPath, 'migrate');

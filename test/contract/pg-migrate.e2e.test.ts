@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../helpers/cli.js';
@@ -91,6 +91,19 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
     const out = await runCli(['--db', sqlite, '--rules', rules, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET }) });
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/^husky-relay: migrate: HUSKY_RELAY_MASTER_KEY is required for a PostgreSQL log; set it to this log's master key, the content of .*master-key/);
+  });
+
+  it('a --to that is not a PostgreSQL URL, or a --db with no log: one line naming that, before the master key is asked for', async () => {
+    const env = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET });
+    for (const to of [join(temp.dir, 'copy.db'), 'mysql://root@127.0.0.1/test']) {
+      const out = await runCli(['--db', sqlite, '--rules', rules, 'migrate', '--to', to], { cwd: temp.dir, env });
+      expect(out.code).toBe(1);
+      expect(out.stderr).toBe(`husky-relay: migrate: --to ${JSON.stringify(to)} is not a PostgreSQL URL (postgres://USER@HOST/DB); to move a SQLite log to another file or machine, copy it with deploy/backup.sh (README "Deployment on a VM", step 9, Backups)\n`);
+    }
+    expect(existsSync(join(temp.dir, 'copy.db'))).toBe(false);
+    const missing = await runCli(['--db', join(temp.dir, 'none.db'), '--rules', rules, 'migrate', '--to', db.url], { cwd: temp.dir, env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^husky-relay: no log at .*none\.db: start `husky-relay serve` first/);
   });
 
   it('appends through the commands too: retry, resume, replay --rebuild', async () => {
