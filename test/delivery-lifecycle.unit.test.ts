@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canRedrive, decide, evolve, plannedState, type DecideContext, type DeliveryState } from '../src/delivery/lifecycle.js';
+import { canRedrive, closedByErasure, decide, ERASED, ERASURE_DEAD_REASON, evolve, failedByErasure, plannedState, type DecideContext, type DeliveryState } from '../src/delivery/lifecycle.js';
+import { erasureEntries } from '../src/privacy/erasure-entries.js';
 import type { DeliveryError, DeliveryPlanned, Entry, NewEntry } from '../src/log/types.js';
 import type { AttemptOutcome } from '../src/sinks/types.js';
 
@@ -95,9 +96,49 @@ describe('a delivery life cycle', () => {
     expect(spec([dead, attempted(1, transient, NOW + 10 * S)]).state()).toMatchObject({ status: 'retrying', dead_reason: null });
   });
 
-  it('a success cannot be re-driven; anything else can', () => {
-    expect(canRedrive({ status: 'succeeded' })).toEqual({ ok: false, reason: 'already succeeded; nothing to re-drive' });
-    for (const status of ['pending', 'retrying', 'dead'] as const) expect(canRedrive({ status })).toEqual({ ok: true });
+  it('a success cannot be re-driven; anything else can, but a dead letter of an erasure', () => {
+    expect(canRedrive({ status: 'succeeded', dead_reason: null })).toEqual({ ok: false, why: 'succeeded', reason: 'already succeeded; nothing to re-drive' });
+    for (const status of ['pending', 'retrying', 'dead'] as const) expect(canRedrive({ status, dead_reason: status === 'dead' ? 'x' : null })).toEqual({ ok: true });
+  });
+});
+
+describe("a delivery whose call's personal data was erased (README \"Erasure\")", () => {
+  const erasure = (): NewEntry[] => erasureEntries('call_1', { reason: 'customer asked', by: 'cli', downstream: false }, ['dlv_1']).filter((e) => e.type === 'delivery.dead');
+  const erasedAttempt: AttemptOutcome = { outcome: 'failed', error: { kind: 'permanent', ...ERASED } };
+
+  it('given a retrying delivery, when its call is erased, then it is dead as erased and cannot be re-driven', () => {
+    const given = [attempted(1, transient, NOW + 10 * S), ...erasure()];
+    const state = spec(given).state();
+    expect(state).toMatchObject({ status: 'dead', next_attempt_at: null, dead_reason: "erased: the call's personal data was erased" });
+    expect(closedByErasure(state)).toBe(true);
+    expect(canRedrive(state)).toEqual({ ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' });
+  });
+
+  it('given an attempt in flight during the erasure that failed with a retry time, when the next attempt finds the request erased, then it is dead as erased again', () => {
+    const given = [...erasure(), attempted(1, transient, NOW + 10 * S)];
+    expect(spec(given).state()).toMatchObject({ status: 'retrying' });
+    const after = spec(given)
+      .when(erasedAttempt, 2)
+      .then([attempted(2, { kind: 'permanent', ...ERASED }, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: ERASURE_DEAD_REASON } }]);
+    expect(closedByErasure(after.state())).toBe(true);
+    expect(canRedrive(after.state())).toMatchObject({ ok: false, why: 'erased' });
+    expect(failedByErasure({ kind: 'permanent', ...ERASED })).toBe(true);
+  });
+
+  it('given an attempt in flight that succeeded after the erasure, it was sent: succeeded, not erased', () => {
+    const state = spec([...erasure(), attempted(1, null, null, { status: 200 })]).state();
+    expect(state).toMatchObject({ status: 'succeeded', dead_reason: null });
+    expect(closedByErasure(state)).toBe(false);
+  });
+
+  it('a dead letter for any other reason, or a sink failure that only resembles an erasure, is not closed by one', () => {
+    for (const reason of ['http_404: HTTP 404', 'erased', `gave up after 3 failed attempts; last: ${ERASURE_DEAD_REASON}`]) {
+      const state = spec([{ type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason } }]).state();
+      expect([reason, closedByErasure(state), canRedrive(state).ok]).toEqual([reason, false, true]);
+    }
+    expect(failedByErasure({ kind: 'permanent', code: 'erased', message: 'the object was erased at the sink' })).toBe(false);
+    expect(failedByErasure({ kind: 'transient', ...ERASED })).toBe(false);
+    expect(failedByErasure(null)).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
+import { statusReport } from '../src/project/queries.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { deliveriesOf, fixture, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir } from './helpers/relay.js';
@@ -9,7 +10,9 @@ import { tempDir } from './helpers/relay.js';
  * delivery is made dead ("erased") at once, and the attempt, ending after it, records a
  * failure with a retry time, which the projection reads as retrying again. The dispatcher
  * must see it open again too: it held it nowhere, so the delivery stayed "retrying", never
- * attempted, counted open (stale work) until serve restarted.
+ * attempted, counted open (stale work) until serve restarted. That last attempt, which finds
+ * the request erased and sends nothing, is no failure of the sink: its health shows the
+ * timeout, not the erasure.
  */
 let fake: FakeHttp;
 let temp: ReturnType<typeof tempDir>;
@@ -52,6 +55,9 @@ rules:
     expect(deliveriesOf(relay.log)[0]).toMatchObject({ status: 'dead', dead_reason: "erased: the call's personal data was erased" });
     // and nothing of the erased call was sent again
     expect(fake.requests).toHaveLength(1);
+    // and the sink's health counts the one real failure (the timeout), not the erasure
+    const hook = statusReport(relay.log.db, null).sinks['hook']!;
+    expect({ consecutive_failures: hook.consecutive_failures, code: hook.last_error?.['code'] }).toEqual({ consecutive_failures: 1, code: 'timeout' });
     await relay.close();
     relay.log.close();
   }, 20_000);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
-import { redrive } from '../delivery/redrive.js';
+import { redrive, skippedErased } from '../delivery/redrive.js';
 import { loadRules } from '../rules/load-rules.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
@@ -134,7 +134,7 @@ export function registerDeliveries(program: Command): void {
     .command('retry')
     .description('re-drive deliveries (appends delivery.retried; a running serve picks them up)')
     .argument('[ids...]', 'delivery ids')
-    .option('--dead', 'every dead delivery')
+    .option('--dead', 'every dead delivery, but those erased with their call')
     .option('--sink <name>', 'with --dead: only this sink')
     .action(async (ids: string[], opts: { dead?: boolean; sink?: string }) => {
       if (ids.length === 0 && !opts.dead) throw new UserError('retry: name delivery ids, or --dead for every dead delivery');
@@ -142,8 +142,9 @@ export function registerDeliveries(program: Command): void {
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
       const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       try {
-        const done = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
-        process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}\n`);
+        const { done, erased } = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
+        // dead letters an erasure closed have nothing left to send: skipped, and counted (README "Erasure")
+        process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}${skippedErased(erased)}\n`);
         // a sink the relay does not know re-drives nothing: on a terminal, name the known ones (README "Filters")
         if (done.length === 0 && opts.sink !== undefined) await hintEmptyResult({ sink: opts.sink }, store, globalsOf(program));
       } finally {

@@ -3,7 +3,7 @@ import getRawBody from 'raw-body';
 import { logBoundsOf, notOperatorEvent, operatorSeq } from '../commands/log-bounds.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { count } from '../count.js';
-import { redrive } from '../delivery/redrive.js';
+import { redrive, skippedErased } from '../delivery/redrive.js';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { UserError } from '../errors.js';
 import { isOperatorEventType, type Entry } from '../log/types.js';
@@ -47,7 +47,7 @@ export async function parseForm(ctx: Context, next: Next): Promise<void> {
  * What the console's buttons and forms do. Re-drive and resume are the CLI's own functions
  * (`delivery/redrive.ts`, `delivery/resume-sink.ts`) appending through `serve`'s writer, with
  * `by: "console"`; each answers with a redirect back to the page (post/redirect/get) and a
- * one-line message on it. A refusal (already succeeded, not paused) is that message.
+ * one-line message on it. A refusal (already succeeded, erased with its call, not paused) is that message.
  */
 export class Actions {
   constructor(
@@ -95,11 +95,11 @@ export class Actions {
     });
   }
 
-  /** Re-drives every dead delivery of a sink (`retry --dead --sink SINK`). */
+  /** Re-drives every dead delivery of a sink (`retry --dead --sink SINK`), but those erased with their call (counted in the message). */
   async redriveDead(ctx: Context, session: Session, sink: string): Promise<void> {
     await this.act(ctx, session, async () => {
-      const done = await redrive(this.deps.projections, this.deps.writer, { dead: true, sink }, BY);
-      return `re-driven: ${count(done.length, 'dead delivery', 'dead deliveries')} of ${sink}`;
+      const { done, erased } = await redrive(this.deps.projections, this.deps.writer, { dead: true, sink }, BY);
+      return `re-driven: ${count(done.length, 'dead delivery', 'dead deliveries')} of ${sink}${skippedErased(erased)}`;
     });
   }
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { callNotFound, describeMoment } from '../commands/call.js';
 import { logBoundsOf } from '../commands/log-bounds.js';
 import { DEFAULTS } from '../config/defaults.js';
-import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
+import { canRedrive, DELIVERY_STATUSES, type DeliveryState } from '../delivery/lifecycle.js';
 import type { StatusReport } from '../project/queries.js';
 import type { ChartCounts } from './chart.js';
 import type { CallMoment } from '../project/call-story.js';
@@ -11,6 +11,9 @@ import type { Renderer } from './render.js';
 import type { Session } from './session.js';
 import { resultHref, type ResultLink } from '../sinks/kind.js';
 import { parseDateOrDateTime } from '../dates.js';
+
+/** Whether a row gets a Re-drive button: a dead letter, but not one its call's erasure closed (nothing is left to send). */
+const redrivable = (d: Pick<DeliveryState, 'status' | 'dead_reason'>): boolean => d.status === 'dead' && canRedrive(d).ok;
 
 /**
  * The console's pages (README "Console"), each a GET answered from the named reads of the
@@ -98,6 +101,7 @@ export class Pages {
     }
     const deliveries = view.story.deliveries.map((d) => ({
       ...d,
+      redrivable: redrivable(d),
       request: requests.get(d.delivery_id) ?? null,
       links: linksOf(d.result, this.deps.rules()?.sinks[d.sink]?.link),
       result_text: d.result ? Object.entries(d.result).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '',
@@ -122,7 +126,7 @@ export class Pages {
     await this.render.page(ctx, 'deliveries', session, {
       title: 'Deliveries',
       q,
-      page,
+      page: { ...page, rows: page.rows.map((d) => ({ ...d, redrivable: redrivable(d) })) },
       statuses: DELIVERY_STATUSES,
       sink_names: sinks.map((s) => s.name),
       attention: sinks.filter((s) => s.paused || s.dead > 0),

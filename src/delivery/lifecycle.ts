@@ -175,10 +175,39 @@ export function decide(outcome: AttemptOutcome, state: Pick<DeliveryState, 'roun
 }
 
 /**
- * Whether a person may re-drive the delivery (`retry`, the console): anything but a success,
- * which `replay --force` sends again on purpose instead.
+ * Why an attempt of an erased call's delivery fails (README "Erasure"): what its request reads as
+ * once the call's payloads are gone (`not_planned`), so what the attempt records (`failed
+ * permanent erased`) without sending anything.
  */
-export function canRedrive(state: Pick<DeliveryState, 'status'>): { ok: true } | { ok: false; reason: string } {
-  if (state.status === 'succeeded') return { ok: false, reason: 'already succeeded; nothing to re-drive' };
+export const ERASED = { code: 'erased', message: "the call's personal data was erased" } as const;
+
+/**
+ * The `reason` of a dead letter closed by an erasure: the `delivery.dead` that `erase` (and
+ * retention) appends for each of the call's open deliveries, and the one `decide` appends when an
+ * attempt of such a delivery fails with `ERASED` (`code: message`, as every permanent error).
+ */
+export const ERASURE_DEAD_REASON = `${ERASED.code}: ${ERASED.message}`;
+
+/** Whether the delivery is dead because its call's personal data was erased (not a failure of the delivery). */
+export function closedByErasure(state: Pick<DeliveryState, 'status' | 'dead_reason'>): boolean {
+  return state.status === 'dead' && state.dead_reason === ERASURE_DEAD_REASON;
+}
+
+/** Whether an attempt failed only because its call was erased (`ERASED`): nothing was sent, so it says nothing of the sink. */
+export function failedByErasure(error: DeliveryError | null): boolean {
+  return error !== null && error.kind === 'permanent' && error.code === ERASED.code && error.message === ERASED.message;
+}
+
+/** `canRedrive`'s answer: yes, or why not (`succeeded`, `erased`) and that as the end of a sentence naming the delivery. */
+export type Redrivable = { ok: true } | { ok: false; why: 'succeeded' | 'erased'; reason: string };
+
+/**
+ * Whether a person may re-drive the delivery (`retry`, the console): anything but a success,
+ * which `replay --force` sends again on purpose instead, or a dead letter its call's erasure
+ * closed (`closedByErasure`), whose request is gone: there is nothing left to send.
+ */
+export function canRedrive(state: Pick<DeliveryState, 'status' | 'dead_reason'>): Redrivable {
+  if (state.status === 'succeeded') return { ok: false, why: 'succeeded', reason: 'already succeeded; nothing to re-drive' };
+  if (closedByErasure(state)) return { ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' };
   return { ok: true };
 }

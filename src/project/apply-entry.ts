@@ -1,5 +1,5 @@
 import { nextKeyState } from '../delivery/call-stage.js';
-import { counts, evolve, plannedState, type DeliveryState } from '../delivery/lifecycle.js';
+import { counts, evolve, failedByErasure, plannedState, type DeliveryState } from '../delivery/lifecycle.js';
 import type { DeliveryAttempted, Entry, TruncationSnapshot } from '../log/types.js';
 import { storableKey } from '../log/text.js';
 import { nextSinkState, SINK_STATE_COLUMNS, type SinkStateRow } from './sink-state.js';
@@ -167,13 +167,17 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
   };
 }
 
-/** What an attempt changes besides its delivery: the key's state, and the sink's health. */
+/**
+ * What an attempt changes besides its delivery: the key's state, and the sink's health. An
+ * attempt that failed only because its call was erased meanwhile (`failedByErasure`) sent
+ * nothing: it is no failure of the sink, and leaves its health as it was.
+ */
 function sideEffects(s: ProjectionStore, keys: DeliveryKeys, d: DeliveryAttempted, next: DeliveryState, at: string): void {
   if (d.outcome === 'succeeded') {
     // a skipped delivery (no HubSpot contact, a superseded card) made or changed nothing later ones build on
     if (keys.order_key !== null && d.result && !('skipped' in d.result)) advanceKey(s, keys, keys.order_key, d.result);
     s.sinkSuccess(keys.sink, at);
-  } else if (counts(d.error)) {
+  } else if (counts(d.error) && !failedByErasure(d.error)) {
     s.sinkFailure(keys.sink, at, next.last_error ? JSON.stringify(next.last_error) : null);
   }
 }

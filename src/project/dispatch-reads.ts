@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { OPEN_SQL } from '../delivery/lifecycle.js';
+import { ERASED, OPEN_SQL } from '../delivery/lifecycle.js';
 import { notPlannedRequest } from '../route/not-planned.js';
 
 /** An open delivery as the dispatcher's due index takes it (see `delivery/schedule.ts`). */
@@ -65,7 +65,7 @@ export class DispatchReads {
       | undefined;
     if (!row) throw new Error(`no delivery ${deliveryId} in the projections`);
     // an erased call's delivery is never sent: it fails at once, as a plan that could not be made
-    const request = this.requestOf(row.seq) ?? notPlannedRequest({ code: 'erased', message: "the call's personal data was erased" });
+    const request = this.requestOf(row.seq) ?? notPlannedRequest(ERASED);
     const state = row.order_key === null ? undefined : (this.keyState.get(row.sink, row.order_key, row.key_scope) as string | undefined);
     return {
       request,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ERASURE_DEAD_REASON } from '../delivery/lifecycle.js';
 import type { DeliveryOrigin, EntryOf, LogReader } from '../log/seam.js';
 import { isOperatorEventType, type Entry, type OperatorEventType } from '../log/types.js';
 import type { OperatorEvent } from './plan-event.js';
@@ -26,7 +27,9 @@ type OperatorEntry = Entry & { type: OperatorEventType };
  * unless it was raised by an alert (no alert about an alert): the dead letter of a delivery
  * planned from an operator event, a pause its refused attempt started, a stale spell whose
  * oldest delivery is one, and the resume or clearing that ends such a pause or spell. Those
- * are recorded (status shows them) and skipped here. A `delivery.dead` gets its delivery's
+ * are recorded (status shows them) and skipped here. So is the dead letter of an erasure
+ * (`ERASURE_DEAD_REASON`): a person or retention asked for it, no delivery failed, and there is
+ * nothing to re-drive. A `delivery.dead` gets its delivery's
  * `rule_id, sink, event_id, call_id` from the log.
  */
 export async function routablesOf(entries: Entry[], log: LogReader, logger: Logger): Promise<Routable[]> {
@@ -39,6 +42,10 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
   return entries.map((entry): Routable => {
     if (entry.type === 'event.received') return eventsOf([entry as EntryOf<'event.received'>], logger)[0]!;
     if (!isOperatorEventType(entry.type)) return { seq: entry.seq, event: null };
+    if (entry.type === 'delivery.dead' && entry.data.reason === ERASURE_DEAD_REASON) {
+      logger.debug({ seq: entry.seq, delivery_id: entry.data.delivery_id }, 'operator event not routed: its call was erased, no delivery failed');
+      return { seq: entry.seq, event: null };
+    }
     const id = about.get(entry.seq);
     const origin = id === undefined ? undefined : origins.get(id);
     if (origin?.from_operator) {

@@ -8,6 +8,7 @@ import type { Entry, NewEntry } from '../../src/log/types.js';
 import { ENGINES, engineFixture, openWithClock, type EngineFixture } from '../helpers/engines.js';
 import { pgQuery, TEST_MASTER_KEY } from '../helpers/pg.js';
 import { sweepRetention } from '../../src/privacy/retention.js';
+import { redrive } from '../../src/delivery/redrive.js';
 
 /**
  * The personal-data contract (README "Personal data", SPEC §12) on every engine (SPEC §13):
@@ -143,6 +144,9 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     const page = await store.projections.eventPage({ callId: 'call_a' });
     expect(page.rows.find((r) => r.event_id === 'evt_a')?.summary).toBe('[erased]');
     expect((await store.projections.deliveries({ ids: ['d_a'] }))[0]).toMatchObject({ status: 'dead' });
+    // and its dead letter is not re-driven (README "Erasure"): refused by id, skipped by --dead, nothing appended
+    await expect(redrive(store.projections, store.writer, { ids: ['d_a'] })).rejects.toThrow('retry: d_a was erased with its call; nothing to re-drive');
+    expect(await redrive(store.projections, store.writer, { dead: true })).toEqual({ done: [], erased: ['d_a'] });
     expect((await store.projections.attemptContext('d_a')).request).toMatchObject({ not_planned: { code: 'erased' } });
     // And call B is untouched
     expect(await store.log.eventBody('evt_b')).toContain('call_b');

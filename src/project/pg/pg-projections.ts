@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { OPEN_SQL } from '../../delivery/lifecycle.js';
+import { ERASED, OPEN_SQL } from '../../delivery/lifecycle.js';
 import { assembleCall, type DeliveryStateRow, type EntryRow } from '../call-story.js';
 import type { AttemptContext, OpenDelivery } from '../dispatch-reads.js';
 import { assembleStatus, COLUMN_OF, type DeliveryFilter, type DeliveryRow, type StatusRows } from '../queries.js';
@@ -147,7 +147,7 @@ async function attemptContext(pool: Pool, sealer: PgSealer, id: string): Promise
   const request = plan && plan.data.request['erased'] !== true ? plan.data.request : null;
   return {
     // an erased call's delivery is never sent: it fails at once, as a plan that could not be made
-    request: request ?? notPlannedRequest({ code: 'erased', message: "the call's personal data was erased" }),
+    request: request ?? notPlannedRequest(ERASED),
     keyState: row.key_state === null ? null : (JSON.parse(row.key_state) as Record<string, unknown>),
     event_type: row.event_type,
     attempts: row.attempts,
