@@ -69,6 +69,9 @@ describe.sequential("dead letters of an erased call (README \"Erasure\")", () =>
     expect(alerts()).toHaveLength(1);
     expect(ops.requests).toHaveLength(1);
     expect(JSON.stringify(ops.requests[0]!.body)).toContain('http_404');
+    // and the dead gauge an alert may watch counts the 404 alone: the erased one can never be re-driven, so it would never clear
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    expect(metrics.match(/^husky_relay_deliveries_dead\{.*$/gm)).toEqual(['husky_relay_deliveries_dead{sink="hook"} 1']);
   }, 60_000);
 
   it('retry ID of it: exit 1, one line, nothing appended', async () => {

@@ -188,6 +188,12 @@ export const ERASED = { code: 'erased', message: "the call's personal data was e
  */
 export const ERASURE_DEAD_REASON = `${ERASED.code}: ${ERASED.message}`;
 
+/**
+ * SQL condition on `p_deliveries` (both engines) for dead letters a person can act on: every
+ * `dead` one but those an erasure closed (`closedByErasure`), which nothing can re-drive.
+ */
+export const REDRIVABLE_DEAD_SQL = `(status = 'dead' AND (dead_reason IS NULL OR dead_reason <> '${ERASURE_DEAD_REASON.replaceAll("'", "''")}'))`;
+
 /** Whether the delivery is dead because its call's personal data was erased (not a failure of the delivery). */
 export function closedByErasure(state: Pick<DeliveryState, 'status' | 'dead_reason'>): boolean {
   return state.status === 'dead' && state.dead_reason === ERASURE_DEAD_REASON;

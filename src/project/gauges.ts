@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { OLDEST_ANY_SQL } from './sink-reads.js';
+import { OPEN_SQL, REDRIVABLE_DEAD_SQL } from '../delivery/lifecycle.js';
 import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
 import { dbFileOf } from '../log/db-files.js';
@@ -7,7 +8,7 @@ import { walPathOf } from '../log/sqlite/wal-guard.js';
 
 /** What the state gauges read at each scrape, from any engine. */
 export interface GaugeSource {
-  /** Deliveries pending, retrying and dead, counted by sink and status. */
+  /** Deliveries pending, retrying and dead (not those an erasure closed), counted by sink and status. */
   bySink(): Promise<{ sink: string; status: string; n: number }[]> | { sink: string; status: string; n: number }[];
   /** `planned_at` of the oldest open delivery, or null. */
   oldestOpenAt(): Promise<string | null> | string | null;
@@ -17,7 +18,7 @@ export interface GaugeSource {
 
 /** The SQL of `GaugeSource.bySink` and `oldestOpenAt` on SQLite (PostgreSQL: the same, `OLDEST_ANY_SQL('postgres')`). */
 export const GAUGE_SQL = {
-  bySink: `SELECT sink, status, count(*) AS n FROM p_deliveries WHERE status IN ('pending', 'retrying', 'dead') GROUP BY sink, status`,
+  bySink: `SELECT sink, status, count(*) AS n FROM p_deliveries WHERE status IN ${OPEN_SQL} OR ${REDRIVABLE_DEAD_SQL} GROUP BY sink, status`,
   oldest: OLDEST_ANY_SQL('sqlite'),
 };
 
@@ -72,7 +73,9 @@ export function registerGauges(registry: Registry, source: GaugeSource, now: () 
   });
   new Gauge({
     name: 'husky_relay_deliveries_dead',
-    help: 'Dead deliveries, by sink (re-drive with `husky-relay retry --dead`)',
+    // a dead letter an erasure closed is not counted: nothing can re-drive it, so an alert on
+    // this gauge would never clear (README "Erasure")
+    help: 'Dead deliveries, by sink (re-drive with `husky-relay retry --dead`); those an erasure closed are not counted',
     labelNames: ['sink'],
     registers: [registry],
     async collect() {
