@@ -9,9 +9,10 @@ import { printable } from './table.js';
  *   `rules.loaded` (seq N, appended at `at`), by the relay that runs on this log, which loaded
  *   the rules file P (as that relay names it) with sha256 H. What that relay has, wherever
  *   `status` runs.
- * - `{"source":"rules file","path":P,"reason":R}`: the rules file `status` itself read (P as given
- *   by `--rules` / `HUSKY_RELAY_RULES`), because the log does not say; R says why, in words (the
- *   log has no `rules.loaded`, or its newest one has no sink states: an older relay wrote it).
+ * - `{"source":"rules file","path":P,"reason":R}`: the rules file `status` itself read (P its
+ *   absolute path, from `--rules` / `HUSKY_RELAY_RULES` / `./rules.yaml`), because the log
+ *   does not say; R says why, in words (the log has no `rules.loaded`, or its newest one has
+ *   no sink states: an older relay wrote it).
  */
 export type SinksFrom =
   | { source: 'rules.loaded'; seq: number; at: string; path: string; rules_hash: string }
