@@ -107,7 +107,9 @@ describe('router: events become delivery.planned entries', () => {
     for (const p of plans) expect(p.seq).toBeGreaterThan(p.event_seq);
     expect(routerCheckpoint(relay.log)).toBe(seqs[2]);
     // and the rules that planned them are on record
-    expect(entriesOf(relay.log, 'rules.loaded').map((e) => e.data)).toEqual([{ rules_hash: hash, path: relay.rulesPath }]);
+    // with each sink's state in the relay that loaded them (the Slack sink has no token)
+    const sinks = { console: { enabled: true }, slack: { enabled: false, disabled_reason: '${SLACK_BOT_TOKEN} not set' } };
+    expect(entriesOf(relay.log, 'rules.loaded').map((e) => e.data)).toEqual([{ rules_hash: hash, path: relay.rulesPath, sinks }]);
   });
 
   it('a delivery id depends only on (event_id, rule_id, action_index)', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import type { Entry } from '../src/log/types.js';
 import { statusReport } from '../src/project/queries.js';
 import { loadRules } from '../src/rules/load-rules.js';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
@@ -118,7 +119,10 @@ describe('status --json (README "Command line")', () => {
       vi.setSystemTime(new Date('2027-06-01T12:00:00Z'));
       const later = statusReport(log.db, loaded.ok ? loaded.rules : null);
       expect(later).toEqual(now);
-      expect(JSON.stringify(now)).toBe(first.stdout.trim());
+      // and the CLI adds where the sinks come from: the relay's rules.loaded, a fact of the log too
+      const loadedEntry = log.lastOfType('rules.loaded') as Entry & { type: 'rules.loaded' };
+      const sinksFrom = { source: 'rules.loaded', seq: loadedEntry.seq, at: loadedEntry.at, path: loadedEntry.data.path, rules_hash: loadedEntry.data.rules_hash };
+      expect(JSON.stringify({ ...now, sinks_from: sinksFrom })).toBe(first.stdout.trim());
     } finally {
       vi.useRealTimers();
       log.close();

@@ -64,3 +64,32 @@ describe('status for a person (README "Paused sinks")', () => {
     expect(statusText({ ...report, sinks: { console: healthy } }).split('\n').at(-1)).toMatch(/^console\s+enabled\s+0\s+0\s+3\s+0/);
   });
 });
+
+describe('status for a person: how old the oldest pending delivery is, and where the sinks come from', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it('says how long the oldest pending delivery has waited, then since when', () => {
+    // Given the oldest pending delivery planned at 10:00:30, read at 10:03:42
+    const lines = statusText(report, at('2026-06-01T10:03:42.000Z')).split('\n');
+    // Then
+    expect(lines).toContain('oldest pending 3m 12s (since 2026-06-01T10:00:30.000Z)');
+    // an hour and more reads in hours
+    expect(statusText(report, at('2026-06-01T11:30:31.000Z')).split('\n')).toContain('oldest pending 1h 30m 1s (since 2026-06-01T10:00:30.000Z)');
+  });
+
+  it('nothing pending: a dash; a clock behind the delivery: 0s', () => {
+    expect(statusText({ ...report, oldest_pending_at: null }, at('2026-06-01T10:03:42.000Z')).split('\n')).toContain('oldest pending -');
+    expect(statusText(report, at('2026-06-01T10:00:00.000Z')).split('\n')).toContain('oldest pending 0s (since 2026-06-01T10:00:30.000Z)');
+  });
+
+  it('a line above the sinks says where their states come from: the log, or the rules file and why', () => {
+    const now = at('2026-06-01T10:03:42.000Z');
+    const fromLog = { source: 'rules.loaded', seq: 7, at: '2026-06-01T09:00:00.000Z', path: '/etc/husky/rules.yaml', rules_hash: 'a'.repeat(64) } as const;
+    const lines = statusText({ ...report, sinks_from: fromLog }, now).split('\n');
+    const i = lines.indexOf('sinks from the log: rules loaded at seq 7 (2026-06-01T09:00:00.000Z) from /etc/husky/rules.yaml');
+    expect(i).toBeGreaterThan(0);
+    expect(lines[i + 1]).toMatch(/^SINK\s+STATE/);
+    const fromFile = { source: 'rules file', path: './rules.yaml', reason: 'the log has no rules.loaded' } as const;
+    expect(statusText({ ...report, sinks_from: fromFile }, now).split('\n')).toContain('sinks from ./rules.yaml (the log has no rules.loaded)');
+  });
+});

@@ -2,21 +2,15 @@ import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
 import { redrive, skippedErased } from '../delivery/redrive.js';
-import { loadRules } from '../rules/load-rules.js';
-import type { LoadedRules } from '../rules/types.js';
+import { formatSeconds } from '../rules/duration.js';
+import { parseDateTime } from '../dates.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { printable, table } from './table.js';
 import type { SinkStatus, StatusReport } from '../project/queries.js';
 import { count } from '../count.js';
-
-async function rulesOrNull(path: string, env: NodeJS.ProcessEnv): Promise<LoadedRules | null> {
-  const result = await loadRules(path, env);
-  if (result.ok) return result.rules;
-  process.stderr.write(`husky-relay: the rules file ${path} does not load (run \`husky-relay rules check\`); sinks show as disabled\n`);
-  return null;
-}
+import { sinksFromText, statusSinks, type SinksFrom } from './status-source.js';
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -61,16 +55,28 @@ function stateText(s: SinkStatus): string {
   return s.stale_since ? `${state}; STALE since ${s.stale_since}` : state;
 }
 
-/** `status` for a person: the counts, a table of the sinks, then one line under it per paused sink saying how to resume it. */
-export function statusText(report: StatusReport): string {
+/** `oldest pending 3m 12s (since ISO)` at `nowMs`: how long the oldest open delivery has waited (0s if its time is ahead of this clock). */
+function oldestPendingText(at: string | null, nowMs: number): string {
+  const since = at === null ? null : parseDateTime(at);
+  if (at === null || since === null) return `oldest pending ${at ?? '-'}`;
+  return `oldest pending ${formatSeconds(Math.max(0, Math.floor((nowMs - since) / 1000)))} (since ${at})`;
+}
+
+/**
+ * `status` for a person at `nowMs` (ms since the epoch, default now: the oldest pending
+ * delivery's age is measured to it): the counts, where the sinks' states come from (when
+ * `sinks_from` is given), a table of the sinks, then one line per paused sink saying how to resume it.
+ */
+export function statusText(report: StatusReport & { sinks_from?: SinksFrom }, nowMs: number = Date.now()): string {
   const types = printable(Object.entries(report.events.by_type).map(([t, n]) => `${t} ${n}`).join(', '));
   const d = report.deliveries;
   const lines = [
     `events      ${report.events.total}${types ? ` (${types})` : ''}`,
     `deliveries  pending ${d.pending}, retrying ${d.retrying}, succeeded ${d.succeeded}, dead ${d.dead}`,
-    `oldest pending since ${report.oldest_pending_at ?? '-'}`,
+    oldestPendingText(report.oldest_pending_at, nowMs),
     `last seq    ${report.last_seq}`,
     '',
+    ...(report.sinks_from ? [sinksFromText(report.sinks_from)] : []),
     table(
       ['SINK', 'STATE', 'PENDING', 'RETRYING', 'SUCCEEDED', 'DEAD', 'LAST SUCCESS', 'LAST ERROR'],
       Object.entries(report.sinks).map(([name, s]) => [
@@ -98,13 +104,15 @@ export function registerDeliveries(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const g = globalsOf(program);
       const store = await openExistingStore(g.dbPath, g.masterKeys);
-      const report = await store.projections.status(await rulesOrNull(g.rulesPath, g.env));
-      await store.close();
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report)}\n`);
-        return;
+      let report: StatusReport & { sinks_from: SinksFrom };
+      try {
+        // the sinks as the relay running on this log has them (its latest rules.loaded), else as the local rules file says
+        const sinks = await statusSinks(store.log, g.rulesPath, g.env);
+        report = { ...(await store.projections.status(sinks.view)), sinks_from: sinks.from };
+      } finally {
+        await store.close();
       }
-      process.stdout.write(`${statusText(report)}\n`);
+      process.stdout.write(`${opts.json ? JSON.stringify(report) : statusText(report, Date.now())}\n`);
     });
 
   program

@@ -51,8 +51,12 @@ export function summarize(entry: Entry): string {
     case 'delivery.dead':
     case 'delivery.retried':
       return `${entry.data.delivery_id} ${entry.data.reason}`;
-    case 'rules.loaded':
-      return `${entry.data.path} ${entry.data.rules_hash.slice(0, 12)}`;
+    case 'rules.loaded': {
+      // a re-recorded entry (same file, a sink enabled or disabled since) differs by its disabled sinks
+      const disabled = Object.entries(entry.data.sinks ?? {}).filter(([, s]) => !s.enabled);
+      const why = disabled.map(([name, s]) => `${name} (${s.disabled_reason ?? 'disabled'})`).join(', ');
+      return `${entry.data.path} ${entry.data.rules_hash.slice(0, 12)}${why ? `; disabled: ${why}` : ''}`;
+    }
     case 'sink.paused':
     case 'sink.resumed':
       return `${entry.data.sink} ${entry.data.reason}`;

@@ -78,9 +78,20 @@ export interface DeliveryRetried {
   by?: string;
 }
 
+/** One sink as the relay that loaded the rules has it: enabled, or disabled and why (`${SLACK_BOT_TOKEN} not set`). */
+export interface SinkLoadState {
+  enabled: boolean;
+  disabled_reason?: string;
+}
+
 export interface RulesLoaded {
   rules_hash: string;
   path: string;
+  /**
+   * Each declared sink's state in the relay that loaded these rules, by sink name: what
+   * `status` shows. Absent from entries an older relay wrote.
+   */
+  sinks?: Record<string, SinkLoadState>;
 }
 
 /** A sink paused because its credentials were refused (README "When a rule fails at run time"): appended once per pause. */

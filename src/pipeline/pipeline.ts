@@ -4,6 +4,7 @@ import { Dispatcher } from '../delivery/dispatcher.js';
 import { reportAttempt } from '../delivery/report-attempt.js';
 import { StaleWatch } from '../delivery/stale-watch.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
+import type { SinkLoadState } from '../log/types.js';
 import type { ProjectionReader } from '../project/reader.js';
 import type { PipelineMetrics } from '../metrics.js';
 import { Router } from '../route/router.js';
@@ -81,7 +82,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   let recording: Promise<void> = Promise.resolve();
   rules.onChange((loaded) => {
     o.onRules?.(loaded);
-    recording = recordRulesLoaded(o.reader, o.commit, loaded, o.logger);
+    // one after the other: the newest rules.loaded is the rules in force, which `status` reads
+    recording = recording.then(() => recordRulesLoaded(o.reader, o.commit, loaded, o.logger));
     dispatcher.setRules(loaded);
     stale.setRules(loaded);
     router.wake();
@@ -118,13 +120,31 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   };
 }
 
-/** `rules.loaded` each time a different rules file takes effect. */
+/**
+ * `rules.loaded` each time a different rules file takes effect, or the same one with sinks in
+ * another state (a reload that finds a token now set), or when the last entry has no sink
+ * states (an older relay wrote it): `status` reads the running relay's sinks from it.
+ */
 async function recordRulesLoaded(log: LogReader, commit: LogWriter, rules: LoadedRules, logger: Logger): Promise<void> {
-  const last = await log.lastOfType('rules.loaded');
-  if (last?.type === 'rules.loaded' && last.data.rules_hash === rules.hash && last.data.path === rules.path) return;
+  const sinks = sinkStatesOf(rules);
   try {
-    await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path } }]);
+    const last = await log.lastOfType('rules.loaded');
+    if (last && last.data.rules_hash === rules.hash && last.data.path === rules.path && sameSinkStates(last.data.sinks, sinks)) return;
+    await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path, sinks } }]);
   } catch (error) {
     logger.error({ err: (error as Error).message }, 'could not record rules.loaded');
   }
+}
+
+/** The `sinks` of a `rules.loaded`: each declared sink enabled, or disabled and why. */
+function sinkStatesOf(rules: LoadedRules): Record<string, SinkLoadState> {
+  return Object.fromEntries(
+    Object.entries(rules.sinks).map(([name, s]) => [name, { enabled: s.enabled, ...(s.disabled_reason !== undefined && { disabled_reason: s.disabled_reason }) }]),
+  );
+}
+
+/** Whether a recorded `sinks` (undefined: an older relay's entry) says what `b` says, in any key order. */
+function sameSinkStates(a: Record<string, SinkLoadState> | undefined, b: Record<string, SinkLoadState>): boolean {
+  if (a === undefined || Object.keys(a).length !== Object.keys(b).length) return false;
+  return Object.entries(b).every(([name, s]) => a[name]?.enabled === s.enabled && a[name]?.disabled_reason === s.disabled_reason);
 }
