@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -83,5 +83,10 @@ describe('signals while serve starts (issue 11 item 8)', () => {
     expect(jsonLines(result.stdout).map((l) => l['msg'])).toContain('stop asked for while starting: stopping as soon as start ends');
     expect(existsSync(pidFilePath(dbPath))).toBe(false);
     expect(heldBy(dbPath)).toBeNull();
+    // and the console token it generated and kept is announced, with where it is: a later start only logs where it comes from
+    const tokenFile = join(dirname(dbPath), 'ui-token');
+    expect(existsSync(tokenFile)).toBe(true);
+    expect(result.stderr).toContain(`generated a console token and saved it (mode 0600) in:\n    ${tokenFile}\n  Print it with:  cat ${tokenFile}\n`);
+    expect(result.stderr).not.toContain('Web console:');
   });
 });

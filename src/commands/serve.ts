@@ -92,6 +92,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
   const lock = acquireServeLock(g.dbPath);
   let relay: import('../relay.js').Relay;
   let secrets: readonly string[];
+  let ui: UiToken | undefined;
   try {
     if (!shared) {
       warnIfOpen(logger, g.dbPath);
@@ -101,11 +102,14 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     if (resolved.generated) announceGenerated(resolved.file!);
     else if (resolved.source === 'file') logger.info({ file: resolved.file }, 'using the webhook secret saved beside the database');
     secrets = resolved.secrets;
-    const ui = opts.ui === false ? undefined : resolveUiToken(g.uiToken, g.dbPath);
+    ui = opts.ui === false ? undefined : resolveUiToken(g.uiToken, g.dbPath);
     // loaded here, not at the top: other commands (replay over a million entries) should
     // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
     const { startRelay } = await import('../relay.js');
-    if (lifecycle.stopRequested) return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
+    if (lifecycle.stopRequested) {
+      if (ui?.generated) announceToken(ui);
+      return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
+    }
     relay = await startRelay({
       dbPath: g.dbPath,
       masterKeys: g.masterKeys,
@@ -125,6 +129,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     if (ui) announceConsole(logger, `${relay.url}/ui/`, ui);
   } catch (error) {
     lock.release();
+    if (ui?.generated) announceToken(ui);
     throw listenError(error, port, host);
   }
   logger.info({ url: `${relay.url}/webhooks/husky`, db: shared ? redactUrl(g.dbPath) : g.dbPath }, 'husky-relay is listening');
@@ -198,11 +203,19 @@ function warnIfOpen(logger: Logger, dbPath: string): void {
 function announceConsole(logger: Logger, url: string, token: UiToken): void {
   const where = token.source === 'env' ? 'HUSKY_RELAY_UI_TOKEN' : token.file!;
   logger.info({ url, token_from: where }, 'web console: sign in with the console token');
-  if (!token.generated) return;
+  if (token.generated) announceToken(token, url);
+}
+
+/**
+ * The note on stderr that a console token was generated, and where it is saved (never the
+ * token), with the console's URL once it listens. Also when a stop or a failure ends the start
+ * before that: the file stays, and a later start only logs where its token comes from.
+ */
+function announceToken(token: UiToken, url?: string): void {
   process.stderr.write(
     [
       '',
-      `  Web console: ${url}`,
+      ...(url === undefined ? [] : [`  Web console: ${url}`]),
       `  No HUSKY_RELAY_UI_TOKEN was set, so husky-relay generated a console token and saved it (mode 0600) in:`,
       `    ${token.file!}`,
       `  Print it with:  cat ${token.file!}`,
