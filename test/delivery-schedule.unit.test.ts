@@ -65,6 +65,34 @@ describe('DueSchedule', () => {
     expect(ids(s.take('slack', 0, 10))).toEqual(['t2']);
   });
 
+  it('a re-driven earlier delivery waits while a later one of its key is in flight: two of a key are never in flight at once', () => {
+    // Given t2 of a thread in flight, t1 (dead before, seq 1) is re-driven
+    const s = new DueSchedule();
+    s.put(d('t2', 2, { order_key: 'k' }));
+    expect(ids(s.take('slack', 0, 10))).toEqual(['t2']);
+    s.put(d('t1', 1, { order_key: 'k' }));
+    // Then t1 is not handed out while t2's attempt is out
+    expect(ids(s.take('slack', 0, 10))).toEqual([]);
+    // When t2's attempt fails and it is due again at once, t1 goes first, and t2 waits behind it
+    s.put(d('t2', 2, { order_key: 'k', due: 0 }));
+    expect(ids(s.take('slack', 0, 10))).toEqual(['t1']);
+    s.remove('t1');
+    expect(ids(s.take('slack', 0, 10))).toEqual(['t2']);
+  });
+
+  it('the same when the later one succeeds, or is given back unattempted', () => {
+    for (const back of ['remove', 'release'] as const) {
+      const s = new DueSchedule();
+      s.put(d('t2', 2, { order_key: 'k' }));
+      expect(ids(s.take('slack', 0, 10))).toEqual(['t2']);
+      s.put(d('t1', 1, { order_key: 'k' }));
+      expect(ids(s.take('slack', 0, 10))).toEqual([]);
+      if (back === 'remove') s.remove('t2');
+      else s.release('t2');
+      expect(ids(s.take('slack', 0, 10))).toEqual(['t1']);
+    }
+  });
+
   it('gives a released delivery back', () => {
     const s = new DueSchedule();
     s.put(d('a', 1));
@@ -76,7 +104,8 @@ describe('DueSchedule', () => {
 
   it('agrees with the SQL definition of "due" for any sequence of changes', () => {
     // The definition the projection query used: open, not in flight, due, and no earlier open
-    // delivery with the same sink and order key; in seq order.
+    // delivery with the same sink and order key; in seq order. And no other of its key in flight
+    // (a re-driven earlier one waits for a later one's attempt to come back).
     type Op =
       | { op: 'plan'; key: string | null; sink: string }
       | { op: 'fail'; pick: number; due: number }
@@ -108,7 +137,7 @@ describe('DueSchedule', () => {
           } else if (o.op === 'take') {
             const expected = [...open.values()]
               .filter((x) => x.sink === o.sink && !taken.has(x.delivery_id) && x.due <= o.now)
-              .filter((x) => x.order_key === null || ![...open.values()].some((y) => y.sink === x.sink && y.order_key === x.order_key && y.seq < x.seq))
+              .filter((x) => x.order_key === null || ![...open.values()].some((y) => y.sink === x.sink && y.order_key === x.order_key && (y.seq < x.seq || taken.has(y.delivery_id))))
               .sort((x, y) => x.seq - y.seq)
               .slice(0, o.limit);
             const got = s.take(o.sink, o.now, o.limit);

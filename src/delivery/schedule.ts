@@ -6,8 +6,12 @@
  * costs, never a scan of every open delivery after every commit.
  *
  * Per-key order (README "Delivery"): of the open deliveries with the same sink and order key, only the
- * one planned first (lowest seq) is eligible; the next becomes eligible when it closes.
+ * one planned first (lowest seq) is eligible; the next becomes eligible when it closes. A re-driven
+ * earlier delivery becomes the first, but while a later one of its key is in flight it waits for
+ * that attempt to come back: two of a key are never in flight at once.
  */
+
+import { Heap, type HeapItem } from './heap.js';
 
 /** One open delivery as the schedule knows it. */
 export interface ScheduledDelivery {
@@ -28,58 +32,6 @@ interface Slot {
   taken: boolean;
 }
 
-interface HeapItem {
-  id: string;
-  version: number;
-  /** What the heap orders by: due time (waiting) or seq (ready). */
-  key: number;
-  seq: number;
-}
-
-/** A binary min-heap by (key, seq). */
-class Heap {
-  private readonly items: HeapItem[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): HeapItem | undefined {
-    return this.items[0];
-  }
-  push(item: HeapItem): void {
-    const a = this.items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!less(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
-      i = parent;
-    }
-  }
-  pop(): HeapItem | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-const less = (x: HeapItem, y: HeapItem): boolean => x.key < y.key || (x.key === y.key && x.seq < y.seq);
-
 /** One sink's eligible deliveries: waiting for their time, or ready (due) in log order. */
 class SinkQueue {
   readonly waiting = new Heap();
@@ -91,6 +43,11 @@ export class DueSchedule {
   private readonly sinks = new Map<string, SinkQueue>();
   /** Open keyed deliveries by `sink \0 order_key`, in seq order: only the first is eligible. */
   private readonly keys = new Map<string, ScheduledDelivery[]>();
+  /**
+   * By key: the delivery in flight that a re-driven earlier one of its key must wait for (it was
+   * the first, and taken, when the earlier one came back). Cleared when its attempt comes back.
+   */
+  private readonly inFlightBehind = new Map<string, string>();
   /**
    * Versions of slots, one counter for all: a heap item is current only while its slot has its
    * version. Per-slot counts would restart when a closed delivery is re-driven, and a stale heap
@@ -125,6 +82,7 @@ export class DueSchedule {
       const at = old ? list.findIndex((k) => k.delivery_id === d.delivery_id) : -1;
       if (at >= 0) list[at] = d;
       else this.insertKeyed(d);
+      this.cameBack(d);
     }
     if (this.eligible(d)) this.enqueue(slot);
   }
@@ -142,8 +100,9 @@ export class DueSchedule {
     if (list.length === 0) this.keys.delete(keyOf(d));
     else if (at === 0) {
       const next = this.slots.get(list[0]!.delivery_id)!;
-      if (!next.taken) this.enqueue(next);
+      if (!next.taken && this.eligible(next.d)) this.enqueue(next);
     }
+    this.cameBack(d);
   }
 
   /**
@@ -173,6 +132,7 @@ export class DueSchedule {
     if (!slot || !slot.taken) return;
     slot.taken = false;
     slot.version = ++this.versions;
+    if (slot.d.order_key !== null) this.cameBack(slot.d);
     if (this.eligible(slot.d)) this.enqueue(slot);
   }
 
@@ -200,7 +160,22 @@ export class DueSchedule {
   }
 
   private eligible(d: ScheduledDelivery): boolean {
-    return d.order_key === null || this.keyList(d)[0]?.delivery_id === d.delivery_id;
+    if (d.order_key === null) return true;
+    const behind = this.inFlightBehind.get(keyOf(d));
+    return this.keyList(d)[0]?.delivery_id === d.delivery_id && (behind === undefined || behind === d.delivery_id);
+  }
+
+  /**
+   * `d`'s attempt came back (it was put, released or removed): if the first of its key waited for
+   * it (`inFlightBehind`), that one is eligible now.
+   */
+  private cameBack(d: ScheduledDelivery): void {
+    const key = keyOf(d);
+    if (this.inFlightBehind.get(key) !== d.delivery_id) return;
+    this.inFlightBehind.delete(key);
+    const first = this.keys.get(key)?.[0];
+    const slot = first && first.delivery_id !== d.delivery_id ? this.slots.get(first.delivery_id) : undefined;
+    if (slot && !slot.taken) this.enqueue(slot);
   }
 
   private enqueue(slot: Slot): void {
@@ -246,9 +221,11 @@ export class DueSchedule {
     while (i > 0 && list[i - 1]!.seq > d.seq) i -= 1;
     list.splice(i, 0, d);
     if (i === 0 && list.length > 1) {
-      // the former head is no longer eligible: its queued items go stale
+      // the former head is no longer eligible: its queued items go stale; if its attempt is in
+      // flight, the new head waits for it to come back
       const former = this.slots.get(list[1]!.delivery_id);
       if (former && !former.taken) former.version += 1;
+      else if (former?.taken && !this.inFlightBehind.has(keyOf(d))) this.inFlightBehind.set(keyOf(d), former.d.delivery_id);
     }
   }
 }
