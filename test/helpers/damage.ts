@@ -57,3 +57,24 @@ function damagePage(dbPath: string, pageOf: (db: Database.Database) => number): 
 const fail = (message: string): never => {
   throw new Error(message);
 };
+
+/**
+ * Overwrites the stored data of entry `seq` of the closed log at `dbPath` with `data` (by
+ * default text that is not JSON), as a disk that flipped bytes inside a sound page, or a hand
+ * edit, would leave it. The log refuses this itself (the append-only trigger, the `json_valid`
+ * check on `data`): both are lifted for the one UPDATE, and the trigger put back as it was.
+ */
+export function damageEntryData(dbPath: string, seq: number, data = '{not json'): void {
+  const db = new Database(dbPath);
+  try {
+    const trigger = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'entries_no_update'`).pluck().get() as string | undefined;
+    db.pragma('ignore_check_constraints = ON');
+    db.transaction(() => {
+      if (trigger) db.exec('DROP TRIGGER entries_no_update');
+      if (db.prepare(`UPDATE entries SET data = ? WHERE seq = ?`).run(data, seq).changes !== 1) fail(`no entry ${seq}`);
+      if (trigger) db.exec(trigger);
+    })();
+  } finally {
+    db.close();
+  }
+}

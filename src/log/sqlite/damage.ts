@@ -75,3 +75,13 @@ export function describeDamage(path: string, damage: Damage | null, message: str
   const what = !damage ? '' : `: ${part} (${damage.object === damage.table ? `table ${damage.table}` : `index ${damage.object} of ${damage.table}`}) cannot be read`;
   return `${path} is damaged${what} (${damage?.message ?? message}); stop serve and restore the latest backup (README: Backups)`;
 }
+
+/**
+ * The seqs of the first `limit` (default 11) entries whose data is not a JSON object, in log
+ * order: what a statement that failed with SQLite's `malformed JSON` tripped over (a damaged
+ * entry). Reads every entry: O(entries), on the error path only.
+ */
+export function damagedEntrySeqs(db: Database, limit = 11): number[] {
+  const sql = `SELECT seq FROM entries WHERE CASE WHEN json_valid(data) THEN json_type(data) <> 'object' ELSE 1 END ORDER BY seq LIMIT ?`;
+  return db.prepare(sql).pluck().all(limit) as number[];
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import { damageEntryData } from './helpers/damage.js';
+import { deliveriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { TRACE_RULES } from './helpers/replay-scenario.js';
+
+let cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+/** A log of three events (calls c0, c1, c2: seqs 1, 2, 3), not routed yet, in a fresh folder. */
+function logOfThreeEvents(): { dir: string; dbPath: string } {
+  const temp = tempDir();
+  cleanups.push(temp.cleanup);
+  const dbPath = join(temp.dir, 'relay.db');
+  const log = new SqliteLog(dbPath);
+  for (let i = 0; i < 3; i += 1) {
+    const body = makeEvent({ event_id: `evt_${i}` }, { call_id: `c${i}` });
+    log.append([{ type: 'event.received', data: { event_id: `evt_${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } }]);
+  }
+  log.close();
+  return { dir: temp.dir, dbPath };
+}
+
+async function relayOn(dir: string): Promise<TestRelay> {
+  const relay = await startRoutingRelay({ dir, rulesPath: writeRules(dir, TRACE_RULES) });
+  cleanups.push(() => relay.close());
+  cleanups.push(() => relay.log.close());
+  return relay;
+}
+
+describe('router: an entry whose data is not JSON (a damaged entry)', () => {
+  it('is skipped with one warning naming its seq; the events before and after it are delivered, and so are new ones', async () => {
+    // Given a log whose second event's data was damaged on disk
+    const { dir, dbPath } = logOfThreeEvents();
+    damageEntryData(dbPath, 2);
+    // When serve starts on it, and a new event arrives
+    const relay = await relayOn(dir);
+    const seq = await postEvent(relay, makeEvent({ event_id: 'evt_new' }, { call_id: 'c_new' }));
+    // Then the events around the damaged one and the new one are planned and delivered
+    const delivered = () => deliveriesOf(relay.log).filter((d) => d.status === 'succeeded').map((d) => d.event_id);
+    await until(() => delivered().length === 3, { what: 'three deliveries', describe: () => ({ deliveries: deliveriesOf(relay.log), checkpoint: routerCheckpoint(relay.log), lines: relay.lines.slice(-5) }) });
+    expect(delivered().sort()).toEqual(['evt_0', 'evt_2', 'evt_new']);
+    expect(routerCheckpoint(relay.log)).toBe(seq);
+    // And one warning names the damaged entry, once; the router never stopped on it
+    const warnings = relay.lines.map((l) => JSON.parse(l) as { level: number; msg: string; seq?: number }).filter((l) => /damaged/.test(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, seq: 2 });
+    expect(warnings[0]!.msg).toMatch(/^entry 2 skipped: it is damaged \(its data is not valid JSON .*\); nothing is planned from it/);
+    expect(relay.lines.filter((l) => /"level":50/.test(l))).toEqual([]);
+  }, 30_000);
+});
