@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { cliEnv, expectOneLine, runCli } from './helpers/cli.js';
-import { damageEntryData, damageMiddleLeaf } from './helpers/damage.js';
+import { damageEntryData, damageMiddleLeaf, eventsLog } from './helpers/damage.js';
 import { writeRules } from './helpers/pipeline.js';
 import { SECRET, tempDir } from './helpers/relay.js';
 
@@ -18,12 +17,7 @@ function logOf(events: number): { dir: string; db: string; env: NodeJS.ProcessEn
   cleanups.push(temp.cleanup);
   const rules = writeRules(temp.dir, 'version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions:\n      - sink: console\n        text: hello\n');
   const db = join(temp.dir, 'relay.db');
-  const log = new SqliteLog(db);
-  for (let i = 0; i < events; i += 1) {
-    const body = JSON.stringify({ event_id: `e${i}`, event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'o', data: { call_id: `c${i}` } });
-    log.append([{ type: 'event.received', data: { event_id: `e${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } }]);
-  }
-  log.close();
+  eventsLog(db, events);
   return { dir: temp.dir, db, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rules }) };
 }
 

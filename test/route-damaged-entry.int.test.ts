@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
-import { damageEntryData } from './helpers/damage.js';
+import { damageEntryData, eventsLog } from './helpers/damage.js';
 import { deliveriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 import { TRACE_RULES } from './helpers/replay-scenario.js';
@@ -17,12 +16,7 @@ function logOfThreeEvents(): { dir: string; dbPath: string } {
   const temp = tempDir();
   cleanups.push(temp.cleanup);
   const dbPath = join(temp.dir, 'relay.db');
-  const log = new SqliteLog(dbPath);
-  for (let i = 0; i < 3; i += 1) {
-    const body = makeEvent({ event_id: `evt_${i}` }, { call_id: `c${i}` });
-    log.append([{ type: 'event.received', data: { event_id: `evt_${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } }]);
-  }
-  log.close();
+  eventsLog(dbPath, 3);
   return { dir: temp.dir, dbPath };
 }
 
@@ -44,7 +38,7 @@ describe('router: an entry whose data is not JSON (a damaged entry)', () => {
     // Then the events around the damaged one and the new one are planned and delivered
     const delivered = () => deliveriesOf(relay.log).filter((d) => d.status === 'succeeded').map((d) => d.event_id);
     await until(() => delivered().length === 3, { what: 'three deliveries', describe: () => ({ deliveries: deliveriesOf(relay.log), checkpoint: routerCheckpoint(relay.log), lines: relay.lines.slice(-5) }) });
-    expect(delivered().sort()).toEqual(['evt_0', 'evt_2', 'evt_new']);
+    expect(delivered().sort()).toEqual(['e0', 'e2', 'evt_new']);
     expect(routerCheckpoint(relay.log)).toBe(seq);
     // And one warning names the damaged entry, once; the router never stopped on it
     const warnings = relay.lines.map((l) => JSON.parse(l) as { level: number; msg: string; seq?: number }).filter((l) => /damaged/.test(l.msg));

@@ -59,6 +59,19 @@ const fail = (message: string): never => {
 };
 
 /**
+ * A log at `dbPath` of `events` `call.completed` events (ids `e0`, `e1`, …, calls `c0`, `c1`, …:
+ * seqs 1, 2, …), each with a body HuskyVoice could have sent, not routed yet.
+ */
+export function eventsLog(dbPath: string, events: number): void {
+  const log = new SqliteLog(dbPath);
+  for (let i = 0; i < events; i += 1) {
+    const body = JSON.stringify({ event_id: `e${i}`, event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'o', data: { call_id: `c${i}` } });
+    log.append([{ type: 'event.received', data: { event_id: `e${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } }]);
+  }
+  log.close();
+}
+
+/**
  * Overwrites the stored data of entry `seq` of the closed log at `dbPath` with `data` (by
  * default text that is not JSON), as a disk that flipped bytes inside a sound page, or a hand
  * edit, would leave it. The log refuses this itself (the append-only trigger, the `json_valid`

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { codeOf, EnvironmentError, fileError, reasonOf } from '../../os-errors.js';
 import { DEFAULTS } from '../../config/defaults.js';
-import { damagedEntrySeqs, describeDamage, findDamage } from './damage.js';
+import { describeDamage, findDamage, isMalformedJson, namingDamagedEntries } from './damage.js';
 import { DamagedEntryError } from '../damaged-entry.js';
 import { dbFileOf } from '../db-files.js';
 
@@ -20,10 +20,7 @@ export function storageError(error: unknown, path: string, busyTimeoutMs: number
   if (error instanceof DamagedEntryError) return error.at(path);
   if (error instanceof EnvironmentError) return error;
   const code = codeOf(error) ?? '';
-  if (code === 'SQLITE_ERROR' && /malformed JSON/i.test((error as Error).message)) {
-    const seqs = locate(path, damagedEntrySeqs) ?? [];
-    return seqs.length > 0 ? new DamagedEntryError(seqs, 'its data is not valid JSON', path) : error;
-  }
+  if (isMalformedJson(error)) return locate(path, (db) => namingDamagedEntries(error, db, path)) ?? error;
   if (code === 'SQLITE_NOTADB') {
     return new EnvironmentError(`${path} is not a husky-relay database (not an SQLite file); point --db at the log, or at a new path to start one (if it was the log, restore the latest backup)`, code);
   }
