@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { codeOf } from '../../os-errors.js';
+import { namingDamagedEntries } from './damage.js';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
 import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
@@ -116,7 +117,10 @@ export class SqlitePrivacy implements PrivacyLog {
   }
 
   truncate(now: Date, windowMs: number): Promise<Truncation | null> {
-    return truncateSqlite(this.log, now, windowMs);
+    // its SQL reads entries' data (`call.erased`'s call_id…): one that is not JSON is named by seq
+    return truncateSqlite(this.log, now, windowMs).catch((error: unknown) => {
+      throw namingDamagedEntries(error, this.db);
+    });
   }
 
   async chainHead(): Promise<string | null> {
