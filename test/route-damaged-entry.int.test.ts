@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { damageEntryData, eventsLog } from './helpers/damage.js';
+import { damageEntryData, damagePayload, eventsLog } from './helpers/damage.js';
 import { deliveriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 import { TRACE_RULES } from './helpers/replay-scenario.js';
@@ -27,11 +27,16 @@ async function relayOn(dir: string): Promise<TestRelay> {
   return relay;
 }
 
-describe('router: an entry whose data is not JSON (a damaged entry)', () => {
+const DAMAGES = [
+  { what: 'its data is not JSON', damage: (dbPath: string) => damageEntryData(dbPath, 2), said: /its data is not valid JSON \(.*\)/ },
+  { what: 'its payload does not decrypt', damage: (dbPath: string) => damagePayload(dbPath, 2), said: /its payload does not decrypt: it was altered/ },
+];
+
+describe.each(DAMAGES)('router: a damaged entry ($what)', ({ damage, said }) => {
   it('is skipped with one warning naming its seq; the events before and after it are delivered, and so are new ones', async () => {
-    // Given a log whose second event's data was damaged on disk
+    // Given a log whose second event was damaged on disk
     const { dir, dbPath } = logOfThreeEvents();
-    damageEntryData(dbPath, 2);
+    damage(dbPath);
     // When serve starts on it, and a new event arrives
     const relay = await relayOn(dir);
     const seq = await postEvent(relay, makeEvent({ event_id: 'evt_new' }, { call_id: 'c_new' }));
@@ -44,7 +49,9 @@ describe('router: an entry whose data is not JSON (a damaged entry)', () => {
     const warnings = relay.lines.map((l) => JSON.parse(l) as { level: number; msg: string; seq?: number }).filter((l) => /damaged/.test(l.msg));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, seq: 2 });
-    expect(warnings[0]!.msg).toMatch(/^entry 2 skipped: it is damaged \(its data is not valid JSON .*\); nothing is planned from it/);
+    expect(warnings[0]!.msg).toMatch(/^entry 2 skipped: it is damaged \(/);
+    expect(warnings[0]!.msg).toMatch(said);
+    expect(warnings[0]!.msg).toMatch(/\); nothing is planned from it \(husky-relay log --verify\)$/);
     expect(relay.lines.filter((l) => /"level":50/.test(l))).toEqual([]);
   }, 30_000);
 });

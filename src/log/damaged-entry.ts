@@ -1,8 +1,8 @@
 import { EnvironmentError } from '../os-errors.js';
 
 /**
- * Entries of the log whose stored data cannot be read back: not JSON, or JSON that is not an
- * object. Only a fault can leave one (a disk that flipped bytes inside a page that is otherwise
+ * Entries of the log whose stored data cannot be read back: not JSON, JSON that is not an
+ * object, or a sealed payload that does not decrypt. Only a fault can leave one (a disk that flipped bytes inside a page that is otherwise
  * sound, a hand edit with the append-only trigger and the `json_valid` check lifted), so it is
  * the machine's problem, not ours: an `EnvironmentError` (exit 1, one line) naming the seqs,
  * what is wrong, and what to do (README "Faults", "Backups"). `seqs` are in log order, at

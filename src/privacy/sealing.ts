@@ -110,7 +110,7 @@ export class Sealing {
     return wrapKey(this.ring, unwrapKey(this.ring, wrapped));
   }
 
-  /** An entry as readers see it: payload opened, or `[erased]` in its place; with its `hash` when `withHash`. Throws `DamagedEntryError` when its facts are not a JSON object. */
+  /** An entry as readers see it: payload opened, or `[erased]` in its place; with its `hash` when `withHash`. Throws `DamagedEntryError` when its facts are not a JSON object, or its payload does not decrypt. */
   entryOf(row: SealedRow, withHash = false): Entry {
     const facts = entryData(row);
     let payload: string | null = null;
@@ -119,7 +119,7 @@ export class Sealing {
         payload = openPayload(this.unwrapped(row.wrapped), row.seq, row.sealed);
       } catch (error) {
         if (error instanceof EnvironmentError) throw error;
-        throw new EnvironmentError(`the payload of entry ${row.seq} does not decrypt: it was altered (husky-relay log --verify)`, 'payload_damaged');
+        throw new DamagedEntryError([row.seq], 'its payload does not decrypt: it was altered');
       }
     }
     const data = joinEntry(row.type, facts, payload, row.digest !== null);

@@ -91,3 +91,14 @@ export function damageEntryData(dbPath: string, seq: number, data = '{not json')
     db.close();
   }
 }
+
+/** Flips one byte of the sealed payload of entry `seq` of the closed log at `dbPath`: it no longer decrypts (payloads have no trigger). */
+export function damagePayload(dbPath: string, seq: number): void {
+  const db = new Database(dbPath);
+  try {
+    const flip = `UPDATE payloads SET sealed = cast(substr(sealed, 1, 40) || CASE substr(sealed, 41, 1) WHEN x'00' THEN x'01' ELSE x'00' END || substr(sealed, 42) AS BLOB) WHERE seq = ?`;
+    if (db.prepare(flip).run(seq).changes !== 1) fail(`no payload of entry ${seq}`);
+  } finally {
+    db.close();
+  }
+}
