@@ -71,7 +71,7 @@ export class Router {
 
   /**
    * The next batch of routed entries after `after`. A damaged entry (`DamagedEntryError`: its
-   * data is not JSON) fails the read of its whole batch: the entries before it are then read
+   * data is not JSON, or its payload does not decrypt) fails the read of its whole batch: the entries before it are then read
    * one at a time and routed, and it is skipped with one warning naming its seq (the
    * checkpoint moves past it with them), so the events after it are still routed.
    */
@@ -87,7 +87,7 @@ export class Router {
           if (again instanceof DamagedEntryError && again.seq === error.seq) return [];
           throw again;
         });
-        if (next.length === 0) break;
+        if (next.length === 0 || next[0]!.seq > error.seq) break; // (gone meanwhile: retention)
         before.push(next[0]!);
       }
       this.logger.warn({ seq: error.seq, reason: error.what }, `entry ${error.seq} skipped: it is damaged (${error.what}); nothing is planned from it (husky-relay log --verify)`);
