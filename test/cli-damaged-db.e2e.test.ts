@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, runCli, type CliResult } from './helpers/cli.js';
+import { cliEnv, expectOneLine, runCli } from './helpers/cli.js';
 import { damagedDatabase } from './helpers/damage.js';
 import { writeRules } from './helpers/pipeline.js';
 import { SECRET, tempDir } from './helpers/relay.js';
@@ -18,16 +18,6 @@ function setUp(): { dir: string; env: NodeJS.ProcessEnv } {
   cleanups.push(temp.cleanup);
   const rules = writeRules(temp.dir, 'version: 1\nsinks:\n  console: { type: log }\nrules: []\n');
   return { dir: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rules }) };
-}
-
-/** Exit 1, one line on stderr starting `husky-relay: `, no stack, nothing on stdout. */
-function expectOneLine(result: CliResult, what: RegExp): void {
-  expect(result.code, result.stderr).toBe(1);
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^husky-relay: /);
-  expect(lines[0]).toMatch(what);
-  expect(result.stderr).not.toMatch(/\n\s+at |internal error/);
 }
 
 describe('commands on a damaged or foreign database file say what and where, exit 1', () => {

@@ -1,10 +1,10 @@
-import Database from 'better-sqlite3';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
 import type { NewEntry } from '../src/log/types.js';
 import { masterKeyFileFor, parseMasterKeys } from '../src/privacy/keys.js';
+import { damagePayload } from './helpers/damage.js';
 import { tempDir } from './helpers/relay.js';
 
 /** Master keys, rotation and tampered payloads (README "Personal data"). */
@@ -80,12 +80,10 @@ describe('log --verify and payloads (README "Personal data")', () => {
     await store.writer.append([event('a'), event('b'), event('c')]);
     await store.close();
     // Given a byte of entry 2's ciphertext flipped, triggers or not (payloads have none)
-    const raw = new Database(dbPath);
-    raw.prepare(`UPDATE payloads SET sealed = cast(substr(sealed, 1, 40) || CASE substr(sealed, 41, 1) WHEN x'00' THEN x'01' ELSE x'00' END || substr(sealed, 42) AS BLOB) WHERE seq = 2`).run();
-    raw.close();
+    damagePayload(dbPath, 2);
     const altered = new SqliteStore(dbPath);
     expect(await altered.privacy.verifyChain()).toEqual({ ok: false, entries: 1, seq: 2, reason: 'its payload does not decrypt (altered)' });
-    await expect(altered.log.read(0)).rejects.toThrow('the payload of entry 2 does not decrypt: it was altered');
+    await expect(altered.log.read(0)).rejects.toThrow('entry 2 of the log is damaged: its payload does not decrypt: it was altered; run `husky-relay log --verify`');
     await altered.close();
   });
 });

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/log/sqlite/sqlite-store.js';
 import type { NewEntry } from '../src/log/types.js';
-import { parseRetention, sweepAndTruncate } from '../src/privacy/retention.js';
-import { tempDir } from './helpers/relay.js';
+import { parseRetention, startRetention, sweepAndTruncate } from '../src/privacy/retention.js';
+import { damageEntryData } from './helpers/damage.js';
+import { receivedEntry } from './helpers/entries.js';
+import { captureLogger, tempDir } from './helpers/relay.js';
 
 /** Retention (README "Personal data"), on an injected clock: no sleeping. */
 let temp: ReturnType<typeof tempDir>;
@@ -90,5 +92,34 @@ describe('serve --retention (README "Personal data")', () => {
     expect((await store.verify()).differences).toEqual([]);
     expect((await store.privacy.verifyChain()).ok).toBe(true);
     await store.close();
+  });
+
+  it('a damaged entry (not JSON) the sweep reads: the failed sweep names its seq and what to do', async () => {
+    // Given a log where call cx was erased, its call.erased entry (seq 3) since damaged on disk
+    let now = Date.parse('2026-06-01T10:00:00Z');
+    const dbPath = join(temp.dir, 'relay.db');
+    let store = new SqliteStore(dbPath, { now: () => new Date(now) });
+    await store.writer.append([receivedEntry({ call_id: 'cx' })]);
+    await store.writer.append([receivedEntry({ call_id: 'cy' })]);
+    await store.privacy.erase({ callIds: ['cx'], reason: 'asked', by: 'test', downstream: false });
+    now += 1000;
+    await store.writer.append([receivedEntry()]);
+    await store.close();
+    damageEntryData(dbPath, 3);
+    store = new SqliteStore(dbPath, { now: () => new Date(now) });
+    // When a sweep of a 2 s window runs past it
+    now += 10_000;
+    const { logger, lines } = captureLogger();
+    const retention = startRetention({ privacy: store.privacy, windowMs: 2000, now: () => new Date(now), logger, everyMs: 3_600_000 });
+    await retention.sweep();
+    await retention.stop();
+    await store.close();
+    // Then its one error line names the entry and what to do, not a bare "malformed JSON"
+    const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string; seqs?: number[] }).filter((l) => l.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.seqs).toEqual([3]);
+    expect(errors[0]!.msg).toBe(
+      'retention: the sweep failed; it runs again at the next tick: entry 3 of the log is damaged: its data is not valid JSON; run `husky-relay log --verify` to check the whole log, then stop serve and restore the latest backup (README: Backups)',
+    );
   });
 });

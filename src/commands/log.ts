@@ -24,9 +24,15 @@ interface LogOptions {
  * `log --verify` (README "Personal data"): recomputes the hash chain from the first entry to
  * the last. Prints `chain ok: N entries, head HASH` (and, once retention removed the oldest
  * entries, a second line naming where the log starts and the hash it is anchored at); throws `UserError` (exit 1) naming the
- * first entry that does not match.
+ * first entry that does not match (a damaged one: its data is not JSON). First, on SQLite, the
+ * entries table's pages and indexes pass `PRAGMA integrity_check` (else exit 1 naming the first
+ * findings); `where`: the log as messages name it.
  */
-async function verifyLog(store: Store): Promise<void> {
+async function verifyLog(store: Store, where: string): Promise<void> {
+  const pages = await store.privacy.verifyPages();
+  if (pages.length > 0) {
+    throw new UserError(`log --verify: ${where} is damaged: the log's pages do not pass SQLite's integrity check (${pages.slice(0, 3).join('; ')}); stop serve and restore the latest backup (README: Backups)`);
+  }
   const verdict = await store.privacy.verifyChain();
   if (!verdict.ok) throw new UserError(`log --verify: entry ${verdict.seq} does not match the chain: ${verdict.reason} (${count(verdict.entries, 'entry before it is', 'entries before it are')} sound)`);
   process.stdout.write(`chain ok: ${count(verdict.entries, 'entry', 'entries')}, head ${verdict.head}\n`);
@@ -87,7 +93,7 @@ export function registerLog(program: Command): void {
       const store = await openExistingStore(g.dbPath, g.masterKeys);
       if (opts.verify) {
         try {
-          return await verifyLog(store);
+          return await verifyLog(store, g.dbPath);
         } finally {
           await store.close();
         }

@@ -19,6 +19,8 @@ import { loadDotEnv, packageVersion } from '../config/resolve.js';
 import { UserError } from '../errors.js';
 import { codeOf } from '../os-errors.js';
 import { storageError } from '../log/sqlite/storage-error.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
+import { isPostgresUrl, redactUrl } from '../log/location.js';
 
 const program = new Command('husky-relay')
   .description('HuskyVoice webhooks → durable log → Slack, HubSpot, HTTP')
@@ -51,13 +53,25 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 /**
  * A SQLite failure met after the log opened (a damaged page read by `status`, `replay --rebuild`,
  * a disk that fills during a command) is the machine's, not ours: one line naming the log's path.
+ * So is an entry whose data is not JSON (`DamagedEntryError`): the line names its seq too.
  */
 function asStorageError(error: unknown): unknown {
+  if (error instanceof DamagedEntryError) return error.at(displayedLog());
   if (!codeOf(error)?.startsWith('SQLITE_')) return error;
   try {
     return storageError(error, globalsOf(program).dbPath);
   } catch {
     return error; // the settings themselves are what failed: report the original
+  }
+}
+
+/** The log as a message names it: its path, or its URL without the password. */
+function displayedLog(): string | undefined {
+  try {
+    const { dbPath } = globalsOf(program);
+    return isPostgresUrl(dbPath) ? redactUrl(dbPath) : dbPath;
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,6 +13,7 @@ import { Pages } from './pages.js';
 import { Renderer } from './render.js';
 import { requireCsrf, Sessions, type Session, type SessionOptions } from './session.js';
 import { LiveUpdates } from './sse.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 
 /** What the console reads and appends through: `serve`'s own store, group commit and pipeline. */
 export interface ConsoleDeps {
@@ -140,6 +141,14 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
     try {
       await parseForm(ctx, () => csrf(ctx, () => routes(ctx, next)));
     } catch (error) {
+      if (error instanceof DamagedEntryError) {
+        // a page that reads a damaged entry: what and what to do, not a bare 500
+        deps.logger.error({ path: ctx.path, seqs: error.seqs }, error.message);
+        ctx.status = 500;
+        ctx.type = 'text/plain';
+        ctx.body = `${error.message}\n`;
+        return;
+      }
       if (!(error instanceof ReadsUnavailableError)) throw error;
       // the read thread is full, stuck or starting again: the page may ask again shortly
       deps.logger.warn({ path: ctx.path, reason: error.message }, 'console: a read was refused (503 reads_unavailable)');

@@ -6,6 +6,7 @@ import { canRedrive, DELIVERY_STATUSES, type DeliveryState } from '../delivery/l
 import type { StatusReport } from '../project/queries.js';
 import type { ChartCounts } from './chart.js';
 import type { CallMoment } from '../project/call-story.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 import type { ConsoleDeps } from './index.js';
 import type { Renderer } from './render.js';
 import type { Session } from './session.js';
@@ -84,7 +85,18 @@ export class Pages {
     });
   }
 
+  /** A call's page; a damaged entry of the call (`DamagedEntryError`) is said on the page, with a 500. */
   async call(ctx: Context, session: Session, callId: string): Promise<void> {
+    try {
+      await this.callPage(ctx, session, callId);
+    } catch (error) {
+      if (!(error instanceof DamagedEntryError)) throw error;
+      ctx.status = 500;
+      await this.render.page(ctx, 'events', session, { title: 'Events', q: { call: callId }, page: { rows: [], next: null }, searched: true, problem: `call ${callId} cannot be shown: ${error.message}` });
+    }
+  }
+
+  private async callPage(ctx: Context, session: Session, callId: string): Promise<void> {
     const view = await this.deps.projections.call(callId);
     if (!view) {
       ctx.status = 404;

@@ -79,6 +79,13 @@ export interface PrivacyLog {
   truncate(now: Date, windowMs: number): Promise<Truncation | null>;
   /** Recomputes the hash chain from the log's first entry (seq 1, or where retention left it), and checks each stored payload against its digest (`log --verify`). */
   verifyChain(): Promise<ChainVerdict>;
+  /**
+   * The engine's own check of the log's storage (`log --verify`, before the chain): on SQLite,
+   * `PRAGMA integrity_check(entries)` (the entries table and its indexes, every page read);
+   * its findings (empty when sound), but for rows whose data fails its JSON check: those are
+   * damaged entries, which `verifyChain` names by seq. PostgreSQL checks its pages itself: empty.
+   */
+  verifyPages(): Promise<string[]>;
   /** The last entry's hash; null for an empty log (`status --json` `chain_head`). */
   chainHead(): Promise<string | null>;
 }

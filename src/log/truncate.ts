@@ -1,3 +1,4 @@
+import { entryData } from './damaged-entry.js';
 import { OPEN_SQL } from '../delivery/lifecycle.js';
 import type { LogStart } from '../privacy/chain.js';
 import { chooseLogStart, type Truncation, type TruncationReads } from '../privacy/truncation.js';
@@ -116,8 +117,8 @@ async function snapshotOf(tx: TruncationTx, before: number): Promise<TruncationS
  */
 async function restoredUnused(tx: TruncationTx, before: number): Promise<[string, string, string][]> {
   const restored = new Map<string, [string, string, string]>();
-  for (const [data] of await tx.rows(`SELECT data FROM entries WHERE type = 'log.truncated' AND seq >= ? ORDER BY seq`, before)) {
-    const facts = (typeof data === 'string' ? JSON.parse(data) : data) as LogTruncated;
+  for (const [seq, data] of await tx.rows(`SELECT seq, data FROM entries WHERE type = 'log.truncated' AND seq >= ? ORDER BY seq`, before)) {
+    const facts = (typeof data === 'string' ? entryData({ seq: Number(seq), data }) : data) as LogTruncated;
     for (const [sink, orderKey, scope] of facts.snapshot.key_state) restored.set(JSON.stringify([sink, orderKey, scope]), [sink, orderKey, scope]);
   }
   const unused: [string, string, string][] = [];

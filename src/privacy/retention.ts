@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { UserError } from '../errors.js';
 import type { PrivacyLog } from '../log/seam.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 import { parseDuration } from '../rules/duration.js';
 
 /**
@@ -67,7 +68,7 @@ export interface Retention {
 /**
  * Sweeps every `min(windowMs, RETENTION_SWEEP_MS)` (`everyMs`), the first time that long after
  * start, not at once; a failed sweep is logged and tried again at the next tick. `now` is the
- * relay's clock (tests inject one).
+ * relay's clock (tests inject one). A damaged entry (`DamagedEntryError`) is named in the failed sweep's line.
  */
 export function startRetention(o: { privacy: PrivacyLog; windowMs: number; now: () => Date; logger: Logger; everyMs?: number }): Retention {
   let running: Promise<number> = Promise.resolve(0);
@@ -78,7 +79,9 @@ export function startRetention(o: { privacy: PrivacyLog; windowMs: number; now: 
         if (erased > 0 || removed > 0) o.logger.info({ erased, removed, retention_ms: o.windowMs }, 'retention: calls erased, and entries it has finished with removed');
         return erased;
       } catch (error) {
-        o.logger.error({ err: (error as Error).message }, 'retention: the sweep failed; it runs again at the next tick');
+        // a damaged entry (not JSON) is named, with what to do, in the line itself
+        const seqs = error instanceof DamagedEntryError ? { seqs: error.seqs } : {};
+        o.logger.error({ err: (error as Error).message, ...seqs }, `retention: the sweep failed; it runs again at the next tick${error instanceof DamagedEntryError ? `: ${error.message}` : ''}`);
         return 0;
       }
     }));

@@ -3,6 +3,7 @@ import { GENESIS, linkHash, type ChainLink } from './chain.js';
 import { newDataKey, unwrapKey, wrapKey, wrappedBy, type Keyring } from './keys.js';
 import { ERASED, joinEntry, openPayload, payloadDigest, sealPayload, splitEntry } from './payload.js';
 import type { Entry, NewEntry } from '../log/types.js';
+import { DamagedEntryError, entryData } from '../log/damaged-entry.js';
 
 /**
  * Facts and payloads as every engine stores them (README "Personal data"): on append, an entry
@@ -109,37 +110,46 @@ export class Sealing {
     return wrapKey(this.ring, unwrapKey(this.ring, wrapped));
   }
 
-  /** An entry as readers see it: payload opened, or `[erased]` in its place; with its `hash` when `withHash`. */
+  /** An entry as readers see it: payload opened, or `[erased]` in its place; with its `hash` when `withHash`. Throws `DamagedEntryError` when its facts are not a JSON object, or its payload does not decrypt. */
   entryOf(row: SealedRow, withHash = false): Entry {
-    const facts = JSON.parse(row.data) as Record<string, unknown>;
+    const facts = entryData(row);
     let payload: string | null = null;
     if (row.sealed && row.wrapped) {
       try {
         payload = openPayload(this.unwrapped(row.wrapped), row.seq, row.sealed);
       } catch (error) {
         if (error instanceof EnvironmentError) throw error;
-        throw new EnvironmentError(`the payload of entry ${row.seq} does not decrypt: it was altered (husky-relay log --verify)`, 'payload_damaged');
+        throw new DamagedEntryError([row.seq], 'its payload does not decrypt: it was altered');
       }
     }
     const data = joinEntry(row.type, facts, payload, row.digest !== null);
     return { seq: row.seq, type: row.type, at: row.at, data, ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
   }
 
-  /** An entry as its facts alone (`ReadOptions.facts`): no payload opened; with its `hash` when `withHash`. */
+  /** An entry as its facts alone (`ReadOptions.facts`): no payload opened; with its `hash` when `withHash`. Throws `DamagedEntryError` as `entryOf`. */
   factsOf(row: Pick<SealedRow, 'seq' | 'type' | 'at' | 'data' | 'hash'>, withHash = false): Entry {
-    return { seq: row.seq, type: row.type, at: row.at, data: JSON.parse(row.data), ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
+    return { seq: row.seq, type: row.type, at: row.at, data: entryData(row), ...(withHash && row.hash !== null && { hash: row.hash }) } as unknown as Entry;
   }
 
   /**
    * `row` as `verifyChain` checks it, with the problem found in its payload if any: a payload
    * or key gone while no `call.erased` entry (`erased`: the call ids they name) erased its call,
-   * or a payload that does not open or does not match its digest. Throws `EnvironmentError`
+   * or a payload that does not open or does not match its digest; facts that are not a JSON
+   * object (a damaged entry: `entryData`'s words) are its problem too. Throws `EnvironmentError`
    * when the master key is missing (no sign of tampering).
    */
   linkOf(row: SealedRow, erased: ReadonlySet<unknown>): ChainLink & { hash: string | null } {
     let problem: string | undefined;
-    const facts = JSON.parse(row.data) as { call_id?: unknown };
-    if (row.digest && row.digest !== ERASED && !(row.sealed && row.wrapped) && !erased.has(facts.call_id)) {
+    let facts: { call_id?: unknown } = {};
+    try {
+      facts = entryData(row);
+    } catch (error) {
+      if (!(error instanceof DamagedEntryError)) throw error;
+      problem = error.what;
+    }
+    if (problem) {
+      // facts that cannot be read: nothing else of the entry can be checked
+    } else if (row.digest && row.digest !== ERASED && !(row.sealed && row.wrapped) && !erased.has(facts.call_id)) {
       problem = `its payload${row.sealed ? "'s data key" : ''} is gone, yet no call.erased entry erased its call`;
     } else if (row.sealed && row.wrapped && row.digest) {
       try {

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeliveryStatus } from '../delivery/lifecycle.js';
+import { entryData, entryJson } from '../log/damaged-entry.js';
 import type { CallErased, DeliveryAttempted, DeliveryError, DeliveryPlanned, DeliveryRetried } from '../log/types.js';
 
 /**
@@ -76,8 +77,8 @@ export interface CallView {
   timeline: CallMoment[];
 }
 
-/** An entry about a call, `data` as JSON text. */
-export type EntryRow = { seq: number; type: string; at: string; data: string };
+/** An entry about a call, `data` as JSON text (null where SQLite found it is not JSON: a damaged entry). */
+export type EntryRow = { seq: number; type: string; at: string; data: string | null };
 /** A delivery of a call as `p_deliveries` holds it. */
 export type DeliveryStateRow = Omit<CallDelivery, 'attempts' | 'result'> & { result: string | null };
 
@@ -93,9 +94,9 @@ export class CallReads {
     // an event's data without its body: the body is most of the log, and personal data
     this.entries = db.prepare(
       `SELECT e.seq, e.type, e.at,
-         CASE e.type
-           WHEN 'event.received' THEN json_extract(e.data, '$.event_id', '$.event_type', '$.created_at', '$.received_at')
-           WHEN 'delivery.planned' THEN json_remove(e.data, '$.request')
+         CASE WHEN NOT json_valid(e.data) THEN NULL
+           WHEN e.type = 'event.received' THEN json_extract(e.data, '$.event_id', '$.event_type', '$.created_at', '$.received_at')
+           WHEN e.type = 'delivery.planned' THEN json_remove(e.data, '$.request')
            ELSE e.data END AS data
        FROM p_call_entries r JOIN entries e ON e.seq = r.seq
        WHERE r.call_id = ? ORDER BY r.seq`,
@@ -160,27 +161,27 @@ function momentOf(row: EntryRow): CallMoment | null {
   const at = { seq: row.seq, at: row.at };
   switch (row.type) {
     case 'event.received': {
-      const [event_id, event_type, created_at, received_at] = JSON.parse(row.data) as string[];
+      const [event_id, event_type, created_at, received_at] = entryJson(row) as string[];
       return { ...at, kind: 'event', event_id: event_id!, event_type: event_type!, created_at: created_at!, received_at: received_at! };
     }
     case 'delivery.planned': {
-      const d = JSON.parse(row.data) as DeliveryPlanned;
+      const d = entryData<DeliveryPlanned>(row);
       return { ...at, kind: 'planned', delivery_id: d.delivery_id, rule_id: d.rule_id, sink: d.sink, order_key: d.order_key };
     }
     case 'delivery.attempted': {
-      const d = JSON.parse(row.data) as DeliveryAttempted;
+      const d = entryData<DeliveryAttempted>(row);
       return { ...at, kind: 'attempt', delivery_id: d.delivery_id, attempt: d.attempt, outcome: d.outcome, duration_ms: d.duration_ms, error: d.error, retry_at: d.retry_at, paused: d.paused === true };
     }
     case 'delivery.dead': {
-      const d = JSON.parse(row.data) as { delivery_id: string; reason: string };
+      const d = entryData<{ delivery_id: string; reason: string }>(row);
       return { ...at, kind: 'dead', delivery_id: d.delivery_id, reason: d.reason };
     }
     case 'delivery.retried': {
-      const d = JSON.parse(row.data) as DeliveryRetried & { by?: unknown };
+      const d = entryData<DeliveryRetried & { by?: unknown }>(row);
       return { ...at, kind: 'redriven', delivery_id: d.delivery_id, reason: d.reason, by: typeof d.by === 'string' ? d.by : null };
     }
     case 'call.erased': {
-      const d = JSON.parse(row.data) as CallErased;
+      const d = entryData<CallErased>(row);
       return { ...at, kind: 'erased', reason: d.reason, by: d.by, downstream: d.downstream };
     }
     default:

@@ -4,6 +4,7 @@ import type { DeliveryOrigin, EntryOf, LogReader } from '../log/seam.js';
 import { isOperatorEventType, type Entry, type OperatorEventType } from '../log/types.js';
 import type { OperatorEvent } from './plan-event.js';
 import { eventsOf, type Routable } from './planner.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 
 export { ROUTED_TYPES } from '../log/types.js';
 
@@ -36,7 +37,7 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
   const operator = entries.filter((e): e is OperatorEntry => isOperatorEventType(e.type));
   // the delivery each operator entry is about; a resume or clearing is about its pause's or spell's
   const about = new Map<number, string | undefined>();
-  for (const entry of operator) about.set(entry.seq, await deliveryAbout(entry, log));
+  for (const entry of operator) about.set(entry.seq, await deliveryAbout(entry, log, logger));
   const origins = await log.deliveryOrigins([...about.values()].filter((id): id is string => id !== undefined));
 
   return entries.map((entry): Routable => {
@@ -57,7 +58,18 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
 }
 
 /** The delivery an operator entry is about, whose origin says whether it was raised by an alert. */
-async function deliveryAbout(entry: OperatorEntry, log: LogReader): Promise<string | undefined> {
+async function deliveryAbout(entry: OperatorEntry, log: LogReader, logger: Logger): Promise<string | undefined> {
+  try {
+    return await deliveryOf(entry, log);
+  } catch (error) {
+    if (!(error instanceof DamagedEntryError)) throw error;
+    // the pause or spell it ends is damaged: routed as if no alert raised it
+    logger.warn({ seq: error.seq, reason: error.what }, `entry ${error.seq} is damaged (${error.what}): entry ${entry.seq} is routed without it`);
+    return undefined;
+  }
+}
+
+async function deliveryOf(entry: OperatorEntry, log: LogReader): Promise<string | undefined> {
   switch (entry.type) {
     case 'delivery.dead':
     case 'sink.paused':

@@ -5,7 +5,9 @@ import { Wakeup } from '../delivery/wakeup.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { RuleFailure } from './plan-event.js';
 import { routablesOf, ROUTED_TYPES } from './operator-events.js';
-import { runPlanner } from './planner.js';
+import { runPlanner, type Routable } from './planner.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
+import type { Entry } from '../log/types.js';
 
 export const ROUTER_CHECKPOINT = 'router';
 
@@ -51,7 +53,7 @@ export class Router {
     this.position = await runPlanner(this.position, {
       reader: this.log,
       writer: this.commit,
-      events: async (after) => routablesOf(await this.log.read(after, { types: ROUTED_TYPES, limit: DEFAULTS.routing.routerBatch }), this.log, this.logger),
+      events: (after) => this.routables(after),
       rules: this.rules,
       checkpoint: ROUTER_CHECKPOINT,
       stopped: () => this.stopped,
@@ -65,6 +67,32 @@ export class Router {
         this.onPlanned();
       },
     });
+  }
+
+  /**
+   * The next batch of routed entries after `after`. A damaged entry (`DamagedEntryError`: its
+   * data is not JSON, or its payload does not decrypt) fails the read of its whole batch: the entries before it are then read
+   * one at a time and routed, and it is skipped with one warning naming its seq (the
+   * checkpoint moves past it with them), so the events after it are still routed.
+   */
+  private async routables(after: number): Promise<Routable[]> {
+    const read = (from: number, limit: number) => this.log.read(from, { types: ROUTED_TYPES, limit });
+    try {
+      return await routablesOf(await read(after, DEFAULTS.routing.routerBatch), this.log, this.logger);
+    } catch (error) {
+      if (!(error instanceof DamagedEntryError) || error.seq <= after) throw error;
+      const before: Entry[] = [];
+      for (;;) {
+        const next = await read(before.at(-1)?.seq ?? after, 1).catch((again: unknown) => {
+          if (again instanceof DamagedEntryError && again.seq === error.seq) return [];
+          throw again;
+        });
+        if (next.length === 0 || next[0]!.seq > error.seq) break; // (gone meanwhile: retention)
+        before.push(next[0]!);
+      }
+      this.logger.warn({ seq: error.seq, reason: error.what }, `entry ${error.seq} skipped: it is damaged (${error.what}); nothing is planned from it (husky-relay log --verify)`);
+      return [...(await routablesOf(before, this.log, this.logger)), { seq: error.seq, event: null }];
+    }
   }
 
   /** Waits for a pass in progress, then routes no more. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { runScript, type CliResult } from '../../testing/child.js';
 
 /** The built CLI, as `husky-relay` runs it from `bin` (HUSKY_RELAY_TEST_CLI points at another build). */
@@ -184,4 +185,14 @@ export function jsonLines(text: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** A user error as the CLI reports it: exit 1, one line on stderr starting `husky-relay: ` and matching `what`, no stack trace. */
+export function expectOneLine(result: CliResult, what: RegExp): void {
+  expect(result.code, result.stderr).toBe(1);
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^husky-relay: /);
+  expect(lines[0]).toMatch(what);
+  expect(result.stderr).not.toMatch(/\n\s+at |internal error|SyntaxError|SqliteError/);
 }

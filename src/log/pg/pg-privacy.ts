@@ -1,3 +1,4 @@
+import { entryJson } from '../damaged-entry.js';
 import type { Pool } from 'pg';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChainOf, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
@@ -123,12 +124,16 @@ export class PgPrivacy implements PrivacyLog {
     const sealing = this.store.sealer.sealing;
     // erased as the chain itself says (call.erased entries), not as a side table says; read in JS
     const erased = new Set<unknown>();
-    for await (const row of this.rows(`AND e.type = 'call.erased'`)) erased.add((JSON.parse(row.data) as { call_id?: unknown }).call_id);
+    for await (const row of this.rows(`AND e.type = 'call.erased'`)) erased.add((entryJson(row) as { call_id?: unknown } | null)?.call_id);
     const rows = this.rows('');
     async function* links(): AsyncGenerator<ChainLink & { hash: string | null }> {
       for await (const row of rows) yield sealing.linkOf(row, erased);
     }
     return verifyChainOf(links(), await logStartIn(pgTx(this.store.pool)));
+  }
+
+  async verifyPages(): Promise<string[]> {
+    return [];
   }
 
   async truncate(now: Date, windowMs: number): Promise<Truncation | null> {

@@ -1,3 +1,4 @@
+import { entryData } from '../damaged-entry.js';
 import type { PoolClient } from 'pg';
 import type { Entry } from '../types.js';
 import { APPEND_LOCK } from './pg-append.js';
@@ -40,7 +41,7 @@ export async function sealLegacyPg(client: PoolClient, sealer: PgSealer): Promis
           [after],
         );
         if (rows.rows.length === 0) break;
-        const entries = rows.rows.map((r) => ({ seq: r.seq, type: r.type, at: r.at, data: JSON.parse(r.data) }) as Entry);
+        const entries = rows.rows.map((r) => ({ seq: r.seq, type: r.type, at: r.at, data: entryData(r) }) as Entry);
         const sealed = await sealer.seal(client, entries, prev);
         await client.query(
           `UPDATE entries e SET data = x.data::json, hash = x.hash, digest = x.digest

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { DamagedEntryError } from '../damaged-entry.js';
 
 /*
  * Where a database file is damaged, found cheaply: every table and index of the schema is read
@@ -74,4 +75,34 @@ export function describeDamage(path: string, damage: Damage | null, message: str
   const part = damage?.table === 'entries' ? 'the log itself' : damage?.table === 'p_checkpoints' ? "the router's checkpoints" : 'the table';
   const what = !damage ? '' : `: ${part} (${damage.object === damage.table ? `table ${damage.table}` : `index ${damage.object} of ${damage.table}`}) cannot be read`;
   return `${path} is damaged${what} (${damage?.message ?? message}); stop serve and restore the latest backup (README: Backups)`;
+}
+
+/**
+ * The seqs of the first `limit` (default 11) entries whose data is not a JSON object, in log
+ * order: what a statement that failed with SQLite's `malformed JSON` tripped over (a damaged
+ * entry). Reads every entry: O(entries), on the error path only.
+ */
+export function damagedEntrySeqs(db: Database, limit = 11): number[] {
+  const sql = `SELECT seq FROM entries WHERE CASE WHEN json_valid(data) THEN json_type(data) <> 'object' ELSE 1 END ORDER BY seq LIMIT ?`;
+  return db.prepare(sql).pluck().all(limit) as number[];
+}
+
+/** Whether `error` is SQLite's `malformed JSON`: a statement's JSON function met data that is not JSON. */
+export function isMalformedJson(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 'SQLITE_ERROR' && /malformed JSON/i.test((error as Error).message);
+}
+
+/**
+ * `error` as a `DamagedEntryError` naming the entries of `db` whose data is not JSON, when it
+ * is SQLite's `malformed JSON` and such entries are found (`damagedEntrySeqs`: a full read, on
+ * the error path only); else `error` as it is.
+ */
+export function namingDamagedEntries(error: unknown, db: Database, where?: string): unknown {
+  if (!isMalformedJson(error)) return error;
+  try {
+    const seqs = damagedEntrySeqs(db);
+    return seqs.length > 0 ? new DamagedEntryError(seqs, 'its data is not valid JSON', where) : error;
+  } catch {
+    return error; // the search failed too: the original says more
+  }
 }

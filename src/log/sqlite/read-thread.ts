@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULTS } from '../../config/defaults.js';
 import { ReadsUnavailableError, UserError } from '../../errors.js';
+import { DamagedEntryError } from '../damaged-entry.js';
 import { registerGauges, sqliteSizeOf, type GaugeSource } from '../../project/gauges.js';
 import type { ProjectionReader } from '../../project/reader.js';
 import { spawnWorker } from '../../spawn-worker.js';
@@ -202,8 +203,9 @@ function lastKnown<T>(read: () => Promise<T>, initial: T): () => Promise<T> {
   };
 }
 
-/** A read's failure back on this thread: a `UserError` stays one (the console shows those), others keep name and code. */
+/** A read's failure back on this thread: a `UserError` or `DamagedEntryError` stays one (the console shows those), others keep name and code. */
 function fromReadError(error: ReadError): Error {
   if (error.name === 'UserError') return new UserError(error.message, error.code);
+  if (error.name === 'DamagedEntryError' && error.seqs && error.what) return new DamagedEntryError(error.seqs, error.what);
   return Object.assign(new Error(error.message), { name: error.name, ...(error.code !== undefined && { code: error.code }) });
 }

@@ -59,11 +59,13 @@ export type ReadRequest =
   /** Test hook: the worker throws an uncaught error, as a bug in a read would. */
   | { id: number; kind: 'crash' };
 
-/** A failure as it crosses the thread boundary: name, message and `code` survive it. */
+/** A failure as it crosses the thread boundary: name, message and `code` survive it; a `DamagedEntryError`'s `seqs` and `what` too. */
 export interface ReadError {
   name: string;
   message: string;
   code?: string;
+  seqs?: number[];
+  what?: string;
 }
 
 export type ReadReply =

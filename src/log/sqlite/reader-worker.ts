@@ -1,6 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GAUGE_SQL } from '../../project/gauges.js';
 import { SqliteStore } from './sqlite-store.js';
+import { namingDamagedEntries } from './damage.js';
+import { DamagedEntryError } from '../damaged-entry.js';
 import { GATE_HELD, type ReadError, type ReadReply, type ReadRequest, type ReaderInit } from './reader-protocol.js';
 
 /**
@@ -64,7 +66,8 @@ async function answer(store: SqliteStore, gauges: object, request: Extract<ReadR
     const target = (request.target === 'entries' ? store.log : request.target === 'projections' ? store.projections : gauges) as unknown as Record<string, (...args: unknown[]) => unknown>;
     reply = { kind: 'answered', id: request.id, ok: true, value: await target[request.method]!(...request.args) };
   } catch (error) {
-    reply = { kind: 'answered', id: request.id, ok: false, error: toReadError(error) };
+    // SQLite's `malformed JSON` is a damaged entry: named by seq here, where the log is open
+    reply = { kind: 'answered', id: request.id, ok: false, error: toReadError(namingDamagedEntries(error, store.sqlite.db)) };
   }
   port.postMessage(reply);
 }
@@ -72,5 +75,6 @@ async function answer(store: SqliteStore, gauges: object, request: Extract<ReadR
 function toReadError(error: unknown): ReadError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const code = (error as { code?: unknown }).code;
-  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  const damaged = error instanceof DamagedEntryError && { seqs: error.seqs, what: error.what };
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), ...damaged };
 }

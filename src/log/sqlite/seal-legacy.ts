@@ -1,3 +1,4 @@
+import { entryData } from '../damaged-entry.js';
 import type { Database } from 'better-sqlite3';
 import type { NewEntry } from '../types.js';
 import type { Sealer } from './sealed.js';
@@ -44,7 +45,7 @@ export function sealLegacy(db: Database, sealer: Sealer): void {
       if (batch.length === 0) break;
       let prev = (before.get(batch[0]!.seq - 1) as string | null | undefined) ?? sealer.genesis;
       for (const row of batch) {
-        const entry = { type: row.type, data: JSON.parse(row.data) } as NewEntry;
+        const entry = { type: row.type, data: entryData(row) } as NewEntry;
         const sealed = sealer.prepare(entry, row.seq, row.at, prev);
         update.run(sealed.data, sealed.hash, sealed.digest, row.seq);
         sealed.store();

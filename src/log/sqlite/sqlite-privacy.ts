@@ -1,4 +1,6 @@
 import type { Database } from 'better-sqlite3';
+import { codeOf } from '../../os-errors.js';
+import { namingDamagedEntries } from './damage.js';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
 import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
@@ -93,15 +95,32 @@ export class SqlitePrivacy implements PrivacyLog {
     const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} ORDER BY e.seq`).iterate() as IterableIterator<SealedRow>;
     const sealer = this.log.sealer;
     // Erased as the chain itself says (call.erased entries), not as a side table says.
-    const erased = new Set(this.db.prepare(`SELECT json_extract(data, '$.call_id') FROM entries WHERE type = 'call.erased'`).pluck().all());
+    // a damaged one (not JSON) is left to `linkOf`, which names it
+    const erased = new Set(this.db.prepare(`SELECT json_extract(data, '$.call_id') FROM entries WHERE type = 'call.erased' AND json_valid(data)`).pluck().all());
     function* links(): Generator<ChainLink & { hash: string | null }> {
       for (const row of rows) yield sealer.sealing.linkOf(row, erased);
     }
     return verifyChain(links(), await logStartIn(sqliteTx(this.db)));
   }
 
+  async verifyPages(): Promise<string[]> {
+    let found: { integrity_check: string }[];
+    try {
+      found = this.db.pragma('integrity_check(entries)', { simple: false }) as { integrity_check: string }[];
+    } catch (error) {
+      // a page so damaged that the check itself stops on it
+      if (!codeOf(error)?.startsWith('SQLITE_CORRUPT')) throw error;
+      return [`the table entries or one of its indexes: ${(error as Error).message}`];
+    }
+    // a row that fails the CHECK on `data` (not JSON) is a damaged entry: the chain check names it by seq
+    return found.map((r) => r.integrity_check).filter((m) => m !== 'ok' && !/^CHECK constraint failed in entries$/.test(m));
+  }
+
   truncate(now: Date, windowMs: number): Promise<Truncation | null> {
-    return truncateSqlite(this.log, now, windowMs);
+    // its SQL reads entries' data (`call.erased`'s call_id…): one that is not JSON is named by seq
+    return truncateSqlite(this.log, now, windowMs).catch((error: unknown) => {
+      throw namingDamagedEntries(error, this.db);
+    });
   }
 
   async chainHead(): Promise<string | null> {

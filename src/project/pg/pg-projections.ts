@@ -10,6 +10,7 @@ import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
 import { notPlannedRequest } from '../../route/not-planned.js';
 import type { EntryOf } from '../../log/seam.js';
+import { entryData } from '../../log/damaged-entry.js';
 
 const OPEN_COLUMNS = 'delivery_id, seq, sink, order_key, next_attempt_at';
 
@@ -123,9 +124,9 @@ async function listDeliveries(pool: Pool, filter: DeliveryFilter = {}): Promise<
  * `[event_id, event_type, created_at, received_at]` (its body is most of the log, and personal
  * data), a plan's without its request, any other as stored.
  */
-function storyData(row: EntryRow): string {
+function storyData(row: EntryRow): string | null {
   if (row.type !== 'event.received' && row.type !== 'delivery.planned') return row.data;
-  const data = JSON.parse(row.data) as Record<string, unknown>;
+  const data = entryData(row);
   if (row.type === 'event.received') return JSON.stringify([data['event_id'], data['event_type'], data['created_at'], data['received_at']]);
   const { request: _request, ...rest } = data;
   return JSON.stringify(rest);
