@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { parseRetention } from '../privacy/retention.js';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
@@ -107,7 +107,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     // not pay for koa and the Slack and HubSpot SDKs in memory and start-up time
     const { startRelay } = await import('../relay.js');
     if (lifecycle.stopRequested) {
-      if (ui?.generated) announceToken(ui);
+      if (ui?.generated) forgetToken(ui);
       return stopBeforeStart(logger, lock.release, lifecycle.stopRequested);
     }
     relay = await startRelay({
@@ -129,7 +129,7 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
     if (ui) announceConsole(logger, `${relay.url}/ui/`, ui);
   } catch (error) {
     lock.release();
-    if (ui?.generated) announceToken(ui);
+    if (ui?.generated) forgetToken(ui);
     throw listenError(error, port, host);
   }
   logger.info({ url: `${relay.url}/webhooks/husky`, db: shared ? redactUrl(g.dbPath) : g.dbPath }, 'husky-relay is listening');
@@ -203,19 +203,11 @@ function warnIfOpen(logger: Logger, dbPath: string): void {
 function announceConsole(logger: Logger, url: string, token: UiToken): void {
   const where = token.source === 'env' ? 'HUSKY_RELAY_UI_TOKEN' : token.file!;
   logger.info({ url, token_from: where }, 'web console: sign in with the console token');
-  if (token.generated) announceToken(token, url);
-}
-
-/**
- * The note on stderr that a console token was generated, and where it is saved (never the
- * token), with the console's URL once it listens. Also when a stop or a failure ends the start
- * before that: the file stays, and a later start only logs where its token comes from.
- */
-function announceToken(token: UiToken, url?: string): void {
+  if (!token.generated) return;
   process.stderr.write(
     [
       '',
-      ...(url === undefined ? [] : [`  Web console: ${url}`]),
+      `  Web console: ${url}`,
       `  No HUSKY_RELAY_UI_TOKEN was set, so husky-relay generated a console token and saved it (mode 0600) in:`,
       `    ${token.file!}`,
       `  Print it with:  cat ${token.file!}`,
@@ -223,6 +215,19 @@ function announceToken(token: UiToken, url?: string): void {
       '',
     ].join('\n') + '\n',
   );
+}
+
+/**
+ * Removes the console token this start generated when the start ends before listening (a stop
+ * signal, a port taken, a damaged log): it was never announced nor used, and a later start only
+ * logs where its token comes from; so the next start generates one again and says where it is.
+ */
+function forgetToken(token: UiToken): void {
+  try {
+    unlinkSync(token.file!);
+  } catch {
+    // already gone: nothing to forget
+  }
 }
 
 function announceGenerated(file: string): void {

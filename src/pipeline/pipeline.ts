@@ -3,6 +3,7 @@ import { Gauge } from 'prom-client';
 import { Dispatcher } from '../delivery/dispatcher.js';
 import { reportAttempt } from '../delivery/report-attempt.js';
 import { StaleWatch } from '../delivery/stale-watch.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { SinkLoadState } from '../log/types.js';
 import type { ProjectionReader } from '../project/reader.js';
@@ -80,10 +81,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   });
 
   let recording: Promise<void> = Promise.resolve();
+  let starting = true;
   rules.onChange((loaded) => {
     o.onRules?.(loaded);
-    // one after the other: the newest rules.loaded is the rules in force, which `status` reads
-    recording = recording.then(() => recordRulesLoaded(o.reader, o.commit, loaded, o.logger));
+    // one after the other: the newest rules.loaded is the rules in force, which `status` reads.
+    // A log that cannot be read fails the start (serve names the damage); after it, a reload logs it
+    const next = recording.catch(() => undefined).then(() => recordRulesLoaded(o.reader, o.commit, loaded, o.logger));
+    recording = starting ? next : next.catch((error: Error) => o.logger.error({ err: error.message }, 'could not record rules.loaded'));
     dispatcher.setRules(loaded);
     stale.setRules(loaded);
     router.wake();
@@ -91,6 +95,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   await rules.reload('start');
   // started means the rules in force are in the log (`rules.loaded`), before anything is planned under them
   await recording;
+  starting = false;
   rules.watch();
 
   const wake = () => {
@@ -127,9 +132,15 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
  */
 async function recordRulesLoaded(log: LogReader, commit: LogWriter, rules: LoadedRules, logger: Logger): Promise<void> {
   const sinks = sinkStatesOf(rules);
+  // a log that cannot be read: thrown (see the caller); a damaged last rules.loaded counts as none,
+  // as the router skips a damaged entry: a new one is recorded after it
+  const last = await log.lastOfType('rules.loaded').catch((error: unknown) => {
+    if (!(error instanceof DamagedEntryError)) throw error;
+    logger.warn({ seq: error.seq }, `the last rules.loaded, entry ${error.seq}, is damaged (${error.what}): recording the rules in force again`);
+    return undefined;
+  });
+  if (last && last.data.rules_hash === rules.hash && last.data.path === rules.path && sameSinkStates(last.data.sinks, sinks)) return;
   try {
-    const last = await log.lastOfType('rules.loaded');
-    if (last && last.data.rules_hash === rules.hash && last.data.path === rules.path && sameSinkStates(last.data.sinks, sinks)) return;
     await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path, sinks } }]);
   } catch (error) {
     logger.error({ err: (error as Error).message }, 'could not record rules.loaded');
