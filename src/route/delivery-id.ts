@@ -47,6 +47,21 @@ function hashInput(source: DeliverySource, ruleId: string, actionIndex: number):
  * (`g…`), appended as `_GENERATION` to plan again.
  */
 export function deliveryId(source: DeliverySource, ruleId: string, actionIndex: number, generation?: string): string {
-  const hash = createHash('sha256').update(hashInput(source, ruleId, actionIndex)).digest('base64url').slice(0, 22);
+  return idOf(hashInput(source, ruleId, actionIndex), generation);
+}
+
+/**
+ * The id a relay before these namespaces gave a HuskyVoice event's delivery where it differs
+ * from `deliveryId`'s (the event id starts with `op-`), else null. The planner counts a plan
+ * the log holds under it, planned from that same event, as planned already, so a `replay` of
+ * an older log sends nothing twice; one an alert holds (the collision the namespaces end)
+ * does not count, so that replay plans what the alert's id took.
+ */
+export function preNamespaceId(eventId: string, ruleId: string, actionIndex: number, generation?: string): string | null {
+  return eventId.startsWith(OPERATOR_ID_PREFIX) ? idOf(`${eventId}\u0000${ruleId}\u0000${actionIndex}`, generation) : null;
+}
+
+function idOf(input: string, generation: string | undefined): string {
+  const hash = createHash('sha256').update(input).digest('base64url').slice(0, 22);
   return generation ? `dlv_${hash}_${generation}` : `dlv_${hash}`;
 }
