@@ -80,4 +80,14 @@ describe('the rules page\'s test of an operator event by the id its alerts carry
     // entry 1 is serve's rules.loaded
     expect(await testRules('op-1')).toEqual({ status: 200, result: 'no event op-1 in the log: entry 1 is not an operator event (delivery.dead, sink.*, pending.*), so no alert has that id' });
   });
+
+  it('a HuskyVoice event whose id reads op-SEQ, where entry SEQ is no operator event: that event is tested', async () => {
+    // Given HuskyVoice sent an event with the id op-2 (entry 2 is the cubic call event)
+    await postEvent(relay, makeEvent({ event_id: 'op-2', event_type: 'call.completed' }));
+    // When the operator tests op-2, Then the rules run on that call event
+    const { status, result } = await testRules('op-2');
+    expect(status).toBe(200);
+    expect(result).toContain('event op-2 (call.completed)');
+    expect(result).not.toContain('no event');
+  });
 });

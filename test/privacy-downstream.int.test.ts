@@ -19,6 +19,33 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+/**
+ * `erase --downstream` of each group of calls in turn (one erasure each), on a store of the
+ * test's own while the relay runs; resolves once `deletions` erase deliveries have succeeded.
+ */
+async function eraseDownstream(relay: TestRelay, rulesPath: string, groups: string[][], deletions: number): Promise<void> {
+  const store = new SqliteStore(relay.dbPath);
+  const loaded = await loadRules(rulesPath, {});
+  if (!loaded.ok) throw new Error('rules');
+  const kindOf = (sink: string) => sinkKind(loaded.rules.sinks[sink]!.config.type);
+  for (const callIds of groups) {
+    await store.privacy.erase({
+      callIds,
+      reason: 'request',
+      by: 'cli',
+      downstream: true,
+      also: async (calls) => (await Promise.all(calls.map(async (id) => downstreamPlans((await store.projections.call(id))!.story, kindOf, loaded.rules.hash)))).flat(),
+    });
+  }
+  await store.close();
+  relay.pipeline!.wake();
+  await until(() => deliveriesOf(relay.log).filter((d) => d.rule_id === 'erase' && d.status === 'succeeded').length === deletions, {
+    what: 'the deletions',
+    onPoll: () => relay.pipeline!.wake(),
+    describe: () => deliveriesOf(relay.log).filter((d) => d.rule_id === 'erase').map((d) => [d.call_id, d.sink, d.status, d.last_error]),
+  });
+}
+
 describe('erase --downstream (README "Personal data")', () => {
   it('deletes each Slack message posted, archives each HubSpot object created, and sends each HTTP sink a signed call.erased', async () => {
     // Given a call posted to Slack (a message per event), logged in HubSpot, and sent to an endpoint
@@ -59,24 +86,7 @@ rules:
     expect(notes).toHaveLength(1);
 
     // When the call is erased with --downstream, while the relay runs
-    const store = new SqliteStore(relay.dbPath);
-    const loaded = await loadRules(rulesPath, {});
-    if (!loaded.ok) throw new Error('rules');
-    const kindOf = (sink: string) => sinkKind(loaded.rules.sinks[sink]!.config.type);
-    await store.privacy.erase({
-      callIds: [CALL],
-      reason: 'request',
-      by: 'cli',
-      downstream: true,
-      also: async (calls) => (await Promise.all(calls.map(async (id) => downstreamPlans((await store.projections.call(id))!.story, kindOf, loaded.rules.hash)))).flat(),
-    });
-    await store.close();
-    relay.pipeline!.wake();
-    await until(() => deliveriesOf(relay.log).filter((d) => d.rule_id === 'erase' && d.status === 'succeeded').length === 4, {
-      what: 'the deletions',
-      onPoll: () => relay.pipeline!.wake(),
-      describe: () => deliveriesOf(relay.log).filter((d) => d.rule_id === 'erase').map((d) => [d.sink, d.status, d.last_error]),
-    });
+    await eraseDownstream(relay, rulesPath, [[CALL]], 4);
 
     // Then Slack was asked to delete each posted ts, HubSpot to archive the note, the endpoint told once
     const deletes = slack.requests.filter((r) => r.path.endsWith('chat.delete')).map((r) => new URLSearchParams(r.rawBody).get('ts') ?? JSON.parse(r.rawBody).ts);
@@ -85,5 +95,26 @@ rules:
     const notices = hook.requests.filter((r) => r.rawBody.includes('call.erased'));
     expect(notices.map((r) => JSON.parse(r.rawBody))).toEqual([{ type: 'call.erased', call_id: CALL }]);
     expect(Object.keys(notices[0]!.headers).some((h) => h.includes('signature'))).toBe(true);
+  }, 120_000);
+
+  it('a call id holding ":" is its own call: erasing "a" then "a:b" tells the endpoint of both, though "a"/"b:c" and "a:b"/"c" read alike', async () => {
+    // Given two calls sent to an endpoint: call "a" with event "b:c", call "a:b" with event "c"
+    const hook: FakeHttp = await startFakeHttp();
+    cleanups.push(() => hook.close());
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const rulesPath = writeRules(dir, `version: 1\nsinks:\n  hook: { type: http, url: "${hook.url}" }\nrules:\n  - id: post\n    on: call.*\n    actions:\n      - { sink: hook }\n`);
+    const relay: TestRelay = await startRoutingRelay({ dir, rulesPath, clock: new ManualClock() });
+    cleanups.push(() => relay.stop());
+    await postEvent(relay, fixture('call.completed', (e) => Object.assign(e, { event_id: 'b:c', data: { ...e.data, call_id: 'a' } })));
+    await postEvent(relay, fixture('call.completed', (e) => Object.assign(e, { event_id: 'c', data: { ...e.data, call_id: 'a:b' } })));
+    await until(() => deliveriesOf(relay.log).filter((d) => d.status === 'succeeded').length === 2, { what: 'both calls sent' });
+
+    // When each call is erased with --downstream, one after the other
+    await eraseDownstream(relay, rulesPath, [['a'], ['a:b']], 2);
+
+    // Then the endpoint was told of each call's erasure
+    const notices = hook.requests.filter((r) => r.rawBody.includes('call.erased')).map((r) => JSON.parse(r.rawBody) as { call_id: string });
+    expect(notices.map((n) => n.call_id).sort()).toEqual(['a', 'a:b']);
   }, 120_000);
 });

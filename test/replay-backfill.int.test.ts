@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import type { DeliveryPlanned, NewEntry } from '../src/log/types.js';
 import { listDeliveries } from '../src/project/queries.js';
 import type { Envelope } from '../src/receive/envelope.js';
 import { backfill } from '../src/route/backfill.js';
+import { operatorEvent } from '../src/route/operator-events.js';
 import { planEvent } from '../src/route/plan-event.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
 import type { LoadedRules } from '../src/rules/types.js';
@@ -192,6 +194,37 @@ describe('replay: run the current rules over past events', () => {
     expect(completed.by_rule['completed-audit']!.planned).toBe(planEvent(current, events[2]!, { onlyRule: 'completed-audit' }).length);
     expect(Object.keys(onlyTrace.by_rule)).toEqual(['trace']);
     expect(onlyTrace.planned).toBe(events.length);
+    log.close();
+  });
+
+  it('a log from before delivery ids had namespaces: replay plans the delivery an alert\'s id took, and nothing else again', async () => {
+    // Given a log written by the old relay: a dead letter at seq N, its alert (rule both) under
+    // event id op-N, then a HuskyVoice event op-N whose trace was planned under the old id and
+    // whose `both` plan was swallowed (same old id as the alert)
+    const log = new SqliteLog(join(temp.dir, 'old.db'), { now: steppingClock() });
+    const current = rules(TRACE_RULE, '\n  - id: both\n    on: [delivery.dead, "call.*"]\n    actions:\n      - { sink: console, text: "{{ event.event_type }}" }\n');
+    const oldId = (eventId: string, rule: string) => `dlv_${createHash('sha256').update(`${eventId}\u0000${rule}\u00000`).digest('base64url').slice(0, 22)}`;
+    const [failed] = appendEvents(log, [{ type: 'call.failed', call: 1 }], 'evt');
+    log.append(asEntries(planEvent(current, failed!)));
+    const dead = planEvent(current, failed!)[0]!.delivery_id;
+    const n = log.append([{ type: 'delivery.dead', data: { delivery_id: dead, reason: 'gone' } }])[0]!.seq!;
+    const alert = planEvent(current, operatorEvent(n, 'delivery.dead', '2026-06-01T09:00:00.000Z', { delivery_id: dead, reason: 'gone' }));
+    expect(alert.map((p) => [p.rule_id, p.event_id, p.delivery_id])).toEqual([['both', `op-${n}`, oldId(`op-${n}`, 'both')]]);
+    log.append(asEntries(alert));
+    const envelope = envelopeOf(`op-${n}`, 'call.completed', 2) as unknown as Envelope;
+    const body = JSON.stringify(envelope);
+    const { event_id, event_type, org_id, created_at } = envelope;
+    const seq = log.append([{ type: 'event.received', data: { event_id, event_type, org_id, created_at, received_at: '2026-06-01T09:00:00.000Z', call_id: envelope.data.call_id, body } }])[0]!.seq!;
+    const [trace] = planEvent(current, { seq, received_at: '2026-06-01T09:00:00.000Z', envelope, body });
+    log.append(asEntries([{ ...trace!, delivery_id: oldId(`op-${n}`, 'trace') }]));
+    const before = log.lastSeq();
+
+    // When the new relay replays it
+    const result = await backfill(seamOf(log), current);
+
+    // Then only the swallowed delivery is planned: the trace it sent already is not sent again
+    expect(planned(log, before).map((p) => [p.rule_id, p.event_type, p.event_id])).toEqual([['both', 'call.completed', `op-${n}`]]);
+    expect(result.by_rule).toEqual({ trace: { planned: 0, existing: 2, failed: 0 }, both: { planned: 1, existing: 1, failed: 0 } });
     log.close();
   });
 });

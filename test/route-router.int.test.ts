@@ -85,7 +85,7 @@ describe('router: events become delivery.planned entries', () => {
     const expected = bodies.flatMap((body, i) => {
       const { event_id, event_type, data } = JSON.parse(body) as { event_id: string; event_type: string; data: { call_id: string } };
       const plan = (rule_id: string, action_index: number, sink: string, order_key: string | null) => ({
-        delivery_id: deliveryId(event_id, rule_id, action_index),
+        delivery_id: deliveryId({ kind: 'call', event_id }, rule_id, action_index),
         event_id,
         event_seq: seqs[i],
         event_type,
@@ -113,9 +113,23 @@ describe('router: events become delivery.planned entries', () => {
   });
 
   it('a delivery id depends only on (event_id, rule_id, action_index)', () => {
-    expect(deliveryId('evt_1', 'r', 0)).toBe(deliveryId('evt_1', 'r', 0));
-    expect(new Set([deliveryId('evt_1', 'r', 0), deliveryId('evt_1', 'r', 1), deliveryId('evt_1', 's', 0), deliveryId('evt_2', 'r', 0)]).size).toBe(4);
-    expect(deliveryId('evt_1', 'r', 0)).toMatch(/^dlv_[A-Za-z0-9_-]{22}$/);
+    const id = (event_id: string, rule: string, index: number) => deliveryId({ kind: 'call', event_id }, rule, index);
+    expect(id('evt_1', 'r', 0)).toBe(id('evt_1', 'r', 0));
+    expect(new Set([id('evt_1', 'r', 0), id('evt_1', 'r', 1), id('evt_1', 's', 0), id('evt_2', 'r', 0)]).size).toBe(4);
+    expect(id('evt_1', 'r', 0)).toMatch(/^dlv_[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('the ids every log already holds stay as they were: a HuskyVoice event, an alert (values the relay wrote before op- ids had their own namespace)', () => {
+    // re-keying them would make `replay` plan every past delivery again
+    expect(deliveryId({ kind: 'call', event_id: 'evt_1' }, 'r', 0)).toBe('dlv_O9SVWBqNG87oXwNQPt7rrs');
+    expect(deliveryId({ kind: 'call', event_id: 'evt_1' }, 'r', 0, 'g1')).toBe('dlv_O9SVWBqNG87oXwNQPt7rrs_g1');
+    expect(deliveryId({ kind: 'operator', seq: 5 }, 'ops', 0)).toBe('dlv_8Yh-yrN5zIKbRTrKsU3j-W');
+  });
+
+  it('no sender-chosen id meets another source: a HuskyVoice event "op-5" is not the alert of entry 5, a call id with ":" is not another call', () => {
+    expect(deliveryId({ kind: 'call', event_id: 'op-5' }, 'ops', 0)).not.toBe(deliveryId({ kind: 'operator', seq: 5 }, 'ops', 0));
+    expect(deliveryId({ kind: 'erase', call_id: 'a:b', event_id: 'c' }, 'erase', 0)).not.toBe(deliveryId({ kind: 'erase', call_id: 'a', event_id: 'b:c' }, 'erase', 0));
+    expect(deliveryId({ kind: 'call', event_id: 'a:b' }, 'erase', 0)).not.toBe(deliveryId({ kind: 'erase', call_id: 'a', event_id: 'b' }, 'erase', 0));
   });
 });
 

@@ -50,7 +50,7 @@ describe('planEvent with rules.example.yaml', () => {
     const plans = planEvent(rules, event(type));
     expect(plans.map((p) => `${p.rule_id}:${p.sink}:${p.order_key ?? '-'}`)).toEqual(expected);
     for (const p of plans) {
-      expect(p.delivery_id).toBe(deliveryId(p.event_id, p.rule_id, p.action_index));
+      expect(p.delivery_id).toBe(deliveryId({ kind: 'call', event_id: p.event_id }, p.rule_id, p.action_index));
       expect(p).toMatchObject({ event_type: type, event_seq: 7, rules_hash: rules.hash });
     }
   });

@@ -134,17 +134,19 @@ export class Actions {
   }
 
   /**
-   * The logged event a rules test names: a call event by its id, or an operator event by the id
-   * its alerts carry (`op-SEQ`); when there is none, why, as `: REASON` (past the log's end, say), or ''.
+   * The logged event a rules test names: an operator event by the id its alerts carry (`op-SEQ`),
+   * else a call event by its id (HuskyVoice may send an id such as `op-7` too: when entry 7 is
+   * an operator event, that one is tested; the call event can be pasted); when there is none,
+   * why, as `: REASON` (past the log's end, say), or ''.
    */
   private async loggedEvent(eventId: string): Promise<Entry | string> {
     const seq = operatorSeq(eventId);
     if (seq !== null) {
       const [entry] = await this.deps.log.read(seq - 1, { limit: 1 });
-      return entry?.seq === seq && isOperatorEventType(entry.type) ? entry : notOperatorEvent(seq, await logBoundsOf(this.deps.log));
+      if (entry?.seq === seq && isOperatorEventType(entry.type)) return entry;
     }
     const [entry] = (await this.deps.log.read(0, { eventId, types: ['event.received'], limit: 1 })).filter((e) => e.type === 'event.received');
-    return entry ?? '';
+    return entry ?? (seq === null ? '' : notOperatorEvent(seq, await logBoundsOf(this.deps.log)));
   }
 
   /** Runs an action; its message (or the user error that refused it) is flashed on the page it came from. */

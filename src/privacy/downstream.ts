@@ -31,7 +31,7 @@ export function downstreamPlans(story: CallStory, kindOf: (sink: string) => Sink
     plans.push({
       type: 'delivery.planned',
       data: {
-        delivery_id: deliveryId(`${story.call_id}:${d.event_id}`, ERASE_RULE, actionIndex),
+        delivery_id: deliveryId({ kind: 'erase', call_id: story.call_id, event_id: d.event_id }, ERASE_RULE, actionIndex),
         event_id: d.event_id,
         event_seq: event.seq,
         event_type: event.event_type,

@@ -2,16 +2,15 @@ import type { Logger } from 'pino';
 import { ERASURE_DEAD_REASON } from '../delivery/lifecycle.js';
 import type { DeliveryOrigin, EntryOf, LogReader } from '../log/seam.js';
 import { isOperatorEventType, type Entry, type OperatorEventType } from '../log/types.js';
+import { operatorEventId } from './delivery-id.js';
 import type { OperatorEvent } from './plan-event.js';
 import { eventsOf, type Routable } from './planner.js';
 import { DamagedEntryError } from '../log/damaged-entry.js';
 
 export { ROUTED_TYPES } from '../log/types.js';
 
-/** The event id of an operator event's plans: it has none of its own, its entry's seq is unique (`op-57`). */
-export function operatorEventId(seq: number): string {
-  return `op-${seq}`;
-}
+/** `op-SEQ`, the event id of an operator event's plans (defined beside the delivery ids it must never be confused with). */
+export { operatorEventId };
 
 /**
  * An operator event as rules see it: `event` = `{event_type, created_at, data}` with the entry's

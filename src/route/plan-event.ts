@@ -6,7 +6,7 @@ import type { WhenResult } from '../rules/cel.js';
 import { runBoundedSteps, type Step } from '../rules/bounded-steps.js';
 import type { Scope } from '../rules/liquid.js';
 import type { CompiledAction, CompiledRule, LoadedRules, RoutedEvent } from '../rules/types.js';
-import { deliveryId } from './delivery-id.js';
+import { deliveryId, type DeliverySource } from './delivery-id.js';
 import { deadReason, notPlannedRequest, type NotPlanned } from './not-planned.js';
 import { UnsendableRequestError } from '../sinks/kind.js';
 import { renderAction } from './render-action.js';
@@ -42,6 +42,11 @@ export interface OperatorEvent {
 /** The event id a plan of this event carries (and its delivery id is made from). */
 export function eventIdOf(ev: PlannableEvent): string {
   return ev.operator ? ev.operator.event_id : ev.envelope.event_id;
+}
+
+/** The id space of this event's deliveries: a HuskyVoice event's never meets an operator event's (`deliveryId`). */
+function sourceOf(ev: PlannableEvent): DeliverySource {
+  return ev.operator ? { kind: 'operator', seq: ev.seq } : { kind: 'call', event_id: ev.envelope.event_id };
 }
 
 /** Whether a rule's `on` takes this event: a HuskyVoice event by match, an operator event only if named. */
@@ -177,7 +182,7 @@ function callOf(ev: PlannableEvent): { call_id?: string } {
 function basePlan(rules: LoadedRules, rule: CompiledRule, action: CompiledAction, ev: PlannableEvent, opts: PlanOptions) {
   const eventId = eventIdOf(ev);
   return {
-    delivery_id: deliveryId(eventId, rule.id, action.index, opts.generation),
+    delivery_id: deliveryId(sourceOf(ev), rule.id, action.index, opts.generation),
     event_id: eventId,
     event_seq: ev.seq,
     event_type: ev.envelope.event_type,

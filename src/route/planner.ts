@@ -2,9 +2,10 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { EntryRejectedError } from '../errors.js';
 import type { Checkpoint, EntryOf, LogReader, LogWriter } from '../log/seam.js';
-import type { NewEntry } from '../log/types.js';
+import type { DeliveryPlanned, NewEntry } from '../log/types.js';
 import type { LoadedRules } from '../rules/types.js';
 import { refusedEntries } from './not-planned.js';
+import { preNamespaceId } from './delivery-id.js';
 import { isErased } from '../privacy/payload.js';
 import { entriesOf, eventIdOf, explainEvent, failuresOf, plannableEvent, type ActionOutcome, type PlannableEvent, type PlanOptions, type RuleFailure } from './plan-event.js';
 
@@ -60,6 +61,8 @@ interface Planned {
   seq: number;
   eventId: string;
   outcomes: ActionOutcome[];
+  /** From a HuskyVoice event (not an operator event). */
+  call?: true;
 }
 
 /**
@@ -105,7 +108,7 @@ function plan(rules: LoadedRules, entry: Routable, o: PlannerOptions): Planned {
   try {
     const verdicts = explainEvent(rules, event, o);
     for (const failure of failuresOf(verdicts)) o.onFailure?.(failure, eventId, entry.seq);
-    return { seq: entry.seq, eventId, outcomes: verdicts.flatMap((v) => (v.matched ? v.actions : [])) };
+    return { seq: entry.seq, eventId, outcomes: verdicts.flatMap((v) => (v.matched ? v.actions : [])), ...(!event.operator && { call: true as const }) };
   } catch (error) {
     // planning catches every rule's failure itself; this is a bug of ours, and must not stop planning
     o.logger.error({ event_id: eventId, seq: entry.seq, err: (error as Error).message }, 'event skipped: planning failed');
@@ -118,6 +121,7 @@ async function settle(batch: Planned[], o: PlannerOptions): Promise<void> {
   let outcomes = batch.flatMap((p) => p.outcomes);
   // planned already (by the router, an earlier replay): left alone, so a failed action's dead letter is never appended twice
   const existing = await o.reader.plannedAlready(outcomes.map((x) => x.plan.delivery_id));
+  for (const id of await plannedUnderOldIds(batch, o.reader)) existing.add(id);
   for (const x of outcomes) if (existing.has(x.plan.delivery_id)) o.onOutcome?.(x, 'existing');
   outcomes = outcomes.filter((x) => !existing.has(x.plan.delivery_id));
   if (o.dryRun) {
@@ -127,6 +131,27 @@ async function settle(batch: Planned[], o: PlannerOptions): Promise<void> {
     outcomes.forEach((x, i) => o.onOutcome?.(x, fresh[i] ? 'planned' : 'existing'));
   }
   await o.onBatch?.(batch[batch.length - 1]!.seq, batch.length);
+}
+
+/**
+ * The new ids of plans the log holds under their pre-namespace id (`preNamespaceId`: a
+ * HuskyVoice event whose id starts with `op-`), planned from that same event: not from an
+ * operator event, and of its type and call (where retention removed the event it came from,
+ * that is all the log still says).
+ */
+async function plannedUnderOldIds(batch: Planned[], reader: LogReader): Promise<string[]> {
+  const old = new Map<string, DeliveryPlanned>();
+  for (const { plan } of batch.flatMap((p) => (p.call ? p.outcomes : []))) {
+    const id = preNamespaceId(plan.event_id, plan.rule_id, plan.action_index, plan.generation);
+    if (id !== null) old.set(id, plan);
+  }
+  if (old.size === 0) return [];
+  const origins = await reader.deliveryOrigins([...old.keys()]);
+  return [...origins].flatMap(([id, origin]) => {
+    const plan = old.get(id)!;
+    const same = !origin.from_operator && origin.event_type === plan.event_type && origin.call_id === (plan.call_id ?? null);
+    return same ? [plan.delivery_id] : [];
+  });
 }
 
 /**

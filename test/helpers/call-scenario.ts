@@ -51,10 +51,10 @@ export const OTHER_CALL = 'call_other_2';
 
 /** The story's delivery ids, as the planner names them. */
 export const D = {
-  d1: deliveryId('evt_story_1', 'thread', 0),
-  d2: deliveryId('evt_story_2', 'stars', 0),
-  d3: deliveryId('evt_story_3', 'thread', 0),
-  d4: deliveryId('evt_story_3', 'crm', 0),
+  d1: deliveryId({ kind: 'call', event_id: 'evt_story_1' }, 'thread', 0),
+  d2: deliveryId({ kind: 'call', event_id: 'evt_story_2' }, 'stars', 0),
+  d3: deliveryId({ kind: 'call', event_id: 'evt_story_3' }, 'thread', 0),
+  d4: deliveryId({ kind: 'call', event_id: 'evt_story_3' }, 'crm', 0),
 };
 
 /** `call --json` (README "What happened to this call?") for `STORY_CALL`: written out by hand from what happened to it (see `writeStory`). */
