@@ -15,6 +15,7 @@ import { registerResume } from './resume.js';
 import { registerRulesCommands } from './rules.js';
 import { registerServe } from './serve.js';
 import { registerSignSend } from './sign-send.js';
+import { printableLines } from './table.js';
 import { loadDotEnv, packageVersion } from '../config/resolve.js';
 import { UserError } from '../errors.js';
 import { codeOf } from '../os-errors.js';
@@ -28,7 +29,9 @@ const program = new Command('husky-relay')
   .option('--rules <path>', 'the rules file (env HUSKY_RELAY_RULES, default ./rules.yaml, else ./rules.example.yaml)')
   .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  // a usage error quotes what was typed (an id pasted from an event): shown escaped, as data is
+  .configureOutput({ outputError: (text, write) => write(printableLines(text)) });
 
 registerServe(program);
 registerLog(program);
@@ -85,7 +88,8 @@ try {
     process.exit(error.exitCode === 0 ? 0 : 1);
   }
   if (error instanceof UserError) {
-    process.stderr.write(`husky-relay: ${error.message}\n`);
+    // it may quote an id, a type or a file's text: escaped, so nothing in it reaches the terminal as a command
+    process.stderr.write(`husky-relay: ${printableLines(error.message)}\n`);
     process.exit(1);
   }
   process.stderr.write(`husky-relay: internal error: ${(error as Error).stack ?? String(error)}\n`);

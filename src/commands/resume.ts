@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { loadRules } from '../rules/load-rules.js';
 import { globalsOf, openExistingStore } from './globals.js';
+import { printable } from './table.js';
 
 /**
  * `husky-relay resume SINK` (README "Command line", "When a rule fails at run time"): appends `sink.resumed` for a sink paused after its
@@ -22,7 +23,7 @@ export function registerResume(program: Command): void {
           return loaded.ok ? Object.keys(loaded.rules.sinks) : [];
         };
         const state = await resumeSink(store.projections, store.writer, sink, known);
-        process.stdout.write(`resumed: ${sink} (paused since ${state.at}: ${state.reason})\n`);
+        process.stdout.write(`${printable(`resumed: ${sink} (paused since ${state.at}: ${state.reason})`)}\n`);
       } finally {
         await store.close();
       }

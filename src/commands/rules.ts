@@ -6,7 +6,8 @@ import { operatorEvent } from '../route/operator-events.js';
 import { eventIdOf, explainEvent, type PlannableEvent } from '../route/plan-event.js';
 import { isOperatorEventType, OPERATOR_EVENT_TYPES } from '../log/types.js';
 import { didYouMean } from '../rules/did-you-mean.js';
-import { printable } from './table.js';
+import { printable, printableLines } from './table.js';
+import { utf8Text } from '../utf8.js';
 import { ERASED } from '../privacy/payload.js';
 import { parseDateTime } from '../dates.js';
 import { loadRules } from '../rules/load-rules.js';
@@ -21,9 +22,14 @@ export interface Output {
   err(line: string): void;
 }
 
+/**
+ * The terminal: stdout and stderr, each line made `printable` (an event's ids and text, a
+ * template's output, a parse error quoting the file), so what an event carries is shown as
+ * `\u001b`-style escapes and never acted on; the output's own line breaks stay.
+ */
 export const stdio: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => process.stdout.write(`${printableLines(line)}\n`),
+  err: (line) => process.stderr.write(`${printableLines(line)}\n`),
 };
 
 type Env = Record<string, string | undefined>;
@@ -140,11 +146,18 @@ export async function rulesTest(
     return 1;
   }
   for (const p of result.warnings) io.err(formatProblem(p));
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(eventPath, 'utf8');
+    bytes = await readFile(eventPath);
   } catch (error) {
     io.err(`${eventPath}: cannot read: ${(error as Error).message}`);
+    return 1;
+  }
+  let text: string;
+  try {
+    text = utf8Text(bytes); // read as ingest reads a body: a leading BOM is not part of the JSON
+  } catch {
+    io.err(`${eventPath}: not UTF-8 text; the relay would refuse it (400 invalid_json)`);
     return 1;
   }
   return testEvent(result.rules, text, eventPath, io, now);

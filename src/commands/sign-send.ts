@@ -5,6 +5,7 @@ import { heldBy } from '../log/sqlite/serve-lock.js';
 import { resolveSecrets } from '../receive/secrets.js';
 import { sign } from '../receive/verify-signature.js';
 import { globalsOf, type Globals } from './globals.js';
+import { printableLines } from './table.js';
 
 function readFile(file: string): Buffer {
   try {
@@ -65,7 +66,8 @@ export function registerSignSend(program: Command): void {
         throw new UserError(`cannot reach ${url} (${cause}): is \`husky-relay serve\` running?`);
       }
       const text = await response.text();
-      process.stdout.write(`${response.status} ${text}\n`);
+      // the answer may quote the event (its id) or be any server's page: escaped, as data is
+      process.stdout.write(`${response.status} ${printableLines(text)}\n`);
       if (!response.ok) process.exitCode = 1;
     });
 }

@@ -17,6 +17,15 @@ export function printable(text: string): string {
 }
 
 /**
+ * `printable` for text of several lines (a rendered request, a body, an error listing
+ * problems): each line's characters escaped, the line breaks between them kept, so nothing
+ * within a line can move the cursor, overwrite what is shown or reorder it.
+ */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
+/**
  * Characters a terminal draws two columns wide: East Asian Wide and Fullwidth ones (Hangul
  * Jamo, CJK ideographs and punctuation, kana, Hangul syllables, fullwidth forms) and emoji
  * shown as emoji by default (😀, not ✓).

@@ -6,6 +6,7 @@ import { parseEnv } from 'node:util';
 import { UserError } from '../errors.js';
 import { EnvironmentError } from '../os-errors.js';
 import { readRegularFileSync } from '../regular-file.js';
+import { utf8Text } from '../utf8.js';
 import { DEFAULTS } from './defaults.js';
 
 /**
@@ -108,7 +109,8 @@ export function reloadDotEnv(cwd = process.cwd()): void {
 function readDotEnv(cwd: string): Record<string, string> {
   const file = resolve(cwd, '.env');
   const read = readRegularFileSync(file, DEFAULTS.files.maxDotEnvBytes);
-  if (read.ok) return parseEnv(read.bytes.toString('utf8')) as Record<string, string>;
+  // without a leading BOM, which would otherwise become part of the first variable's name
+  if (read.ok) return parseEnv(utf8Text(read.bytes, { lenient: true })) as Record<string, string>;
   if (read.code === 'ENOENT') return {};
   throw new EnvironmentError(`cannot read ${file}: ${read.reason}; remove it or make it a file of VAR=value lines`, read.code);
 }

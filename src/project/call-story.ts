@@ -14,7 +14,7 @@ export interface CallEvent {
   seq: number;
   event_id: string;
   event_type: string;
-  /** The envelope's `created_at`, as HuskyVoice sent it. */
+  /** The envelope's `created_at`, as the `event.received` entry holds it: normalized to UTC at ingest (`2026-06-01T10:00:00.000Z`); the body keeps what was sent. */
   created_at: string;
   /** When the relay received it (ISO). */
   received_at: string;

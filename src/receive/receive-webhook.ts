@@ -13,6 +13,7 @@ import { nestingProblem } from './nesting.js';
 import { bodyEncoding, decodeBody, readBody, reserveBody } from './read-body.js';
 import { verifySignature } from './verify-signature.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { utf8Text } from '../utf8.js';
 
 export interface ReceiveOptions {
   /** Reads the body first logged for a duplicate event id. */
@@ -33,9 +34,6 @@ export interface ReceiveOptions {
   /** How long a commit may wait for the writer before it counts as stuck. (Default: `DEFAULTS.log.commitStallMs`) */
   commitStallMs?: number;
 }
-
-// strips a leading UTF-8 byte order mark (RFC 8259 §8.1 lets a parser ignore one)
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * `POST /webhooks/husky`, checked in the order of README "HTTP". The signature is verified over
@@ -183,7 +181,7 @@ function isJsonRequest(ctx: Context): boolean {
 /** JSON is UTF-8 (RFC 8259): invalid bytes are invalid JSON, never silently replaced. */
 function decodeJson(body: Buffer): { raw: string; value: unknown } {
   try {
-    const raw = utf8.decode(body);
+    const raw = utf8Text(body); // without a leading BOM
     return { raw, value: JSON.parse(raw) };
   } catch {
     throw new HttpError(400, 'invalid_json');

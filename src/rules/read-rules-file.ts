@@ -1,6 +1,7 @@
 import type { Problem } from './problem.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { readRegularFile } from '../regular-file.js';
+import { utf8Text } from '../utf8.js';
 
 /**
  * The rules file's bytes and text, or the problem that stops it being read: not found, not a
@@ -19,7 +20,7 @@ export async function readRulesFile(path: string): Promise<{ ok: true; bytes: Bu
   const nul = content.indexOf(0);
   try {
     if (nul >= 0) throw new Error(`a NUL byte at offset ${nul}`);
-    return { ok: true, bytes: content, text: new TextDecoder('utf-8', { fatal: true }).decode(content) };
+    return { ok: true, bytes: content, text: utf8Text(content) };
   } catch (error) {
     return fail(`rules file is not UTF-8 text (${(error as Error).message}): is it the right file?`);
   }
