@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli, runOnTerminal } from './helpers/cli.js';
 import { logFixture } from './helpers/log-fixture.js';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { writeLogTruncatedBeforeCalls, writeTruncatedLog } from './helpers/truncated-log.js';
 
 const hints = (output: string) => output.split('\n').filter((line) => line.startsWith('husky-relay: '));
@@ -34,6 +35,27 @@ describe('op-SEQ past the end of the log', () => {
     const r = await runCli([...log.db, 'call', `op-${last + 50}`], { cwd: log.dir, env: cliEnv() });
     expect(r).toMatchObject({ code: 1, stdout: '', stderr: `husky-relay: no call "op-${last + 50}" in the log: the log ends at seq ${last}\n` });
   });
+});
+
+describe('an operator event no rule routed', () => {
+  // Given a log whose entry 1 is a sink.paused no rule turned into an alert
+  const log = logFixture('husky-op-hint-', async (dbPath) => {
+    const sqlite = new SqliteLog(dbPath);
+    sqlite.append([{ type: 'sink.paused', data: { sink: 'slack', reason: 'token_revoked: refused', code: 'token_revoked', delivery_id: 'dlv_x' } }]);
+    sqlite.close();
+  });
+
+  it('deliveries --event op-1 on a terminal: the hint does not point at `deliveries --event op-1`, the command just run (QA); log --event still does', async () => {
+    const deliveries = await runOnTerminal([...log.db, 'deliveries', '--event', 'op-1'], log.dir);
+    expect(deliveries.code).toBe(0);
+    expect(hints(deliveries.output)).toEqual([
+      'husky-relay: no call event "op-1": it names the operator event at seq 1 (sink.paused); no alert of it is listed: one is planned only by a rule whose on: matches sink.paused (log --json shows the entry)',
+    ]);
+    const entries = await runOnTerminal([...log.db, 'log', '--event', 'op-1'], log.dir);
+    expect(hints(entries.output)).toEqual([
+      'husky-relay: no call event "op-1": it names the operator event at seq 1 (sink.paused), whose alerts `deliveries --event op-1` lists (log --json shows the entry)',
+    ]);
+  }, 60_000);
 });
 
 describe('the retention note, on a log retention truncated without removing any call', () => {

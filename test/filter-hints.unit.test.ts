@@ -51,6 +51,13 @@ describe('the hint of a filter that names what the relay does not know (README "
     ]);
   });
 
+  it('deliveries --event op-SEQ that lists nothing: the hint does not send the user to the command just run (QA)', () => {
+    const known = { ...KNOWN, eventExists: false, operatorEventType: 'delivery.dead' };
+    expect(filterHints({ event: 'op-6', listsDeliveries: true }, known)).toEqual([
+      'no call event "op-6": it names the operator event at seq 6 (delivery.dead); no alert of it is listed: one is planned only by a rule whose on: matches delivery.dead (log --json shows the entry)',
+    ]);
+  });
+
   it('op-SEQ of an entry that is not an operator event (a delivery.retried, one past the log\'s end) is not said to name one', async () => {
     // Given a log that starts at 1 (nothing removed by retention), whose entry 22 is a delivery.retried and which ends at 35
     const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused' }];

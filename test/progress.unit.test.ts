@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { progressBar } from '../src/commands/progress.js';
 
 /** A terminal the bar draws on: everything written, escapes stripped. */
@@ -44,5 +44,38 @@ describe('progressBar: how it ends', () => {
     bar.update({ done: 1, total: 1 });
     bar.done();
     expect(t.text()).toContain('100% | 1/1 entry |');
+  });
+});
+
+/**
+ * QA (new-user pass): an interrupted rebuild said `rebuilding stopped at 100 % (22001/22001 entries)`,
+ * which reads as finished; and its first frame said `ETA 0s` at 4 %.
+ */
+describe('progressBar: a stop short of the end, and the ETA', () => {
+  it('stopped after every entry was read (what follows them not done): never 100 %', () => {
+    const t = terminal();
+    const bar = progressBar('rebuilding', true, t.stream);
+    bar.update({ done: 22_001, total: 22_001 });
+    bar.stop();
+    expect(t.text()).toMatch(/rebuilding stopped at 99 % \(22001\/22001 entries\)\n$/);
+    expect(t.text()).not.toMatch(/stopped at 100 %/);
+  });
+
+  afterEach(() => void vi.useRealTimers());
+
+  it('no ETA until the work has run a second; then the entries left at the pace so far', () => {
+    // the bar's redraws are throttled by Date.now(): fake timers move both clocks
+    vi.useFakeTimers();
+    const t = terminal();
+    const bar = progressBar('rebuilding', true, t.stream, () => Date.now());
+    bar.update({ done: 1_000, total: 25_000 });
+    vi.advanceTimersByTime(500);
+    bar.update({ done: 2_000, total: 25_000 });
+    expect(t.text()).toContain('2000/25000 entries');
+    expect(t.text()).not.toContain('ETA');
+    vi.advanceTimersByTime(500);
+    bar.update({ done: 3_000, total: 25_000 }); // 2,000 entries a second since the first report: 22,000 left
+    expect(t.text()).toMatch(/3000\/25000 entries \| [\d,]+ entries\/s \| ETA 11s/);
+    bar.stop();
   });
 });

@@ -146,6 +146,36 @@ describe('replay: run the current rules over past events', () => {
     log.close();
   });
 
+  it('--force stopped by Ctrl-C: what it read is planned whole, and a new generation --since where it stopped plans only the rest', async () => {
+    // Given 1,200 past events, each received at its own instant
+    const log = new SqliteLog(join(temp.dir, 'stopped.db'), { now: steppingClock() });
+    const current = rules(TRACE_RULE, NEW_RULE);
+    const events = appendEvents(log, Array.from({ length: 1200 }, (_, i) => ({ type: TYPES[i % 4]!, call: i % 7 })), 'evt');
+    const plansOf = (evs: typeof events) => evs.flatMap((ev) => planEvent(current, ev)).length;
+
+    // When a --force replay is interrupted once its first batch is appended
+    const controller = new AbortController();
+    const first = await backfill(seamOf(log), current, { generation: 'g1', signal: controller.signal, onBatch: () => controller.abort() });
+
+    // Then it says where it stopped, and every event read has all its plans under g1, no more
+    const stopped = first.stopped!;
+    expect(stopped.after_seq).toBeGreaterThanOrEqual(500);
+    expect(stopped.after_seq).toBeLessThan(1200);
+    expect(stopped.next.seq).toBe(stopped.after_seq + 1);
+    expect(stopped.since_next_is_exact).toBe(true);
+    const g1 = listDeliveries(log.db).filter((d) => d.delivery_id.endsWith('_g1'));
+    expect(g1).toHaveLength(plansOf(events.filter((ev) => ev.seq <= stopped.after_seq)));
+    expect(first.planned).toBe(g1.length);
+
+    // And a new --force generation from --since next.at plans the rest only: each delivery once in all
+    const rest = await backfill(seamOf(log), current, { generation: 'g2', since: stopped.next.at });
+    expect(rest.stopped).toBeUndefined();
+    const g2 = listDeliveries(log.db).filter((d) => d.delivery_id.endsWith('_g2'));
+    expect(g1.length + g2.length).toBe(plansOf(events));
+    expect(g2.some((d) => g1.some((o) => o.event_id === d.event_id))).toBe(false);
+    log.close();
+  });
+
   it('works while events arrive: plans what was there when it started, leaves the rest to the router', async () => {
     // Given 1,200 past events (three batches) and a relay appending new ones meanwhile
     const dbPath = join(temp.dir, 'live.db');

@@ -4,21 +4,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
-import type { NewEntry } from '../src/log/types.js';
 import { scratchPath } from '../src/project/rebuild/scratch.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { processHarness, spawnCli } from './helpers/cli-process.js';
 import { deadPid } from './helpers/pids.js';
 import { SECRET } from './helpers/relay.js';
+import { smallEvents } from './helpers/entries.js';
 
 /** A log of `n` small events, appended in one transaction. */
 function logOf(dbPath: string, n: number): void {
   const log = new SqliteLog(dbPath);
-  const entries: NewEntry[] = Array.from({ length: n }, (_, i) => ({
-    type: 'event.received',
-    data: { event_id: `evt_${i}`, event_type: 'call.completed', org_id: 'org', created_at: '2026-06-01T10:00:00Z', received_at: '2026-06-01T10:00:00Z', call_id: `call_${i % 500}`, body: '{}' },
-  }));
-  log.append(entries);
+  log.append(smallEvents(n));
   log.close();
 }
 

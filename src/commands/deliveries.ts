@@ -132,7 +132,7 @@ export function registerDeliveries(program: Command): void {
         const filters = { status: opts.status, sink: opts.sink, rule: opts.rule, event: opts.event, call: opts.call };
         const rows = await store.projections.deliveries({ ...filters, limit: opts.limit ?? 50 });
         process.stdout.write(`${opts.json ? JSON.stringify(rows) : deliveriesTable(rows)}\n`);
-        if (rows.length === 0) await hintEmptyResult(filters, store, g);
+        if (rows.length === 0) await hintEmptyResult({ ...filters, listsDeliveries: true }, store, g);
       } finally {
         await store.close();
       }

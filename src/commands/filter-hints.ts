@@ -26,6 +26,11 @@ export interface FilterValues {
   types?: string[];
   /** `replay --type`: a pattern of HuskyVoice event types (a glob: `call.*`), hinted only when the replay read no event. */
   eventType?: string;
+  /**
+   * The empty result is a list of deliveries (`deliveries`): an operator event's hint then says no alert
+   * of it is listed, instead of pointing at `deliveries --event`, the command just run. (Default: false, `log`)
+   */
+  listsDeliveries?: boolean;
 }
 
 /** What the relay knows, for each filter given. */
@@ -85,10 +90,13 @@ function eventTypeHint(pattern: string): string | null {
 }
 
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
-function eventHint(id: string, operatorEventType: string | null | undefined, bounds: LogBounds | undefined): string {
+function eventHint(id: string, operatorEventType: string | null | undefined, bounds: LogBounds | undefined, listsDeliveries: boolean): string {
   const seq = operatorSeq(id);
   if (seq !== null && typeof operatorEventType === 'string') {
-    return `no call event ${q(id)}: it names the operator event at seq ${seq} (${operatorEventType}), whose alerts \`deliveries --event ${id}\` lists (log --json shows the entry)`;
+    const alerts = listsDeliveries
+      ? `; no alert of it is listed: one is planned only by a rule whose on: matches ${operatorEventType}`
+      : `, whose alerts \`deliveries --event ${id}\` lists`;
+    return `no call event ${q(id)}: it names the operator event at seq ${seq} (${operatorEventType})${alerts} (log --json shows the entry)`;
   }
   // op-SEQ past the log's end, of an entry retention removed, or of one of another type names nothing: no alert has it
   if (seq !== null && bounds) return `no event ${q(id)} in the log${notOperatorEvent(seq, bounds)}`;
@@ -102,7 +110,7 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
     filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log${removedBefore(known.bounds, 'calls')}`,
-    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.bounds),
+    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.bounds, filters.listsDeliveries === true),
     ...(filters.types ?? []).map(typeHint),
     filters.eventType === undefined ? null : eventTypeHint(filters.eventType),
   ];

@@ -16,6 +16,8 @@ import { globalsOf, openExistingStore, type Globals } from './globals.js';
 import { displayWidth, padColumns, printable, table } from './table.js';
 import { count } from '../count.js';
 import { hintEmptyResult } from './filter-hints.js';
+import { interruptible } from './interrupt.js';
+import { backfillStopped } from './replay-stop.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -30,24 +32,6 @@ interface ReplayOptions {
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const n = (value: number) => value.toLocaleString('en-US');
-
-/**
- * Ctrl-C (or SIGTERM) during a rebuild or verify stops it between batches; the live tables
- * stay as they were and the scratch database is removed.
- */
-function interruptible(): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    done: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
 
 export function registerReplay(program: Command): void {
   program
@@ -112,7 +96,7 @@ async function rebuild(g: Globals): Promise<void> {
     out(`rebuilt from ${count(result.entries, 'entry', 'entries', true)} (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${count(rate, 'entry', 'entries', true)}/s`);
     out(table(['TABLE', 'ROWS'], Object.entries(result.rows).map(([name, rows]) => [name, String(rows)])));
   } catch (error) {
-    if (stop.signal.aborted) throw new UserError('replay --rebuild: interrupted; the projections are as they were');
+    if (stop.signal.aborted) throw new UserError('replay --rebuild: interrupted; the projections are as they were', 'interrupted');
     throw error;
   } finally {
     bar.stop();
@@ -139,7 +123,7 @@ async function verify(g: Globals): Promise<void> {
     out('repair: stop serve, then run `husky-relay replay --rebuild`');
     process.exitCode = 1;
   } catch (error) {
-    if (stop.signal.aborted) throw new UserError('replay --verify: interrupted');
+    if (stop.signal.aborted) throw new UserError('replay --verify: interrupted before the comparison; nothing was changed (verify only reads)', 'interrupted');
     throw error;
   } finally {
     bar.stop();
@@ -188,7 +172,9 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   };
   // the lines of a dry run go to stdout as they come: no bar over them on the same terminal
   const bar = progressBar(dryRun ? 'dry run' : 'replaying', process.stderr.isTTY === true && !(dryRun && process.stdout.isTTY));
+  const stop = interruptible();
   const options: BackfillOptions = {
+    signal: stop.signal,
     since: opts.since,
     until: opts.until,
     type: opts.type,
@@ -203,10 +189,12 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   try {
     try {
       result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
-      bar.done();
+      if (!result.stopped) bar.done();
     } finally {
       bar.stop();
+      stop.done();
     }
+    if (result.stopped) throw backfillStopped(result.stopped, result, dryRun, options.generation);
     summarize(result, dryRun, options.generation);
     // an unknown type reads nothing: on a terminal, say which types there are (README "Filters")
     if (result.events === 0 && opts.type !== undefined) await hintEmptyResult({ eventType: opts.type }, store, g);

@@ -131,7 +131,9 @@ export interface CopyResult {
  * at `to` (its schema made first), every entry as stored, sealed (see `importLog`), and the
  * checkpoints named (the router's), and projects it there, in one transaction. `masterKeys`:
  * `HUSKY_RELAY_MASTER_KEY`, which a PostgreSQL log requires. Throws `UserError` when `to` is not a
- * `postgres://` URL or already holds a log, or `masterKeys` is unset.
+ * `postgres://` URL or already holds a log, or `masterKeys` is unset. `signal` (Ctrl-C) stops the
+ * copy before its commit (see `importLog`): nothing is copied. `onProgress` never reports the
+ * full count before the commit: a bar stopped before then does not read as finished.
  */
 export async function copyLog(
   source: Store,
@@ -139,6 +141,7 @@ export async function copyLog(
   checkpointNames: string[],
   onProgress?: (done: number, total: number) => void,
   masterKeys?: string,
+  signal?: AbortSignal,
 ): Promise<CopyResult> {
   if (!isPostgresUrl(to)) throw new UserError(`migrate --to: "${to}" is not a PostgreSQL URL (postgres://USER@HOST/DB)`);
   const [{ PgStore }, { importLog }] = await Promise.all([import('./pg/pg-store.js'), import('./pg/pg-import.js')]);
@@ -154,7 +157,9 @@ export async function copyLog(
       const seq = await source.log.checkpoint(name);
       if (seq > 0) checkpoints.push({ name, seq });
     }
-    return await importLog(target, rows, checkpoints, (done) => onProgress?.(done, total));
+    const copied = await importLog(target, rows, checkpoints, (done) => done < total && onProgress?.(done, total), signal);
+    onProgress?.(copied.entries, copied.entries);
+    return copied;
   } finally {
     await target.close();
   }

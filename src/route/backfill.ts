@@ -25,6 +25,11 @@ export interface BackfillOptions extends BackfillFilter {
   /** Each delivery that does not exist yet, as it is planned (or would be, in a dry run). */
   onPlan?: (plan: DeliveryPlanned) => void;
   onProgress?: (progress: ProgressReport) => void;
+  /**
+   * Stops planning after the event at hand (Ctrl-C): the plans of the events read so far are
+   * appended (a batch is never half-written), the rest are left; the result says where (`stopped`).
+   */
+  signal?: AbortSignal;
   /** After each batch is appended (tests use it to append events meanwhile). */
   onBatch?: () => void | Promise<void>;
 }
@@ -47,6 +52,21 @@ export interface BackfillResult {
   planned: number;
   /** Of `events`: events skipped because their call was erased (README "Personal data"). */
   erased: number;
+  /** Set when `signal` stopped it before the last event: where, and the first event not read. */
+  stopped?: BackfillStop;
+}
+
+/** Where an interrupted backfill stopped. */
+export interface BackfillStop {
+  /** The last event planned (its plans appended, unless a dry run). */
+  after_seq: number;
+  /** The first event the filter lets through after it, which was not read. */
+  next: { seq: number; at: string };
+  /**
+   * Whether no event read (seq ≤ `after_seq`, through the filter) was received at or after `next.at`, so
+   * `--since next.at` with the same filter reads exactly the events not read (false: the clock went back, or they share an instant).
+   */
+  since_next_is_exact: boolean;
 }
 
 /**
@@ -64,7 +84,7 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     if (options.rule === undefined || rule.id === options.rule) byRule[rule.id] = { planned: 0, existing: 0, failed: 0 };
   }
   const result: BackfillResult = { events: 0, through_seq: through, by_rule: byRule, planned: 0, erased: 0 };
-  await runPlanner(0, {
+  const last = await runPlanner(0, {
     reader: log.reader,
     writer: log.writer,
     events: async (after) => {
@@ -74,6 +94,7 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     },
     rules: () => rules,
     generation: options.generation,
+    stopped: () => options.signal?.aborted === true,
     onlyRule: options.rule,
     dryRun: options.dryRun,
     logger: silentLogger,
@@ -91,6 +112,14 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
       await options.onBatch?.();
     },
   });
+  if (options.signal?.aborted) {
+    const [next] = await log.reader.events({ ...filter, afterSeq: last, limit: 1 });
+    if (next) {
+      const later = await log.reader.events({ ...filter, since: next.at, afterSeq: 0, throughSeq: last, limit: 1 });
+      result.stopped = { after_seq: last, next: { seq: next.seq, at: next.at }, since_next_is_exact: later.length === 0 };
+      return result;
+    }
+  }
   options.onProgress?.({ done: through, total: through });
   return result;
 }

@@ -6,6 +6,7 @@ import { D, STORY_CALL, writeStory } from '../helpers/call-scenario.js';
 import { freshPgDatabase, pgQuery } from '../helpers/pg.js';
 import { SECRET, tempDir } from '../helpers/relay.js';
 import { openStore } from '../../src/log/store.js';
+import { acquireServeLock } from '../../src/log/sqlite/serve-lock.js';
 
 /**
  * `migrate --to URL` (SPEC §13) and every command on the copy: the story of issue 14, written
@@ -91,6 +92,17 @@ describe('migrate --to postgres:// and the CLI on PostgreSQL', () => {
     const out = await runCli(['--db', sqlite, '--rules', rules, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET }) });
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/^husky-relay: migrate: HUSKY_RELAY_MASTER_KEY is required for a PostgreSQL log; set it to this log's master key, the content of .*master-key/);
+  });
+
+  it('serve running and no HUSKY_RELAY_MASTER_KEY: says to stop serve first, not to find the key (QA: it asked for the key, then for serve)', async () => {
+    const lock = acquireServeLock(sqlite, 'serve');
+    try {
+      const out = await runCli(['--db', sqlite, '--rules', rules, 'migrate', '--to', db.url], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET }) });
+      expect(out.code).toBe(1);
+      expect(out.stderr).toBe(`husky-relay: migrate: serve (pid ${process.pid}) holds ${sqlite}; stop it first, so that nothing is appended behind the copy\n`);
+    } finally {
+      lock.release();
+    }
   });
 
   it('a --to that is not a PostgreSQL URL, or a --db with no log: one line naming that, before the master key is asked for', async () => {

@@ -22,3 +22,11 @@ export function receivedEntry(overrides: { event_id?: string; body?: string; cal
     },
   };
 }
+
+/** `n` small `call.completed` events (`evt_I` of `call_<I mod 500>`, body `{}`), for a log big enough that its rebuild takes a while. */
+export function smallEvents(n: number): NewEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    type: 'event.received',
+    data: { event_id: `evt_${i}`, event_type: 'call.completed', org_id: 'org', created_at: '2026-06-01T10:00:00Z', received_at: '2026-06-01T10:00:00Z', call_id: `call_${i % 500}`, body: '{}' },
+  }));
+}

@@ -23,9 +23,16 @@ export interface ImportResult {
  * the same; a data key wrapped by an older master key is wrapped again by the current one), and
  * the consumers' checkpoints; then projects it all, in the same transaction, so the database
  * holds the whole log and its projections or nothing. Throws `UserError` when the target already
- * holds entries or checkpoints (nothing is written then).
+ * holds entries or checkpoints (nothing is written then). `signal` (Ctrl-C) stops it between
+ * batches, or once projected, before the commit: it throws the signal's reason and nothing is copied.
  */
-export async function importLog(target: PgStore, source: SealedRows, checkpoints: Checkpoint[], onProgress?: (done: number) => void): Promise<ImportResult> {
+export async function importLog(
+  target: PgStore,
+  source: SealedRows,
+  checkpoints: Checkpoint[],
+  onProgress?: (done: number) => void,
+  signal?: AbortSignal,
+): Promise<ImportResult> {
   const started = performance.now();
   const client = await connectClient(target.pool);
   try {
@@ -35,6 +42,7 @@ export async function importLog(target: PgStore, source: SealedRows, checkpoints
     let entries = 0;
     let lastSeq = 0;
     for (;;) {
+      signal?.throwIfAborted();
       const batch = await source.entries(lastSeq, BATCH);
       if (batch.length === 0) break;
       await refusedAs(batch[0]!.seq, batch.at(-1)!.seq, () => client.query(
@@ -60,7 +68,8 @@ export async function importLog(target: PgStore, source: SealedRows, checkpoints
     for (const c of checkpoints) await client.query(`INSERT INTO p_checkpoints (name, seq) VALUES ($1, $2)`, [c.name, c.seq]);
     const start = await source.logStart();
     if (start) await client.query(`INSERT INTO log_start (id, seq, prev_hash) VALUES (1, $1, $2)`, [start.seq, start.prev]);
-    await reproject(client, target.sealer, {}, false);
+    await reproject(client, target.sealer, { signal }, false);
+    signal?.throwIfAborted();
     await client.query('COMMIT');
     return { entries, last_seq: lastSeq, seconds: (performance.now() - started) / 1000 };
   } catch (error) {

@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { damagedTables, withForget } from './repair.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { checkDamageAside } from './damage-thread.js';
-import { buildScratch, projectionTables, SCRATCH, stopIfAborted, type BuildOptions, type Scratch } from './scratch.js';
+import { buildScratch, finishedAll, projectionTables, SCRATCH, stopIfAborted, type BuildOptions, type Scratch } from './scratch.js';
 
 export interface RebuildResult {
   /** Entries projected (the whole log, through `last_seq`). */
@@ -74,6 +74,7 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
     scratch.close();
   }
   if (repaired.length > 0) db.exec('VACUUM'); // gives back the pages the damaged tables held
+  finishedAll(options, scratch);
   return { entries: scratch.entries, last_seq: scratch.lastSeq, rows, repaired, seconds: (performance.now() - started) / 1000 };
 }
 

@@ -23,7 +23,7 @@ export interface ProgressReport {
 
 export interface BuildOptions {
   onProgress?: (progress: ProgressReport) => void;
-  /** Stops the build between batches (Ctrl-C); the scratch database is removed. */
+  /** Stops the build within about 0.1 s (Ctrl-C), before anything is swapped or compared; the scratch database is removed. */
   signal?: AbortSignal;
 }
 
@@ -189,18 +189,24 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     const first = (db.prepare('SELECT min(seq) FROM main.entries').pluck().get() as number | null) ?? 1;
     const toProject = Math.max(0, total - first + 1);
     let done = 0;
+    let reportAt = 0; // performance.now() of the next report: the first comes after the first TICK entries
     db.exec('BEGIN');
     try {
       for (let entries = await pages.next(); entries !== undefined; entries = await pages.next()) {
         for (const entry of entries) {
           project(entry);
-          if (++done % DEFAULTS.rebuild.batch === 0) {
+          // one modulo per entry, as before; the clock is read once per TICK entries
+          if (++done % TICK !== 0) continue;
+          if (done % DEFAULTS.rebuild.batch === 0) {
             db.exec('COMMIT');
-            options.onProgress?.({ done, total: toProject });
-            await yieldToLoop(); // let a progress bar draw and Ctrl-C land
-            stopIfAborted(options.signal);
             db.exec('BEGIN');
           }
+          if (performance.now() < reportAt) continue;
+          // never the full count here: the bar ends full only once the caller's work is done (`finishedAll`)
+          if (done < toProject) options.onProgress?.({ done, total: toProject });
+          await yieldToLoop(); // let a progress bar draw and Ctrl-C land
+          stopIfAborted(options.signal);
+          reportAt = performance.now() + REPORT_MS;
         }
       }
       flush();
@@ -208,12 +214,24 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     } finally {
       if (db.inTransaction) db.exec('ROLLBACK');
     }
-    options.onProgress?.({ done, total: toProject });
     stopIfAborted(options.signal);
     return { entries: done, lastSeq: total };
   } finally {
     pages.close();
   }
+}
+
+/** Entries between two looks at the clock while building: a report (and a chance for Ctrl-C to land) is due every REPORT_MS. */
+const TICK = 1_000;
+/** How often a build reports progress and checks for Ctrl-C, in ms. */
+const REPORT_MS = 100;
+
+/**
+ * The last report of a build (`done` = `total` = the entries projected), which the caller sends
+ * once its whole work is done (the swap, the comparison): a bar stopped before then never shows 100 %.
+ */
+export function finishedAll(options: BuildOptions, scratch: Scratch): void {
+  options.onProgress?.({ done: scratch.entries, total: scratch.entries });
 }
 
 /** Throws `rebuild interrupted` (the signal's reason as its cause) once `signal` is aborted. */

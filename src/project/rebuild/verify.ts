@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { buildScratch, SCRATCH, type BuildOptions } from './scratch.js';
+import { buildScratch, finishedAll, SCRATCH, type BuildOptions } from './scratch.js';
 
 type Row = Record<string, unknown>;
 
@@ -29,7 +29,7 @@ export async function verifyProjections(db: Database, options: BuildOptions & { 
   const limit = options.limit ?? 20;
   const scratch = await buildScratch(db, options);
   try {
-    return db.transaction(() => {
+    const result = db.transaction(() => {
       scratch.catchUp();
       let count = 0;
       const differences: Difference[] = [];
@@ -40,6 +40,8 @@ export async function verifyProjections(db: Database, options: BuildOptions & { 
       }
       return { identical: count === 0, entries: scratch.entries, last_seq: scratch.lastSeq, tables: scratch.tables, count, differences };
     })();
+    finishedAll(options, scratch);
+    return result;
   } finally {
     scratch.close();
   }

@@ -1,0 +1,28 @@
+import { UserError } from '../errors.js';
+import type { BackfillResult, BackfillStop } from '../route/backfill.js';
+import { count } from '../count.js';
+
+/**
+ * The one line that ends a backfill Ctrl-C stopped (`BackfillResult.stopped`), as a `UserError`
+ * (exit 1): where it stopped, what stays planned, and how to go on. Without `--force` the same
+ * command goes on where it stopped (delivery ids are deterministic: what is planned is not planned
+ * again). With `--force` (`generation`), another run plans under a new generation, so what this one
+ * planned would be delivered twice: it names the `--since` that reads only the events not read,
+ * when one does (`since_next_is_exact`), else says that none does. A dry run appended nothing.
+ */
+export function backfillStopped(stop: BackfillStop, result: BackfillResult, dryRun: boolean, generation: string | undefined): UserError {
+  const where = `interrupted after seq ${stop.after_seq} of ${result.through_seq}`;
+  if (dryRun) return new UserError(`replay --dry-run: ${where}; nothing was appended`, 'interrupted');
+  const planned = `${count(result.planned, 'delivery', 'deliveries', true)} planned so far`;
+  if (generation === undefined) {
+    return new UserError(
+      `replay: ${where}; the ${planned} stay planned (serve's dispatcher delivers them); run the same command again to plan the rest: it plans only what is not planned yet`,
+      'interrupted',
+    );
+  }
+  const again = `the ${planned} under generation ${generation} stay planned (serve's dispatcher delivers them); another --force run plans every event again under a new generation and would deliver those twice`;
+  const rest = stop.since_next_is_exact
+    ? `to plan only the rest, run it again with --since ${stop.next.at} (when seq ${stop.next.seq}, the first event not replayed, was received)`
+    : `no --since leaves out exactly the events already replayed (some were received at or after ${stop.next.at}, when seq ${stop.next.seq}, the first not replayed, was)`;
+  return new UserError(`replay --force: ${where}; ${again}; ${rest}`, 'interrupted');
+}
