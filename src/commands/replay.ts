@@ -71,13 +71,34 @@ function foldingHeap(): void {
   setFlagsFromString('--heap-growing-percent=100');
 }
 
+/**
+ * Whether `signal` was aborted, once the signals that came while the thread was blocked (opening
+ * the log waits for a lock synchronously) have been handled: they run after this turn's promises.
+ */
+async function signalledMeanwhile(signal: AbortSignal): Promise<boolean> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return signal.aborted;
+}
+
+const REBUILD_INTERRUPTED = 'replay --rebuild: interrupted; the projections are as they were';
+const VERIFY_INTERRUPTED = 'replay --verify: interrupted before the comparison; nothing was changed (verify only reads)';
+
 async function rebuild(g: Globals): Promise<void> {
-  const store = await openExistingStore(g.dbPath, g.masterKeys);
+  // from the first instant: a Ctrl-C while the log opens ends with the same line as one later
+  const stop = interruptible();
+  let store: Awaited<ReturnType<typeof openExistingStore>>;
+  try {
+    store = await openExistingStore(g.dbPath, g.masterKeys);
+  } catch (error) {
+    stop.done();
+    throw error;
+  }
   // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
   let lock: ServeLock;
   try {
     lock = acquireServeLock(g.dbPath, 'replay --rebuild');
   } catch (error) {
+    stop.done();
     await store.close();
     if (!(error instanceof DatabaseHeldError)) throw error;
     throw new UserError(
@@ -87,8 +108,8 @@ async function rebuild(g: Globals): Promise<void> {
     );
   }
   const bar = progressBar('rebuilding');
-  const stop = interruptible();
   try {
+    if (await signalledMeanwhile(stop.signal)) throw new UserError(REBUILD_INTERRUPTED, 'interrupted');
     const result = await store.rebuild({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.done();
     const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
@@ -96,7 +117,7 @@ async function rebuild(g: Globals): Promise<void> {
     out(`rebuilt from ${count(result.entries, 'entry', 'entries', true)} (through seq ${result.last_seq}) in ${result.seconds.toFixed(1)} s, ${count(rate, 'entry', 'entries', true)}/s`);
     out(table(['TABLE', 'ROWS'], Object.entries(result.rows).map(([name, rows]) => [name, String(rows)])));
   } catch (error) {
-    if (stop.signal.aborted) throw new UserError('replay --rebuild: interrupted; the projections are as they were', 'interrupted');
+    if (stop.signal.aborted) throw new UserError(REBUILD_INTERRUPTED, 'interrupted');
     throw error;
   } finally {
     bar.stop();
@@ -107,10 +128,17 @@ async function rebuild(g: Globals): Promise<void> {
 }
 
 async function verify(g: Globals): Promise<void> {
-  const store = await openExistingStore(g.dbPath, g.masterKeys);
-  const bar = progressBar('verifying');
-  const stop = interruptible();
+  const stop = interruptible(); // from the first instant, as rebuild
+  let store: Awaited<ReturnType<typeof openExistingStore>>;
   try {
+    store = await openExistingStore(g.dbPath, g.masterKeys);
+  } catch (error) {
+    stop.done();
+    throw error;
+  }
+  const bar = progressBar('verifying');
+  try {
+    if (await signalledMeanwhile(stop.signal)) throw new UserError(VERIFY_INTERRUPTED, 'interrupted');
     const result = await store.verify({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.done();
     if (result.identical) {
@@ -123,7 +151,7 @@ async function verify(g: Globals): Promise<void> {
     out('repair: stop serve, then run `husky-relay replay --rebuild`');
     process.exitCode = 1;
   } catch (error) {
-    if (stop.signal.aborted) throw new UserError('replay --verify: interrupted before the comparison; nothing was changed (verify only reads)', 'interrupted');
+    if (stop.signal.aborted) throw new UserError(VERIFY_INTERRUPTED, 'interrupted');
     throw error;
   } finally {
     bar.stop();
