@@ -83,16 +83,22 @@ async function signalledMeanwhile(signal: AbortSignal): Promise<boolean> {
 const REBUILD_INTERRUPTED = 'replay --rebuild: interrupted; the projections are as they were';
 const VERIFY_INTERRUPTED = 'replay --verify: interrupted before the comparison; nothing was changed (verify only reads)';
 
-async function rebuild(g: Globals): Promise<void> {
-  // from the first instant: a Ctrl-C while the log opens ends with the same line as one later
+/**
+ * Takes Ctrl-C (`interruptible`) from the first instant, then opens the log: a Ctrl-C while it
+ * opens ends the command with the same line as one later. The caller calls `stop.done()`.
+ */
+async function openInterruptible(g: Globals): Promise<{ stop: ReturnType<typeof interruptible>; store: Awaited<ReturnType<typeof openExistingStore>> }> {
   const stop = interruptible();
-  let store: Awaited<ReturnType<typeof openExistingStore>>;
   try {
-    store = await openExistingStore(g.dbPath, g.masterKeys);
+    return { stop, store: await openExistingStore(g.dbPath, g.masterKeys) };
   } catch (error) {
     stop.done();
     throw error;
   }
+}
+
+async function rebuild(g: Globals): Promise<void> {
+  const { stop, store } = await openInterruptible(g);
   // held for the whole rebuild, so a serve started meanwhile refuses instead of racing the swap
   let lock: ServeLock;
   try {
@@ -128,14 +134,7 @@ async function rebuild(g: Globals): Promise<void> {
 }
 
 async function verify(g: Globals): Promise<void> {
-  const stop = interruptible(); // from the first instant, as rebuild
-  let store: Awaited<ReturnType<typeof openExistingStore>>;
-  try {
-    store = await openExistingStore(g.dbPath, g.masterKeys);
-  } catch (error) {
-    stop.done();
-    throw error;
-  }
+  const { stop, store } = await openInterruptible(g);
   const bar = progressBar('verifying');
   try {
     if (await signalledMeanwhile(stop.signal)) throw new UserError(VERIFY_INTERRUPTED, 'interrupted');
