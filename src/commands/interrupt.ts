@@ -2,6 +2,12 @@
 export interface Interruption {
   /** Aborted at the first SIGINT (Ctrl-C) or SIGTERM; the work stops at its next safe point. */
   signal: AbortSignal;
+  /**
+   * Whether a stop was asked for, once the signals that came while the thread was blocked
+   * (opening the log waits for a lock synchronously) have been handled: they run after this
+   * turn's promises, so reading `signal.aborted` at once can miss them.
+   */
+  requested(): Promise<boolean>;
   /** The signals are no longer handled here (call it in a `finally`). */
   done(): void;
 }
@@ -20,6 +26,10 @@ export function interruptible(): Interruption {
   process.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
+    requested: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return controller.signal.aborted;
+    },
     done: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

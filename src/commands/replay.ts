@@ -71,15 +71,6 @@ function foldingHeap(): void {
   setFlagsFromString('--heap-growing-percent=100');
 }
 
-/**
- * Whether `signal` was aborted, once the signals that came while the thread was blocked (opening
- * the log waits for a lock synchronously) have been handled: they run after this turn's promises.
- */
-async function signalledMeanwhile(signal: AbortSignal): Promise<boolean> {
-  await new Promise((resolve) => setImmediate(resolve));
-  return signal.aborted;
-}
-
 const REBUILD_INTERRUPTED = 'replay --rebuild: interrupted; the projections are as they were';
 const VERIFY_INTERRUPTED = 'replay --verify: interrupted before the comparison; nothing was changed (verify only reads)';
 
@@ -115,7 +106,7 @@ async function rebuild(g: Globals): Promise<void> {
   }
   const bar = progressBar('rebuilding');
   try {
-    if (await signalledMeanwhile(stop.signal)) throw new UserError(REBUILD_INTERRUPTED, 'interrupted');
+    if (await stop.requested()) throw new UserError(REBUILD_INTERRUPTED, 'interrupted');
     const result = await store.rebuild({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.done();
     const rate = result.seconds > 0 ? Math.round(result.entries / result.seconds) : result.entries;
@@ -137,7 +128,7 @@ async function verify(g: Globals): Promise<void> {
   const { stop, store } = await openInterruptible(g);
   const bar = progressBar('verifying');
   try {
-    if (await signalledMeanwhile(stop.signal)) throw new UserError(VERIFY_INTERRUPTED, 'interrupted');
+    if (await stop.requested()) throw new UserError(VERIFY_INTERRUPTED, 'interrupted');
     const result = await store.verify({ onProgress: (p) => bar.update(p), signal: stop.signal });
     bar.done();
     if (result.identical) {
