@@ -2,8 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
-import { damageRootPage } from './helpers/damage.js';
-import { deliveriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
+import { damageEntryData, damagePayload, damageRootPage } from './helpers/damage.js';
+import { deliveriesOf, entriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
 
 /**
@@ -50,5 +50,40 @@ describe('an attempt that cannot start because its delivery cannot be read', () 
     expect(JSON.stringify(await ready.json())).toMatch(/p_deliveries.*malformed/);
     // and after the wait each is tried again
     await until(() => failedStarts() >= 6, { what: 'the next tries', timeoutMs: DEFAULTS.delivery.startRetryMs * 2 });
+  }, 40_000);
+});
+
+const PLAN_DAMAGES = [
+  { what: 'its data is not JSON', damage: damageEntryData, said: String.raw`its data is not valid JSON \(.+\)` },
+  { what: 'its payload does not decrypt', damage: damagePayload, said: 'its payload does not decrypt: it was altered' },
+];
+
+describe.each(PLAN_DAMAGES)('a delivery whose plan entry is damaged ($what)', ({ damage, said }) => {
+  it('goes dead at once with entry_damaged and the damage as its reason; nothing is sent, and the other deliveries go on', async () => {
+    // Given two deliveries waiting for their retry (their receiver refused the connection)
+    const temp = tempDir();
+    cleanup = temp.cleanup;
+    const rules = writeRules(temp.dir, `version: 1\nsinks:\n  hook: { type: http, url: "${await closedPortOrigin()}/in", retry: { initial_delay: 1s } }\nrules:\n  - id: all\n    on: "*"\n    actions: [{ sink: hook }]\n`);
+    relay = await startRoutingRelay({ dir: temp.dir, rulesPath: rules });
+    await postEvent(relay, makeEvent({ event_id: 'evt_damaged' }));
+    await postEvent(relay, makeEvent({ event_id: 'evt_sound' }));
+    await until(() => deliveriesOf(relay!.log).filter((d) => d.status === 'retrying').length === 2, { what: 'two deliveries retrying' });
+    const plan = entriesOf(relay.log, 'delivery.planned').find((e) => e.data.event_id === 'evt_damaged')!;
+    await relay.close();
+    relay.log.close();
+    // and the first one's plan entry damaged on disk while the relay was down
+    damage(`${temp.dir}/relay.db`, plan.seq);
+    // When the relay starts on it, and the retries come due
+    relay = await startRoutingRelay({ dir: temp.dir, rulesPath: rules });
+    const row = (event: string) => deliveriesOf(relay!.log).find((d) => d.event_id === event)!;
+    await until(() => row('evt_damaged').status === 'dead', { what: 'the damaged plan to go dead', timeoutMs: 10_000 });
+    // Then its dead letter says which entry, what is wrong and what to do
+    const todo = String.raw`; run \x60husky-relay log --verify\x60 to check the whole log, then stop serve and restore the latest backup \(README: Backups\)`;
+    expect(row('evt_damaged').dead_reason).toMatch(new RegExp(`^entry_damaged: entry ${plan.seq} of the log is damaged: ${said}${todo}$`));
+    expect(row('evt_damaged').attempts).toBe(2);
+    // and the attempt is not put back in a loop; the sound delivery is attempted again, and stays open
+    await until(() => row('evt_sound').attempts >= 2, { what: 'the sound delivery to be tried again', timeoutMs: 10_000 });
+    expect(row('evt_sound').status).toBe('retrying');
+    expect(relay.lines.filter((l) => l.includes('could not start an attempt'))).toEqual([]);
   }, 40_000);
 });

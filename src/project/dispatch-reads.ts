@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { ERASED, OPEN_SQL } from '../delivery/lifecycle.js';
-import { notPlannedRequest } from '../route/not-planned.js';
+import { damagedPlanRequest, notPlannedRequest } from '../route/not-planned.js';
 
 /** An open delivery as the dispatcher's due index takes it (see `delivery/schedule.ts`). */
 export interface OpenDelivery {
@@ -58,14 +58,19 @@ export class DispatchReads {
     return this.ref.get(deliveryId) as OpenDelivery | undefined;
   }
 
-  /** Throws when the delivery is unknown (it was planned, so that is a damaged projection). */
+  /** Throws when the delivery is unknown (it was planned, so that is a damaged projection); a damaged plan entry gives `damagedPlanRequest`'s placeholder. */
   attemptContext(deliveryId: string): AttemptContext {
     const row = this.row.get(deliveryId) as
       | { seq: number; sink: string; order_key: string | null; key_scope: string; event_type: string; attempts: number; round_failures: number }
       | undefined;
     if (!row) throw new Error(`no delivery ${deliveryId} in the projections`);
-    // an erased call's delivery is never sent: it fails at once, as a plan that could not be made
-    const request = this.requestOf(row.seq) ?? notPlannedRequest(ERASED);
+    // an erased call's delivery, or one whose plan is damaged, is never sent: it fails at once, as a plan that could not be made
+    let request: Record<string, unknown>;
+    try {
+      request = this.requestOf(row.seq) ?? notPlannedRequest(ERASED);
+    } catch (error) {
+      request = damagedPlanRequest(error);
+    }
     const state = row.order_key === null ? undefined : (this.keyState.get(row.sink, row.order_key, row.key_scope) as string | undefined);
     return {
       request,

@@ -1,3 +1,4 @@
+import { DamagedEntryError } from '../log/damaged-entry.js';
 import type { NewEntry } from '../log/types.js';
 
 /**
@@ -11,7 +12,10 @@ import type { NewEntry } from '../log/types.js';
 
 /** Why a delivery could not be planned: a short code and a message naming the field. */
 export interface NotPlanned {
-  /** `render_failed`, `render_timeout`, `invalid_request` (see `UnsendableRequestError`), `request_too_deep`, `request_too_large`, `entry_rejected`, `plan_failed`. */
+  /**
+   * `render_failed`, `render_timeout`, `invalid_request` (see `UnsendableRequestError`), `request_too_deep`, `request_too_large`,
+   * `entry_rejected`, `plan_failed`; at attempt time, `erased` (`delivery/lifecycle.ts` `ERASED`) and `entry_damaged` (`damagedPlanRequest`).
+   */
   code: string;
   message: string;
 }
@@ -21,6 +25,21 @@ const KEY = 'not_planned';
 /** The placeholder request of a delivery that could not be planned. */
 export function notPlannedRequest(reason: NotPlanned): Record<string, unknown> {
   return { [KEY]: { code: reason.code, message: reason.message } };
+}
+
+/**
+ * The request an attempt is made from when its plan's entry cannot be read back (`error` is a
+ * `DamagedEntryError`: its data is not JSON, or its payload does not decrypt; README "Faults"):
+ * the placeholder of `entry_damaged`, whose message is the error's one line (which entry, what
+ * is wrong, what to do). The attempt then fails at once as permanent and the delivery goes
+ * dead with that reason, so it is listed, alerted on and counted like any dead letter; nothing
+ * is sent, since what was planned is not known. Before, the attempt was put back every few
+ * seconds, forever, with an error line each time and the delivery open. Any other error (a
+ * read that failed: a lock, a damaged page of an index) is thrown as it is: it may pass.
+ */
+export function damagedPlanRequest(error: unknown): Record<string, unknown> {
+  if (!(error instanceof DamagedEntryError)) throw error;
+  return notPlannedRequest({ code: 'entry_damaged', message: error.message });
 }
 
 /** The reason, when `request` is such a placeholder; else null. */

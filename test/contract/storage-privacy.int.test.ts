@@ -158,6 +158,25 @@ describe.each(ENGINES)('personal data on %s', (engine) => {
     expect(await store.privacy.callsLastSeenBefore('2026-06-04T00:00:00.000Z', 10)).toEqual(['call_b']);
   });
 
+  it("gives a plan whose payload no longer decrypts the entry_damaged placeholder: its attempt fails at once, naming the entry, and nothing is sent", async () => {
+    // Given the sealed payload of d_a's plan (entry 2) altered on disk, one byte flipped
+    const flip = isPostgresUrl(fx.location)
+      ? `UPDATE payloads SET sealed = overlay(sealed PLACING (CASE get_byte(sealed, 40) WHEN 0 THEN '\\x01'::bytea ELSE '\\x00'::bytea END) FROM 41 FOR 1) WHERE seq = 2`
+      : `UPDATE payloads SET sealed = cast(substr(sealed, 1, 40) || CASE substr(sealed, 41, 1) WHEN x'00' THEN x'01' ELSE x'00' END || substr(sealed, 42) AS BLOB) WHERE seq = 2`;
+    await fx.raw(flip);
+    // When the dispatcher reads what to send
+    const context = await store.projections.attemptContext('d_a');
+    // Then the request is the placeholder, its message the damage's one line, and the counts are the delivery's
+    expect(context.request).toEqual({
+      not_planned: {
+        code: 'entry_damaged',
+        message: expect.stringMatching(/^entry 2 of the log is damaged: its payload does not decrypt: it was altered; run `husky-relay log --verify`/),
+      },
+    });
+    expect(JSON.stringify(context)).not.toContain(MARKER);
+    expect(context).toMatchObject({ event_type: 'call.completed', attempts: 0, keyState: null });
+  });
+
   it('erases a call once; its retried event is a duplicate, and a new event of it is logged with its payload [erased]', async () => {
     await store.privacy.erase({ callIds: ['call_a'], reason: 'request', by: 'test', downstream: false });
     // When it is erased again

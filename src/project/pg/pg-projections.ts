@@ -8,7 +8,7 @@ import { pgConsoleReads } from './pg-console-reads.js';
 import { OLDEST_ANY_SQL, OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
-import { notPlannedRequest } from '../../route/not-planned.js';
+import { damagedPlanRequest, notPlannedRequest } from '../../route/not-planned.js';
 import type { EntryOf } from '../../log/seam.js';
 import { entryData } from '../../log/damaged-entry.js';
 
@@ -132,7 +132,7 @@ function storyData(row: EntryRow): string | null {
   return JSON.stringify(rest);
 }
 
-/** What an attempt is made from; rejects when the delivery is unknown (see `DispatchReads.attemptContext`). */
+/** What an attempt is made from; rejects when the delivery is unknown; a damaged plan entry gives `damagedPlanRequest`'s placeholder (see `DispatchReads.attemptContext`). */
 async function attemptContext(pool: Pool, sealer: PgSealer, id: string): Promise<AttemptContext> {
   const row = (
     await pool.query<{ seq: number; key_state: string | null; event_type: string; attempts: number; round_failures: number }>(
@@ -144,11 +144,16 @@ async function attemptContext(pool: Pool, sealer: PgSealer, id: string): Promise
   ).rows[0];
   if (!row) throw new Error(`no delivery ${id} in the projections`);
   // the plan's request, opened in JS (PostgreSQL's `->` refuses a json string holding \u0000)
-  const [plan] = (await sealer.entries(pool, `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS} WHERE e.seq = $1`, [row.seq])) as EntryOf<'delivery.planned'>[];
-  const request = plan && plan.data.request['erased'] !== true ? plan.data.request : null;
-  return {
+  let request: Record<string, unknown>;
+  try {
+    const [plan] = (await sealer.entries(pool, `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS} WHERE e.seq = $1`, [row.seq])) as EntryOf<'delivery.planned'>[];
     // an erased call's delivery is never sent: it fails at once, as a plan that could not be made
-    request: request ?? notPlannedRequest(ERASED),
+    request = plan && plan.data.request['erased'] !== true ? plan.data.request : notPlannedRequest(ERASED);
+  } catch (error) {
+    request = damagedPlanRequest(error); // its entry cannot be read back: the same, with the damage as its reason
+  }
+  return {
+    request,
     keyState: row.key_state === null ? null : (JSON.parse(row.key_state) as Record<string, unknown>),
     event_type: row.event_type,
     attempts: row.attempts,
