@@ -17,6 +17,15 @@ export function printable(text: string): string {
 }
 
 /**
+ * `printable` that keeps line breaks and tabs (`\n`, `\r`, `\t`) as they are: for text that
+ * a page lays out itself (the console's `<pre>` blocks of a body or a transcript), where they
+ * move nothing but the text's own lines. Every other control is escaped as `printable` does.
+ */
+export function printableKeepingLayout(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => (c === '\n' || c === '\r' || c === '\t' ? c : printable(c)));
+}
+
+/**
  * `printable` for text of several lines (a rendered request, a body, an error listing
  * problems): each line's characters escaped, the line breaks between them kept, so nothing
  * within a line can move the cursor, overwrite what is shown or reorder it.

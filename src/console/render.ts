@@ -1,15 +1,19 @@
 import { fileURLToPath } from 'node:url';
-import { Liquid } from 'liquidjs';
+import { filters, Liquid } from 'liquidjs';
 import type { Context } from 'koa';
 import { count } from '../count.js';
+import { printableKeepingLayout } from '../commands/table.js';
 import type { Assets } from './assets.js';
 import type { Session, Sessions } from './session.js';
 
 /**
  * The console's pages, rendered on the server from Liquid templates (`templates/`, copied
  * beside the built module by `npm run build`). Every `{{ value }}` is HTML-escaped
- * (`outputEscape: 'escape'`), so event data (a summary, a transcript, an agent id) always
- * shows as text; no template uses `raw`.
+ * (`outputEscape`: Liquid's `escape`), so event data (a summary, a transcript, an agent id) always
+ * shows as text; no template uses `raw`. Then the controls a browser acts on without showing
+ * them (the bidirectional overrides that reorder a line, "Trojan Source"; C0 and C1 controls)
+ * are shown as escapes (`\u202e`), as the CLI shows them (`printable`): a caller's name cannot
+ * read backwards, nor make an id look like another. Line breaks and tabs are kept.
  */
 export class Renderer {
   private readonly liquid: Liquid;
@@ -21,7 +25,10 @@ export class Renderer {
     this.liquid = new Liquid({
       root: fileURLToPath(new URL('./templates/', import.meta.url)),
       extname: '.liquid',
-      outputEscape: 'escape',
+      outputEscape: function (this: unknown, value: unknown): string {
+        const escape = filters['escape'] as (this: unknown, text: unknown) => string;
+        return printableKeepingLayout(escape.call(this, value));
+      },
       strictFilters: true,
       cache: true,
       jsTruthy: true,
