@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../src/config/defaults.js';
-import { signIn } from './helpers/browser.js';
-import { postEvent, startRoutingRelay, writeRules } from './helpers/pipeline.js';
-import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { useConsoleRelay } from './helpers/console-relay.js';
+import { postEvent } from './helpers/pipeline.js';
+import { makeEvent } from './helpers/relay.js';
 
 /**
  * The console's rules test (README "Console", the rules page) renders on a thread of its own:
@@ -12,33 +12,21 @@ import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
  */
 const UI_TOKEN = 'console-token-for-rules-test-0123';
 const CUBIC = '{% for a in data.items %}{% for b in data.items %}{% for c in data.items %}{% endfor %}{% endfor %}{% endfor %}';
-let relay: TestRelay;
-let cleanup: () => void;
-let cookie: string;
-
-beforeAll(async () => {
-  const temp = tempDir();
-  cleanup = temp.cleanup;
-  const action = `{ sink: console, text: "${CUBIC}" }`;
-  const rules = `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - { id: cubic, on: call.answered, actions: [${[action, action, action, action].join(', ')}] }\n`;
-  relay = await startRoutingRelay({ dir: temp.dir, rulesPath: writeRules(temp.dir, rules), ui: { token: UI_TOKEN } });
+const action = `{ sink: console, text: "${CUBIC}" }`;
+const RULES = `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - { id: cubic, on: call.answered, actions: [${[action, action, action, action].join(', ')}] }\n`;
+const ui = useConsoleRelay(UI_TOKEN, () => RULES, async (relay) => {
   await postEvent(relay, makeEvent({ event_id: 'evt_cubic', event_type: 'call.answered' }, { items: Array.from({ length: 300 }, (_, i) => i) }));
-  ({ cookie } = await signIn(relay.url, UI_TOKEN));
-}, 30_000);
-afterAll(async () => {
-  await relay?.stop();
-  cleanup?.();
 });
 
 describe('the rules page\'s test of a logged event', () => {
   it('shows each action stopped at the bound, while webhooks are acknowledged within one budget', async () => {
     // Given the rules page's form
-    const html = await (await fetch(`${relay.url}/ui/rules`, { headers: { cookie } })).text();
+    const html = await (await fetch(`${ui.relay.url}/ui/rules`, { headers: { cookie: ui.cookie } })).text();
     const csrf = /name="_csrf" value="([^"]*)"/.exec(html)![1]!;
     // When the operator tests the logged event, while webhooks arrive
-    const testing = fetch(`${relay.url}/ui/rules/test`, {
+    const testing = fetch(`${ui.relay.url}/ui/rules/test`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { cookie: ui.cookie, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ _csrf: csrf, event_id: 'evt_cubic' }).toString(),
     }).then(async (r) => ({ status: r.status, text: await r.text() }));
     let done = false;
@@ -46,7 +34,7 @@ describe('the rules page\'s test of a logged event', () => {
     const latencies: number[] = [];
     while (!done) {
       const started = performance.now();
-      await postEvent(relay, makeEvent({ event_type: 'call.initiated' }));
+      await postEvent(ui.relay, makeEvent({ event_type: 'call.initiated' }));
       latencies.push(performance.now() - started);
     }
     const page = await testing;
@@ -61,18 +49,18 @@ describe('the rules page\'s test of a logged event', () => {
 
 describe('the rules page\'s test of an operator event by the id its alerts carry (op-SEQ)', () => {
   const testRules = async (eventId: string) => {
-    const html = await (await fetch(`${relay.url}/ui/rules`, { headers: { cookie } })).text();
+    const html = await (await fetch(`${ui.relay.url}/ui/rules`, { headers: { cookie: ui.cookie } })).text();
     const csrf = /name="_csrf" value="([^"]*)"/.exec(html)![1]!;
-    const answer = await fetch(`${relay.url}/ui/rules/test`, {
+    const answer = await fetch(`${ui.relay.url}/ui/rules/test`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { cookie: ui.cookie, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ _csrf: csrf, event_id: eventId }).toString(),
     });
     return { status: answer.status, result: /<pre id="test-result">([^<]*)<\/pre>/.exec(await answer.text())?.[1] };
   };
 
   it('past the end of the log: says where the log ends (not "not in the log" alone)', async () => {
-    const last = await relay.store.log.lastSeq();
+    const last = await ui.relay.store.log.lastSeq();
     expect(await testRules(`op-${last + 100}`)).toEqual({ status: 200, result: `no event op-${last + 100} in the log: the log ends at seq ${last}` });
   });
 
@@ -83,7 +71,7 @@ describe('the rules page\'s test of an operator event by the id its alerts carry
 
   it('a HuskyVoice event whose id reads op-SEQ, where entry SEQ is no operator event: that event is tested', async () => {
     // Given HuskyVoice sent an event with the id op-2 (entry 2 is the cubic call event)
-    await postEvent(relay, makeEvent({ event_id: 'op-2', event_type: 'call.completed' }));
+    await postEvent(ui.relay, makeEvent({ event_id: 'op-2', event_type: 'call.completed' }));
     // When the operator tests op-2, Then the rules run on that call event
     const { status, result } = await testRules('op-2');
     expect(status).toBe(200);

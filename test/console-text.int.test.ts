@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from './helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { useConsoleRelay } from './helpers/console-relay.js';
 import { closedPortOrigin } from './fakes/closed-port.js';
-import { deliveriesOf, postEvent, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
-import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { deliveriesOf, postEvent, until } from './helpers/pipeline.js';
+import { makeEvent } from './helpers/relay.js';
 
 /**
  * The console shows event data as text (README "Console"): HTML escaped, and the controls a
@@ -15,27 +15,15 @@ const HOSTILE = {
   summary: `Invoice ${RLO}fdp.exe & <b>bold</b>\nsecond line\tend`,
   agent_id: `agent${RLO}\u2066\u001b[31m\u0085`,
 };
-let relay: TestRelay;
-let cleanup: () => void;
-let cookie: string;
-
-beforeAll(async () => {
-  const temp = tempDir();
-  cleanup = temp.cleanup;
-  const rules = `version: 1\nsinks:\n  hook: { type: http, url: "${await closedPortOrigin()}/in" }\nrules:\n  - id: all\n    on: "*"\n    actions: [{ sink: hook }]\n`;
-  relay = await startRoutingRelay({ dir: temp.dir, rulesPath: writeRules(temp.dir, rules), ui: { token: UI_TOKEN } });
+const RULES = async () => `version: 1\nsinks:\n  hook: { type: http, url: "${await closedPortOrigin()}/in" }\nrules:\n  - id: all\n    on: "*"\n    actions: [{ sink: hook }]\n`;
+const ui = useConsoleRelay(UI_TOKEN, RULES, async (relay) => {
   await postEvent(relay, makeEvent({ event_id: 'evt_text' }, { call_id: 'call_text', ...HOSTILE }));
   await until(() => deliveriesOf(relay.log).length === 1, { what: 'the delivery planned' });
-  ({ cookie } = await signIn(relay.url, UI_TOKEN));
-}, 30_000);
-afterAll(async () => {
-  await relay?.stop();
-  cleanup?.();
 });
 
 describe('event data on the console pages', () => {
   it.each(['/ui/calls/call_text', '/ui/events', '/ui/events?call=call_text'])('%s shows bidirectional and C0/C1 controls as escapes and HTML as text', async (path) => {
-    const answer = await fetch(`${relay.url}${path}`, { headers: { cookie } });
+    const answer = await fetch(`${ui.relay.url}${path}`, { headers: { cookie: ui.cookie } });
     expect(answer.status).toBe(200);
     const html = await answer.text();
     // Then no control a browser acts on reaches the page
@@ -45,7 +33,7 @@ describe('event data on the console pages', () => {
   });
 
   it('the call page shows the agent id with each control escaped, and the request with its line breaks', async () => {
-    const html = await (await fetch(`${relay.url}/ui/calls/call_text`, { headers: { cookie } })).text();
+    const html = await (await fetch(`${ui.relay.url}/ui/calls/call_text`, { headers: { cookie: ui.cookie } })).text();
     // (the body is shown as JSON: JSON writes C0 controls, the line break and the tab as escapes of its own)
     expect(html).toContain('agent\\u202e\\u2066\\u001b[31m\\u0085');
     // and the planned request, laid out on lines of its own, keeps them
