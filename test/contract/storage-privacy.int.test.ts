@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isPostgresUrl } from '../../src/log/location.js';
 import type { Store } from '../../src/log/store.js';
 import type { Entry, NewEntry } from '../../src/log/types.js';
-import { ENGINES, engineFixture, openWithClock, type EngineFixture } from '../helpers/engines.js';
-import { pgQuery, TEST_MASTER_KEY } from '../helpers/pg.js';
+import { ENGINES, engineFixture, engineQuery, openWithClock, type EngineFixture } from '../helpers/engines.js';
+import { TEST_MASTER_KEY } from '../helpers/pg.js';
 import { sweepRetention } from '../../src/privacy/retention.js';
 import { redrive } from '../../src/delivery/redrive.js';
 
@@ -48,15 +48,7 @@ function plan(id: string, eventId: string, eventSeq: number, callId: string): Ne
 }
 
 /** Rows of `sql` on the engine's own connection, as another program would read them. */
-async function query(fx: EngineFixture, sql: string): Promise<Record<string, unknown>[]> {
-  if (isPostgresUrl(fx.location)) return pgQuery(fx.location, sql);
-  const db = new Database(fx.location, { readonly: true });
-  try {
-    return db.prepare(sql).all() as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
-}
+const query = (fx: EngineFixture, sql: string) => engineQuery(fx.location, sql);
 
 describe.each(ENGINES)('personal data on %s', (engine) => {
   let fx: EngineFixture;
