@@ -77,4 +77,25 @@ describe.each(ENGINES)('re-drivable dead letters on %s: REDRIVABLE_DEAD_SQL and 
     expect([[...redriven.done].sort(), [...redriven.erased].sort()]).toEqual([byJs, erased]);
     expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 0, erased: 3 }, other: { redrivable: 0, erased: 1 } });
   });
+
+  it('retry by id re-drives those it can and names each of the others with why: erased, succeeded, unknown', async () => {
+    // Given a dead letter an erasure closed, a re-drivable dead letter and a success
+    for (const id of ['d_gone', 'd_dead', 'd_ok']) await plan(id, id === 'd_gone' ? 'call_gone' : 'call_k');
+    await log.store.writer.append([failed('d_dead', 1, 'http_404'), dead('d_dead', 'http_404: HTTP 404')]);
+    await log.store.writer.append([{ type: 'delivery.attempted', data: { delivery_id: 'd_ok', attempt: 1, outcome: 'succeeded', duration_ms: 5, error: null, retry_at: null, result: {} } }]);
+    await log.store.privacy.erase({ callIds: ['call_gone'], ...ERASE });
+    // When every one of them is re-driven by id, with an unknown one: the one it can is re-driven, each other is named
+    expect(await redrive(log.store.projections, log.store.writer, { ids: ['d_gone', 'd_dead', 'd_ok', 'd_nope'] })).toEqual({
+      done: ['d_dead'],
+      erased: ['d_gone'],
+      succeeded: ['d_ok'],
+      unknown: ['d_nope'],
+    });
+    expect((await log.store.log.read(0, { types: ['delivery.retried'] })).map((e) => e.data)).toEqual([{ delivery_id: 'd_dead', reason: 're-driven by id' }]);
+    // And when none can be, nothing is appended and every id is named in the refusal
+    await expect(redrive(log.store.projections, log.store.writer, { ids: ['d_gone', 'd_ok', 'd_nope'] })).rejects.toThrow(
+      'retry: no delivery d_nope (see `husky-relay deliveries`); d_ok already succeeded; d_gone was erased with its call; nothing to re-drive',
+    );
+    expect(await log.store.log.read(0, { types: ['delivery.retried'] })).toHaveLength(1);
+  });
 });
