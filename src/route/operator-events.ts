@@ -56,9 +56,9 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
   });
 }
 
-/** Whether the entry is the dead letter of an erasure (`ERASURE_DEAD_REASON`), which the router never routes: no rule alerts on it. */
-export function erasureDeadLetter(entry: Entry): entry is EntryOf<'delivery.dead'> {
-  return entry.type === 'delivery.dead' && entry.data.reason === ERASURE_DEAD_REASON;
+/** Whether the entry (or an operator event's scope, `{type, data}`) is the dead letter of an erasure (`ERASURE_DEAD_REASON`), which the router never routes: no rule alerts on it. */
+export function erasureDeadLetter<E extends { type: string; data: unknown }>(entry: E): entry is E & { type: 'delivery.dead' } {
+  return entry.type === 'delivery.dead' && (entry.data as { reason?: unknown } | null)?.reason === ERASURE_DEAD_REASON;
 }
 
 /** The delivery an operator entry is about, whose origin says whether it was raised by an alert. */
