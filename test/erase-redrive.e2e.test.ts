@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHttp, type FakeHttp } from './fakes/fake-http.js';
 import { signIn } from './helpers/browser.js';
-import { cliEnv, runCli } from './helpers/cli.js';
+import { cliEnv, runCli, runOnTerminal } from './helpers/cli.js';
 import { deliveriesOf, entriesOf, fixture, postEvent, routerCheckpoint, settle, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 
@@ -72,6 +72,11 @@ describe.sequential("dead letters of an erased call (README \"Erasure\")", () =>
     // and the dead gauge an alert may watch counts the 404 alone: the erased one can never be re-driven, so it would never clear
     const metrics = await (await fetch(`${relay.url}/metrics`)).text();
     expect(metrics.match(/^husky_relay_deliveries_dead\{.*$/gm)).toEqual(['husky_relay_deliveries_dead{sink="hook"} 1']);
+    // and deliveries --event of its op-SEQ does not say a rule on delivery.dead (ops-alerts is one) would alert on it
+    const hint = await runOnTerminal(['--db', relay.dbPath, '--rules', rulesPath, 'deliveries', '--event', `op-${death!.seq}`], relay.dir);
+    expect(hint.code).toBe(0);
+    expect(hint.output).toContain(`it names the operator event at seq ${death!.seq} (delivery.dead), a dead letter an erasure closed: no rule alerts on it`);
+    expect(hint.output).not.toContain('one is planned only by a rule');
   }, 60_000);
 
   it('retry ID of it: exit 1, one line, nothing appended', async () => {
@@ -106,6 +111,9 @@ describe.sequential("dead letters of an erased call (README \"Erasure\")", () =>
     const row = new RegExp(`<tr data-delivery="${goneId()}">(.*?)</tr>`, 's').exec(page)?.[1] ?? '';
     expect(row).toContain('dead: erased');
     expect(row).not.toContain('Re-drive');
+    // the sink's only dead letter is the erasure's: "Needs a person" neither lists it nor offers "Re-drive all 1 dead of hook"
+    expect(page).not.toContain('<tr data-sink="hook">');
+    expect(page).not.toContain('action="/ui/sinks/hook/redrive-dead"');
     expect(await get(`/ui/calls/${GONE}`)).not.toContain(`/ui/deliveries/${goneId()}/redrive`);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
     const before = entriesOf(relay.log, 'delivery.retried').length;
@@ -118,5 +126,39 @@ describe.sequential("dead letters of an erased call (README \"Erasure\")", () =>
     expect(await post(`/ui/deliveries/${goneId()}/redrive`)).toBe(`retry: ${goneId()} was erased with its call; nothing to re-drive`);
     expect(await post('/ui/sinks/hook/redrive-dead')).toBe('re-driven: 0 dead deliveries of hook (skipped 1 delivery erased with its call)');
     expect(entriesOf(relay.log, 'delivery.retried')).toHaveLength(before);
+  }, 60_000);
+
+  it('with another dead letter: the console offers to re-drive that one only; retry of several ids names each and what became of it, exit 1', async () => {
+    // Given another call's delivery dead for good (404) beside the erased one
+    hook.failNext({ status: 404 });
+    await postEvent(relay, fixture('call.completed', (e) => ((e.event_id = 'evt_dead_2'), (e.data.call_id = 'call_dead_2'))));
+    await until(() => deliveriesOf(relay.log, { sink: 'hook', status: 'dead' }).length === 2, { what: 'the second dead letter' });
+    const fresh = deliveriesOf(relay.log).find((d) => d.call_id === 'call_dead_2')!.delivery_id;
+    // Then "Needs a person" counts it alone for the button, and says the other is the erasure's
+    const { cookie } = await signIn(relay.url, UI_TOKEN);
+    let row = '';
+    await until(
+      async () => {
+        const page = await (await fetch(`${relay.url}/ui/deliveries`, { headers: { cookie } })).text();
+        row = /<tr data-sink="hook">(.*?)<\/tr>/s.exec(page)?.[1] ?? '';
+        return row.includes('Re-drive all 1 dead of hook');
+      },
+      { what: 'the re-drive of the one dead letter offered', timeoutMs: 10_000, describe: () => row },
+    );
+    expect(row).toContain('1 dead, and 1 closed by an erasure (nothing to re-drive)');
+    // When both are re-driven by id: the one is, the erased one is named with why, exit 1
+    const mixed = await cli('retry', goneId(), fresh);
+    expect(mixed).toMatchObject({ code: 1, stdout: `re-driven: 1 delivery (${fresh})\n`, stderr: `husky-relay: retry: ${goneId()} was erased with its call; nothing to re-drive\n` });
+    await until(() => deliveriesOf(relay.log).find((d) => d.delivery_id === fresh)?.status === 'succeeded', { what: 'the re-driven one delivered' });
+    // And when none of them can be: nothing appended, each named
+    const before = entriesOf(relay.log, 'delivery.retried').length;
+    const none = await cli('retry', goneId(), fresh, 'dlv_nope');
+    expect(none).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `husky-relay: retry: no delivery dlv_nope (see \`husky-relay deliveries\`); ${fresh} already succeeded; ${goneId()} was erased with its call; nothing to re-drive\n`,
+    });
+    expect(entriesOf(relay.log, 'delivery.retried')).toHaveLength(before);
+    expect(entriesOf(relay.log, 'delivery.retried').map((e) => e.data.delivery_id)).not.toContain(goneId());
   }, 60_000);
 });

@@ -58,12 +58,54 @@ describe('the hint of a filter that names what the relay does not know (README "
     ]);
   });
 
-  it('op-SEQ of an entry that is not an operator event (a delivery.retried, one past the log\'s end) is not said to name one', async () => {
-    // Given a log that starts at 1 (nothing removed by retention), whose entry 22 is a delivery.retried and which ends at 35
-    const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused' }];
+  it('op-SEQ of a dead letter an erasure closed, or of one raised by an alert: the hint says no rule alerts on it, not that a matching rule would', () => {
+    const erased = { ...KNOWN, eventExists: false, operatorEventType: 'delivery.dead', operatorEventUnrouted: 'erasure' as const };
+    const unrouted = 'no call event "op-6": it names the operator event at seq 6 (delivery.dead), a dead letter an erasure closed: no rule alerts on it (an erasure is asked for, no delivery failed) (log --json shows the entry)';
+    expect(filterHints({ event: 'op-6', listsDeliveries: true }, erased)).toEqual([unrouted]);
+    expect(filterHints({ event: 'op-6' }, erased)).toEqual([unrouted]);
+    const ofAlert = { ...erased, operatorEventUnrouted: 'alert' as const };
+    expect(filterHints({ event: 'op-6', listsDeliveries: true }, ofAlert)).toEqual([
+      'no call event "op-6": it names the operator event at seq 6 (delivery.dead), raised by an alert: no rule alerts on it (no alert about an alert) (log --json shows the entry)',
+    ]);
+  });
+
+  it("reads whether the router routes the op-SEQ entry as the router does (routablesOf): an erasure's dead letter, an alert's, another's", async () => {
+    // Given a log whose entry 5 is an erasure's dead letter, 6 a dead letter of an alert's delivery, 7 one of a call's delivery
+    const entries = [
+      { seq: 5, type: 'delivery.dead', data: { delivery_id: 'd_gone', reason: "erased: the call's personal data was erased" } },
+      { seq: 6, type: 'delivery.dead', data: { delivery_id: 'd_alert', reason: 'http_404: HTTP 404' } },
+      { seq: 7, type: 'delivery.dead', data: { delivery_id: 'd_call', reason: 'http_404: HTTP 404' } },
+    ];
+    const origin = (id: string, from_operator: boolean) => [id, { delivery_id: id, rule_id: 'r', sink: 'hook', event_id: 'e', event_type: 't', call_id: null, from_operator }];
+    const origins = new Map([origin('d_gone', false), origin('d_alert', true), origin('d_call', false)] as [string, unknown][]);
     const store = {
       projections: { hasEvent: async () => false },
-      log: { read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit), lastSeq: async () => 35 },
+      log: {
+        read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit),
+        lastSeq: async () => 7,
+        deliveryOrigins: async (ids: string[]) => new Map(ids.map((id) => [id, origins.get(id)])),
+      },
+    };
+    const hint = async (event: string) => {
+      const written: string[] = [];
+      await hintEmptyResult({ event, listsDeliveries: true }, store as never, {} as never, { isTTY: true, write: (s: string) => written.push(s) });
+      return written.join('');
+    };
+    expect(await hint('op-5')).toContain('(delivery.dead), a dead letter an erasure closed: no rule alerts on it');
+    expect(await hint('op-6')).toContain('(delivery.dead), raised by an alert: no rule alerts on it');
+    expect(await hint('op-7')).toContain('(delivery.dead); no alert of it is listed: one is planned only by a rule whose on: matches delivery.dead');
+  });
+
+  it('op-SEQ of an entry that is not an operator event (a delivery.retried, one past the log\'s end) is not said to name one', async () => {
+    // Given a log that starts at 1 (nothing removed by retention), whose entry 22 is a delivery.retried and which ends at 35
+    const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused', data: { sink: 'hook', delivery_id: 'd1' } }];
+    const store = {
+      projections: { hasEvent: async () => false },
+      log: {
+        read: async (after: number, options: { limit?: number }) => entries.filter((e) => e.seq > after).slice(0, options.limit),
+        lastSeq: async () => 35,
+        deliveryOrigins: async () => new Map(),
+      },
     };
     const hints = async (event: string) => {
       const written: string[] = [];

@@ -119,6 +119,20 @@ describe('rules test', () => {
     expect(io.stdout).toContain('✗ call-thread: delivery.dead does not match on: call.*');
   });
 
+  it("an erasure's dead letter: says the relay plans nothing for it (no alert, no re-drive to suggest), whatever matches", async () => {
+    const entry = { seq: 12, type: 'delivery.dead', at: '2026-06-01T10:05:00.000Z', data: { delivery_id: 'dlv_1', reason: "erased: the call's personal data was erased" } };
+    const io = capture();
+    expect(await rulesTest(EXAMPLE, tempFile('e.json', JSON.stringify(entry)), { SLACK_OPS_TOKEN: 'xoxb-ops' }, io, now)).toBe(0);
+    expect(io.stdout.slice(0, 2)).toEqual([
+      'operator event delivery.dead (seq 12): 1 of 7 rules match',
+      'note: a dead letter an erasure closed raises no alert: the relay plans nothing for it, whatever matches below',
+    ]);
+    // another dead letter gets no such note
+    const other = capture();
+    await rulesTest(EXAMPLE, tempFile('e.json', JSON.stringify({ ...entry, data: { ...entry.data, reason: 'http_404: HTTP 404' } })), {}, other, now);
+    expect(other.stdout.filter((line) => line.startsWith('note:'))).toEqual([]);
+  });
+
   it('accepts a sink.paused line of `log --json`, keeping its seq and time', async () => {
     const entry = { seq: 77, type: 'sink.paused', at: '2026-06-01T10:05:00.000Z', data: { sink: 'hubspot', reason: 'unauthorized: HTTP 401', code: 'unauthorized', delivery_id: 'dlv_1' } };
     const io = capture();

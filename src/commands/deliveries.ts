@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { DELIVERY_STATUSES as STATUSES } from '../delivery/lifecycle.js';
-import { redrive, skippedErased } from '../delivery/redrive.js';
+import { notRedriven, redrive, skippedErased } from '../delivery/redrive.js';
 import { formatSeconds } from '../rules/duration.js';
 import { parseDateTime } from '../dates.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
@@ -150,9 +150,13 @@ export function registerDeliveries(program: Command): void {
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
       const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
       try {
-        const { done, erased } = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
+        const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
+        const { done, erased } = redriven;
+        // by id, some re-driven and some not: which were, then (exit 1) each of the others and why
+        const refused = opts.dead ? null : notRedriven(redriven);
         // dead letters an erasure closed have nothing left to send: skipped, and counted (README "Erasure")
-        process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}${skippedErased(erased)}\n`);
+        process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}${refused ? printable(` (${done.join(', ')})`) : skippedErased(erased)}\n`);
+        if (refused) throw new UserError(refused);
         // a sink the relay does not know re-drives nothing: on a terminal, name the known ones (README "Filters")
         if (done.length === 0 && opts.sink !== undefined) await hintEmptyResult({ sink: opts.sink }, store, globalsOf(program));
       } finally {

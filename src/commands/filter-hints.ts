@@ -1,5 +1,5 @@
 import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
-import { ENTRY_TYPES, isOperatorEventType } from '../log/types.js';
+import { ENTRY_TYPES, isOperatorEventType, type Entry } from '../log/types.js';
 import type { Store } from '../log/store.js';
 import { loadRules } from '../rules/load-rules.js';
 import { didYouMean } from '../rules/did-you-mean.js';
@@ -43,6 +43,12 @@ export interface KnownNames {
   eventExists?: boolean;
   /** For an event id `op-SEQ`: the type of the log's entry SEQ when it is an operator event, else null (undefined: not asked). */
   operatorEventType?: string | null;
+  /**
+   * For that operator event: why the router plans no alert of it, whatever the rules (`routablesOf`):
+   * `erasure` (a dead letter an erasure closed), `alert` (raised by an alert's delivery); null
+   * or undefined when it is routed (a rule whose `on:` matches it alerts on it).
+   */
+  operatorEventUnrouted?: 'erasure' | 'alert' | null;
   /** Where the log starts and ends, and whether retention removed calls' entries (undefined: not asked). */
   bounds?: LogBounds;
 }
@@ -89,13 +95,23 @@ function eventTypeHint(pattern: string): string | null {
   return `no event of type ${q(pattern)} in the log${closest}; HuskyVoice's event types: ${KNOWN_EVENT_TYPES.join(', ')}`;
 }
 
+/** What the hint says of an operator event the router does not route: it has no alert, whatever the rules. */
+const UNROUTED = {
+  erasure: ', a dead letter an erasure closed: no rule alerts on it (an erasure is asked for, no delivery failed)',
+  alert: ', raised by an alert: no rule alerts on it (no alert about an alert)',
+} as const;
+
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
-function eventHint(id: string, operatorEventType: string | null | undefined, bounds: LogBounds | undefined, listsDeliveries: boolean): string {
+function eventHint(id: string, known: KnownNames, listsDeliveries: boolean): string {
+  const { operatorEventType, bounds } = known;
   const seq = operatorSeq(id);
   if (seq !== null && typeof operatorEventType === 'string') {
-    const alerts = listsDeliveries
-      ? `; no alert of it is listed: one is planned only by a rule whose on: matches ${operatorEventType}`
-      : `, whose alerts \`deliveries --event ${id}\` lists`;
+    const unrouted = known.operatorEventUnrouted;
+    const alerts = unrouted
+      ? UNROUTED[unrouted]
+      : listsDeliveries
+        ? `; no alert of it is listed: one is planned only by a rule whose on: matches ${operatorEventType}`
+        : `, whose alerts \`deliveries --event ${id}\` lists`;
     return `no call event ${q(id)}: it names the operator event at seq ${seq} (${operatorEventType})${alerts} (log --json shows the entry)`;
   }
   // op-SEQ past the log's end, of an entry retention removed, or of one of another type names nothing: no alert has it
@@ -110,7 +126,7 @@ export function filterHints(filters: FilterValues, known: KnownNames): string[] 
     filters.sink === undefined ? null : nameHint('sink', 'sinks', filters.sink, known.sinks, ' in the rules or the log'),
     filters.rule === undefined ? null : nameHint('rule', 'rules', filters.rule, known.rules, ' in the rules or the log'),
     filters.call === undefined || known.callExists !== false ? null : `no call ${q(filters.call)} in the log${removedBefore(known.bounds, 'calls')}`,
-    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known.operatorEventType, known.bounds, filters.listsDeliveries === true),
+    filters.event === undefined || known.eventExists !== false ? null : eventHint(filters.event, known, filters.listsDeliveries === true),
     ...(filters.types ?? []).map(typeHint),
     filters.eventType === undefined ? null : eventTypeHint(filters.eventType),
   ];
@@ -140,22 +156,33 @@ export async function hintEmptyResult(
   const [inLog, inRules] = needsNames ? await Promise.all([store.projections.names(), rulesNames(g)]) : [{ sinks: [], rules: [] }, { sinks: [], rules: [] }];
   const callExists = filters.call === undefined ? undefined : await store.projections.hasCall(filters.call);
   const eventExists = filters.event === undefined ? undefined : await store.projections.hasEvent(filters.event);
+  const operator = filters.event === undefined ? undefined : await operatorEntry(store, filters.event);
   const known: KnownNames = {
     sinks: union(inLog.sinks, inRules.sinks),
     rules: union(inLog.rules, inRules.rules),
     callExists,
     eventExists,
-    operatorEventType: filters.event === undefined ? undefined : await operatorEventType(store, filters.event),
+    operatorEventType: operator === undefined ? undefined : (operator?.type ?? null),
+    operatorEventUnrouted: operator ? await unroutedBecause(store, operator) : undefined,
     // only for a call or event not found: where the log ends, and whether retention may have removed it
     bounds: callExists === false || eventExists === false ? await logBoundsOf(store.log) : undefined,
   };
   for (const line of filterHints(filters, known)) stderr.write(`husky-relay: ${line}\n`);
 }
 
-/** The type of the operator entry an `op-SEQ` event id names, null when that entry is none (or there is none). */
-async function operatorEventType(store: Store, id: string): Promise<string | null> {
+/** The operator entry an `op-SEQ` event id names, null when that entry is none (or there is none). */
+async function operatorEntry(store: Store, id: string): Promise<Entry | null> {
   const seq = operatorSeq(id);
   if (seq === null) return null;
   const [entry] = await store.log.read(seq - 1, { limit: 1, facts: true });
-  return entry !== undefined && entry.seq === seq && isOperatorEventType(entry.type) ? entry.type : null;
+  return entry !== undefined && entry.seq === seq && isOperatorEventType(entry.type) ? entry : null;
+}
+
+/** Why the router plans no alert of this operator entry (the router's own `routablesOf` decides), or null when it routes it. */
+async function unroutedBecause(store: Store, entry: Entry): Promise<'erasure' | 'alert' | null> {
+  // the router's modules (and the rules engine they bring) load only for an op-SEQ id
+  const [{ routablesOf, erasureDeadLetter }, { pino }] = await Promise.all([import('../route/operator-events.js'), import('pino')]);
+  const [routable] = await routablesOf([entry], store.log, pino({ level: 'silent' }));
+  if (routable?.event !== null) return null;
+  return erasureDeadLetter(entry) ? 'erasure' : 'alert';
 }

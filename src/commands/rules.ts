@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseEnvelope } from '../receive/envelope.js';
 import { deadReason } from '../route/not-planned.js';
-import { operatorEvent } from '../route/operator-events.js';
+import { erasureDeadLetter, operatorEvent } from '../route/operator-events.js';
 import { eventIdOf, explainEvent, type PlannableEvent } from '../route/plan-event.js';
 import { isOperatorEventType, OPERATOR_EVENT_TYPES } from '../log/types.js';
 import { didYouMean } from '../rules/did-you-mean.js';
@@ -180,6 +180,10 @@ export function testEvent(rules: LoadedRules, text: string, where: string, io: O
   const matched = verdicts.filter((v) => v.matched);
   const what = event.operator ? `operator event ${event.envelope.event_type} (seq ${event.seq})` : `event ${eventIdOf(event)} (${event.envelope.event_type})`;
   io.out(`${what}: ${matched.length} of ${count(verdicts.length, 'rule matches', 'rules match')}`);
+  // the router never routes an erasure's dead letter (README "Erasure"): what matches it is never sent
+  if (event.operator && erasureDeadLetter({ type: event.envelope.event_type, data: event.envelope.data })) {
+    io.out(`note: a dead letter an erasure closed raises no alert: the relay plans nothing for it, whatever matches below`);
+  }
   for (const v of verdicts) {
     if (!v.matched) continue;
     io.out('');

@@ -4,6 +4,8 @@ import { logBoundsOf } from '../commands/log-bounds.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { canRedrive, DELIVERY_STATUSES, type DeliveryState } from '../delivery/lifecycle.js';
 import type { StatusReport } from '../project/queries.js';
+import type { DeadLetters } from '../project/reader.js';
+import { needsAPerson } from './attention.js';
 import type { ChartCounts } from './chart.js';
 import type { CallMoment } from '../project/call-story.js';
 import { DamagedEntryError } from '../log/damaged-entry.js';
@@ -21,7 +23,7 @@ const redrivable = (d: Pick<DeliveryState, 'status' | 'dead_reason'>): boolean =
  * projections, bounded by a page of rows or by one call. Forms and buttons post to `actions.ts`.
  */
 export class Pages {
-  private statusCache: { lastSeq: number; at: number; report: StatusReport } | undefined;
+  private readonly cache = new Map<'status' | 'dead', { lastSeq: number; at: number; value: unknown }>();
   private readonly now: () => number;
 
   constructor(
@@ -37,13 +39,22 @@ export class Pages {
    * at most every `DEFAULTS.console.statusCacheMs` (it counts every delivery: many open pages
    * refreshing live at each append must not each count them).
    */
-  private async status(): Promise<StatusReport> {
+  private status(): Promise<StatusReport> {
+    return this.cached('status', () => this.deps.projections.status(this.deps.rules()));
+  }
+
+  /** Each sink's dead letters, re-drivable and closed by an erasure: read again as `status` is. */
+  private deadLetters(): Promise<Record<string, DeadLetters>> {
+    return this.cached('dead', () => this.deps.projections.deadLetters());
+  }
+
+  private async cached<T>(name: 'status' | 'dead', read: () => Promise<T>): Promise<T> {
     const lastSeq = await this.deps.log.lastSeq();
-    const cached = this.statusCache;
-    if (cached && (cached.lastSeq === lastSeq || this.now() - cached.at < DEFAULTS.console.statusCacheMs)) return cached.report;
-    const report = await this.deps.projections.status(this.deps.rules());
-    this.statusCache = { lastSeq, at: this.now(), report };
-    return report;
+    const hit = this.cache.get(name);
+    if (hit && (hit.lastSeq === lastSeq || this.now() - hit.at < DEFAULTS.console.statusCacheMs)) return hit.value as T;
+    const value = await read();
+    this.cache.set(name, { lastSeq, at: this.now(), value });
+    return value;
   }
 
   async overview(ctx: Context, session: Session): Promise<void> {
@@ -130,9 +141,10 @@ export class Pages {
     const q = pick(ctx, ['status', 'sink', 'rule', 'call', 'event', 'before']);
     const before = cursor(q['before']);
     const { before: _, ...filters } = q;
-    const [page, status] = await Promise.all([
+    const [page, status, dead] = await Promise.all([
       this.deps.projections.deliveryPage({ ...filters, before, limit: DEFAULTS.console.pageRows }),
       this.status(),
+      this.deadLetters(),
     ]);
     const sinks = Object.entries(status.sinks).map(([name, s]) => ({ name, ...s }));
     await this.render.page(ctx, 'deliveries', session, {
@@ -141,7 +153,8 @@ export class Pages {
       page: { ...page, rows: page.rows.map((d) => ({ ...d, redrivable: redrivable(d) })) },
       statuses: DELIVERY_STATUSES,
       sink_names: sinks.map((s) => s.name),
-      attention: sinks.filter((s) => s.paused || s.dead > 0),
+      // "Re-drive all N dead" counts only what it can re-drive: not the dead letters an erasure closed
+      attention: needsAPerson(status.sinks, dead),
       live: before === undefined,
       next_url: page.next === null ? null : withParam(ctx, 'before', String(page.next)),
     });

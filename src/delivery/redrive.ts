@@ -7,41 +7,62 @@ import { canRedrive } from './lifecycle.js';
 /** What to re-drive: deliveries by id, or every dead delivery (of one sink). */
 export type RedriveRequest = { ids: string[] } | { dead: true; sink?: string };
 
-/** What a re-drive did: the delivery ids re-driven, and (with `--dead`) the dead letters skipped because their call was erased. */
+/**
+ * What a re-drive did, each list in the order the ids were given (with `--dead`, newest first):
+ * the delivery ids re-driven (`done`), and those not re-driven because an erasure closed them
+ * (`erased`: with `--dead` skipped, by id refused), because they already succeeded
+ * (`succeeded`, by id only) or because there is no such delivery (`unknown`, by id only).
+ */
 export interface Redriven {
   done: string[];
   erased: string[];
+  succeeded: string[];
+  unknown: string[];
 }
 
 /**
  * `husky-relay retry` and the console's re-drive buttons (README "Console"): appends one
- * `delivery.retried` per delivery, in one transaction, through `writer` (the CLI's direct
- * writer, or `serve`'s group commit). `by` names who asked when it is not the CLI
- * (`console`); the CLI's entries have none. With `--dead`, a dead letter its call's erasure
- * closed (`closedByErasure`: its request is gone) is skipped and listed in `erased`.
- * Throws `UserError` for an unknown id, a delivery that already succeeded, or one erased with
- * its call (nothing is appended then).
+ * `delivery.retried` per delivery that can be re-driven, in one transaction, through `writer`
+ * (the CLI's direct writer, or `serve`'s group commit). `by` names who asked when it is not the
+ * CLI (`console`); the CLI's entries have none. With `--dead`, a dead letter its call's erasure
+ * closed (`closedByErasure`: its request is gone) is skipped and listed in `erased`. By id, each
+ * id that cannot be re-driven (unknown, already succeeded, erased with its call) is listed, and
+ * the others are re-driven; when none can be, throws `UserError` (`notRedriven`'s message) and
+ * appends nothing.
  */
 export async function redrive(projections: ProjectionReader, writer: LogWriter, request: RedriveRequest, by?: string): Promise<Redriven> {
   const dead = 'dead' in request;
   const rows = await projections.deliveries(dead ? { status: 'dead', sink: request.sink } : { ids: request.ids });
-  if (!dead) {
-    const unknown = request.ids.filter((id) => !rows.some((r) => r.delivery_id === id));
-    if (unknown.length) throw new UserError(`retry: no delivery ${unknown.join(', ')} (see \`husky-relay deliveries\`)`);
-  }
-  const verdicts = rows.map((r) => ({ id: r.delivery_id, verdict: canRedrive(r) }));
+  // by id: in the order given, each once
+  const ids = dead ? rows.map((r) => r.delivery_id) : [...new Set(request.ids)];
+  const verdicts = ids.map((id) => {
+    const row = rows.find((r) => r.delivery_id === id);
+    return { id, verdict: row === undefined ? ({ ok: false, why: 'unknown' } as const) : canRedrive(row) };
+  });
   const refused = (why: string) => verdicts.flatMap(({ id, verdict }) => (!verdict.ok && verdict.why === why ? [id] : []));
-  const succeeded = refused('succeeded');
-  if (succeeded.length) throw new UserError(`retry: ${succeeded.join(', ')} already succeeded; nothing to re-drive`);
-  const erased = refused('erased');
-  if (!dead && erased.length) {
-    throw new UserError(`retry: ${erased.join(', ')} ${plural(erased.length, 'was erased with its call', 'were erased with their calls')}; nothing to re-drive`);
-  }
+  const done = verdicts.flatMap(({ id, verdict }) => (verdict.ok ? [id] : []));
+  const result: Redriven = { done, erased: refused('erased'), succeeded: refused('succeeded'), unknown: refused('unknown') };
+  if (!dead && done.length === 0) throw new UserError(notRedriven(result)!);
   const reason = dead ? `re-driven with --dead${request.sink ? ` --sink ${request.sink}` : ''}` : 're-driven by id';
   const extra = by === undefined ? {} : { by };
-  const done = verdicts.flatMap(({ id, verdict }) => (verdict.ok ? [id] : []));
   if (done.length > 0) await writer.append(done.map((delivery_id) => ({ type: 'delivery.retried', data: { delivery_id, reason, ...extra } })));
-  return { done, erased };
+  return result;
+}
+
+/**
+ * What `retry ID…` says of the ids it did not re-drive, as one line after `retry: `, each named
+ * with why: `no delivery X (see …); B already succeeded; A was erased with its call; nothing to
+ * re-drive`. Null when every id was re-driven. (With `--dead` nothing is refused: see `skippedErased`.)
+ */
+export function notRedriven(r: Pick<Redriven, 'erased' | 'succeeded' | 'unknown'>): string | null {
+  const clauses = [
+    r.unknown.length ? `no delivery ${r.unknown.join(', ')} (see \`husky-relay deliveries\`)` : null,
+    r.succeeded.length ? `${r.succeeded.join(', ')} already succeeded` : null,
+    r.erased.length ? `${r.erased.join(', ')} ${plural(r.erased.length, 'was erased with its call', 'were erased with their calls')}` : null,
+  ].filter((c): c is string => c !== null);
+  if (clauses.length === 0) return null;
+  const nothing = r.succeeded.length + r.erased.length > 0 ? '; nothing to re-drive' : '';
+  return `retry: ${clauses.join('; ')}${nothing}`;
 }
 
 /** What follows a re-drive's count when it skipped erased dead letters: ` (skipped 2 deliveries erased with their calls)`; '' when none. */

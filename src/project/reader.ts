@@ -4,10 +4,10 @@ import { ConsoleReads, type Activity, type DeliverySearch, type EventListRow, ty
 import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
 import { hasCall, hasEvent, logNames, type LogNames } from './names.js';
 import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type SinksView, type StatusReport } from './queries.js';
-import { SinkReads, type OldestOpen, type SinkOperatorState } from './sink-reads.js';
+import { SinkReads, type DeadLetters, type OldestOpen, type SinkOperatorState } from './sink-reads.js';
 
 export type { Activity, DeliverySearch, EventListRow, EventSearch, Page };
-export type { AttemptContext, CallView, LogNames, OldestOpen, OpenDelivery, SinkOperatorState };
+export type { AttemptContext, CallView, DeadLetters, LogNames, OldestOpen, OpenDelivery, SinkOperatorState };
 
 /**
  * Named reads of the projections (the derived `p_*` state), as the commands, the dispatcher
@@ -41,6 +41,8 @@ export interface ProjectionReader {
   oldestOpen(sink: string): Promise<OldestOpen | null>;
   /** How many deliveries of a sink are open (pending or retrying). */
   openCount(sink: string): Promise<number>;
+  /** Each sink's dead letters, by name (a sink with none is absent): how many a person can re-drive, how many an erasure closed. */
+  deadLetters(): Promise<Record<string, DeadLetters>>;
   /** The console's events page: events newest first, searched and paged by seq (`console-reads.ts`). */
   eventPage(search: EventSearch): Promise<Page<EventListRow>>;
   /** The console's deliveries page: as `deliveries`, paged by seq, with each row's seq. */
@@ -79,6 +81,7 @@ export function sqliteProjections(
     sinkStates: async () => sinks().sinkStates(),
     oldestOpen: async (sink) => sinks().oldestOpen(sink),
     openCount: async (sink) => sinks().openCount(sink),
+    deadLetters: async () => sinks().deadLetters(),
     eventPage: async (search) => forConsole().events(search),
     deliveryPage: async (search) => forConsole().deliveries(search),
     activity: async (from, count) => forConsole().activity(from, count),

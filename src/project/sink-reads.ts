@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { OPEN_SQL } from '../delivery/lifecycle.js';
+import { OPEN_SQL, REDRIVABLE_DEAD_SQL } from '../delivery/lifecycle.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from './sink-state.js';
 
 /** A sink's operator state (README "When a rule fails at run time"), as `p_sink_state` has it. */
@@ -39,6 +39,29 @@ export const OLDEST_OPEN_SQL = (sink: string) =>
 export const OLDEST_ANY_SQL = (engine: 'sqlite' | 'postgres') =>
   `SELECT min(${OPEN_SINCE}) AS at FROM p_deliveries ${engine === 'sqlite' ? 'INDEXED BY p_deliveries_open_since_all ' : ''}WHERE status IN ${OPEN_SQL}`;
 
+/**
+ * A sink's dead letters, counted apart (README "Erasure"): those a person can re-drive
+ * (`REDRIVABLE_DEAD_SQL`), and those an erasure closed (`closedByErasure`), which nothing re-drives.
+ */
+export interface DeadLetters {
+  redrivable: number;
+  erased: number;
+}
+
+/** `DeadLetters` of each sink that has any, rows `{sink, redrivable: 1|0, n}` (both engines): only dead rows are read. */
+export const DEAD_LETTERS_SQL = `SELECT sink, CASE WHEN ${REDRIVABLE_DEAD_SQL} THEN 1 ELSE 0 END AS redrivable, count(*) AS n
+  FROM p_deliveries WHERE status = 'dead' GROUP BY sink, 2`;
+
+/** `DEAD_LETTERS_SQL`'s rows as `DeadLetters` by sink name (a sink without dead letters is absent). */
+export function deadLettersOf(rows: readonly { sink: string; redrivable: number; n: number }[]): Record<string, DeadLetters> {
+  const bySink: Record<string, DeadLetters> = {};
+  for (const row of rows) {
+    const counts = (bySink[row.sink] ??= { redrivable: 0, erased: 0 });
+    counts[Number(row.redrivable) === 1 ? 'redrivable' : 'erased'] += Number(row.n);
+  }
+  return bySink;
+}
+
 export function operatorStateOf(row: SinkStateRow): SinkOperatorState {
   const [, pausedAt, reason, code, staleAt, oldest] = row;
   return {
@@ -56,12 +79,19 @@ export class SinkReads {
   private readonly states: Statement;
   private readonly oldest: Statement;
   private readonly count: Statement;
+  private readonly dead: Statement;
 
   constructor(db: Database) {
     this.states = db.prepare(`SELECT ${SINK_STATE_COLUMNS} FROM p_sink_state ORDER BY sink`).raw();
     // the same WHERE as the partial index `p_deliveries_open`, so that index answers it
     this.oldest = db.prepare(OLDEST_OPEN_SQL('?'));
     this.count = db.prepare(`SELECT count(*) FROM p_deliveries WHERE sink = ? AND status IN ${OPEN_SQL}`).pluck();
+    this.dead = db.prepare(DEAD_LETTERS_SQL);
+  }
+
+  /** Each sink's dead letters, re-drivable and closed by an erasure (see `DeadLetters`). */
+  deadLetters(): Record<string, DeadLetters> {
+    return deadLettersOf(this.dead.all() as { sink: string; redrivable: number; n: number }[]);
   }
 
   /** Every sink with an operator state row, by name (sinks never paused nor stale have none). */

@@ -42,7 +42,7 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
   return entries.map((entry): Routable => {
     if (entry.type === 'event.received') return eventsOf([entry as EntryOf<'event.received'>], logger)[0]!;
     if (!isOperatorEventType(entry.type)) return { seq: entry.seq, event: null };
-    if (entry.type === 'delivery.dead' && entry.data.reason === ERASURE_DEAD_REASON) {
+    if (erasureDeadLetter(entry)) {
       logger.debug({ seq: entry.seq, delivery_id: entry.data.delivery_id }, 'operator event not routed: its call was erased, no delivery failed');
       return { seq: entry.seq, event: null };
     }
@@ -54,6 +54,11 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
     }
     return { seq: entry.seq, event: operatorEvent(entry.seq, entry.type, entry.at, dataOf(entry as OperatorEntry, origin)) };
   });
+}
+
+/** Whether the entry (or an operator event's scope, `{type, data}`) is the dead letter of an erasure (`ERASURE_DEAD_REASON`), which the router never routes: no rule alerts on it. */
+export function erasureDeadLetter<E extends { type: string; data: unknown }>(entry: E): entry is E & { type: 'delivery.dead' } {
+  return entry.type === 'delivery.dead' && (entry.data as { reason?: unknown } | null)?.reason === ERASURE_DEAD_REASON;
 }
 
 /** The delivery an operator entry is about, whose origin says whether it was raised by an alert. */

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openStore, type OpenStoreOptions, type Store } from '../../src/log/store.js';
@@ -67,4 +68,40 @@ export function openWithClock(location: string, clock: { at: string }, options: 
 /** What a store at `location` needs from a test: a PostgreSQL log's master key (`TEST_MASTER_KEY`); nothing for SQLite. */
 export function engineOptions(location: string): OpenStoreOptions {
   return isPostgresUrl(location) ? { masterKeys: TEST_MASTER_KEY } : {};
+}
+
+/**
+ * A fresh log on `engine` for each test of the calling `describe`, opened with its clock reading
+ * `clock.at` (see `openWithClock`), closed and removed after the test. Read `fx` and `store` in the tests.
+ */
+export function useEngineStore(engine: EngineName, clock: { at: string }): { readonly fx: EngineFixture; readonly store: Store } {
+  let fx: EngineFixture | undefined;
+  let store: Store | undefined;
+  beforeEach(async () => {
+    fx = await engineFixture(engine);
+    store = await openWithClock(fx.location, clock);
+  });
+  afterEach(async () => {
+    await store?.close();
+    await fx?.cleanup();
+  });
+  return {
+    get fx() {
+      return fx!;
+    },
+    get store() {
+      return store!;
+    },
+  };
+}
+
+/** Rows of `sql` on the log at `location`, on a connection of its own, as another program would read them. */
+export async function engineQuery(location: string, sql: string): Promise<Record<string, unknown>[]> {
+  if (isPostgresUrl(location)) return pgQuery(location, sql);
+  const db = new Database(location, { readonly: true });
+  try {
+    return db.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
 }

@@ -38,6 +38,7 @@ export const PROJECTION_READS = [
   'sinkStates',
   'oldestOpen',
   'openCount',
+  'deadLetters',
   'eventPage',
   'deliveryPage',
   'activity',

@@ -5,7 +5,7 @@ import type { AttemptContext, OpenDelivery } from '../dispatch-reads.js';
 import { assembleStatus, COLUMN_OF, type DeliveryFilter, type DeliveryRow, type StatusRows } from '../queries.js';
 import type { ProjectionReader } from '../reader.js';
 import { pgConsoleReads } from './pg-console-reads.js';
-import { OLDEST_ANY_SQL, OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
+import { DEAD_LETTERS_SQL, deadLettersOf, OLDEST_ANY_SQL, OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
 import { damagedPlanRequest, notPlannedRequest } from '../../route/not-planned.js';
@@ -93,6 +93,7 @@ export function pgProjections(pool: Pool, sealer: PgSealer): ProjectionReader {
     oldestOpen: async (sink) =>
       (await pool.query(OLDEST_OPEN_SQL('$1'), [sink])).rows[0] ?? null,
     openCount: async (sink) => (await pool.query<{ n: number }>(`SELECT count(*) AS n FROM p_deliveries WHERE sink = $1 AND status IN ${OPEN_SQL}`, [sink])).rows[0]!.n,
+    deadLetters: async () => deadLettersOf((await pool.query<{ sink: string; redrivable: number; n: number }>(DEAD_LETTERS_SQL)).rows),
   };
 }
 

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { closedByErasure, ERASURE_DEAD_REASON, REDRIVABLE_DEAD_SQL } from '../../src/delivery/lifecycle.js';
+import { redrive } from '../../src/delivery/redrive.js';
+import type { NewEntry } from '../../src/log/types.js';
+import { GAUGE_SQL } from '../../src/project/gauges.js';
+import { engineQuery, ENGINES, useEngineStore } from '../helpers/engines.js';
+import { receivedEntry } from '../helpers/entries.js';
+
+/**
+ * Which dead letters a person can re-drive is said twice (README "Erasure", "Re-drive"): in SQL,
+ * `REDRIVABLE_DEAD_SQL` (the dead gauge, the console's "Re-drive all N dead"), and in JS,
+ * `closedByErasure` (`retry`, `retry --dead`, the console's buttons). On every engine they must
+ * pick the same deliveries, over dead letters of every history an erasure can meet.
+ */
+const AT = '2026-06-01T10:00:00.000Z';
+const ERASE = { reason: 'request', by: 'test', downstream: false } as const;
+
+const failed = (id: string, attempt: number, code: string, retryAt: string | null = null): NewEntry => ({
+  type: 'delivery.attempted',
+  data: { delivery_id: id, attempt, outcome: 'failed', duration_ms: 5, error: { kind: retryAt ? 'transient' : 'permanent', code, message: code }, retry_at: retryAt, result: null },
+});
+const dead = (id: string, reason: string): NewEntry => ({ type: 'delivery.dead', data: { delivery_id: id, reason } });
+const retried = (id: string): NewEntry => ({ type: 'delivery.retried', data: { delivery_id: id, reason: 're-driven by id' } });
+
+describe.each(ENGINES)('re-drivable dead letters on %s: REDRIVABLE_DEAD_SQL and closedByErasure agree', (engine) => {
+  const log = useEngineStore(engine, { at: AT });
+
+  /** Plans delivery `id` to `sink` for a new event of `callId`. */
+  async function plan(id: string, callId: string, sink = 'hook'): Promise<void> {
+    const [ev] = await log.store.writer.append([receivedEntry({ event_id: `evt_${id}`, call_id: callId })]);
+    await log.store.writer.append([
+      {
+        type: 'delivery.planned',
+        data: { delivery_id: id, event_id: `evt_${id}`, event_seq: ev!.seq!, event_type: 'call.completed', call_id: callId, rule_id: 'r', action_index: 0, sink, request: { body: {} }, order_key: null, rules_hash: 'h' },
+      },
+    ]);
+  }
+
+  it('over erased, permanent, exhausted, re-driven then erased, dead before its erasure, and look-alike dead letters', async () => {
+    // Given dead letters of every kind
+    for (const [id, call, sink] of [
+      ['d_erased', 'call_e', 'hook'], ['d_perm', 'call_k', 'hook'], ['d_exh', 'call_k', 'hook'], ['d_redead', 'call_r', 'hook'], ['d_before', 'call_b', 'hook'],
+      ['d_inflight', 'call_f', 'hook'], ['d_like', 'call_k', 'hook'], ['d_null', 'call_k', 'hook'], ['d_open', 'call_k', 'hook'], ['d_other', 'call_o', 'other'],
+    ] as const) await plan(id, call, sink);
+    await log.store.writer.append([failed('d_perm', 1, 'http_404'), dead('d_perm', 'http_404: HTTP 404')]);
+    await log.store.writer.append([failed('d_exh', 1, 'http_503'), dead('d_exh', 'gave up after 1 failed attempts; last: http_503: HTTP 503')]);
+    // re-driven, then its call erased while it waited again: the erasure closes it
+    await log.store.writer.append([failed('d_redead', 1, 'http_404'), dead('d_redead', 'http_404: HTTP 404'), retried('d_redead')]);
+    // dead for another reason before its call was erased: the erasure leaves it as it was
+    await log.store.writer.append([failed('d_before', 1, 'http_404'), dead('d_before', 'http_404: HTTP 404')]);
+    // a reason that quotes the erasure's without being it, and a dead row without a reason (as an old projection may hold)
+    await log.store.writer.append([failed('d_like', 1, 'erased'), dead('d_like', `gave up after 2 failed attempts; last: ${ERASURE_DEAD_REASON}`)]);
+    await log.store.writer.append([failed('d_null', 1, 'http_410'), dead('d_null', 'http_410: HTTP 410')]);
+    await log.store.privacy.erase({ callIds: ['call_e', 'call_r', 'call_b', 'call_f', 'call_o'], ...ERASE });
+    // an attempt in flight at the erasure ends with a retry time, and the next one ends it dead again (README "Erasure")
+    await log.store.writer.append([failed('d_inflight', 1, 'http_503', '2026-06-01T11:00:00.000Z')]);
+    await log.store.writer.append([failed('d_inflight', 2, 'erased'), dead('d_inflight', ERASURE_DEAD_REASON)]);
+    await log.fx.raw(`UPDATE p_deliveries SET dead_reason = NULL WHERE delivery_id = 'd_null'`);
+
+    // When the dead letters are picked in SQL and in JS
+    const bySql = (await engineQuery(log.fx.location, `SELECT delivery_id FROM p_deliveries WHERE ${REDRIVABLE_DEAD_SQL} ORDER BY delivery_id`)).map((r) => r['delivery_id']);
+    const rows = (await log.store.projections.deliveries()).sort((a, b) => a.delivery_id.localeCompare(b.delivery_id));
+    const byJs = rows.filter((r) => r.status === 'dead' && !closedByErasure(r)).map((r) => r.delivery_id);
+    const erased = rows.filter(closedByErasure).map((r) => r.delivery_id);
+
+    // Then they agree, and are the ones README says
+    expect(bySql).toEqual(byJs);
+    expect(byJs).toEqual(['d_before', 'd_exh', 'd_like', 'd_null', 'd_perm']);
+    expect(erased).toEqual(['d_erased', 'd_inflight', 'd_other', 'd_redead']);
+    expect(rows.filter((r) => r.status === 'dead')).toHaveLength(byJs.length + erased.length);
+    // and every count made of them agrees: the dead gauge, the console's dead letters by sink
+    const gauge = (await engineQuery(log.fx.location, GAUGE_SQL.bySink)).filter((r) => r['status'] === 'dead').map((r) => [r['sink'], Number(r['n'])]);
+    expect(gauge).toEqual([['hook', 5]]);
+    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 5, erased: 3 }, other: { redrivable: 0, erased: 1 } });
+    // and so does retry --dead (canRedrive), re-driving the one and skipping the other
+    const redriven = await redrive(log.store.projections, log.store.writer, { dead: true });
+    expect([[...redriven.done].sort(), [...redriven.erased].sort()]).toEqual([byJs, erased]);
+    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 0, erased: 3 }, other: { redrivable: 0, erased: 1 } });
+  });
+
+  it('retry by id re-drives those it can and names each of the others with why: erased, succeeded, unknown', async () => {
+    // Given a dead letter an erasure closed, a re-drivable dead letter and a success
+    for (const id of ['d_gone', 'd_dead', 'd_ok']) await plan(id, id === 'd_gone' ? 'call_gone' : 'call_k');
+    await log.store.writer.append([failed('d_dead', 1, 'http_404'), dead('d_dead', 'http_404: HTTP 404')]);
+    await log.store.writer.append([{ type: 'delivery.attempted', data: { delivery_id: 'd_ok', attempt: 1, outcome: 'succeeded', duration_ms: 5, error: null, retry_at: null, result: {} } }]);
+    await log.store.privacy.erase({ callIds: ['call_gone'], ...ERASE });
+    // When every one of them is re-driven by id, with an unknown one: the one it can is re-driven, each other is named
+    expect(await redrive(log.store.projections, log.store.writer, { ids: ['d_gone', 'd_dead', 'd_ok', 'd_nope'] })).toEqual({
+      done: ['d_dead'],
+      erased: ['d_gone'],
+      succeeded: ['d_ok'],
+      unknown: ['d_nope'],
+    });
+    expect((await log.store.log.read(0, { types: ['delivery.retried'] })).map((e) => e.data)).toEqual([{ delivery_id: 'd_dead', reason: 're-driven by id' }]);
+    // And when none can be, nothing is appended and every id is named in the refusal
+    await expect(redrive(log.store.projections, log.store.writer, { ids: ['d_gone', 'd_ok', 'd_nope'] })).rejects.toThrow(
+      'retry: no delivery d_nope (see `husky-relay deliveries`); d_ok already succeeded; d_gone was erased with its call; nothing to re-drive',
+    );
+    expect(await log.store.log.read(0, { types: ['delivery.retried'] })).toHaveLength(1);
+  });
+});
