@@ -96,4 +96,15 @@ describe('Ctrl-C while a command opens the log', () => {
     expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({ code: 1, stdout: '', stderr: `husky-relay: ${said}: run the same command again to start over\n` });
     expect(types()).toEqual(['event.received']);
   });
+
+  it.each([
+    [['erase', '--call', 'call_1'], 'erase'],
+    [['retry', '--dead'], 'retry'],
+    [['resume', 'console'], 'resume'],
+  ])('%j (a short command that writes): exit 1, one line saying nothing was changed', async (args, command) => {
+    const { result, types } = await interruptedWhileOpening(args);
+    expect(result.signal).toBeNull();
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({ code: 1, stdout: '', stderr: `husky-relay: ${command}: interrupted while the log opened; nothing was changed\n` });
+    expect(types()).toEqual(['event.received']);
+  });
 });

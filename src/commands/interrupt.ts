@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import type { Store } from '../log/store.js';
 import { openExistingStore, type Globals } from './globals.js';
 
@@ -66,4 +67,18 @@ export async function openInterruptible(g: Pick<Globals, 'dbPath' | 'masterKeys'
     stop.done();
     throw error;
   }
+}
+
+/**
+ * For a short command that writes (`erase`, `retry`, `resume`): `openInterruptible`, and when a
+ * stop was asked for while the log opened, the log closed and a `UserError` (exit 1, code
+ * `interrupted`): `COMMAND: interrupted while the log opened; nothing was changed`. Otherwise the
+ * signals are given back (Node's default from then on) and the log returned; the caller closes it.
+ */
+export async function openUnlessInterrupted(g: Pick<Globals, 'dbPath' | 'masterKeys'>, command: string): Promise<Store> {
+  const { stop, store } = await openInterruptible(g);
+  const requested = await stop.requested().finally(() => stop.done());
+  if (!requested) return store;
+  await store.close();
+  throw new UserError(`${command}: interrupted while the log opened; nothing was changed`, 'interrupted');
 }
