@@ -78,4 +78,20 @@ describe('progressBar: a stop short of the end, and the ETA', () => {
     expect(t.text()).toMatch(/3000\/25000 entries \| [\d,]+ entries\/s \| ETA 11s/);
     bar.stop();
   });
+
+  it('an ETA over a minute reads as `status` says a span (formatSeconds): `4m 9s`, `1h 23m 19s`', () => {
+    vi.useFakeTimers();
+    for (const [total, eta] of [
+      [500_000, '4m 9s'], // 497,000 left at 2,000 entries a second: 248.5 s
+      [10_000_000, '1h 23m 19s'], // 9,997,000 left: 4,998.5 s
+    ] as const) {
+      const t = terminal();
+      const bar = progressBar('rebuilding', true, t.stream, () => Date.now());
+      bar.update({ done: 1_000, total });
+      vi.advanceTimersByTime(1_000);
+      bar.update({ done: 3_000, total });
+      expect(t.text()).toMatch(new RegExp(`3000/${total} entries \\| [\\d,]+ entries/s \\| ETA ${eta}\\s*$`));
+      bar.stop();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { parseDateTime } from '../dates.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
+import { openUnlessInterrupted } from './interrupt.js';
 import { printable, table } from './table.js';
 import type { SinkStatus, StatusReport } from '../project/queries.js';
 import { count } from '../count.js';
@@ -148,7 +149,8 @@ export function registerDeliveries(program: Command): void {
       if (ids.length === 0 && !opts.dead) throw new UserError('retry: name delivery ids, or --dead for every dead delivery');
       if (ids.length > 0 && opts.dead) throw new UserError('retry: either delivery ids or --dead, not both');
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
-      const store = await openExistingStore(globalsOf(program).dbPath, globalsOf(program).masterKeys);
+      // a Ctrl-C while the log opens (a lock, a migration) says nothing was re-driven, not exit 130
+      const store = await openUnlessInterrupted(globalsOf(program), 'retry');
       try {
         const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
         const { done, erased } = redriven;

@@ -5,11 +5,11 @@ import { isPostgresUrl, redactUrl } from '../log/location.js';
 import { acquireServeLock, DatabaseHeldError } from '../log/sqlite/serve-lock.js';
 import { copyLog, openStore, type CopyResult, type Store } from '../log/store.js';
 import { ROUTER_CHECKPOINT } from '../route/router.js';
-import { globalsOf, openExistingStore } from './globals.js';
+import { globalsOf } from './globals.js';
 import { masterKeyFileFor } from '../privacy/keys.js';
 import { progressBar } from './progress.js';
 import { count } from '../count.js';
-import { interruptible } from './interrupt.js';
+import { openInterruptible } from './interrupt.js';
 
 /**
  * `husky-relay migrate --to postgres://…` (SPEC §13): copies the SQLite log at `--db` into an
@@ -31,20 +31,24 @@ export function registerMigrate(program: Command): void {
       if (!isPostgresUrl(opts.to)) {
         throw new UserError(`migrate: --to ${JSON.stringify(opts.to)} is not a PostgreSQL URL (postgres://USER@HOST/DB); to move a SQLite log to another file or machine, copy it with deploy/backup.sh (README "Deployment on a VM", step 9, Backups)`, 'not_postgres');
       }
-      const source = await openExistingStore(g.dbPath, g.masterKeys);
+      // Ctrl-C taken before the open: one while it waits (a lock, a migration) ends with a line, not exit 130
+      const { stop, store: source } = await openInterruptible(g);
       // the serve lock before the key: a user whose serve runs is told to stop it before being sent to find a key
       let lock: ReturnType<typeof acquireServeLock>;
       try {
         lock = acquireServeLock(g.dbPath, 'migrate');
       } catch (error) {
+        stop.done();
         await source.close();
         if (error instanceof DatabaseHeldError) throw new UserError(`migrate: ${error.holder.description} holds ${g.dbPath}; stop it first, so that nothing is appended behind the copy`, 'database_held');
         throw error;
       }
       const bar = progressBar('copying');
-      const stop = interruptible();
       let copied: CopyResult | undefined; // once set, the copy is committed there
       try {
+        if (await stop.requested()) {
+          throw new UserError(`migrate: interrupted before the copy began; nothing was copied to ${redactUrl(opts.to)}, and ${g.dbPath} is unchanged (serve can start on it)`, 'interrupted');
+        }
         if (!g.masterKeys?.trim()) {
           throw new UserError(
             `migrate: HUSKY_RELAY_MASTER_KEY is required for a PostgreSQL log; set it to this log's master key, the content of ${masterKeyFileFor(g.dbPath)} unless you set one (README "Personal data")`,

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import { plural } from '../count.js';
+import { formatSeconds } from '../rules/duration.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 
 /** A progress bar's life: reports as the work goes, then one ending, `done` or `stop`. */
@@ -31,7 +32,8 @@ const ESTIMATE_AFTER_MS = 1_000;
  * A progress bar on `stream` (entries/s, ETA) when `enabled` (default: stderr is a terminal);
  * nothing at all otherwise, so scripts see only the result. `label`: what the work is
  * (`rebuilding`, `copying`). `now`: the clock, in ms (tests pass their own). The ETA is left out until the work has run a second (then it is the
- * entries left at the pace so far); it reads `ETA 0s` on the full bar.
+ * entries left at the pace so far, as `status` says a span: `ETA 42s`, `ETA 3m 7s`, `ETA 2h 5m 7s`,
+ * `formatSeconds`); it reads `ETA 0s` on the full bar.
  *
  * While it runs it hides the cursor and turns off line wrapping; whatever ends the process, those
  * are restored: on exit, and on a SIGINT or SIGTERM that nothing else listens for (the bar then
@@ -62,7 +64,7 @@ export function progressBar(
     if (done >= total) return ' | ETA 0s';
     if (!first || at - first.at < ESTIMATE_AFTER_MS || done <= first.done) return '';
     const perMs = (done - first.done) / (at - first.at);
-    return ` | ETA ${duration((total - done) / perMs / 1000)}`;
+    return ` | ETA ${formatSeconds((total - done) / perMs / 1000)}`;
   };
   const draw = (report: ProgressReport) => {
     const at = now();
@@ -110,14 +112,6 @@ export function progressBar(
   };
   const safetyNet = terminalSafetyNet(stream, progress);
   return progress;
-}
-
-/** `seconds` as an ETA reads: `42s`, `3m07s`, `2h05m`. */
-function duration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /**

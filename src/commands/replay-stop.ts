@@ -26,3 +26,14 @@ export function backfillStopped(stop: BackfillStop, result: BackfillResult, dryR
     : `no --since leaves out exactly the events already replayed (some were received at or after ${stop.next.at}, when seq ${stop.next.seq}, the first not replayed, was)`;
   return new UserError(`replay --force: ${where}; ${again}; ${rest}`, 'interrupted');
 }
+
+/**
+ * The line that ends a backfill Ctrl-C stopped before it read an event (while the log opened), as
+ * a `UserError` (exit 1): nothing was planned (a dry run: appended), no generation was begun
+ * (`force`), so the same command, run again, starts from the beginning.
+ */
+export function backfillNotStarted(dryRun: boolean, force: boolean): UserError {
+  const command = dryRun ? 'replay --dry-run' : force ? 'replay --force' : 'replay';
+  const nothing = dryRun ? 'nothing was appended' : 'nothing was planned';
+  return new UserError(`${command}: interrupted before it read any event; ${nothing}: run the same command again to start over`, 'interrupted');
+}

@@ -12,12 +12,12 @@ import { loadRules } from '../rules/load-rules.js';
 import { formatProblem } from '../rules/problem.js';
 import type { LoadedRules } from '../rules/types.js';
 import { dateOption } from './date-option.js';
-import { globalsOf, openExistingStore, type Globals } from './globals.js';
+import { globalsOf, type Globals } from './globals.js';
 import { displayWidth, padColumns, printable, table } from './table.js';
 import { count } from '../count.js';
 import { hintEmptyResult } from './filter-hints.js';
-import { interruptible } from './interrupt.js';
-import { backfillStopped } from './replay-stop.js';
+import { openInterruptible } from './interrupt.js';
+import { backfillNotStarted, backfillStopped } from './replay-stop.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -73,20 +73,6 @@ function foldingHeap(): void {
 
 const REBUILD_INTERRUPTED = 'replay --rebuild: interrupted; the projections are as they were';
 const VERIFY_INTERRUPTED = 'replay --verify: interrupted before the comparison; nothing was changed (verify only reads)';
-
-/**
- * Takes Ctrl-C (`interruptible`) from the first instant, then opens the log: a Ctrl-C while it
- * opens ends the command with the same line as one later. The caller calls `stop.done()`.
- */
-async function openInterruptible(g: Globals): Promise<{ stop: ReturnType<typeof interruptible>; store: Awaited<ReturnType<typeof openExistingStore>> }> {
-  const stop = interruptible();
-  try {
-    return { stop, store: await openExistingStore(g.dbPath, g.masterKeys) };
-  } catch (error) {
-    stop.done();
-    throw error;
-  }
-}
 
 async function rebuild(g: Globals): Promise<void> {
   const { stop, store } = await openInterruptible(g);
@@ -180,7 +166,8 @@ async function currentRules(g: Globals, onlyRule: string | undefined): Promise<L
 async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   if (opts.type === '') throw new UserError('--type: give an event type, e.g. call.completed or "call.*"');
   const rules = await currentRules(g, opts.rule);
-  const store = await openExistingStore(g.dbPath, g.masterKeys);
+  // Ctrl-C taken before the open: one while it waits (a lock, a migration) ends with a line, not exit 130
+  const { stop, store } = await openInterruptible(g);
   const dryRun = opts.dryRun === true;
   const ruleWidth = Math.max(4, ...rules.rules.map((r) => displayWidth(printable(r.id))));
   const sinkWidth = Math.max(4, ...Object.keys(rules.sinks).map((s) => displayWidth(printable(s))));
@@ -190,7 +177,6 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
   };
   // the lines of a dry run go to stdout as they come: no bar over them on the same terminal
   const bar = progressBar(dryRun ? 'dry run' : 'replaying', process.stderr.isTTY === true && !(dryRun && process.stdout.isTTY));
-  const stop = interruptible();
   const options: BackfillOptions = {
     signal: stop.signal,
     since: opts.since,
@@ -202,10 +188,11 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
     onProgress: (p) => bar.update(p),
     onPlan: dryRun ? (p) => out(line(p)) : undefined,
   };
-  if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
   let result: BackfillResult;
   try {
     try {
+      if (await stop.requested()) throw backfillNotStarted(dryRun, options.generation !== undefined);
+      if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
       result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
       if (!result.stopped) bar.done();
     } finally {

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { loadRules } from '../rules/load-rules.js';
-import { globalsOf, openExistingStore } from './globals.js';
+import { globalsOf } from './globals.js';
+import { openUnlessInterrupted } from './interrupt.js';
 import { printable } from './table.js';
 
 /**
@@ -16,7 +17,8 @@ export function registerResume(program: Command): void {
     .argument('<sink>', 'the sink, as the rules file names it')
     .action(async (sink: string) => {
       const g = globalsOf(program);
-      const store = await openExistingStore(g.dbPath, g.masterKeys);
+      // a Ctrl-C while the log opens (a lock, a migration) says the sink was not resumed, not exit 130
+      const store = await openUnlessInterrupted(g, 'resume');
       try {
         const known = async () => {
           const loaded = await loadRules(g.rulesPath, g.env);
