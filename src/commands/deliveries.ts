@@ -23,7 +23,11 @@ const errorText = (e: Record<string, unknown> | null): string => (e ? `${String(
 
 type DeliveriesOptions = Omit<DeliveryFilter, 'ids'> & { json?: boolean };
 
-/** The human table of `deliveries`: a dead delivery shows why it is dead, the others their last error. */
+/**
+ * The human table of `deliveries`: a dead delivery shows why it is dead, an open one its last
+ * error, and a succeeded one the error of the attempt before its success as `earlier: …` (the
+ * `--json` shape keeps `last_error` as it is): bare, it read as a failure of a delivery that went through.
+ */
 function deliveriesTable(rows: DeliveryRow[]): string {
   return table(
     ['DELIVERY', 'SINK', 'RULE', 'EVENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
@@ -38,7 +42,7 @@ function deliveriesTable(rows: DeliveryRow[]): string {
       r.status === 'dead' && r.dead_reason !== null
         ? `dead: ${r.dead_reason}`
         : r.last_error
-          ? `${errorText(r.last_error)}: ${String(r.last_error['message'] ?? '')}`
+          ? `${r.status === 'succeeded' ? 'earlier: ' : ''}${errorText(r.last_error)}: ${String(r.last_error['message'] ?? '')}`
           : '-',
     ]),
   );
