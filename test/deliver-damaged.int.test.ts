@@ -59,11 +59,12 @@ const PLAN_DAMAGES = [
 ];
 
 describe.each(PLAN_DAMAGES)('a delivery whose plan entry is damaged ($what)', ({ damage, said }) => {
-  it('goes dead at once with entry_damaged and the damage as its reason; nothing is sent, and the other deliveries go on', async () => {
-    // Given two deliveries waiting for their retry (their receiver refused the connection)
+  it('goes dead at once with entry_damaged and the damage as its reason; nothing is sent, its alert is planned, and routing and the other deliveries go on', async () => {
+    // Given two deliveries waiting for their retry (their receiver refused the connection), and a rule that alerts on dead letters
     const temp = tempDir();
     cleanup = temp.cleanup;
-    const rules = writeRules(temp.dir, `version: 1\nsinks:\n  hook: { type: http, url: "${await closedPortOrigin()}/in", retry: { initial_delay: 1s } }\nrules:\n  - id: all\n    on: "*"\n    actions: [{ sink: hook }]\n`);
+    const alert = `  - id: dead-alert\n    on: delivery.dead\n    actions: [{ sink: hook }]\n`;
+    const rules = writeRules(temp.dir, `version: 1\nsinks:\n  hook: { type: http, url: "${await closedPortOrigin()}/in", retry: { initial_delay: 1s } }\nrules:\n  - id: all\n    on: "*"\n    actions: [{ sink: hook }]\n${alert}`);
     relay = await startRoutingRelay({ dir: temp.dir, rulesPath: rules });
     await postEvent(relay, makeEvent({ event_id: 'evt_damaged' }));
     await postEvent(relay, makeEvent({ event_id: 'evt_sound' }));
@@ -85,5 +86,12 @@ describe.each(PLAN_DAMAGES)('a delivery whose plan entry is damaged ($what)', ({
     await until(() => row('evt_sound').attempts >= 2, { what: 'the sound delivery to be tried again', timeoutMs: 10_000 });
     expect(row('evt_sound').status).toBe('retrying');
     expect(relay.lines.filter((l) => l.includes('could not start an attempt'))).toEqual([]);
+    // and its dead letter raises the alert the rule asks for (the plan's rule and sink unknown: it cannot be read)
+    const dead = entriesOf(relay.log, 'delivery.dead').find((e) => e.data.delivery_id === row('evt_damaged').delivery_id)!;
+    await until(() => deliveriesOf(relay!.log).some((d) => d.event_id === `op-${dead.seq}`), { what: 'the alert planned', timeoutMs: 10_000 });
+    // and the router goes on: an event that arrives after it is planned
+    await postEvent(relay, makeEvent({ event_id: 'evt_after' }));
+    await until(() => deliveriesOf(relay!.log).some((d) => d.event_id === 'evt_after'), { what: 'the next event planned', timeoutMs: 10_000 });
+    expect(relay.lines.filter((l) => l.includes('could not append plans'))).toEqual([]);
   }, 40_000);
 });

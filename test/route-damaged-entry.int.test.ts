@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
+import type { NewEntry } from '../src/log/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { damageEntryData, damagePayload, eventsLog } from './helpers/damage.js';
 import { deliveriesOf, postEvent, routerCheckpoint, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
@@ -54,4 +56,32 @@ describe.each(DAMAGES)('router: a damaged entry ($what)', ({ damage, said }) => 
     expect(warnings[0]!.msg).toMatch(/\); nothing is planned from it \(husky-relay log --verify\)$/);
     expect(relay.lines.filter((l) => /"level":50/.test(l))).toEqual([]);
   }, 30_000);
+});
+
+describe("the router's reads of the log past a damaged entry", () => {
+  it('deliveryOrigins gives no origin for a plan whose data is not JSON, and the others; lastAboutSink passes over a damaged entry of its type', () => {
+    // Given two plans and two pauses, the second plan and the later pause damaged on disk
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const dbPath = join(temp.dir, 'relay.db');
+    const log = new SqliteLog(dbPath);
+    const plan = (delivery_id: string): NewEntry => ({
+      type: 'delivery.planned',
+      data: { delivery_id, event_id: 'evt_x', event_seq: 99, event_type: 'call.completed', rule_id: 'r', action_index: 0, sink: 'hook', request: {}, order_key: null, rules_hash: 'h' },
+    });
+    const paused = (sink: string, delivery_id: string): NewEntry => ({ type: 'sink.paused', data: { sink, reason: 'invalid_auth: no', code: 'invalid_auth', delivery_id } });
+    log.append([plan('d_sound'), plan('d_damaged'), paused('hook', 'd_sound'), paused('hook', 'd_damaged')]);
+    log.close();
+    damageEntryData(dbPath, 2);
+    damageEntryData(dbPath, 4);
+    // When the router reads them
+    const reader = new SqliteLog(dbPath);
+    cleanups.push(() => reader.close());
+    // Then the sound plan has its origin and the damaged one none, instead of the statement failing on SQLite's `malformed JSON`
+    const origins = reader.deliveryOrigins(['d_sound', 'd_damaged']);
+    expect([...origins.keys()]).toEqual(['d_sound']);
+    expect(origins.get('d_sound')).toMatchObject({ rule_id: 'r', sink: 'hook', event_id: 'evt_x' });
+    // and the last readable pause of the sink is found past the damaged one
+    expect(reader.lastAboutSink('sink.paused', 'hook', 10)?.seq).toBe(3);
+  });
 });

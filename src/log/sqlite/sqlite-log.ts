@@ -201,13 +201,20 @@ export class SqliteLog {
     return found;
   }
 
-  /** `LogReader.deliveryOrigins`: each plan by its dedupe key, joined to the entry it was planned from. */
+  /**
+   * `LogReader.deliveryOrigins`: each plan by its dedupe key, joined to the entry it was planned
+   * from. A plan whose data is not JSON (a damaged entry) has no origin, and a damaged event
+   * gives no call: the router then routes its dead letter without them. SQLite's `->>` on such
+   * data fails the whole statement, so every JSON read here is guarded (`CASE`, which SQLite
+   * evaluates lazily, unlike the terms of an AND).
+   */
   deliveryOrigins(deliveryIds: readonly string[]): Map<string, DeliveryOrigin> {
     const one = this.statement(
       `SELECT p.data ->> '$.delivery_id', p.data ->> '$.rule_id', p.data ->> '$.sink', p.data ->> '$.event_id', p.data ->> '$.event_type',
-         coalesce(p.data ->> '$.call_id', CASE e.type WHEN 'event.received' THEN e.data ->> '$.call_id' END), e.type
-       FROM entries p LEFT JOIN entries e ON e.seq = p.data ->> '$.event_seq'
-       WHERE p.dedupe_key = ?`,
+         coalesce(p.data ->> '$.call_id', CASE WHEN e.type = 'event.received' AND json_valid(e.data) THEN e.data ->> '$.call_id' END), e.type
+       FROM (SELECT CASE WHEN json_valid(data) THEN data ELSE '{}' END AS data FROM entries WHERE dedupe_key = ?) p
+       LEFT JOIN entries e ON e.seq = p.data ->> '$.event_seq'
+       WHERE p.data ->> '$.delivery_id' IS NOT NULL`,
     ).raw();
     const found = new Map<string, DeliveryOrigin>();
     for (const id of new Set(deliveryIds)) {
@@ -221,7 +228,8 @@ export class SqliteLog {
 
   /** `LogReader.lastAboutSink`: by the (type, seq) index, newest first. */
   lastAboutSink(type: string, sink: string, beforeSeq: number): Entry | undefined {
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = ? AND e.seq < ? AND e.data ->> '$.sink' = ? ORDER BY e.seq DESC LIMIT 1`;
+    // an earlier entry of the type whose data is not JSON is passed over: `->>` on it would fail the statement
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = ? AND e.seq < ? AND CASE WHEN json_valid(e.data) THEN e.data ->> '$.sink' END = ? ORDER BY e.seq DESC LIMIT 1`;
     const row = this.statement(sql).get(type, beforeSeq, sink) as Row | undefined;
     return row ? this.toEntry(row) : undefined;
   }
