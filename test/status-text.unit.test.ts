@@ -38,6 +38,7 @@ const report: StatusReport = {
   oldest_pending_at: '2026-06-01T10:00:30.000Z',
   chain_head: null,
       last_seq: 20,
+  unrouted: { entries: 0, oldest_at: null },
 };
 
 describe('status for a person (README "Paused sinks")', () => {
@@ -91,5 +92,19 @@ describe('status for a person: how old the oldest pending delivery is, and where
     expect(lines[i + 1]).toMatch(/^SINK\s+STATE/);
     const fromFile = { source: 'rules file', path: './rules.yaml', reason: 'the log has no rules.loaded' } as const;
     expect(statusText({ ...report, sinks_from: fromFile }, now).split('\n')).toContain('sinks from ./rules.yaml (the log has no rules.loaded)');
+  });
+});
+
+describe('status for a person: what the router has not routed yet', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const waiting = (entries: number) => ({ ...report, unrouted: { entries, oldest_at: '2026-06-01T10:00:30.000Z' } });
+
+  it('no line while it keeps up; how many and how old; what to look at once the oldest is a minute old', () => {
+    expect(statusText(report, at('2026-06-01T10:03:42.000Z'))).not.toContain('unrouted');
+    expect(statusText(waiting(2), at('2026-06-01T10:00:31.000Z')).split('\n')).toContain('unrouted    2 entries, the oldest 1s old (since 2026-06-01T10:00:30.000Z)');
+    expect(statusText(waiting(1), at('2026-06-01T10:03:42.000Z')).split('\n')).toContain(
+      'unrouted    1 entry, the oldest 3m 12s old (since 2026-06-01T10:00:30.000Z): nothing is being planned: serve has no rules loaded, or its router fails (see its error lines)',
+    );
+    expect(statusText(waiting(100_000), at('2026-06-01T10:00:30.000Z'))).toContain('unrouted    100000 or more entries, the oldest 0s old');
   });
 });

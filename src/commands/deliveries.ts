@@ -11,6 +11,7 @@ import { openUnlessInterrupted } from './interrupt.js';
 import { printable, table } from './table.js';
 import type { SinkStatus, StatusReport } from '../project/queries.js';
 import { count } from '../count.js';
+import { UNROUTED_COUNTED } from '../project/gauges.js';
 import { sinksFromText, statusSinks, type SinksFrom } from './status-source.js';
 
 function parseLimit(value: string): number {
@@ -68,6 +69,20 @@ function oldestPendingText(at: string | null, nowMs: number): string {
 }
 
 /**
+ * `unrouted    2 entries, the oldest 3m 2s old (since ISO)` when the router has not routed
+ * everything (README "Command line"), with what to look at once the oldest is a minute old;
+ * no line when it keeps up.
+ */
+function unroutedText(unrouted: StatusReport['unrouted'], nowMs: number): string[] {
+  if (unrouted.entries === 0 || unrouted.oldest_at === null) return [];
+  const since = parseDateTime(unrouted.oldest_at);
+  const seconds = since === null ? 0 : Math.max(0, Math.floor((nowMs - since) / 1000));
+  const many = unrouted.entries >= UNROUTED_COUNTED ? `${UNROUTED_COUNTED} or more entries` : count(unrouted.entries, 'entry', 'entries');
+  const why = seconds < 60 ? '' : ': nothing is being planned: serve has no rules loaded, or its router fails (see its error lines)';
+  return [`unrouted    ${many}, the oldest ${formatSeconds(seconds)} old (since ${unrouted.oldest_at})${why}`];
+}
+
+/**
  * `status` for a person at `nowMs` (ms since the epoch, default now: the oldest pending
  * delivery's age is measured to it): the counts, where the sinks' states come from (when
  * `sinks_from` is given), a table of the sinks, then one line per paused sink saying how to resume it.
@@ -79,6 +94,7 @@ export function statusText(report: StatusReport & { sinks_from?: SinksFrom }, no
     `events      ${report.events.total}${types ? ` (${types})` : ''}`,
     `deliveries  pending ${d.pending}, retrying ${d.retrying}, succeeded ${d.succeeded}, dead ${d.dead}`,
     oldestPendingText(report.oldest_pending_at, nowMs),
+    ...unroutedText(report.unrouted, nowMs),
     `last seq    ${report.last_seq}`,
     '',
     ...(report.sinks_from ? [sinksFromText(report.sinks_from)] : []),

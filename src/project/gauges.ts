@@ -5,6 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { Gauge, type Registry } from 'prom-client';
 import { dbFileOf } from '../log/db-files.js';
 import { walPathOf } from '../log/sqlite/wal-guard.js';
+import { ROUTED_TYPES } from '../log/types.js';
 
 /** What the state gauges read at each scrape, from any engine. */
 export interface GaugeSource {
@@ -14,7 +15,31 @@ export interface GaugeSource {
   oldestOpenAt(): Promise<string | null> | string | null;
   /** Bytes the log takes on disk. */
   sizeBytes(): Promise<number> | number;
+  /** What the router has not routed yet (`UNROUTED_SQL`). */
+  unrouted(): Promise<Unrouted> | Unrouted;
 }
+
+/** The entries the router has not routed yet: those of a routed type after its checkpoint. */
+export interface Unrouted {
+  /** How many, counted up to `UNROUTED_COUNTED`. */
+  entries: number;
+  /** When the oldest of them was appended (its `at`), or null when there are none. */
+  oldest_at: string | null;
+}
+
+/** Unrouted entries are counted up to this many, so a read costs the same on a log of any size. */
+export const UNROUTED_COUNTED = 100_000;
+
+/**
+ * `Unrouted` in one statement, the same on both engines: the entries of a routed type (HuskyVoice
+ * events and operator events, `ROUTED_TYPES`) after the router's checkpoint, by the
+ * `entries_type_seq` index. A healthy router keeps it at 0 within a fraction of a second; it
+ * grows while no rules are loaded (nothing routes), or when the router fails on every try
+ * (its error line says why) — events are then logged, answered 200, and never delivered.
+ */
+export const UNROUTED_SQL = `SELECT CAST(count(*) AS integer) AS entries, min(at) AS oldest_at FROM (
+  SELECT at FROM entries WHERE type IN (${ROUTED_TYPES.map((t) => `'${t}'`).join(', ')})
+    AND seq > coalesce((SELECT seq FROM p_checkpoints WHERE name = 'router'), 0) LIMIT ${UNROUTED_COUNTED}) unrouted`;
 
 /** The SQL of `GaugeSource.bySink` and `oldestOpenAt` on SQLite (PostgreSQL: the same, `OLDEST_ANY_SQL('postgres')`). */
 export const GAUGE_SQL = {
@@ -29,12 +54,14 @@ export const GAUGE_SQL = {
 export function registerStateGauges(registry: Registry, db: Database, dbPath: string, now: () => number = Date.now): void {
   const bySink = db.prepare(GAUGE_SQL.bySink);
   const oldest = db.prepare(GAUGE_SQL.oldest);
+  const unrouted = db.prepare(UNROUTED_SQL);
   registerGauges(
     registry,
     {
       bySink: () => bySink.all() as { sink: string; status: string; n: number }[],
       oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
       sizeBytes: sqliteSizeOf(dbPath),
+      unrouted: () => unrouted.get() as Unrouted,
     },
     now,
   );
@@ -89,6 +116,15 @@ export function registerGauges(registry: Registry, source: GaugeSource, now: () 
     registers: [registry],
     async collect() {
       const at = await source.oldestOpenAt();
+      this.set(at ? Math.max(0, (now() - Date.parse(at)) / 1000) : 0);
+    },
+  });
+  new Gauge({
+    name: 'husky_relay_unrouted_age_seconds',
+    help: 'Age of the oldest event (or operator event) the router has not routed yet (0 when none): above a few seconds, nothing is being planned (no rules loaded, or the router fails: see its error lines)',
+    registers: [registry],
+    async collect() {
+      const { oldest_at: at } = await source.unrouted();
       this.set(at ? Math.max(0, (now() - Date.parse(at)) / 1000) : 0);
     },
   });

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
 import { OLDEST_ANY_SQL, SinkReads, type SinkOperatorState } from './sink-reads.js';
+import { UNROUTED_SQL, type Unrouted } from './gauges.js';
 
 export { DELIVERY_STATUSES as STATUSES, type DeliveryStatus } from '../delivery/lifecycle.js';
 
@@ -33,6 +34,8 @@ export interface StatusReport {
   last_seq: number;
   /** The last entry's hash, the head of the hash chain (README "Personal data"); null for an empty log. */
   chain_head: string | null;
+  /** Entries the router has not routed yet, and when the oldest was appended (`UNROUTED_SQL`): 0 and null when it keeps up. */
+  unrouted: Unrouted;
 }
 
 const zero = (): Counts => ({ pending: 0, retrying: 0, succeeded: 0, dead: 0 });
@@ -50,6 +53,7 @@ export interface StatusRows {
   states: Record<string, SinkOperatorState>;
   /** The last entry's hash (README "Personal data"); null for an empty log, or an engine without the chain yet. */
   chainHead: string | null;
+  unrouted: Unrouted;
 }
 
 export function statusReport(db: Database, rules: SinksView): StatusReport {
@@ -63,7 +67,8 @@ export function statusReport(db: Database, rules: SinksView): StatusReport {
   const lastSeq = db.prepare(`SELECT max(seq) AS seq FROM entries`).get() as { seq: number | null };
   const head = db.prepare(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`).pluck().get() as string | null | undefined;
   const states = new SinkReads(db).sinkStates();
-  return assembleStatus({ byType, counts, health, oldestPendingAt: oldest.at, lastSeq: lastSeq.seq ?? 0, states, chainHead: head ?? null }, rules);
+  const unrouted = db.prepare(UNROUTED_SQL).get() as Unrouted;
+  return assembleStatus({ byType, counts, health, oldestPendingAt: oldest.at, lastSeq: lastSeq.seq ?? 0, states, chainHead: head ?? null, unrouted }, rules);
 }
 
 /** `status --json` from the rows the projections hold and the rules' sinks: the same on every engine. */
@@ -101,6 +106,7 @@ export function assembleStatus(rows: StatusRows, rules: SinksView): StatusReport
     oldest_pending_at: rows.oldestPendingAt,
     last_seq: rows.lastSeq,
     chain_head: rows.chainHead,
+    unrouted: rows.unrouted,
   };
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/log/store.js';
 import type { Entry, NewEntry } from '../../src/log/types.js';
@@ -111,6 +112,31 @@ describe.each(ENGINES)('the storage contract on %s', (engine) => {
     expect(await store.log.eventBody('evt_never')).toBeNull();
     expect(await store.log.lastSeq()).toBe(2);
     expect((await store.projections.status(null)).events.total).toBe(2);
+  });
+
+  it('says what the router has not routed yet (status and husky_relay_unrouted_age_seconds): events and operator events after its checkpoint', async () => {
+    const unroutedAge = async () => {
+      const registry = new Registry();
+      store.registerGauges(registry, () => Date.parse('2026-06-01T12:40:00.000Z'));
+      return /^husky_relay_unrouted_age_seconds (\S+)$/m.exec(await registry.metrics())?.[1];
+    };
+    // Given two events and a rules.loaded (not a routed type), none routed yet
+    clock.at = '2026-06-01T12:34:56.789Z';
+    await store.writer.append([received({ event_id: 'evt_u1' }), rulesLoaded()]);
+    clock.at = '2026-06-01T12:35:00.000Z';
+    await store.writer.append([received({ event_id: 'evt_u2' })]);
+    // Then both events wait, the oldest since the first was appended, and the gauge says how long
+    expect((await store.projections.status(null)).unrouted).toEqual({ entries: 2, oldest_at: '2026-06-01T12:34:56.789Z' });
+    expect(await unroutedAge()).toBe('303.211');
+    // When the router routes the first, then the second with an operator event after it
+    await store.writer.append([], { name: ROUTER_CHECKPOINT, seq: 1 });
+    expect((await store.projections.status(null)).unrouted).toEqual({ entries: 1, oldest_at: '2026-06-01T12:35:00.000Z' });
+    await store.writer.append([{ type: 'sink.paused', data: { sink: 'hook', reason: 'invalid_auth: no', code: 'invalid_auth', delivery_id: 'd_x' } }], { name: ROUTER_CHECKPOINT, seq: 3 });
+    expect((await store.projections.status(null)).unrouted).toEqual({ entries: 1, oldest_at: '2026-06-01T12:35:00.000Z' });
+    await store.writer.append([], { name: ROUTER_CHECKPOINT, seq: 4 });
+    // Then nothing waits
+    expect((await store.projections.status(null)).unrouted).toEqual({ entries: 0, oldest_at: null });
+    expect(await unroutedAge()).toBe('0');
   });
 
   it('refuses UPDATE and DELETE of entries, from any connection (append-only triggers)', async () => {

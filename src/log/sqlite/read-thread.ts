@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { DEFAULTS } from '../../config/defaults.js';
 import { ReadsUnavailableError, UserError } from '../../errors.js';
 import { DamagedEntryError } from '../damaged-entry.js';
-import { registerGauges, sqliteSizeOf, type GaugeSource } from '../../project/gauges.js';
+import { registerGauges, sqliteSizeOf, type GaugeSource, type Unrouted } from '../../project/gauges.js';
 import type { ProjectionReader } from '../../project/reader.js';
 import { spawnWorker } from '../../spawn-worker.js';
 import type { LogReader } from '../seam.js';
@@ -72,10 +72,15 @@ export class ReadThread implements ServeReads {
    * instead of failing: `/metrics` must not answer 500 because the console is busy.
    */
   registerGauges(registry: Registry, now?: () => number): void {
-    const gauges = this.forward('gauges', GAUGE_READS) as unknown as { bySink(): Promise<BySink>; oldestOpenAt(): Promise<string | null> };
+    const gauges = this.forward('gauges', GAUGE_READS) as unknown as { bySink(): Promise<BySink>; oldestOpenAt(): Promise<string | null>; unrouted(): Promise<Unrouted> };
     registerGauges(
       registry,
-      { bySink: lastKnown(gauges.bySink, [] as BySink), oldestOpenAt: lastKnown(gauges.oldestOpenAt, null), sizeBytes: sqliteSizeOf(this.init.path) },
+      {
+        bySink: lastKnown(gauges.bySink, [] as BySink),
+        oldestOpenAt: lastKnown(gauges.oldestOpenAt, null),
+        unrouted: lastKnown(gauges.unrouted, { entries: 0, oldest_at: null } as Unrouted),
+        sizeBytes: sqliteSizeOf(this.init.path),
+      },
       now,
     );
   }

@@ -45,7 +45,7 @@ export const PROJECTION_READS = [
 ] as const satisfies readonly (keyof ProjectionReader)[];
 
 /** The state gauges' reads of the projections (`GaugeSource`; the file size is read on the calling thread). */
-export const GAUGE_READS = ['bySink', 'oldestOpenAt'] as const satisfies readonly (keyof GaugeSource)[];
+export const GAUGE_READS = ['bySink', 'oldestOpenAt', 'unrouted'] as const satisfies readonly (keyof GaugeSource)[];
 
 // a method added to either interface and not forwarded fails to compile here
 type Missing<T, K extends readonly unknown[]> = Exclude<keyof T, K[number]>;

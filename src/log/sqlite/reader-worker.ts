@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { GAUGE_SQL } from '../../project/gauges.js';
+import { GAUGE_SQL, UNROUTED_SQL } from '../../project/gauges.js';
 import { SqliteStore } from './sqlite-store.js';
 import { namingDamagedEntries } from './damage.js';
 import { DamagedEntryError } from '../damaged-entry.js';
@@ -38,9 +38,11 @@ function open(): SqliteStore | undefined {
 function serve(store: SqliteStore): void {
   const bySink = store.sqlite.db.prepare(GAUGE_SQL.bySink);
   const oldest = store.sqlite.db.prepare(GAUGE_SQL.oldest);
+  const unrouted = store.sqlite.db.prepare(UNROUTED_SQL);
   const gauges = {
     bySink: () => bySink.all(),
     oldestOpenAt: () => (oldest.get() as { at: string | null }).at,
+    unrouted: () => unrouted.get(),
   };
   port.on('message', (request: ReadRequest) => {
     if (request.kind === 'crash') {

@@ -7,6 +7,7 @@ import type { ProjectionReader } from '../reader.js';
 import { pgConsoleReads } from './pg-console-reads.js';
 import { DEAD_LETTERS_SQL, deadLettersOf, OLDEST_ANY_SQL, OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
 import { SINK_STATE_COLUMNS, type SinkStateRow } from '../sink-state.js';
+import { UNROUTED_SQL, type Unrouted } from '../gauges.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
 import { damagedPlanRequest, notPlannedRequest } from '../../route/not-planned.js';
 import type { EntryOf } from '../../log/seam.js';
@@ -53,6 +54,7 @@ export function pgProjections(pool: Pool, sealer: PgSealer): ProjectionReader {
           lastSeq: (await c.query(`SELECT coalesce(max(seq), 0) AS seq FROM entries`)).rows[0].seq,
           states: await sinkStates(c),
           chainHead: (await c.query(`SELECT hash FROM entries ORDER BY seq DESC LIMIT 1`)).rows[0]?.hash ?? null,
+          unrouted: (await c.query<Unrouted>(UNROUTED_SQL)).rows[0]!,
         };
         return assembleStatus(rows, rules);
       }),
