@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { signIn } from './browser.js';
 import { startRoutingRelay, writeRules } from './pipeline.js';
@@ -12,17 +13,19 @@ export interface ConsoleRelay {
 
 /**
  * A routing relay with the console on (`token`), shared by the tests of one file: before them,
- * started in a fresh folder on the rules `rules()` returns (YAML text), given `setup` (events
+ * started in a fresh folder on the rules `rules()` returns (YAML text; null: no rules file, so
+ * nothing is routed), given `setup` (events
  * posted, deliveries awaited) and signed in; stopped and its folder removed after them. Read
  * the fields inside tests, not at module level.
  */
-export function useConsoleRelay(token: string, rules: () => string | Promise<string>, setup: (relay: TestRelay) => Promise<void> = async () => {}): ConsoleRelay {
+export function useConsoleRelay(token: string, rules: (() => string | Promise<string>) | null, setup: (relay: TestRelay) => Promise<void> = async () => {}): ConsoleRelay {
   const handle = {} as ConsoleRelay;
   let cleanup: (() => void) | undefined;
   beforeAll(async () => {
     const temp = tempDir();
     cleanup = temp.cleanup;
-    handle.relay = await startRoutingRelay({ dir: temp.dir, rulesPath: writeRules(temp.dir, await rules()), ui: { token } });
+    const rulesPath = rules ? writeRules(temp.dir, await rules()) : join(temp.dir, 'no-rules-yet.yaml');
+    handle.relay = await startRoutingRelay({ dir: temp.dir, rulesPath, ui: { token } });
     await setup(handle.relay);
     ({ cookie: handle.cookie } = await signIn(handle.relay.url, token));
   }, 30_000);
