@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import type { Entry } from '../../log/types.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { spawnWorker } from '../../spawn-worker.js';
+import { DamagedEntryError } from '../../log/damaged-entry.js';
+import { damagedEntrySeqs } from '../../log/sqlite/damage.js';
 
 /**
  * An entry as the projector needs it, as the JSON text of an `Entry` made by SQLite: the
@@ -14,9 +16,11 @@ export const ENTRY_JSON = `'{"seq":' || seq || ',"type":' || json_quote(type) ||
   CASE type WHEN 'event.received' THEN json_object('event_type', json_extract(data, '$.event_type'),
     'org_id', json_extract(data, '$.org_id'), 'call_id', json_extract(data, '$.call_id')) ELSE data END || '}'`;
 
-/** One page of the log: the JSON text of an array of `Entry` (`ENTRY_JSON`). */
+/** One page of the log: the JSON text of an array of `Entry` (`ENTRY_JSON`), and the seqs of its first and last entries. */
 export interface LogPage {
   json: string;
+  first: number;
+  last: number;
 }
 
 /** What the reading thread starts with. */
@@ -55,7 +59,7 @@ export function pageReader(db: Database.Database, pageRows: number) {
       after = rows[rows.length - 1]![0];
       let json = '[';
       for (let i = 0; i < rows.length; i++) json += (i === 0 ? '' : ',') + rows[i]![1];
-      return { json: json + ']' };
+      return { json: json + ']', first: rows[0]![0], last: after };
     },
     end: () => db.exec('COMMIT'),
   };
@@ -89,13 +93,39 @@ export async function openLogPages(path: string, entries: number): Promise<LogPa
       total: reader.total,
       next: async () => {
         const page = reader.page();
-        return page && (JSON.parse(page.json) as Entry[]);
+        return page && parsePage(page, (from, to) => damagedEntrySeqs(db, undefined, from, to));
       },
       close: () => db.open && db.close(),
     };
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * The entries of `page`. Data other than an event's is copied into the page as stored, so one
+ * entry whose data is not JSON (a damaged entry) spoils the page's JSON: then the entries of its
+ * seq range that are damaged (`damagedIn`, on this failure path only) are named in a
+ * `DamagedEntryError`; none found, the parse's own error is thrown.
+ */
+export function parsePage(page: LogPage, damagedIn: (from: number, to: number) => number[]): Entry[] {
+  try {
+    return JSON.parse(page.json) as Entry[];
+  } catch (error) {
+    const seqs = damagedIn(page.first, page.last);
+    if (seqs.length === 0) throw error;
+    throw new DamagedEntryError(seqs, 'its data is not valid JSON');
+  }
+}
+
+/** `damagedEntrySeqs` of seqs `from`…`to` of the log at `path`, on a read-only connection of its own (the reading thread holds the other). */
+function damagedInFile(path: string, from: number, to: number): number[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return damagedEntrySeqs(db, undefined, from, to);
+  } finally {
+    db.close();
   }
 }
 
@@ -154,7 +184,7 @@ async function pagesAside(path: string, pageRows: number): Promise<LogPages> {
         if (item === null) return void (ended = true);
         Atomics.add(slots, 0, 1); // one more page may be read ahead
         Atomics.notify(slots, 0);
-        return JSON.parse(item.json) as Entry[];
+        return parsePage(item, (from, to) => damagedInFile(path, from, to));
       },
       close,
     };

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
 import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
-import { ENTRY_JSON, openLogPages } from './log-pages.js';
+import { ENTRY_JSON, openLogPages, parsePage } from './log-pages.js';
+import { DamagedEntryError } from '../../log/damaged-entry.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -103,7 +104,14 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
         let n = 0;
         for (;;) {
           const rows = readAfter.all(scratch.lastSeq) as [seq: number, entry: string][];
-          for (const row of rows) project(JSON.parse(row[1]) as Entry);
+          for (const row of rows) {
+            const entry = parsePage({ json: `[${row[1]}]`, first: row[0], last: row[0] }, () => [row[0]])[0]!;
+            try {
+              project(entry);
+            } catch (error) {
+              throw notAnObject([entry]) ?? error;
+            }
+          }
           n += rows.length;
           if (rows.length > 0) scratch.lastSeq = rows[rows.length - 1]![0];
           if (rows.length < DEFAULTS.rebuild.batch) break;
@@ -194,7 +202,11 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     try {
       for (let entries = await pages.next(); entries !== undefined; entries = await pages.next()) {
         for (const entry of entries) {
-          project(entry);
+          try {
+            project(entry);
+          } catch (error) {
+            throw notAnObject(entries) ?? error;
+          }
           // one modulo per entry, as before; the clock is read once per TICK entries
           if (++done % TICK !== 0) continue;
           if (done % DEFAULTS.rebuild.batch === 0) {
@@ -219,6 +231,16 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
   } finally {
     pages.close();
   }
+}
+
+/**
+ * A `DamagedEntryError` naming the entries of `entries` whose data is JSON but not an object
+ * (which the page's parse lets through), or undefined when there are none: why projecting one
+ * of them failed. Only on that failure path.
+ */
+function notAnObject(entries: Entry[]): DamagedEntryError | undefined {
+  const seqs = entries.filter((e) => typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)).map((e) => e.seq);
+  return seqs.length > 0 ? new DamagedEntryError(seqs, 'its data is not a JSON object') : undefined;
 }
 
 /** Entries between two looks at the clock while building: a report (and a chance for Ctrl-C to land) is due every REPORT_MS. */
