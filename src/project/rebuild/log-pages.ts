@@ -119,6 +119,20 @@ export function parsePage(page: LogPage, damagedIn: (from: number, to: number) =
   }
 }
 
+/**
+ * Why projecting `entry` (of the page `entries`) threw `error`, on that failure path only: a
+ * `DamagedEntryError` naming the page's entries whose data is JSON but no object (which the
+ * page's parse lets through), if any; else, for a `TypeError` (a field missing or of another
+ * type: data rewritten as JSON of another shape, a hand edit), one naming `entry`, with the
+ * projector's words; else `error` as it is.
+ */
+export function projectionFailure(entries: Entry[], entry: Entry, error: unknown): unknown {
+  const seqs = entries.filter((e) => typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)).map((e) => e.seq);
+  if (seqs.length > 0) return new DamagedEntryError(seqs, 'its data is not a JSON object');
+  if (!(error instanceof TypeError)) return error;
+  return new DamagedEntryError([entry.seq], `its data is not what a ${entry.type} entry holds (${error.message})`);
+}
+
 /** `damagedEntrySeqs` of seqs `from`…`to` of the log at `path`, on a read-only connection of its own (the reading thread holds the other). */
 function damagedInFile(path: string, from: number, to: number): number[] {
   const db = new Database(path, { readonly: true, fileMustExist: true });

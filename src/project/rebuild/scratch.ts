@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
 import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
-import { ENTRY_JSON, openLogPages, parsePage } from './log-pages.js';
-import { DamagedEntryError } from '../../log/damaged-entry.js';
+import { ENTRY_JSON, openLogPages, parsePage, projectionFailure } from './log-pages.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -109,7 +108,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
             try {
               project(entry);
             } catch (error) {
-              throw notAnObject([entry]) ?? error;
+              throw projectionFailure([entry], entry, error);
             }
           }
           n += rows.length;
@@ -205,7 +204,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
           try {
             project(entry);
           } catch (error) {
-            throw notAnObject(entries) ?? error;
+            throw projectionFailure(entries, entry, error);
           }
           // one modulo per entry, as before; the clock is read once per TICK entries
           if (++done % TICK !== 0) continue;
@@ -231,16 +230,6 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
   } finally {
     pages.close();
   }
-}
-
-/**
- * A `DamagedEntryError` naming the entries of `entries` whose data is JSON but not an object
- * (which the page's parse lets through), or undefined when there are none: why projecting one
- * of them failed. Only on that failure path.
- */
-function notAnObject(entries: Entry[]): DamagedEntryError | undefined {
-  const seqs = entries.filter((e) => typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)).map((e) => e.seq);
-  return seqs.length > 0 ? new DamagedEntryError(seqs, 'its data is not a JSON object') : undefined;
 }
 
 /** Entries between two looks at the clock while building: a report (and a chance for Ctrl-C to land) is due every REPORT_MS. */
