@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { DamagedEntryError } from '../src/log/damaged-entry.js';
+import { EnvironmentError } from '../src/os-errors.js';
 import { rebuildProjections } from '../src/project/rebuild/rebuild.js';
 import { verifyProjections } from '../src/project/rebuild/verify.js';
 import { damageEntryData, eventsLog } from './helpers/damage.js';
@@ -80,6 +81,21 @@ describe.each([
       // seqs 13–15 are one page of 3 (after 1–3, 4–6, 7–9, 10–12): 14 is JSON, but no object
       expect((error as DamagedEntryError).seqs).toEqual([13, 14, 15]);
       expect((error as Error).message).toMatch(/^entries 13, 14, 15 of the log are damaged \(entry 13: its data is not valid JSON\); run/);
+    } finally {
+      db.close();
+    }
+  }, 30_000);
+
+  it('an event rewritten as {} (its columns then empty, found only when the batch is written): one line saying so, never a constraint error', async () => {
+    const path = logWith([]);
+    damageEntryData(path, 2, '{}');
+    const db = new Database(path);
+    try {
+      for (const run of [() => rebuildProjections(db), () => verifyProjections(db)]) {
+        const error = await failure(run);
+        expect(error).toBeInstanceOf(EnvironmentError);
+        expect((error as Error).message).toMatch(/^an entry of the log holds data of another shape than its type's \(NOT NULL constraint failed: .*\); run `husky-relay log --verify` to find it/);
+      }
     } finally {
       db.close();
     }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
 import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
-import { ENTRY_JSON, openLogPages, parsePage, projectionFailure } from './log-pages.js';
+import { ENTRY_JSON, misshapenEntry, openLogPages, parsePage, projectionFailure } from './log-pages.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -124,7 +124,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
     return scratch;
   } catch (error) {
     close();
-    throw error;
+    throw misshapenEntry(error);
   }
 }
 
