@@ -38,6 +38,37 @@ describe('commands on a log with a damaged entry (its data is not JSON) name it,
     expect(status.code, status.stderr).toBe(0);
   }, 90_000);
 
+  it('a damaged delivery.planned entry (not JSON): replay --verify and --rebuild name it, one line, exit 1', async () => {
+    // Given a log of 3 events routed (plans at seqs 4–6), whose second plan holds text that is not JSON
+    const { dir, db, env } = logOf(3);
+    expect((await runCli(['--db', db, 'replay'], { cwd: dir, env })).code).toBe(0);
+    damageEntryData(db, 5, '{x');
+    for (const command of [['replay', '--verify'], ['replay', '--rebuild']]) {
+      const result = await runCli(['--db', db, ...command], { cwd: dir, env });
+      expectOneLine(result, new RegExp(`^husky-relay: entry 5 of the log at ${db} is damaged: its data is not valid JSON; run \`husky-relay log --verify\``));
+    }
+  }, 60_000);
+
+  it.each(['{}', '{"delivery_id":123}'])('a plan rewritten as JSON of another shape (%s): call and log show it with - for what is missing; replay names it, exit 1', async (data) => {
+    // Given a log of 3 events routed (plans at seqs 4–6), whose first plan (call c0's) was rewritten
+    const { dir, db, env } = logOf(3);
+    expect((await runCli(['--db', db, 'replay'], { cwd: dir, env })).code).toBe(0);
+    damageEntryData(db, 4, data);
+    // When the commands that print it run, they answer as usual: a missing field reads -
+    const call = await runCli(['--db', db, 'call', 'c0'], { cwd: dir, env });
+    expect(call.stderr).toBe('');
+    expect(call.code).toBe(0);
+    expect(call.stdout).toMatch(/^4 +\S+ +\S+ +planned +rule -, sink -$/m);
+    const log = await runCli(['--db', db, 'log', '--call', 'c0'], { cwd: dir, env });
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toMatch(/delivery\.planned +\S+ - rule=- event=-$/m);
+    // And a rebuild, which projects it, names it as damaged instead of a stack trace
+    for (const command of [['replay', '--verify'], ['replay', '--rebuild']]) {
+      const result = await runCli(['--db', db, ...command], { cwd: dir, env });
+      expectOneLine(result, /^husky-relay: entry 4 of the log at .* is damaged: its data is not what a delivery\.planned entry holds \(.*\); run `husky-relay log --verify`/);
+    }
+  }, 60_000);
+
   it('log --verify names the damaged entry as the first that does not match the chain', async () => {
     const { dir, db, env } = logOf(3);
     damageEntryData(db, 2);

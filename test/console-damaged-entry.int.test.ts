@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signIn } from './helpers/browser.js';
 import { damageEntryData, eventsLog } from './helpers/damage.js';
-import { startRoutingRelay, writeRules } from './helpers/pipeline.js';
+import { deliveriesOf, entriesOf, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 import { TRACE_RULES } from './helpers/replay-scenario.js';
 
@@ -48,5 +48,30 @@ describe('console: a damaged entry (its data is not JSON)', () => {
     const answer = await fetch(`${relay.url}/ui/events`, { headers: { cookie } });
     expect(answer.status).toBe(500);
     expect(await answer.text()).toMatch(/^entry 2 of the log is damaged: its data is not valid JSON.*restore the latest backup \(README: Backups\)\n$/);
+  }, 30_000);
+
+  it('a plan rewritten as JSON of another shape ({}): the call page still shows, with - for what the plan lacks', async () => {
+    // Given a log whose three events were routed and delivered, then call c0's plan rewritten as {}
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const dbPath = join(temp.dir, 'relay.db');
+    eventsLog(dbPath, 3);
+    const rulesPath = writeRules(temp.dir, TRACE_RULES);
+    const first = await startRoutingRelay({ dir: temp.dir, rulesPath });
+    await until(() => deliveriesOf(first.log, { status: 'succeeded' }).length === 3, { what: 'three deliveries' });
+    const plan = entriesOf(first.log, 'delivery.planned').find((e) => e.data.call_id === 'c0')!;
+    await first.close();
+    first.log.close();
+    damageEntryData(dbPath, plan.seq, '{}');
+    // When serve starts again and c0's page is opened
+    const relay = await startRoutingRelay({ dir: temp.dir, rulesPath, ui: { token: UI_TOKEN } });
+    cleanups.push(() => relay.close());
+    cleanups.push(() => relay.log.close());
+    const { cookie } = await signIn(relay.url, UI_TOKEN);
+    const page = await fetch(`${relay.url}/ui/calls/c0`, { headers: { cookie } });
+    // Then it shows, the plan's moment with - for its rule and sink
+    const html = await page.text();
+    expect(page.status, html).toBe(200);
+    expect(html).toContain('rule -, sink -');
   }, 30_000);
 });

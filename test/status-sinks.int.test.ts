@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
 import { cliEnv, runCli } from './helpers/cli.js';
+import { damageEntryData } from './helpers/damage.js';
 import { entriesOf, startRoutingRelay, until, writeRules } from './helpers/pipeline.js';
 import { tempDir, type TestRelay } from './helpers/relay.js';
 
@@ -141,6 +142,24 @@ describe("status: a log without the relay's sink states", () => {
     });
     const text = await statusElsewhere(dbPath);
     expect(text.out.split('\n')).toContain(`sinks from ${text.rulesPath} (the log's latest rules.loaded (seq 1) has no sink states: an older relay wrote it)`);
+  });
+
+  it('a damaged newest rules.loaded counts as none: status answers from the rules file, exit 0, and says the entry is damaged', async () => {
+    // Given a log whose only rules.loaded (with sink states) was damaged on disk
+    const dir = folder();
+    const dbPath = join(dir, 'relay.db');
+    const log = new SqliteLog(dbPath);
+    log.append([{ type: 'rules.loaded', data: { rules_hash: 'h', path: '/srv/rules.yaml', sinks: { console: { enabled: true } } } }]);
+    log.close();
+    damageEntryData(dbPath, 1, '{x');
+    // When status runs, in JSON and for a person
+    const json = await statusElsewhere(dbPath, '--json');
+    const report = JSON.parse(json.out);
+    // Then the sinks are the local rules file's, and it says why
+    expect(Object.keys(report.sinks)).toEqual(['crm', 'slack']);
+    expect(report.sinks_from).toEqual({ source: 'rules file', path: json.rulesPath, reason: expect.stringMatching(/^the log's latest rules.loaded \(seq 1\) is damaged: its data is not valid JSON/) });
+    const text = await statusElsewhere(dbPath);
+    expect(text.out).toMatch(/^sinks from .* \(the log's latest rules.loaded \(seq 1\) is damaged: its data is not valid JSON.*\)$/m);
   });
 
   it('a log with no rules.loaded at all: the rules file, and the line says the log has none', async () => {

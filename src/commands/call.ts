@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import type { CallMoment, CallStory, CallView } from '../project/call-story.js';
 import { logBoundsOf, notOperatorEvent, operatorSeq, removedBefore, type LogBounds } from './log-bounds.js';
 import { globalsOf, openExistingStore } from './globals.js';
-import { printable, table } from './table.js';
+import { cellText, printable, shown, table } from './table.js';
 import { count } from '../count.js';
 
 /**
@@ -64,24 +64,24 @@ function resultText(result: Record<string, unknown> | null): string {
     .join(' ');
 }
 
-/** The WHAT and DETAIL columns of a moment of the timeline: what `call` prints and the console's call page shows. */
+/** The WHAT and DETAIL columns of a moment of the timeline: what `call` prints and the console's call page shows; a field its entry's data lacks reads `-` (`shown`). */
 export function describeMoment(m: CallMoment): [what: string, detail: string] {
   switch (m.kind) {
     case 'event':
-      return ['event', `${m.event_type} ${m.event_id} (created ${m.created_at})`];
+      return ['event', shown`${m.event_type} ${m.event_id} (created ${m.created_at})`];
     case 'planned':
-      return ['planned', `rule ${m.rule_id}, sink ${m.sink}${m.order_key === null ? '' : `, order key ${m.order_key}`}`];
+      return ['planned', shown`rule ${m.rule_id}, sink ${m.sink}${m.order_key == null ? '' : shown`, order key ${m.order_key}`}`];
     case 'attempt': {
-      const error = m.error ? `  ${m.error.kind} ${m.error.code}: ${m.error.message}` : '';
+      const error = m.error ? shown`  ${m.error.kind} ${m.error.code}: ${m.error.message}` : '';
       const next = m.retry_at ? `; next attempt at ${m.retry_at}` : m.paused ? `; sink paused: waits, not counted, until resume, a new token or a probe` : '';
-      return [`attempt ${m.attempt} ${m.outcome}`, `${m.duration_ms} ms${error}${next}`];
+      return [shown`attempt ${m.attempt} ${m.outcome}`, shown`${m.duration_ms} ms${error}${next}`];
     }
     case 'dead':
-      return ['dead', m.reason];
+      return ['dead', cellText(m.reason)];
     case 'redriven':
-      return ['re-driven', m.by ? `by ${m.by}: ${m.reason}` : m.reason];
+      return ['re-driven', m.by ? shown`by ${m.by}: ${m.reason}` : cellText(m.reason)];
     case 'erased':
-      return ['erased', `by ${m.by}: ${m.reason}${m.downstream ? '; deletions planned at the sinks that received it' : ''}`];
+      return ['erased', shown`by ${m.by}: ${m.reason}${m.downstream ? '; deletions planned at the sinks that received it' : ''}`];
   }
 }
 

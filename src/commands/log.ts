@@ -4,7 +4,7 @@ import type { Entry } from '../log/types.js';
 import { dateOption } from './date-option.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
-import { table } from './table.js';
+import { cellText, shown, table } from './table.js';
 import { UserError } from '../errors.js';
 import { ERASED, isErased } from '../privacy/payload.js';
 import type { Store } from '../log/store.js';
@@ -41,39 +41,39 @@ async function verifyLog(store: Store, where: string): Promise<void> {
   }
 }
 
-/** One line of what an entry is about, for the human table. */
+/** One line of what an entry is about, for the human table; a field its data lacks (a damaged entry) reads `-` (`shown`). */
 export function summarize(entry: Entry): string {
   switch (entry.type) {
     case 'event.received':
-      return `${entry.data.event_type} ${entry.data.event_id} call=${entry.data.call_id}${isErased(entry) ? ` ${ERASED}` : ''}`;
+      return shown`${entry.data.event_type} ${entry.data.event_id} call=${entry.data.call_id}${isErased(entry) ? ` ${ERASED}` : ''}`;
     case 'delivery.planned':
-      return `${entry.data.delivery_id} ${entry.data.sink} rule=${entry.data.rule_id} event=${entry.data.event_id}${isErased(entry) ? ` ${ERASED}` : ''}`;
+      return shown`${entry.data.delivery_id} ${entry.data.sink} rule=${entry.data.rule_id} event=${entry.data.event_id}${isErased(entry) ? ` ${ERASED}` : ''}`;
     case 'delivery.attempted': {
       const d = entry.data;
-      const error = d.error ? ` ${d.error.kind} ${d.error.code}` : '';
+      const error = d.error ? shown` ${d.error.kind} ${d.error.code}` : '';
       const retry = d.retry_at ? ` retry at ${d.retry_at}` : d.paused ? ' (sink paused: waits)' : '';
-      return `${d.delivery_id} #${d.attempt} ${d.outcome}${error} ${d.duration_ms}ms${retry}`;
+      return shown`${d.delivery_id} #${d.attempt} ${d.outcome}${error} ${d.duration_ms}ms${retry}`;
     }
     case 'delivery.dead':
     case 'delivery.retried':
-      return `${entry.data.delivery_id} ${entry.data.reason}`;
+      return shown`${entry.data.delivery_id} ${entry.data.reason}`;
     case 'rules.loaded': {
       // a re-recorded entry (same file, a sink enabled or disabled since) differs by its disabled sinks
-      const disabled = Object.entries(entry.data.sinks ?? {}).filter(([, s]) => !s.enabled);
-      const why = disabled.map(([name, s]) => `${name} (${s.disabled_reason ?? 'disabled'})`).join(', ');
-      return `${entry.data.path} ${entry.data.rules_hash.slice(0, 12)}${why ? `; disabled: ${why}` : ''}`;
+      const disabled = Object.entries(entry.data.sinks ?? {}).filter(([, s]) => !s?.enabled);
+      const why = disabled.map(([name, s]) => `${name} (${s?.disabled_reason ?? 'disabled'})`).join(', ');
+      return shown`${entry.data.path} ${cellText(entry.data.rules_hash).slice(0, 12)}${why ? `; disabled: ${why}` : ''}`;
     }
     case 'sink.paused':
     case 'sink.resumed':
-      return `${entry.data.sink} ${entry.data.reason}`;
+      return shown`${entry.data.sink} ${entry.data.reason}`;
     case 'pending.stale':
-      return `${entry.data.sink} ${entry.data.count} open, oldest waiting since ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
+      return shown`${entry.data.sink} ${entry.data.count} open, oldest waiting since ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
     case 'pending.cleared':
-      return `${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
+      return shown`${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
     case 'call.erased':
-      return `${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
+      return shown`${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
     case 'log.truncated':
-      return `entries before ${entry.data.before_seq} removed (${count(entry.data.entries, 'entry', 'entries')}, ${count(entry.data.calls, 'call', 'calls')})`;
+      return shown`entries before ${entry.data.before_seq} removed (${count(entry.data.entries, 'entry', 'entries')}, ${count(entry.data.calls, 'call', 'calls')})`;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { LogReader } from '../log/seam.js';
 import type { SinksView } from '../project/queries.js';
 import { loadRules } from '../rules/load-rules.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 import { printable } from './table.js';
 
 /**
@@ -12,7 +13,7 @@ import { printable } from './table.js';
  * - `{"source":"rules file","path":P,"reason":R}`: the rules file `status` itself read (P its
  *   absolute path, from `--rules` / `HUSKY_RELAY_RULES` / `./rules.yaml`), because the log
  *   does not say; R says why, in words (the log has no `rules.loaded`, or its newest one has
- *   no sink states: an older relay wrote it).
+ *   no sink states: an older relay wrote it, or it is damaged: `DamagedEntryError`'s words).
  */
 export type SinksFrom =
   | { source: 'rules.loaded'; seq: number; at: string; path: string; rules_hash: string }
@@ -30,12 +31,22 @@ export interface StatusSinks {
  * its `${VAR}`s (a file that does not load says so on stderr, and its sinks show as disabled).
  */
 export async function statusSinks(log: LogReader, rulesPath: string, env: NodeJS.ProcessEnv): Promise<StatusSinks> {
-  const last = await log.lastOfType('rules.loaded');
+  // a damaged newest rules.loaded counts as none, as serve's start counts it (README "Faults")
+  let damaged: DamagedEntryError | undefined;
+  const last = await log.lastOfType('rules.loaded').catch((error: unknown) => {
+    if (!(error instanceof DamagedEntryError)) throw error;
+    damaged = error;
+    return undefined;
+  });
   if (last?.data.sinks !== undefined) {
     const { rules_hash, path, sinks } = last.data;
     return { view: { sinks }, from: { source: 'rules.loaded', seq: last.seq, at: last.at, path, rules_hash } };
   }
-  const reason = last === undefined ? 'the log has no rules.loaded' : `the log's latest rules.loaded (seq ${last.seq}) has no sink states: an older relay wrote it`;
+  const reason = damaged
+    ? `the log's latest rules.loaded (seq ${damaged.seq}) is damaged: ${damaged.what}`
+    : last === undefined
+      ? 'the log has no rules.loaded'
+      : `the log's latest rules.loaded (seq ${last.seq}) has no sink states: an older relay wrote it`;
   const from: SinksFrom = { source: 'rules file', path: rulesPath, reason };
   const result = await loadRules(rulesPath, env);
   if (result.ok) return { view: result.rules, from };

@@ -60,12 +60,30 @@ export function padColumns(text: string, width: number): string {
 }
 
 /**
+ * A value read from an entry's data as text to show: a string as it is, a missing one
+ * (undefined, null) as `-`, a number or boolean as written, anything else as its JSON. Data
+ * that is JSON but not of the shape its entry type has (a damaged entry, a hand edit) is shown
+ * so, never a crash: the printers take each value as stored, without checking its shape.
+ */
+export function cellText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '-';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** A template tag: each value interpolated as `cellText` writes it (a missing field `-`, not `undefined`). */
+export function shown(strings: TemplateStringsArray, ...values: unknown[]): string {
+  return strings.reduce((out, text, i) => out + cellText(values[i - 1]) + text);
+}
+
+/**
  * Aligned columns for human output, measured in terminal columns (a CJK character or an emoji
  * takes two), so names of any script line up; the last column is never padded. Cells are made
- * `printable`.
+ * `printable`; a cell that is not a string (read from data of another shape than its entry
+ * type's) is shown as `cellText` writes it.
  */
 export function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows].map((row) => row.map(printable));
+  const all = [header, ...rows].map((row) => row.map((cell) => printable(cellText(cell))));
   const widths = header.map((_, i) => Math.max(...all.map((row) => displayWidth(row[i] ?? ''))));
   return all
     .map((row) =>

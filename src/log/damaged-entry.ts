@@ -30,12 +30,16 @@ export class DamagedEntryError extends EnvironmentError {
   }
 }
 
-/** The one line of a `DamagedEntryError`; at most 10 seqs are listed, then `…`. */
+/**
+ * The one line of a `DamagedEntryError`; at most 10 seqs are listed, then `…`. One seq: `entry 2 of
+ * the log is damaged: ${what}; …`; several: `entries 1, 10 of the log are damaged (entry 1: ${what}); …`.
+ */
 export function damagedEntryMessage(seqs: number[], what: string, where?: string): string {
   const listed = seqs.slice(0, 10).join(', ') + (seqs.length > 10 ? ', …' : '');
   const log = where ? `the log at ${where}` : 'the log';
-  const which = seqs.length === 1 ? `entry ${listed}` : `entries ${listed}`;
-  return `${which} of ${log} ${seqs.length === 1 ? 'is' : 'are'} damaged: ${what}; run \`husky-relay log --verify\` to check the whole log, then stop serve and restore the latest backup (README: Backups)`;
+  // several: what is said is said of the first (`what` reads `its data …`)
+  const damaged = seqs.length === 1 ? `entry ${listed} of ${log} is damaged: ${what}` : `entries ${listed} of ${log} are damaged (entry ${seqs[0]}: ${what})`;
+  return `${damaged}; run \`husky-relay log --verify\` to check the whole log, then stop serve and restore the latest backup (README: Backups)`;
 }
 
 /**

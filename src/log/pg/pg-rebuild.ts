@@ -8,7 +8,8 @@ import type { Entry } from '../types.js';
 import { PG_PROJECTION_TABLES } from './migrations.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { ProjectionBatch } from './projection-batch.js';
-import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from './pg-sealed.js';
+import { PG_FACT_COLUMNS, type PgSealer } from './pg-sealed.js';
+import type { SealedRow } from '../../privacy/sealing.js';
 
 /** Entries projected per batch of a rebuild. */
 const CHUNK = 2000;
@@ -25,7 +26,8 @@ const KEYS: Record<string, string[]> = {
 };
 
 /**
- * Empties the projections and projects the whole log again, on `client`, inside its transaction,
+ * Empties the projections and projects the whole log again (each entry's facts: no payload is
+ * opened; data that is not a JSON object throws `DamagedEntryError`), on `client`, inside its transaction,
  * holding the append lock (so nothing is appended meanwhile and the result matches the log at
  * the commit; `lock: false` when the caller holds it already). DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
  */
@@ -38,7 +40,10 @@ export async function reproject(client: PoolClient, sealer: PgSealer, options: B
   let entries = 0;
   for (;;) {
     options.signal?.throwIfAborted();
-    const rows: Entry[] = await sealer.entries(client, `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS} WHERE e.seq > $1 ORDER BY e.seq LIMIT ${CHUNK}`, [after]);
+    // facts alone, as SQLite's rebuild reads them: projections never use a payload, so none is
+    // decrypted (the cost), and one that no longer decrypts does not stop the rebuild
+    const facts = await client.query<SealedRow>(`SELECT ${PG_FACT_COLUMNS} FROM entries e WHERE e.seq > $1 ORDER BY e.seq LIMIT ${CHUNK}`, [after]);
+    const rows: Entry[] = facts.rows.map((row) => sealer.sealing.factsOf(row));
     if (rows.length === 0) break;
     const batch = new ProjectionBatch();
     await batch.prefetch(client, rows);

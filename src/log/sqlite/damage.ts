@@ -79,12 +79,13 @@ export function describeDamage(path: string, damage: Damage | null, message: str
 
 /**
  * The seqs of the first `limit` (default 11) entries whose data is not a JSON object, in log
- * order: what a statement that failed with SQLite's `malformed JSON` tripped over (a damaged
- * entry). Reads every entry: O(entries), on the error path only.
+ * order, among seqs `from`…`to` (default: all): what a statement that failed with SQLite's
+ * `malformed JSON`, or a page of entries that did not parse, tripped over (a damaged entry).
+ * Reads every entry of the range: O(entries), on the error path only.
  */
-export function damagedEntrySeqs(db: Database, limit = 11): number[] {
-  const sql = `SELECT seq FROM entries WHERE CASE WHEN json_valid(data) THEN json_type(data) <> 'object' ELSE 1 END ORDER BY seq LIMIT ?`;
-  return db.prepare(sql).pluck().all(limit) as number[];
+export function damagedEntrySeqs(db: Database, limit = 11, from = Number.MIN_SAFE_INTEGER, to = Number.MAX_SAFE_INTEGER): number[] {
+  const sql = `SELECT seq FROM entries WHERE seq BETWEEN ? AND ? AND CASE WHEN json_valid(data) THEN json_type(data) <> 'object' ELSE 1 END ORDER BY seq LIMIT ?`;
+  return db.prepare(sql).pluck().all(from, to, limit) as number[];
 }
 
 /** Whether `error` is SQLite's `malformed JSON`: a statement's JSON function met data that is not JSON. */

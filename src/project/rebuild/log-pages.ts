@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 import type { Entry } from '../../log/types.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { spawnWorker } from '../../spawn-worker.js';
+import { DamagedEntryError } from '../../log/damaged-entry.js';
+import { EnvironmentError } from '../../os-errors.js';
+import { damagedEntrySeqs } from '../../log/sqlite/damage.js';
 
 /**
  * An entry as the projector needs it, as the JSON text of an `Entry` made by SQLite: the
@@ -14,9 +17,11 @@ export const ENTRY_JSON = `'{"seq":' || seq || ',"type":' || json_quote(type) ||
   CASE type WHEN 'event.received' THEN json_object('event_type', json_extract(data, '$.event_type'),
     'org_id', json_extract(data, '$.org_id'), 'call_id', json_extract(data, '$.call_id')) ELSE data END || '}'`;
 
-/** One page of the log: the JSON text of an array of `Entry` (`ENTRY_JSON`). */
+/** One page of the log: the JSON text of an array of `Entry` (`ENTRY_JSON`), and the seqs of its first and last entries. */
 export interface LogPage {
   json: string;
+  first: number;
+  last: number;
 }
 
 /** What the reading thread starts with. */
@@ -55,7 +60,7 @@ export function pageReader(db: Database.Database, pageRows: number) {
       after = rows[rows.length - 1]![0];
       let json = '[';
       for (let i = 0; i < rows.length; i++) json += (i === 0 ? '' : ',') + rows[i]![1];
-      return { json: json + ']' };
+      return { json: json + ']', first: rows[0]![0], last: after };
     },
     end: () => db.exec('COMMIT'),
   };
@@ -89,13 +94,70 @@ export async function openLogPages(path: string, entries: number): Promise<LogPa
       total: reader.total,
       next: async () => {
         const page = reader.page();
-        return page && (JSON.parse(page.json) as Entry[]);
+        return page && parsePage(page, (from, to) => damagedEntrySeqs(db, undefined, from, to));
       },
       close: () => db.open && db.close(),
     };
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * The entries of `page`. Data other than an event's is copied into the page as stored, so one
+ * entry whose data is not JSON (a damaged entry) spoils the page's JSON: then the entries of its
+ * seq range that are damaged (`damagedIn`, on this failure path only) are named in a
+ * `DamagedEntryError`; none found, the parse's own error is thrown.
+ */
+export function parsePage(page: LogPage, damagedIn: (from: number, to: number) => number[]): Entry[] {
+  try {
+    return JSON.parse(page.json) as Entry[];
+  } catch (error) {
+    const seqs = damagedIn(page.first, page.last);
+    if (seqs.length === 0) throw error;
+    throw new DamagedEntryError(seqs, 'its data is not valid JSON');
+  }
+}
+
+/**
+ * Why projecting `entry` (of the page `entries`) threw `error`, on that failure path only: a
+ * `DamagedEntryError` naming the page's entries whose data is JSON but no object (which the
+ * page's parse lets through), if any; else, for a `TypeError` (a field missing or of another
+ * type: data rewritten as JSON of another shape, a hand edit), one naming `entry`, with the
+ * projector's words; else `error` as it is.
+ */
+export function projectionFailure(entries: Entry[], entry: Entry, error: unknown): unknown {
+  const seqs = entries.filter((e) => typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)).map((e) => e.seq);
+  if (seqs.length > 0) return new DamagedEntryError(seqs, 'its data is not a JSON object');
+  if (!(error instanceof TypeError) || CANNOT_BIND.test(error.message)) return misshapenEntry(error);
+  return new DamagedEntryError([entry.seq], `its data is not what a ${entry.type} entry holds (${error.message})`);
+}
+
+/** better-sqlite3's words for a value it cannot bind (an object where a column takes text). */
+const CANNOT_BIND = /can only bind/;
+
+/**
+ * A build's failure to write what it projected, when only data of another shape than its entry's
+ * type could cause it (a NOT NULL column left empty, a value SQLite cannot bind) and the rows are
+ * written in batches, so which entry is not known: an `EnvironmentError` (exit 1, one line)
+ * saying so, with SQLite's words, and what to do (`log --verify` names the entry: its hash no
+ * longer matches). Any other error is returned as it is.
+ */
+export function misshapenEntry(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'SQLITE_CONSTRAINT_NOTNULL' && !(error instanceof TypeError && CANNOT_BIND.test(error.message))) return error;
+  const why = `an entry of the log holds data of another shape than its type's (${(error as Error).message})`;
+  return new EnvironmentError(`${why}; run \`husky-relay log --verify\` to find it, then stop serve and restore the latest backup (README: Backups)`, 'entry_damaged');
+}
+
+/** `damagedEntrySeqs` of seqs `from`…`to` of the log at `path`, on a read-only connection of its own (the reading thread holds the other). */
+function damagedInFile(path: string, from: number, to: number): number[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return damagedEntrySeqs(db, undefined, from, to);
+  } finally {
+    db.close();
   }
 }
 
@@ -154,7 +216,7 @@ async function pagesAside(path: string, pageRows: number): Promise<LogPages> {
         if (item === null) return void (ended = true);
         Atomics.add(slots, 0, 1); // one more page may be read ahead
         Atomics.notify(slots, 0);
-        return JSON.parse(item.json) as Entry[];
+        return parsePage(item, (from, to) => damagedInFile(path, from, to));
       },
       close,
     };

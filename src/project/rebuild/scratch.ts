@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
 import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
-import { ENTRY_JSON, openLogPages } from './log-pages.js';
+import { ENTRY_JSON, misshapenEntry, openLogPages, parsePage, projectionFailure } from './log-pages.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -103,7 +103,14 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
         let n = 0;
         for (;;) {
           const rows = readAfter.all(scratch.lastSeq) as [seq: number, entry: string][];
-          for (const row of rows) project(JSON.parse(row[1]) as Entry);
+          for (const row of rows) {
+            const entry = parsePage({ json: `[${row[1]}]`, first: row[0], last: row[0] }, () => [row[0]])[0]!;
+            try {
+              project(entry);
+            } catch (error) {
+              throw projectionFailure([entry], entry, error);
+            }
+          }
           n += rows.length;
           if (rows.length > 0) scratch.lastSeq = rows[rows.length - 1]![0];
           if (rows.length < DEFAULTS.rebuild.batch) break;
@@ -117,7 +124,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
     return scratch;
   } catch (error) {
     close();
-    throw error;
+    throw misshapenEntry(error);
   }
 }
 
@@ -194,7 +201,11 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     try {
       for (let entries = await pages.next(); entries !== undefined; entries = await pages.next()) {
         for (const entry of entries) {
-          project(entry);
+          try {
+            project(entry);
+          } catch (error) {
+            throw projectionFailure(entries, entry, error);
+          }
           // one modulo per entry, as before; the clock is read once per TICK entries
           if (++done % TICK !== 0) continue;
           if (done % DEFAULTS.rebuild.batch === 0) {
