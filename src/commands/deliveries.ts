@@ -13,9 +13,15 @@ import type { SinkStatus, StatusReport } from '../project/queries.js';
 import { count } from '../count.js';
 import { sinksFromText, statusSinks, type SinksFrom } from './status-source.js';
 
+/**
+ * `--limit`: a whole number written in digits, from 1 to `Number.MAX_SAFE_INTEGER` (a larger one
+ * is no exact number here, and past 2^63 no integer to the log: SQLite failed with "datatype
+ * mismatch"). Throws a one-line `UserError` naming `--limit`.
+ */
 function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  if (!Number.isSafeInteger(n)) throw new UserError(`--limit: ${value.trim()} is over the largest limit, ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
