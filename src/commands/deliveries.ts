@@ -5,7 +5,7 @@ import { notRedriven, redrive, skippedErased } from '../delivery/redrive.js';
 import { formatSeconds } from '../rules/duration.js';
 import { parseDateTime } from '../dates.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
-import { hintEmptyResult } from './filter-hints.js';
+import { hintEmptyResult, rulesSinkNames } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { openUnlessInterrupted } from './interrupt.js';
 import { printable, table } from './table.js';
@@ -162,15 +162,15 @@ export function registerDeliveries(program: Command): void {
       // a Ctrl-C while the log opens (a lock, a migration) says nothing was re-driven, not exit 130
       const store = await openUnlessInterrupted(globalsOf(program), 'retry');
       try {
-        const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
+        const knownSinks = () => rulesSinkNames(globalsOf(program));
+        // a sink neither in the rules nor the log: exit 1 naming the known ones, as `resume` (README "Command line")
+        const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink, knownSinks } : { ids });
         const { done, erased } = redriven;
         // by id, some re-driven and some not: which were, then (exit 1) each of the others and why
         const refused = opts.dead ? null : notRedriven(redriven);
         // dead letters an erasure closed have nothing left to send: skipped, and counted (README "Erasure")
         process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}${refused ? printable(` (${done.join(', ')})`) : skippedErased(erased)}\n`);
         if (refused) throw new UserError(refused);
-        // a sink the relay does not know re-drives nothing: on a terminal, name the known ones (README "Filters")
-        if (done.length === 0 && opts.sink !== undefined) await hintEmptyResult({ sink: opts.sink }, store, globalsOf(program));
       } finally {
         await store.close();
       }
