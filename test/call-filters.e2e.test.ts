@@ -106,21 +106,34 @@ describe('filters by call, event and rule (README "Command line")', () => {
     expect(known.output.trim().split(/\s+/)[0]).toBe('DELIVERY');
   }, 90_000);
 
-  it('replay --type and retry --dead --sink that find nothing for an unknown name: on a terminal, the same one line after the result; exit 0', async () => {
+  it('replay --type that finds nothing for an unknown name: on a terminal, the same one line after the result; exit 0', async () => {
     const dir = temp.dir;
     const db = ['--db', logs.current.dbPath, '--rules', logs.current.rulesPath];
     const slip = await runOnTerminal([...db, 'replay', '--dry-run', '--type', 'call.complete'], dir);
     const glob = await runOnTerminal([...db, 'replay', '--dry-run', '--type', 'sms.*'], dir);
     const stored = await runOnTerminal([...db, 'replay', '--dry-run', '--type', 'call.recording_ready'], dir);
-    const sink = await runOnTerminal([...db, 'retry', '--dead', '--sink', 'slak'], dir);
     const hints = (output: string) => output.split('\n').filter((l) => l.startsWith('husky-relay: '));
-    for (const r of [slip, glob, stored, sink]) expect(r.code).toBe(0);
+    for (const r of [slip, glob, stored]) expect(r.code).toBe(0);
     const types = "HuskyVoice's event types: call.initiated, call.answered, call.completed, call.failed, call.disallowed";
     expect(hints(slip.output)).toEqual([`husky-relay: no event of type "call.complete" in the log (did you mean "call.completed"?); ${types}`]);
     expect(hints(glob.output)).toEqual([`husky-relay: no event of type "sms.*" in the log; ${types}`]);
     // a type HuskyVoice does not document, but the log holds: read, no hint
     expect(hints(stored.output)).toEqual([]);
     expect(stored.output).toContain('would be planned for 1 event');
-    expect(sink.output.split('\n').filter((l) => l.trim() !== '')).toEqual(['re-driven: 0 deliveries', 'husky-relay: no sink "slak" in the rules or the log (did you mean "slack"?); known sinks: crm, slack']);
+  }, 90_000);
+
+  it('retry --dead --sink naming a sink neither in the rules nor the log: exit 1 naming the known ones, piped or not, as resume does; nothing re-driven', async () => {
+    const db = ['--db', logs.current.dbPath, '--rules', logs.current.rulesPath];
+    const line = 'husky-relay: retry: no sink "slak" in the rules or the log (did you mean "slack"?); known sinks: crm, slack';
+    const retried = async () => (await cli('current', 'log', '--json', '--type', 'delivery.retried')).stdout;
+    const before = await retried();
+    const piped = await runCli([...db, 'retry', '--dead', '--sink', 'slak'], { cwd: temp.dir, env: cliEnv() });
+    expect(piped).toMatchObject({ code: 1, stdout: '', stderr: `${line}\n` });
+    const terminal = await runOnTerminal([...db, 'retry', '--dead', '--sink', 'slak'], temp.dir);
+    expect(terminal.code).toBe(1);
+    expect(terminal.output.split('\n').filter((l) => l.trim() !== '')).toEqual([line]);
+    expect(await retried()).toBe(before);
+    // a sink the rules know, with nothing dead: re-drives nothing, as before (exit 0)
+    expect(await runCli([...db, 'retry', '--dead', '--sink', 'crm'], { cwd: temp.dir, env: cliEnv() })).toMatchObject({ code: 0, stdout: 're-driven: 0 deliveries\n', stderr: '' });
   }, 90_000);
 });

@@ -97,3 +97,18 @@ describe('re-drive all dead of a sink from the console', () => {
     expect(page).toContain('re-driven: 3 dead deliveries of crm');
   });
 });
+
+describe('re-drive all dead of a sink the relay does not know', () => {
+  it('says there is no such sink, naming the known ones, as retry does; nothing re-driven', async () => {
+    // Given the page's form, posted for a sink neither in the rules nor the log (a hand-made or stale address)
+    const { fields } = await redriveForm('other');
+    const before = entriesOf(relay.log, 'delivery.retried').length;
+    const answer = await post('/ui/sinks/crn/redrive-dead', fields);
+    expect(answer.status).toBe(303);
+    // Then nothing is re-driven and the page it goes back to says why
+    expect(entriesOf(relay.log, 'delivery.retried')).toHaveLength(before);
+    const page = await (await fetch(`${relay.url}${answer.headers.get('location')}`, { headers: { cookie } })).text();
+    expect(page).toContain('retry: no sink &#34;crn&#34; in the rules or the log (did you mean &#34;crm&#34;?); known sinks: crm, other');
+    expect(page).not.toContain('re-driven: 0');
+  });
+});

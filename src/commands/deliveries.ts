@@ -5,7 +5,7 @@ import { notRedriven, redrive, skippedErased } from '../delivery/redrive.js';
 import { formatSeconds } from '../rules/duration.js';
 import { parseDateTime } from '../dates.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
-import { hintEmptyResult } from './filter-hints.js';
+import { hintEmptyResult, rulesSinkNames } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
 import { openUnlessInterrupted } from './interrupt.js';
 import { printable, table } from './table.js';
@@ -14,9 +14,15 @@ import { count } from '../count.js';
 import { UNROUTED_COUNTED } from '../project/gauges.js';
 import { sinksFromText, statusSinks, type SinksFrom } from './status-source.js';
 
+/**
+ * `--limit`: a whole number written in digits, from 1 to `Number.MAX_SAFE_INTEGER` (a larger one
+ * is no exact number here, and past 2^63 no integer to the log: SQLite failed with "datatype
+ * mismatch"). Throws a one-line `UserError` naming `--limit`.
+ */
 function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  if (!Number.isSafeInteger(n)) throw new UserError(`--limit: ${value.trim()} is over the largest limit, ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
@@ -172,15 +178,15 @@ export function registerDeliveries(program: Command): void {
       // a Ctrl-C while the log opens (a lock, a migration) says nothing was re-driven, not exit 130
       const store = await openUnlessInterrupted(globalsOf(program), 'retry');
       try {
-        const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink } : { ids });
+        const knownSinks = () => rulesSinkNames(globalsOf(program));
+        // a sink neither in the rules nor the log: exit 1 naming the known ones, as `resume` (README "Command line")
+        const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink, knownSinks } : { ids });
         const { done, erased } = redriven;
         // by id, some re-driven and some not: which were, then (exit 1) each of the others and why
         const refused = opts.dead ? null : notRedriven(redriven);
         // dead letters an erasure closed have nothing left to send: skipped, and counted (README "Erasure")
         process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}${refused ? printable(` (${done.join(', ')})`) : skippedErased(erased)}\n`);
         if (refused) throw new UserError(refused);
-        // a sink the relay does not know re-drives nothing: on a terminal, name the known ones (README "Filters")
-        if (done.length === 0 && opts.sink !== undefined) await hintEmptyResult({ sink: opts.sink }, store, globalsOf(program));
       } finally {
         await store.close();
       }

@@ -139,6 +139,11 @@ async function rulesNames(g: Globals): Promise<{ sinks: string[]; rules: string[
   return loaded.ok ? { sinks: Object.keys(loaded.rules.sinks), rules: loaded.rules.rules.map((r) => r.id) } : { sinks: [], rules: [] };
 }
 
+/** The sinks the rules file declares (`--rules`), none when it does not load: what `retry --dead --sink` and `resume` know besides the log. */
+export async function rulesSinkNames(g: Globals): Promise<string[]> {
+  return (await rulesNames(g)).sinks;
+}
+
 const union = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resumeSink } from '../delivery/resume-sink.js';
-import { loadRules } from '../rules/load-rules.js';
+import { rulesSinkNames } from './filter-hints.js';
 import { globalsOf } from './globals.js';
 import { openUnlessInterrupted } from './interrupt.js';
 import { printable } from './table.js';
@@ -20,11 +20,7 @@ export function registerResume(program: Command): void {
       // a Ctrl-C while the log opens (a lock, a migration) says the sink was not resumed, not exit 130
       const store = await openUnlessInterrupted(g, 'resume');
       try {
-        const known = async () => {
-          const loaded = await loadRules(g.rulesPath, g.env);
-          return loaded.ok ? Object.keys(loaded.rules.sinks) : [];
-        };
-        const state = await resumeSink(store.projections, store.writer, sink, known);
+        const state = await resumeSink(store.projections, store.writer, sink, () => rulesSinkNames(g));
         process.stdout.write(`${printable(`resumed: ${sink} (paused since ${state.at}: ${state.reason})`)}\n`);
       } finally {
         await store.close();

@@ -6,6 +6,7 @@ import { resolveSecrets } from '../receive/secrets.js';
 import { sign } from '../receive/verify-signature.js';
 import { globalsOf, type Globals } from './globals.js';
 import { printableLines } from './table.js';
+import { formatSeconds, parseDuration } from '../rules/duration.js';
 
 function readFile(file: string): Buffer {
   try {
@@ -24,6 +25,29 @@ function firstSecret(dbPath: string, envValue: string | undefined): string {
   }
   return resolved.secrets[0]!;
 }
+
+/** How long `send` waits for the whole answer by default (`--timeout`; README "Command line"). @defaultValue 30 s */
+export const SEND_TIMEOUT_MS = 30_000;
+
+/** The longest `send --timeout` (1 h): longer is no answer worth waiting for at a terminal. */
+const MAX_TIMEOUT_MS = 3_600_000;
+
+/**
+ * `send --timeout`: a duration as the rules file writes one (`500ms`, `30s`, `2m`, `1h`), more
+ * than 0 and at most 1h, in ms. Throws a one-line `UserError` naming `--timeout` otherwise.
+ */
+export function parseSendTimeout(value: string): number {
+  const ms = parseDuration(value.trim());
+  if (ms === null || ms < 1) throw new UserError(`--timeout: "${value}" is not a duration like 500ms, 30s or 2m`);
+  if (ms > MAX_TIMEOUT_MS) throw new UserError(`--timeout: ${value.trim()} is over the longest timeout, 1h`);
+  return ms;
+}
+
+/** A timeout as `--timeout` spells it: `500ms`, `1500ms`, `30s`, `2m`, `1h`. */
+const spoken = (ms: number): string => (ms % 1000 === 0 ? formatSeconds(ms / 1000).replace(/ /g, '') : `${ms}ms`);
+
+/** Whether `error` is the abort of `AbortSignal.timeout` (thrown by `fetch` or by reading the body). */
+const timedOut = (error: unknown): boolean => (error as Error | undefined)?.name === 'TimeoutError';
 
 /**
  * Where `send` posts by default: the `serve` that holds this database, at the URL it wrote in
@@ -53,19 +77,27 @@ export function registerSignSend(program: Command): void {
     .description('sign FILE and POST it, as HuskyVoice would (the curl example of its docs, built in)')
     .argument('<file>', 'the event body to send')
     .option('--url <url>', 'where to send it (default: the serve running on --db, else PORT and HOST)')
-    .action(async (file: string, opts: { url?: string }) => {
+    .option('--timeout <duration>', `give up when the whole answer has not come within this (500ms, 30s, 2m; default ${SEND_TIMEOUT_MS / 1000}s)`, parseSendTimeout)
+    .action(async (file: string, opts: { url?: string; timeout?: number }) => {
       const g = globalsOf(program);
       const body = readFile(file);
       const signature = sign(body, firstSecret(g.dbPath, g.webhookSecret));
       const url = opts.url ?? defaultWebhookUrl(g);
+      const timeoutMs = opts.timeout ?? SEND_TIMEOUT_MS;
+      const noAnswer = () => new UserError(`timed out: ${url} gave no answer within ${spoken(timeoutMs)} (--timeout)`);
+      // one bound for connecting, the status line and the whole body: a server may send headers and then nothing
+      const signal = AbortSignal.timeout(timeoutMs);
       let response: Response;
       try {
-        response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': signature }, body });
+        response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-husky-signature': signature }, body, signal });
       } catch (error) {
+        if (timedOut(error)) throw noAnswer();
         const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
         throw new UserError(`cannot reach ${url} (${cause}): is \`husky-relay serve\` running?`);
       }
-      const text = await response.text();
+      const text = await response.text().catch((error: unknown) => {
+        throw timedOut(error) ? noAnswer() : error;
+      });
       // the answer may quote the event (its id) or be any server's page: escaped, as data is
       process.stdout.write(`${response.status} ${printableLines(text)}\n`);
       if (!response.ok) process.exitCode = 1;

@@ -98,7 +98,8 @@ export class Actions {
   /** Re-drives every dead delivery of a sink (`retry --dead --sink SINK`), but those erased with their call (counted in the message). */
   async redriveDead(ctx: Context, session: Session, sink: string): Promise<void> {
     await this.act(ctx, session, async () => {
-      const { done, erased } = await redrive(this.deps.projections, this.deps.writer, { dead: true, sink }, BY);
+      const knownSinks = async () => Object.keys(this.deps.rules()?.sinks ?? {});
+      const { done, erased } = await redrive(this.deps.projections, this.deps.writer, { dead: true, sink, knownSinks }, BY);
       return `re-driven: ${count(done.length, 'dead delivery', 'dead deliveries')} of ${sink}${skippedErased(erased)}`;
     });
   }

@@ -7,6 +7,17 @@ import type { Assets } from './assets.js';
 import type { Session, Sessions } from './session.js';
 
 /**
+ * The `attr` filter's handler: `value` as text (`undefined`/`null` as empty), HTML-escaped
+ * (`& < > " '`) and nothing else, for an attribute or a textarea whose value goes back to the
+ * server as it is. Registered `raw`, so the output escape (which writes controls as `\u…`) is
+ * not applied after it.
+ */
+export function attrEscape(this: unknown, value: unknown): string {
+  const escape = filters['escape'] as (this: unknown, text: unknown) => string;
+  return escape.call(this, value ?? '');
+}
+
+/**
  * The console's pages, rendered on the server from Liquid templates (`templates/`, copied
  * beside the built module by `npm run build`). Every `{{ value }}` is HTML-escaped
  * (`outputEscape`: Liquid's `escape`), so event data (a summary, a transcript, an agent id) always
@@ -14,6 +25,11 @@ import type { Session, Sessions } from './session.js';
  * them (the bidirectional overrides that reorder a line, "Trojan Source"; C0 and C1 controls)
  * are shown as escapes (`\u202e`), as the CLI shows them (`printable`): a caller's name cannot
  * read backwards, nor make an id look like another. Line breaks and tabs are kept.
+ *
+ * A value the browser hands back rather than shows (an `<option value=>`, an `<input value=>`,
+ * a hidden input, a textarea's content, a `data-*` a script reads, an `href`) goes through the
+ * `attr` filter instead (`{{ name | attr }}`): HTML-escaped only, so it carries the exact value
+ * (controls included) and a form submitted as rendered finds what it names.
  */
 export class Renderer {
   private readonly liquid: Liquid;
@@ -35,6 +51,7 @@ export class Renderer {
     });
     this.liquid.registerFilter('json', (value: unknown) => JSON.stringify(value, null, 2));
     this.liquid.registerFilter('count', (value: unknown, one: string, other: string) => count(Number(value), one, other));
+    this.liquid.registerFilter('attr', { handler: attrEscape, raw: true });
     this.liquid.registerFilter('urlencode', (value: unknown) => encodeURIComponent(String(value ?? '')));
   }
 

@@ -2,10 +2,15 @@ import { count, plural } from '../count.js';
 import { UserError } from '../errors.js';
 import type { LogWriter } from '../log/seam.js';
 import type { ProjectionReader } from '../project/reader.js';
+import { didYouMean } from '../rules/did-you-mean.js';
 import { canRedrive } from './lifecycle.js';
 
-/** What to re-drive: deliveries by id, or every dead delivery (of one sink). */
-export type RedriveRequest = { ids: string[] } | { dead: true; sink?: string };
+/**
+ * What to re-drive: deliveries by id, or every dead delivery (of one sink). With a sink,
+ * `knownSinks` names the sinks the rules in force declare (the log's are added to them), for the
+ * refusal of a sink the relay does not know; none when absent.
+ */
+export type RedriveRequest = { ids: string[] } | { dead: true; sink?: string; knownSinks?: () => Promise<string[]> };
 
 /**
  * What a re-drive did, each list in the order the ids were given (with `--dead`, newest first):
@@ -28,11 +33,14 @@ export interface Redriven {
  * closed (`closedByErasure`: its request is gone) is skipped and listed in `erased`. By id, each
  * id that cannot be re-driven (unknown, already succeeded, erased with its call) is listed, and
  * the others are re-driven; when none can be, throws `UserError` (`notRedriven`'s message) and
- * appends nothing.
+ * appends nothing. With `--dead --sink` naming a sink neither in the rules (`knownSinks`) nor in
+ * the log, throws `UserError` naming the known sinks, as `resume` does (a typo re-drove nothing,
+ * and said only `re-driven: 0`).
  */
 export async function redrive(projections: ProjectionReader, writer: LogWriter, request: RedriveRequest, by?: string): Promise<Redriven> {
   const dead = 'dead' in request;
   const rows = await projections.deliveries(dead ? { status: 'dead', sink: request.sink } : { ids: request.ids });
+  if (dead && request.sink !== undefined && rows.length === 0) await refuseUnknownSink(projections, request.sink, request.knownSinks);
   // by id: in the order given, each once
   const ids = dead ? rows.map((r) => r.delivery_id) : [...new Set(request.ids)];
   const verdicts = ids.map((id) => {
@@ -47,6 +55,14 @@ export async function redrive(projections: ProjectionReader, writer: LogWriter, 
   const extra = by === undefined ? {} : { by };
   if (done.length > 0) await writer.append(done.map((delivery_id) => ({ type: 'delivery.retried', data: { delivery_id, reason, ...extra } })));
   return result;
+}
+
+/** Throws the `UserError` of a `--dead --sink` naming a sink neither `knownSinks` nor the log's deliveries know. */
+async function refuseUnknownSink(projections: ProjectionReader, sink: string, knownSinks: () => Promise<string[]> = async () => []): Promise<void> {
+  const [inRules, inLog] = await Promise.all([knownSinks(), projections.names()]);
+  const known = [...new Set([...inRules, ...inLog.sinks])].sort();
+  if (known.includes(sink)) return;
+  throw new UserError(`retry: no sink "${sink}" in the rules or the log${didYouMean(sink, known)}; known sinks: ${known.length ? known.join(', ') : 'none'}`);
 }
 
 /**
