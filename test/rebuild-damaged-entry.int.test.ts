@@ -101,6 +101,26 @@ describe.each([
     }
   }, 30_000);
 
+  it.each([
+    ['delivery.dead', '{}', 'delivery_id is missing'],
+    ['delivery.attempted', '{"delivery_id":123}', 'delivery_id is not text (number)'],
+    ['delivery.retried', '{}', 'delivery_id is missing'],
+    ['sink.paused', '{"code":"x"}', 'sink is missing'],
+  ])('a %s rewritten as %s is named, not applied to nothing (a dead letter would come back to life)', async (type, data, why) => {
+    const path = logWith([type]);
+    damageEntryData(path, 11, data);
+    const db = new Database(path);
+    try {
+      for (const run of [() => rebuildProjections(db), () => verifyProjections(db)]) {
+        const error = await failure(run);
+        expect(error).toBeInstanceOf(DamagedEntryError);
+        expect((error as Error).message).toMatch(new RegExp(`^entry 11 of the log is damaged: its data is not what a ${type} entry holds \\(${why.replace(/[()]/g, '\\$&')}\\); run`));
+      }
+    } finally {
+      db.close();
+    }
+  }, 30_000);
+
   it('data that is JSON but no object (null) fails the projection of that entry: it is named too', async () => {
     const path = logWith(['delivery.attempted']);
     damageEntryData(path, 11, 'null');

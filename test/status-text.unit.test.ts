@@ -103,7 +103,7 @@ describe('status for a person: what the router has not routed yet', () => {
     expect(statusText(report, at('2026-06-01T10:03:42.000Z'))).not.toContain('unrouted');
     expect(statusText(waiting(2), at('2026-06-01T10:00:31.000Z')).split('\n')).toContain('unrouted    2 entries, the oldest 1s old (since 2026-06-01T10:00:30.000Z)');
     expect(statusText(waiting(1), at('2026-06-01T10:03:42.000Z')).split('\n')).toContain(
-      'unrouted    1 entry, the oldest 3m 12s old (since 2026-06-01T10:00:30.000Z): nothing is being planned: serve has no rules loaded, or its router fails (see its error lines)',
+      'unrouted    1 entry, the oldest 3m 12s old (since 2026-06-01T10:00:30.000Z): nothing is being planned: serve is not running, has no rules loaded, or its router fails (see its error lines)',
     );
     expect(statusText(waiting(100_000), at('2026-06-01T10:00:30.000Z'))).toContain('unrouted    100000 or more entries, the oldest 0s old');
   });

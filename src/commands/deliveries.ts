@@ -84,7 +84,7 @@ function unroutedText(unrouted: StatusReport['unrouted'], nowMs: number): string
   const since = parseDateTime(unrouted.oldest_at);
   const seconds = since === null ? 0 : Math.max(0, Math.floor((nowMs - since) / 1000));
   const many = unrouted.entries >= UNROUTED_COUNTED ? `${UNROUTED_COUNTED} or more entries` : count(unrouted.entries, 'entry', 'entries');
-  const why = seconds < 60 ? '' : ': nothing is being planned: serve has no rules loaded, or its router fails (see its error lines)';
+  const why = seconds < 60 ? '' : ': nothing is being planned: serve is not running, has no rules loaded, or its router fails (see its error lines)';
   return [`unrouted    ${many}, the oldest ${formatSeconds(seconds)} old (since ${unrouted.oldest_at})${why}`];
 }
 

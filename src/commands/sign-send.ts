@@ -29,17 +29,21 @@ function firstSecret(dbPath: string, envValue: string | undefined): string {
 /** How long `send` waits for the whole answer by default (`--timeout`; README "Command line"). @defaultValue 30 s */
 export const SEND_TIMEOUT_MS = 30_000;
 
-/** The longest `send --timeout` (1 h): longer is no answer worth waiting for at a terminal. */
-const MAX_TIMEOUT_MS = 3_600_000;
+/**
+ * The longest `send --timeout` (5 min): Node's `fetch` (undici) stops waiting for an answer's
+ * headers after 300 s on its own (`headersTimeout`), so a longer timeout would not be honoured
+ * and its error would read as a connection that failed.
+ */
+const MAX_TIMEOUT_MS = 300_000;
 
 /**
  * `send --timeout`: a duration as the rules file writes one (`500ms`, `30s`, `2m`, `1h`), more
- * than 0 and at most 1h, in ms. Throws a one-line `UserError` naming `--timeout` otherwise.
+ * than 0 and at most 5m, in ms. Throws a one-line `UserError` naming `--timeout` otherwise.
  */
 export function parseSendTimeout(value: string): number {
   const ms = parseDuration(value.trim());
   if (ms === null || ms < 1) throw new UserError(`--timeout: "${value}" is not a duration like 500ms, 30s or 2m`);
-  if (ms > MAX_TIMEOUT_MS) throw new UserError(`--timeout: ${value.trim()} is over the longest timeout, 1h`);
+  if (ms > MAX_TIMEOUT_MS) throw new UserError(`--timeout: ${value.trim()} is over the longest timeout, 5m`);
   return ms;
 }
 
