@@ -11,10 +11,14 @@ import { startRelay, type Relay, type RelayOptions } from '../../src/relay.js';
 
 export const SECRET = 'test-secret-do-not-leak';
 
-/** A temp folder removed by `cleanup()`. */
+/**
+ * A temp folder removed by `cleanup()`. A thread a test let go of (a rebuild's damage check that
+ * was stopped: it finishes its read on its own) may still open a file in it while it is removed,
+ * which fails the removal with ENOTEMPTY: `maxRetries` tries again (Node waits 100 ms more each time).
+ */
 export function tempDir(prefix = 'husky-relay-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }) };
 }
 
 /** Captures the relay's log lines so tests can read what an operator would see. */
