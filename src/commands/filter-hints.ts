@@ -2,7 +2,7 @@ import { DELIVERY_STATUSES } from '../delivery/lifecycle.js';
 import { ENTRY_TYPES, isOperatorEventType, type Entry } from '../log/types.js';
 import type { Store } from '../log/store.js';
 import { loadRules } from '../rules/load-rules.js';
-import { didYouMean } from '../rules/did-you-mean.js';
+import { didYouMean, unknownNameLine } from '../rules/did-you-mean.js';
 import type { Globals } from './globals.js';
 import { logBoundsOf, notOperatorEvent, operatorSeq, removedBefore, type LogBounds } from './log-bounds.js';
 import { printable } from './table.js';
@@ -56,9 +56,8 @@ export interface KnownNames {
 const q = (value: string) => `"${printable(value)}"`;
 
 function nameHint(what: string, plural: string, value: string, known: readonly string[], where: string): string | null {
-  if (known.includes(value)) return null;
-  const list = known.length > 0 ? known.map(printable).join(', ') : 'none';
-  return `no ${what} ${q(value)}${where}${didYouMean(value, known)}; known ${plural}: ${list}`;
+  const line = unknownNameLine(what, plural, value, known, where);
+  return line === null ? null : printable(line);
 }
 
 /** SQLite's GLOB as a regular expression (case-sensitive; `*` any run, `?` one character, `[...]` a set); null if it is not one. */

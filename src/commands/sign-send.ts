@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULTS } from '../config/defaults.js';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { heldBy } from '../log/sqlite/serve-lock.js';
@@ -25,9 +26,6 @@ function firstSecret(dbPath: string, envValue: string | undefined): string {
   }
   return resolved.secrets[0]!;
 }
-
-/** How long `send` waits for the whole answer by default (`--timeout`; README "Command line"). @defaultValue 30 s */
-export const SEND_TIMEOUT_MS = 30_000;
 
 /**
  * The longest `send --timeout` (5 min): Node's `fetch` (undici) stops waiting for an answer's
@@ -81,13 +79,13 @@ export function registerSignSend(program: Command): void {
     .description('sign FILE and POST it, as HuskyVoice would (the curl example of its docs, built in)')
     .argument('<file>', 'the event body to send')
     .option('--url <url>', 'where to send it (default: the serve running on --db, else PORT and HOST)')
-    .option('--timeout <duration>', `give up when the whole answer has not come within this (500ms, 30s, 2m; default ${SEND_TIMEOUT_MS / 1000}s)`, parseSendTimeout)
+    .option('--timeout <duration>', `give up when the whole answer has not come within this (500ms, 30s, 2m; default ${DEFAULTS.send.timeoutMs / 1000}s)`, parseSendTimeout)
     .action(async (file: string, opts: { url?: string; timeout?: number }) => {
       const g = globalsOf(program);
       const body = readFile(file);
       const signature = sign(body, firstSecret(g.dbPath, g.webhookSecret));
       const url = opts.url ?? defaultWebhookUrl(g);
-      const timeoutMs = opts.timeout ?? SEND_TIMEOUT_MS;
+      const timeoutMs = opts.timeout ?? DEFAULTS.send.timeoutMs;
       const noAnswer = () => new UserError(`timed out: ${url} gave no answer within ${spoken(timeoutMs)} (--timeout)`);
       // one bound for connecting, the status line and the whole body: a server may send headers and then nothing
       const signal = AbortSignal.timeout(timeoutMs);

@@ -253,12 +253,12 @@ export const DEFAULTS = {
     maxFormBytes: 1024 * 1024,
     /** How long the overview's counts (`status`) are reused while the log grows. @defaultValue 2 s */
     statusCacheMs: 2_000,
-    /**
-     * SQLite: reads waiting for or running on the console's read thread at most; past it a
-     * console request is answered 503 `reads_unavailable`. @defaultValue 64
-     */
+    /** SQLite: reads waiting for or running on the console's read thread at most; past it, 503 `reads_unavailable`. @defaultValue 64 */
     maxQueuedReads: 64,
     /** SQLite: a console read running longer than this is given up (503) and its thread started again. @defaultValue 30 s */
     readTimeoutMs: 30_000,
   },
+
+  /** `send`: how long it waits for the whole answer unless `--timeout` says (README "Command line"). @defaultValue 30 s */
+  send: { timeoutMs: 30_000 },
 } as const;

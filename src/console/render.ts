@@ -6,6 +6,9 @@ import { printableKeepingLayout } from '../commands/table.js';
 import type { Assets } from './assets.js';
 import type { Session, Sessions } from './session.js';
 
+/** Liquid's own `escape` filter (`& < > " '`), called with the filter's `this` as Liquid calls it. */
+const htmlEscape = filters['escape'] as (this: unknown, text: unknown) => string;
+
 /**
  * The `attr` filter's handler: `value` as text (`undefined`/`null` as empty), HTML-escaped
  * (`& < > " '`) and nothing else, for an attribute or a textarea whose value goes back to the
@@ -13,8 +16,7 @@ import type { Session, Sessions } from './session.js';
  * not applied after it.
  */
 export function attrEscape(this: unknown, value: unknown): string {
-  const escape = filters['escape'] as (this: unknown, text: unknown) => string;
-  return escape.call(this, value ?? '');
+  return htmlEscape.call(this, value ?? '');
 }
 
 /**
@@ -42,8 +44,7 @@ export class Renderer {
       root: fileURLToPath(new URL('./templates/', import.meta.url)),
       extname: '.liquid',
       outputEscape: function (this: unknown, value: unknown): string {
-        const escape = filters['escape'] as (this: unknown, text: unknown) => string;
-        return printableKeepingLayout(escape.call(this, value));
+        return printableKeepingLayout(htmlEscape.call(this, value));
       },
       strictFilters: true,
       cache: true,

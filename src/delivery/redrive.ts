@@ -2,7 +2,7 @@ import { count, plural } from '../count.js';
 import { UserError } from '../errors.js';
 import type { LogWriter } from '../log/seam.js';
 import type { ProjectionReader } from '../project/reader.js';
-import { didYouMean } from '../rules/did-you-mean.js';
+import { unknownNameLine } from '../rules/did-you-mean.js';
 import { canRedrive } from './lifecycle.js';
 
 /**
@@ -61,8 +61,8 @@ export async function redrive(projections: ProjectionReader, writer: LogWriter, 
 async function refuseUnknownSink(projections: ProjectionReader, sink: string, knownSinks: () => Promise<string[]> = async () => []): Promise<void> {
   const [inRules, inLog] = await Promise.all([knownSinks(), projections.names()]);
   const known = [...new Set([...inRules, ...inLog.sinks])].sort();
-  if (known.includes(sink)) return;
-  throw new UserError(`retry: no sink "${sink}" in the rules or the log${didYouMean(sink, known)}; known sinks: ${known.length ? known.join(', ') : 'none'}`);
+  const unknown = unknownNameLine('sink', 'sinks', sink, known, ' in the rules or the log');
+  if (unknown !== null) throw new UserError(`retry: ${unknown}`);
 }
 
 /**

@@ -12,6 +12,16 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/**
+ * The line for a name nothing knows: `no sink "slak" in the rules or the log (did you mean
+ * "slack"?); known sinks: console, slack` (`where` follows the name; `none` when nothing is
+ * known). Null when `known` has it. The caller makes it printable where it is shown.
+ */
+export function unknownNameLine(what: string, plural: string, value: string, known: readonly string[], where: string): string | null {
+  if (known.includes(value)) return null;
+  return `no ${what} "${value}"${where}${didYouMean(value, known)}; known ${plural}: ${known.length > 0 ? known.join(', ') : 'none'}`;
+}
+
 /** ` (did you mean "slack"?)` for the closest candidate within a third of the longer name, else ``. */
 export function didYouMean(name: string, candidates: readonly string[]): string {
   let best: string | undefined;

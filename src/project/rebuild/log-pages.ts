@@ -120,6 +120,11 @@ export function parsePage(page: LogPage, damagedIn: (from: number, to: number) =
   }
 }
 
+/** One entry of the log from its `ENTRY_JSON` text (catch-up reads them one by one): `parsePage` of a page of one, so damage is named by its seq. */
+export function parseEntry(seq: number, json: string): Entry {
+  return parsePage({ json: `[${json}]`, first: seq, last: seq }, () => [seq])[0]!;
+}
+
 /**
  * Why projecting `entry` (of the page `entries`) threw `error`, on that failure path only: a
  * `DamagedEntryError` naming the page's entries whose data is JSON but no object (which the

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createPrivateFile } from '../../log/private-files.js';
 import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
-import { ENTRY_JSON, misshapenEntry, openLogPages, parsePage, projectionFailure } from './log-pages.js';
+import { ENTRY_JSON, misshapenEntry, openLogPages, parseEntry, projectionFailure } from './log-pages.js';
 import { projectInto, type ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -104,7 +104,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
         for (;;) {
           const rows = readAfter.all(scratch.lastSeq) as [seq: number, entry: string][];
           for (const row of rows) {
-            const entry = parsePage({ json: `[${row[1]}]`, first: row[0], last: row[0] }, () => [row[0]])[0]!;
+            const entry = parseEntry(row[0], row[1]);
             try {
               project(entry);
             } catch (error) {
