@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/log/store.js';
 import type { NewEntry } from '../../src/log/types.js';
-import { damagePayload } from '../helpers/damage.js';
+import { damageEntryData, damagePayload } from '../helpers/damage.js';
 import { engineFixture, ENGINES, openWithClock, type EngineFixture } from '../helpers/engines.js';
 
 /**
@@ -60,5 +60,20 @@ describe.each(ENGINES)('a rebuild on %s, with a payload that no longer decrypts'
     // Then both read the whole log, and nothing differs
     expect(verified).toMatchObject({ identical: true, entries: 2, last_seq: 2 });
     expect(rebuilt).toMatchObject({ entries: 2, last_seq: 2 });
+  }, 30_000);
+
+  it('stops, naming the entry, on a dead letter rewritten as {}: applied to nothing, it would bring the delivery back to life', async () => {
+    // Given the delivery dead (seq 3), then its dead letter rewritten by hand, the append-only trigger lifted
+    const writer = await openWithClock(fx.location, clock);
+    await writer.writer.append([...ENTRIES, { type: 'delivery.dead', data: { delivery_id: 'd1', reason: 'permanent' } }]);
+    await writer.close();
+    if (engine === 'postgres') await fx.raw(`ALTER TABLE entries DISABLE TRIGGER entries_no_change; UPDATE entries SET data = '{}' WHERE seq = 3; ALTER TABLE entries ENABLE TRIGGER entries_no_change`);
+    else damageEntryData(fx.location, 3, '{}');
+    store = await openWithClock(fx.location, clock);
+    // When the projections are rebuilt, or verified: one line naming the entry, and the delivery is still dead
+    const named = /^entry 3 of the log (at .* )?is damaged: its data is not what a delivery\.dead entry holds \(delivery_id is missing\); run/;
+    await expect(store.rebuild()).rejects.toThrow(named);
+    await expect(store.verify()).rejects.toThrow(named);
+    expect((await store.projections.deliveries({ ids: ['d1'] }))[0]).toMatchObject({ status: 'dead' });
   }, 30_000);
 });

@@ -8,6 +8,7 @@ import type { Entry } from '../types.js';
 import { PG_PROJECTION_TABLES } from './migrations.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { ProjectionBatch } from './projection-batch.js';
+import { projectionFailure } from '../../project/rebuild/projection-failure.js';
 import { PG_FACT_COLUMNS, type PgSealer } from './pg-sealed.js';
 import type { SealedRow } from '../../privacy/sealing.js';
 
@@ -48,7 +49,13 @@ export async function reproject(client: PoolClient, sealer: PgSealer, options: B
     const batch = new ProjectionBatch();
     await batch.prefetch(client, rows);
     const project = projectInto(batch);
-    for (const entry of rows) project(entry);
+    for (const entry of rows) {
+      try {
+        project(entry);
+      } catch (error) {
+        throw projectionFailure(rows, entry, error); // data of another shape than its type's: the entry named, as on SQLite
+      }
+    }
     await batch.flush(client);
     entries += rows.length;
     after = rows.at(-1)!.seq;
