@@ -43,6 +43,15 @@ export interface WalIdentity {
   ino: number;
 }
 
+/** Whether the file at `walPath` is there and empty (0 bytes). */
+const emptyFile = (walPath: string): boolean => {
+  try {
+    return statSync(walPath).size === 0;
+  } catch {
+    return false;
+  }
+};
+
 /** The identity of the file at `walPath`; undefined when there is none (ENOENT); other errors are thrown. */
 export function walIdentity(walPath: string): WalIdentity | undefined {
   try {
@@ -64,7 +73,9 @@ export const sameFile = (a: WalIdentity, b: WalIdentity): boolean => a.dev === b
  * since the last checkpoint. Before each commit and probe the file at `<db>-wal` is compared
  * (device and inode) with the one seen at start:
  * - deleted: what the open connection holds is checkpointed into the database file at once
- *   (that saves every acknowledged entry), then every commit fails with `WAL_LOST`;
+ *   (that saves every acknowledged entry), then every commit fails with `WAL_LOST`. So is an
+ *   empty file in its place: a connection of serve's own that opened the database after the
+ *   deletion makes one, and so may a restore; either holds nothing, so the checkpoint is safe;
  * - replaced by another file: another process has made its own WAL, so copying ours over the
  *   database could mix the two; nothing is checkpointed and every commit fails with `WAL_LOST`.
  * Reopening the connection here would not be safe (the main thread's reader still holds the old
@@ -91,7 +102,11 @@ export function walGuard(walPath: string, onWatched?: (wal: WalIdentity) => void
       if (lost) fail(lost);
       if (seen === undefined) return;
       const now = identity();
-      if (now === undefined) {
+      // an empty file in its place may be a new WAL a connection of serve's own made after the
+      // deletion (SQLite writes a WAL's header with its first frame), or a restore's empty file: both
+      // hold nothing, so checkpointing what the writer's open WAL holds is safe, and saves it
+      const empty = now !== undefined && !sameFile(now, seen) && emptyFile(walPath);
+      if (now === undefined || empty) {
         let saved = 'everything acknowledged was checkpointed into the database file';
         try {
           const [result] = log.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
@@ -99,7 +114,7 @@ export function walGuard(walPath: string, onWatched?: (wal: WalIdentity) => void
         } catch (error) {
           saved = `the checkpoint that saves what it held failed (${(error as Error).message})`;
         }
-        fail(`the WAL file ${walPath} was deleted while serve ran; ${saved}; restart serve`);
+        fail(`the WAL file ${walPath} was ${empty ? 'deleted or replaced by an empty file' : 'deleted'} while serve ran; ${saved}; restart serve`);
       }
       if (!sameFile(now!, seen)) {
         fail(`the WAL file ${walPath} was replaced by another file while serve ran; restart serve`);
