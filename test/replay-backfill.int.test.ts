@@ -7,6 +7,7 @@ import type { DeliveryPlanned, NewEntry } from '../src/log/types.js';
 import { listDeliveries } from '../src/project/queries.js';
 import type { Envelope } from '../src/receive/envelope.js';
 import { backfill } from '../src/route/backfill.js';
+import { newGeneration } from '../src/route/delivery-id.js';
 import { operatorEvent } from '../src/route/operator-events.js';
 import { planEvent } from '../src/route/plan-event.js';
 import { loadRulesFromText } from '../src/rules/load-rules.js';
@@ -144,6 +145,31 @@ describe('replay: run the current rules over past events', () => {
     expect((await backfill(seamOf(log), current, { generation: 'g1' })).planned).toBe(0);
     expect((await backfill(seamOf(log), current, { generation: 'g2' })).planned).toBe(originals.length);
     log.close();
+  });
+
+  it('two --force runs that start in the same millisecond (or after the clock was set back) each plan every action again', async () => {
+    // Given events whose deliveries were all planned
+    const log = new SqliteLog(join(temp.dir, 'force-same-ms.db'), { now: steppingClock() });
+    const current = rules(TRACE_RULE, NEW_RULE);
+    appendEvents(log, [{ type: 'call.completed', call: 2 }, { type: 'call.failed', call: 1 }], 'evt');
+    const originals = (await backfill(seamOf(log), current)).planned;
+    expect(originals).toBeGreaterThan(0);
+
+    // When two --force runs take their generation at the same instant
+    const at = Date.parse('2026-12-03T15:00:00.000Z');
+    const first = await backfill(seamOf(log), current, { generation: newGeneration(at) });
+    const second = await backfill(seamOf(log), current, { generation: newGeneration(at) });
+
+    // Then each planned every action again (a shared generation made the second plan nothing and deliver nothing)
+    expect([first.planned, second.planned]).toEqual([originals, originals]);
+    expect(listDeliveries(log.db).filter((d) => d.status === 'pending')).toHaveLength(3 * originals);
+    log.close();
+  });
+
+  it('a generation is g, the time in base 36 and five random base-36 digits', () => {
+    const at = Date.parse('2026-12-03T15:00:00.000Z');
+    expect(newGeneration(at, () => Buffer.from([0, 0, 0]))).toBe(`g${at.toString(36)}00000`);
+    expect(newGeneration(at, () => Buffer.from([0xff, 0xff, 0xff]))).toBe(`g${at.toString(36)}9zldr`);
   });
 
   it('--force stopped by Ctrl-C: what it read is planned whole, and a new generation --since where it stopped plans only the rest', async () => {

@@ -162,6 +162,42 @@ describe("status: a log without the relay's sink states", () => {
     expect(text.out).toMatch(/^sinks from .* \(the log's latest rules.loaded \(seq 1\) is damaged: its data is not valid JSON.*\)$/m);
   });
 
+  it.each([
+    ['{}', 'rules_hash is missing'],
+    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":null}', 'sinks is not an object of sink states'],
+    ['{"rules_hash":"h","path":7,"sinks":{}}', 'path is not text'],
+    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":{"slack":true}}', 'the state of sink "slack" is not {enabled, disabled_reason}'],
+  ])('a newest rules.loaded rewritten as %s is damaged, not "an older relay": status answers from the rules file and says what is wrong', async (data, what) => {
+    // Given a log whose only rules.loaded was rewritten as JSON of another shape
+    const dir = folder();
+    const dbPath = join(dir, 'relay.db');
+    const log = new SqliteLog(dbPath);
+    log.append([{ type: 'rules.loaded', data: { rules_hash: 'h', path: '/srv/rules.yaml', sinks: { console: { enabled: true } } } }]);
+    log.close();
+    damageEntryData(dbPath, 1, data);
+    // When status runs
+    const json = await statusElsewhere(dbPath, '--json');
+    // Then the sinks are the local rules file's (exit 0, nothing on stderr), and the reason names the damage
+    expect(Object.keys(JSON.parse(json.out).sinks)).toEqual(['crm', 'slack']);
+    expect(JSON.parse(json.out).sinks_from.reason).toBe(`the log's latest rules.loaded (seq 1) is damaged: its data is not what a rules.loaded entry holds (${what})`);
+  });
+
+  it('serve starting on a log whose newest rules.loaded has sinks: null records the rules in force after it', async () => {
+    // Given such a log beside a rules file
+    const dir = folder();
+    const dbPath = join(dir, 'relay.db');
+    const rulesPath = writeRules(dir, SERVED);
+    const log = new SqliteLog(dbPath);
+    log.append([{ type: 'rules.loaded', data: { rules_hash: sha256(rulesPath), path: rulesPath, sinks: { console: { enabled: true } } } }]);
+    log.close();
+    damageEntryData(dbPath, 1, JSON.stringify({ rules_hash: sha256(rulesPath), path: rulesPath, sinks: null }));
+    // When serve starts on it
+    const relay = await serve(dir);
+    // Then it appends a rules.loaded with the sinks (before, comparing with sinks: null threw)
+    await until(() => entriesOf(relay.log, 'rules.loaded').length === 2, { what: 'a second rules.loaded' });
+    expect(entriesOf(relay.log, 'rules.loaded')[1]!.data.sinks).toEqual({ console: { enabled: true }, slack: { enabled: false, disabled_reason: '${SLACK_BOT_TOKEN} not set' } });
+  });
+
   it('a log with no rules.loaded at all: the rules file, and the line says the log has none', async () => {
     const dir = folder();
     const dbPath = join(dir, 'relay.db');

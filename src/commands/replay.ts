@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { acquireServeLock, DatabaseHeldError, type ServeLock } from '../log/sqlite/serve-lock.js';
 import type { DeliveryPlanned } from '../log/types.js';
 import { backfill, type BackfillOptions, type BackfillResult } from '../route/backfill.js';
+import { newGeneration } from '../route/delivery-id.js';
 import { preview } from './preview.js';
 import { progressBar } from './progress.js';
 import { rebuildProjections } from '../project/rebuild/rebuild.js';
@@ -184,7 +185,7 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
     type: opts.type,
     rule: opts.rule,
     dryRun,
-    generation: opts.force ? `g${Date.now().toString(36)}` : undefined,
+    generation: opts.force ? newGeneration() : undefined,
     onProgress: (p) => bar.update(p),
     onPlan: dryRun ? (p) => out(line(p)) : undefined,
   };

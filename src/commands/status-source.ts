@@ -1,7 +1,7 @@
 import type { LogReader } from '../log/seam.js';
 import type { SinksView } from '../project/queries.js';
 import { loadRules } from '../rules/load-rules.js';
-import { DamagedEntryError } from '../log/damaged-entry.js';
+import { lastRulesLoaded } from '../log/last-rules-loaded.js';
 import { printable } from './table.js';
 
 /**
@@ -32,12 +32,7 @@ export interface StatusSinks {
  */
 export async function statusSinks(log: LogReader, rulesPath: string, env: NodeJS.ProcessEnv): Promise<StatusSinks> {
   // a damaged newest rules.loaded counts as none, as serve's start counts it (README "Faults")
-  let damaged: DamagedEntryError | undefined;
-  const last = await log.lastOfType('rules.loaded').catch((error: unknown) => {
-    if (!(error instanceof DamagedEntryError)) throw error;
-    damaged = error;
-    return undefined;
-  });
+  const { entry: last, damaged } = await lastRulesLoaded(log);
   if (last?.data.sinks !== undefined) {
     const { rules_hash, path, sinks } = last.data;
     return { view: { sinks }, from: { source: 'rules.loaded', seq: last.seq, at: last.at, path, rules_hash } };

@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client';
 import { Dispatcher } from '../delivery/dispatcher.js';
 import { reportAttempt } from '../delivery/report-attempt.js';
 import { StaleWatch } from '../delivery/stale-watch.js';
-import { DamagedEntryError } from '../log/damaged-entry.js';
+import { lastRulesLoaded } from '../log/last-rules-loaded.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { SinkLoadState } from '../log/types.js';
 import type { ProjectionReader } from '../project/reader.js';
@@ -132,13 +132,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
  */
 async function recordRulesLoaded(log: LogReader, commit: LogWriter, rules: LoadedRules, logger: Logger): Promise<void> {
   const sinks = sinkStatesOf(rules);
-  // a log that cannot be read: thrown (see the caller); a damaged last rules.loaded counts as none,
-  // as the router skips a damaged entry: a new one is recorded after it
-  const last = await log.lastOfType('rules.loaded').catch((error: unknown) => {
-    if (!(error instanceof DamagedEntryError)) throw error;
-    logger.warn({ seq: error.seq }, `the last rules.loaded, entry ${error.seq}, is damaged (${error.what}): recording the rules in force again`);
-    return undefined;
-  });
+  // a log that cannot be read: thrown (see the caller); a damaged last rules.loaded (not JSON, or
+  // not of the shape a relay writes) counts as none, as the router skips a damaged entry: a new one is recorded after it
+  const { entry: last, damaged } = await lastRulesLoaded(log);
+  if (damaged) logger.warn({ seq: damaged.seq }, `the last rules.loaded, entry ${damaged.seq}, is damaged (${damaged.what}): recording the rules in force again`);
   if (last && last.data.rules_hash === rules.hash && last.data.path === rules.path && sameSinkStates(last.data.sinks, sinks)) return;
   try {
     await commit.append([{ type: 'rules.loaded', data: { rules_hash: rules.hash, path: rules.path, sinks } }]);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** How every operator event id starts (`op-57`); a HuskyVoice event id that starts so is hashed in its own namespace. */
 export const OPERATOR_ID_PREFIX = 'op-';
@@ -48,6 +48,19 @@ function hashInput(source: DeliverySource, ruleId: string, actionIndex: number):
  */
 export function deliveryId(source: DeliverySource, ruleId: string, actionIndex: number, generation?: string): string {
   return idOf(hashInput(source, ruleId, actionIndex), generation);
+}
+
+/**
+ * A new generation for `replay --force` (`deliveryId`'s last part): `g`, the time in base 36
+ * (ms since the epoch) and 24 random bits as 5 base-36 digits, e.g. `gmx79kp790k3z9`. The
+ * random part keeps two runs apart that start in the same millisecond (or after the clock was
+ * set back): with the time alone they shared a generation, so the second run's plans were the
+ * first's ids, counted as planned already, and it delivered nothing again while saying it did.
+ * @param nowMs - ms since the epoch (default `Date.now()`).
+ * @param random - n random bytes (default `crypto.randomBytes`; tests pass their own).
+ */
+export function newGeneration(nowMs = Date.now(), random: (n: number) => Buffer = randomBytes): string {
+  return `g${nowMs.toString(36)}${random(3).readUIntBE(0, 3).toString(36).padStart(5, '0')}`;
 }
 
 /**
