@@ -38,3 +38,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // per event does not cost a syscall per event under load, and nothing waits when idle.
   return pino(base, pino.destination({ dest: 1, sync: false }));
 }
+
+/** A logger that writes nothing: for a run whose own output says what happened (`replay`'s backfill, the CLI's filter hints). */
+export const silentLogger: Logger = pino({ level: 'silent' });

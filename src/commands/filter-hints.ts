@@ -185,8 +185,8 @@ async function operatorEntry(store: Store, id: string): Promise<Entry | null> {
 /** Why the router plans no alert of this operator entry (the router's own `routablesOf` decides), or null when it routes it. */
 async function unroutedBecause(store: Store, entry: Entry): Promise<'erasure' | 'alert' | null> {
   // the router's modules (and the rules engine they bring) load only for an op-SEQ id
-  const [{ routablesOf, erasureDeadLetter }, { pino }] = await Promise.all([import('../route/operator-events.js'), import('pino')]);
-  const [routable] = await routablesOf([entry], store.log, pino({ level: 'silent' }));
+  const [{ routablesOf, erasureDeadLetter }, { silentLogger }] = await Promise.all([import('../route/operator-events.js'), import('../logger.js')]);
+  const [routable] = await routablesOf([entry], store.log, silentLogger);
   if (routable?.event !== null) return null;
   return erasureDeadLetter(entry) ? 'erasure' : 'alert';
 }

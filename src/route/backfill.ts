@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { silentLogger } from '../logger.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { DeliveryPlanned } from '../log/types.js';
 import { eventsOf, runPlanner } from './planner.js';
@@ -97,7 +97,7 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     stopped: () => options.signal?.aborted === true,
     onlyRule: options.rule,
     dryRun: options.dryRun,
-    logger: silentLogger,
+    logger: silentLogger, // replay reports in its own table; the planner's lines are the relay's
     onOutcome: (outcome, fate) => {
       const count = byRule[outcome.plan.rule_id]!;
       if (fate === 'existing') return void (count.existing += 1);
@@ -123,6 +123,3 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
   options.onProgress?.({ done: through, total: through });
   return result;
 }
-
-/** `replay` reports in its own table; the planner's lines are the relay's. */
-const silentLogger = pino({ level: 'silent' });
