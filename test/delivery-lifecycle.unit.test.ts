@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canRedrive, closedByErasure, decide, ERASED, ERASURE_DEAD_REASON, evolve, failedByErasure, plannedState, type DecideContext, type DeliveryState } from '../src/delivery/lifecycle.js';
+import { canRedrive, closedByErasure, decide, ERASED, ERASURE_DEAD_REASON, evolve, failedByErasure, plannedState, type DecideContext, type DeliveryState, type RedriveFacts } from '../src/delivery/lifecycle.js';
 import { erasureEntries } from '../src/privacy/erasure-entries.js';
 import type { DeliveryError, DeliveryPlanned, Entry, NewEntry } from '../src/log/types.js';
 import type { AttemptOutcome } from '../src/sinks/types.js';
@@ -21,7 +21,10 @@ const POLICY = { max_attempts: 3, initial_delay_ms: 10 * S, max_delay_ms: 3600 *
 const ctx = (attempt: number, sink: Partial<DecideContext['sink']> = {}): DecideContext => ({
   deliveryId: 'dlv_1', attempt, durationMs: 12, policy: POLICY, rateLimitedInARow: 1, now: NOW, random: 0.5, sink: { name: 'hook', paused: false, probe: false, ...sink },
 });
+/** What `canRedrive` reads of a delivery: its state, and whether its call was erased (read with its row). */
+const facts = (state: DeliveryState, callErased = false): RedriveFacts => ({ ...state, call_erased: callErased });
 const transient = { kind: 'transient' as const, code: 'http_503', message: 'HTTP 503', status: 503 };
+const notFound = { kind: 'permanent' as const, code: 'http_404', message: 'HTTP 404', status: 404 };
 const rateLimited = { kind: 'rate_limited' as const, code: 'http_429', message: 'HTTP 429', status: 429 };
 
 let seq = 10;
@@ -64,7 +67,7 @@ describe('a delivery life cycle', () => {
       .when({ outcome: 'failed', error: transient }, 3)
       .then([attempted(3, transient, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'gave up after 3 failed attempts; last: http_503: HTTP 503' } }]);
     expect(after.state()).toMatchObject({ status: 'dead', attempts: 3, next_attempt_at: null, dead_reason: 'gave up after 3 failed attempts; last: http_503: HTTP 503' });
-    expect(canRedrive(after.state())).toEqual({ ok: true });
+    expect(canRedrive(facts(after.state()))).toEqual({ ok: true });
   });
 
   it('given failures, a rate limit is not counted: it waits Retry-After and never makes the delivery dead', () => {
@@ -97,8 +100,8 @@ describe('a delivery life cycle', () => {
   });
 
   it('a success cannot be re-driven; anything else can, but a dead letter of an erasure', () => {
-    expect(canRedrive({ status: 'succeeded', dead_reason: null })).toEqual({ ok: false, why: 'succeeded', reason: 'already succeeded; nothing to re-drive' });
-    for (const status of ['pending', 'retrying', 'dead'] as const) expect(canRedrive({ status, dead_reason: status === 'dead' ? 'x' : null })).toEqual({ ok: true });
+    expect(canRedrive({ status: 'succeeded', dead_reason: null, call_erased: false })).toEqual({ ok: false, why: 'succeeded', reason: 'already succeeded; nothing to re-drive' });
+    for (const status of ['pending', 'retrying', 'dead'] as const) expect(canRedrive({ status, dead_reason: status === 'dead' ? 'x' : null, call_erased: false })).toEqual({ ok: true });
   });
 });
 
@@ -110,8 +113,8 @@ describe("a delivery whose call's personal data was erased (README \"Erasure\")"
     const given = [attempted(1, transient, NOW + 10 * S), ...erasure()];
     const state = spec(given).state();
     expect(state).toMatchObject({ status: 'dead', next_attempt_at: null, dead_reason: "erased: the call's personal data was erased" });
-    expect(closedByErasure(state)).toBe(true);
-    expect(canRedrive(state)).toEqual({ ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' });
+    expect(closedByErasure(facts(state))).toBe(true);
+    expect(canRedrive(facts(state))).toEqual({ ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' });
   });
 
   it('given an attempt in flight during the erasure that failed with a retry time, when the next attempt finds the request erased, then it is dead as erased again', () => {
@@ -120,21 +123,40 @@ describe("a delivery whose call's personal data was erased (README \"Erasure\")"
     const after = spec(given)
       .when(erasedAttempt, 2)
       .then([attempted(2, { kind: 'permanent', ...ERASED }, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: ERASURE_DEAD_REASON } }]);
-    expect(closedByErasure(after.state())).toBe(true);
-    expect(canRedrive(after.state())).toMatchObject({ ok: false, why: 'erased' });
+    expect(closedByErasure(facts(after.state()))).toBe(true);
+    expect(canRedrive(facts(after.state()))).toMatchObject({ ok: false, why: 'erased' });
     expect(failedByErasure({ kind: 'permanent', ...ERASED })).toBe(true);
+  });
+
+  it('given a dead letter (404), when its call is erased after it died, then nobody re-drives it: its request is gone', () => {
+    const state = spec([attempted(1, notFound, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'http_404: HTTP 404' } }]).state();
+    expect(canRedrive(facts(state))).toEqual({ ok: true });
+    expect(closedByErasure(facts(state, true))).toBe(true);
+    expect(canRedrive(facts(state, true))).toEqual({ ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' });
+  });
+
+  it('given an attempt in flight at the erasure that failed with a retry time, it is not re-driven while it waits, nor once it dies for another reason', () => {
+    const given = [...erasure(), attempted(1, transient, NOW + 10 * S)];
+    expect(canRedrive(facts(spec(given).state(), true))).toMatchObject({ ok: false, why: 'erased' });
+    const after = spec(given)
+      .when({ outcome: 'failed', error: notFound }, 2)
+      .then([attempted(2, notFound, null), { type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason: 'http_404: HTTP 404' } }]);
+    expect(after.state()).toMatchObject({ status: 'dead', dead_reason: 'http_404: HTTP 404' });
+    expect(closedByErasure(facts(after.state(), true))).toBe(true);
+    expect(canRedrive(facts(after.state(), true))).toMatchObject({ ok: false, why: 'erased' });
   });
 
   it('given an attempt in flight that succeeded after the erasure, it was sent: succeeded, not erased', () => {
     const state = spec([...erasure(), attempted(1, null, null, { status: 200 })]).state();
     expect(state).toMatchObject({ status: 'succeeded', dead_reason: null });
-    expect(closedByErasure(state)).toBe(false);
+    expect(closedByErasure(facts(state, true))).toBe(false);
+    expect(canRedrive(facts(state, true))).toMatchObject({ ok: false, why: 'succeeded' });
   });
 
   it('a dead letter for any other reason, or a sink failure that only resembles an erasure, is not closed by one', () => {
     for (const reason of ['http_404: HTTP 404', 'erased', `gave up after 3 failed attempts; last: ${ERASURE_DEAD_REASON}`]) {
       const state = spec([{ type: 'delivery.dead', data: { delivery_id: 'dlv_1', reason } }]).state();
-      expect([reason, closedByErasure(state), canRedrive(state).ok]).toEqual([reason, false, true]);
+      expect([reason, closedByErasure(facts(state)), canRedrive(facts(state)).ok]).toEqual([reason, false, true]);
     }
     expect(failedByErasure({ kind: 'permanent', code: 'erased', message: 'the object was erased at the sink' })).toBe(false);
     expect(failedByErasure({ kind: 'transient', ...ERASED })).toBe(false);

@@ -9,6 +9,7 @@ import { tempDir, type TestRelay } from './helpers/relay.js';
  * An erasure closes the call's open deliveries dead (README "Erasure"); those dead letters have
  * nothing left to send, so nobody may re-drive them: `retry ID` refuses (exit 1), `retry --dead`
  * skips them and says how many, and no alert rule hears of them as of a delivery that failed.
+ * Nor may anyone re-drive a dead letter whose call is erased after it died.
  * Through the built CLI, while a relay (serve) runs on the same database, and its console.
  */
 const GONE = 'call_gone_1';
@@ -160,5 +161,43 @@ describe.sequential("dead letters of an erased call (README \"Erasure\")", () =>
     });
     expect(entriesOf(relay.log, 'delivery.retried')).toHaveLength(before);
     expect(entriesOf(relay.log, 'delivery.retried').map((e) => e.data.delivery_id)).not.toContain(goneId());
+  }, 60_000);
+
+  it('a dead letter whose call is erased after it died: no longer counted nor offered, retry --dead skips it, retry ID names it with why', async () => {
+    // Given another call's delivery dead for good (404): counted by the dead gauge
+    const LATE = 'call_dead_then_gone';
+    hook.failNext({ status: 404 });
+    await postEvent(relay, fixture('call.completed', (e) => ((e.event_id = 'evt_dead_then_gone'), (e.data.call_id = LATE))));
+    await until(() => deliveriesOf(relay.log).find((d) => d.call_id === LATE)?.status === 'dead', { what: 'the dead letter of the call to erase' });
+    const id = deliveriesOf(relay.log).find((d) => d.call_id === LATE)!.delivery_id;
+    const deadGauge = async () => (await (await fetch(`${relay.url}/metrics`)).text()).match(/^husky_relay_deliveries_dead\{.*$/gm);
+    expect(await deadGauge()).toEqual(['husky_relay_deliveries_dead{sink="hook"} 1']);
+    // When its call is erased (nothing open to close)
+    const erased = await cli('erase', '--call', LATE);
+    expect(erased).toMatchObject({ code: 0, stderr: '' });
+    expect(erased.stdout).toContain('0 open deliveries closed');
+    const before = entriesOf(relay.log, 'delivery.retried').length;
+    // Then the dead gauge counts it no more (an alert on it would never clear)
+    expect(await deadGauge()).toBeNull();
+    // retry ID refuses it, naming why; retry --dead skips it with the erasure's own dead letter
+    expect(await cli('retry', id)).toMatchObject({ code: 1, stdout: '', stderr: `husky-relay: retry: ${id} was erased with its call; nothing to re-drive\n` });
+    expect(await cli('retry', '--dead')).toMatchObject({ code: 0, stderr: '', stdout: 're-driven: 0 deliveries (skipped 2 deliveries erased with their calls)\n' });
+    // and the console neither offers it (no button on its row or its call's page) nor lists the sink under "Needs a person"
+    const { cookie } = await signIn(relay.url, UI_TOKEN);
+    const get = async (path: string) => (await fetch(`${relay.url}${path}`, { headers: { cookie } })).text();
+    let page = '';
+    await until(
+      async () => !(page = await get('/ui/deliveries')).includes('<tr data-sink="hook">'),
+      { what: '"Needs a person" to drop the sink', timeoutMs: 10_000, describe: () => /<tr data-sink="hook">(.*?)<\/tr>/s.exec(page)?.[1] ?? '' },
+    );
+    const row = new RegExp(`<tr data-delivery="${id}">(.*?)</tr>`, 's').exec(page)?.[1] ?? '';
+    expect(row).toContain('dead: http_404');
+    expect(row).not.toContain('Re-drive');
+    expect(page).not.toContain('action="/ui/sinks/hook/redrive-dead"');
+    expect(await get(`/ui/calls/${LATE}`)).not.toContain(`/ui/deliveries/${id}/redrive`);
+    // nothing re-driven, nothing sent again
+    await settle();
+    expect(entriesOf(relay.log, 'delivery.retried')).toHaveLength(before);
+    expect(ofCall(LATE)).toHaveLength(1);
   }, 60_000);
 });

@@ -158,7 +158,9 @@ export function registerDeliveries(program: Command): void {
       try {
         const filters = { status: opts.status, sink: opts.sink, rule: opts.rule, event: opts.event, call: opts.call };
         const rows = await store.projections.deliveries({ ...filters, limit: opts.limit ?? 50 });
-        process.stdout.write(`${opts.json ? JSON.stringify(rows) : deliveriesTable(rows)}\n`);
+        // the documented keys only: whether its call was erased is for re-drive's refusal (README "Erasure")
+        const json = () => JSON.stringify(rows.map(({ call_erased: _erased, ...row }) => row));
+        process.stdout.write(`${opts.json ? json() : deliveriesTable(rows)}\n`);
         if (rows.length === 0) await hintEmptyResult({ ...filters, listsDeliveries: true }, store, g);
       } finally {
         await store.close();

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { callNotFound, describeMoment } from '../commands/call.js';
 import { logBoundsOf } from '../commands/log-bounds.js';
 import { DEFAULTS } from '../config/defaults.js';
-import { canRedrive, DELIVERY_STATUSES, type DeliveryState } from '../delivery/lifecycle.js';
+import { canRedrive, DELIVERY_STATUSES, type RedriveFacts } from '../delivery/lifecycle.js';
 import type { StatusReport } from '../project/queries.js';
 import type { DeadLetters } from '../project/reader.js';
 import { needsAPerson } from './attention.js';
@@ -15,8 +15,8 @@ import type { Session } from './session.js';
 import { resultHref, type ResultLink } from '../sinks/kind.js';
 import { parseDateOrDateTime } from '../dates.js';
 
-/** Whether a row gets a Re-drive button: a dead letter, but not one its call's erasure closed (nothing is left to send). */
-const redrivable = (d: Pick<DeliveryState, 'status' | 'dead_reason'>): boolean => d.status === 'dead' && canRedrive(d).ok;
+/** Whether a row gets a Re-drive button: a dead letter, but not one of an erased call, dead before or after the erasure (nothing is left to send). */
+const redrivable = (d: RedriveFacts): boolean => d.status === 'dead' && canRedrive(d).ok;
 
 /**
  * The console's pages (README "Console"), each a GET answered from the named reads of the
@@ -124,7 +124,8 @@ export class Pages {
     }
     const deliveries = view.story.deliveries.map((d) => ({
       ...d,
-      redrivable: redrivable(d),
+      // every delivery of the page is the call's: erased with it when it is
+      redrivable: redrivable({ ...d, call_erased: view.story.erased }),
       request: requests.get(d.delivery_id) ?? null,
       links: linksOf(d.result, this.deps.rules()?.sinks[d.sink]?.link),
       result_text: d.result ? Object.entries(d.result).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '',

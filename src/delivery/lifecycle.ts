@@ -189,14 +189,30 @@ export const ERASED = { code: 'erased', message: "the call's personal data was e
 export const ERASURE_DEAD_REASON = `${ERASED.code}: ${ERASED.message}`;
 
 /**
- * SQL condition on `p_deliveries` (both engines) for dead letters a person can act on: every
- * `dead` one but those an erasure closed (`closedByErasure`), which nothing can re-drive.
+ * SQL condition on a `p_deliveries` row (both engines): its call was erased (`erase`, retention:
+ * its `erased_calls` mark), before or after the delivery died. Its request went with the call's
+ * personal data, so it has nothing left to send. Read as `call_erased` with each delivery row.
  */
-export const REDRIVABLE_DEAD_SQL = `(status = 'dead' AND (dead_reason IS NULL OR dead_reason <> '${ERASURE_DEAD_REASON.replaceAll("'", "''")}'))`;
+export const CALL_ERASED_SQL = `EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = p_deliveries.call_id)`;
 
-/** Whether the delivery is dead because its call's personal data was erased (not a failure of the delivery). */
-export function closedByErasure(state: Pick<DeliveryState, 'status' | 'dead_reason'>): boolean {
-  return state.status === 'dead' && state.dead_reason === ERASURE_DEAD_REASON;
+/**
+ * SQL condition on `p_deliveries` (both engines) for dead letters a person can act on: every
+ * `dead` one but those an erasure closed (`closedByErasure`: the erasure's reason, or a call
+ * erased since, `CALL_ERASED_SQL`), which nothing can re-drive.
+ */
+export const REDRIVABLE_DEAD_SQL = `(status = 'dead' AND coalesce(dead_reason, '') <> '${ERASURE_DEAD_REASON.replaceAll("'", "''")}' AND NOT ${CALL_ERASED_SQL})`;
+
+/** What says whether a delivery can be re-driven: its state, and whether its call was erased (`CALL_ERASED_SQL`, read with the row). */
+export type RedriveFacts = Pick<DeliveryState, 'status' | 'dead_reason'> & { call_erased: boolean };
+
+/**
+ * Whether the delivery is dead and its call's personal data erased: closed by the erasure (its
+ * reason, `ERASURE_DEAD_REASON`), or dead already when its call was erased, or dead since for
+ * another reason (an attempt in flight at the erasure). The JS twin of `REDRIVABLE_DEAD_SQL`'s
+ * exclusion: not a failure a re-drive could mend, its request is gone.
+ */
+export function closedByErasure(state: RedriveFacts): boolean {
+  return state.status === 'dead' && (state.dead_reason === ERASURE_DEAD_REASON || state.call_erased);
 }
 
 /** Whether an attempt failed only because its call was erased (`ERASED`): nothing was sent, so it says nothing of the sink. */
@@ -209,11 +225,12 @@ export type Redrivable = { ok: true } | { ok: false; why: 'succeeded' | 'erased'
 
 /**
  * Whether a person may re-drive the delivery (`retry`, the console): anything but a success,
- * which `replay --force` sends again on purpose instead, or a dead letter its call's erasure
- * closed (`closedByErasure`), whose request is gone: there is nothing left to send.
+ * which `replay --force` sends again on purpose instead, or a delivery whose call was erased
+ * (`closedByErasure`, or still open after an attempt in flight at the erasure), whose request
+ * is gone: there is nothing left to send.
  */
-export function canRedrive(state: Pick<DeliveryState, 'status' | 'dead_reason'>): Redrivable {
+export function canRedrive(state: RedriveFacts): Redrivable {
   if (state.status === 'succeeded') return { ok: false, why: 'succeeded', reason: 'already succeeded; nothing to re-drive' };
-  if (closedByErasure(state)) return { ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' };
+  if (state.call_erased || closedByErasure(state)) return { ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' };
   return { ok: true };
 }

@@ -14,8 +14,8 @@ export type RedriveRequest = { ids: string[] } | { dead: true; sink?: string; kn
 
 /**
  * What a re-drive did, each list in the order the ids were given (with `--dead`, newest first):
- * the delivery ids re-driven (`done`), and those not re-driven because an erasure closed them
- * (`erased`: with `--dead` skipped, by id refused), because they already succeeded
+ * the delivery ids re-driven (`done`), and those not re-driven because their call was erased
+ * (`erased`: closed by the erasure, or dead before or since it; with `--dead` skipped, by id refused), because they already succeeded
  * (`succeeded`, by id only) or because there is no such delivery (`unknown`, by id only).
  */
 export interface Redriven {
@@ -29,8 +29,9 @@ export interface Redriven {
  * `husky-relay retry` and the console's re-drive buttons (README "Console"): appends one
  * `delivery.retried` per delivery that can be re-driven, in one transaction, through `writer`
  * (the CLI's direct writer, or `serve`'s group commit). `by` names who asked when it is not the
- * CLI (`console`); the CLI's entries have none. With `--dead`, a dead letter its call's erasure
- * closed (`closedByErasure`: its request is gone) is skipped and listed in `erased`. By id, each
+ * CLI (`console`); the CLI's entries have none. With `--dead`, a dead letter whose call was
+ * erased, whether the erasure closed it or it was dead already (`closedByErasure`: its request
+ * is gone), is skipped and listed in `erased`. By id, each
  * id that cannot be re-driven (unknown, already succeeded, erased with its call) is listed, and
  * the others are re-driven; when none can be, throws `UserError` (`notRedriven`'s message) and
  * appends nothing. With `--dead --sink` naming a sink neither in the rules (`knownSinks`) nor in

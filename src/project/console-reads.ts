@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { ERASED } from '../privacy/payload.js';
-import { COLUMN_OF, type DeliveryRow } from './queries.js';
+import { COLUMN_OF, DELIVERY_READ_COLUMNS, deliveryReadOf, type DeliveryRead, type DeliveryRow } from './queries.js';
 
 /**
  * The console's list reads (README "Console"): pages of events and deliveries, newest first,
@@ -82,8 +82,7 @@ export function summaryOf(body: string | null): string | null {
   }
 }
 
-const DELIVERY_COLUMNS = `seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
-  next_attempt_at, planned_at, call_id, dead_reason`;
+const DELIVERY_COLUMNS = `seq, ${DELIVERY_READ_COLUMNS}`;
 
 /** The statements of the console's reads, prepared once per connection. */
 export class ConsoleReads {
@@ -156,7 +155,7 @@ export class ConsoleReads {
   }
 
   /** A page of deliveries, newest first (see `DeliverySearch`), through the index of a filter. */
-  deliveries(search: DeliverySearch): Page<DeliveryRow & { seq: number }> {
+  deliveries(search: DeliverySearch): Page<DeliveryRead & { seq: number }> {
     const limit = search.limit ?? 50;
     const where = ['seq < ?'];
     const params: unknown[] = [search.before ?? Number.MAX_SAFE_INTEGER];
@@ -167,9 +166,8 @@ export class ConsoleReads {
     }
     const rows = this.db
       .prepare(`SELECT ${DELIVERY_COLUMNS} FROM p_deliveries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
-      .all(...params, limit + 1) as (Omit<DeliveryRow, 'last_error'> & { seq: number; last_error: string | null })[];
-    const parsed = rows.map((r) => ({ ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null }));
-    return paged(parsed, limit);
+      .all(...params, limit + 1) as (Omit<DeliveryRow, 'last_error'> & { seq: number; last_error: string | null; call_erased: number })[];
+    return paged(rows.map(deliveryReadOf), limit);
   }
 
   /**

@@ -9,7 +9,7 @@ import { ROUTED_TYPES } from '../log/types.js';
 
 /** What the state gauges read at each scrape, from any engine. */
 export interface GaugeSource {
-  /** Deliveries pending, retrying and dead (not those an erasure closed), counted by sink and status. */
+  /** Deliveries pending, retrying and dead (not those of an erased call: `REDRIVABLE_DEAD_SQL`), counted by sink and status. */
   bySink(): Promise<{ sink: string; status: string; n: number }[]> | { sink: string; status: string; n: number }[];
   /** `planned_at` of the oldest open delivery, or null. */
   oldestOpenAt(): Promise<string | null> | string | null;
@@ -100,9 +100,9 @@ export function registerGauges(registry: Registry, source: GaugeSource, now: () 
   });
   new Gauge({
     name: 'husky_relay_deliveries_dead',
-    // a dead letter an erasure closed is not counted: nothing can re-drive it, so an alert on
-    // this gauge would never clear (README "Erasure")
-    help: 'Dead deliveries, by sink (re-drive with `husky-relay retry --dead`); those an erasure closed are not counted',
+    // a dead letter of an erased call (closed by the erasure, or dead before or since it) is not
+    // counted: nothing can re-drive it, so an alert on this gauge would never clear (README "Erasure")
+    help: 'Dead deliveries, by sink (re-drive with `husky-relay retry --dead`); those of an erased call are not counted',
     labelNames: ['sink'],
     registers: [registry],
     async collect() {

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
+import { CALL_ERASED_SQL, CREDENTIAL_CODES, OPEN_SQL, type DeliveryStatus } from '../delivery/lifecycle.js';
 import { OLDEST_ANY_SQL, SinkReads, type SinkOperatorState } from './sink-reads.js';
 import { UNROUTED_SQL, type Unrouted } from './gauges.js';
 
@@ -128,6 +128,24 @@ export interface DeliveryRow {
   dead_reason: string | null;
 }
 
+/**
+ * A delivery as the reads give it (`deliveries`, the console's deliveries page): its
+ * `deliveries --json` row, and whether its call was erased (`CALL_ERASED_SQL`), which
+ * `canRedrive` needs; not printed by `deliveries --json`.
+ */
+export type DeliveryRead = DeliveryRow & { call_erased: boolean };
+
+/** The columns of a `DeliveryRead` from `p_deliveries`, the same on both engines; shape a row with `deliveryReadOf`. */
+export const DELIVERY_READ_COLUMNS = `delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error, next_attempt_at,
+  planned_at, call_id, dead_reason, ${CALL_ERASED_SQL} AS call_erased`;
+
+/** A row of `DELIVERY_READ_COLUMNS` as a `DeliveryRead`: `last_error` parsed from its JSON text, `call_erased` a boolean (SQLite answers 0 or 1). */
+export function deliveryReadOf<R extends { last_error: string | null; call_erased: number | boolean }>(
+  r: R,
+): Omit<R, 'last_error' | 'call_erased'> & Pick<DeliveryRead, 'last_error' | 'call_erased'> {
+  return { ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null, call_erased: r.call_erased === true || r.call_erased === 1 };
+}
+
 /** Which deliveries `listDeliveries` returns; every field narrows (AND). */
 export interface DeliveryFilter {
   status?: string;
@@ -146,8 +164,8 @@ export interface DeliveryFilter {
 /** Each equality filter and its column; every one has an index that reads it newest first (migrations.ts). */
 export const COLUMN_OF = { status: 'status', sink: 'sink', rule: 'rule_id', event: 'event_id', call: 'call_id' } as const;
 
-/** `deliveries --json` rows (README "Command line"), newest first. */
-export function listDeliveries(db: Database, filter: DeliveryFilter = {}): DeliveryRow[] {
+/** `deliveries --json` rows (README "Command line"), newest first, each with whether its call was erased. */
+export function listDeliveries(db: Database, filter: DeliveryFilter = {}): DeliveryRead[] {
   const where: string[] = [];
   const params: unknown[] = [];
   for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
@@ -162,10 +180,7 @@ export function listDeliveries(db: Database, filter: DeliveryFilter = {}): Deliv
   }
   params.push(filter.limit ?? -1);
   const rows = db
-    .prepare(
-      `SELECT delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error, next_attempt_at, planned_at, call_id, dead_reason
-       FROM p_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
-    )
-    .all(...params) as (Omit<DeliveryRow, 'last_error'> & { last_error: string | null })[];
-  return rows.map((r) => ({ ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null }));
+    .prepare(`SELECT ${DELIVERY_READ_COLUMNS} FROM p_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
+    .all(...params) as (Omit<DeliveryRow, 'last_error'> & { last_error: string | null; call_erased: number })[];
+  return rows.map(deliveryReadOf);
 }

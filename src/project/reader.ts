@@ -3,7 +3,7 @@ import { CallReads, type CallView } from './call-story.js';
 import { ConsoleReads, type Activity, type DeliverySearch, type EventListRow, type EventSearch, type Page } from './console-reads.js';
 import { DispatchReads, type AttemptContext, type OpenDelivery } from './dispatch-reads.js';
 import { hasCall, hasEvent, logNames, type LogNames } from './names.js';
-import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRow, type SinksView, type StatusReport } from './queries.js';
+import { listDeliveries, statusReport, type DeliveryFilter, type DeliveryRead, type SinksView, type StatusReport } from './queries.js';
 import { SinkReads, type DeadLetters, type OldestOpen, type SinkOperatorState } from './sink-reads.js';
 
 export type { Activity, DeliverySearch, EventListRow, EventSearch, Page };
@@ -16,8 +16,8 @@ export type { AttemptContext, CallView, DeadLetters, LogNames, OldestOpen, OpenD
 export interface ProjectionReader {
   /** `status --json` (README "Command line"), with the sinks of `rules` (null when the file does not load). */
   status(rules: SinksView): Promise<StatusReport>;
-  /** `deliveries --json` rows, newest first. */
-  deliveries(filter?: DeliveryFilter): Promise<DeliveryRow[]>;
+  /** `deliveries --json` rows, newest first, each with whether its call was erased (`DeliveryRead`). */
+  deliveries(filter?: DeliveryFilter): Promise<DeliveryRead[]>;
   /**
    * One call's story (README "What happened to this call?", `call --json`) and its timeline, in log order: what `husky-relay
    * call` prints and the console's call page shows. Undefined when no event of the call is in the log.
@@ -41,12 +41,12 @@ export interface ProjectionReader {
   oldestOpen(sink: string): Promise<OldestOpen | null>;
   /** How many deliveries of a sink are open (pending or retrying). */
   openCount(sink: string): Promise<number>;
-  /** Each sink's dead letters, by name (a sink with none is absent): how many a person can re-drive, how many an erasure closed. */
+  /** Each sink's dead letters, by name (a sink with none is absent): how many a person can re-drive, how many are of an erased call (closed by the erasure, or dead before or since it). */
   deadLetters(): Promise<Record<string, DeadLetters>>;
   /** The console's events page: events newest first, searched and paged by seq (`console-reads.ts`). */
   eventPage(search: EventSearch): Promise<Page<EventListRow>>;
   /** The console's deliveries page: as `deliveries`, paged by seq, with each row's seq. */
-  deliveryPage(search: DeliverySearch): Promise<Page<DeliveryRow & { seq: number }>>;
+  deliveryPage(search: DeliverySearch): Promise<Page<DeliveryRead & { seq: number }>>;
   /** Events received and delivery attempts per minute, `count` minutes from `from` (ISO, on a minute). */
   activity(from: string, count: number): Promise<Activity>;
 }

@@ -41,7 +41,8 @@ export const OLDEST_ANY_SQL = (engine: 'sqlite' | 'postgres') =>
 
 /**
  * A sink's dead letters, counted apart (README "Erasure"): those a person can re-drive
- * (`REDRIVABLE_DEAD_SQL`), and those an erasure closed (`closedByErasure`), which nothing re-drives.
+ * (`REDRIVABLE_DEAD_SQL`), and those of an erased call (`closedByErasure`: closed by the erasure,
+ * or dead before or since it), which nothing re-drives.
  */
 export interface DeadLetters {
   redrivable: number;
@@ -49,8 +50,9 @@ export interface DeadLetters {
 }
 
 /** `DeadLetters` of each sink that has any, rows `{sink, redrivable: 1|0, n}` (both engines): only dead rows are read. */
-export const DEAD_LETTERS_SQL = `SELECT sink, CASE WHEN ${REDRIVABLE_DEAD_SQL} THEN 1 ELSE 0 END AS redrivable, count(*) AS n
-  FROM p_deliveries WHERE status = 'dead' GROUP BY sink, 2`;
+export const DEAD_LETTERS_SQL = `SELECT sink, redrivable, count(*) AS n FROM
+  (SELECT sink, CASE WHEN ${REDRIVABLE_DEAD_SQL} THEN 1 ELSE 0 END AS redrivable FROM p_deliveries WHERE status = 'dead') dead
+  GROUP BY sink, redrivable`;
 
 /** `DEAD_LETTERS_SQL`'s rows as `DeadLetters` by sink name (a sink without dead letters is absent). */
 export function deadLettersOf(rows: readonly { sink: string; redrivable: number; n: number }[]): Record<string, DeadLetters> {

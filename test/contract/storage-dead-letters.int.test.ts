@@ -10,7 +10,8 @@ import { receivedEntry } from '../helpers/entries.js';
  * Which dead letters a person can re-drive is said twice (README "Erasure", "Re-drive"): in SQL,
  * `REDRIVABLE_DEAD_SQL` (the dead gauge, the console's "Re-drive all N dead"), and in JS,
  * `closedByErasure` (`retry`, `retry --dead`, the console's buttons). On every engine they must
- * pick the same deliveries, over dead letters of every history an erasure can meet.
+ * pick the same deliveries, over dead letters of every history an erasure can meet: a dead
+ * letter of an erased call is re-driven by nobody, whenever it died.
  */
 const AT = '2026-06-01T10:00:00.000Z';
 const ERASE = { reason: 'request', by: 'test', downstream: false } as const;
@@ -40,18 +41,20 @@ describe.each(ENGINES)('re-drivable dead letters on %s: REDRIVABLE_DEAD_SQL and 
     // Given dead letters of every kind
     for (const [id, call, sink] of [
       ['d_erased', 'call_e', 'hook'], ['d_perm', 'call_k', 'hook'], ['d_exh', 'call_k', 'hook'], ['d_redead', 'call_r', 'hook'], ['d_before', 'call_b', 'hook'],
-      ['d_inflight', 'call_f', 'hook'], ['d_like', 'call_k', 'hook'], ['d_null', 'call_k', 'hook'], ['d_open', 'call_k', 'hook'], ['d_other', 'call_o', 'other'],
+      ['d_inflight', 'call_f', 'hook'], ['d_after', 'call_a', 'hook'], ['d_like', 'call_k', 'hook'], ['d_null', 'call_k', 'hook'], ['d_open', 'call_k', 'hook'], ['d_other', 'call_o', 'other'],
     ] as const) await plan(id, call, sink);
     await log.store.writer.append([failed('d_perm', 1, 'http_404'), dead('d_perm', 'http_404: HTTP 404')]);
     await log.store.writer.append([failed('d_exh', 1, 'http_503'), dead('d_exh', 'gave up after 1 failed attempts; last: http_503: HTTP 503')]);
     // re-driven, then its call erased while it waited again: the erasure closes it
     await log.store.writer.append([failed('d_redead', 1, 'http_404'), dead('d_redead', 'http_404: HTTP 404'), retried('d_redead')]);
-    // dead for another reason before its call was erased: the erasure leaves it as it was
+    // dead for another reason before its call was erased: its request went with the call, nothing to re-drive
     await log.store.writer.append([failed('d_before', 1, 'http_404'), dead('d_before', 'http_404: HTTP 404')]);
     // a reason that quotes the erasure's without being it, and a dead row without a reason (as an old projection may hold)
     await log.store.writer.append([failed('d_like', 1, 'erased'), dead('d_like', `gave up after 2 failed attempts; last: ${ERASURE_DEAD_REASON}`)]);
     await log.store.writer.append([failed('d_null', 1, 'http_410'), dead('d_null', 'http_410: HTTP 410')]);
-    await log.store.privacy.erase({ callIds: ['call_e', 'call_r', 'call_b', 'call_f', 'call_o'], ...ERASE });
+    await log.store.privacy.erase({ callIds: ['call_e', 'call_r', 'call_b', 'call_f', 'call_o', 'call_a'], ...ERASE });
+    // an attempt in flight at the erasure ends dead for another reason (a 404): its call is erased all the same
+    await log.store.writer.append([failed('d_after', 1, 'http_404'), dead('d_after', 'http_404: HTTP 404')]);
     // an attempt in flight at the erasure ends with a retry time, and the next one ends it dead again (README "Erasure")
     await log.store.writer.append([failed('d_inflight', 1, 'http_503', '2026-06-01T11:00:00.000Z')]);
     await log.store.writer.append([failed('d_inflight', 2, 'erased'), dead('d_inflight', ERASURE_DEAD_REASON)]);
@@ -65,17 +68,44 @@ describe.each(ENGINES)('re-drivable dead letters on %s: REDRIVABLE_DEAD_SQL and 
 
     // Then they agree, and are the ones README says
     expect(bySql).toEqual(byJs);
-    expect(byJs).toEqual(['d_before', 'd_exh', 'd_like', 'd_null', 'd_perm']);
-    expect(erased).toEqual(['d_erased', 'd_inflight', 'd_other', 'd_redead']);
+    expect(byJs).toEqual(['d_exh', 'd_like', 'd_null', 'd_perm']);
+    expect(erased).toEqual(['d_after', 'd_before', 'd_erased', 'd_inflight', 'd_other', 'd_redead']);
     expect(rows.filter((r) => r.status === 'dead')).toHaveLength(byJs.length + erased.length);
     // and every count made of them agrees: the dead gauge, the console's dead letters by sink
     const gauge = (await engineQuery(log.fx.location, GAUGE_SQL.bySink)).filter((r) => r['status'] === 'dead').map((r) => [r['sink'], Number(r['n'])]);
-    expect(gauge).toEqual([['hook', 5]]);
-    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 5, erased: 3 }, other: { redrivable: 0, erased: 1 } });
+    expect(gauge).toEqual([['hook', 4]]);
+    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 4, erased: 5 }, other: { redrivable: 0, erased: 1 } });
     // and so does retry --dead (canRedrive), re-driving the one and skipping the other
     const redriven = await redrive(log.store.projections, log.store.writer, { dead: true });
     expect([[...redriven.done].sort(), [...redriven.erased].sort()]).toEqual([byJs, erased]);
-    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 0, erased: 3 }, other: { redrivable: 0, erased: 1 } });
+    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 0, erased: 5 }, other: { redrivable: 0, erased: 1 } });
+  });
+
+  it('a dead letter whose call is erased after it died, or that dies after its erasure for another reason, is re-driven by nobody', async () => {
+    // Given a dead letter (404) of one call, and an open delivery of another whose attempt in flight at the erasure ends dead (404)
+    await plan('d_before', 'call_b');
+    await plan('d_after', 'call_a');
+    await plan('d_kept', 'call_k', 'other');
+    await log.store.writer.append([failed('d_before', 1, 'http_404'), dead('d_before', 'http_404: HTTP 404')]);
+    await log.store.writer.append([failed('d_kept', 1, 'http_404'), dead('d_kept', 'http_404: HTTP 404')]);
+    // When both calls are erased
+    const erasure = await log.store.privacy.erase({ callIds: ['call_b', 'call_a'], ...ERASE });
+    expect(erasure.calls.map((c) => [c.call_id, c.closed])).toEqual([['call_b', 0], ['call_a', 1]]);
+    await log.store.writer.append([failed('d_after', 1, 'http_404'), dead('d_after', 'http_404: HTTP 404')]);
+    const ofErased = (await log.store.projections.deliveries({ sink: 'hook' })).map((r) => [r.delivery_id, r.status, r.dead_reason]);
+    expect(ofErased).toEqual([['d_after', 'dead', 'http_404: HTTP 404'], ['d_before', 'dead', 'http_404: HTTP 404']]);
+
+    // Then neither counts as re-drivable: not in the SQL, nor the dead gauge, nor the dead letters by sink (the console's "Needs a person")
+    expect(await engineQuery(log.fx.location, `SELECT delivery_id FROM p_deliveries WHERE ${REDRIVABLE_DEAD_SQL} ORDER BY delivery_id`)).toEqual([{ delivery_id: 'd_kept' }]);
+    const gauge = (await engineQuery(log.fx.location, GAUGE_SQL.bySink)).filter((r) => r['status'] === 'dead').map((r) => [r['sink'], Number(r['n'])]);
+    expect(gauge).toEqual([['other', 1]]);
+    expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 0, erased: 2 }, other: { redrivable: 1, erased: 0 } });
+    // and retry --dead --sink hook re-drives none of them, naming them as erased; retry by id refuses each, saying why, and appends nothing
+    expect(await redrive(log.store.projections, log.store.writer, { dead: true, sink: 'hook' })).toEqual({ done: [], erased: ['d_after', 'd_before'], succeeded: [], unknown: [] });
+    await expect(redrive(log.store.projections, log.store.writer, { ids: ['d_before', 'd_after'] })).rejects.toThrow(
+      'retry: d_before, d_after were erased with their calls; nothing to re-drive',
+    );
+    expect(await log.store.log.read(0, { types: ['delivery.retried'] })).toEqual([]);
   });
 
   it('retry by id re-drives those it can and names each of the others with why: erased, succeeded, unknown', async () => {

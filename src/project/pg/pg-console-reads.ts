@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Activity, DeliverySearch, EventListRow, EventSearch, Page } from '../console-reads.js';
 import { matches, paged, SCAN_WINDOW, summaryOf } from '../console-reads.js';
-import { COLUMN_OF, type DeliveryRow } from '../queries.js';
+import { COLUMN_OF, DELIVERY_READ_COLUMNS, deliveryReadOf, type DeliveryRead, type DeliveryRow } from '../queries.js';
 import { PG_ENTRY_COLUMNS, PG_ENTRY_JOINS, type PgSealer } from '../../log/pg/pg-sealed.js';
 import type { EntryOf } from '../../log/seam.js';
 
@@ -14,8 +14,7 @@ import type { EntryOf } from '../../log/seam.js';
 
 /** Events with their payloads, to open in JS (`PgSealer.entries`): `e.data` is read by PostgreSQL for its facts only. */
 const EVENTS = `SELECT ${PG_ENTRY_COLUMNS} FROM entries e ${PG_ENTRY_JOINS}`;
-const DELIVERY_COLUMNS = `seq::float8 AS seq, delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error,
-  next_attempt_at, planned_at, call_id, dead_reason`;
+const DELIVERY_COLUMNS = `seq::float8 AS seq, ${DELIVERY_READ_COLUMNS}`;
 
 
 /** An event row as read, before its summary is taken from its body. */
@@ -80,7 +79,7 @@ export function pgConsoleReads(pool: Pool, sealer: PgSealer) {
       return page.next === null && bottom > floor ? { rows: page.rows, next: bottom } : page;
     },
 
-    async deliveryPage(search: DeliverySearch): Promise<Page<DeliveryRow & { seq: number }>> {
+    async deliveryPage(search: DeliverySearch): Promise<Page<DeliveryRead & { seq: number }>> {
       const limit = search.limit ?? 50;
       const params: unknown[] = [search.before ?? Number.MAX_SAFE_INTEGER];
       const where = ['seq < $1'];
@@ -91,11 +90,7 @@ export function pgConsoleReads(pool: Pool, sealer: PgSealer) {
       }
       params.push(limit + 1);
       const { rows } = await pool.query(`SELECT ${DELIVERY_COLUMNS} FROM p_deliveries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`, params);
-      const parsed = (rows as (DeliveryRow & { seq: number; last_error: string | null })[]).map((r) => ({
-        ...r,
-        last_error: typeof r.last_error === 'string' ? (JSON.parse(r.last_error) as Record<string, unknown>) : r.last_error,
-      }));
-      return paged(parsed as (DeliveryRow & { seq: number })[], limit);
+      return paged((rows as (Omit<DeliveryRow, 'last_error'> & { seq: number; last_error: string | null; call_erased: boolean })[]).map(deliveryReadOf), limit);
     },
 
     /** Counts per minute of the window through the (type, seq) index, from the window's first seq. */

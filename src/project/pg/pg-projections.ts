@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { ERASED, OPEN_SQL } from '../../delivery/lifecycle.js';
 import { assembleCall, type DeliveryStateRow, type EntryRow } from '../call-story.js';
 import type { AttemptContext, OpenDelivery } from '../dispatch-reads.js';
-import { assembleStatus, COLUMN_OF, type DeliveryFilter, type DeliveryRow, type StatusRows } from '../queries.js';
+import { assembleStatus, COLUMN_OF, DELIVERY_READ_COLUMNS, deliveryReadOf, type DeliveryFilter, type DeliveryRead, type DeliveryRow, type StatusRows } from '../queries.js';
 import type { ProjectionReader } from '../reader.js';
 import { pgConsoleReads } from './pg-console-reads.js';
 import { DEAD_LETTERS_SQL, deadLettersOf, OLDEST_ANY_SQL, OLDEST_OPEN_SQL, operatorStateOf, type SinkOperatorState } from '../sink-reads.js';
@@ -100,7 +100,7 @@ export function pgProjections(pool: Pool, sealer: PgSealer): ProjectionReader {
 }
 
 /** `deliveries --json` rows, newest first (see `listDeliveries` of project/queries.ts). */
-async function listDeliveries(pool: Pool, filter: DeliveryFilter = {}): Promise<DeliveryRow[]> {
+async function listDeliveries(pool: Pool, filter: DeliveryFilter = {}): Promise<DeliveryRead[]> {
   const where: string[] = [];
   const values: unknown[] = [];
   for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
@@ -114,12 +114,11 @@ async function listDeliveries(pool: Pool, filter: DeliveryFilter = {}): Promise<
     where.push(`delivery_id = ANY($${values.length})`);
   }
   const limit = filter.limit === undefined || filter.limit < 0 ? '' : `LIMIT ${Math.floor(filter.limit)}`;
-  const rows = await pool.query<Omit<DeliveryRow, 'last_error'> & { last_error: string | null }>(
-    `SELECT delivery_id, event_id, event_type, rule_id, sink, status, attempts, last_error, next_attempt_at, planned_at, call_id, dead_reason
-     FROM p_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC ${limit}`,
+  const rows = await pool.query<Omit<DeliveryRow, 'last_error'> & { last_error: string | null; call_erased: boolean }>(
+    `SELECT ${DELIVERY_READ_COLUMNS} FROM p_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC ${limit}`,
     values,
   );
-  return rows.rows.map((r) => ({ ...r, last_error: r.last_error ? (JSON.parse(r.last_error) as Record<string, unknown>) : null }));
+  return rows.rows.map(deliveryReadOf);
 }
 
 /**
