@@ -15,14 +15,14 @@ import { UNROUTED_COUNTED } from '../project/gauges.js';
 import { sinksFromText, statusSinks, type SinksFrom } from './status-source.js';
 
 /**
- * `--limit`: a whole number written in digits, from 1 to `Number.MAX_SAFE_INTEGER` (a larger one
- * is no exact number here, and past 2^63 no integer to the log: SQLite failed with "datatype
- * mismatch"). Throws a one-line `UserError` naming `--limit`.
+ * `--limit`: a whole number written in digits alone (no sign, space, point, exponent or `0x`), from
+ * 1 to `Number.MAX_SAFE_INTEGER` (a larger one is no exact number here, and past 2^63 no integer to
+ * the log: SQLite failed with "datatype mismatch"). Throws a one-line `UserError` naming `--limit`.
  */
-function parseLimit(value: string): number {
-  const n = Number(value.trim());
-  if (!/^\d+$/.test(value.trim()) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
-  if (!Number.isSafeInteger(n)) throw new UserError(`--limit: ${value.trim()} is over the largest limit, ${Number.MAX_SAFE_INTEGER}`);
+export function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  if (!Number.isSafeInteger(n)) throw new UserError(`--limit: ${value} is over the largest limit, ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
