@@ -53,3 +53,22 @@ export class EntryRejectedError extends Error {
     this.name = 'EntryRejectedError';
   }
 }
+
+/**
+ * A direct write to the log given up at Ctrl-C or SIGTERM (the `interrupt` signal of
+ * `OpenStoreOptions`), before its transaction began: nothing of it was written. `waited`: it
+ * had been waiting for another process's write lock (`serve` mid-commit, another command);
+ * false: the signal came before it tried. Commands turn it into their one line (code `interrupted`).
+ */
+export class WriteInterruptedError extends Error {
+  readonly code = 'interrupted';
+  constructor(readonly waited: boolean) {
+    super(`interrupted ${waited ? 'while waiting for the write lock' : 'before the write'}`);
+    this.name = 'WriteInterruptedError';
+  }
+
+  /** When it was interrupted, as a command's line says it: `while it waited for another process's write lock on the log`. */
+  get when(): string {
+    return this.waited ? "while it waited for another process's write lock on the log" : 'before it wrote to the log';
+  }
+}

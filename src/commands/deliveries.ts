@@ -7,7 +7,7 @@ import { parseDateTime } from '../dates.js';
 import type { DeliveryFilter, DeliveryRow } from '../project/queries.js';
 import { hintEmptyResult, rulesSinkNames } from './filter-hints.js';
 import { globalsOf, openExistingStore } from './globals.js';
-import { openUnlessInterrupted } from './interrupt.js';
+import { writeUnlessInterrupted } from './interrupt.js';
 import { printable, table } from './table.js';
 import type { SinkStatus, StatusReport } from '../project/queries.js';
 import { count } from '../count.js';
@@ -15,14 +15,14 @@ import { UNROUTED_COUNTED } from '../project/gauges.js';
 import { sinksFromText, statusSinks, type SinksFrom } from './status-source.js';
 
 /**
- * `--limit`: a whole number written in digits, from 1 to `Number.MAX_SAFE_INTEGER` (a larger one
- * is no exact number here, and past 2^63 no integer to the log: SQLite failed with "datatype
- * mismatch"). Throws a one-line `UserError` naming `--limit`.
+ * `--limit`: a whole number written in digits alone (no sign, space, point, exponent or `0x`), from
+ * 1 to `Number.MAX_SAFE_INTEGER` (a larger one is no exact number here, and past 2^63 no integer to
+ * the log: SQLite failed with "datatype mismatch"). Throws a one-line `UserError` naming `--limit`.
  */
-function parseLimit(value: string): number {
-  const n = Number(value.trim());
-  if (!/^\d+$/.test(value.trim()) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
-  if (!Number.isSafeInteger(n)) throw new UserError(`--limit: ${value.trim()} is over the largest limit, ${Number.MAX_SAFE_INTEGER}`);
+export function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new UserError(`--limit: "${value}" is not a positive whole number`);
+  if (!Number.isSafeInteger(n)) throw new UserError(`--limit: ${value} is over the largest limit, ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
@@ -177,9 +177,8 @@ export function registerDeliveries(program: Command): void {
       if (ids.length === 0 && !opts.dead) throw new UserError('retry: name delivery ids, or --dead for every dead delivery');
       if (ids.length > 0 && opts.dead) throw new UserError('retry: either delivery ids or --dead, not both');
       if (opts.sink && !opts.dead) throw new UserError('retry: --sink goes with --dead');
-      // a Ctrl-C while the log opens (a lock, a migration) says nothing was re-driven, not exit 130
-      const store = await openUnlessInterrupted(globalsOf(program), 'retry');
-      try {
+      // a Ctrl-C while the log opens, or while the append waits for serve's write lock, says nothing was re-driven, not exit 130
+      await writeUnlessInterrupted(globalsOf(program), 'retry', async (store) => {
         const knownSinks = () => rulesSinkNames(globalsOf(program));
         // a sink neither in the rules nor the log: exit 1 naming the known ones, as `resume` (README "Command line")
         const redriven = await redrive(store.projections, store.writer, opts.dead ? { dead: true, sink: opts.sink, knownSinks } : { ids });
@@ -189,8 +188,6 @@ export function registerDeliveries(program: Command): void {
         // dead letters an erasure closed have nothing left to send: skipped, and counted (README "Erasure")
         process.stdout.write(`re-driven: ${count(done.length, 'delivery', 'deliveries')}${refused ? printable(` (${done.join(', ')})`) : skippedErased(erased)}\n`);
         if (refused) throw new UserError(refused);
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { Store } from '../log/store.js';
 import { globalsOf, type Globals } from './globals.js';
-import { openUnlessInterrupted } from './interrupt.js';
+import { writeUnlessInterrupted } from './interrupt.js';
 import type { NewEntry } from '../log/types.js';
 import { downstreamPlans, ERASE_RULE } from '../privacy/downstream.js';
 import { loadRules } from '../rules/load-rules.js';
@@ -36,13 +36,8 @@ export function registerErase(program: Command): void {
     .action(async (opts: EraseOptions) => {
       if ((opts.call === undefined) === (opts.contact === undefined)) throw new UserError('erase: give either --call ID... or --contact EMAIL_OR_PHONE');
       const g = globalsOf(program);
-      // a Ctrl-C while the log opens (a lock, a migration) says nothing was erased, not exit 130
-      const store = await openUnlessInterrupted(g, 'erase');
-      try {
-        await erase(store, opts, g.rulesPath, g.env);
-      } finally {
-        await store.close();
-      }
+      // a Ctrl-C while the log opens, or while the erasure waits for serve's write lock, says nothing was erased, not exit 130
+      await writeUnlessInterrupted(g, 'erase', (store) => erase(store, opts, g.rulesPath, g.env));
     });
 }
 

@@ -1,4 +1,5 @@
-import { UserError } from '../errors.js';
+import { UserError, WriteInterruptedError } from '../errors.js';
+import { isPostgresUrl } from '../log/location.js';
 import type { Store } from '../log/store.js';
 import { openExistingStore, type Globals } from './globals.js';
 
@@ -56,13 +57,15 @@ export interface InterruptibleLog {
  * `g.dbPath` (`openExistingStore`): a Ctrl-C or SIGTERM while it opens (it waits for a lock, a
  * migration) no longer ends the process with Node's default (exit 130, nothing said). The caller
  * asks `stop.requested()` once it holds what its finally releases (a lock), so that its message
- * says what state things are in, and calls `stop.done()`. Opening errors are rethrown, the
- * signals given back.
+ * says what state things are in, and calls `stop.done()`. The log is opened with `stop.signal` as
+ * its `interrupt`: on SQLite, a write of the store waiting for another process's write lock (or
+ * not begun) once it aborts throws `WriteInterruptedError`, nothing of it made. Opening errors are
+ * rethrown, the signals given back.
  */
 export async function openInterruptible(g: Pick<Globals, 'dbPath' | 'masterKeys'>): Promise<InterruptibleLog> {
   const stop = interruptible();
   try {
-    return { stop, store: await openExistingStore(g.dbPath, g.masterKeys) };
+    return { stop, store: await openExistingStore(g.dbPath, g.masterKeys, stop.signal) };
   } catch (error) {
     stop.done();
     throw error;
@@ -70,15 +73,28 @@ export async function openInterruptible(g: Pick<Globals, 'dbPath' | 'masterKeys'
 }
 
 /**
- * For a short command that writes (`erase`, `retry`, `resume`): `openInterruptible`, and when a
- * stop was asked for while the log opened, the log closed and a `UserError` (exit 1, code
- * `interrupted`): `COMMAND: interrupted while the log opened; nothing was changed`. Otherwise the
- * signals are given back (Node's default from then on) and the log returned; the caller closes it.
+ * For a short command that writes (`erase`, `retry`, `resume`), whose writes are one transaction:
+ * `openInterruptible`, then `work` on the log, which is closed after. Ctrl-C or SIGTERM ends it
+ * with a `UserError` (exit 1, code `interrupted`) when it came while the log opened
+ * (`COMMAND: interrupted while the log opened; nothing was changed`), or before the write began,
+ * which on SQLite is most often while it waited for another process's write lock (`serve`
+ * mid-commit, another command): `COMMAND: interrupted while it waited for another process's write
+ * lock on the log; nothing was changed` (`WriteInterruptedError.when`). Once the write has begun,
+ * a signal changes nothing: the command is short, and finishes. On PostgreSQL the signals are given
+ * back once the log is open (Node's default: its waits are the server's, which rolls back what the
+ * process it loses had not committed). Resolves with what `work` does; rethrows its other errors.
  */
-export async function openUnlessInterrupted(g: Pick<Globals, 'dbPath' | 'masterKeys'>, command: string): Promise<Store> {
+export async function writeUnlessInterrupted<T>(g: Pick<Globals, 'dbPath' | 'masterKeys'>, command: string, work: (store: Store) => Promise<T>): Promise<T> {
   const { stop, store } = await openInterruptible(g);
-  const requested = await stop.requested().finally(() => stop.done());
-  if (!requested) return store;
-  await store.close();
-  throw new UserError(`${command}: interrupted while the log opened; nothing was changed`, 'interrupted');
+  try {
+    if (await stop.requested()) throw new UserError(`${command}: interrupted while the log opened; nothing was changed`, 'interrupted');
+    if (isPostgresUrl(g.dbPath)) stop.done();
+    return await work(store);
+  } catch (error) {
+    if (error instanceof WriteInterruptedError) throw new UserError(`${command}: interrupted ${error.when}; nothing was changed`, 'interrupted');
+    throw error;
+  } finally {
+    stop.done();
+    await store.close();
+  }
 }

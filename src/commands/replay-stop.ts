@@ -28,12 +28,14 @@ export function backfillStopped(stop: BackfillStop, result: BackfillResult, dryR
 }
 
 /**
- * The line that ends a backfill Ctrl-C stopped before it read an event (while the log opened), as
- * a `UserError` (exit 1): nothing was planned (a dry run: appended), no generation was begun
- * (`force`), so the same command, run again, starts from the beginning.
+ * The line that ends a backfill Ctrl-C stopped before it appended anything, as a `UserError`
+ * (exit 1): nothing was planned (a dry run: appended), no generation was begun (`force`), so the
+ * same command, run again, starts from the beginning. `when` says when: before it read an event
+ * (while the log opened; the default), or `WriteInterruptedError.when` (its first append waited
+ * for another process's write lock).
  */
-export function backfillNotStarted(dryRun: boolean, force: boolean): UserError {
+export function backfillNotStarted(dryRun: boolean, force: boolean, when = 'before it read any event'): UserError {
   const command = dryRun ? 'replay --dry-run' : force ? 'replay --force' : 'replay';
   const nothing = dryRun ? 'nothing was appended' : 'nothing was planned';
-  return new UserError(`${command}: interrupted before it read any event; ${nothing}: run the same command again to start over`, 'interrupted');
+  return new UserError(`${command}: interrupted ${when}; ${nothing}: run the same command again to start over`, 'interrupted');
 }

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError, WriteInterruptedError } from '../errors.js';
 import { acquireServeLock, DatabaseHeldError, type ServeLock } from '../log/sqlite/serve-lock.js';
 import type { DeliveryPlanned } from '../log/types.js';
 import { backfill, type BackfillOptions, type BackfillResult } from '../route/backfill.js';
@@ -196,6 +196,10 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
       if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
       result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
       if (!result.stopped) bar.done();
+    } catch (error) {
+      // its first append gave up at Ctrl-C (it waited for serve's write lock): nothing was planned
+      if (error instanceof WriteInterruptedError) throw backfillNotStarted(dryRun, options.generation !== undefined, error.when);
+      throw error;
     } finally {
       bar.stop();
       stop.done();

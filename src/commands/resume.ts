@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resumeSink } from '../delivery/resume-sink.js';
 import { rulesSinkNames } from './filter-hints.js';
 import { globalsOf } from './globals.js';
-import { openUnlessInterrupted } from './interrupt.js';
+import { writeUnlessInterrupted } from './interrupt.js';
 import { printable } from './table.js';
 
 /**
@@ -17,13 +17,10 @@ export function registerResume(program: Command): void {
     .argument('<sink>', 'the sink, as the rules file names it')
     .action(async (sink: string) => {
       const g = globalsOf(program);
-      // a Ctrl-C while the log opens (a lock, a migration) says the sink was not resumed, not exit 130
-      const store = await openUnlessInterrupted(g, 'resume');
-      try {
+      // a Ctrl-C while the log opens, or while the append waits for serve's write lock, says the sink was not resumed, not exit 130
+      await writeUnlessInterrupted(g, 'resume', async (store) => {
         const state = await resumeSink(store.projections, store.writer, sink, () => rulesSinkNames(g));
         process.stdout.write(`${printable(`resumed: ${sink} (paused since ${state.at}: ${state.reason})`)}\n`);
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

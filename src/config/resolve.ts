@@ -80,10 +80,13 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
   };
 }
 
-/** A port number, or `UserError` naming where it came from (`--port`, `PORT`). */
+/**
+ * A port number, 0 to 65535, written in digits alone (no sign, space, point, exponent or `0x`:
+ * `Number` took "0x50" for 80), or a `UserError` naming where it came from (`--port`, `PORT`).
+ */
 export function parsePort(value: string, name = '--port'): number {
   const port = Number(value);
-  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`${name}: "${value}" is not a port number`);
+  if (!/^\d+$/.test(value) || port > 65535) throw new UserError(`${name}: "${value}" is not a port number`);
   return port;
 }
 

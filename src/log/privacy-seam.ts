@@ -66,7 +66,8 @@ export interface PrivacyLog {
    * In one transaction: deletes the calls' payloads and data keys, appends one `call.erased`
    * each and a `delivery.dead` for each of their open deliveries, then `also`'s entries; then
    * empties the WAL so no old page of them remains (PostgreSQL: vacuums the dead rows). A call
-   * erased before is left alone.
+   * erased before is left alone. Throws `WriteInterruptedError` when the store's `interrupt`
+   * aborted before its transaction began (SQLite): nothing was erased.
    */
   erase(request: EraseRequest): Promise<EraseResult>;
   /** Calls not erased yet whose last event was appended before `before` (ISO), at most `limit` (retention). */

@@ -102,6 +102,14 @@ export interface OpenStoreOptions {
    * opened on the WAL file the writer watches, or not at all (see `OpenLogOptions.lateOpen`).
    */
   lateOpen?: LateOpen;
+  /**
+   * A command's Ctrl-C (`commands/interrupt.ts`). SQLite: a direct write (`writer.append`,
+   * `privacy.erase`) not begun when it aborts is not begun, and one waiting for another process's
+   * write lock stops waiting: either throws `WriteInterruptedError`, nothing of that write made
+   * (see `writeWhenFree`). PostgreSQL: not heeded (its waits are the server's; they hold no thread).
+   * (Default: none: a write waits out the busy timeout)
+   */
+  interrupt?: AbortSignal;
 }
 
 /**

@@ -5,6 +5,7 @@ import { eventsOf, runPlanner } from './planner.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { WriteInterruptedError } from '../errors.js';
 
 export interface BackfillFilter {
   /** Events received at or after this ISO time (the entry's `at`). */
@@ -28,6 +29,10 @@ export interface BackfillOptions extends BackfillFilter {
   /**
    * Stops planning after the event at hand (Ctrl-C): the plans of the events read so far are
    * appended (a batch is never half-written), the rest are left; the result says where (`stopped`).
+   * On a log opened with this signal as its `interrupt`, a batch's append not begun (or waiting
+   * for another process's write lock) when it aborts is given up instead: the batches before it
+   * stand, and `stopped` says where they end; with none before it, the `WriteInterruptedError` is
+   * thrown (nothing was planned).
    */
   signal?: AbortSignal;
   /** After each batch is appended (tests use it to append events meanwhile). */
@@ -84,7 +89,9 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     if (options.rule === undefined || rule.id === options.rule) byRule[rule.id] = { planned: 0, existing: 0, failed: 0 };
   }
   const result: BackfillResult = { events: 0, through_seq: through, by_rule: byRule, planned: 0, erased: 0 };
-  const last = await runPlanner(0, {
+  let appended = 0; // the last event of the last batch appended
+  let gaveUp = false;
+  const planning = runPlanner(0, {
     reader: log.reader,
     writer: log.writer,
     events: async (after) => {
@@ -107,12 +114,19 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
       options.onPlan?.(outcome.plan);
     },
     onBatch: async (last, events) => {
+      appended = last;
       result.events += events;
       options.onProgress?.({ done: last, total: through });
       await options.onBatch?.();
     },
   });
-  if (options.signal?.aborted) {
+  // what a Ctrl-C gave up was never appended: the batches before it stand
+  const last = await planning.catch((error: unknown) => {
+    if (!(error instanceof WriteInterruptedError) || appended === 0) throw error;
+    gaveUp = true;
+    return appended;
+  });
+  if (options.signal?.aborted || gaveUp) {
     const [next] = await log.reader.events({ ...filter, afterSeq: last, limit: 1 });
     if (next) {
       const later = await log.reader.events({ ...filter, since: next.at, afterSeq: 0, throughSeq: last, limit: 1 });

@@ -15,3 +15,16 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * Whether the main thread of process `pid` sleeps in the kernel's nanosleep (Linux: its
+ * /proc/PID/wchan): where SQLite's busy handler waits between two tries for a lock another
+ * connection holds. An idle Node thread waits in epoll instead. False once the process is gone.
+ */
+export function inNanosleep(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/wchan`, 'utf8').includes('nanosleep');
+  } catch {
+    return false;
+  }
+}

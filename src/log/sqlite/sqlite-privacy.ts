@@ -13,6 +13,7 @@ import { sqliteTx, truncateSqlite } from './sqlite-truncate.js';
 import { logStartIn } from '../truncate.js';
 import { truncateWal } from './checkpoints.js';
 import type { Truncation } from '../../privacy/truncation.js';
+import { writeWhenFree } from './write-wait.js';
 
 /**
  * `PrivacyLog` on SQLite (README "Personal data"). Erasure deletes payload rows and the call's
@@ -22,7 +23,11 @@ import type { Truncation } from '../../privacy/truncation.js';
 export class SqlitePrivacy implements PrivacyLog {
   private readonly db: Database;
 
-  constructor(private readonly log: SqliteLog) {
+  /** `interrupt`: a command's Ctrl-C, which ends erase's wait for another process's write lock (`OpenStoreOptions.interrupt`). */
+  constructor(
+    private readonly log: SqliteLog,
+    private readonly interrupt?: AbortSignal,
+  ) {
     this.db = log.db;
   }
 
@@ -59,7 +64,7 @@ export class SqlitePrivacy implements PrivacyLog {
     const dropPayloads = this.db.prepare(`DELETE FROM payloads WHERE call_id = ?`);
     const dropKey = this.db.prepare(`DELETE FROM call_keys WHERE call_id = ?`);
     const mark = this.db.prepare(`INSERT INTO erased_calls (call_id, seq) VALUES (?, ?)`);
-    const calls = this.db.transaction((): ErasedCall[] => {
+    const erasure = this.db.transaction((): ErasedCall[] => {
       const done: ErasedCall[] = [];
       for (const call_id of ids) {
         if (isErased.get(call_id)) {
@@ -75,7 +80,8 @@ export class SqlitePrivacy implements PrivacyLog {
       }
       if (also.length > 0) this.log.append(also);
       return done;
-    }).immediate();
+    });
+    const calls = await writeWhenFree(this.db, this.interrupt, () => erasure.immediate());
     // serve's checkpoint thread may be copying the WAL this very moment: wait for it, briefly
     const walTruncated = await truncateWal(this.db);
     return { calls, walTruncated, leftover: walTruncated ? null : 'a reader held the WAL; the erased pages leave it at the next checkpoint' };

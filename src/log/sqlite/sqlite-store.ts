@@ -14,11 +14,13 @@ import { SqlitePrivacy } from './sqlite-privacy.js';
 import { GroupCommit } from './group-commit.js';
 import type { CommitStats } from './commit-queue.js';
 import { WatchedWal } from './open-running.js';
+import { writeWhenFree } from './write-wait.js';
 
 /**
  * The SQLite engine behind the seam: `SqliteLog` (synchronous, one connection) answering the
  * async `LogReader`/`LogWriter` interfaces and the projection reads. A direct append is its own
- * `BEGIN IMMEDIATE` transaction, waiting up to the busy timeout for `serve`'s writer.
+ * `BEGIN IMMEDIATE` transaction, waiting up to the busy timeout for `serve`'s writer (until a
+ * Ctrl-C, given `OpenStoreOptions.interrupt`).
  */
 export class SqliteStore implements Store, LogReader, LogWriter {
   readonly sqlite: SqliteLog;
@@ -40,7 +42,7 @@ export class SqliteStore implements Store, LogReader, LogWriter {
       (seq) => this.sqlite.requestOf(seq),
       (eventId) => this.sqlite.bodyOf(eventId),
     );
-    this.privacy = new SqlitePrivacy(this.sqlite);
+    this.privacy = new SqlitePrivacy(this.sqlite, options.interrupt);
   }
 
   /** The log's rows as stored, sealed (`migrate --to` copies them as they are). */
@@ -62,7 +64,7 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   }
 
   async append(entries: NewEntry[], checkpoint?: Checkpoint): Promise<Appended[]> {
-    return this.sqlite.append(entries, checkpoint);
+    return writeWhenFree(this.sqlite.db, this.options.interrupt, () => this.sqlite.append(entries, checkpoint));
   }
 
   async lastSeq(): Promise<number> {

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { damagedTables, withForget } from './repair.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { checkDamageAside } from './damage-thread.js';
+import { writeWhenFree } from '../../log/sqlite/write-wait.js';
 import { buildScratch, finishedAll, projectionTables, SCRATCH, stopIfAborted, type BuildOptions, type Scratch } from './scratch.js';
 
 export interface RebuildResult {
@@ -60,11 +61,14 @@ export async function rebuildProjections(db: Database, options: BuildOptions = {
     const secureDelete = Number(db.pragma('main.secure_delete', { simple: true }));
     db.pragma('main.secure_delete = OFF');
     try {
-      withForget(db, repaired.length > 0, (forget) =>
-        db.transaction(() => {
-          scratch.catchUp();
-          for (const table of scratch.tables) rows[table] = swap(db, table, repaired.includes(table) ? forget : undefined);
-        }).immediate(),
+      // another process's write lock (a command appending) is waited for until Ctrl-C
+      await writeWhenFree(db, options.signal, () =>
+        withForget(db, repaired.length > 0, (forget) =>
+          db.transaction(() => {
+            scratch.catchUp();
+            for (const table of scratch.tables) rows[table] = swap(db, table, repaired.includes(table) ? forget : undefined);
+          }).immediate(),
+        ),
       );
     } finally {
       db.pragma(`main.secure_delete = ${secureDelete}`);

@@ -24,7 +24,11 @@ export interface ProgressReport {
 
 export interface BuildOptions {
   onProgress?: (progress: ProgressReport) => void;
-  /** Stops the build within about 0.1 s (Ctrl-C), before anything is swapped or compared; the scratch database is removed. */
+  /**
+   * Stops the build within about 0.1 s (Ctrl-C), before anything is swapped or compared; the scratch
+   * database is removed. A rebuild's swap waiting for another process's write lock stops waiting too
+   * (`WriteInterruptedError`, see `writeWhenFree`): the projections stay as they were.
+   */
   signal?: AbortSignal;
 }
 
