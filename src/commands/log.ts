@@ -51,7 +51,7 @@ export function summarize(entry: Entry): string {
     case 'delivery.attempted': {
       const d = entry.data;
       const error = d.error ? shown` ${d.error.kind} ${d.error.code}` : '';
-      const retry = d.retry_at ? ` retry at ${d.retry_at}` : d.paused ? ' (sink paused: waits)' : '';
+      const retry = d.retry_at ? shown` retry at ${d.retry_at}` : d.paused ? ' (sink paused: waits)' : '';
       return shown`${d.delivery_id} #${d.attempt} ${d.outcome}${error} ${d.duration_ms}ms${retry}`;
     }
     case 'delivery.dead':
