@@ -6,7 +6,7 @@ import type { Entry } from '../src/log/types.js';
 /**
  * `log` and `call` print an attempt rewritten as JSON of another shape (README "Faults") as its
  * fields read, as every other field of theirs is (`cellText`): its `retry_at` printed as
- * `[object Object]`.
+ * `[object Object]`, and so did a stale spell's clearing its `oldest_pending_at`.
  */
 describe("an attempt whose retry_at was rewritten as JSON of another shape", () => {
   it.each([
@@ -20,5 +20,16 @@ describe("an attempt whose retry_at was rewritten as JSON of another shape", () 
     expect(summarize(entry)).toBe(`d1 #1 failed 5ms retry at ${shown}`);
     const moment = { seq: 3, at: entry.at, kind: 'attempt', ...data, paused: false } as unknown as Parameters<typeof describeMoment>[0];
     expect(describeMoment(moment)).toEqual(['attempt 1 failed', `5 ms; next attempt at ${shown}`]);
+  });
+});
+
+describe('a pending.cleared whose oldest_pending_at was rewritten as JSON of another shape', () => {
+  it.each([
+    { oldest: {}, shown: '{}' },
+    { oldest: ['2026-06-01'], shown: '["2026-06-01"]' },
+    { oldest: 7, shown: '7' },
+  ])('$shown: log shows it as its JSON', ({ oldest, shown }) => {
+    const entry = { seq: 9, at: '2026-06-01T10:00:00.000Z', type: 'pending.cleared', data: { sink: 'hook', oldest_pending_at: oldest, count: 1 } } as unknown as Entry;
+    expect(summarize(entry)).toBe(`hook 1 open, oldest waiting since ${shown}`);
   });
 });

@@ -69,7 +69,7 @@ export function summarize(entry: Entry): string {
     case 'pending.stale':
       return shown`${entry.data.sink} ${entry.data.count} open, oldest waiting since ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
     case 'pending.cleared':
-      return shown`${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
+      return shown`${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? shown`, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
     case 'call.erased':
       return shown`${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
     case 'log.truncated':
