@@ -33,3 +33,14 @@ describe('a pending.cleared whose oldest_pending_at was rewritten as JSON of ano
     expect(summarize(entry)).toBe(`hook 1 open, oldest waiting since ${shown}`);
   });
 });
+
+describe('a log.truncated whose counts were rewritten as JSON of another shape', () => {
+  it.each([
+    { data: {}, line: 'entries before - removed (- entries, - calls)' },
+    { data: { before_seq: 4, entries: null, calls: '2' }, line: 'entries before 4 removed (- entries, 2 calls)' },
+    { data: { before_seq: 4, entries: { n: 3 }, calls: [1] }, line: 'entries before 4 removed ({"n":3} entries, [1] calls)' },
+  ])('$line', ({ data, line }) => {
+    const entry = { seq: 12, at: '2026-06-01T10:00:00.000Z', type: 'log.truncated', data } as unknown as Entry;
+    expect(summarize(entry)).toBe(line);
+  });
+});

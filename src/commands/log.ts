@@ -73,8 +73,13 @@ export function summarize(entry: Entry): string {
     case 'call.erased':
       return shown`${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
     case 'log.truncated':
-      return shown`entries before ${entry.data.before_seq} removed (${count(entry.data.entries, 'entry', 'entries')}, ${count(entry.data.calls, 'call', 'calls')})`;
+      return shown`entries before ${entry.data.before_seq} removed (${counted(entry.data.entries, 'entry', 'entries')}, ${counted(entry.data.calls, 'call', 'calls')})`;
   }
+}
+
+/** `count`, or what the field holds (`cellText`: `-` when missing) and the plural when it is no number (an entry of another shape). */
+function counted(n: unknown, one: string, other: string): string {
+  return typeof n === 'number' ? count(n, one, other) : shown`${n} ${other}`;
 }
 
 export function registerLog(program: Command): void {
