@@ -98,7 +98,7 @@ describe('the hint of a filter that names what the relay does not know (README "
 
   it('op-SEQ of an entry that is not an operator event (a delivery.retried, one past the log\'s end) is not said to name one', async () => {
     // Given a log that starts at 1 (nothing removed by retention), whose entry 22 is a delivery.retried and which ends at 35
-    const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused', data: { sink: 'hook', delivery_id: 'd1' } }];
+    const entries = [{ seq: 1, type: 'rules.loaded' }, { seq: 22, type: 'delivery.retried' }, { seq: 31, type: 'sink.paused', data: { sink: 'hook', reason: 'invalid_auth: no', code: 'invalid_auth', delivery_id: 'd1' } }];
     const store = {
       projections: { hasEvent: async () => false },
       log: {

@@ -73,7 +73,7 @@ export function describeMoment(m: CallMoment): [what: string, detail: string] {
       return ['planned', shown`rule ${m.rule_id}, sink ${m.sink}${m.order_key == null ? '' : shown`, order key ${m.order_key}`}`];
     case 'attempt': {
       const error = m.error ? shown`  ${m.error.kind} ${m.error.code}: ${m.error.message}` : '';
-      const next = m.retry_at ? `; next attempt at ${m.retry_at}` : m.paused ? `; sink paused: waits, not counted, until resume, a new token or a probe` : '';
+      const next = m.retry_at ? shown`; next attempt at ${m.retry_at}` : m.paused ? `; sink paused: waits, not counted, until resume, a new token or a probe` : '';
       return [shown`attempt ${m.attempt} ${m.outcome}`, shown`${m.duration_ms} ms${error}${next}`];
     }
     case 'dead':

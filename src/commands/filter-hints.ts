@@ -45,10 +45,11 @@ export interface KnownNames {
   operatorEventType?: string | null;
   /**
    * For that operator event: why the router plans no alert of it, whatever the rules (`routablesOf`):
-   * `erasure` (a dead letter an erasure closed), `alert` (raised by an alert's delivery); null
+   * `erasure` (a dead letter an erasure closed), `alert` (raised by an alert's delivery),
+   * `damaged` (its data is not what its type holds: the router skips it); null
    * or undefined when it is routed (a rule whose `on:` matches it alerts on it).
    */
-  operatorEventUnrouted?: 'erasure' | 'alert' | null;
+  operatorEventUnrouted?: keyof typeof UNROUTED | null;
   /** Where the log starts and ends, and whether retention removed calls' entries (undefined: not asked). */
   bounds?: LogBounds;
 }
@@ -98,6 +99,7 @@ function eventTypeHint(pattern: string): string | null {
 const UNROUTED = {
   erasure: ', a dead letter an erasure closed: no rule alerts on it (an erasure is asked for, no delivery failed)',
   alert: ', raised by an alert: no rule alerts on it (no alert about an alert)',
+  damaged: ', which is damaged: the router skips it, so no rule alerts on it (husky-relay log --verify)',
 } as const;
 
 /** The hint for an event id no call event has; an operator event's id (`op-SEQ`, what an alert's delivery shows) names its entry instead. */
@@ -183,10 +185,11 @@ async function operatorEntry(store: Store, id: string): Promise<Entry | null> {
 }
 
 /** Why the router plans no alert of this operator entry (the router's own `routablesOf` decides), or null when it routes it. */
-async function unroutedBecause(store: Store, entry: Entry): Promise<'erasure' | 'alert' | null> {
+async function unroutedBecause(store: Store, entry: Entry): Promise<keyof typeof UNROUTED | null> {
   // the router's modules (and the rules engine they bring) load only for an op-SEQ id
   const [{ routablesOf, erasureDeadLetter }, { silentLogger }] = await Promise.all([import('../route/operator-events.js'), import('../logger.js')]);
   const [routable] = await routablesOf([entry], store.log, silentLogger);
   if (routable?.event !== null) return null;
+  if (routable.damaged) return 'damaged';
   return erasureDeadLetter(entry) ? 'erasure' : 'alert';
 }

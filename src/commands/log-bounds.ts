@@ -1,3 +1,4 @@
+import { shapeProblem } from '../log/entry-shape.js';
 import type { LogReader } from '../log/seam.js';
 
 /**
@@ -31,7 +32,8 @@ export async function logBoundsOf(log: Pick<LogReader, 'read' | 'lastSeq'>): Pro
     const page = await log.read(after, { types: ['log.truncated'], facts: true, limit: PAGE });
     for (const e of page) {
       if (e.type !== 'log.truncated') continue;
-      if (e.data.calls > 0) return { start, end, callsRemoved: true };
+      // one of another shape (a hand edit) says nothing sure of what it removed: maybe calls
+      if (shapeProblem(e.type, e.data) !== null || e.data.calls > 0) return { start, end, callsRemoved: true };
       accounted += e.data.entries;
     }
     if (page.length < PAGE) break;

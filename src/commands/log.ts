@@ -51,7 +51,7 @@ export function summarize(entry: Entry): string {
     case 'delivery.attempted': {
       const d = entry.data;
       const error = d.error ? shown` ${d.error.kind} ${d.error.code}` : '';
-      const retry = d.retry_at ? ` retry at ${d.retry_at}` : d.paused ? ' (sink paused: waits)' : '';
+      const retry = d.retry_at ? shown` retry at ${d.retry_at}` : d.paused ? ' (sink paused: waits)' : '';
       return shown`${d.delivery_id} #${d.attempt} ${d.outcome}${error} ${d.duration_ms}ms${retry}`;
     }
     case 'delivery.dead':
@@ -69,12 +69,17 @@ export function summarize(entry: Entry): string {
     case 'pending.stale':
       return shown`${entry.data.sink} ${entry.data.count} open, oldest waiting since ${entry.data.oldest_pending_at} (over ${entry.data.pending_after})`;
     case 'pending.cleared':
-      return shown`${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? `, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
+      return shown`${entry.data.sink} ${entry.data.count} open${entry.data.oldest_pending_at ? shown`, oldest waiting since ${entry.data.oldest_pending_at}` : ''}`;
     case 'call.erased':
       return shown`${entry.data.call_id} by ${entry.data.by}: ${entry.data.reason}${entry.data.downstream ? ' (downstream)' : ''}`;
     case 'log.truncated':
-      return shown`entries before ${entry.data.before_seq} removed (${count(entry.data.entries, 'entry', 'entries')}, ${count(entry.data.calls, 'call', 'calls')})`;
+      return shown`entries before ${entry.data.before_seq} removed (${counted(entry.data.entries, 'entry', 'entries')}, ${counted(entry.data.calls, 'call', 'calls')})`;
   }
+}
+
+/** `count`, or what the field holds (`cellText`: `-` when missing) and the plural when it is no number (an entry of another shape). */
+function counted(n: unknown, one: string, other: string): string {
+  return typeof n === 'number' ? count(n, one, other) : shown`${n} ${other}`;
 }
 
 export function registerLog(program: Command): void {

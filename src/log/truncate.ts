@@ -1,4 +1,5 @@
 import { entryData } from './damaged-entry.js';
+import { misshapenEntryError } from './entry-shape.js';
 import { OPEN_SQL } from '../delivery/lifecycle.js';
 import type { LogStart } from '../privacy/chain.js';
 import { chooseLogStart, type Truncation, type TruncationReads } from '../privacy/truncation.js';
@@ -113,12 +114,16 @@ async function snapshotOf(tx: TruncationTx, before: number): Promise<TruncationS
 
 /**
  * The order keys an earlier `log.truncated` kept from `before` on restored, that no delivery
- * from `before` on uses: the truncation forgets them (see `LogTruncated.forget_keys`).
+ * from `before` on uses: the truncation forgets them (see `LogTruncated.forget_keys`). Throws
+ * `DamagedEntryError` for such an entry whose data is not JSON, or not what a `log.truncated` holds.
  */
 async function restoredUnused(tx: TruncationTx, before: number): Promise<[string, string, string][]> {
   const restored = new Map<string, [string, string, string]>();
   for (const [seq, data] of await tx.rows(`SELECT seq, data FROM entries WHERE type = 'log.truncated' AND seq >= ? ORDER BY seq`, before)) {
     const facts = (typeof data === 'string' ? entryData({ seq: Number(seq), data }) : data) as LogTruncated;
+    // of another shape (a hand edit): named, so the failed sweep's line says which entry and what to do
+    const damaged = misshapenEntryError({ seq: Number(seq), type: 'log.truncated', data: facts });
+    if (damaged) throw damaged;
     for (const [sink, orderKey, scope] of facts.snapshot.key_state) restored.set(JSON.stringify([sink, orderKey, scope]), [sink, orderKey, scope]);
   }
   const unused: [string, string, string][] = [];

@@ -1,4 +1,6 @@
 import { UserError } from '../errors.js';
+import { misshapenEntryError } from '../log/entry-shape.js';
+import type { Entry } from '../log/types.js';
 /**
  * Which calls `erase --contact EMAIL_OR_PHONE` means (README "Personal data"): every call with
  * an event whose `data` holds that email (any case) or that phone number (the same digits,
@@ -40,4 +42,17 @@ export function bodyMentions(body: string, key: string): boolean {
     return false;
   }
   return mentionsContact(envelope, key);
+}
+
+/**
+ * Adds to `found` the call of an `event.received` entry whose body mentions `key` (a
+ * `contactKey`). Throws `DamagedEntryError` when such an entry's data is not what an
+ * `event.received` holds (its `call_id` missing or not text: a hand edit): the call it is about
+ * cannot be told, and an erasure must not pass over it in silence.
+ */
+export function addCallMentioning(found: Set<string>, entry: Entry & { type: 'event.received' }, key: string): void {
+  if (found.has(entry.data.call_id) || !bodyMentions(entry.data.body, key)) return;
+  const damaged = misshapenEntryError(entry);
+  if (damaged) throw damaged;
+  found.add(entry.data.call_id);
 }

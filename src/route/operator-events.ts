@@ -6,6 +6,7 @@ import { operatorEventId } from './delivery-id.js';
 import type { OperatorEvent } from './plan-event.js';
 import { eventsOf, type Routable } from './planner.js';
 import { DamagedEntryError } from '../log/damaged-entry.js';
+import { misshapenEntryError } from '../log/entry-shape.js';
 
 export { ROUTED_TYPES } from '../log/types.js';
 
@@ -30,16 +31,26 @@ type OperatorEntry = Entry & { type: OperatorEventType };
  * are recorded (status shows them) and skipped here. So is the dead letter of an erasure
  * (`ERASURE_DEAD_REASON`): a person or retention asked for it, no delivery failed, and there is
  * nothing to re-drive. A `delivery.dead` gets its delivery's
- * `rule_id, sink, event_id, call_id` from the log.
+ * `rule_id, sink, event_id, call_id` from the log. An entry whose data is not what its type
+ * holds (`misshapenEntryError`: `{}`, a field null or of another type) is damaged: skipped with
+ * one warning, as the router skips data that is not JSON.
  */
 export async function routablesOf(entries: Entry[], log: LogReader, logger: Logger): Promise<Routable[]> {
-  const operator = entries.filter((e): e is OperatorEntry => isOperatorEventType(e.type));
+  const damaged = new Set<number>();
+  for (const entry of entries) {
+    const error = misshapenEntryError(entry);
+    if (!error) continue;
+    damaged.add(entry.seq);
+    warnSkipped(logger, error);
+  }
+  const operator = entries.filter((e): e is OperatorEntry => isOperatorEventType(e.type) && !damaged.has(e.seq));
   // the delivery each operator entry is about; a resume or clearing is about its pause's or spell's
   const about = new Map<number, string | undefined>();
   for (const entry of operator) about.set(entry.seq, await deliveryAbout(entry, log, logger));
   const origins = await log.deliveryOrigins([...about.values()].filter((id): id is string => id !== undefined));
 
   return entries.map((entry): Routable => {
+    if (damaged.has(entry.seq)) return { seq: entry.seq, event: null, damaged: true };
     if (entry.type === 'event.received') return eventsOf([entry as EntryOf<'event.received'>], logger)[0]!;
     if (!isOperatorEventType(entry.type)) return { seq: entry.seq, event: null };
     if (erasureDeadLetter(entry)) {
@@ -54,6 +65,11 @@ export async function routablesOf(entries: Entry[], log: LogReader, logger: Logg
     }
     return { seq: entry.seq, event: operatorEvent(entry.seq, entry.type, entry.at, dataOf(entry as OperatorEntry, origin)) };
   });
+}
+
+/** The router's one warning for a damaged entry it skips: `entry N skipped: it is damaged (…); nothing is planned from it (husky-relay log --verify)`. */
+export function warnSkipped(logger: Logger, error: DamagedEntryError): void {
+  logger.warn({ seq: error.seq, reason: error.what }, `entry ${error.seq} skipped: it is damaged (${error.what}); nothing is planned from it (husky-relay log --verify)`);
 }
 
 /** Whether the entry (or an operator event's scope, `{type, data}`) is the dead letter of an erasure (`ERASURE_DEAD_REASON`), which the router never routes: no rule alerts on it. */

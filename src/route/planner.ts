@@ -18,6 +18,8 @@ export interface Routable {
   event: PlannableEvent | null;
   /** Skipped because its call's personal data was erased (README "Personal data"): nothing to plan from. */
   erased?: true;
+  /** Skipped because the entry is damaged (its data is not what its type holds): nothing to plan from. */
+  damaged?: true;
 }
 
 /**

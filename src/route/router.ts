@@ -4,7 +4,7 @@ import type { LogReader, LogWriter } from '../log/seam.js';
 import { Wakeup } from '../delivery/wakeup.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { RuleFailure } from './plan-event.js';
-import { routablesOf, ROUTED_TYPES } from './operator-events.js';
+import { routablesOf, ROUTED_TYPES, warnSkipped } from './operator-events.js';
 import { runPlanner, type Routable } from './planner.js';
 import { DamagedEntryError } from '../log/damaged-entry.js';
 import type { Entry } from '../log/types.js';
@@ -73,7 +73,8 @@ export class Router {
    * The next batch of routed entries after `after`. A damaged entry (`DamagedEntryError`: its
    * data is not JSON, or its payload does not decrypt) fails the read of its whole batch: the entries before it are then read
    * one at a time and routed, and it is skipped with one warning naming its seq (the
-   * checkpoint moves past it with them), so the events after it are still routed.
+   * checkpoint moves past it with them), so the events after it are still routed. An entry of
+   * another shape than its type's is skipped so too (`routablesOf`).
    */
   private async routables(after: number): Promise<Routable[]> {
     const read = (from: number, limit: number) => this.log.read(from, { types: ROUTED_TYPES, limit });
@@ -90,7 +91,7 @@ export class Router {
         if (next.length === 0 || next[0]!.seq > error.seq) break; // (gone meanwhile: retention)
         before.push(next[0]!);
       }
-      this.logger.warn({ seq: error.seq, reason: error.what }, `entry ${error.seq} skipped: it is damaged (${error.what}); nothing is planned from it (husky-relay log --verify)`);
+      warnSkipped(this.logger, error);
       return [...(await routablesOf(before, this.log, this.logger)), { seq: error.seq, event: null }];
     }
   }

@@ -2,7 +2,7 @@ import { entryJson } from '../damaged-entry.js';
 import type { Pool } from 'pg';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChainOf, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
-import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
+import { addCallMentioning, contactKeyOf } from '../../privacy/contact.js';
 import type { SealedRow } from '../../privacy/sealing.js';
 import { erasureEntries } from '../../privacy/erasure-entries.js';
 import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
@@ -56,7 +56,7 @@ export class PgPrivacy implements PrivacyLog {
     const found = new Set<string>();
     for await (const row of this.rows(`AND e.type = 'event.received' AND p.seq IS NOT NULL`)) {
       const entry = this.store.sealer.sealing.entryOf(row) as Entry & { type: 'event.received' };
-      if (!found.has(entry.data.call_id) && bodyMentions(entry.data.body, key)) found.add(entry.data.call_id);
+      addCallMentioning(found, entry, key);
     }
     return [...found];
   }

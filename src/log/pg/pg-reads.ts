@@ -116,7 +116,8 @@ export class PgLogReader implements LogReader {
       `SELECT p.data ->> 'delivery_id' AS delivery_id, p.data ->> 'rule_id' AS rule_id, p.data ->> 'sink' AS sink,
          p.data ->> 'event_id' AS event_id, p.data ->> 'event_type' AS event_type,
          coalesce(p.data ->> 'call_id', CASE e.type WHEN 'event.received' THEN e.data ->> 'call_id' END) AS call_id, e.type AS from_type
-       FROM entries p LEFT JOIN entries e ON e.seq = (p.data ->> 'event_seq')::bigint
+       FROM entries p LEFT JOIN entries e
+         ON e.seq = CASE WHEN p.data ->> 'event_seq' ~ '^[0-9]{1,18}$' THEN (p.data ->> 'event_seq')::bigint END
        WHERE p.dedupe_key = ANY($1)`,
       [[...new Set(deliveryIds)].map(deliveryKey)],
     );

@@ -3,7 +3,7 @@ import { codeOf } from '../../os-errors.js';
 import { namingDamagedEntries } from './damage.js';
 import { OPEN_SQL } from '../../delivery/lifecycle.js';
 import { verifyChain, type ChainLink, type ChainVerdict } from '../../privacy/chain.js';
-import { bodyMentions, contactKeyOf } from '../../privacy/contact.js';
+import { addCallMentioning, contactKeyOf } from '../../privacy/contact.js';
 import { erasureEntries } from '../../privacy/erasure-entries.js';
 import type { ErasableCall, ErasedCall, EraseRequest, EraseResult, PrivacyLog } from '../seam.js';
 import type { Entry } from '../types.js';
@@ -37,7 +37,7 @@ export class SqlitePrivacy implements PrivacyLog {
     const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM} WHERE e.type = 'event.received' AND p.seq IS NOT NULL ORDER BY e.seq`);
     for (const row of rows.iterate() as IterableIterator<SealedRow>) {
       const entry = this.log.sealer.entryOf(row) as Entry & { type: 'event.received' };
-      if (!found.has(entry.data.call_id) && bodyMentions(entry.data.body, key)) found.add(entry.data.call_id);
+      addCallMentioning(found, entry, key);
     }
     return [...found];
   }
