@@ -164,9 +164,10 @@ describe("status: a log without the relay's sink states", () => {
 
   it.each([
     ['{}', 'rules_hash is missing'],
-    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":null}', 'sinks is not an object of sink states'],
-    ['{"rules_hash":"h","path":7,"sinks":{}}', 'path is not text'],
-    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":{"slack":true}}', 'the state of sink "slack" is not {enabled, disabled_reason}'],
+    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":null}', 'sinks is not an object (null)'],
+    ['{"rules_hash":"h","path":7,"sinks":{}}', 'path is not text (number)'],
+    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":{"slack":true}}', 'sinks.slack is not an object (boolean)'],
+    ['{"rules_hash":"h","path":"/srv/rules.yaml","sinks":{"slack":{"enabled":"yes"}}}', 'sinks.slack.enabled is not true or false (string)'],
   ])('a newest rules.loaded rewritten as %s is damaged, not "an older relay": status answers from the rules file and says what is wrong', async (data, what) => {
     // Given a log whose only rules.loaded was rewritten as JSON of another shape
     const dir = folder();

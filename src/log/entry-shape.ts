@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { DamagedEntryError } from './damaged-entry.js';
 import type { EntryType } from './types.js';
 
@@ -5,46 +6,55 @@ import type { EntryType } from './types.js';
  * The shape each entry type's data has (`types.ts`), as the readers that act on an entry check
  * it: data that is JSON but of another shape (`{}`, a field null or of another type: a hand
  * edit with the append-only trigger lifted) is a damaged entry, named as one (README "Faults"),
- * never a `TypeError` deep in a reader or a value silently taken for another.
+ * never a `TypeError` deep in a reader or a value silently taken for another. Fields a type
+ * does not name are let through (a newer relay's).
  */
 
-/** What a field holds: `?` after a kind lets it be absent. */
-type Kind = 'text' | 'text?' | 'text|null' | 'number' | 'boolean' | 'object' | 'object|null' | 'array' | 'array?';
-
-/** Fields and what each holds; a nested shape is an object holding those fields. */
-interface Shape {
-  [field: string]: Kind | Shape;
-}
+const text = z.string();
+const num = z.number();
+const anObject = z.looseObject({});
 
 /** What a truncation's snapshot holds: its rows, as arrays. */
-const SNAPSHOT: Shape = { events_by_type: 'array', sink_health: 'array', sink_state: 'array', key_state: 'array', calls: 'array' };
+const SNAPSHOT = z.looseObject({
+  events_by_type: z.array(z.unknown()),
+  sink_health: z.array(z.unknown()),
+  sink_state: z.array(z.unknown()),
+  key_state: z.array(z.unknown()),
+  calls: z.array(z.unknown()),
+});
 
-/** Every field of each type's data, and what it holds (`rules.loaded` is read by `last-rules-loaded.ts`). */
-const SHAPES: Partial<Record<EntryType, Shape>> = {
-  'event.received': { event_id: 'text', event_type: 'text', org_id: 'text', created_at: 'text', received_at: 'text', call_id: 'text', body: 'text' },
-  'delivery.planned': {
-    delivery_id: 'text',
-    event_id: 'text',
-    event_seq: 'number',
-    event_type: 'text',
-    call_id: 'text?',
-    rule_id: 'text',
-    action_index: 'number',
-    sink: 'text',
-    request: 'object',
-    order_key: 'text|null',
-    rules_hash: 'text',
-    generation: 'text?',
-  },
-  'delivery.attempted': { delivery_id: 'text', attempt: 'number', outcome: 'text', duration_ms: 'number', error: 'object|null', retry_at: 'text|null', result: 'object|null' },
-  'delivery.dead': { delivery_id: 'text', reason: 'text' },
-  'delivery.retried': { delivery_id: 'text', reason: 'text', by: 'text?' },
-  'sink.paused': { sink: 'text', reason: 'text', code: 'text', delivery_id: 'text' },
-  'sink.resumed': { sink: 'text', reason: 'text', code: 'text', by: 'text?' },
-  'pending.stale': { sink: 'text', oldest_pending_at: 'text', count: 'number', delivery_id: 'text', pending_after: 'text' },
-  'pending.cleared': { sink: 'text', oldest_pending_at: 'text|null', count: 'number' },
-  'call.erased': { call_id: 'text', reason: 'text', by: 'text', downstream: 'boolean' },
-  'log.truncated': { before_seq: 'number', prev_hash: 'text', entries: 'number', calls: 'number', snapshot: SNAPSHOT, forget_keys: 'array?' },
+/** Every field of each type's data, and what it holds, in the order of `types.ts`. */
+const SHAPES: Record<EntryType, z.ZodType> = {
+  'event.received': z.looseObject({ event_id: text, event_type: text, org_id: text, created_at: text, received_at: text, call_id: text, body: text }),
+  'delivery.planned': z.looseObject({
+    delivery_id: text,
+    event_id: text,
+    event_seq: num,
+    event_type: text,
+    call_id: text.optional(),
+    rule_id: text,
+    action_index: num,
+    sink: text,
+    request: anObject,
+    order_key: text.nullable(),
+    rules_hash: text,
+    generation: text.optional(),
+  }),
+  'delivery.attempted': z.looseObject({ delivery_id: text, attempt: num, outcome: text, duration_ms: num, error: anObject.nullable(), retry_at: text.nullable(), result: anObject.nullable() }),
+  'delivery.dead': z.looseObject({ delivery_id: text, reason: text }),
+  'delivery.retried': z.looseObject({ delivery_id: text, reason: text, by: text.optional() }),
+  // `sinks` is absent from an older relay's entries; each state is {enabled, disabled_reason?}
+  'rules.loaded': z.looseObject({
+    rules_hash: text,
+    path: text,
+    sinks: z.record(text, z.looseObject({ enabled: z.boolean(), disabled_reason: text.optional() })).optional(),
+  }),
+  'sink.paused': z.looseObject({ sink: text, reason: text, code: text, delivery_id: text }),
+  'sink.resumed': z.looseObject({ sink: text, reason: text, code: text, by: text.optional() }),
+  'pending.stale': z.looseObject({ sink: text, oldest_pending_at: text, count: num, delivery_id: text, pending_after: text }),
+  'pending.cleared': z.looseObject({ sink: text, oldest_pending_at: text.nullable(), count: num }),
+  'call.erased': z.looseObject({ call_id: text, reason: text, by: text, downstream: z.boolean() }),
+  'log.truncated': z.looseObject({ before_seq: num, prev_hash: text, entries: num, calls: num, snapshot: SNAPSHOT, forget_keys: z.array(z.unknown()).optional() }),
 };
 
 /** What a value is, in words: `null`, `an array`, or its `typeof`. */
@@ -52,54 +62,28 @@ function kindOf(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 }
 
-/** The kind without what else it allows: `text` of `text?` and `text|null`. */
-const base = (kind: Kind): string => kind.replace(/\?|\|null/, '');
-
-function holds(kind: Kind, value: unknown): boolean {
-  if (value === undefined) return kind.endsWith('?');
-  if (value === null) return kind.endsWith('|null');
-  switch (base(kind)) {
-    case 'text':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number';
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'array':
-      return Array.isArray(value);
-    default:
-      return typeof value === 'object' && !Array.isArray(value);
-  }
-}
-
-const NAMES: Record<string, string> = { text: 'text', number: 'a number', boolean: 'true or false', object: 'an object', array: 'an array' };
+/** Zod's `expected` in words. */
+const EXPECTED: Record<string, string> = { string: 'text', number: 'a number', boolean: 'true or false', object: 'an object', record: 'an object', array: 'an array' };
 
 /**
  * What is wrong with `data` as the data of a `type` entry, in the words of
  * `projection-failure.ts`: `sink is missing`, `count is not a number (string)`, `delivery_id is
- * not text (null)`; the first field found wrong, in the order of `types.ts`. Null when it holds
- * what the type holds, or the type has no shape here (`rules.loaded`, a type this relay does not know).
+ * not text (null)`, `sinks.slack.enabled is not true or false (string)`; the first field found
+ * wrong, in the order of `types.ts`. Null when it holds what the type holds, or the type is one
+ * this relay does not know.
  */
 export function shapeProblem(type: string, data: unknown): string | null {
-  const shape = SHAPES[type as EntryType];
+  const shape = (SHAPES as Partial<Record<string, z.ZodType>>)[type];
   if (!shape) return null;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return `its data is ${kindOf(data)}`;
-  return problemIn(shape, data as Record<string, unknown>, '');
-}
-
-function problemIn(shape: Shape, data: Record<string, unknown>, path: string): string | null {
-  for (const [field, kind] of Object.entries(shape)) {
-    const value = data[field];
-    const name = `${path}${field}`;
-    if (typeof kind === 'object') {
-      if (!holds('object', value)) return value === undefined ? `${name} is missing` : `${name} is not an object (${kindOf(value)})`;
-      const inner = problemIn(kind, value as Record<string, unknown>, `${name}.`);
-      if (inner !== null) return inner;
-    } else if (!holds(kind, value)) {
-      return value === undefined ? `${name} is missing` : `${name} is not ${NAMES[base(kind)]} (${kindOf(value)})`;
-    }
-  }
-  return null;
+  const result = shape.safeParse(data);
+  if (result.success) return null;
+  const issue = result.error.issues[0]!;
+  const name = issue.path.join('.');
+  const value = issue.path.reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown> | undefined)?.[key], data);
+  if (value === undefined) return `${name} is missing`;
+  const expected = issue.code === 'invalid_type' ? (EXPECTED[issue.expected] ?? issue.expected) : undefined;
+  return expected ? `${name} is not ${expected} (${kindOf(value)})` : `${name} is not what it holds (${issue.message})`;
 }
 
 /**
