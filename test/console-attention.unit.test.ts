@@ -22,10 +22,10 @@ describe('the sinks that need a person', () => {
       { crm: { redrivable: 3, erased: 2 }, hook: { redrivable: 1, erased: 0 }, slack: { redrivable: 0, erased: 2 } },
     );
     expect(listed.map((s) => [s.name, s.redrivable, s.dead_text])).toEqual([
-      ['crm', 3, '3 dead, and 2 closed by an erasure (nothing to re-drive)'],
+      ['crm', 3, '3 dead, and 2 of erased calls (nothing to re-drive)'],
       ['hook', 1, '1 dead'],
       // listed for its pause: its dead letters are said to be an erasure's, with no re-drive to offer
-      ['slack', 0, '2 dead, closed by an erasure (nothing to re-drive)'],
+      ['slack', 0, '2 dead of erased calls (nothing to re-drive)'],
     ]);
     expect(needsAPerson({ slack: sink({ paused: true }) }, {})).toMatchObject([{ name: 'slack', redrivable: 0, erased: 0, dead_text: '' }]);
   });

@@ -146,7 +146,7 @@ describe.sequential("dead letters of an erased call (README \"Erasure\")", () =>
       },
       { what: 'the re-drive of the one dead letter offered', timeoutMs: 10_000, describe: () => row },
     );
-    expect(row).toContain('1 dead, and 1 closed by an erasure (nothing to re-drive)');
+    expect(row).toContain('1 dead, and 1 of erased calls (nothing to re-drive)');
     // When both are re-driven by id: the one is, the erased one is named with why, exit 1
     const mixed = await cli('retry', goneId(), fresh);
     expect(mixed).toMatchObject({ code: 1, stdout: `re-driven: 1 delivery (${fresh})\n`, stderr: `husky-relay: retry: ${goneId()} was erased with its call; nothing to re-drive\n` });

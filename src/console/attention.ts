@@ -22,9 +22,12 @@ export function needsAPerson(sinks: StatusReport['sinks'], dead: Record<string, 
     .filter((s) => s.paused || s.redrivable > 0);
 }
 
-/** `3 dead`, `2 dead, closed by an erasure (nothing to re-drive)`, `3 dead, and 2 closed by an erasure (…)`; '' for none. */
+/**
+ * `3 dead`, `2 dead of erased calls (nothing to re-drive)`, `3 dead, and 2 of erased calls (…)`; '' for none.
+ * "Of erased calls": closed by the erasure, or dead before or since it (README "Erasure").
+ */
 function deadText(redrivable: number, erased: number): string {
-  const closed = `closed by an erasure (nothing to re-drive)`;
+  const closed = `of erased calls (nothing to re-drive)`;
   if (erased === 0) return redrivable === 0 ? '' : `${redrivable} dead`;
-  return redrivable === 0 ? `${erased} dead, ${closed}` : `${redrivable} dead, and ${erased} ${closed}`;
+  return redrivable === 0 ? `${erased} dead ${closed}` : `${redrivable} dead, and ${erased} ${closed}`;
 }

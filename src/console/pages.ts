@@ -43,7 +43,7 @@ export class Pages {
     return this.cached('status', () => this.deps.projections.status(this.deps.rules()));
   }
 
-  /** Each sink's dead letters, re-drivable and closed by an erasure: read again as `status` is. */
+  /** Each sink's dead letters, re-drivable and of erased calls: read again as `status` is. */
   private deadLetters(): Promise<Record<string, DeadLetters>> {
     return this.cached('dead', () => this.deps.projections.deadLetters());
   }
