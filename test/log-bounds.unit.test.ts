@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { logBoundsOf } from '../src/commands/log-bounds.js';
 
 /** A log reader over `entries` (seq, type, data), as `logBoundsOf` reads it. */
-function fakeLog(entries: { seq: number; type: string; data?: Record<string, number> }[]) {
+function fakeLog(entries: { seq: number; type: string; data?: Record<string, unknown> }[]) {
   return {
     lastSeq: async () => entries.at(-1)?.seq ?? 0,
     read: async (after: number, options: { limit?: number; types?: string[] } = {}) =>
@@ -10,7 +10,12 @@ function fakeLog(entries: { seq: number; type: string; data?: Record<string, num
   };
 }
 
-const truncated = (seq: number, entries: number, calls: number) => ({ seq, type: 'log.truncated', data: { entries, calls } });
+/** A `log.truncated` with every field a real one has (one of another shape counts as maybe having removed calls). */
+const truncated = (seq: number, entries: number, calls: number) => ({
+  seq,
+  type: 'log.truncated',
+  data: { before_seq: seq - entries, prev_hash: 'h', entries, calls, snapshot: { events_by_type: [], sink_health: [], sink_state: [], key_state: [], calls: [] } },
+});
 
 describe('logBoundsOf: whether retention may have removed calls (README "Retention")', () => {
   it('a log that starts at 1, or is empty, lost nothing', async () => {
