@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CommitQueue, type CommitRequest } from '../src/log/sqlite/commit-queue.js';
 import { WRITER_IDLE } from '../src/log/sqlite/writer-protocol.js';
 import type { NewEntry } from '../src/log/types.js';
@@ -16,7 +16,13 @@ const idleWriter = () => {
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('a commit queue', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('with a linger, posts appends of several loop turns in one request, once the linger has passed', async () => {
+    // the linger's timer on a fake clock; loop turns (setImmediate) stay real
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const sent: CommitRequest[] = [];
     const queue = new CommitQueue((r) => (sent.push(r), true), idleWriter(), () => new Date(0), {}, 20);
     void queue.append([entry(1)]);
@@ -25,7 +31,9 @@ describe('a commit queue', () => {
     await nextTurn();
     // nothing posted while it lingers, though the writer is idle
     expect(sent).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    vi.advanceTimersByTime(19);
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(1);
     expect(sent.map((r) => r.counts)).toEqual([[1, 2]]);
   });
 
