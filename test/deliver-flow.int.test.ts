@@ -7,6 +7,7 @@ import { startFakeSlack, type FakeSlack } from './fakes/fake-slack.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { allHaveStatus, deliveriesOf, entriesOf, fixture, ManualClock, postEvent, settle, startRoutingRelay, until, writeRules, type RoutingRelayOptions } from './helpers/pipeline.js';
 import { makeEvent, tempDir, type TestRelay } from './helpers/relay.js';
+import { startGatedReceiver, type GatedReceiver } from './helpers/gated-receiver.js';
 import { startSlowReceiver, type SlowReceiver } from './helpers/slow-receiver.js';
 
 const SLACK_TOKEN = 'xoxb-flow-token';
@@ -100,10 +101,13 @@ rules:
 describe('per-sink concurrency and rate limit', () => {
   let receiver: SlowReceiver | undefined;
   let fake: FakeHttp | undefined;
+  let gated: GatedReceiver | undefined;
   afterEach(async () => {
+    gated?.release();
     await receiver?.close();
     await fake?.close();
-    receiver = fake = undefined;
+    await gated?.close();
+    receiver = fake = gated = undefined;
   });
 
   it('never has more than `concurrency` requests open at a sink', async () => {
@@ -116,6 +120,37 @@ describe('per-sink concurrency and rate limit', () => {
     // Then two at a time, never more
     expect(receiver.received).toHaveLength(6);
     expect(receiver.maxInFlight()).toBe(2);
+  });
+
+  it('with no `concurrency`, a sink has 4 attempts open at once, and the 5th starts only when one ends (SPEC §7)', async () => {
+    // Given a receiver that holds every request open, and a sink that does not say its concurrency
+    gated = await startGatedReceiver();
+    gated.hold();
+    const relay = await start(httpRules(gated.url, ''), { shutdownGraceMs: 100 });
+    // When six deliveries without an order key are due at once
+    await Promise.all(Array.from({ length: 6 }, (_, i) => postEvent(relay, makeEvent({}, { call_id: `c${i}` }))));
+    await until(() => deliveriesOf(relay.log).length === 6 && gated!.waiting() === 4, { what: 'four requests open', describe: () => gated!.received });
+    await settle();
+    // Then four are open at the receiver, and no more
+    expect(gated.received).toHaveLength(4);
+    // When one is answered, the fifth starts, and four are open again
+    expect(gated.answerOne()).toBe(true);
+    await until(() => gated!.received.length === 5, { what: 'the fifth request' });
+    await settle();
+    expect(gated.received).toHaveLength(5);
+    expect(gated.waiting()).toBe(4);
+    // And when the relay stops meanwhile, four attempts were open (aborted after the grace, to be
+    // tried again), one succeeded, and the sixth was never started: none waited on a socket
+    await relay.close();
+    const log = new SqliteLog(relay.dbPath);
+    try {
+      const rows = deliveriesOf(log);
+      const count = (status: string, attempts: number) => rows.filter((d) => d.status === status && d.attempts === attempts).length;
+      expect([count('succeeded', 1), count('retrying', 1), count('pending', 0)]).toEqual([1, 4, 1]);
+      expect(rows.filter((d) => d.status === 'retrying').map((d) => d.last_error?.code)).toEqual(['aborted', 'aborted', 'aborted', 'aborted']);
+    } finally {
+      log.close();
+    }
   });
 
   it('a rules reload while an attempt is in flight keeps the sink flowing at its concurrency', async () => {

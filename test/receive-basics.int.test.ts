@@ -34,6 +34,24 @@ describe('POST /webhooks/husky', () => {
     expect(again.body).toEqual({ ok: true, event_id: JSON.parse(body).event_id, duplicate: true });
     expect(relay.log.read(0)).toHaveLength(1);
   });
+
+  it('a repeated event_id with different bytes is a duplicate: the first body stays, and one warning says so (SPEC §4)', async () => {
+    // Given an event stored, then the same event_id again with another summary, then the first bytes again
+    const first = makeEvent({}, { summary: 'first' });
+    const { event_id: id } = JSON.parse(first) as { event_id: string };
+    const changed = JSON.stringify({ ...JSON.parse(first), data: { ...JSON.parse(first).data, summary: 'second' } });
+    expect(changed).not.toBe(first);
+    expect(await relay.postSigned(first)).toEqual({ status: 200, body: { ok: true, event_id: id, seq: 1 } });
+    const warnings = () => relay.lines.map((line) => JSON.parse(line) as { level: unknown; msg: string; event_id?: string }).filter((l) => /different bytes/.test(l.msg));
+    // When the changed bytes come: a 200 duplicate, the log keeps the first body, one warning names the id
+    expect(await relay.postSigned(changed)).toEqual({ status: 200, body: { ok: true, event_id: id, duplicate: true } });
+    expect(relay.log.read(0).map((e) => e.data)).toEqual([expect.objectContaining({ event_id: id, body: first })]);
+    expect(warnings()).toEqual([expect.objectContaining({ level: 40, event_id: id, msg: 'duplicate event_id with different bytes: the first one stays in the log' })]);
+    // And the same bytes as the first again: a duplicate, and no further warning
+    expect(await relay.postSigned(first)).toEqual({ status: 200, body: { ok: true, event_id: id, duplicate: true } });
+    expect(warnings()).toHaveLength(1);
+    expect(relay.log.read(0)).toHaveLength(1);
+  });
 });
 
 describe('keep-alive connections', () => {

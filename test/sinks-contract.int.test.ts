@@ -118,6 +118,43 @@ describe.each(KINDS)('sink kind %s', (type, kind) => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
+  it('with no timeout_ms, a destination that never answers is a transient timeout at 10 s, and not before (SPEC §7)', async () => {
+    dest.fake?.failNext({ hang: true });
+    // The senders' timers on fake time: a setTimeout is faked as it is; `AbortSignal.timeout` runs
+    // on node's own timers, which fake timers do not reach, so it is made of the faked setTimeout.
+    // The sockets' I/O stays real (nothing else is faked).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.spyOn(AbortSignal, 'timeout').mockImplementation((ms) => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+      return controller.signal;
+    });
+    try {
+      let out: AttemptOutcome | undefined;
+      const pending = send(rendered()).then((o) => (out = o));
+      if (dest.sendsNothing) {
+        // declared: it waits on nothing, so it is done at once, no timer to reach
+        expect((await pending).outcome).toBe('succeeded');
+        return;
+      }
+      // Given the request is on the wire (its timer running) and unanswered
+      await vi.waitUntil(() => dest.fake!.requests.length > 0, { interval: 0, timeout: 2_000 });
+      expect(dest.fake!.requests).toHaveLength(1);
+      // When 9.999 s go by: still waiting
+      await vi.advanceTimersByTimeAsync(9_999);
+      // (turns of the event loop, not time: a timer that had fired would have settled it by now)
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(out).toBeUndefined();
+      // Then at 10 s it is a transient timeout
+      await vi.advanceTimersByTimeAsync(1);
+      await vi.waitUntil(() => out !== undefined, { interval: 0, timeout: 2_000 }).catch(() => undefined);
+      expect(out).toMatchObject({ outcome: 'failed', error: { kind: 'transient', code: 'timeout' } });
+    } finally {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    }
+  });
+
   it('an abort (the relay shutting down) ends an attempt in flight as transient "aborted"', async () => {
     dest.fake?.failNext({ hang: true });
     const controller = new AbortController();

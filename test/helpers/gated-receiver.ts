@@ -24,6 +24,8 @@ export interface GatedReceiver {
   hold(): void;
   /** Answers the waiting requests, and answers later ones at once, with `reply`. (Default: 200) */
   release(reply?: GateReply): void;
+  /** Answers the oldest waiting request with `reply` (Default: 200); the gate stays held. False if none waits. */
+  answerOne(reply?: GateReply): boolean;
   /** How many requests carried this webhook-id. */
   count(id: string): number;
   close(): Promise<void>;
@@ -56,6 +58,11 @@ export async function startGatedReceiver(): Promise<GatedReceiver> {
       const now = parked;
       parked = [];
       for (const res of now) answer(res, next);
+    },
+    answerOne(one = { status: 200, body: '{"ok":true}' }) {
+      const res = parked.shift();
+      if (res) answer(res, one);
+      return res !== undefined;
     },
     count: (id) => received.filter((r) => r === id).length,
     close() {
