@@ -1,7 +1,7 @@
 import { silentLogger } from '../logger.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { DeliveryPlanned } from '../log/types.js';
-import { eventsOf, runPlanner } from './planner.js';
+import { routableEvent, runPlanner } from './planner.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -95,7 +95,7 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     reader: log.reader,
     writer: log.writer,
     events: async (after) => {
-      const routable = eventsOf(await log.reader.events({ ...filter, afterSeq: after }), silentLogger);
+      const routable = (await log.reader.events({ ...filter, afterSeq: after })).map((entry) => routableEvent(entry, silentLogger));
       result.erased += routable.filter((r) => r.erased).length;
       return routable;
     },
