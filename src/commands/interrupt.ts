@@ -1,5 +1,4 @@
 import { UserError, WriteInterruptedError } from '../errors.js';
-import { isPostgresUrl } from '../log/location.js';
 import type { Store } from '../log/store.js';
 import { openExistingStore, type Globals } from './globals.js';
 
@@ -80,15 +79,16 @@ export async function openInterruptible(g: Pick<Globals, 'dbPath' | 'masterKeys'
  * which on SQLite is most often while it waited for another process's write lock (`serve`
  * mid-commit, another command): `COMMAND: interrupted while it waited for another process's write
  * lock on the log; nothing was changed` (`WriteInterruptedError.when`). Once the write has begun,
- * a signal changes nothing: the command is short, and finishes. On PostgreSQL the signals are given
- * back once the log is open (Node's default: its waits are the server's, which rolls back what the
- * process it loses had not committed). Resolves with what `work` does; rethrows its other errors.
+ * a signal changes nothing: the command is short, and finishes. On a store whose writes do not
+ * heed the interrupt (`Store.writesHeedInterrupt` false: PostgreSQL, whose waits are the
+ * server's, which rolls back what the process it loses had not committed) the signals are given
+ * back once the log is open (Node's default). Resolves with what `work` does; rethrows its other errors.
  */
 export async function writeUnlessInterrupted<T>(g: Pick<Globals, 'dbPath' | 'masterKeys'>, command: string, work: (store: Store) => Promise<T>): Promise<T> {
   const { stop, store } = await openInterruptible(g);
   try {
     if (await stop.requested()) throw new UserError(`${command}: interrupted while the log opened; nothing was changed`, 'interrupted');
-    if (isPostgresUrl(g.dbPath)) stop.done();
+    if (!store.writesHeedInterrupt) stop.done();
     return await work(store);
   } catch (error) {
     if (error instanceof WriteInterruptedError) throw new UserError(`${command}: interrupted ${error.when}; nothing was changed`, 'interrupted');

@@ -192,13 +192,16 @@ export const ERASURE_DEAD_REASON = `${ERASED.code}: ${ERASED.message}`;
  * SQL condition on a `p_deliveries` row (both engines): its call was erased (`erase`, retention:
  * its `erased_calls` mark), before or after the delivery died. Its request went with the call's
  * personal data, so it has nothing left to send. Read as `call_erased` with each delivery row.
+ * The mark lasts as long as the call's `call.erased` entry: retention removes both (`truncate.ts`,
+ * two windows on), while the delivery's row stays.
  */
 export const CALL_ERASED_SQL = `EXISTS (SELECT 1 FROM erased_calls x WHERE x.call_id = p_deliveries.call_id)`;
 
 /**
  * SQL condition on `p_deliveries` (both engines) for dead letters a person can act on: every
- * `dead` one but those an erasure closed (`closedByErasure`: the erasure's reason, or a call
- * erased since, `CALL_ERASED_SQL`), which nothing can re-drive.
+ * `dead` one but those of an erased call, which nothing can re-drive. The SQL twin of
+ * `closedByErasure` (its two conditions, and why each: `erasedWithCall`); a contract test runs
+ * both over one table of rows on each engine.
  */
 export const REDRIVABLE_DEAD_SQL = `(status = 'dead' AND coalesce(dead_reason, '') <> '${ERASURE_DEAD_REASON.replaceAll("'", "''")}' AND NOT ${CALL_ERASED_SQL})`;
 
@@ -206,13 +209,27 @@ export const REDRIVABLE_DEAD_SQL = `(status = 'dead' AND coalesce(dead_reason, '
 export type RedriveFacts = Pick<DeliveryState, 'status' | 'dead_reason'> & { call_erased: boolean };
 
 /**
- * Whether the delivery is dead and its call's personal data erased: closed by the erasure (its
- * reason, `ERASURE_DEAD_REASON`), or dead already when its call was erased, or dead since for
- * another reason (an attempt in flight at the erasure). The JS twin of `REDRIVABLE_DEAD_SQL`'s
- * exclusion: not a failure a re-drive could mend, its request is gone.
+ * Whether the delivery's call was erased, so its request is gone. Two facts say it, each where
+ * the other cannot:
+ * - `call_erased` (the call's erased mark): an erasure came, whatever the delivery did before or
+ *   after it: dead already for another reason (a 404), or an attempt in flight at the erasure
+ *   that left it open, or dead for another reason since.
+ * - its dead reason is the erasure's (`ERASURE_DEAD_REASON`: the erasure closed it, or an
+ *   attempt found its request erased). While the mark stands every such dead letter has it too;
+ *   once retention has removed the mark (see `CALL_ERASED_SQL`) the reason is all that says it.
+ * A dead reason is null in every other status than `dead`, so the second is a dead letter's.
+ */
+function erasedWithCall(state: RedriveFacts): boolean {
+  return state.call_erased || state.dead_reason === ERASURE_DEAD_REASON;
+}
+
+/**
+ * Whether the delivery is a dead letter of an erased call (`erasedWithCall`): not a failure a
+ * re-drive could mend, its request is gone. The JS twin of what `REDRIVABLE_DEAD_SQL` leaves out
+ * of the dead.
  */
 export function closedByErasure(state: RedriveFacts): boolean {
-  return state.status === 'dead' && (state.dead_reason === ERASURE_DEAD_REASON || state.call_erased);
+  return state.status === 'dead' && erasedWithCall(state);
 }
 
 /** Whether an attempt failed only because its call was erased (`ERASED`): nothing was sent, so it says nothing of the sink. */
@@ -226,11 +243,11 @@ export type Redrivable = { ok: true } | { ok: false; why: 'succeeded' | 'erased'
 /**
  * Whether a person may re-drive the delivery (`retry`, the console): anything but a success,
  * which `replay --force` sends again on purpose instead, or a delivery whose call was erased
- * (`closedByErasure`, or still open after an attempt in flight at the erasure), whose request
- * is gone: there is nothing left to send.
+ * (`erasedWithCall`: a dead letter, `closedByErasure`, or one still open after an attempt in
+ * flight at the erasure), whose request is gone: there is nothing left to send.
  */
 export function canRedrive(state: RedriveFacts): Redrivable {
   if (state.status === 'succeeded') return { ok: false, why: 'succeeded', reason: 'already succeeded; nothing to re-drive' };
-  if (state.call_erased || closedByErasure(state)) return { ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' };
+  if (erasedWithCall(state)) return { ok: false, why: 'erased', reason: 'was erased with its call; nothing to re-drive' };
   return { ok: true };
 }

@@ -25,6 +25,15 @@ export interface Store {
   readonly privacy: PrivacyLog;
   /** The log's rows as stored, sealed, on an engine `migrate --to` copies from (SQLite). */
   readonly sealedRows?: SealedRows;
+  /**
+   * Whether this engine's direct writes (`writer.append`, `privacy.erase`) heed
+   * `OpenStoreOptions.interrupt`: true on SQLite, where a write not begun, or waiting for another
+   * process's write lock, when it aborts throws `WriteInterruptedError` and makes nothing; false on
+   * PostgreSQL, whose waits are the server's (they hold no thread, and the server rolls back what a
+   * process it loses had not committed), so the signal changes nothing there. What a command asks
+   * before it gives Ctrl-C back to Node (`writeUnlessInterrupted`).
+   */
+  readonly writesHeedInterrupt: boolean;
   /** Registers the gauges read from the projections at each scrape (open and dead deliveries, oldest pending, size). */
   registerGauges(registry: Registry, now?: () => number): void;
   /** `replay --rebuild`: every projection recomputed from the log and swapped in at once. */
@@ -107,6 +116,7 @@ export interface OpenStoreOptions {
    * `privacy.erase`) not begun when it aborts is not begun, and one waiting for another process's
    * write lock stops waiting: either throws `WriteInterruptedError`, nothing of that write made
    * (see `writeWhenFree`). PostgreSQL: not heeded (its waits are the server's; they hold no thread).
+   * `Store.writesHeedInterrupt` says which.
    * (Default: none: a write waits out the busy timeout)
    */
   interrupt?: AbortSignal;

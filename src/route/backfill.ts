@@ -1,7 +1,7 @@
 import { silentLogger } from '../logger.js';
 import type { LogReader, LogWriter } from '../log/seam.js';
 import type { DeliveryPlanned } from '../log/types.js';
-import { eventsOf, runPlanner } from './planner.js';
+import { routableEvent, runPlanner } from './planner.js';
 import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -27,12 +27,17 @@ export interface BackfillOptions extends BackfillFilter {
   onPlan?: (plan: DeliveryPlanned) => void;
   onProgress?: (progress: ProgressReport) => void;
   /**
-   * Stops planning after the event at hand (Ctrl-C): the plans of the events read so far are
-   * appended (a batch is never half-written), the rest are left; the result says where (`stopped`).
-   * On a log opened with this signal as its `interrupt`, a batch's append not begun (or waiting
-   * for another process's write lock) when it aborts is given up instead: the batches before it
-   * stand, and `stopped` says where they end; with none before it, the `WriteInterruptedError` is
-   * thrown (nothing was planned).
+   * Ctrl-C: planning stops after the event at hand, the events after it are left unplanned, and the
+   * result says where it stopped (`stopped`). A batch is appended whole or not at all. What it
+   * stops after depends on the log's writes:
+   * - where they heed this signal (a log opened with it as its `interrupt` on SQLite, as `replay`
+   *   opens it: `Store.writesHeedInterrupt`), every append not begun when it aborts is given up
+   *   (the batch at hand's, the one before if its append had not begun, one waiting for another
+   *   process's write lock): it stops after the last batch appended; with none, the
+   *   `WriteInterruptedError` is thrown (nothing was planned);
+   * - where they do not (PostgreSQL, a log opened without it), the batch at hand is appended: it
+   *   stops after the event at hand.
+   * A dry run appends nothing: it stops after the event at hand, its plans reported.
    */
   signal?: AbortSignal;
   /** After each batch is appended (tests use it to append events meanwhile). */
@@ -95,7 +100,7 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     reader: log.reader,
     writer: log.writer,
     events: async (after) => {
-      const routable = eventsOf(await log.reader.events({ ...filter, afterSeq: after }), silentLogger);
+      const routable = (await log.reader.events({ ...filter, afterSeq: after })).map((entry) => routableEvent(entry, silentLogger));
       result.erased += routable.filter((r) => r.erased).length;
       return routable;
     },

@@ -4,7 +4,7 @@ import type { DeliveryOrigin, EntryOf, LogReader } from '../log/seam.js';
 import { isOperatorEventType, type Entry, type OperatorEventType } from '../log/types.js';
 import { operatorEventId } from './delivery-id.js';
 import type { OperatorEvent } from './plan-event.js';
-import { eventsOf, type Routable } from './planner.js';
+import { routableEvent, type Routable } from './planner.js';
 import { DamagedEntryError } from '../log/damaged-entry.js';
 import { misshapenEntryError } from '../log/entry-shape.js';
 
@@ -24,34 +24,36 @@ export function operatorEvent(seq: number, type: OperatorEventType, at: string, 
 type OperatorEntry = Entry & { type: OperatorEventType };
 
 /**
- * The router's entries as the planner reads them, in seq order. An operator event is routed
+ * The router's entries as the planner reads them, in seq order. Each entry's fields are checked
+ * once, here, against its type's shape (`misshapenEntryError`, `entry-shape.ts`: the one place
+ * that says what an entry holds): one that is not what its type holds (`{}`, a field null or of
+ * another type) is damaged, skipped with one warning, as the router skips data that is not JSON.
+ * What passes is read as its type says: an `event.received` by `routableEvent`, which checks
+ * only what a shape cannot say (its body erased, or not JSON). An operator event is routed
  * unless it was raised by an alert (no alert about an alert): the dead letter of a delivery
  * planned from an operator event, a pause its refused attempt started, a stale spell whose
- * oldest delivery is one, and the resume or clearing that ends such a pause or spell. Those
- * are recorded (status shows them) and skipped here. So is the dead letter of an erasure
+ * oldest delivery is one, and the resume or clearing that ends such a pause or spell. Those are
+ * recorded (status shows them) and skipped here. So is the dead letter of an erasure
  * (`ERASURE_DEAD_REASON`): a person or retention asked for it, no delivery failed, and there is
- * nothing to re-drive. A `delivery.dead` gets its delivery's
- * `rule_id, sink, event_id, call_id` from the log. An entry whose data is not what its type
- * holds (`misshapenEntryError`: `{}`, a field null or of another type) is damaged: skipped with
- * one warning, as the router skips data that is not JSON.
+ * nothing to re-drive. A `delivery.dead` gets its delivery's `rule_id, sink, event_id, call_id`
+ * from the log.
  */
 export async function routablesOf(entries: Entry[], log: LogReader, logger: Logger): Promise<Routable[]> {
-  const damaged = new Set<number>();
-  for (const entry of entries) {
+  // the batch's shapes first, then its reads: checking each entry between the reads measured ~6 % slower an event
+  const damaged = entries.map((entry) => {
     const error = misshapenEntryError(entry);
-    if (!error) continue;
-    damaged.add(entry.seq);
-    warnSkipped(logger, error);
-  }
-  const operator = entries.filter((e): e is OperatorEntry => isOperatorEventType(e.type) && !damaged.has(e.seq));
+    if (error) warnSkipped(logger, error);
+    return error !== null;
+  });
+  const operator = entries.filter((e, i): e is OperatorEntry => !damaged[i] && isOperatorEventType(e.type));
   // the delivery each operator entry is about; a resume or clearing is about its pause's or spell's
   const about = new Map<number, string | undefined>();
   for (const entry of operator) about.set(entry.seq, await deliveryAbout(entry, log, logger));
   const origins = await log.deliveryOrigins([...about.values()].filter((id): id is string => id !== undefined));
 
-  return entries.map((entry): Routable => {
-    if (damaged.has(entry.seq)) return { seq: entry.seq, event: null, damaged: true };
-    if (entry.type === 'event.received') return eventsOf([entry as EntryOf<'event.received'>], logger)[0]!;
+  return entries.map((entry, i): Routable => {
+    if (damaged[i]) return { seq: entry.seq, event: null, damaged: true };
+    if (entry.type === 'event.received') return routableEvent(entry as EntryOf<'event.received'>, logger);
     if (!isOperatorEventType(entry.type)) return { seq: entry.seq, event: null };
     if (erasureDeadLetter(entry)) {
       logger.debug({ seq: entry.seq, delivery_id: entry.data.delivery_id }, 'operator event not routed: its call was erased, no delivery failed');

@@ -12,7 +12,7 @@ import { entriesOf, eventIdOf, explainEvent, failuresOf, plannableEvent, type Ac
 /** What became of one action's plan: appended now, or in the log already (planned before, by anyone). */
 export type PlanFate = 'planned' | 'existing';
 
-/** One entry the planner reads, by seq: the event the rules run on, or null when it is skipped (`eventsOf` says why). */
+/** One entry the planner reads, by seq: the event the rules run on, or null when it is skipped (`routablesOf` and `routableEvent` say why). */
 export interface Routable {
   seq: number;
   event: PlannableEvent | null;
@@ -23,16 +23,17 @@ export interface Routable {
 }
 
 /**
- * `event.received` entries as the planner reads them. An entry whose body is not JSON (only a
- * log written by something else could hold one) is skipped with a warning.
+ * An `event.received` entry as the planner reads it. Checks only what its type's shape does not
+ * say: a body erased with its call is skipped (`erased`), and one that is not JSON (only a log
+ * written by something else could hold one) is skipped with a warning. Its fields' types are
+ * checked once, before, by the router (`routablesOf`, against `entry-shape.ts`, the one place
+ * that says what an entry holds); `replay`'s backfill reads events as the log gives them.
  */
-export function eventsOf(entries: EntryOf<'event.received'>[], logger: Logger): Routable[] {
-  return entries.map((entry): Routable => {
-    if (isErased(entry)) return { seq: entry.seq, event: null, erased: true };
-    const event = plannableEvent(entry);
-    if (!event) logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
-    return { seq: entry.seq, event };
-  });
+export function routableEvent(entry: EntryOf<'event.received'>, logger: Logger): Routable {
+  if (isErased(entry)) return { seq: entry.seq, event: null, erased: true };
+  const event = plannableEvent(entry);
+  if (!event) logger.warn({ seq: entry.seq }, 'event skipped: its body is not JSON');
+  return { seq: entry.seq, event };
 }
 
 /** The planning loop's parameters: where events come from, and what to do with their plans. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedByErasure, ERASURE_DEAD_REASON, REDRIVABLE_DEAD_SQL } from '../../src/delivery/lifecycle.js';
+import { canRedrive, closedByErasure, ERASURE_DEAD_REASON, REDRIVABLE_DEAD_SQL, type DeliveryStatus } from '../../src/delivery/lifecycle.js';
 import { redrive } from '../../src/delivery/redrive.js';
 import type { NewEntry } from '../../src/log/types.js';
 import { GAUGE_SQL } from '../../src/project/gauges.js';
@@ -22,6 +22,29 @@ const failed = (id: string, attempt: number, code: string, retryAt: string | nul
 });
 const dead = (id: string, reason: string): NewEntry => ({ type: 'delivery.dead', data: { delivery_id: id, reason } });
 const retried = (id: string): NewEntry => ({ type: 'delivery.retried', data: { delivery_id: id, reason: 're-driven by id' } });
+
+const LOOK_ALIKE = `gave up after 2 failed attempts; last: ${ERASURE_DEAD_REASON}`;
+/**
+ * Delivery rows as the projection may hold them: each status and dead reason, without and with
+ * its call's erased mark, and what `retry` answers of each. The erasure's dead letter without the
+ * mark is one read after retention removed the mark with the `call.erased` entry (the row stays):
+ * its reason is then all that says its call was erased.
+ */
+type Verdict = 'ok' | 'erased' | 'succeeded';
+const TABLE: Record<string, [status: DeliveryStatus, reason: string | null, unmarked: Verdict, marked: Verdict]> = {
+  pending: ['pending', null, 'ok', 'erased'],
+  retrying: ['retrying', null, 'ok', 'erased'],
+  succeeded: ['succeeded', null, 'succeeded', 'succeeded'],
+  http404: ['dead', 'http_404: HTTP 404', 'ok', 'erased'],
+  erasure: ['dead', ERASURE_DEAD_REASON, 'erased', 'erased'],
+  lookalike: ['dead', LOOK_ALIKE, 'ok', 'erased'],
+  noreason: ['dead', null, 'ok', 'erased'],
+};
+/** The table's rows, one delivery each: `t_NAME` of an unerased call, `t_NAME_x` of an erased one. */
+const ROWS = Object.entries(TABLE).flatMap(([name, [status, reason, unmarked, marked]]) => [
+  { id: `t_${name}`, status, reason, marked: false, retry: unmarked },
+  { id: `t_${name}_x`, status, reason, marked: true, retry: marked },
+]);
 
 describe.each(ENGINES)('re-drivable dead letters on %s: REDRIVABLE_DEAD_SQL and closedByErasure agree', (engine) => {
   const log = useEngineStore(engine, { at: AT });
@@ -79,6 +102,30 @@ describe.each(ENGINES)('re-drivable dead letters on %s: REDRIVABLE_DEAD_SQL and 
     const redriven = await redrive(log.store.projections, log.store.writer, { dead: true });
     expect([[...redriven.done].sort(), [...redriven.erased].sort()]).toEqual([byJs, erased]);
     expect(await log.store.projections.deadLetters()).toEqual({ hook: { redrivable: 0, erased: 5 }, other: { redrivable: 0, erased: 1 } });
+  });
+
+  it('over a table of rows (every status, reason and erased mark, and an erasure\'s dead letter whose mark retention removed): the SQL and retry pick the same dead letters', async () => {
+    // Given delivery rows of every status, dead reason and erased mark
+    for (const { id, marked } of ROWS) await plan(id, marked ? `call_x_${id}` : `call_${id}`);
+    await log.store.privacy.erase({ callIds: ROWS.filter((r) => r.marked).map((r) => `call_x_${r.id}`), ...ERASE });
+    for (const { id, status, reason } of ROWS) {
+      await log.fx.raw(`UPDATE p_deliveries SET status = '${status}', dead_reason = ${reason === null ? 'NULL' : `'${reason.replaceAll("'", "''")}'`} WHERE delivery_id = '${id}'`);
+    }
+    // When the dead letters a person can re-drive are picked in SQL (the dead gauge, the console's count) and in JS (retry)
+    const bySql = (await engineQuery(log.fx.location, `SELECT delivery_id FROM p_deliveries WHERE ${REDRIVABLE_DEAD_SQL} ORDER BY delivery_id`)).map((r) => r['delivery_id']);
+    const rows = (await log.store.projections.deliveries()).sort((a, b) => a.delivery_id.localeCompare(b.delivery_id));
+    const verdict = (r: (typeof rows)[number]): Verdict => {
+      const answer = canRedrive(r);
+      return answer.ok ? 'ok' : answer.why;
+    };
+
+    // Then retry answers as the table says, row by row
+    const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+    expect(rows.map((r) => ({ id: r.delivery_id, status: r.status, reason: r.dead_reason, marked: r.call_erased, retry: verdict(r) }))).toEqual([...ROWS].sort(byId));
+    // and the SQL picks the dead letters retry re-drives, no more, no fewer; the rest of the dead are closedByErasure's
+    expect(bySql).toEqual(['t_http404', 't_lookalike', 't_noreason']);
+    expect(rows.filter((r) => r.status === 'dead' && verdict(r) === 'ok').map((r) => r.delivery_id)).toEqual(bySql);
+    expect(rows.filter(closedByErasure).map((r) => r.delivery_id)).toEqual(['t_erasure', 't_erasure_x', 't_http404_x', 't_lookalike_x', 't_noreason_x']);
   });
 
   it('a dead letter whose call is erased after it died, or that dies after its erasure for another reason, is re-driven by nobody', async () => {

@@ -45,6 +45,8 @@ export class PgStore implements Store, LogWriter {
   readonly log: LogReader;
   readonly projections: ProjectionReader;
   readonly privacy: PgPrivacy;
+  /** Its waits are the server's: `OpenStoreOptions.interrupt` is not heeded (see `Store.writesHeedInterrupt`). */
+  readonly writesHeedInterrupt = false;
   private closed = false;
 
   private constructor(

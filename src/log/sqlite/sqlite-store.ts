@@ -26,6 +26,8 @@ export class SqliteStore implements Store, LogReader, LogWriter {
   readonly sqlite: SqliteLog;
   readonly projections: ProjectionReader;
   readonly privacy: SqlitePrivacy;
+  /** A direct write waits for another process's lock in slices and gives up at Ctrl-C (`writeWhenFree`). */
+  readonly writesHeedInterrupt = true;
   /** The WAL file `serve`'s writer watches, once it has started (`serveWriter`); its read thread opens on that file only. */
   private readonly watchedWal = new WatchedWal();
 
