@@ -78,3 +78,25 @@ describe('deliveries --event op-SEQ of an operator entry rewritten as JSON of an
     );
   }, 30_000);
 });
+
+describe('replay, when an event was rewritten as JSON of another shape', () => {
+  it.each([
+    { data: '{}', problem: 'event_id is missing' },
+    { data: JSON.stringify({ ...FACTS, event_id: 7, call_id: 'c0' }), problem: 'event_id is not text \\(number\\)' },
+    { data: JSON.stringify({ ...FACTS, call_id: 'c0', received_at: 5 }), problem: 'received_at is not text \\(number\\)' },
+  ])('$data: names the entry as serve\'s router would skip it, one line, exit 1, and plans nothing', async ({ data, problem }) => {
+    // Given two events, the first rewritten by hand (its sealed body intact)
+    const { db, cli } = logOf([event(0), event(1)]);
+    damageEntryData(db, 1, data);
+    // When the current rules are run over them, as a dry run and for real
+    for (const args of [['replay', '--dry-run'], ['replay']]) {
+      const result = await cli(...args);
+      // Then the entry is named, with what is wrong and what to do
+      expectOneLine(result, new RegExp(`^husky-relay: entry 1 of the log at ${db} is damaged: its data is not what a event\\.received entry holds \\(${problem}\\); run \`husky-relay log --verify\``));
+    }
+    // And nothing was planned, from it or from the event after it
+    const log = await cli('log', '--json', '--type', 'delivery.planned');
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toBe('');
+  }, 60_000);
+});

@@ -6,6 +6,7 @@ import type { LoadedRules } from '../rules/types.js';
 import type { ProgressReport } from '../project/rebuild/scratch.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { WriteInterruptedError } from '../errors.js';
+import { misshapenEntryError } from '../log/entry-shape.js';
 
 export interface BackfillFilter {
   /** Events received at or after this ISO time (the entry's `at`). */
@@ -100,7 +101,13 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
     reader: log.reader,
     writer: log.writer,
     events: async (after) => {
-      const routable = (await log.reader.events({ ...filter, afterSeq: after })).map((entry) => routableEvent(entry, silentLogger));
+      const entries = await log.reader.events({ ...filter, afterSeq: after });
+      // an event rewritten as JSON of another shape stops replay as a damaged one does (README "Faults")
+      for (const entry of entries) {
+        const misshapen = misshapenEntryError(entry);
+        if (misshapen) throw misshapen;
+      }
+      const routable = entries.map((entry) => routableEvent(entry, silentLogger));
       result.erased += routable.filter((r) => r.erased).length;
       return routable;
     },
