@@ -27,7 +27,8 @@ export interface Routable {
  * say: a body erased with its call is skipped (`erased`), and one that is not JSON (only a log
  * written by something else could hold one) is skipped with a warning. Its fields' types are
  * checked once, before, by the router (`routablesOf`, against `entry-shape.ts`, the one place
- * that says what an entry holds); `replay`'s backfill reads events as the log gives them.
+ * that says what an entry holds); `replay`'s backfill checks them there too, and stops at one
+ * of another shape (`backfill.ts`).
  */
 export function routableEvent(entry: EntryOf<'event.received'>, logger: Logger): Routable {
   if (isErased(entry)) return { seq: entry.seq, event: null, erased: true };
