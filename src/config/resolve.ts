@@ -111,9 +111,13 @@ export function parsePort(value: string, name = '--port'): number {
   return port;
 }
 
-/** `.env` in the working directory, if present; variables already set win. Throws as `readDotEnv`. */
+/**
+ * `.env` in the working directory, if present; variables already set win, unless set empty
+ * (`HUSKY_WEBHOOK_SECRET=` in a systemd EnvironmentFile): an empty one is unset (`given`), so
+ * `.env` gives it at start as it does on SIGHUP. Throws as `readDotEnv`.
+ */
 export function loadDotEnv(cwd = process.cwd()): void {
-  for (const [key, value] of Object.entries(readDotEnv(cwd))) process.env[key] ??= value;
+  for (const [key, value] of Object.entries(readDotEnv(cwd))) if (given(process.env, key) === undefined) process.env[key] = value;
 }
 
 /**
