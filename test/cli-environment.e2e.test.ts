@@ -52,6 +52,13 @@ describe('the CLI and its environment (README "Command line")', () => {
     expect(fromEnv.stdout.trim()).toBe(hmac('from-env-0123456789'));
   });
 
+  it('a variable set empty in the environment (HUSKY_WEBHOOK_SECRET= in an EnvironmentFile) is unset: .env supplies it, as on SIGHUP', async () => {
+    const dir = temp();
+    writeFileSync(join(dir, '.env'), 'HUSKY_WEBHOOK_SECRET=from-dotenv-0123456789\n');
+    const result = await runCli(['sign', FIXTURE], { cwd: dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: '' }) });
+    expect(result.stdout.trim()).toBe(createHmac('sha256', 'from-dotenv-0123456789').update(readFileSync(FIXTURE)).digest('hex'));
+  });
+
   it('log --follow prints entries appended after it started, one JSON object per line', async () => {
     // Given a log with one event, and `log --follow --json` running on it
     assertBuilt();

@@ -70,4 +70,25 @@ describe('SIGHUP re-reads .env for the rules as well as the secrets (README "Com
     child.child.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
   });
+
+  it('a .env that a start would refuse (LOG_LEVEL=verbose): SIGHUP logs why, and serve goes on with what it had', async () => {
+    // Given serve running with a .env it accepted
+    const dir = harness.dir();
+    writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=${SECRET}\n`);
+    const child = harness.track(spawnCli(['--db', join(dir, 'relay.db'), '--rules', join(dir, 'none.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env: cliEnv() }));
+    const origin = new URL(await child.listening()).origin;
+    // When .env gets a level pino does not have, and a new secret, and serve gets SIGHUP
+    writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=another-${SECRET}\nLOG_LEVEL=verbose\n`);
+    child.child.kill('SIGHUP');
+    const errors = () => jsonLines(child.stdout()).filter((l) => String(l['msg']).startsWith('SIGHUP'));
+    expect(await eventually(() => errors().length > 0)).toBe(true);
+    // Then one error line says what is wrong, and the secret in force is still the first one
+    expect(errors()).toHaveLength(1);
+    expect(errors()[0]).toMatchObject({ level: 50, err: 'LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent' });
+    const body = makeEvent();
+    const res = await fetch(`${origin}/webhooks/husky`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } });
+    expect(res.status).toBe(200);
+    child.child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  });
 });

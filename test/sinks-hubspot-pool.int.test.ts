@@ -147,6 +147,21 @@ describe('HubSpot sink: keep-alive pool', () => {
   });
 });
 
+describe('HubSpot sink: a HUBSPOT_BASE_URL that is no absolute http(s) URL (given by code: serve refuses one)', () => {
+  it('fails each attempt as a permanent invalid_request that names it; nothing is sent with a scheme the pool does not speak', async () => {
+    for (const base of ['', 'api.hubapi.com', '/']) {
+      // Given a sink whose base URL the SDK would have replaced with its own https default
+      sink = createHubspotSink('hubspot', { type: 'hubspot', access_token: TOKEN, timeout_ms: 5000 }, { hubspotBaseUrl: base });
+      // When a call is sent
+      const outcome = failure(await sink.send(direct(), ctx()));
+      // Then it is dead at once, naming the variable, not 'Protocol "https:" not supported'
+      expect(outcome.error, base).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
+      expect(outcome.error.message).toBe(`HUBSPOT_BASE_URL: ${JSON.stringify(base)} is not an absolute http:// or https:// URL`);
+      sink.close();
+    }
+  });
+});
+
 describe('the pool seen by one attempt', () => {
   it('a request made after its attempt was cut (a step after an abort) is refused, never sent', async () => {
     hubspot = await startFakeHubspot({ token: TOKEN });

@@ -124,6 +124,6 @@ describe('Slack sink: an SLACK_API_URL that is not a URL', () => {
     const outcome = failure(await sink.send({ channel: '#a', text: 'hello' }, ctx()));
     // Then the attempt is dead at once with the reason, as under fetch, not retried
     expect(outcome.error).toMatchObject({ kind: 'permanent', code: 'invalid_request' });
-    expect(outcome.error.message).toContain('SLACK_API_URL is not a URL: "slack.internal/api/"');
+    expect(outcome.error.message).toContain('SLACK_API_URL: "slack.internal/api/" is not an absolute http:// or https:// URL');
   });
 });

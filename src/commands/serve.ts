@@ -141,15 +141,16 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
       } catch (error) {
         logger.error({ err: (error as Error).message }, 'SIGHUP: .env did not reload; the environment stays as it was');
       }
+      const now = settingsNow(logger);
       try {
-        const again = resolveSecrets(resolveConfig({}).webhookSecret, g.dbPath, false);
+        const again = now && resolveSecrets(now.webhookSecret, g.dbPath, false);
         if (again) secrets = again.secrets;
-        logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');
+        if (now) logger.info({ secrets: secrets.length }, 'SIGHUP: webhook secrets reloaded');
       } catch (error) {
         logger.error({ err: (error as Error).message }, 'SIGHUP: the webhook secrets did not reload; the previous ones stay in force');
       }
-      // `${VAR}` in the rules file now reads the environment as .env says it now
-      void relay.pipeline?.reload('SIGHUP', resolveConfig({}).env);
+      // `${VAR}` in the rules file now reads the environment as .env says it now (unless refused)
+      void relay.pipeline?.reload('SIGHUP', now?.env);
     },
     async stop(signal) {
       logger.info({ signal }, 'stopping: no new requests; answering those in flight');
@@ -160,6 +161,20 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
       process.exit(0);
     },
   });
+}
+
+/**
+ * The settings as the environment gives them now (on SIGHUP, `.env` re-read), or undefined
+ * with an error line naming what a start would refuse (`LOG_LEVEL=verbose` in `.env`): then the
+ * secrets and the rules' `${VAR}` values in force stay, as when `.env` cannot be read.
+ */
+function settingsNow(logger: Logger): Globals | undefined {
+  try {
+    return resolveConfig({});
+  } catch (error) {
+    logger.error({ err: (error as Error).message }, 'SIGHUP: the environment is refused; the webhook secrets and the variables of the rules stay as they were');
+    return undefined;
+  }
 }
 
 /** Throws the `EnvironmentError` of listening on `port`/`host` if that fails now. */

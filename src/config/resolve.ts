@@ -8,6 +8,7 @@ import { EnvironmentError } from '../os-errors.js';
 import { readRegularFileSync } from '../regular-file.js';
 import { utf8Text } from '../utf8.js';
 import { DEFAULTS } from './defaults.js';
+import { baseUrlOf, logLevelOf } from './env-values.js';
 
 /**
  * The relay's settings as a command sees them: resolved once from the command line and the
@@ -27,15 +28,17 @@ export interface RelayConfig {
   port: number;
   /** `HOST`, or the default (a `serve --host` flag wins over it). */
   host: string;
-  /** `LOG_LEVEL`. */
+  /** `LOG_LEVEL` in lower case, one of `LOG_LEVELS` (pino's, and `silent`), or the default. */
   logLevel: string;
+  /** `SLACK_API_URL` (an absolute http(s) URL), or the default. */
   slackApiUrl: string;
+  /** `HUBSPOT_BASE_URL` (an absolute http(s) URL), or the default. */
   hubspotBaseUrl: string;
-  /** `HUSKY_WEBHOOK_SECRET` as set (checked by `receive/secrets.ts`), or undefined. */
+  /** `HUSKY_WEBHOOK_SECRET` as set (checked by `receive/secrets.ts`), or undefined when unset or empty. */
   webhookSecret: string | undefined;
   /** `HUSKY_RELAY_UI_TOKEN`: the web console's sign-in token (README "Console"); undefined: the one saved beside the database. */
   uiToken: string | undefined;
-  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"): new key first, old ones after; or undefined. */
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"): new key first, old ones after; or undefined when unset or blank. */
   masterKeys: string | undefined;
   /** `HUSKY_RELAY_RETENTION` as set (`90d`; README "Personal data"), or undefined: retention off. */
   retention: string | undefined;
@@ -49,35 +52,53 @@ export interface GlobalFlags {
   rules?: string;
 }
 
-/**
- * Resolves the settings from flags and the environment (`.env` already loaded into it).
- * Throws `UserError` naming the variable when one holds something unusable (a `PORT` that is
- * not a port number).
- */
 /** A SQLite path made absolute; a `postgres://` URL (SPEC §13) as it is. */
 function dbLocation(value: string): string {
   return isPostgresUrl(value) ? value : resolve(value);
 }
 
+/**
+ * Resolves the settings from flags and the environment (`.env` already loaded into it). Every
+ * variable is read through `given`: unset, empty and only-whitespace are one and the same
+ * (a blank `VAR=` line in `.env` or a systemd EnvironmentFile gives the default), except that
+ * `HUSKY_WEBHOOK_SECRET` of whitespace alone is kept, to be refused (README "Secrets and rotation").
+ * Throws a `UserError` naming the variable when one holds something unusable: a `PORT` that is
+ * not a port number, a `LOG_LEVEL` pino does not have, a `SLACK_API_URL` or `HUBSPOT_BASE_URL`
+ * that is not an absolute http(s) URL.
+ */
 export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const rules = resolveRulesPath(flags.rules, env);
-  const port = env['PORT']?.trim();
+  const port = given(env, 'PORT')?.trim();
+  const level = given(env, 'LOG_LEVEL')?.trim();
+  const secret = env['HUSKY_WEBHOOK_SECRET'];
   return {
-    dbPath: dbLocation(flags.db ?? env['HUSKY_RELAY_DB'] ?? DEFAULTS.db),
+    dbPath: dbLocation(flags.db ?? given(env, 'HUSKY_RELAY_DB') ?? DEFAULTS.db),
     rulesPath: rules.path,
     ...(rules.warning !== undefined && { rulesWarning: rules.warning }),
     ...(rules.preferred !== undefined && { rulesPreferred: rules.preferred }),
-    port: port ? parsePort(port, 'PORT') : DEFAULTS.port,
-    host: env['HOST']?.trim() || DEFAULTS.host,
-    logLevel: env['LOG_LEVEL']?.trim() || DEFAULTS.logLevel,
-    slackApiUrl: env['SLACK_API_URL'] ?? DEFAULTS.slackApiUrl,
-    hubspotBaseUrl: env['HUBSPOT_BASE_URL'] ?? DEFAULTS.hubspotBaseUrl,
-    webhookSecret: env['HUSKY_WEBHOOK_SECRET'],
-    uiToken: env['HUSKY_RELAY_UI_TOKEN']?.trim() || undefined,
-    masterKeys: env['HUSKY_RELAY_MASTER_KEY'],
-    retention: env['HUSKY_RELAY_RETENTION']?.trim() || undefined,
+    port: port === undefined ? DEFAULTS.port : parsePort(port, 'PORT'),
+    host: given(env, 'HOST')?.trim() ?? DEFAULTS.host,
+    logLevel: level === undefined ? DEFAULTS.logLevel : logLevelOf(level),
+    slackApiUrl: baseUrl(env, 'SLACK_API_URL', DEFAULTS.slackApiUrl),
+    hubspotBaseUrl: baseUrl(env, 'HUBSPOT_BASE_URL', DEFAULTS.hubspotBaseUrl),
+    webhookSecret: secret === '' ? undefined : secret,
+    uiToken: given(env, 'HUSKY_RELAY_UI_TOKEN')?.trim(),
+    masterKeys: given(env, 'HUSKY_RELAY_MASTER_KEY'),
+    retention: given(env, 'HUSKY_RELAY_RETENTION')?.trim(),
     env: { ...env },
   };
+}
+
+/** The variable `name` as set, or undefined when it is unset, empty or only whitespace. */
+function given(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The API base URL in `name`, trimmed; `fallback` when unset or empty. Throws as `baseUrlOf`. */
+function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = given(env, name)?.trim();
+  return value === undefined ? fallback : baseUrlOf(name, value, fallback);
 }
 
 /**
@@ -90,9 +111,13 @@ export function parsePort(value: string, name = '--port'): number {
   return port;
 }
 
-/** `.env` in the working directory, if present; variables already set win. Throws as `readDotEnv`. */
+/**
+ * `.env` in the working directory, if present; variables already set win, unless set empty
+ * (`HUSKY_WEBHOOK_SECRET=` in a systemd EnvironmentFile): an empty one is unset (`given`), so
+ * `.env` gives it at start as it does on SIGHUP. Throws as `readDotEnv`.
+ */
 export function loadDotEnv(cwd = process.cwd()): void {
-  for (const [key, value] of Object.entries(readDotEnv(cwd))) process.env[key] ??= value;
+  for (const [key, value] of Object.entries(readDotEnv(cwd))) if (given(process.env, key) === undefined) process.env[key] = value;
 }
 
 /**
@@ -123,7 +148,7 @@ function readDotEnv(cwd: string): Record<string, string> {
  * `preferred` is ./rules.yaml, which `serve` switches to as soon as it appears.
  */
 function resolveRulesPath(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; warning?: string; preferred?: string } {
-  const chosen = flag ?? env['HUSKY_RELAY_RULES'];
+  const chosen = flag ?? given(env, 'HUSKY_RELAY_RULES');
   if (chosen) return { path: resolve(chosen) };
   if (existsSync(DEFAULTS.rulesFile) || !existsSync(DEFAULTS.exampleRulesFile)) return { path: resolve(DEFAULTS.rulesFile) };
   return {

@@ -52,7 +52,8 @@ type Handed = ClientRequest & { onSocket(socket: Socket | undefined, error?: Err
 
 /**
  * A pool for `baseUrl` (node:https's agent for an https: URL, else node:http's) of at most
- * `maxSockets` connections (size it from the sink's `concurrency`).
+ * `maxSockets` connections (size it from the sink's `concurrency`). `baseUrl` must be the very
+ * URL the SDK is given: the sender sends nothing when it is not an absolute http(s) URL.
  */
 export function createHubspotPool(baseUrl: string, options: { maxSockets: number }): HubspotPool {
   const https = URL.canParse(baseUrl) && new URL(baseUrl).protocol === 'https:';

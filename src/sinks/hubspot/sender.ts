@@ -2,6 +2,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import { DEFAULTS } from '../../config/defaults.js';
+import { baseUrlProblem } from '../../config/env-values.js';
 import { supersededReason } from '../../delivery/call-stage.js';
 import type { DeliveryError } from '../../log/types.js';
 import { classifyNetworkError, classifyStatus, failed, succeeded } from '../classify.js';
@@ -22,6 +23,7 @@ import { hubspotRequestSchema, type HubspotRequest, type HubspotSinkConfig } fro
  */
 
 export interface HubspotSinkOptions {
+  /** `HUBSPOT_BASE_URL`: an absolute http(s) URL; anything else fails every attempt as a permanent `invalid_request` naming it. */
   hubspotBaseUrl: string;
   /** Clock for Retry-After dates. (Default: Date.now) */
   now?: () => number;
@@ -42,6 +44,10 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
   const redactor = redactorFor(hubspotSecrets(config));
   // the token goes in the Authorization header: one node-fetch cannot send is refused here, not retried
   const tokenProblem = headerProblem('Authorization', config.access_token, `sink "${name}" access_token`);
+  // The pool's scheme and the SDK's must be one: an empty basePath made the SDK use its own
+  // https default over the pool's plain-http agent ('Protocol "https:" not supported'). `serve`
+  // refuses a base that is not an absolute http(s) URL; one given by code sends nothing.
+  const baseProblem = baseUrlProblem('HUBSPOT_BASE_URL', options.hubspotBaseUrl);
   const pool = createHubspotPool(options.hubspotBaseUrl, { maxSockets: config.concurrency ?? DEFAULTS.delivery.concurrency });
   const client = new Client({
     accessToken: config.access_token,
@@ -51,6 +57,7 @@ export function createHubspotSink(name: string, config: HubspotSinkConfig, optio
 
   async function send(raw: Record<string, unknown>, ctx: AttemptContext): Promise<AttemptOutcome> {
     if (tokenProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: tokenProblem });
+    if (baseProblem) return failed({ kind: 'permanent', code: 'invalid_request', message: baseProblem });
     const erase = archiveTarget(raw);
     const parsed = erase ? null : hubspotRequestSchema.safeParse(raw);
     if (parsed && !parsed.success) {

@@ -1,4 +1,5 @@
 import type { FetchFunction, WebClient } from '@slack/web-api';
+import { baseUrlProblem } from '../../config/env-values.js';
 import { createTransport, type Transport, type TransportResponse } from '../http/transport.js';
 
 /**
@@ -39,15 +40,17 @@ export interface SlackWire {
 
 /**
  * The wire to `slackApiUrl` (http: or https:), with at most `maxSockets` connections (size it
- * from the sink's `concurrency`). A `slackApiUrl` that is not a URL (`SLACK_API_URL` without
- * its scheme) throws nothing here: every request of the wire rejects with a TypeError coded
- * `ERR_INVALID_URL`, so each attempt fails as a permanent `invalid_request` that names it, as
- * under fetch, instead of the sink (and the rules with it) failing to load.
+ * from the sink's `concurrency`). `serve` refuses to start with a `SLACK_API_URL` that is not an
+ * absolute http(s) URL (`resolveConfig`); one given by code (`startRelay`'s `sinkEnv`) throws
+ * nothing here: every request of the wire rejects with a TypeError coded `ERR_INVALID_URL`, so
+ * each attempt fails as a permanent `invalid_request` that names it (`baseUrlProblem`), instead
+ * of the sink (and the rules with it) failing to load.
  */
 export function createSlackWire(slackApiUrl: string, options: { maxSockets: number }): SlackWire {
   // the SDK calls `${slackApiUrl}${method}`, with a `/` added to slackApiUrl if it has none
   const prefix = slackApiUrl.endsWith('/') ? slackApiUrl : `${slackApiUrl}/`;
-  if (!URL.canParse(prefix)) return unusableWire(slackApiUrl);
+  const problem = baseUrlProblem('SLACK_API_URL', slackApiUrl);
+  if (problem) return unusableWire(problem);
   const basePath = new URL(prefix).pathname;
   const transport: Transport = createTransport(prefix, { maxSockets: options.maxSockets });
 
@@ -79,9 +82,9 @@ export function createSlackWire(slackApiUrl: string, options: { maxSockets: numb
   return { fetchFor, close: () => transport.close(), sockets: () => transport.sockets() };
 }
 
-/** A wire whose every request rejects: `slackApiUrl` is not a URL (the HTTP client's own code for it). */
-function unusableWire(slackApiUrl: string): SlackWire {
-  const refused = () => Object.assign(new TypeError(`SLACK_API_URL is not a URL: ${JSON.stringify(slackApiUrl.slice(0, 100))}`), { code: 'ERR_INVALID_URL' });
+/** A wire whose every request rejects with `problem` (why `SLACK_API_URL` is no base URL), coded as the HTTP client codes a bad URL. */
+function unusableWire(problem: string): SlackWire {
+  const refused = () => Object.assign(new TypeError(problem), { code: 'ERR_INVALID_URL' });
   return { fetchFor: () => () => Promise.reject(refused()), close: () => {}, sockets: () => ({ active: 0, idle: 0 }) };
 }
 
