@@ -122,6 +122,7 @@ describe.each([
     ['delivery.attempted', '{"delivery_id":123}', 'delivery_id is not text (number)'],
     ['delivery.retried', '{}', 'delivery_id is missing'],
     ['sink.paused', '{"code":"x"}', 'sink is missing'],
+    ['log.truncated', '{}', 'before_seq is missing'],
   ])('a %s rewritten as %s is named, not applied to nothing (a dead letter would come back to life)', async (type, data, why) => {
     const path = logWith([type]);
     damageEntryData(path, 11, data);

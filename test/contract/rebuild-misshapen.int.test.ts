@@ -32,13 +32,14 @@ const EVENT: NewEntry = {
   data: { event_id: 'e1', event_type: 'call.completed', org_id: 'o', created_at: AT, received_at: AT, call_id: 'c1', body: '{"event_id":"e1","data":{"call_id":"c1"}}' },
 };
 const PLAN = { delivery_id: 'd1', event_id: 'e1', event_seq: 1, event_type: 'call.completed', call_id: 'c1', rule_id: 'r', action_index: 0, sink: 'hook', request: {}, order_key: null, rules_hash: 'h' };
-/** Seqs 1–5: an event, its plan, the delivery dead, the sink paused and resumed. */
+/** Seqs 1–6: an event, its plan, the delivery dead, the sink paused and resumed, an earlier call erased. */
 const LOG: NewEntry[] = [
   EVENT,
   { type: 'delivery.planned', data: PLAN },
   { type: 'delivery.dead', data: { delivery_id: 'd1', reason: 'permanent' } },
   { type: 'sink.paused', data: { sink: 'hook', reason: 'token revoked', code: 'auth', delivery_id: 'd1' } },
   { type: 'sink.resumed', data: { sink: 'hook', reason: 'by hand', code: 'resume', by: 'cli' } },
+  { type: 'call.erased', data: { call_id: 'c0', reason: 'asked', by: 'cli', downstream: false } },
 ];
 
 const { rule_id: _rule, ...planWithoutRule } = PLAN;
@@ -49,6 +50,7 @@ const CASES = [
   { what: 'a dead letter without its reason', seq: 3, data: { delivery_id: 'd1' }, problem: 'delivery\\.dead entry holds \\(reason is missing\\)' },
   { what: 'a sink.resumed whose sink is 5', seq: 5, data: { sink: 5, reason: 'by hand', code: 'resume' }, problem: 'sink\\.resumed entry holds \\(sink is not text \\(number\\)\\)' },
   { what: 'a plan without its rule_id', seq: 2, data: planWithoutRule, problem: 'delivery\\.planned entry holds \\(rule_id is missing\\)' },
+  { what: 'an erasure whose call_id is null', seq: 6, data: { call_id: null, reason: 'asked', by: 'cli', downstream: false }, problem: 'call\\.erased entry holds \\(call_id is not text \\(null\\)\\)' },
   // SQLite's rebuild reads an event's fields one by one (a missing one reads null); PostgreSQL's reads its facts whole
   { what: 'an event rewritten as {}', seq: 1, data: {}, problem: 'event\\.received entry holds \\(event_type is (missing|not text \\(null\\))\\)' },
 ];
