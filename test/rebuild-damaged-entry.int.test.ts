@@ -86,9 +86,25 @@ describe.each([
     }
   }, 30_000);
 
-  it('an event rewritten as {} (its columns then empty, found only when the batch is written): one line saying so, never a constraint error', async () => {
+  it('an event rewritten as {} (its columns then empty): named by its seq, never a constraint error', async () => {
     const path = logWith([]);
     damageEntryData(path, 2, '{}');
+    const db = new Database(path);
+    try {
+      for (const run of [() => rebuildProjections(db), () => verifyProjections(db)]) {
+        const error = await failure(run);
+        expect(error).toBeInstanceOf(DamagedEntryError);
+        expect((error as Error).message).toMatch(/^entry 2 of the log is damaged: its data is not what a event\.received entry holds \(event_type is not text \(null\)\); run `husky-relay log --verify`/);
+      }
+    } finally {
+      db.close();
+    }
+  }, 30_000);
+
+  it('a truncation whose snapshot holds a row with a null count (found only when the batch is written): one line saying so, never a constraint error', async () => {
+    const path = logWith(['log.truncated']);
+    const snapshot = { events_by_type: [], sink_health: [['hook', null, null, null, null]], sink_state: [], key_state: [], calls: [] };
+    damageEntryData(path, 11, JSON.stringify({ before_seq: 1, prev_hash: 'x', entries: 0, calls: 0, snapshot }));
     const db = new Database(path);
     try {
       for (const run of [() => rebuildProjections(db), () => verifyProjections(db)]) {
@@ -106,6 +122,7 @@ describe.each([
     ['delivery.attempted', '{"delivery_id":123}', 'delivery_id is not text (number)'],
     ['delivery.retried', '{}', 'delivery_id is missing'],
     ['sink.paused', '{"code":"x"}', 'sink is missing'],
+    ['log.truncated', '{}', 'before_seq is missing'],
   ])('a %s rewritten as %s is named, not applied to nothing (a dead letter would come back to life)', async (type, data, why) => {
     const path = logWith([type]);
     damageEntryData(path, 11, data);

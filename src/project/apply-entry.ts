@@ -117,7 +117,11 @@ export function stateOf(c: StateColumns): DeliveryState {
   };
 }
 
-/** The projection itself: what each entry writes, through any store. */
+/**
+ * The projection itself: what each entry writes, through any store. It takes each entry to be
+ * of its type's shape: the live path appends only such entries, and a rebuild names one that is
+ * not (`rebuild/checked-projector.ts`) before it is applied to nothing.
+ */
 export function projectInto(s: ProjectionStore): ApplyEntry {
   return (entry) => {
     switch (entry.type) {
@@ -140,7 +144,6 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
       case 'delivery.attempted':
       case 'delivery.dead':
       case 'delivery.retried': {
-        keyText(entry.data.delivery_id, 'delivery_id');
         const stored = s.delivery(entry.data.delivery_id);
         if (!stored) return;
         const next = evolve(stored.state, entry);
@@ -153,7 +156,6 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
       case 'sink.resumed':
       case 'pending.stale':
       case 'pending.cleared': {
-        keyText(entry.data.sink, 'sink');
         const next = nextSinkState(s.sinkState(entry.data.sink), entry);
         if (next) s.putSinkState(next);
         return;
@@ -167,16 +169,6 @@ export function projectInto(s: ProjectionStore): ApplyEntry {
         return;
     }
   };
-}
-
-/**
- * Throws a `TypeError` naming `field` when the key an entry is applied by is not text: only an
- * entry rewritten by hand can hold that (`{}` in place of a dead letter), and applying it would
- * silently match nothing, so a rebuild would bring the dead letter back to life. A rebuild names
- * the entry as damaged (`rebuild/log-pages.ts` `projectionFailure`); the live path never appends one.
- */
-function keyText(value: unknown, field: string): void {
-  if (typeof value !== 'string') throw new TypeError(`${field} is ${value === undefined ? 'missing' : `not text (${typeof value})`}`);
 }
 
 /**

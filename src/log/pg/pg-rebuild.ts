@@ -1,6 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
 import { connectClient } from './connect.js';
-import { projectInto } from '../../project/apply-entry.js';
 import type { RebuildResult } from '../../project/rebuild/rebuild.js';
 import type { BuildOptions } from '../../project/rebuild/scratch.js';
 import { diffRows, type Difference, type VerifyResult } from '../../project/rebuild/verify.js';
@@ -8,7 +7,7 @@ import type { Entry } from '../types.js';
 import { PG_PROJECTION_TABLES } from './migrations.js';
 import { APPEND_LOCK } from './pg-append.js';
 import { ProjectionBatch } from './projection-batch.js';
-import { projectionFailure } from '../../project/rebuild/projection-failure.js';
+import { checkedProjector } from '../../project/rebuild/checked-projector.js';
 import { PG_FACT_COLUMNS, type PgSealer } from './pg-sealed.js';
 import type { SealedRow } from '../../privacy/sealing.js';
 
@@ -48,14 +47,8 @@ export async function reproject(client: PoolClient, sealer: PgSealer, options: B
     if (rows.length === 0) break;
     const batch = new ProjectionBatch();
     await batch.prefetch(client, rows);
-    const project = projectInto(batch);
-    for (const entry of rows) {
-      try {
-        project(entry);
-      } catch (error) {
-        throw projectionFailure(rows, entry, error); // data of another shape than its type's: the entry named, as on SQLite
-      }
-    }
+    const project = checkedProjector(batch); // data of another shape than its type's: the entry named, as on SQLite
+    for (const entry of rows) project(entry);
     await batch.flush(client);
     entries += rows.length;
     after = rows.at(-1)!.seq;

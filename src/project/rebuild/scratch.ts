@@ -7,8 +7,9 @@ import { createPrivateFile } from '../../log/private-files.js';
 import { dbFileOf } from '../../log/db-files.js';
 import type { Entry } from '../../log/types.js';
 import { ENTRY_JSON, openLogPages, parseEntry } from './log-pages.js';
-import { misshapenEntry, projectionFailure } from './projection-failure.js';
-import { projectInto, type ApplyEntry } from '../apply-entry.js';
+import { misshapenEntry } from './projection-failure.js';
+import { checkedProjector } from './checked-projector.js';
+import type { ApplyEntry } from '../apply-entry.js';
 import { foldStore } from './fold.js';
 import { DEFAULTS } from '../../config/defaults.js';
 
@@ -97,7 +98,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
     db.pragma(`${SCRATCH}.cache_size = -8192`); // 8 MiB: more buys nothing measurable, and counts in RSS
     createTables(db, tables);
     const store = foldStore(db, SCRATCH);
-    const project = projectInto(store);
+    const project = checkedProjector(store);
     const { entries, lastSeq } = await streamInto(db, project, store.flush, options);
     const readAfter = db.prepare(`SELECT seq, ${ENTRY_JSON} FROM main.entries WHERE seq > ? ORDER BY seq LIMIT ${DEFAULTS.rebuild.batch}`).raw();
     const scratch: Scratch = {
@@ -108,14 +109,7 @@ export async function buildScratch(db: Db, options: BuildOptions = {}, tables = 
         let n = 0;
         for (;;) {
           const rows = readAfter.all(scratch.lastSeq) as [seq: number, entry: string][];
-          for (const row of rows) {
-            const entry = parseEntry(row[0], row[1]);
-            try {
-              project(entry);
-            } catch (error) {
-              throw projectionFailure([entry], entry, error);
-            }
-          }
+          for (const row of rows) project(parseEntry(row[0], row[1]));
           n += rows.length;
           if (rows.length > 0) scratch.lastSeq = rows[rows.length - 1]![0];
           if (rows.length < DEFAULTS.rebuild.batch) break;
@@ -206,11 +200,7 @@ async function streamInto(db: Db, project: ApplyEntry, flush: () => void, option
     try {
       for (let entries = await pages.next(); entries !== undefined; entries = await pages.next()) {
         for (const entry of entries) {
-          try {
-            project(entry);
-          } catch (error) {
-            throw projectionFailure(entries, entry, error);
-          }
+          project(entry);
           // one modulo per entry, as before; the clock is read once per TICK entries
           if (++done % TICK !== 0) continue;
           if (done % DEFAULTS.rebuild.batch === 0) {
