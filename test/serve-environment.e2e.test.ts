@@ -41,7 +41,7 @@ describe('environment problems at start are user errors: exit 1, one line, nothi
     mkdirSync(join(dir, 'a-folder'));
     writeFileSync(join(dir, 'notes.txt'), 'shopping list\n');
     const cases: [string, string][] = [
-      [join(dir, 'a-folder'), `${join(dir, 'a-folder')} is a folder; --db takes the database file`],
+      [join(dir, 'a-folder'), `${join(dir, 'a-folder')} is a folder; --db (HUSKY_RELAY_DB) takes the database file`],
       [join(dir, 'notes.txt', 'relay.db'), `${join(dir, 'notes.txt')} is a file, not a folder`],
       [join(dir, 'notes.txt'), `${join(dir, 'notes.txt')} is not a husky-relay database (not an SQLite file)`],
       ['/proc/husky-relay-test/relay.db', 'cannot create the folder /proc/husky-relay-test'],

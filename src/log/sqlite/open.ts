@@ -89,8 +89,8 @@ function mustBeAFile(path: string): void {
     if (codeOf(error) === 'ENOENT') return; // a new log
     throw fileError(error, 'cannot open the log at', path);
   }
-  if (stat.isDirectory()) throw new EnvironmentError(`${path} is a folder; --db takes the database file, e.g. ${path}/husky-relay.db`, 'EISDIR');
-  if (!stat.isFile()) throw new EnvironmentError(`${path} is not a regular file; --db takes the database file`, 'not_a_file');
+  if (stat.isDirectory()) throw new EnvironmentError(`${path} is a folder; --db (HUSKY_RELAY_DB) takes the database file, e.g. ${path}/husky-relay.db`, 'EISDIR');
+  if (!stat.isFile()) throw new EnvironmentError(`${path} is not a regular file; --db (HUSKY_RELAY_DB) takes the database file`, 'not_a_file');
 }
 
 /**
