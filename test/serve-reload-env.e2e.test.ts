@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,7 +75,8 @@ describe('SIGHUP re-reads .env for the rules as well as the secrets (README "Com
     // Given serve running with a .env it accepted
     const dir = harness.dir();
     writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=${SECRET}\n`);
-    const child = harness.track(spawnCli(['--db', join(dir, 'relay.db'), '--rules', join(dir, 'none.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env: cliEnv() }));
+    // (LOG_LEVEL unset in the environment: one set there would win over .env, at start as on SIGHUP)
+    const child = harness.track(spawnCli(['--db', join(dir, 'relay.db'), '--rules', join(dir, 'none.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env: cliEnv({ LOG_LEVEL: undefined }) }));
     const origin = new URL(await child.listening()).origin;
     // When .env gets a level pino does not have, and a new secret, and serve gets SIGHUP
     writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=another-${SECRET}\nLOG_LEVEL=verbose\n`);
@@ -88,6 +89,64 @@ describe('SIGHUP re-reads .env for the rules as well as the secrets (README "Com
     const body = makeEvent();
     const res = await fetch(`${origin}/webhooks/husky`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, SECRET) } });
     expect(res.status).toBe(200);
+    child.child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  });
+
+  /** serve with no rules in `dir`, in `env`; the lines starting with SIGHUP it logged, and a webhook signed with `secret`'s status. */
+  async function serveIn(dir: string, env: NodeJS.ProcessEnv) {
+    const child = harness.track(spawnCli(['--db', join(dir, 'relay.db'), '--rules', join(dir, 'none.yaml'), 'serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env }));
+    const origin = new URL(await child.listening()).origin;
+    const sighups = () => jsonLines(child.stdout()).filter((l) => String(l['msg']).startsWith('SIGHUP'));
+    /** Sends SIGHUP and waits for its first line: `SIGHUP: webhook secrets reloaded` (info) when accepted, an error when refused. */
+    const hup = async () => {
+      const before = sighups().length;
+      child.child.kill('SIGHUP');
+      expect(await eventually(() => sighups().length > before)).toBe(true);
+      return sighups()[before]!;
+    };
+    const post = async (secret: string) => {
+      const body = makeEvent();
+      return (await fetch(`${origin}/webhooks/husky`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-husky-signature': sign(body, secret) } })).status;
+    };
+    return { child, hup, post };
+  }
+
+  it('a refused .env leaves nothing behind: PORT=abc refused, then that line gone, the next SIGHUP is accepted and its new secret takes effect', async () => {
+    // Given serve running on the secret .env gave at start
+    const dir = harness.dir();
+    writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=${SECRET}\n`);
+    const { child, hup, post } = await serveIn(dir, cliEnv());
+    // When PORT=abc is added to .env: the reload is refused
+    writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=${SECRET}\nPORT=abc\n`);
+    expect(await hup()).toMatchObject({ level: 50, msg: expect.stringMatching(/^SIGHUP: the environment is refused/), err: 'PORT: "abc" is not a port number' });
+    // And then the line is gone and .env names a new secret: the reload is accepted
+    writeFileSync(join(dir, '.env'), `HUSKY_WEBHOOK_SECRET=another-${SECRET}\n`);
+    expect(await hup()).toMatchObject({ level: 30, msg: 'SIGHUP: webhook secrets reloaded' });
+    // Then a webhook signed with the new secret is accepted, and one signed with the old one no longer
+    expect(await post(`another-${SECRET}`)).toBe(200);
+    expect(await post(SECRET)).toBe(401);
+    // And after another refusal, an empty .env, then none at all, are accepted too
+    writeFileSync(join(dir, '.env'), `SLACK_API_URL=ftp://x\n`);
+    expect(await hup()).toMatchObject({ level: 50, err: expect.stringMatching(/^SLACK_API_URL: "ftp:\/\/x"/) });
+    writeFileSync(join(dir, '.env'), '');
+    expect(await hup()).toMatchObject({ level: 30, msg: 'SIGHUP: webhook secrets reloaded' });
+    rmSync(join(dir, '.env'));
+    expect(await hup()).toMatchObject({ level: 30, msg: 'SIGHUP: webhook secrets reloaded' });
+    child.child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  });
+
+  it('the environment at start wins over .env on SIGHUP as at start: LOG_LEVEL=info there and LOG_LEVEL=verbose in .env is not refused', async () => {
+    // Given serve started with LOG_LEVEL=info in its environment and LOG_LEVEL=verbose in .env (the environment wins: it starts)
+    const dir = harness.dir();
+    writeFileSync(join(dir, '.env'), `LOG_LEVEL=verbose\n`);
+    const { child, hup, post } = await serveIn(dir, cliEnv({ LOG_LEVEL: 'info', HUSKY_WEBHOOK_SECRET: '' }));
+    // When .env also gives a secret (the environment set it empty, so .env fills it) and serve gets SIGHUP
+    writeFileSync(join(dir, '.env'), `LOG_LEVEL=verbose\nHUSKY_WEBHOOK_SECRET=${SECRET}\n`);
+    // Then the reload is accepted, as a start would be, and the secret .env gives is in force
+    expect(await hup()).toMatchObject({ level: 30, msg: 'SIGHUP: webhook secrets reloaded' });
+    expect(await post(SECRET)).toBe(200);
     child.child.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
   });

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { dbFileOf } from '../log/db-files.js';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { parsePort, reloadDotEnv, resolveConfig } from '../config/resolve.js';
+import { adoptEnv, dotEnvNow, parsePort, resolveConfig } from '../config/resolve.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { UserError } from '../errors.js';
 import { openDatabase } from '../log/sqlite/open.js';
@@ -136,12 +136,14 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
 
   lifecycle.started({
     reload() {
+      let candidate: NodeJS.ProcessEnv | undefined;
       try {
-        reloadDotEnv();
+        candidate = dotEnvNow();
       } catch (error) {
         logger.error({ err: (error as Error).message }, 'SIGHUP: .env did not reload; the environment stays as it was');
       }
-      const now = settingsNow(logger);
+      const now = settingsNow(logger, candidate);
+      if (now && candidate) adoptEnv(candidate); // a refused one changes nothing, so the next reload starts clean
       try {
         const again = now && resolveSecrets(now.webhookSecret, g.dbPath, false);
         if (again) secrets = again.secrets;
@@ -164,13 +166,14 @@ async function serve(g: Globals, opts: ServeOptions): Promise<void> {
 }
 
 /**
- * The settings as the environment gives them now (on SIGHUP, `.env` re-read), or undefined
- * with an error line naming what a start would refuse (`LOG_LEVEL=verbose` in `.env`): then the
- * secrets and the rules' `${VAR}` values in force stay, as when `.env` cannot be read.
+ * The settings `env` gives (on SIGHUP, `dotEnvNow`: the environment at start with `.env` as it is
+ * now; undefined: `process.env` as it is), or undefined with an error line naming what a start
+ * would refuse (`LOG_LEVEL=verbose` in `.env`): then the secrets and the rules' `${VAR}` values in
+ * force stay, as when `.env` cannot be read.
  */
-function settingsNow(logger: Logger): Globals | undefined {
+function settingsNow(logger: Logger, env: NodeJS.ProcessEnv | undefined): Globals | undefined {
   try {
-    return resolveConfig({});
+    return resolveConfig({}, env);
   } catch (error) {
     logger.error({ err: (error as Error).message }, 'SIGHUP: the environment is refused; the webhook secrets and the variables of the rules stay as they were');
     return undefined;

@@ -111,22 +111,40 @@ export function parsePort(value: string, name = '--port'): number {
   return port;
 }
 
+/** The process's own environment before `.env` was first read: what every reload starts from. */
+let atStart: Readonly<NodeJS.ProcessEnv> | undefined;
+
 /**
- * `.env` in the working directory, if present; variables already set win, unless set empty
- * (`HUSKY_WEBHOOK_SECRET=` in a systemd EnvironmentFile): an empty one is unset (`given`), so
- * `.env` gives it at start as it does on SIGHUP. Throws as `readDotEnv`.
+ * `.env` in the working directory, if present, over `base`: a variable `base` sets wins,
+ * unless set empty (`HUSKY_WEBHOOK_SECRET=` in a systemd EnvironmentFile): an empty one is unset
+ * (`given`), so `.env` fills it. A new object; `base` is not changed. Throws as `readDotEnv`.
  */
+function withDotEnv(base: Readonly<NodeJS.ProcessEnv>, cwd: string): NodeJS.ProcessEnv {
+  const env = { ...base };
+  for (const [key, value] of Object.entries(readDotEnv(cwd))) if (given(base, key) === undefined) env[key] = value;
+  return env;
+}
+
+/** At start: `.env` in the working directory into `process.env`, as `withDotEnv` says. Throws as `readDotEnv`. */
 export function loadDotEnv(cwd = process.cwd()): void {
-  for (const [key, value] of Object.entries(readDotEnv(cwd))) if (given(process.env, key) === undefined) process.env[key] = value;
+  atStart ??= { ...process.env };
+  Object.assign(process.env, withDotEnv(atStart, cwd));
 }
 
 /**
- * On SIGHUP: what `.env` says now wins over what it said at start, so a token added there
- * takes effect with a reload. Variables `.env` does not mention are left alone. Throws as
- * `readDotEnv` (the caller keeps the environment it had).
+ * On SIGHUP: the environment a start now would have, the process's environment at start with
+ * `.env` as it is now (`withDotEnv`): a token added or changed in `.env` takes effect, and a
+ * variable `.env` no longer sets is back to what it was at start (unset if it was). Changes
+ * nothing: check it (`resolveConfig`), then `adoptEnv` it. Throws as `readDotEnv`.
  */
-export function reloadDotEnv(cwd = process.cwd()): void {
-  for (const [key, value] of Object.entries(readDotEnv(cwd))) process.env[key] = value;
+export function dotEnvNow(cwd = process.cwd()): NodeJS.ProcessEnv {
+  return withDotEnv((atStart ??= { ...process.env }), cwd);
+}
+
+/** Makes `env` (from `dotEnvNow`, accepted) `process.env`: its variables set, every other one unset. */
+export function adoptEnv(env: Readonly<NodeJS.ProcessEnv>): void {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
 }
 
 /**
