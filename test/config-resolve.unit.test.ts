@@ -66,6 +66,16 @@ describe('LOG_LEVEL', () => {
   });
 });
 
+describe('HUSKY_RELAY_MASTER_KEY', () => {
+  it('keys of the right form (hex or base64 of 32 bytes, new first) are kept as set; any other form is refused at once, naming the variable and which key', () => {
+    const keys = `${'a'.repeat(64)}, ${Buffer.alloc(32, 1).toString('base64')}`;
+    expect(settings({ HUSKY_RELAY_MASTER_KEY: keys }).masterKeys).toBe(keys);
+    expect(refusal({ HUSKY_RELAY_MASTER_KEY: 'xyz' }).message).toBe('HUSKY_RELAY_MASTER_KEY: key 1 is not 32 bytes (64 hex characters, or base64 of 32 bytes; openssl rand -hex 32)');
+    expect(refusal({ HUSKY_RELAY_MASTER_KEY: `${'a'.repeat(64)},bad` }).message).toMatch(/^HUSKY_RELAY_MASTER_KEY: key 2 is not 32 bytes/);
+    expect(refusal({ HUSKY_RELAY_MASTER_KEY: ',,,' }).message).toBe('HUSKY_RELAY_MASTER_KEY holds no key: give 64 hex characters (openssl rand -hex 32)');
+  });
+});
+
 describe('an empty variable is an unset one', () => {
   it('HUSKY_RELAY_DB, HUSKY_RELAY_RULES, PORT, HOST, the tokens, keys and retention', () => {
     // Given every variable present but empty (KEY= lines in an EnvironmentFile)

@@ -152,6 +152,41 @@ describe('environment problems at start are user errors: exit 1, one line, nothi
     expectOneLine(result, 'PORT: "80a" is not a port number');
   });
 
+  it('a HUSKY_RELAY_MASTER_KEY of the wrong form, in an empty folder with no secret set: refused before the secret, the folder or the log is made', async () => {
+    // Given keys that cannot be master keys: not hex nor base64 of 32 bytes, commas only, 31 bytes, a good one then a bad one
+    const good = 'a'.repeat(64);
+    const cases: [string, string][] = [
+      ['xyz', 'HUSKY_RELAY_MASTER_KEY: key 1 is not 32 bytes'],
+      [',,,', 'HUSKY_RELAY_MASTER_KEY holds no key'],
+      ['ab'.repeat(31), 'HUSKY_RELAY_MASTER_KEY: key 1 is not 32 bytes'],
+      [Buffer.alloc(31, 7).toString('base64'), 'HUSKY_RELAY_MASTER_KEY: key 1 is not 32 bytes'],
+      [`${good},bad`, 'HUSKY_RELAY_MASTER_KEY: key 2 is not 32 bytes'],
+    ];
+    for (const [key, message] of cases) {
+      const dir = temp();
+      // When serve starts there with the defaults (./data/husky-relay.db, a generated webhook secret) and that key
+      const result = await runCliWith(['serve', '--host', '127.0.0.1', '--port', '0'], { cwd: dir, env: cliEnv({ HUSKY_RELAY_MASTER_KEY: key }) });
+      // Then it names the variable and the key in one line (no "generated a webhook secret" banner before it), and makes nothing
+      expectOneLine(result, message);
+      expect(tree(dir)).toEqual([]);
+    }
+  });
+
+  it('a HUSKY_RELAY_MASTER_KEY of the wrong form is refused the same way by every command, even one that does not open the log', async () => {
+    // Given an empty folder, an event file, and a key of 31 bytes
+    const dir = temp();
+    writeFileSync(join(dir, 'event.json'), makeEvent());
+    const before = tree(dir);
+    const keyEnv = cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_MASTER_KEY: 'ab'.repeat(31) });
+    // When status, log and sign run with it
+    for (const args of [['status'], ['log'], ['sign', 'event.json']]) {
+      const result = await runCliWith(args, { cwd: dir, env: keyEnv });
+      // Then each says the same line at start, and nothing is made
+      expectOneLine(result, 'HUSKY_RELAY_MASTER_KEY: key 1 is not 32 bytes (64 hex characters, or base64 of 32 bytes; openssl rand -hex 32)');
+    }
+    expect(tree(dir)).toEqual(before);
+  });
+
   it('--rules that cannot be read does not stop serve: webhooks are stored, /readyz names the file', async () => {
     // Given a rules path that is a folder (unreadable as a file, even for root)
     const dir = temp();

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { UserError } from '../errors.js';
+import { parseMasterKeys } from '../privacy/keys.js';
 
 /**
  * What the relay's environment variables may hold, checked when the settings are resolved
@@ -50,6 +51,18 @@ export function baseUrlProblem(name: string, value: string): string | undefined 
 export function baseUrlOf(name: string, value: string, fallback: string): string {
   const problem = baseUrlProblem(name, value);
   if (problem) throw new UserError(`${problem} (leave it unset or empty for ${fallback})`);
+  return value;
+}
+
+/**
+ * `value` of `HUSKY_RELAY_MASTER_KEY` (undefined: unset or blank) if its form is right: keys
+ * separated by commas, each 64 hex characters or the base64 of 32 bytes. Otherwise throws the
+ * `UserError` of `parseMasterKeys`, naming the variable and which key (`key 2 is not 32
+ * bytes`), so a command refuses it at start, before `serve` creates a file. Whether the keys
+ * open the log's data keys is known only once the log is open (`checkKeyring`).
+ */
+export function masterKeysOf(value: string | undefined): string | undefined {
+  if (value !== undefined) parseMasterKeys(value);
   return value;
 }
 

@@ -8,7 +8,7 @@ import { EnvironmentError } from '../os-errors.js';
 import { readRegularFileSync } from '../regular-file.js';
 import { utf8Text } from '../utf8.js';
 import { DEFAULTS } from './defaults.js';
-import { baseUrlOf, logLevelOf } from './env-values.js';
+import { baseUrlOf, logLevelOf, masterKeysOf } from './env-values.js';
 
 /**
  * The relay's settings as a command sees them: resolved once from the command line and the
@@ -38,7 +38,7 @@ export interface RelayConfig {
   webhookSecret: string | undefined;
   /** `HUSKY_RELAY_UI_TOKEN`: the web console's sign-in token (README "Console"); undefined: the one saved beside the database. */
   uiToken: string | undefined;
-  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"): new key first, old ones after; or undefined when unset or blank. */
+  /** `HUSKY_RELAY_MASTER_KEY` as set (README "Personal data"): new key first, old ones after, each of the right form (`masterKeysOf`); or undefined when unset or blank. */
   masterKeys: string | undefined;
   /** `HUSKY_RELAY_RETENTION` as set (`90d`; README "Personal data"), or undefined: retention off. */
   retention: string | undefined;
@@ -64,7 +64,8 @@ function dbLocation(value: string): string {
  * `HUSKY_WEBHOOK_SECRET` of whitespace alone is kept, to be refused (README "Secrets and rotation").
  * Throws a `UserError` naming the variable when one holds something unusable: a `PORT` that is
  * not a port number, a `LOG_LEVEL` pino does not have, a `SLACK_API_URL` or `HUBSPOT_BASE_URL`
- * that is not an absolute http(s) URL.
+ * that is not an absolute http(s) URL, a `HUSKY_RELAY_MASTER_KEY` whose keys are not 32 bytes
+ * each (`masterKeysOf`).
  */
 export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const rules = resolveRulesPath(flags.rules, env);
@@ -83,7 +84,7 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     hubspotBaseUrl: baseUrl(env, 'HUBSPOT_BASE_URL', DEFAULTS.hubspotBaseUrl),
     webhookSecret: secret === '' ? undefined : secret,
     uiToken: given(env, 'HUSKY_RELAY_UI_TOKEN')?.trim(),
-    masterKeys: given(env, 'HUSKY_RELAY_MASTER_KEY'),
+    masterKeys: masterKeysOf(given(env, 'HUSKY_RELAY_MASTER_KEY')),
     retention: given(env, 'HUSKY_RELAY_RETENTION')?.trim(),
     env: { ...env },
   };
