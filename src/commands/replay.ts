@@ -202,14 +202,15 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
       throw error;
     } finally {
       bar.stop();
-      stop.done();
     }
     if (result.halted) throw backfillHalted(result, options.generation);
     if (result.stopped) throw backfillStopped(result.stopped, result, dryRun, options.generation);
+    // the work is done: a signal now no longer cuts the result short (the signals are taken until it is said)
     summarize(result, dryRun, options.generation);
     // an unknown type reads nothing: on a terminal, say which types there are (README "Filters")
     if (result.events === 0 && opts.type !== undefined) await hintEmptyResult({ eventType: opts.type }, store, g);
   } finally {
+    stop.done();
     await store.close();
   }
 }
