@@ -14,7 +14,11 @@ export interface Interruption {
    * miss them. Resolves after two immediates: one poll phase has passed.
    */
   requested(): Promise<boolean>;
-  /** The signals are no longer handled here (call it in a `finally`). */
+  /**
+   * The signals are no longer handled here: one after it ends the process with Node's default
+   * (exit 130/143, nothing said). Call it in a `finally`, once the command's result is written,
+   * so that a signal that comes while it is written does not cut it short.
+   */
   done(): void;
 }
 

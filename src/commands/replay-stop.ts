@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { DamagedEntryError } from '../log/damaged-entry.js';
 import type { BackfillResult, BackfillStop } from '../route/backfill.js';
 import { count } from '../count.js';
 
@@ -38,4 +39,28 @@ export function backfillNotStarted(dryRun: boolean, force: boolean, when = 'befo
   const command = dryRun ? 'replay --dry-run' : force ? 'replay --force' : 'replay';
   const nothing = dryRun ? 'nothing was appended' : 'nothing was planned';
   return new UserError(`${command}: interrupted ${when}; ${nothing}: run the same command again to start over`, 'interrupted');
+}
+
+/**
+ * The error to end a backfill an error stopped after it appended plans (`BackfillResult.halted`;
+ * never a dry run): the error's own line (a damaged entry's, README "Faults"), then a line saying
+ * what stays planned: `husky-relay: replay: stopped at entry 1100; the 1,000 deliveries planned
+ * for the events through seq 1000 stay planned (…)`, with the generation under `--force`. A
+ * `DamagedEntryError` stays one (main names the log in it); another `UserError` keeps its code;
+ * anything else (ours: exit 2) is given back as it is, that line written to stderr before it.
+ */
+export function backfillHalted(result: BackfillResult, generation: string | undefined): unknown {
+  const { error, after_seq } = result.halted!;
+  const at = error instanceof DamagedEntryError ? `at entry ${error.seq}` : 'there';
+  const gen = generation === undefined ? '' : ` under generation ${generation}`;
+  const planned = `the ${count(result.planned, 'delivery', 'deliveries', true)} planned${gen} for the events through seq ${after_seq} stay planned (serve's dispatcher delivers them)`;
+  const next =
+    generation === undefined
+      ? 'run the same command again once the log is repaired: it plans only what is not planned yet'
+      : 'another --force run plans every event again under a new generation and would deliver those twice';
+  const line = `husky-relay: replay${generation === undefined ? '' : ' --force'}: stopped ${at}; ${planned}; ${next}`;
+  if (error instanceof DamagedEntryError) return error.followedBy(line);
+  if (error instanceof UserError) return new UserError(`${error.message}\n${line}`, error.code);
+  process.stderr.write(`${line}\n`);
+  return error;
 }

@@ -18,7 +18,7 @@ import { displayWidth, padColumns, printable, table } from './table.js';
 import { count } from '../count.js';
 import { hintEmptyResult } from './filter-hints.js';
 import { openInterruptible } from './interrupt.js';
-import { backfillNotStarted, backfillStopped } from './replay-stop.js';
+import { backfillHalted, backfillNotStarted, backfillStopped } from './replay-stop.js';
 
 interface ReplayOptions {
   rebuild?: boolean;
@@ -195,20 +195,22 @@ async function replayRules(g: Globals, opts: ReplayOptions): Promise<void> {
       if (await stop.requested()) throw backfillNotStarted(dryRun, options.generation !== undefined);
       if (dryRun) out(`${'RULE'.padEnd(ruleWidth)}  ${'SINK'.padEnd(sinkWidth)}  ${'EVENT'.padEnd(40)}  REQUEST`);
       result = await backfill({ reader: store.log, writer: store.writer }, rules, options);
-      if (!result.stopped) bar.done();
+      if (!result.stopped && !result.halted) bar.done();
     } catch (error) {
       // its first append gave up at Ctrl-C (it waited for serve's write lock): nothing was planned
       if (error instanceof WriteInterruptedError) throw backfillNotStarted(dryRun, options.generation !== undefined, error.when);
       throw error;
     } finally {
       bar.stop();
-      stop.done();
     }
+    if (result.halted) throw backfillHalted(result, options.generation);
     if (result.stopped) throw backfillStopped(result.stopped, result, dryRun, options.generation);
+    // the work is done: a signal now no longer cuts the result short (the signals are taken until it is said)
     summarize(result, dryRun, options.generation);
     // an unknown type reads nothing: on a terminal, say which types there are (README "Filters")
     if (result.events === 0 && opts.type !== undefined) await hintEmptyResult({ eventType: opts.type }, store, g);
   } finally {
+    stop.done();
     await store.close();
   }
 }

@@ -14,8 +14,10 @@ export class DamagedEntryError extends EnvironmentError {
     /** What is wrong with the first of them, in words (`its data is not valid JSON (…)`). */
     readonly what: string,
     readonly where?: string,
+    /** A line said after it (what the command had done before it came on the entry), if any. */
+    readonly then?: string,
   ) {
-    super(damagedEntryMessage(seqs, what, where), 'entry_damaged');
+    super(damagedEntryMessage(seqs, what, where) + (then === undefined ? '' : `\n${then}`), 'entry_damaged');
     this.name = 'DamagedEntryError';
   }
 
@@ -26,7 +28,12 @@ export class DamagedEntryError extends EnvironmentError {
 
   /** The same damage, said of the log at `where` (a path), when this error did not name it. */
   at(where: string | undefined): DamagedEntryError {
-    return this.where || !where ? this : new DamagedEntryError(this.seqs, this.what, where);
+    return this.where || !where ? this : new DamagedEntryError(this.seqs, this.what, where, this.then);
+  }
+
+  /** The same damage, its line followed by `line` (the command's own, with its `husky-relay: `). */
+  followedBy(line: string): DamagedEntryError {
+    return new DamagedEntryError(this.seqs, this.what, this.where, line);
   }
 }
 

@@ -65,6 +65,13 @@ export interface BackfillResult {
   erased: number;
   /** Set when `signal` stopped it before the last event: where, and the first event not read. */
   stopped?: BackfillStop;
+  /**
+   * Set when an error (a damaged or misshapen entry, README "Faults") stopped it after at least
+   * one batch was appended (never in a dry run): `after_seq` is the last event of the last batch
+   * appended; the counts above are those of the batches appended. The caller says so, then
+   * throws `error`. With nothing appended the error is thrown as it came.
+   */
+  halted?: { after_seq: number; error: unknown };
 }
 
 /** Where an interrupted backfill stopped. */
@@ -132,12 +139,16 @@ export async function backfill(log: { reader: LogReader; writer: LogWriter }, ru
       await options.onBatch?.();
     },
   });
-  // what a Ctrl-C gave up was never appended: the batches before it stand
+  // what a Ctrl-C gave up was never appended: the batches before it stand;
+  // an error after batches were appended: they stand, and the result says which (a dry run appended none)
+  let halted: unknown;
   const last = await planning.catch((error: unknown) => {
-    if (!(error instanceof WriteInterruptedError) || appended === 0) throw error;
-    gaveUp = true;
+    if (appended === 0 || (options.dryRun && !(error instanceof WriteInterruptedError))) throw error;
+    if (error instanceof WriteInterruptedError) gaveUp = true;
+    else halted = error;
     return appended;
   });
+  if (halted !== undefined) return { ...result, halted: { after_seq: last, error: halted } };
   if (options.signal?.aborted || gaveUp) {
     const [next] = await log.reader.events({ ...filter, afterSeq: last, limit: 1 });
     if (next) {
