@@ -55,6 +55,22 @@ const CASES = [
   { what: 'an event rewritten as {}', seq: 1, data: {}, problem: 'event\\.received entry holds \\(event_type is (missing|not text \\(null\\))\\)' },
 ];
 
+/** Seqs 1–3: an event, its plan, and the delivery's attempt that succeeded. */
+const SUCCEEDED: NewEntry[] = [
+  EVENT,
+  { type: 'delivery.planned', data: PLAN },
+  { type: 'delivery.attempted', data: { delivery_id: 'd1', attempt: 1, outcome: 'succeeded', duration_ms: 12, error: null, retry_at: null, result: { status: 200 } } },
+];
+const ATTEMPT = { delivery_id: 'd1', attempt: 1, duration_ms: 12, error: null, retry_at: null, result: { status: 200 } };
+/** An attempt's fields are a delivery's state: any of them rewritten would change what the delivery shows. */
+const ATTEMPT_CASES = [
+  { what: 'without its outcome', data: ATTEMPT, problem: 'outcome is missing' },
+  { what: 'whose outcome is "bogus"', data: { ...ATTEMPT, outcome: 'bogus' }, problem: 'outcome is not what it holds \\(.*\\)' },
+  { what: 'whose outcome is null', data: { ...ATTEMPT, outcome: null }, problem: 'outcome is not what it holds \\(.*\\)' },
+  { what: 'whose error is text', data: { ...ATTEMPT, outcome: 'succeeded', error: 'boom' }, problem: 'error is not an object \\(string\\)' },
+  { what: 'whose retry_at is a number', data: { ...ATTEMPT, outcome: 'succeeded', retry_at: 5 }, problem: 'retry_at is not text \\(number\\)' },
+];
+
 describe.each(ENGINES)('replay --rebuild and --verify on %s', (engine) => {
   const clock = { at: AT };
   const engineStore = useEngineStore(engine, clock);
@@ -72,6 +88,20 @@ describe.each(ENGINES)('replay --rebuild and --verify on %s', (engine) => {
     await expect(store.verify()).rejects.toThrow(named);
     // And the delivery is still dead, as the live projections had it
     expect((await store.projections.deliveries({ ids: ['d1'] }))[0]).toMatchObject({ status: 'dead' });
+  }, 30_000);
+
+  it.each(ATTEMPT_CASES)('an attempt $what: named by its seq, and the delivery still succeeded', async ({ data, problem }) => {
+    // Given a delivery that succeeded, its attempt then rewritten by hand
+    const { fx, store } = engineStore;
+    await store.writer.append(SUCCEEDED);
+    const json = JSON.stringify(data);
+    if (engine === 'postgres') await fx.raw(`ALTER TABLE entries DISABLE TRIGGER entries_no_change; UPDATE entries SET data = '${json}' WHERE seq = 3; ALTER TABLE entries ENABLE TRIGGER entries_no_change`);
+    else damageEntryData(fx.location, 3, json);
+    // When the projections are rebuilt, or verified: the attempt is named, never taken for a retry
+    const named = new RegExp(`^entry 3 of the log (at .* )?is damaged: its data is not what a delivery\\.attempted entry holds \\(${problem}\\); run`);
+    await expect(store.rebuild()).rejects.toThrow(named);
+    await expect(store.verify()).rejects.toThrow(named);
+    expect((await store.projections.deliveries({ ids: ['d1'] }))[0]).toMatchObject({ status: 'succeeded' });
   }, 30_000);
 
   it('a log as older relays wrote it, whose entries the check reads, rebuilds and verifies as it did', async () => {
