@@ -71,5 +71,9 @@ describe('replay on a log damaged past its first batches', () => {
     const dry = await cli('replay', '--dry-run');
     expect(dry.code).toBe(1);
     expect(dry.stderr.trimEnd().split('\n')).toHaveLength(1);
+    // And so does the same replay again: its batches were planned by the first, nothing new stays
+    const again = await cli('replay');
+    expect(again.code).toBe(1);
+    expect(again.stderr.trimEnd().split('\n'), again.stderr).toEqual([damaged]);
   }, 90_000);
 });

@@ -65,4 +65,36 @@ describe('a signal while replay writes its result', () => {
     expect(stdout).toContain(`quiet-${String(QUIET_RULES - 1).padStart(5, '0')}-`);
     expect(stdout).toMatch(/\nplanned 3 deliveries under generation \S+ for 3 events \(through seq 3\); serve's dispatcher delivers them/);
   }, 90_000);
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s as soon as the closing line is out (the log still closing): exit 0', async (signal) => {
+    assertBuilt();
+    // Given a log of 3 events and one rule
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const rules = writeRules(temp.dir, 'version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions: [{ sink: console, text: hello }]\n');
+    const db = join(temp.dir, 'relay.db');
+    const log = new SqliteLog(db);
+    log.append(
+      [0, 1, 2].map((i) => {
+        const body = JSON.stringify({ event_id: `e${i}`, event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'o', data: { call_id: `c${i}` } });
+        return { type: 'event.received' as const, data: { event_id: `e${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } };
+      }),
+    );
+    log.close();
+    const child = spawn(process.execPath, [CLI, '--db', db, 'replay', '--force'], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rules }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // When the signal comes the moment the closing line is read (the command then closes the log)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const sent = /\nplanned /.test(stdout);
+      stdout += chunk.toString();
+      if (!sent && /\nplanned /.test(stdout)) child.kill(signal);
+    });
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, sig) => resolve({ code, signal: sig })));
+    // Then the run ends as the result says (a script sees a success), nothing more said
+    expect(exit, stderr).toEqual({ code: 0, signal: null });
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/\nplanned 3 deliveries under generation \S+ for 3 events/);
+  }, 60_000);
 });

@@ -15,11 +15,15 @@ export interface Interruption {
    */
   requested(): Promise<boolean>;
   /**
-   * The signals are no longer handled here: one after it ends the process with Node's default
-   * (exit 130/143, nothing said). Call it in a `finally`, once the command's result is written,
-   * so that a signal that comes while it is written does not cut it short.
+   * The work is over: a signal no longer aborts anything. The first one after it is let pass, so
+   * the command's result (a table piped to a slow reader, the error line main prints after the
+   * `finally`, the log's close) is written whole and the exit code is the result's; a second one
+   * ends the process at once (exit 130 for SIGINT, 143 for SIGTERM), for a close that hangs.
+   * Call it in a `finally`.
    */
   done(): void;
+  /** The signals are Node's again from now (exit 130/143, nothing said): for work a signal may end outright. */
+  giveBack(): void;
 }
 
 /**
@@ -45,8 +49,31 @@ export function interruptible(): Interruption {
     done: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      letOneSignalPass();
+    },
+    giveBack: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     },
   };
+}
+
+let passing = false;
+/**
+ * From now until the process ends, the first SIGINT or SIGTERM is let pass and a second one ends
+ * the process with its signal's exit code (128 + 2 or 15). Installed once a process: signal
+ * listeners keep no event loop alive, so the process still ends when its work does.
+ */
+function letOneSignalPass(): void {
+  if (passing) return;
+  passing = true;
+  let seen = false;
+  const late = (signal: NodeJS.Signals) => {
+    if (seen) process.exit(signal === 'SIGINT' ? 130 : 143);
+    seen = true;
+  };
+  process.on('SIGINT', late);
+  process.on('SIGTERM', late);
 }
 
 /** What `openInterruptible` gives: the signals taken (`stop`, the caller calls `stop.done()`), and the log. */
@@ -92,7 +119,7 @@ export async function writeUnlessInterrupted<T>(g: Pick<Globals, 'dbPath' | 'mas
   const { stop, store } = await openInterruptible(g);
   try {
     if (await stop.requested()) throw new UserError(`${command}: interrupted while the log opened; nothing was changed`, 'interrupted');
-    if (!store.writesHeedInterrupt) stop.done();
+    if (!store.writesHeedInterrupt) stop.giveBack();
     return await work(store);
   } catch (error) {
     if (error instanceof WriteInterruptedError) throw new UserError(`${command}: interrupted ${error.when}; nothing was changed`, 'interrupted');

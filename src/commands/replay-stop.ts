@@ -48,9 +48,12 @@ export function backfillNotStarted(dryRun: boolean, force: boolean, when = 'befo
  * for the events through seq 1000 stay planned (…)`, with the generation under `--force`. A
  * `DamagedEntryError` stays one (main names the log in it); another `UserError` keeps its code;
  * anything else (ours: exit 2) is given back as it is, that line written to stderr before it.
+ * When the batches appended held no new plan (all planned by an earlier run), the error alone.
  */
 export function backfillHalted(result: BackfillResult, generation: string | undefined): unknown {
   const { error, after_seq } = result.halted!;
+  // batches of plans already in the log (a second run): nothing was appended, the damage is all there is to say
+  if (result.planned === 0) return error;
   const at = error instanceof DamagedEntryError ? `at entry ${error.seq}` : 'there';
   const gen = generation === undefined ? '' : ` under generation ${generation}`;
   const planned = `the ${count(result.planned, 'delivery', 'deliveries', true)} planned${gen} for the events through seq ${after_seq} stay planned (serve's dispatcher delivers them)`;
