@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteLog } from '../src/log/sqlite/sqlite-log.js';
@@ -27,23 +27,28 @@ function rulesYaml(): string {
   return `version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions: [{ sink: console, text: hello }]\n${quiet.join('')}`;
 }
 
+/** `replay --force` spawned on a fresh log of 3 events under `rulesText`, its output piped. */
+function replayForce(rulesText: string): ChildProcess {
+  assertBuilt();
+  const temp = tempDir();
+  cleanups.push(temp.cleanup);
+  const rules = writeRules(temp.dir, rulesText);
+  const db = join(temp.dir, 'relay.db');
+  const log = new SqliteLog(db);
+  log.append(
+    [0, 1, 2].map((i) => {
+      const body = JSON.stringify({ event_id: `e${i}`, event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'o', data: { call_id: `c${i}` } });
+      return { type: 'event.received' as const, data: { event_id: `e${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } };
+    }),
+  );
+  log.close();
+  return spawn(process.execPath, [CLI, '--db', db, 'replay', '--force'], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rules }), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 describe('a signal while replay writes its result', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('%s once the table has begun: exit 0, and the closing line names the generation', async (signal) => {
-    assertBuilt();
     // Given a log of 3 events and rules whose result table is ~270 KB
-    const temp = tempDir();
-    cleanups.push(temp.cleanup);
-    const rules = writeRules(temp.dir, rulesYaml());
-    const db = join(temp.dir, 'relay.db');
-    const log = new SqliteLog(db);
-    log.append(
-      [0, 1, 2].map((i) => {
-        const body = JSON.stringify({ event_id: `e${i}`, event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'o', data: { call_id: `c${i}` } });
-        return { type: 'event.received' as const, data: { event_id: `e${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } };
-      }),
-    );
-    log.close();
-    const child = spawn(process.execPath, [CLI, '--db', db, 'replay', '--force'], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rules }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = replayForce(rulesYaml());
     let stdout = '';
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -67,21 +72,8 @@ describe('a signal while replay writes its result', () => {
   }, 90_000);
 
   it.each(['SIGINT', 'SIGTERM'] as const)('%s as soon as the closing line is out (the log still closing): exit 0', async (signal) => {
-    assertBuilt();
     // Given a log of 3 events and one rule
-    const temp = tempDir();
-    cleanups.push(temp.cleanup);
-    const rules = writeRules(temp.dir, 'version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions: [{ sink: console, text: hello }]\n');
-    const db = join(temp.dir, 'relay.db');
-    const log = new SqliteLog(db);
-    log.append(
-      [0, 1, 2].map((i) => {
-        const body = JSON.stringify({ event_id: `e${i}`, event_type: 'call.completed', created_at: '2026-06-01T10:00:00Z', org_id: 'o', data: { call_id: `c${i}` } });
-        return { type: 'event.received' as const, data: { event_id: `e${i}`, event_type: 'call.completed', org_id: 'o', created_at: '2026-06-01T10:00:00.000Z', received_at: '2026-06-01T10:00:01.000Z', call_id: `c${i}`, body } };
-      }),
-    );
-    log.close();
-    const child = spawn(process.execPath, [CLI, '--db', db, 'replay', '--force'], { cwd: temp.dir, env: cliEnv({ HUSKY_WEBHOOK_SECRET: SECRET, HUSKY_RELAY_RULES: rules }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = replayForce('version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions: [{ sink: console, text: hello }]\n');
     let stdout = '';
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
