@@ -40,7 +40,7 @@ const SHAPES: Record<EntryType, z.ZodType> = {
     rules_hash: text,
     generation: text.optional(),
   }),
-  'delivery.attempted': z.looseObject({ delivery_id: text, attempt: num, outcome: z.enum(['succeeded', 'failed']), duration_ms: num, error: anObject.nullable(), retry_at: text.nullable(), result: anObject.nullable() }),
+  'delivery.attempted': z.looseObject({ delivery_id: text, attempt: num, outcome: z.enum(['succeeded', 'failed']), duration_ms: num, error: anObject.nullable(), retry_at: text.nullable(), result: anObject.nullable(), paused: z.literal(true).optional() }),
   'delivery.dead': z.looseObject({ delivery_id: text, reason: text }),
   'delivery.retried': z.looseObject({ delivery_id: text, reason: text, by: text.optional() }),
   // `sinks` is absent from an older relay's entries; each state is {enabled, disabled_reason?}

@@ -69,6 +69,8 @@ const ATTEMPT_CASES = [
   { what: 'whose outcome is null', data: { ...ATTEMPT, outcome: null }, problem: 'outcome is not what it holds \\(.*\\)' },
   { what: 'whose error is text', data: { ...ATTEMPT, outcome: 'succeeded', error: 'boom' }, problem: 'error is not an object \\(string\\)' },
   { what: 'whose retry_at is a number', data: { ...ATTEMPT, outcome: 'succeeded', retry_at: 5 }, problem: 'retry_at is not text \\(number\\)' },
+  { what: 'whose paused is "yes"', data: { ...ATTEMPT, outcome: 'failed', paused: 'yes' }, problem: 'paused is not what it holds \\(.*\\)' },
+  { what: 'whose attempt is text', data: { ...ATTEMPT, outcome: 'succeeded', attempt: '1' }, problem: 'attempt is not a number \\(string\\)' },
 ];
 
 describe.each(ENGINES)('replay --rebuild and --verify on %s', (engine) => {
