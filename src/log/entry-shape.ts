@@ -23,6 +23,9 @@ const SNAPSHOT = z.looseObject({
   calls: z.array(z.unknown()),
 });
 
+/** An attempt's error (`types.ts` `DeliveryError`): what the delivery's `last_error` keeps, and its kind decides whether it counts. */
+const DELIVERY_ERROR = z.looseObject({ kind: z.enum(['transient', 'permanent', 'rate_limited']), code: text, message: text, status: num.optional() });
+
 /** Every field of each type's data, and what it holds, in the order of `types.ts`. */
 const SHAPES: Record<EntryType, z.ZodType> = {
   'event.received': z.looseObject({ event_id: text, event_type: text, org_id: text, created_at: text, received_at: text, call_id: text, body: text }),
@@ -40,7 +43,7 @@ const SHAPES: Record<EntryType, z.ZodType> = {
     rules_hash: text,
     generation: text.optional(),
   }),
-  'delivery.attempted': z.looseObject({ delivery_id: text, attempt: num, outcome: z.enum(['succeeded', 'failed']), duration_ms: num, error: anObject.nullable(), retry_at: text.nullable(), result: anObject.nullable(), paused: z.literal(true).optional() }),
+  'delivery.attempted': z.looseObject({ delivery_id: text, attempt: num, outcome: z.enum(['succeeded', 'failed']), duration_ms: num, error: DELIVERY_ERROR.nullable(), retry_at: text.nullable(), result: anObject.nullable(), paused: z.literal(true).optional() }),
   'delivery.dead': z.looseObject({ delivery_id: text, reason: text }),
   'delivery.retried': z.looseObject({ delivery_id: text, reason: text, by: text.optional() }),
   // `sinks` is absent from an older relay's entries; each state is {enabled, disabled_reason?}

@@ -70,6 +70,9 @@ const ATTEMPT_CASES = [
   { what: 'whose error is text', data: { ...ATTEMPT, outcome: 'succeeded', error: 'boom' }, problem: 'error is not an object \\(string\\)' },
   { what: 'whose retry_at is a number', data: { ...ATTEMPT, outcome: 'succeeded', retry_at: 5 }, problem: 'retry_at is not text \\(number\\)' },
   { what: 'whose paused is "yes"', data: { ...ATTEMPT, outcome: 'failed', paused: 'yes' }, problem: 'paused is not what it holds \\(.*\\)' },
+  { what: 'whose error\'s kind is 5', data: { ...ATTEMPT, outcome: 'failed', error: { kind: 5, code: 'x', message: 'm' } }, problem: 'error\\.kind is not what it holds \\(.*\\)' },
+  { what: 'whose error is {}', data: { ...ATTEMPT, outcome: 'failed', error: {} }, problem: 'error\\.kind is missing' },
+  { what: 'whose error has no message', data: { ...ATTEMPT, outcome: 'failed', error: { kind: 'transient', code: 'http_503' } }, problem: 'error\\.message is missing' },
   { what: 'whose attempt is text', data: { ...ATTEMPT, outcome: 'succeeded', attempt: '1' }, problem: 'attempt is not a number \\(string\\)' },
 ];
 

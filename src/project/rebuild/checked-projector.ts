@@ -69,6 +69,13 @@ const WHOLE = new Set<string>(['delivery.attempted', 'delivery.dead', 'delivery.
 
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Whether an attempt's error holds what `DeliveryError` does: its kind one of the three, its code and message text, its status a number if any. */
+function errorSound(e: unknown): boolean {
+  if (!isObject(e)) return false;
+  const { kind, code, message, status } = e as Record<string, unknown>;
+  return (kind === 'transient' || kind === 'permanent' || kind === 'rate_limited') && typeof code === 'string' && typeof message === 'string' && (status === undefined || typeof status === 'number');
+}
+
 /**
  * Whether a delivery's attempt, dead letter or re-drive holds, in each field `evolve` reads, what
  * its type's shape says (`entry-shape.ts`); when not, `projectedEntryError` says what is wrong.
@@ -82,7 +89,7 @@ function deliveryEntrySound(entry: Entry): boolean {
   return (
     (d['outcome'] === 'succeeded' || d['outcome'] === 'failed') &&
     typeof d['attempt'] === 'number' &&
-    (d['error'] === null || isObject(d['error'])) &&
+    (d['error'] === null || errorSound(d['error'])) &&
     (d['retry_at'] === null || typeof d['retry_at'] === 'string') &&
     (d['result'] === null || d['result'] === undefined || isObject(d['result'])) &&
     (d['paused'] === undefined || d['paused'] === true)
