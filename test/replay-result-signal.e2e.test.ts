@@ -70,23 +70,4 @@ describe('a signal while replay writes its result', () => {
     expect(stdout).toContain(`quiet-${String(QUIET_RULES - 1).padStart(5, '0')}-`);
     expect(stdout).toMatch(/\nplanned 3 deliveries under generation \S+ for 3 events \(through seq 3\); serve's dispatcher delivers them/);
   }, 90_000);
-
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s as soon as the closing line is out (the log still closing): exit 0', async (signal) => {
-    // Given a log of 3 events and one rule
-    const child = replayForce('version: 1\nsinks:\n  console: { type: log }\nrules:\n  - id: trace\n    on: "*"\n    actions: [{ sink: console, text: hello }]\n');
-    let stdout = '';
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    // When the signal comes the moment the closing line is read (the command then closes the log)
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const sent = /\nplanned /.test(stdout);
-      stdout += chunk.toString();
-      if (!sent && /\nplanned /.test(stdout)) child.kill(signal);
-    });
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, sig) => resolve({ code, signal: sig })));
-    // Then the run ends as the result says (a script sees a success), nothing more said
-    expect(exit, stderr).toEqual({ code: 0, signal: null });
-    expect(stderr).toBe('');
-    expect(stdout).toMatch(/\nplanned 3 deliveries under generation \S+ for 3 events/);
-  }, 60_000);
 });
