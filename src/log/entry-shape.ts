@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DamagedEntryError } from './damaged-entry.js';
 import type { EntryType } from './types.js';
+import { isJsonObject } from '../json-object.js';
 
 /**
  * The shape each entry type's data has (`types.ts`), as the readers that act on an entry check
@@ -82,7 +83,7 @@ export function shapeProblem(type: string, data: unknown): string | null {
 
 /** What is wrong with `data` as `shape` holds it, in `shapeProblem`'s words; null when nothing is. */
 function problemIn(shape: z.ZodType, data: unknown): string | null {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return `its data is ${kindOf(data)}`;
+  if (!isJsonObject(data)) return `its data is ${kindOf(data)}`;
   const result = shape.safeParse(data);
   if (result.success) return null;
   const issue = result.error.issues[0]!;

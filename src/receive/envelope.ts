@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDateTime } from '../dates.js';
 import { hasUnstorable } from '../log/text.js';
+import { isJsonObject } from '../json-object.js';
 
 /** An RFC 3339 date-time as `parseDateTime` reads it (a zone-less one is UTC). */
 const isDateTime = (value: string): boolean => parseDateTime(value) !== null;
@@ -51,16 +52,13 @@ export const KNOWN_EVENT_TYPES = [
 ] as const;
 
 const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && isName(value);
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * True when `envelopeSchema` would accept `value` as it is (the usual request), without
  * zod's cost; false sends it to `parseEnvelope`. It may say false where zod says yes
  * (zod then decides), never true where zod says no.
  */
 export function isEnvelope(value: unknown): value is Envelope {
-  if (!isObject(value)) return false;
+  if (!isJsonObject(value)) return false;
   const { event_id, event_type, created_at, org_id, data } = value;
   return (
     nonEmpty(event_id) &&
@@ -68,7 +66,7 @@ export function isEnvelope(value: unknown): value is Envelope {
     typeof created_at === 'string' &&
     isDateTime(created_at) &&
     nonEmpty(org_id) &&
-    isObject(data) &&
+    isJsonObject(data) &&
     nonEmpty(data['call_id']) &&
     nonEmpty(data['agent_id']) &&
     nonEmpty(data['status'])

@@ -15,6 +15,7 @@ import { reportIssues } from './zod-problems.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { retryOverrides, toSinkConfig } from '../sinks/common-options.js';
 import { isSinkType, sinkKind } from '../sinks/registry.js';
+import { isJsonObject } from '../json-object.js';
 
 /** Reads and loads a rules file. `env` stands for the environment: `${VAR}` comes from it. */
 export async function loadRules(
@@ -113,7 +114,7 @@ function loadUnguarded(
   const file = (value ?? {}) as Partial<Record<keyof RulesFile, unknown>>;
   const sinkTypes: SinkTypes = new Map();
   const sinks: Record<string, LoadedSink> = {};
-  if (isRecord(file.sinks)) {
+  if (isJsonObject(file.sinks)) {
     for (const [name, raw] of Object.entries(file.sinks)) {
       const named = ruleName.safeParse(name);
       if (!named.success) reporter.error(['sinks', name], `sink name ${JSON.stringify(name)}: ${named.error.issues[0]!.message}`);
@@ -121,7 +122,7 @@ function loadUnguarded(
       // A field left empty by an unset ${VAR} (a url, say) does not make the sink invalid: it is disabled.
       const fatal = parsed.success ? [] : parsed.error.issues.filter((i) => !isUnset(['sinks', name, ...pathOf(i.path)]));
       // (a `type` left empty by an unset ${VAR} names no kind: such a sink cannot be built)
-      let item = parsed.success ? parsed.data : fatal.length || !isRecord(raw) || !isSinkType(raw.type) ? undefined : (raw as SinkItem);
+      let item = parsed.success ? parsed.data : fatal.length || !isJsonObject(raw) || !isSinkType(raw.type) ? undefined : (raw as SinkItem);
       // what its kind checks beyond the shape (an http signing secret that cannot sign) makes it invalid too
       if (item) {
         let invalid = false;
@@ -132,7 +133,7 @@ function loadUnguarded(
         if (invalid) item = undefined;
       }
       // An otherwise broken sink still has a type its actions can be checked against.
-      const declared = isRecord(raw) && isSinkType(raw.type) ? raw.type : null;
+      const declared = isJsonObject(raw) && isSinkType(raw.type) ? raw.type : null;
       sinkTypes.set(name, item ? item.type : declared);
       if (!item) continue;
       const vars = disabled.get(name);
@@ -177,7 +178,7 @@ function loadUnguarded(
 
 /** `alerts` over the defaults; a `pending_after` of zero is an error (every open delivery would be stale at once). */
 function alertsOf(raw: unknown, reporter: Reporter): AlertsConfig {
-  const text = isRecord(raw) && typeof raw.pending_after === 'string' ? raw.pending_after : undefined;
+  const text = isJsonObject(raw) && typeof raw.pending_after === 'string' ? raw.pending_after : undefined;
   const ms = text === undefined ? null : parseDuration(text);
   if (ms === 0) reporter.error(['alerts', 'pending_after'], 'pending_after must be longer than 0 (write it like 15m)');
   if (text === undefined || ms === null || ms === 0) return { pending_after_ms: DEFAULTS.alerts.pendingAfterMs, pending_after: span(DEFAULTS.alerts.pendingAfterMs) };
@@ -198,7 +199,7 @@ function firstAlias(doc: Document): number {
 
 /** The well-formed parts of a rule, each checked on its own. */
 function ruleParts(raw: unknown): RuleParts {
-  const r = isRecord(raw) ? raw : {};
+  const r = isJsonObject(raw) ? raw : {};
   const shape = ruleItemSchema.shape;
   const part = <T>(schema: { safeParse(v: unknown): { success: boolean; data?: T } }, v: unknown): T | undefined => {
     const parsed = schema.safeParse(v);
@@ -217,6 +218,3 @@ function pathOf(path: PropertyKey[]): YamlPath {
   return path.map((p) => (typeof p === 'symbol' ? String(p) : p));
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}

@@ -2,6 +2,7 @@ import { DamagedEntryError } from '../../log/damaged-entry.js';
 import { projectedEntryError } from '../../log/entry-shape.js';
 import type { Entry } from '../../log/types.js';
 import { projectInto, type ApplyEntry, type DeliveryRow, type ProjectionStore } from '../apply-entry.js';
+import { isJsonObject } from '../../json-object.js';
 
 /**
  * The projector as `replay --rebuild` and `--verify` run it, on either engine: `projectInto`
@@ -67,11 +68,9 @@ export function checkedProjector(store: ProjectionStore): ApplyEntry {
 /** The entry types a rebuild checks at every entry (`deliveryEntrySound`), not only where projecting them looks amiss. */
 const WHOLE = new Set<string>(['delivery.attempted', 'delivery.dead', 'delivery.retried']);
 
-const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Whether an attempt's error holds what `DeliveryError` does: its kind one of the three, its code and message text, its status a number if any. */
 function errorSound(e: unknown): boolean {
-  if (!isObject(e)) return false;
+  if (!isJsonObject(e)) return false;
   const { kind, code, message, status } = e as Record<string, unknown>;
   return (kind === 'transient' || kind === 'permanent' || kind === 'rate_limited') && typeof code === 'string' && typeof message === 'string' && (status === undefined || typeof status === 'number');
 }
@@ -84,14 +83,14 @@ function errorSound(e: unknown): boolean {
  */
 function deliveryEntrySound(entry: Entry): boolean {
   const d = entry.data as unknown as Record<string, unknown>;
-  if (!isObject(d) || typeof d['delivery_id'] !== 'string') return false;
+  if (!isJsonObject(d) || typeof d['delivery_id'] !== 'string') return false;
   if (entry.type !== 'delivery.attempted') return typeof d['reason'] === 'string';
   return (
     (d['outcome'] === 'succeeded' || d['outcome'] === 'failed') &&
     typeof d['attempt'] === 'number' &&
     (d['error'] === null || errorSound(d['error'])) &&
     (d['retry_at'] === null || typeof d['retry_at'] === 'string') &&
-    (d['result'] === null || d['result'] === undefined || isObject(d['result'])) &&
+    (d['result'] === null || d['result'] === undefined || isJsonObject(d['result'])) &&
     (d['paused'] === undefined || d['paused'] === true)
   );
 }
@@ -104,7 +103,7 @@ function deliveryEntrySound(entry: Entry): boolean {
  */
 export function damageOf(entry: Entry): DamagedEntryError | null {
   const data: unknown = entry.data;
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return new DamagedEntryError([entry.seq], 'its data is not a JSON object');
+  if (!isJsonObject(data)) return new DamagedEntryError([entry.seq], 'its data is not a JSON object');
   return projectedEntryError(entry);
 }
 
